@@ -1,0 +1,108 @@
+"""Infer a data set's period (daily, weekly, monthly) and its seasonal length."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting.errors import DataError
+
+_WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """A regular period: its pandas alias, a human name and the seasonal length."""
+
+    alias: str
+    name: str
+    season_length: int
+
+    @property
+    def offset(self) -> pd.DateOffset:
+        return pd.tseries.frequencies.to_offset(self.alias)
+
+
+def season_length_for(alias: str) -> int:
+    if alias.startswith("W"):
+        return 52
+    if alias in ("MS", "ME", "M"):
+        return 12
+    return 7
+
+
+def frequency_from_alias(alias: str) -> Frequency:
+    names = {"D": "daily", "MS": "monthly", "ME": "monthly"}
+    name = "weekly" if alias.startswith("W") else names.get(alias, alias)
+    return Frequency(alias, name, season_length_for(alias))
+
+
+def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str = "ds") -> Frequency:
+    """Infer the period from the most common step between consecutive dates of each series.
+
+    Steps that are whole multiples of the period are gaps (filled later); any other
+    step means the timestamps fit no regular frequency and the data is rejected.
+    """
+    frame = df[[id_col, time_col]].drop_duplicates().sort_values([id_col, time_col])
+    steps = frame.groupby(id_col, sort=False)[time_col].diff().dropna().dt.days
+    steps = steps[steps > 0]
+    if steps.empty:
+        raise DataError(
+            "Every series has a single date, so no frequency can be inferred. "
+            "Provide at least two periods per series."
+        )
+    mode = int(steps.mode().iloc[0])
+    dates = frame[time_col]
+    if mode == 1:
+        freq = Frequency("D", "daily", 7)
+        bad = steps[steps % 1 != 0]
+    elif mode == 7:
+        weekday = _WEEKDAYS[int(dates.dt.dayofweek.mode().iloc[0])]
+        freq = Frequency(f"W-{weekday}", "weekly", 52)
+        bad = steps[steps % 7 != 0]
+    elif 28 <= mode <= 31:
+        if (dates.dt.day == 1).mean() > 0.95:
+            freq = Frequency("MS", "monthly", 12)
+        elif dates.dt.is_month_end.mean() > 0.95:
+            freq = Frequency("ME", "monthly", 12)
+        else:
+            raise DataError(
+                "Monthly dates must all fall on the first or all on the last day of the "
+                f"month; found days {sorted(dates.dt.day.unique().tolist())[:6]}. "
+                "Re-date each month to its first day."
+            )
+        bad = pd.Series([], dtype=float)
+    else:
+        raise DataError(
+            f"The most common step between dates is {mode} days, which is not daily, weekly "
+            "or monthly. Aggregate the data to one of those periods before uploading."
+        )
+    if len(bad) > 0:
+        raise DataError(
+            f"Timestamps are irregular: {len(bad)} step(s) between consecutive dates are not "
+            f"a whole number of {freq.name} periods (for example {int(bad.iloc[0])} days). "
+            f"Aggregate the data to one row per {freq.name} period."
+        )
+    return freq
+
+
+def regular_index(start: pd.Timestamp, end: pd.Timestamp, freq: Frequency) -> pd.DatetimeIndex:
+    """All periods from start to end inclusive."""
+    return pd.date_range(start, end, freq=freq.alias)
+
+
+def future_dates(last: pd.Timestamp, h: int, freq: Frequency) -> pd.DatetimeIndex:
+    """The h periods after ``last``."""
+    return pd.date_range(last, periods=h + 1, freq=freq.alias)[1:]
+
+
+def periods_between(a: pd.Series, b: pd.Series, freq: Frequency) -> np.ndarray:
+    """Whole periods from a to b (b later), used to place series on one grid."""
+    days = (b - a).dt.days.to_numpy()
+    if freq.alias == "D":
+        return days
+    if freq.alias.startswith("W"):
+        return days // 7
+    return ((b.dt.year - a.dt.year) * 12 + (b.dt.month - a.dt.month)).to_numpy()

@@ -1,0 +1,209 @@
+"""The model interface: a base class owns validation and output shape.
+
+Subclasses write ``_fit(df)`` and ``_predict(grid)`` only (the sktime
+template-method pattern). Per-series models derive from ``LocalForecaster``
+and write ``_fit_one``/``_predict_one``; a series whose fit fails falls back
+to the seasonal-naive forecast with a warning instead of failing the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+
+from forecasting.errors import DataError
+from forecasting.frequency import future_dates
+from forecasting.spec import DataSpec
+
+log = logging.getLogger(__name__)
+
+
+class Forecaster(BaseEstimator):
+    """Fit on a long frame (``unique_id, ds, y`` + drivers); predict ``h`` periods per series."""
+
+    name: ClassVar[str] = ""
+    #: whether ``_predict`` reads the drivers of the future periods
+    uses_exog: ClassVar[bool] = True
+
+    def fit(self, df: pd.DataFrame, spec: DataSpec) -> Self:
+        missing = {"unique_id", "ds", "y", *spec.exog} - set(df.columns)
+        if missing:
+            raise DataError(f"Columns missing for {self.name}: {', '.join(sorted(missing))}.")
+        if df["y"].isna().any():
+            raise DataError("The target has missing values; clean the data before fitting.")
+        df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        self.spec_ = spec
+        grouped = df.groupby("unique_id", sort=False)
+        self.last_ds_ = grouped["ds"].max()
+        self.nonnegative_ = grouped["y"].min() >= 0
+        self.fallbacks_: dict[str, str] = {}
+        self._fit(df)
+        return self
+
+    def predict(self, h: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast ``h`` periods after each series' last date.
+
+        ``future`` supplies the drivers (``spec.exog``) for those periods; it is
+        required when the model was fitted with drivers.
+        """
+        if not hasattr(self, "spec_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first.")
+        if h < 1:
+            raise DataError(f"The horizon must be at least 1 period, got {h}.")
+        grid = forecast_grid(self.last_ds_, h, self.spec_)
+        if self.spec_.exog:
+            grid = attach_future_exog(grid, future, self.spec_.exog)
+        yhat = np.asarray(self._predict(grid), dtype=float)
+        if yhat.shape != (len(grid),):
+            raise RuntimeError(f"{self.name} returned {yhat.shape} values for {len(grid)} rows.")
+        if not np.isfinite(yhat).all():
+            raise RuntimeError(f"{self.name} produced non-finite forecasts.")
+        floor = np.where(self.nonnegative_.reindex(grid["unique_id"]).to_numpy(), 0.0, -np.inf)
+        grid["yhat"] = np.maximum(yhat, floor)
+        return grid[["unique_id", "ds", "yhat"]]
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def search_space(trial: Any, spec: DataSpec) -> dict:
+        """Optuna search space: suggest and return constructor parameters."""
+        return {}
+
+    @classmethod
+    def test_params(cls) -> dict:
+        """Cheap parameters for the conformance tests."""
+        return {}
+
+
+def forecast_grid(last_ds: pd.Series, h: int, spec: DataSpec) -> pd.DataFrame:
+    """Rows ``unique_id, ds`` for the h periods after each series' last date."""
+    frames = []
+    for last, ids in last_ds.groupby(last_ds, sort=False):
+        dates = future_dates(last, h, spec.freq)
+        frames.append(
+            pd.DataFrame({"unique_id": np.repeat(ids.index.to_numpy(), h),
+                          "ds": np.tile(dates.to_numpy(), len(ids))})
+        )
+    grid = pd.concat(frames, ignore_index=True)
+    order = pd.Categorical(grid["unique_id"], categories=last_ds.index, ordered=True)
+    return grid.assign(_o=order).sort_values(["_o", "ds"]).drop(columns="_o").reset_index(drop=True)
+
+
+def attach_future_exog(
+    grid: pd.DataFrame, future: pd.DataFrame | None, exog: tuple[str, ...]
+) -> pd.DataFrame:
+    """Join the known-future drivers; every forecast period needs a value for each."""
+    if future is None:
+        raise DataError(
+            f"The model uses the drivers {', '.join(exog)}, so their planned values for the "
+            "forecast periods are required. Provide them (one row per series and period)."
+        )
+    missing = set(exog) - set(future.columns)
+    if missing:
+        raise DataError(f"Future values are missing for driver(s): {', '.join(sorted(missing))}.")
+    cols = ["unique_id", "ds", *exog]
+    merged = grid.merge(future[cols].drop_duplicates(["unique_id", "ds"]), on=["unique_id", "ds"],
+                        how="left")
+    holes = merged[list(exog)].isna().any(axis=1)
+    if holes.any():
+        row = merged.loc[holes].iloc[0]
+        raise DataError(
+            f"{int(holes.sum())} forecast period(s) have no planned driver values, e.g. series "
+            f"{row['unique_id']!r} on {row['ds'].date()}. Supply every driver for every period."
+        )
+    return merged
+
+
+def seasonal_naive_values(y: np.ndarray, h: int, season_length: int) -> np.ndarray:
+    """Repeat the last season (or the last value when history is shorter than a season)."""
+    if len(y) >= season_length:
+        last = y[-season_length:]
+        return np.resize(last, h) if h > season_length else last[:h].copy()
+    return np.full(h, y[-1] if len(y) else 0.0, dtype=float)
+
+
+class LocalForecaster(Forecaster):
+    """A model fitted separately to each series, in parallel (joblib)."""
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        cols = list(self.spec_.exog)
+        keep = 2 * self.spec_.season_length
+        tasks, self.tails_ = [], {}
+        for uid, g in df.groupby("unique_id", sort=False):
+            y = g["y"].to_numpy(float)
+            self.tails_[uid] = y[-keep:]
+            tasks.append((uid, y, g[cols].to_numpy(float) if cols else None,
+                          pd.DatetimeIndex(g["ds"])))
+        worker = self._worker()
+        results = Parallel()(
+            delayed(_fit_one_safely)(worker, uid, y, X, ds) for uid, y, X, ds in tasks
+        )
+        self.states_ = {}
+        for uid, state, error in results:
+            self.states_[uid] = state
+            if error is not None:
+                self._fell_back(uid, error)
+
+    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+        cols = list(self.spec_.exog)
+        tasks = [
+            (uid, g[cols].to_numpy(float) if cols else None, pd.DatetimeIndex(g["ds"]))
+            for uid, g in grid.groupby("unique_id", sort=False)
+        ]
+        worker = self._worker()
+        results = Parallel()(
+            delayed(_predict_one_safely)(worker, self.states_[uid], X, ds) for uid, X, ds in tasks
+        )
+        out = []
+        for (uid, _, ds), (values, error) in zip(tasks, results, strict=True):
+            if values is None:
+                if uid not in self.fallbacks_:
+                    self._fell_back(uid, error)
+                values = seasonal_naive_values(self.tails_[uid], len(ds),
+                                               self.spec_.season_length)
+            out.append(values)
+        return np.concatenate(out)
+
+    def _worker(self) -> LocalForecaster:
+        """A light copy (parameters and spec only) to ship to joblib workers."""
+        worker = clone(self)
+        worker.spec_ = self.spec_
+        return worker
+
+    def _fell_back(self, uid: str, error: str) -> None:
+        self.fallbacks_[uid] = error
+        log.warning("%s failed on series %s (%s); using seasonal naive", self.name, uid, error)
+
+    def _fit_one(self, y: np.ndarray, X: np.ndarray | None, ds: pd.DatetimeIndex) -> Any:
+        raise NotImplementedError
+
+    def _predict_one(self, state: Any, X: np.ndarray | None, ds: pd.DatetimeIndex) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _fit_one_safely(model: LocalForecaster, uid: str, y, X, ds):
+    try:
+        return uid, model._fit_one(y, X, ds), None
+    except Exception as exc:  # one bad series must not fail the run
+        return uid, None, f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _predict_one_safely(model: LocalForecaster, state, X, ds):
+    if state is None:
+        return None, "fit failed"
+    try:
+        values = np.asarray(model._predict_one(state, X, ds), dtype=float)
+        if values.shape != (len(ds),) or not np.isfinite(values).all():
+            raise ValueError("non-finite or misshaped forecast")
+        return values, None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:200]

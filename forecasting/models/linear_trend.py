@@ -1,0 +1,91 @@
+"""Per-series ridge regression on a linear trend, seasonal terms, holidays and drivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting.calendar import calendar_features
+from forecasting.models.base import LocalForecaster
+
+_YEAR_DAYS = 365.25
+
+
+def seasonal_design(ds: pd.DatetimeIndex, alias: str, fourier_terms: int) -> np.ndarray:
+    """Weekday dummies (daily), month dummies (monthly) and yearly Fourier terms."""
+    cols = []
+    if alias == "D":
+        cols.append(np.eye(7)[ds.dayofweek][:, 1:])
+    if alias in ("MS", "ME"):
+        cols.append(np.eye(12)[ds.month - 1][:, 1:])
+    elif fourier_terms > 0:
+        phase = 2 * np.pi * (ds.dayofyear.to_numpy() - 1) / _YEAR_DAYS
+        k = np.arange(1, fourier_terms + 1)
+        cols += [np.sin(np.outer(phase, k)), np.cos(np.outer(phase, k))]
+    return np.hstack(cols) if cols else np.empty((len(ds), 0))
+
+
+@dataclass
+class _State:
+    coef: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    origin: pd.Timestamp
+    step_days: float
+
+
+class LinearTrend(LocalForecaster):
+    """Trend + season + holiday + drivers, fitted by ridge on the most recent ``history`` periods."""
+
+    name = "linear_trend"
+
+    def __init__(self, history: int | None = None, alpha: float = 1.0, fourier_terms: int = 4):
+        self.history = history
+        self.alpha = alpha
+        self.fourier_terms = fourier_terms
+
+    def _design(self, ds: pd.DatetimeIndex, X: np.ndarray | None, origin, step_days) -> np.ndarray:
+        trend = ((ds - origin).days.to_numpy() / step_days)[:, None]
+        parts = [trend, seasonal_design(ds, self.spec_.freq.alias, self.fourier_terms)]
+        if self.spec_.country:
+            cal = calendar_features(ds, self.spec_.freq, self.spec_.country)
+            flag = "holiday" if "holiday" in cal else "holidays_in_period"
+            parts.append(cal[[flag]].to_numpy(float))
+        if X is not None:
+            parts.append(X)
+        return np.hstack(parts)
+
+    def _fit_one(self, y, X, ds):
+        if self.history:
+            y, ds = y[-self.history:], ds[-self.history:]
+            X = X[-self.history:] if X is not None else None
+        step_days = {"D": 1.0, "MS": 30.44, "ME": 30.44}.get(self.spec_.freq.alias, 7.0)
+        origin = ds[-1]
+        A = self._design(ds, X, origin, step_days)
+        mean, scale = A.mean(axis=0), A.std(axis=0)
+        scale[scale == 0] = 1.0
+        Z = np.hstack([np.ones((len(A), 1)), (A - mean) / scale])
+        penalty = self.alpha * np.eye(Z.shape[1])
+        penalty[0, 0] = 0.0
+        coef = np.linalg.solve(Z.T @ Z + penalty, Z.T @ y)
+        return _State(coef, mean, scale, origin, step_days)
+
+    def _predict_one(self, state: _State, X, ds):
+        A = self._design(ds, X, state.origin, state.step_days)
+        Z = np.hstack([np.ones((len(A), 1)), (A - state.mean) / state.scale])
+        return Z @ state.coef
+
+    @staticmethod
+    def search_space(trial, spec):
+        m = spec.season_length
+        return {
+            "history": trial.suggest_categorical("history", [None, 2 * m, 4 * m, 8 * m]),
+            "alpha": trial.suggest_float("alpha", 1e-3, 100.0, log=True),
+            "fourier_terms": trial.suggest_int("fourier_terms", 0, 8),
+        }
+
+    @classmethod
+    def test_params(cls):
+        return {"fourier_terms": 2}

@@ -1,0 +1,26 @@
+"""The baseline every model is judged against: repeat the last season."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.models.base import Forecaster, seasonal_naive_values
+
+
+class SeasonalNaive(Forecaster):
+    """y[t] = y[t - m], m the seasonal length (7 daily, 52 weekly, 12 monthly)."""
+
+    name = "seasonal_naive"
+    uses_exog = False
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        m = self.spec_.season_length
+        self.tails_ = {uid: g.to_numpy(float)[-m:] for uid, g in df.groupby("unique_id", sort=False)["y"]}
+
+    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+        m = self.spec_.season_length
+        sizes = grid.groupby("unique_id", sort=False).size()
+        return np.concatenate(
+            [seasonal_naive_values(self.tails_[uid], n, m) for uid, n in sizes.items()]
+        )

@@ -1,0 +1,172 @@
+"""Global tree models: one regressor learns from every series at once.
+
+Targets are divided by each series' recent mean level (computed on the
+training window only), so one model serves series of any size. Forecasts are
+recursive: each step's prediction becomes the next step's lag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.features import date_features, lag_config, lag_features, right_aligned
+from forecasting.models.base import Forecaster
+
+
+class GlobalTreeForecaster(Forecaster):
+    """Shared machinery; subclasses say which regressor to build."""
+
+    #: at most this many most recent periods of each series become training rows
+    max_train_periods: int | None = None
+
+    def _regressor(self):
+        raise NotImplementedError
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        spec = self.spec_
+        self.order_ = self.last_ds_.index
+        self.cfg_ = lag_config(spec.freq)
+        cols = ["y", "ds", *spec.exog]
+        panel = right_aligned(df, self.order_, cols)
+        values = panel["y"]
+        self.scale_ = self._series_scale(values)
+        scaled = values / self.scale_[:, None]
+        width = values.shape[1]
+        first = max(1, width - self._train_periods())
+        target_cols = np.arange(first, width)
+        block = self._features(scaled, panel, target_cols)
+        target = scaled[:, target_cols]
+        keep = ~np.isnan(target) & ~np.isnan(block["lag_1"])
+        self.feature_names_ = list(block)
+        X = np.column_stack([block[name][keep] for name in self.feature_names_])
+        self.model_ = self._regressor().fit(X, target[keep])
+        reach = self.cfg_.reach
+        self.tail_ = scaled[:, -reach:] if width >= reach else np.hstack(
+            [np.full((len(self.order_), reach - width), np.nan), scaled])
+
+    def _train_periods(self) -> int:
+        if self.max_train_periods:
+            return int(self.max_train_periods)
+        return {"D": 730}.get(self.spec_.freq.alias, 10_000)
+
+    def _series_scale(self, values: np.ndarray) -> np.ndarray:
+        window = {"D": 28}.get(self.spec_.freq.alias, self.spec_.season_length)
+        recent = np.abs(values[:, -window:])
+        with np.errstate(invalid="ignore"):
+            scale = np.nanmean(recent, axis=1)
+        return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+
+    def _features(self, scaled: np.ndarray, panel: dict, cols: np.ndarray) -> dict[str, np.ndarray]:
+        block = lag_features(scaled, cols, self.cfg_)
+        block |= date_features(panel["ds"][:, cols], self.spec_)
+        for name in self.spec_.exog:
+            block[name] = panel[name][:, cols]
+        n = len(self.order_)
+        shape = (n, len(cols))
+        block["series"] = np.broadcast_to(np.arange(n)[:, None], shape).astype(float)
+        block["log_scale"] = np.broadcast_to(np.log1p(self.scale_)[:, None], shape)
+        return block
+
+    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+        n = len(self.order_)
+        h = len(grid) // n
+        dates = grid["ds"].to_numpy().reshape(n, h)
+        exog = {name: grid[name].to_numpy(float).reshape(n, h) for name in self.spec_.exog}
+        reach = self.tail_.shape[1]
+        values = np.hstack([self.tail_, np.full((n, h), np.nan)])
+        panel_dates = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+        panel_dates[:, reach:] = dates
+        panel = {"ds": panel_dates}
+        for name, arr in exog.items():
+            panel[name] = np.hstack([np.full((n, reach), np.nan), arr])
+        for step in range(h):
+            col = np.array([reach + step])
+            block = self._features(values, panel, col)
+            X = np.column_stack([block[name][:, 0] for name in self.feature_names_])
+            values[:, reach + step] = self.model_.predict(X)
+        return (values[:, reach:] * self.scale_[:, None]).ravel()
+
+
+class XGBoost(GlobalTreeForecaster):
+    name = "xgboost"
+
+    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, max_depth: int = 6,
+                 subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 min_child_weight: float = 1.0, reg_lambda: float = 1.0,
+                 objective: str = "reg:squarederror", n_jobs: int = 2):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.min_child_weight = min_child_weight
+        self.reg_lambda = reg_lambda
+        self.objective = objective
+        self.n_jobs = n_jobs
+
+    def _regressor(self):
+        from xgboost import XGBRegressor
+
+        return XGBRegressor(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+            max_depth=self.max_depth, subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree, min_child_weight=self.min_child_weight,
+            reg_lambda=self.reg_lambda, objective=self.objective, tree_method="hist",
+            n_jobs=self.n_jobs, random_state=0,
+        )
+
+    @staticmethod
+    def search_space(trial, spec):
+        return {
+            "n_estimators": trial.suggest_int("n_estimators", 100, 600, step=50),
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 3, 10),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-2, 10.0, log=True),
+            "objective": trial.suggest_categorical("objective",
+                                                   ["reg:squarederror", "reg:absoluteerror"]),
+        }
+
+    @classmethod
+    def test_params(cls):
+        return {"n_estimators": 20, "max_depth": 3}
+
+
+class RandomForest(GlobalTreeForecaster):
+    name = "random_forest"
+
+    def __init__(self, n_estimators: int = 150, max_depth: int | None = 16,
+                 min_samples_leaf: int = 3, max_features: float = 0.5, max_samples: float = 0.5,
+                 n_jobs: int = 2):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.max_samples = max_samples
+        self.n_jobs = n_jobs
+
+    def _regressor(self):
+        from sklearn.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(
+            n_estimators=self.n_estimators, max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
+            max_samples=self.max_samples, n_jobs=self.n_jobs, random_state=0,
+        )
+
+    @staticmethod
+    def search_space(trial, spec):
+        return {
+            "n_estimators": trial.suggest_int("n_estimators", 50, 250, step=50),
+            "max_depth": trial.suggest_categorical("max_depth", [8, 12, 16, 24, None]),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 20, log=True),
+            "max_features": trial.suggest_float("max_features", 0.2, 1.0),
+            "max_samples": trial.suggest_float("max_samples", 0.2, 0.8),
+        }
+
+    @classmethod
+    def test_params(cls):
+        return {"n_estimators": 10, "max_depth": 6}
