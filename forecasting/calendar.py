@@ -31,7 +31,9 @@ def holiday_table(country: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Da
     ).sort_values("ds")
 
 
-def calendar_features(dates: pd.DatetimeIndex, freq: Frequency, country: str | None) -> pd.DataFrame:
+def calendar_features(
+    dates: pd.DatetimeIndex, freq: Frequency, country: str | None
+) -> pd.DataFrame:
     """Calendar parts and holiday proximity for each date (no information from y)."""
     dates = pd.DatetimeIndex(dates)
     out = {"month": dates.month.to_numpy()}

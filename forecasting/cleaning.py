@@ -129,9 +129,7 @@ def _snap_to_period(frame: pd.DataFrame, freq: Frequency) -> pd.DataFrame:
     return frame.sort_values(["unique_id", "ds"], kind="stable")
 
 
-def _fill_gaps(
-    frame: pd.DataFrame, freq: Frequency, policy: str
-) -> tuple[pd.DataFrame, int, int]:
+def _fill_gaps(frame: pd.DataFrame, freq: Frequency, policy: str) -> tuple[pd.DataFrame, int, int]:
     """Reindex each series to every period between its first and last date."""
     missing = int(frame["y"].isna().sum())
     grid = period_grid(frame, freq)

@@ -47,7 +47,9 @@ def right_aligned(df: pd.DataFrame, order: pd.Index, columns: list[str]) -> dict
     sizes = df.groupby("unique_id", sort=False).size().reindex(order).to_numpy()
     width = int(sizes.max())
     row = np.repeat(np.arange(len(order)), sizes)
-    col = (width - np.repeat(sizes, sizes)) + df.groupby("unique_id", sort=False).cumcount().to_numpy()
+    col = (width - np.repeat(sizes, sizes)) + df.groupby(
+        "unique_id", sort=False
+    ).cumcount().to_numpy()
     out = {}
     for name in columns:
         values = df[name].to_numpy()
@@ -61,7 +63,7 @@ def right_aligned(df: pd.DataFrame, order: pd.Index, columns: list[str]) -> dict
 
 
 def lag_features(values: np.ndarray, cols: np.ndarray, cfg: LagConfig) -> dict[str, np.ndarray]:
-    """Lags, rolling means/stds and a seasonal mean at each column in ``cols`` from earlier columns."""
+    """Lags, rolling means/stds and a seasonal mean at each of ``cols``, from earlier columns."""
     n, width = values.shape
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)

@@ -22,12 +22,41 @@ from forecasting.limits import Limits
 
 DATE_HINTS = ("ds", "date", "day", "week", "month", "period", "time", "timestamp", "fecha")
 TARGET_HINTS = (
-    "y", "sales", "weekly_sales", "daily_sales", "monthly_sales", "transactions", "units",
-    "quantity", "qty", "demand", "revenue", "amount", "volume", "orders", "target",
+    "y",
+    "sales",
+    "weekly_sales",
+    "daily_sales",
+    "monthly_sales",
+    "transactions",
+    "units",
+    "quantity",
+    "qty",
+    "demand",
+    "revenue",
+    "amount",
+    "volume",
+    "orders",
+    "target",
 )
 ID_HINTS = (
-    "unique_id", "id", "store", "item", "product", "sku", "category", "dept", "department",
-    "family", "region", "shop", "brand", "channel", "location", "country", "city", "series",
+    "unique_id",
+    "id",
+    "store",
+    "item",
+    "product",
+    "sku",
+    "category",
+    "dept",
+    "department",
+    "family",
+    "region",
+    "shop",
+    "brand",
+    "channel",
+    "location",
+    "country",
+    "city",
+    "series",
 )
 _TRUE = {"true", "yes", "y", "t"}
 _FALSE = {"false", "no", "n", "f"}
@@ -115,7 +144,9 @@ def _too_big(size: int, limits: Limits) -> str:
 
 def _decode(raw: bytes) -> tuple[str, str]:
     head = raw[:65536]
-    if b"\x00" in head or head.startswith((b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xd0\xcf\x11\xe0")):
+    if b"\x00" in head or head.startswith(
+        (b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xd0\xcf\x11\xe0")
+    ):
         raise DataError(
             "This is not a CSV text file (it looks binary, e.g. an Excel workbook, a zip or a "
             "PDF). Save the sheet as CSV (comma- or semicolon-separated) and upload that."
@@ -148,8 +179,12 @@ def _sniff_delimiter(text: str) -> str:
 def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
     try:
         table = pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-            skipinitialspace=True, nrows=limits.max_rows + 1,
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            nrows=limits.max_rows + 1,
         )
     except pd.errors.EmptyDataError as exc:
         raise DataError("The file is empty. Upload a CSV with a header row and data rows.") from exc
@@ -205,7 +240,9 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
     else:
         cleaned = cleaned.str.replace(",", "", regex=False)
     numbers = pd.to_numeric(cleaned, errors="coerce").astype(float)
-    numbers[is_bool.fillna(False).to_numpy()] = lower[is_bool.fillna(False)].isin(_TRUE).astype(float)
+    numbers[is_bool.fillna(False).to_numpy()] = (
+        lower[is_bool.fillna(False)].isin(_TRUE).astype(float)
+    )
     return numbers
 
 
@@ -283,10 +320,7 @@ def detect_columns(
         )
     if ids is None:
         ids = _detect_ids(table, date, target, numeric)
-    drivers = [
-        c for c in columns
-        if c not in (date, target, *ids) and numeric.get(c, 0.0) >= 0.95
-    ]
+    drivers = [c for c in columns if c not in (date, target, *ids) and numeric.get(c, 0.0) >= 0.95]
     return ColumnMapping(date=date, target=target, ids=list(ids), drivers=drivers)
 
 
@@ -306,7 +340,9 @@ def _detect_target(
     table: pd.DataFrame, date: str, numeric: dict[str, float], exclude: set[str]
 ) -> str:
     candidates = [c for c in table.columns if c != date and c not in exclude]
-    named = [c for c in candidates if _hint_rank(c, TARGET_HINTS) < 2 and _hint_rank(c, ID_HINTS) == 2]
+    named = [
+        c for c in candidates if _hint_rank(c, TARGET_HINTS) < 2 and _hint_rank(c, ID_HINTS) == 2
+    ]
     named.sort(key=lambda c: _hint_rank(c, TARGET_HINTS))
     for col in named:
         if numeric.get(col, 0.0) >= 0.5:
@@ -345,7 +381,9 @@ def _detect_ids(
         hinted = _hint_rank(col, ID_HINTS) < 2
         is_text = numeric.get(col, 0.0) < 0.95
         integer = not is_text and values.str.fullmatch(r"-?\d+").all()
-        if distinct > max(1, rows // 2) or not (hinted or (is_text and distinct <= 1000) or integer):
+        if distinct > max(1, rows // 2) or not (
+            hinted or (is_text and distinct <= 1000) or integer
+        ):
             continue
         if not hinted and integer:
             continue
@@ -354,7 +392,7 @@ def _detect_ids(
     dates = table[date]
     chosen: list[str] = []
     duplicated = dates.duplicated().mean()
-    for _, distinct, col in candidates:
+    for _, _distinct, col in candidates:
         if duplicated <= 0.001:
             break
         trial = table[[*chosen, col]].assign(_d=dates)
@@ -363,7 +401,8 @@ def _detect_ids(
             chosen.append(col)
             duplicated = share
     constant_hinted = [
-        col for rank, distinct, col in candidates
+        col
+        for rank, distinct, col in candidates
         if rank == 0 and distinct == 1 and col not in chosen
     ]
     return chosen + constant_hinted
@@ -395,9 +434,7 @@ def _to_long(table: pd.DataFrame, mapping: ColumnMapping, decimal: str) -> pd.Da
             f"The target column {mapping.target!r} has no values. Fill in the sales figures."
         )
     if mapping.ids:
-        parts = [
-            col + "=" + table[col].fillna("").astype(str).str.strip() for col in mapping.ids
-        ]
+        parts = [col + "=" + table[col].fillna("").astype(str).str.strip() for col in mapping.ids]
         key = parts[0]
         for part in parts[1:]:
             key = key + "/" + part

@@ -20,7 +20,7 @@ import pandas as pd
 Metric = Callable[[np.ndarray, np.ndarray, np.ndarray, int], float]
 
 
-def _scale(insample: np.ndarray, lag: int, power: int) -> float:
+def naive_scale(insample: np.ndarray, lag: int, power: int) -> float:
     """Mean in-sample naive error at ``lag``; falls back to lag 1, then to the level."""
     for step in (lag, 1):
         if len(insample) > step:
@@ -51,8 +51,9 @@ def mape(y: np.ndarray, yhat: np.ndarray, insample: np.ndarray, season_length: i
 def smape(y: np.ndarray, yhat: np.ndarray, insample: np.ndarray, season_length: int) -> float:
     """Symmetric MAPE (0..200); a period where both are zero counts as no error."""
     denom = np.abs(y) + np.abs(yhat)
-    ratio = np.divide(2 * np.abs(y - yhat), denom, out=np.zeros_like(denom, dtype=float),
-                      where=denom > 0)
+    ratio = np.divide(
+        2 * np.abs(y - yhat), denom, out=np.zeros_like(denom, dtype=float), where=denom > 0
+    )
     return float(np.mean(ratio) * 100)
 
 
@@ -68,16 +69,22 @@ def bias(y: np.ndarray, yhat: np.ndarray, insample: np.ndarray, season_length: i
 
 
 def mase(y: np.ndarray, yhat: np.ndarray, insample: np.ndarray, season_length: int) -> float:
-    return float(np.mean(np.abs(y - yhat)) / _scale(insample, season_length, 1))
+    return float(np.mean(np.abs(y - yhat)) / naive_scale(insample, season_length, 1))
 
 
 def rmsse(y: np.ndarray, yhat: np.ndarray, insample: np.ndarray, season_length: int) -> float:
-    return float(np.sqrt(np.mean((y - yhat) ** 2) / _scale(insample, 1, 2)))
+    return float(np.sqrt(np.mean((y - yhat) ** 2) / naive_scale(insample, 1, 2)))
 
 
 METRICS: dict[str, Metric] = {
-    "mase": mase, "rmsse": rmsse, "wape": wape, "smape": smape,
-    "mape": mape, "mae": mae, "rmse": rmse, "bias": bias,
+    "mase": mase,
+    "rmsse": rmsse,
+    "wape": wape,
+    "smape": smape,
+    "mape": mape,
+    "mae": mae,
+    "rmse": rmse,
+    "bias": bias,
 }
 
 

@@ -75,5 +75,7 @@ def _explain(failures: pd.DataFrame, frame: pd.DataFrame, min_length: int) -> st
                 f"Column {column!r} has missing or infinite values (rows {rows}). Fill them in."
             )
         else:
-            messages.append(f"Column {column!r} failed check {check}: {group['failure_case'].head(3).tolist()}.")
+            messages.append(
+                f"Column {column!r} failed check {check}: {group['failure_case'].head(3).tolist()}."
+            )
     return " ".join(messages)

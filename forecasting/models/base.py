@@ -90,8 +90,12 @@ def forecast_grid(last_ds: pd.Series, h: int, spec: DataSpec) -> pd.DataFrame:
     for last, ids in last_ds.groupby(last_ds, sort=False):
         dates = future_dates(last, h, spec.freq)
         frames.append(
-            pd.DataFrame({"unique_id": np.repeat(ids.index.to_numpy(), h),
-                          "ds": np.tile(dates.to_numpy(), len(ids))})
+            pd.DataFrame(
+                {
+                    "unique_id": np.repeat(ids.index.to_numpy(), h),
+                    "ds": np.tile(dates.to_numpy(), len(ids)),
+                }
+            )
         )
     grid = pd.concat(frames, ignore_index=True)
     order = pd.Categorical(grid["unique_id"], categories=last_ds.index, ordered=True)
@@ -111,8 +115,9 @@ def attach_future_exog(
     if missing:
         raise DataError(f"Future values are missing for driver(s): {', '.join(sorted(missing))}.")
     cols = ["unique_id", "ds", *exog]
-    merged = grid.merge(future[cols].drop_duplicates(["unique_id", "ds"]), on=["unique_id", "ds"],
-                        how="left")
+    merged = grid.merge(
+        future[cols].drop_duplicates(["unique_id", "ds"]), on=["unique_id", "ds"], how="left"
+    )
     holes = merged[list(exog)].isna().any(axis=1)
     if holes.any():
         row = merged.loc[holes].iloc[0]
@@ -141,8 +146,9 @@ class LocalForecaster(Forecaster):
         for uid, g in df.groupby("unique_id", sort=False):
             y = g["y"].to_numpy(float)
             self.tails_[uid] = y[-keep:]
-            tasks.append((uid, y, g[cols].to_numpy(float) if cols else None,
-                          pd.DatetimeIndex(g["ds"])))
+            tasks.append(
+                (uid, y, g[cols].to_numpy(float) if cols else None, pd.DatetimeIndex(g["ds"]))
+            )
         worker = self._worker()
         results = Parallel()(
             delayed(_fit_one_safely)(worker, uid, y, X, ds) for uid, y, X, ds in tasks
@@ -168,8 +174,7 @@ class LocalForecaster(Forecaster):
             if values is None:
                 if uid not in self.fallbacks_:
                     self._fell_back(uid, error)
-                values = seasonal_naive_values(self.tails_[uid], len(ds),
-                                               self.spec_.season_length)
+                values = seasonal_naive_values(self.tails_[uid], len(ds), self.spec_.season_length)
             out.append(values)
         return np.concatenate(out)
 

@@ -16,8 +16,13 @@ class ETS(LocalForecaster):
     name = "ets"
     uses_exog = False
 
-    def __init__(self, trend: str | None = "add", damped: bool = True, seasonal: str | None = "add",
-                 history: int | None = None):
+    def __init__(
+        self,
+        trend: str | None = "add",
+        damped: bool = True,
+        seasonal: str | None = "add",
+        history: int | None = 730,
+    ):
         self.trend = trend
         self.damped = damped
         self.seasonal = seasonal
@@ -26,15 +31,18 @@ class ETS(LocalForecaster):
     def _fit_one(self, y, X, ds):
         m = self.spec_.season_length
         if self.history:
-            y = y[-self.history:]
+            y = y[-self.history :]
         seasonal = self.seasonal if len(y) >= 2 * m + 2 else None
         if seasonal == "mul" and np.any(y <= 0):
             seasonal = "add"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ExponentialSmoothing(
-                y, trend=self.trend, damped_trend=bool(self.trend) and self.damped,
-                seasonal=seasonal, seasonal_periods=m if seasonal else None,
+                y,
+                trend=self.trend,
+                damped_trend=bool(self.trend) and self.damped,
+                seasonal=seasonal,
+                seasonal_periods=m if seasonal else None,
                 initialization_method="estimated",
             )
             return model.fit(optimized=True)

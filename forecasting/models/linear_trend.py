@@ -37,7 +37,7 @@ class _State:
 
 
 class LinearTrend(LocalForecaster):
-    """Trend + season + holiday + drivers, fitted by ridge on the most recent ``history`` periods."""
+    """Trend, season, holiday and drivers by ridge on the last ``history`` periods."""
 
     name = "linear_trend"
 
@@ -59,8 +59,8 @@ class LinearTrend(LocalForecaster):
 
     def _fit_one(self, y, X, ds):
         if self.history:
-            y, ds = y[-self.history:], ds[-self.history:]
-            X = X[-self.history:] if X is not None else None
+            y, ds = y[-self.history :], ds[-self.history :]
+            X = X[-self.history :] if X is not None else None
         step_days = {"D": 1.0, "MS": 30.44, "ME": 30.44}.get(self.spec_.freq.alias, 7.0)
         origin = ds[-1]
         A = self._design(ds, X, origin, step_days)

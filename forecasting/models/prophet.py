@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
 from forecasting.calendar import holiday_table
 from forecasting.models.base import LocalForecaster
-
 
 
 def _quiet() -> None:
@@ -27,8 +25,13 @@ class ProphetModel(LocalForecaster):
 
     name = "prophet"
 
-    def __init__(self, changepoint_prior_scale: float = 0.05, seasonality_prior_scale: float = 10.0,
-                 seasonality_mode: str = "additive", history: int | None = None):
+    def __init__(
+        self,
+        changepoint_prior_scale: float = 0.05,
+        seasonality_prior_scale: float = 10.0,
+        seasonality_mode: str = "additive",
+        history: int | None = None,
+    ):
         self.changepoint_prior_scale = changepoint_prior_scale
         self.seasonality_prior_scale = seasonality_prior_scale
         self.seasonality_mode = seasonality_mode
@@ -39,8 +42,8 @@ class ProphetModel(LocalForecaster):
         from prophet import Prophet
 
         if self.history:
-            y, ds = y[-self.history:], ds[-self.history:]
-            X = X[-self.history:] if X is not None else None
+            y, ds = y[-self.history :], ds[-self.history :]
+            X = X[-self.history :] if X is not None else None
         alias = self.spec_.freq.alias
         years = (ds[-1] - ds[0]).days / 365.25
         holidays = None
@@ -71,10 +74,13 @@ class ProphetModel(LocalForecaster):
     @staticmethod
     def search_space(trial, spec):
         return {
-            "changepoint_prior_scale": trial.suggest_float("changepoint_prior_scale", 1e-3, 0.5,
-                                                           log=True),
-            "seasonality_prior_scale": trial.suggest_float("seasonality_prior_scale", 0.01, 10.0,
-                                                           log=True),
-            "seasonality_mode": trial.suggest_categorical("seasonality_mode",
-                                                          ["additive", "multiplicative"]),
+            "changepoint_prior_scale": trial.suggest_float(
+                "changepoint_prior_scale", 1e-3, 0.5, log=True
+            ),
+            "seasonality_prior_scale": trial.suggest_float(
+                "seasonality_prior_scale", 0.01, 10.0, log=True
+            ),
+            "seasonality_mode": trial.suggest_categorical(
+                "seasonality_mode", ["additive", "multiplicative"]
+            ),
         }

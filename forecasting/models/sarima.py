@@ -22,8 +22,18 @@ MAX_SEASONAL_ORDER_PERIOD = 24
 class SARIMA(LocalForecaster):
     name = "sarima"
 
-    def __init__(self, p: int = 1, d: int = 0, q: int = 1, P: int = 0, D: int = 1, Q: int = 1,
-                 fourier_terms: int = 4, history: int | None = 400, maxiter: int = 50):
+    def __init__(
+        self,
+        p: int = 1,
+        d: int = 0,
+        q: int = 1,
+        P: int = 0,
+        D: int = 1,
+        Q: int = 1,
+        fourier_terms: int = 4,
+        history: int | None = 400,
+        maxiter: int = 50,
+    ):
         self.p, self.d, self.q = p, d, q
         self.P, self.D, self.Q = P, D, Q
         self.fourier_terms = fourier_terms
@@ -41,8 +51,8 @@ class SARIMA(LocalForecaster):
 
     def _fit_one(self, y, X, ds):
         if self.history:
-            y, ds = y[-self.history:], ds[-self.history:]
-            X = X[-self.history:] if X is not None else None
+            y, ds = y[-self.history :], ds[-self.history :]
+            X = X[-self.history :] if X is not None else None
         m = self.spec_.season_length
         seasonal = (0, 0, 0, 0)
         if not self._uses_fourier() and len(y) > 2 * m + 2:
@@ -51,9 +61,15 @@ class SARIMA(LocalForecaster):
         trend = "c" if d + seasonal[1] == 0 else ("t" if d + seasonal[1] == 1 else "n")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = SARIMAX(y, exog=self._exog(X, ds), order=(self.p, d, self.q),
-                            seasonal_order=seasonal, trend=trend,
-                            enforce_stationarity=False, enforce_invertibility=False)
+            model = SARIMAX(
+                y,
+                exog=self._exog(X, ds),
+                order=(self.p, d, self.q),
+                seasonal_order=seasonal,
+                trend=trend,
+                enforce_stationarity=False,
+                enforce_invertibility=False,
+            )
             return model.fit(disp=False, maxiter=self.maxiter, method="lbfgs")
 
     def _predict_one(self, state, X, ds):

@@ -16,7 +16,9 @@ class SeasonalNaive(Forecaster):
 
     def _fit(self, df: pd.DataFrame) -> None:
         m = self.spec_.season_length
-        self.tails_ = {uid: g.to_numpy(float)[-m:] for uid, g in df.groupby("unique_id", sort=False)["y"]}
+        self.tails_ = {
+            uid: g.to_numpy(float)[-m:] for uid, g in df.groupby("unique_id", sort=False)["y"]
+        }
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
         m = self.spec_.season_length

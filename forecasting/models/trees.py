@@ -42,8 +42,11 @@ class GlobalTreeForecaster(Forecaster):
         X = np.column_stack([block[name][keep] for name in self.feature_names_])
         self.model_ = self._regressor().fit(X, target[keep])
         reach = self.cfg_.reach
-        self.tail_ = scaled[:, -reach:] if width >= reach else np.hstack(
-            [np.full((len(self.order_), reach - width), np.nan), scaled])
+        self.tail_ = (
+            scaled[:, -reach:]
+            if width >= reach
+            else np.hstack([np.full((len(self.order_), reach - width), np.nan), scaled])
+        )
 
     def _train_periods(self) -> int:
         if self.max_train_periods:
@@ -91,10 +94,18 @@ class GlobalTreeForecaster(Forecaster):
 class XGBoost(GlobalTreeForecaster):
     name = "xgboost"
 
-    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, max_depth: int = 6,
-                 subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 min_child_weight: float = 1.0, reg_lambda: float = 1.0,
-                 objective: str = "reg:squarederror", n_jobs: int = 2):
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        max_depth: int = 6,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        min_child_weight: float = 1.0,
+        reg_lambda: float = 1.0,
+        objective: str = "reg:squarederror",
+        n_jobs: int = 2,
+    ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -109,11 +120,17 @@ class XGBoost(GlobalTreeForecaster):
         from xgboost import XGBRegressor
 
         return XGBRegressor(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-            max_depth=self.max_depth, subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree, min_child_weight=self.min_child_weight,
-            reg_lambda=self.reg_lambda, objective=self.objective, tree_method="hist",
-            n_jobs=self.n_jobs, random_state=0,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            min_child_weight=self.min_child_weight,
+            reg_lambda=self.reg_lambda,
+            objective=self.objective,
+            tree_method="hist",
+            n_jobs=self.n_jobs,
+            random_state=0,
         )
 
     @staticmethod
@@ -126,8 +143,9 @@ class XGBoost(GlobalTreeForecaster):
             "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
             "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-2, 10.0, log=True),
-            "objective": trial.suggest_categorical("objective",
-                                                   ["reg:squarederror", "reg:absoluteerror"]),
+            "objective": trial.suggest_categorical(
+                "objective", ["reg:squarederror", "reg:absoluteerror"]
+            ),
         }
 
     @classmethod
@@ -138,9 +156,15 @@ class XGBoost(GlobalTreeForecaster):
 class RandomForest(GlobalTreeForecaster):
     name = "random_forest"
 
-    def __init__(self, n_estimators: int = 150, max_depth: int | None = 16,
-                 min_samples_leaf: int = 3, max_features: float = 0.5, max_samples: float = 0.5,
-                 n_jobs: int = 2):
+    def __init__(
+        self,
+        n_estimators: int = 150,
+        max_depth: int | None = 16,
+        min_samples_leaf: int = 3,
+        max_features: float = 0.5,
+        max_samples: float = 0.5,
+        n_jobs: int = 2,
+    ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
@@ -152,9 +176,13 @@ class RandomForest(GlobalTreeForecaster):
         from sklearn.ensemble import RandomForestRegressor
 
         return RandomForestRegressor(
-            n_estimators=self.n_estimators, max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
-            max_samples=self.max_samples, n_jobs=self.n_jobs, random_state=0,
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            max_samples=self.max_samples,
+            n_jobs=self.n_jobs,
+            random_state=0,
         )
 
     @staticmethod

@@ -1,0 +1,102 @@
+"""Rolling-origin splits and cross-validation over the long frame.
+
+A split is counted in periods from each series' own end, so series that end
+on different dates are all held out by the same number of periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from forecasting.metrics import naive_scale
+from forecasting.models.base import Forecaster
+from forecasting.spec import DataSpec
+
+
+def periods_from_end(df: pd.DataFrame) -> np.ndarray:
+    """0 for each series' last row, 1 for the one before, and so on."""
+    return df.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy()
+
+
+def split(df: pd.DataFrame, back: int, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows older than ``back`` periods from the end, and the ``h`` periods after."""
+    pos = periods_from_end(df)
+    train = df.loc[pos >= back]
+    window = df.loc[(pos < back) & (pos >= back - h)]
+    return train, window
+
+
+def fold_offsets(h: int, n_windows: int, step: int | None = None) -> list[int]:
+    """How far back each validation window starts, oldest first."""
+    step = step or h
+    return [h + step * k for k in range(n_windows - 1, -1, -1)]
+
+
+def min_history(h: int, n_windows: int, season_length: int, holdout: bool = True) -> int:
+    """Periods a series needs: the held-out window, the folds and one season to learn from."""
+    return h * (int(holdout) + n_windows) + max(season_length + 1, h)
+
+
+def cross_validate(
+    make_model: Callable[[], Forecaster],
+    df: pd.DataFrame,
+    spec: DataSpec,
+    h: int,
+    n_windows: int,
+    on_fold: Callable[[int, pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
+    """Fit on each fold's past, forecast its window: rows ``unique_id, ds, cutoff, y, yhat``.
+
+    ``on_fold`` is called after each fold with its forecasts (Optuna reports and
+    prunes there; the pipeline checks for cancellation there).
+    """
+    frames = []
+    for fold, back in enumerate(fold_offsets(h, n_windows)):
+        train, window = split(df, back, h)
+        model = make_model().fit(train, spec)
+        future = window if spec.exog else None
+        pred = model.predict(h, future)
+        out = window[["unique_id", "ds", "y"]].merge(pred, on=["unique_id", "ds"], how="inner")
+        out["cutoff"] = fold
+        frames.append(out)
+        if on_fold is not None:
+            on_fold(fold, out)
+    return pd.concat(frames, ignore_index=True)
+
+
+def fold_scales(df: pd.DataFrame, h: int, n_windows: int, season_length: int) -> pd.DataFrame:
+    """MASE and RMSSE denominators of each series at each fold, from that fold's past only."""
+    rows = []
+    pos = periods_from_end(df)
+    for fold, back in enumerate(fold_offsets(h, n_windows)):
+        past = df.loc[pos >= back]
+        for uid, y in past.groupby("unique_id", sort=False)["y"]:
+            values = y.to_numpy(float)
+            rows.append(
+                (uid, fold, naive_scale(values, season_length, 1), naive_scale(values, 1, 2))
+            )
+    return pd.DataFrame(rows, columns=["unique_id", "cutoff", "abs_scale", "sq_scale"]).set_index(
+        ["unique_id", "cutoff"]
+    )
+
+
+def validation_score(cv: pd.DataFrame, scales: pd.DataFrame, column: str = "yhat") -> pd.Series:
+    """Per series: the mean over folds of (MASE + RMSSE) / 2. Lower is better."""
+    err = cv["y"].to_numpy(float) - cv[column].to_numpy(float)
+    frame = pd.DataFrame(
+        {"unique_id": cv["unique_id"], "cutoff": cv["cutoff"], "ae": np.abs(err), "se": err**2}
+    )
+    by_fold = frame.groupby(["unique_id", "cutoff"], sort=False)[["ae", "se"]].mean()
+    by_fold = by_fold.join(scales, how="left")
+    score = (
+        by_fold["ae"] / by_fold["abs_scale"] + np.sqrt(by_fold["se"] / by_fold["sq_scale"])
+    ) / 2
+    return score.groupby(level="unique_id", sort=False).mean()
+
+
+def factory(model: Forecaster) -> Callable[[], Forecaster]:
+    return lambda: clone(model)
