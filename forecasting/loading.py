@@ -135,9 +135,15 @@ def _read_bytes(source: str | Path | bytes, limits: Limits) -> bytes:
     return raw
 
 
+def _megabytes(size: int) -> str:
+    if size < 1e6:
+        return f"{size / 1e3:.1f} kB"
+    return f"{size / 1e6:.1f} MB"
+
+
 def _too_big(size: int, limits: Limits) -> str:
     return (
-        f"The file is {size / 1e6:.1f} MB, over the limit of {limits.max_bytes / 1e6:.0f} MB. "
+        f"The file is {_megabytes(size)}, over the limit of {_megabytes(limits.max_bytes)}. "
         "Upload fewer rows or aggregate to a coarser period."
     )
 
@@ -325,9 +331,12 @@ def detect_columns(
 
 
 def _detect_date(table: pd.DataFrame) -> str:
+    """A date-named column that mostly parses, else any column that almost fully parses."""
     ranked = sorted(table.columns, key=lambda c: _hint_rank(c, DATE_HINTS))
+    shares = {}
     for col in ranked:
-        if _date_share(table[col]) >= 0.9:
+        shares[col] = _date_share(table[col])
+        if shares[col] >= 0.9 or (_hint_rank(col, DATE_HINTS) < 2 and shares[col] >= 0.5):
             return col
     raise DataError(
         "No usable date column was found: no column parses as dates "
@@ -349,6 +358,8 @@ def _detect_target(
             return col
     if named:
         col = named[0]
+        if table[col].isna().all():
+            raise DataError(f"The target column {col!r} has no values. Fill in the sales figures.")
         raise DataError(
             f"The target column {col!r} is not numeric: "
             f"{table[col].dropna().head(3).tolist()} are not numbers. Fix those values or "
@@ -400,6 +411,11 @@ def _detect_ids(
         if share < duplicated:
             chosen.append(col)
             duplicated = share
+    for col in list(chosen):
+        rest = [c for c in chosen if c != col]
+        if rest and table[rest].assign(_d=dates).duplicated().mean() <= duplicated:
+            chosen.remove(col)
+    chosen.sort(key=list(table.columns).index)
     constant_hinted = [
         col
         for rank, distinct, col in candidates

@@ -59,10 +59,11 @@ def _explain(failures: pd.DataFrame, frame: pd.DataFrame, min_length: int) -> st
         if check.startswith("series_length"):
             sizes = frame.groupby("unique_id").size()
             short = sizes[sizes < min_length].sort_values()
-            names = ", ".join(f"{k} ({v})" for k, v in short.head(5).items())
+            names = ", ".join(f"{k!r} has {v}" for k, v in short.head(5).items())
             messages.append(
-                f"{len(short)} series are shorter than the {min_length} periods the horizon and "
-                f"validation need: {names}. Shorten the horizon or add more history."
+                f"Too little history: {names} period(s), but the horizon and the validation "
+                f"folds need at least {min_length} per series. Shorten the horizon or add "
+                "more history."
             )
         elif "unique" in check or "duplicates" in check:
             messages.append(

@@ -18,9 +18,11 @@ from tqdm import tqdm
 
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
+from forecasting.limits import Limits
 from forecasting.models import MODELS
 from forecasting.progress import Reporter
 from forecasting.workflow import SELECTED, TrainOptions, backtest, train_and_forecast
+from storage.settings import load_settings
 
 log = logging.getLogger("pipeline")
 TABLE_METRICS = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
@@ -76,8 +78,7 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--country",
-        default="US",
-        help="holiday calendar, ISO code (default US; 'none' for no holidays)",
+        help="holiday calendar, ISO code (default $HOLIDAY_COUNTRY or US; 'none' for none)",
     )
     p.add_argument(
         "--gap-policy",
@@ -126,7 +127,15 @@ def _run(args: argparse.Namespace) -> int:
         options.model_names()
     except ValueError as exc:
         raise DataError(str(exc)) from exc
-    country = None if args.country.lower() == "none" else args.country
+    settings = load_settings()
+    country = args.country or settings.holiday_country
+    country = None if country.lower() == "none" else country
+    limits = Limits(
+        max_bytes=settings.max_upload_mb * 1024 * 1024,
+        max_rows=settings.max_rows,
+        max_columns=settings.max_columns,
+        max_series=settings.max_series,
+    )
     data = prepare(
         args.csv,
         horizon=args.horizon,
@@ -138,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
         exog=args.exog,
         country=country,
         gap_policy=args.gap_policy,
+        limits=limits,
     )
     _print_dataset(data)
     with joblib.parallel_config(n_jobs=args.jobs), _progress(args.quiet) as reporter:

@@ -32,7 +32,9 @@ class ETS(LocalForecaster):
         m = self.spec_.season_length
         if self.history:
             y = y[-self.history :]
-        seasonal = self.seasonal if len(y) >= 2 * m + 2 else None
+        # Like statsforecast's AutoETS, no seasonal states beyond 24 periods (52-week seasons
+        # make the optimiser slow and unstable); Theta and the tree models cover those.
+        seasonal = self.seasonal if len(y) >= 2 * m + 2 and m <= 24 else None
         if seasonal == "mul" and np.any(y <= 0):
             seasonal = "add"
         with warnings.catch_warnings():
@@ -57,5 +59,5 @@ class ETS(LocalForecaster):
             "trend": trial.suggest_categorical("trend", ["add", None]),
             "damped": trial.suggest_categorical("damped", [True, False]),
             "seasonal": trial.suggest_categorical("seasonal", ["add", "mul", None]),
-            "history": trial.suggest_categorical("history", [None, 4 * m, 8 * m]),
+            "history": trial.suggest_categorical("history", [730, 4 * m, 8 * m]),
         }

@@ -20,7 +20,7 @@ class GlobalTreeForecaster(Forecaster):
     #: at most this many most recent periods of each series become training rows
     max_train_periods: int | None = None
 
-    def _regressor(self):
+    def _regressor(self, n_rows: int):
         raise NotImplementedError
 
     def _fit(self, df: pd.DataFrame) -> None:
@@ -40,7 +40,7 @@ class GlobalTreeForecaster(Forecaster):
         keep = ~np.isnan(target) & ~np.isnan(block["lag_1"])
         self.feature_names_ = list(block)
         X = np.column_stack([block[name][keep] for name in self.feature_names_])
-        self.model_ = self._regressor().fit(X, target[keep])
+        self.model_ = self._regressor(len(X)).fit(X, target[keep])
         reach = self.cfg_.reach
         self.tail_ = (
             scaled[:, -reach:]
@@ -116,7 +116,7 @@ class XGBoost(GlobalTreeForecaster):
         self.objective = objective
         self.n_jobs = n_jobs
 
-    def _regressor(self):
+    def _regressor(self, n_rows: int):
         from xgboost import XGBRegressor
 
         return XGBRegressor(
@@ -153,15 +153,18 @@ class XGBoost(GlobalTreeForecaster):
         return {"n_estimators": 20, "max_depth": 3}
 
 
+MAX_ROWS_PER_TREE = 20_000
+
+
 class RandomForest(GlobalTreeForecaster):
     name = "random_forest"
 
     def __init__(
         self,
-        n_estimators: int = 150,
+        n_estimators: int = 100,
         max_depth: int | None = 16,
         min_samples_leaf: int = 3,
-        max_features: float = 0.5,
+        max_features: float = 0.4,
         max_samples: float = 0.5,
         n_jobs: int = 2,
     ):
@@ -172,15 +175,17 @@ class RandomForest(GlobalTreeForecaster):
         self.max_samples = max_samples
         self.n_jobs = n_jobs
 
-    def _regressor(self):
+    def _regressor(self, n_rows: int):
         from sklearn.ensemble import RandomForestRegressor
 
+        # Each tree sees a bootstrap sample capped in rows, so cost stays flat on big panels.
+        samples = max(1, min(int(self.max_samples * n_rows), MAX_ROWS_PER_TREE))
         return RandomForestRegressor(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features,
-            max_samples=self.max_samples,
+            max_samples=samples,
             n_jobs=self.n_jobs,
             random_state=0,
         )
@@ -188,7 +193,7 @@ class RandomForest(GlobalTreeForecaster):
     @staticmethod
     def search_space(trial, spec):
         return {
-            "n_estimators": trial.suggest_int("n_estimators", 50, 250, step=50),
+            "n_estimators": trial.suggest_int("n_estimators", 50, 200, step=50),
             "max_depth": trial.suggest_categorical("max_depth", [8, 12, 16, 24, None]),
             "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 20, log=True),
             "max_features": trial.suggest_float("max_features", 0.2, 1.0),

@@ -1,0 +1,118 @@
+"""The command line on the bundled samples, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from tests.conftest import ROOT
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_backtest_on_the_original_sample_writes_json_and_forecasts(tmp_path, ecommerce_csv):
+    out_json, out_csv = tmp_path / "scores.json", tmp_path / "forecasts.csv"
+    result = _run(
+        "backtest",
+        "--csv",
+        str(ecommerce_csv),
+        "--horizon",
+        "28",
+        "--models",
+        "linear_trend,theta,xgboost",
+        "--trials",
+        "2",
+        "--quiet",
+        "--json",
+        str(out_json),
+        "--forecasts",
+        str(out_csv),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "seasonal_naive" in result.stdout and "selected" in result.stdout
+    scores = json.loads(out_json.read_text())
+    assert scores["dataset"] == {"series": 1, "rows": 669, "freq": "D"}
+    assert scores["horizon"] == 28
+    assert set(scores["models"]) == {"seasonal_naive", "linear_trend", "theta", "xgboost"}
+    keys = {"mase", "rmsse", "wape", "smape", "mape", "mae", "rmse"}
+    assert keys <= set(scores["selected"]["metrics"])
+    assert set(scores["coverage"]) == {"80", "95"}
+    # the served forecast beats the seasonal-naive baseline on this trending series
+    assert scores["selected"]["metrics"]["mase"] < scores["models"]["seasonal_naive"]["mase"]
+    frame = pd.read_csv(out_csv)
+    assert list(frame.columns) == [
+        "product_category",
+        "ds",
+        "y",
+        "yhat",
+        "lo80",
+        "hi80",
+        "lo95",
+        "hi95",
+    ]
+    assert len(frame) == 28
+    assert (frame["lo95"] <= frame["lo80"]).all() and (frame["hi80"] <= frame["hi95"]).all()
+
+
+def test_forecast_on_the_multi_series_sample(tmp_path, store_item_csv):
+    out = tmp_path / "forecast.csv"
+    result = _run(
+        "forecast",
+        "--csv",
+        str(store_item_csv),
+        "--horizon",
+        "14",
+        "--models",
+        "linear_trend,theta",
+        "--quiet",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:3]) == ["store", "item", "ds"]
+    assert len(frame) == 9 * 14
+    assert frame["ds"].min() == "2025-01-01"
+    assert (frame["lo80"] >= 0).all()  # sales bands never go below zero
+
+
+def test_forecast_with_drivers_needs_their_future_values(tmp_path, store_item_csv):
+    result = _run(
+        "forecast",
+        "--csv",
+        str(store_item_csv),
+        "--horizon",
+        "7",
+        "--exog",
+        "promo",
+        "--models",
+        "linear_trend",
+        "--quiet",
+    )
+    assert result.returncode == 2
+    assert "needs their planned values" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_input_prints_the_message_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,sales\n2024-01-01,1\nyesterday,2\n2024-01-03,3\n")
+    result = _run("backtest", "--csv", str(bad), "--horizon", "7", "--quiet")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: Column 'date' has 1 value(s) that are not dates")
+    assert "Traceback" not in result.stderr
+    missing = _run("backtest", "--csv", str(tmp_path / "nope.csv"), "--horizon", "7")
+    assert missing.returncode == 2 and "File not found" in missing.stderr
+    unknown = _run("backtest", "--csv", str(bad), "--horizon", "7", "--models", "lstm")
+    assert unknown.returncode == 2 and "Unknown model(s) lstm" in unknown.stderr

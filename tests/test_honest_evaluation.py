@@ -1,0 +1,90 @@
+"""The held-out window is never seen: no leakage, real pruning, calibrated intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.backtest import fold_scales, periods_from_end, split
+from forecasting.features import LagConfig, lag_features
+from forecasting.intervals import apply_intervals, conformal_quantiles, coverage
+from forecasting.models import MODELS
+from forecasting.tuning import tune
+from forecasting.workflow import TrainOptions, backtest
+from tests.conftest import make_frame, spec_for
+
+H = 14
+
+
+def test_changing_the_test_window_changes_no_backtest_forecast():
+    df = make_frame(n_series=3, periods=150, exog=True, seed=5)
+    spec = spec_for("D", exog=("promo",))
+    options = TrainOptions(
+        models=("linear_trend", "xgboost", "theta", "ets"), trials=3, n_windows=2
+    )
+    first = backtest(df, spec, H, options)
+    tampered = df.copy()
+    in_test = periods_from_end(tampered) < H
+    tampered.loc[in_test, "y"] = tampered.loc[in_test, "y"] * 10 + 1000
+    second = backtest(tampered, spec, H, options)
+    cols = ["unique_id", "ds", *first.outcome.per_model.columns[2:]]
+    pd.testing.assert_frame_equal(first.outcome.per_model[cols], second.outcome.per_model[cols])
+    pd.testing.assert_frame_equal(first.outcome.forecast, second.outcome.forecast)
+    assert not np.allclose(first.actuals["y"], second.actuals["y"])
+
+
+def test_lag_features_at_t_ignore_values_from_t_on():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4, 60))
+    cfg = LagConfig((1, 2, 7), (3, 7), 2, 7)
+    cols = np.arange(20, 60)
+    before = lag_features(values, cols, cfg)
+    for t in (20, 35, 59):
+        changed = values.copy()
+        changed[:, t:] = 1e6
+        after = lag_features(changed, np.array([t]), cfg)
+        for name, arr in after.items():
+            np.testing.assert_allclose(arr[:, 0], before[name][:, t - 20], err_msg=name)
+
+
+def test_split_holds_out_the_last_periods_of_every_series():
+    df = make_frame(n_series=2, periods=50)
+    train, window = split(df, H, H)
+    assert (window.groupby("unique_id").size() == H).all()
+    assert train["ds"].max() < window["ds"].min()
+
+
+def test_optuna_pruner_really_prunes():
+    df = make_frame(n_series=4, periods=200, seed=2)
+    spec = spec_for("D")
+    scales = fold_scales(df, H, 3, spec.season_length)
+    result = tune(MODELS["linear_trend"], df, spec, H, 3, scales, trials=25)
+    assert result.trials == 25
+    assert result.pruned > 0
+    default = tune(MODELS["linear_trend"], df, spec, H, 3, scales, trials=0)
+    assert result.score <= default.score  # defaults are the first trial
+
+
+def test_conformal_intervals_cover_new_data_at_about_their_level():
+    rng = np.random.default_rng(1)
+    n, h = 200, 10
+    cv = pd.DataFrame(
+        {
+            "unique_id": np.repeat([f"s{i}" for i in range(n)], h * 3),
+            "cutoff": np.tile(np.repeat([0, 1, 2], h), n),
+            "y": rng.normal(0, 1, n * h * 3),
+            "yhat": 0.0,
+        }
+    )
+    scale = pd.Series(1.0, index=[f"s{i}" for i in range(n)])
+    q = conformal_quantiles(cv, scale, "yhat")
+    fresh = pd.DataFrame(
+        {"unique_id": np.repeat(scale.index, h), "ds": np.tile(range(h), n), "yhat": 0.0}
+    )
+    banded = apply_intervals(fresh, q, scale, pd.Series(False, index=scale.index))
+    banded["y"] = rng.normal(0, 1, len(banded))
+    got = coverage(banded)
+    assert got["80"] == pytest.approx(0.80, abs=0.04)
+    assert got["95"] == pytest.approx(0.95, abs=0.025)
+    assert (banded["hi95"] > banded["hi80"]).all() and (banded["lo95"] < banded["lo80"]).all()

@@ -1,0 +1,112 @@
+"""One conformance suite over every registered model (scikit-learn's check_estimator idea)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from forecasting.errors import DataError
+from forecasting.models import MODELS
+from forecasting.models.base import LocalForecaster
+from tests.conftest import make_frame, spec_for
+
+H = 7
+
+
+def _model(name: str):
+    cls = MODELS[name]
+    return cls(**cls.test_params())
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("alias", ["D", "W-FRI", "MS"])
+def test_fit_predict_contract(name, alias):
+    periods = {"D": 120, "W-FRI": 120, "MS": 60}[alias]
+    df = make_frame(n_series=3, periods=periods, alias=alias)
+    model = _model(name)
+    params = model.get_params()
+    fitted = model.fit(df, spec_for(alias))
+    assert fitted is model
+    assert model.get_params() == params  # fit never changes hyperparameters
+    pred = model.predict(H)
+    assert list(pred.columns) == ["unique_id", "ds", "yhat"]
+    assert len(pred) == 3 * H
+    assert np.isfinite(pred["yhat"]).all()
+    last = df.groupby("unique_id")["ds"].max()
+    for uid, g in pred.groupby("unique_id"):
+        expected = pd.date_range(last[uid], periods=H + 1, freq=alias)[1:]
+        assert list(g["ds"]) == list(expected)
+    # a sensible forecast: the right order of magnitude for each series
+    level = df.groupby("unique_id")["y"].mean()
+    ratio = pred.groupby("unique_id")["yhat"].mean() / level
+    assert ratio.between(0.5, 2.0).all(), ratio
+    assert not model.fallbacks_
+
+
+@pytest.mark.parametrize("name", [n for n, c in MODELS.items() if c.uses_exog])
+def test_drivers_are_used_and_required(name):
+    df = make_frame(n_series=2, periods=150, exog=True, seed=3)
+    spec = spec_for("D", exog=("promo",))
+    cutoff = df["ds"].max() - pd.Timedelta(days=H)
+    model = _model(name).fit(df[df["ds"] <= cutoff], spec)
+    with pytest.raises(DataError, match="planned values"):
+        model.predict(H)
+    future = df.loc[df["ds"] > cutoff, ["unique_id", "ds"]]
+    off = model.predict(H, future.assign(promo=0.0))["yhat"].to_numpy()
+    on = model.predict(H, future.assign(promo=1.0))["yhat"].to_numpy()
+    assert on.mean() > off.mean()  # promotions lift sales in this data
+
+
+def test_predict_before_fit_is_an_error():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        MODELS["xgboost"]().predict(3)
+
+
+def test_fit_rejects_missing_target_values():
+    df = make_frame(n_series=1, periods=40)
+    df.loc[5, "y"] = np.nan
+    with pytest.raises(DataError, match="missing values"):
+        MODELS["linear_trend"]().fit(df, spec_for())
+
+
+class _FailsOnOneSeries(LocalForecaster):
+    """A per-series model that breaks on series s1, as a real model can on odd data."""
+
+    name = "fails_on_s1"
+
+    def _fit_one(self, y, X, ds):
+        if y.mean() > 115:  # only s1 has this level in make_frame
+            raise np.linalg.LinAlgError("singular matrix")
+        return float(y[-1])
+
+    def _predict_one(self, state, X, ds):
+        return np.full(len(ds), state)
+
+
+def test_a_failing_series_falls_back_to_seasonal_naive():
+    df = make_frame(n_series=2, periods=60, seed=1)
+    model = _FailsOnOneSeries().fit(df, spec_for(country=None))
+    pred = model.predict(H)
+    assert set(model.fallbacks_) == {"s1"}
+    assert "singular matrix" in model.fallbacks_["s1"]
+    s1 = df[df.unique_id == "s1"]["y"].to_numpy()
+    assert np.allclose(pred[pred.unique_id == "s1"]["yhat"], s1[-7:])
+    assert np.allclose(pred[pred.unique_id == "s0"]["yhat"], df[df.unique_id == "s0"]["y"].iloc[-1])
+
+
+def test_forecasts_of_sales_are_never_negative():
+    df = make_frame(n_series=1, periods=80)
+    df["y"] = np.r_[np.full(70, 50.0), np.linspace(40, 0, 10)]  # collapsing demand
+    pred = clone(MODELS["linear_trend"](history=20)).fit(df, spec_for()).predict(28)
+    assert (pred["yhat"] >= 0).all()
+
+
+def test_series_ending_on_different_dates_forecast_from_their_own_end():
+    df = make_frame(n_series=2, periods=100)
+    df = df[~((df.unique_id == "s1") & (df.ds > df.ds.max() - pd.Timedelta(days=10)))]
+    for name in ("xgboost", "theta", "seasonal_naive"):
+        pred = _model(name).fit(df, spec_for()).predict(3)
+        firsts = pred.groupby("unique_id")["ds"].min()
+        assert firsts["s0"] - firsts["s1"] == pd.Timedelta(days=10), name
