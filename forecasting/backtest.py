@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from forecasting.metrics import naive_scale
 from forecasting.models.base import Forecaster
@@ -36,9 +35,17 @@ def fold_offsets(h: int, n_windows: int, step: int | None = None) -> list[int]:
     return [h + step * k for k in range(n_windows - 1, -1, -1)]
 
 
+def min_train(h: int, season_length: int) -> int:
+    """Periods a series needs before a forecast origin: a season and a horizon's worth."""
+    return max(season_length + 1, h)
+
+
 def min_history(h: int, n_windows: int, season_length: int, holdout: bool = True) -> int:
-    """Periods a series needs: the held-out window, the folds and one season to learn from."""
-    return h * (int(holdout) + n_windows) + max(season_length + 1, h)
+    """Periods a series needs: the held-out window, one validation fold and ``min_train``.
+
+    Series too short for the older folds simply sit those folds out.
+    """
+    return h * (int(holdout) + 1) + min_train(h, season_length)
 
 
 def cross_validate(
@@ -57,6 +64,13 @@ def cross_validate(
     frames = []
     for fold, back in enumerate(fold_offsets(h, n_windows)):
         train, window = split(df, back, h)
+        sizes = train.groupby("unique_id", sort=False).size()
+        enough = sizes.index[sizes >= min_train(h, spec.season_length)]
+        if len(enough) < len(sizes):
+            train = train.loc[train["unique_id"].isin(enough)]
+        window = window.loc[window["unique_id"].isin(enough)]
+        if train.empty:
+            continue
         model = make_model().fit(train, spec)
         future = window if spec.exog else None
         pred = model.predict(h, future)
@@ -96,7 +110,3 @@ def validation_score(cv: pd.DataFrame, scales: pd.DataFrame, column: str = "yhat
         by_fold["ae"] / by_fold["abs_scale"] + np.sqrt(by_fold["se"] / by_fold["sq_scale"])
     ) / 2
     return score.groupby(level="unique_id", sort=False).mean()
-
-
-def factory(model: Forecaster) -> Callable[[], Forecaster]:
-    return lambda: clone(model)

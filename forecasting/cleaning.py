@@ -77,7 +77,7 @@ def clean(
         )
     freq = freq or infer_frequency(frame)
     frame, exact, summed = _deduplicate(frame)
-    frame = _snap_to_period(frame, freq)
+    frame = frame.sort_values(["unique_id", "ds"], kind="stable")
     frame, missing, gaps = _fill_gaps(frame, freq, gap_policy)
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
@@ -122,11 +122,6 @@ def _deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
         agg |= {c: "first" for c in extra if c not in numeric}
         frame = frame.groupby(keys, as_index=False, sort=False).agg(agg)
     return frame, exact, summed
-
-
-def _snap_to_period(frame: pd.DataFrame, freq: Frequency) -> pd.DataFrame:
-    """Monthly data dated mid-month is already rejected; month-start/end stay as given."""
-    return frame.sort_values(["unique_id", "ds"], kind="stable")
 
 
 def _fill_gaps(frame: pd.DataFrame, freq: Frequency, policy: str) -> tuple[pd.DataFrame, int, int]:

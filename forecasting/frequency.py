@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataError
@@ -88,21 +87,6 @@ def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str =
     return freq
 
 
-def regular_index(start: pd.Timestamp, end: pd.Timestamp, freq: Frequency) -> pd.DatetimeIndex:
-    """All periods from start to end inclusive."""
-    return pd.date_range(start, end, freq=freq.alias)
-
-
 def future_dates(last: pd.Timestamp, h: int, freq: Frequency) -> pd.DatetimeIndex:
     """The h periods after ``last``."""
     return pd.date_range(last, periods=h + 1, freq=freq.alias)[1:]
-
-
-def periods_between(a: pd.Series, b: pd.Series, freq: Frequency) -> np.ndarray:
-    """Whole periods from a to b (b later), used to place series on one grid."""
-    days = (b - a).dt.days.to_numpy()
-    if freq.alias == "D":
-        return days
-    if freq.alias.startswith("W"):
-        return days // 7
-    return ((b.dt.year - a.dt.year) * 12 + (b.dt.month - a.dt.month)).to_numpy()

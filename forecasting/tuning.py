@@ -54,8 +54,8 @@ def tune(
     """Best parameters by validation score, with that model's CV forecasts on every series."""
     reporter = reporter or Reporter()
     started = time.perf_counter()
-    probe = _has_search_space(cls, spec)
-    if trials <= 0 or not probe:
+    tuned = _tuned_parameters(cls, spec)
+    if trials <= 0 or not tuned:
         cv = cross_validate(
             lambda: cls(),
             df,
@@ -99,7 +99,7 @@ def tune(
         study_name=study_name,
         load_if_exists=False,
     )
-    defaults = {k: v for k, v in cls().get_params().items() if k in probe}
+    defaults = {k: v for k, v in cls().get_params().items() if k in tuned}
     study.enqueue_trial(defaults, skip_if_exists=True)
     done = {"n": 0}
 
@@ -141,7 +141,7 @@ def _fold_done(reporter: Reporter, fold: int, n_windows: int) -> None:
     reporter.report((fold + 1) / n_windows)
 
 
-def _has_search_space(cls: type[Forecaster], spec: DataSpec) -> set[str]:
+def _tuned_parameters(cls: type[Forecaster], spec: DataSpec) -> set[str]:
     """Parameter names the model tunes (empty when it has nothing to tune)."""
     names: set[str] = set()
 
@@ -161,9 +161,15 @@ def _has_search_space(cls: type[Forecaster], spec: DataSpec) -> set[str]:
 
 
 def _tuning_subset(cls: type[Forecaster], df: pd.DataFrame, limit: int | None, seed: int):
-    """Per-series models tune on a sample of series (their cost grows with each series)."""
+    """Tune on a sample of series: cost grows with each series, good parameters much less.
+
+    Global models see ten times more series than per-series ones, since they
+    learn across series and are cheap per series.
+    """
     ids = df["unique_id"].unique()
-    if not issubclass(cls, LocalForecaster) or limit is None or len(ids) <= limit:
+    if limit is not None and not issubclass(cls, LocalForecaster):
+        limit *= 10
+    if limit is None or len(ids) <= limit:
         return df
     chosen = np.random.default_rng(seed).choice(ids, size=limit, replace=False)
     return df.loc[df["unique_id"].isin(chosen)]

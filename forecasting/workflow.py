@@ -110,6 +110,7 @@ def train_and_forecast(
         model = clone(MODELS[name](**tuning[name].params)).fit(df, spec)
         pred = model.predict(h, future).rename(columns={"yhat": name})
         seconds[name] += time.perf_counter() - started
+        log.info("%s refitted and forecast in %.1fs", name, time.perf_counter() - started)
         fitted[name] = model
         per_model = pred if per_model is None else per_model.merge(pred, on=["unique_id", "ds"])
     reporter.report(1.0, "forecast ready")

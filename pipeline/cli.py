@@ -14,6 +14,7 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
+from joblib.externals.loky import get_reusable_executor
 from tqdm import tqdm
 
 from forecasting.dataset import Dataset, prepare
@@ -101,16 +102,23 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--selection", default="global", choices=["global", "per_series"])
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="log each model's tuning and timing")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return _run(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        # Stop joblib's worker pool before exit so it cleans up its shared memory.
+        get_reusable_executor().shutdown(wait=True)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.backtest import fold_scales, periods_from_end, split
+from forecasting.backtest import cross_validate, fold_scales, periods_from_end, split
 from forecasting.features import LagConfig, lag_features
 from forecasting.intervals import apply_intervals, conformal_quantiles, coverage
 from forecasting.models import MODELS
@@ -88,3 +88,12 @@ def test_conformal_intervals_cover_new_data_at_about_their_level():
     assert got["80"] == pytest.approx(0.80, abs=0.04)
     assert got["95"] == pytest.approx(0.95, abs=0.025)
     assert (banded["hi95"] > banded["hi80"]).all() and (banded["lo95"] < banded["lo80"]).all()
+
+
+def test_short_series_sit_out_the_older_folds():
+    df = make_frame(n_series=2, periods=120)
+    df = df[(df.unique_id == "s0") | (df.groupby("unique_id").cumcount(ascending=False) < 40)]
+    cv = cross_validate(lambda: MODELS["theta"](), df, spec_for("D"), H, 3)
+    folds = cv.groupby("unique_id")["cutoff"].nunique()
+    assert folds["s0"] == 3
+    assert folds["s1"] == 1  # 40 periods: only the latest fold leaves 14 to learn from

@@ -21,7 +21,7 @@ class ETS(LocalForecaster):
         trend: str | None = "add",
         damped: bool = True,
         seasonal: str | None = "add",
-        history: int | None = 730,
+        history: int | None = 365,
     ):
         self.trend = trend
         self.damped = damped
@@ -59,5 +59,5 @@ class ETS(LocalForecaster):
             "trend": trial.suggest_categorical("trend", ["add", None]),
             "damped": trial.suggest_categorical("damped", [True, False]),
             "seasonal": trial.suggest_categorical("seasonal", ["add", "mul", None]),
-            "history": trial.suggest_categorical("history", [730, 4 * m, 8 * m]),
+            "history": trial.suggest_categorical("history", [365, 730, 8 * m]),
         }

@@ -31,8 +31,8 @@ class SARIMA(LocalForecaster):
         D: int = 1,
         Q: int = 1,
         fourier_terms: int = 4,
-        history: int | None = 400,
-        maxiter: int = 50,
+        history: int | None = 250,
+        maxiter: int = 30,
     ):
         self.p, self.d, self.q = p, d, q
         self.P, self.D, self.Q = P, D, Q

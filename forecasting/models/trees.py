@@ -31,6 +31,7 @@ class GlobalTreeForecaster(Forecaster):
         panel = right_aligned(df, self.order_, cols)
         values = panel["y"]
         self.scale_ = self._series_scale(values)
+        self.attributes_ = self._attribute_codes(df)
         scaled = values / self.scale_[:, None]
         width = values.shape[1]
         first = max(1, width - self._train_periods())
@@ -47,6 +48,14 @@ class GlobalTreeForecaster(Forecaster):
             if width >= reach
             else np.hstack([np.full((len(self.order_), reach - width), np.nan), scaled])
         )
+
+    def _attribute_codes(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Integer codes of each series' attributes (store, department...), shared by its rows."""
+        names = [a for a in self.spec_.attributes if a in df.columns]
+        if not names:
+            return {}
+        first = df.groupby("unique_id", sort=False)[names].first().reindex(self.order_)
+        return {f"attr_{a}": pd.factorize(first[a])[0].astype(float) for a in names}
 
     def _train_periods(self) -> int:
         if self.max_train_periods:
@@ -69,6 +78,8 @@ class GlobalTreeForecaster(Forecaster):
         shape = (n, len(cols))
         block["series"] = np.broadcast_to(np.arange(n)[:, None], shape).astype(float)
         block["log_scale"] = np.broadcast_to(np.log1p(self.scale_)[:, None], shape)
+        for name, codes in self.attributes_.items():
+            block[name] = np.broadcast_to(codes[:, None], shape)
         return block
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
@@ -136,9 +147,9 @@ class XGBoost(GlobalTreeForecaster):
     @staticmethod
     def search_space(trial, spec):
         return {
-            "n_estimators": trial.suggest_int("n_estimators", 100, 600, step=50),
-            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-            "max_depth": trial.suggest_int("max_depth", 3, 10),
+            "n_estimators": trial.suggest_int("n_estimators", 100, 400, step=50),
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 3, 8),
             "subsample": trial.suggest_float("subsample", 0.5, 1.0),
             "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
             "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
@@ -153,7 +164,7 @@ class XGBoost(GlobalTreeForecaster):
         return {"n_estimators": 20, "max_depth": 3}
 
 
-MAX_ROWS_PER_TREE = 20_000
+MAX_ROWS_PER_TREE = 8_000
 
 
 class RandomForest(GlobalTreeForecaster):
@@ -161,9 +172,9 @@ class RandomForest(GlobalTreeForecaster):
 
     def __init__(
         self,
-        n_estimators: int = 100,
-        max_depth: int | None = 16,
-        min_samples_leaf: int = 3,
+        n_estimators: int = 60,
+        max_depth: int | None = 12,
+        min_samples_leaf: int = 5,
         max_features: float = 0.4,
         max_samples: float = 0.5,
         n_jobs: int = 2,
@@ -193,10 +204,10 @@ class RandomForest(GlobalTreeForecaster):
     @staticmethod
     def search_space(trial, spec):
         return {
-            "n_estimators": trial.suggest_int("n_estimators", 50, 200, step=50),
-            "max_depth": trial.suggest_categorical("max_depth", [8, 12, 16, 24, None]),
-            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 20, log=True),
-            "max_features": trial.suggest_float("max_features", 0.2, 1.0),
+            "n_estimators": trial.suggest_int("n_estimators", 30, 100, step=10),
+            "max_depth": trial.suggest_categorical("max_depth", [8, 12, 16]),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 2, 30, log=True),
+            "max_features": trial.suggest_float("max_features", 0.2, 0.7),
             "max_samples": trial.suggest_float("max_samples", 0.2, 0.8),
         }
 
