@@ -118,6 +118,7 @@ def prophet_peer(train: pd.DataFrame, h: int, freq: str):
 
 def run(
     name: str,
+    timeout: float | None,
     root: Path,
     trials: int,
     models: str | None,
@@ -131,7 +132,7 @@ def run(
         path = full_history_csv(path)
     data = prepare(path, horizon=h, country=country, exog=exog)
     df, spec = data.frame, data.spec
-    options = TrainOptions(trials=trials, selection=selection)
+    options = TrainOptions(trials=trials, timeout=timeout, selection=selection)
     if models:
         options.models = tuple(models.split(","))
     with joblib.parallel_config(n_jobs=2):
@@ -155,6 +156,7 @@ def run(
     for model in ours:
         seconds.setdefault(model, report.outcome.seconds.get(model, np.nan))
     table["seconds"] = pd.Series(seconds)
+    table["trials"] = pd.Series({m: report.outcome.tuning[m].trials for m in ours})
     table["kind"] = ["ours" if m in (SELECTED, *ours) else "peer" for m in table.index]
     table.attrs["coverage"] = report.coverage
     table.attrs["series"] = df["unique_id"].nunique()
@@ -167,6 +169,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--datasets", default="favorita,walmart,ecommerce")
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=15.0,
+                        help="tuning budget per model, seconds")
     parser.add_argument("--models", help="our models (default all)")
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--selection", default="global")
@@ -179,6 +183,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         table = run(
             name,
+            args.timeout,
             args.data,
             args.trials,
             args.models,

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import joblib
@@ -100,6 +101,10 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, help="tuning time budget per model, seconds")
     p.add_argument("--windows", type=int, default=3, help="rolling-origin validation folds")
     p.add_argument("--selection", default="global", choices=["global", "per_series"])
+    p.add_argument(
+        "--optuna-storage",
+        help="keep the Optuna studies in this database URL (default: in memory)",
+    )
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="log each model's tuning and timing")
@@ -130,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         n_windows=args.windows,
         selection=args.selection,
+        storage=args.optuna_storage,
+        study_prefix=f"{args.command}-{time.strftime('%Y%m%d-%H%M%S')}",
     )
     try:
         options.model_names()

@@ -116,3 +116,16 @@ def test_bad_input_prints_the_message_and_exits_2(tmp_path):
     assert missing.returncode == 2 and "File not found" in missing.stderr
     unknown = _run("backtest", "--csv", str(bad), "--horizon", "7", "--models", "lstm")
     assert unknown.returncode == 2 and "Unknown model(s) lstm" in unknown.stderr
+
+
+def test_optuna_studies_persist_when_given_a_storage(tmp_path, ecommerce_csv):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'optuna.sqlite'}"
+    result = _run("backtest", "--csv", str(ecommerce_csv), "--horizon", "14", "--quiet",
+                  "--models", "linear_trend,theta", "--trials", "3", "--optuna-storage", url)
+    assert result.returncode == 0, result.stderr
+    studies = {s.study_name: s for s in optuna.get_all_study_summaries(storage=url)}
+    names = sorted(n.rsplit("-", 1)[-1] for n in studies)
+    assert names == ["linear_trend", "theta"]
+    assert all(s.n_trials == 3 for s in studies.values())
