@@ -169,8 +169,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--datasets", default="favorita,walmart,ecommerce")
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--timeout", type=float, default=15.0,
-                        help="tuning budget per model, seconds")
+    parser.add_argument(
+        "--timeout", type=float, default=15.0, help="tuning budget per model, seconds"
+    )
     parser.add_argument("--models", help="our models (default all)")
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--selection", default="global")

@@ -122,8 +122,20 @@ def test_optuna_studies_persist_when_given_a_storage(tmp_path, ecommerce_csv):
     import optuna
 
     url = f"sqlite:///{tmp_path / 'optuna.sqlite'}"
-    result = _run("backtest", "--csv", str(ecommerce_csv), "--horizon", "14", "--quiet",
-                  "--models", "linear_trend,theta", "--trials", "3", "--optuna-storage", url)
+    result = _run(
+        "backtest",
+        "--csv",
+        str(ecommerce_csv),
+        "--horizon",
+        "14",
+        "--quiet",
+        "--models",
+        "linear_trend,theta",
+        "--trials",
+        "3",
+        "--optuna-storage",
+        url,
+    )
     assert result.returncode == 0, result.stderr
     studies = {s.study_name: s for s in optuna.get_all_study_summaries(storage=url)}
     names = sorted(n.rsplit("-", 1)[-1] for n in studies)

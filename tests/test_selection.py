@@ -1,0 +1,54 @@
+"""Selection serves the candidate that validates best, globally or per series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.backtest import fold_scales
+from forecasting.selection import Selection, combine, ensemble_name, select
+from tests.conftest import make_frame
+
+
+def _cv(df: pd.DataFrame, h: int, error: dict[str, float]) -> pd.DataFrame:
+    """A fake model's CV frame: actuals plus a per-series constant error."""
+    rows = []
+    for uid, g in df.groupby("unique_id"):
+        for fold, back in enumerate((2 * h, h)):
+            window = g.iloc[len(g) - back : len(g) - back + h]
+            rows.append(window.assign(cutoff=fold, yhat=window["y"] + error[uid]))
+    return pd.concat(rows, ignore_index=True)[["unique_id", "ds", "cutoff", "y", "yhat"]]
+
+
+def test_per_series_and_global_choices():
+    h = 7
+    df = make_frame(n_series=2, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    cvs = {
+        "a": _cv(df, h, {"s0": 0.1, "s1": 30.0}),
+        "b": _cv(df, h, {"s0": 30.0, "s1": 0.1}),
+        "c": _cv(df, h, {"s0": 5.0, "s1": 5.0}),
+    }
+    per_series = select(cvs, scales, mode="per_series")
+    assert per_series.choice.to_dict() == {"s0": "a", "s1": "b"}
+    assert per_series.served_models() == {"a", "b"}
+    chosen = select(cvs, scales, mode="global")
+    assert chosen.choice.nunique() == 1
+    best = chosen.scores.mean().idxmin()
+    assert chosen.choice.iloc[0] == best
+    assert (
+        ensemble_name(["c", "a"]) in chosen.members or ensemble_name(["c", "b"]) in chosen.members
+    )
+
+
+def test_combine_averages_the_members_of_an_ensemble():
+    frame = pd.DataFrame(
+        {"unique_id": ["s0", "s0", "s1"], "a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 5.0]}
+    )
+    selection = Selection(
+        members={"a": ["a"], "ens": ["a", "b"]},
+        choice=pd.Series({"s0": "ens", "s1": "a"}),
+        scores=pd.DataFrame(),
+        mode="per_series",
+    )
+    np.testing.assert_allclose(combine(frame, selection), [2.0, 3.0, 3.0])
