@@ -72,7 +72,7 @@ def prepare(
             f"Driver column(s) {', '.join(unknown)} are not numeric columns of the file. "
             f"Numeric columns available as drivers: {', '.join(loaded.mapping.drivers) or 'none'}."
         )
-    keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *exog]
+    keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame = loaded.frame[keep]
     freq = infer_frequency(frame)
     needed = min_history(horizon, n_windows, freq.season_length, holdout)
@@ -86,6 +86,9 @@ def prepare(
                 "Fill it in or leave it out of --exog."
             )
     spec = DataSpec(
-        freq=freq, exog=tuple(exog), country=country or None, attributes=tuple(loaded.mapping.ids)
+        freq=freq,
+        exog=tuple(exog),
+        country=country or None,
+        attributes=(*loaded.mapping.ids, *loaded.mapping.attributes),
     )
     return Dataset(loaded, cleaned, spec)

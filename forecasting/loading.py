@@ -65,15 +65,26 @@ _BOOL_WORDS = _TRUE | _FALSE
 
 @dataclass
 class ColumnMapping:
-    """Which input columns became the date, the target, the series key and the drivers."""
+    """Which input columns became the date, the target, the series key and the drivers.
+
+    ``attributes`` are text columns fixed within each series (a product's category,
+    a store's region): kept for grouping and as series-level features.
+    """
 
     date: str
     target: str
     ids: list[str]
     drivers: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"date": self.date, "target": self.target, "ids": self.ids, "drivers": self.drivers}
+        return {
+            "date": self.date,
+            "target": self.target,
+            "ids": self.ids,
+            "drivers": self.drivers,
+            "attributes": self.attributes,
+        }
 
 
 @dataclass
@@ -327,7 +338,24 @@ def detect_columns(
     if ids is None:
         ids = _detect_ids(table, date, target, numeric)
     drivers = [c for c in columns if c not in (date, target, *ids) and numeric.get(c, 0.0) >= 0.95]
-    return ColumnMapping(date=date, target=target, ids=list(ids), drivers=drivers)
+    attributes = _detect_attributes(table, [date, target, *ids, *drivers], list(ids))
+    return ColumnMapping(
+        date=date, target=target, ids=list(ids), drivers=drivers, attributes=attributes
+    )
+
+
+def _detect_attributes(table: pd.DataFrame, taken: list[str], ids: list[str]) -> list[str]:
+    """Text columns with one value per series (and more than one value overall)."""
+    if not ids:
+        return []
+    out = []
+    for col in table.columns:
+        if col in taken or table[col].nunique() < 2:
+            continue
+        per_series = table.groupby(ids, sort=False)[col].nunique(dropna=False)
+        if (per_series <= 1).all():
+            out.append(col)
+    return out
 
 
 def _detect_date(table: pd.DataFrame) -> str:
@@ -457,7 +485,7 @@ def _to_long(table: pd.DataFrame, mapping: ColumnMapping, decimal: str) -> pd.Da
     else:
         key = pd.Series("total", index=table.index)
     frame = pd.DataFrame({"unique_id": key.astype(str), "ds": ds, "y": y})
-    for col in mapping.ids:
+    for col in [*mapping.ids, *mapping.attributes]:
         frame[col] = table[col].astype("string").str.strip()
     for col in mapping.drivers:
         frame[col] = parse_numbers(table[col], decimal)

@@ -23,6 +23,8 @@ def test_original_system_format_loads_with_no_arguments(ecommerce_csv):
 def test_multi_series_sample_combines_id_columns(store_item_csv):
     data = load_csv(store_item_csv)
     assert data.mapping.ids == ["store", "item"]
+    assert data.mapping.attributes == ["category"]  # one category per item: kept, not a key
+    assert data.frame.groupby("unique_id")["category"].nunique().max() == 1
     assert data.mapping.target == "units_sold"
     assert set(data.mapping.drivers) == {"price", "promo"}
     assert data.frame["unique_id"].nunique() == 9
