@@ -22,6 +22,8 @@ class Selection:
     choice: pd.Series
     scores: pd.DataFrame
     mode: str
+    #: the validation forecasts, one column per candidate (calibrates the intervals)
+    table: pd.DataFrame | None = None
 
     def served_models(self) -> set[str]:
         return {m for cand in set(self.choice) for m in self.members[cand]}
@@ -63,7 +65,7 @@ def select(
         choice = pd.Series(best, index=scores.index)
     else:
         raise ValueError(f"Unknown selection mode {mode!r}; use 'global' or 'per_series'.")
-    return Selection(members, choice, scores, mode)
+    return Selection(members, choice, scores, mode, wide)
 
 
 def combine(forecasts: pd.DataFrame, selection: Selection, column: str = "yhat") -> pd.Series:

@@ -19,7 +19,7 @@ from forecasting.intervals import LEVELS, apply_intervals, conformal_quantiles, 
 from forecasting.metrics import evaluate, naive_scale, summarize
 from forecasting.models import BASELINE, MODELS, Forecaster
 from forecasting.progress import Reporter
-from forecasting.selection import Selection, candidate_table, combine, select
+from forecasting.selection import Selection, combine, select
 from forecasting.spec import DataSpec
 from forecasting.tuning import TuningResult, tune
 
@@ -118,27 +118,21 @@ def train_and_forecast(
     served = per_model[["unique_id", "ds"]].copy()
     served["yhat"] = combine(per_model, selection)
     served["model"] = served["unique_id"].map(selection.choice)
-    served = with_intervals(served, cvs, scales, selection, df, spec, options.max_ensemble)
+    served = with_intervals(served, selection, df, spec)
     return ForecastOutcome(served, per_model, selection, tuning, fitted, seconds)
 
 
 def with_intervals(
-    served: pd.DataFrame,
-    cvs: dict[str, pd.DataFrame],
-    scales: pd.DataFrame,
-    selection: Selection,
-    df: pd.DataFrame,
-    spec: DataSpec,
-    max_ensemble: int,
+    served: pd.DataFrame, selection: Selection, df: pd.DataFrame, spec: DataSpec
 ) -> pd.DataFrame:
     """Conformal bands from the selected candidate's validation errors."""
-    wide, _ = candidate_table(cvs, scales, max_ensemble)
-    wide["served"] = combine(wide, selection)
+    validation = selection.table.copy()
+    validation["served"] = combine(validation, selection)
     scale = df.groupby("unique_id", sort=False)["y"].apply(
         lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1)
     )
     nonneg = df.groupby("unique_id", sort=False)["y"].min() >= 0
-    quantiles = conformal_quantiles(wide, scale, "served")
+    quantiles = conformal_quantiles(validation, scale, "served")
     return apply_intervals(served, quantiles, scale, nonneg)
 
 

@@ -141,3 +141,41 @@ def test_optuna_studies_persist_when_given_a_storage(tmp_path, ecommerce_csv):
     names = sorted(n.rsplit("-", 1)[-1] for n in studies)
     assert names == ["linear_trend", "theta"]
     assert all(s.n_trials == 3 for s in studies.values())
+
+
+def test_forecast_with_planned_driver_values(tmp_path, store_item_csv):
+    dates = pd.date_range("2025-01-01", periods=7)
+    keys = [(s, i) for s in ("north", "south", "online") for i in ("coffee", "kettle", "mug")]
+    means = {}
+    for promo in (0, 1):
+        future = tmp_path / f"future{promo}.csv"
+        pd.DataFrame(
+            [
+                {"date": d.date(), "store": s, "item": i, "promo": promo}
+                for s, i in keys
+                for d in dates
+            ]
+        ).to_csv(future, index=False)
+        out = tmp_path / f"forecast{promo}.csv"
+        result = _run(
+            "forecast",
+            "--csv",
+            str(store_item_csv),
+            "--horizon",
+            "7",
+            "--exog",
+            "promo",
+            "--future",
+            str(future),
+            "--models",
+            "linear_trend",
+            "--quiet",
+            "--out",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        frame = pd.read_csv(out)
+        assert len(frame) == 63 and frame["ds"].min() == "2025-01-01"
+        means[promo] = frame["yhat"].mean()
+    # the sample's promotions lift sales by half; a planned promotion must show it
+    assert means[1] > 1.3 * means[0]
