@@ -19,10 +19,6 @@ class Frequency:
     name: str
     season_length: int
 
-    @property
-    def offset(self) -> pd.DateOffset:
-        return pd.tseries.frequencies.to_offset(self.alias)
-
 
 def season_length_for(alias: str) -> int:
     if alias.startswith("W"):
@@ -55,17 +51,17 @@ def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str =
     mode = int(steps.mode().iloc[0])
     dates = frame[time_col]
     if mode == 1:
-        freq = Frequency("D", "daily", 7)
+        freq = frequency_from_alias("D")
         bad = steps[steps % 1 != 0]
     elif mode == 7:
         weekday = _WEEKDAYS[int(dates.dt.dayofweek.mode().iloc[0])]
-        freq = Frequency(f"W-{weekday}", "weekly", 52)
+        freq = frequency_from_alias(f"W-{weekday}")
         bad = steps[steps % 7 != 0]
     elif 28 <= mode <= 31:
         if (dates.dt.day == 1).mean() > 0.95:
-            freq = Frequency("MS", "monthly", 12)
+            freq = frequency_from_alias("MS")
         elif dates.dt.is_month_end.mean() > 0.95:
-            freq = Frequency("ME", "monthly", 12)
+            freq = frequency_from_alias("ME")
         else:
             raise DataError(
                 "Monthly dates must all fall on the first or all on the last day of the "

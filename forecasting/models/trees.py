@@ -36,7 +36,11 @@ class GlobalTreeForecaster(Forecaster):
         width = values.shape[1]
         first = max(1, width - self._train_periods())
         target_cols = np.arange(first, width)
-        block = self._features(scaled, panel, target_cols)
+        known = self._known(
+            panel["ds"][:, target_cols],
+            {name: panel[name][:, target_cols] for name in spec.exog},
+        )
+        block = self._features(scaled, target_cols, known)
         target = scaled[:, target_cols]
         keep = ~np.isnan(target) & ~np.isnan(block["lag_1"])
         self.feature_names_ = list(block)
@@ -69,11 +73,14 @@ class GlobalTreeForecaster(Forecaster):
             scale = np.nanmean(recent, axis=1)
         return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
-    def _features(self, scaled: np.ndarray, panel: dict, cols: np.ndarray) -> dict[str, np.ndarray]:
-        block = lag_features(scaled, cols, self.cfg_)
-        block |= date_features(panel["ds"][:, cols], self.spec_)
-        for name in self.spec_.exog:
-            block[name] = panel[name][:, cols]
+    def _known(self, dates: np.ndarray, exog: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Features known in advance for a (series x period) block: calendar, holidays, drivers."""
+        return date_features(dates, self.spec_) | exog
+
+    def _features(
+        self, scaled: np.ndarray, cols: np.ndarray, known: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        block = lag_features(scaled, cols, self.cfg_) | known
         n = len(self.order_)
         shape = (n, len(cols))
         block["series"] = np.broadcast_to(np.arange(n)[:, None], shape).astype(float)
@@ -87,16 +94,14 @@ class GlobalTreeForecaster(Forecaster):
         h = len(grid) // n
         dates = grid["ds"].to_numpy().reshape(n, h)
         exog = {name: grid[name].to_numpy(float).reshape(n, h) for name in self.spec_.exog}
+        known = self._known(dates, exog)  # once for all steps: only the lags change per step
         reach = self.tail_.shape[1]
         values = np.hstack([self.tail_, np.full((n, h), np.nan)])
-        panel_dates = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-        panel_dates[:, reach:] = dates
-        panel = {"ds": panel_dates}
-        for name, arr in exog.items():
-            panel[name] = np.hstack([np.full((n, reach), np.nan), arr])
         for step in range(h):
             col = np.array([reach + step])
-            block = self._features(values, panel, col)
+            block = self._features(
+                values, col, {k: v[:, step : step + 1] for k, v in known.items()}
+            )
             X = np.column_stack([block[name][:, 0] for name in self.feature_names_])
             values[:, reach + step] = self.model_.predict(X)
         return (values[:, reach:] * self.scale_[:, None]).ravel()
