@@ -100,13 +100,28 @@ def fold_scales(df: pd.DataFrame, h: int, n_windows: int, season_length: int) ->
 
 def validation_score(cv: pd.DataFrame, scales: pd.DataFrame, column: str = "yhat") -> pd.Series:
     """Per series: the mean over folds of (MASE + RMSSE) / 2. Lower is better."""
+    parts = validation_parts(cv, scales, column)
+    return ((parts["mase"] + parts["rmsse"]) / 2).groupby(level="unique_id", sort=False).mean()
+
+
+def validation_metrics(cv: pd.DataFrame, scales: pd.DataFrame, column: str = "yhat") -> dict:
+    """Mean validation MASE, RMSSE and their average (the tuning score) over series."""
+    parts = validation_parts(cv, scales, column).groupby(level="unique_id", sort=False).mean()
+    mase, rmsse = float(parts["mase"].mean()), float(parts["rmsse"].mean())
+    return {"mase": mase, "rmsse": rmsse, "score": (mase + rmsse) / 2}
+
+
+def validation_parts(cv: pd.DataFrame, scales: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per (series, fold): MASE and RMSSE of the fold's forecast."""
     err = cv["y"].to_numpy(float) - cv[column].to_numpy(float)
     frame = pd.DataFrame(
         {"unique_id": cv["unique_id"], "cutoff": cv["cutoff"], "ae": np.abs(err), "se": err**2}
     )
     by_fold = frame.groupby(["unique_id", "cutoff"], sort=False)[["ae", "se"]].mean()
     by_fold = by_fold.join(scales, how="left")
-    score = (
-        by_fold["ae"] / by_fold["abs_scale"] + np.sqrt(by_fold["se"] / by_fold["sq_scale"])
-    ) / 2
-    return score.groupby(level="unique_id", sort=False).mean()
+    return pd.DataFrame(
+        {
+            "mase": by_fold["ae"] / by_fold["abs_scale"],
+            "rmsse": np.sqrt(by_fold["se"] / by_fold["sq_scale"]),
+        }
+    )

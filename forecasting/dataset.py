@@ -10,7 +10,7 @@ import pandas as pd
 from forecasting.backtest import min_history
 from forecasting.cleaning import CleanData, clean
 from forecasting.errors import DataError
-from forecasting.frequency import infer_frequency
+from forecasting.frequency import default_horizon, infer_frequency
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
 from forecasting.spec import DataSpec
@@ -50,7 +50,7 @@ class Dataset:
 def prepare(
     source: str | Path | bytes,
     *,
-    horizon: int,
+    horizon: int | None,
     n_windows: int = 3,
     holdout: bool = True,
     date: str | None = None,
@@ -61,8 +61,11 @@ def prepare(
     gap_policy: str = "zero",
     limits: Limits | None = None,
 ) -> Dataset:
-    """Load, clean and validate; series too short for the horizon and folds are reported."""
-    if horizon < 1:
+    """Load, clean and validate; series too short for the horizon and folds are reported.
+
+    ``horizon=None`` means the usual one for the inferred frequency (``default_horizon``).
+    """
+    if horizon is not None and horizon < 1:
         raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
     loaded = load_csv(source, date=date, target=target, ids=ids, limits=limits)
     exog = list(exog or [])
@@ -75,6 +78,7 @@ def prepare(
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame = loaded.frame[keep]
     freq = infer_frequency(frame)
+    horizon = horizon or default_horizon(freq)
     needed = min_history(horizon, n_windows, freq.season_length, holdout)
     cleaned = clean(frame, freq=freq, gap_policy=gap_policy, min_length=needed, limits=limits)
     for col in exog:

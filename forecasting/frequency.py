@@ -86,3 +86,12 @@ def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str =
 def future_dates(last: pd.Timestamp, h: int, freq: Frequency) -> pd.DatetimeIndex:
     """The h periods after ``last``."""
     return pd.date_range(last, periods=h + 1, freq=freq.alias)[1:]
+
+
+def default_horizon(freq: Frequency) -> int:
+    """A forecast length analysts ask for first: four weeks, a quarter, a year of months."""
+    if freq.alias.startswith("W"):
+        return 13
+    if freq.season_length == 12:
+        return 12
+    return 28

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 
@@ -42,3 +44,23 @@ class Reporter:
             self.start + self.span * start,
             self.span * (end - start),
         )
+
+
+_active: ContextVar[Reporter | None] = ContextVar("active_reporter", default=None)
+
+
+@contextmanager
+def active(reporter: Reporter) -> Iterator[Reporter]:
+    """Make ``reporter`` the one deep library code checks (between per-series fits)."""
+    token = _active.set(reporter)
+    try:
+        yield reporter
+    finally:
+        _active.reset(token)
+
+
+def checkpoint() -> None:
+    """Raise ``Cancelled`` if the active run was asked to stop; free when none is active."""
+    reporter = _active.get()
+    if reporter is not None:
+        reporter.check_cancelled()

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from forecasting.backtest import fold_scales, split
-from forecasting.intervals import LEVELS, apply_intervals, conformal_quantiles, coverage
-from forecasting.metrics import evaluate, naive_scale, summarize
+from forecasting.intervals import LEVELS, coverage
+from forecasting.metrics import evaluate, summarize
 from forecasting.models import BASELINE, MODELS, Forecaster
 from forecasting.progress import Reporter
-from forecasting.selection import Selection, combine, select
+from forecasting.selection import Selection, select
+from forecasting.serving import SERVED as SELECTED
+from forecasting.serving import ServingModel, serving_model
 from forecasting.spec import DataSpec
 from forecasting.tuning import TuningResult, tune
 
 log = logging.getLogger(__name__)
-SELECTED = "selected"
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ForecastOutcome:
     tuning: dict[str, TuningResult]
     fitted: dict[str, Forecaster]
     seconds: dict[str, float] = field(default_factory=dict)
+    serving: ServingModel | None = None
 
     def fallbacks(self) -> dict[str, dict[str, str]]:
         return {name: m.fallbacks_ for name, m in self.fitted.items() if m.fallbacks_}
@@ -73,13 +75,32 @@ def train_and_forecast(
     """Tune and cross-validate each model, select, refit on all of ``df`` and forecast ``h``."""
     options = options or TrainOptions()
     reporter = reporter or Reporter()
+    tuning, selection = validate(df, spec, h, options, reporter.sub(0, 0.8))
+    seconds = {name: result.seconds for name, result in tuning.items()}
+    started = time.perf_counter()
+    fitted = refit(df, spec, tuning, reporter.sub(0.8, 1.0))
+    model = serving_model(fitted, selection, df, spec, h)
+    served, per_model = model.forecast_with_members(h, future, every_model=True)
+    seconds["refit"] = time.perf_counter() - started
+    reporter.report(1.0, "forecast ready")
+    return ForecastOutcome(served, per_model, selection, tuning, fitted, seconds, model)
+
+
+def validate(
+    df: pd.DataFrame,
+    spec: DataSpec,
+    h: int,
+    options: TrainOptions,
+    reporter: Reporter | None = None,
+) -> tuple[dict[str, TuningResult], Selection]:
+    """Tune each model on rolling-origin folds of ``df`` and choose what to serve."""
+    reporter = reporter or Reporter()
     names = options.model_names()
     scales = fold_scales(df, h, options.n_windows, spec.season_length)
     tuning: dict[str, TuningResult] = {}
-    seconds: dict[str, float] = {}
     for i, name in enumerate(names):
         reporter.check_cancelled()
-        reporter.report(i / len(names) * 0.8, f"validating {name}")
+        reporter.report(i / len(names), f"validating {name}")
         tuning[name] = tune(
             MODELS[name],
             df,
@@ -92,47 +113,33 @@ def train_and_forecast(
             storage=options.storage,
             study_name=f"{options.study_prefix}-{name}" if options.storage else None,
             tune_series=options.tune_series,
-            reporter=reporter.sub(0.8 * i / len(names), 0.8 * (i + 1) / len(names)),
+            reporter=reporter.sub(i / len(names), (i + 1) / len(names)),
         )
-        seconds[name] = tuning[name].seconds
-        log.info("%s validated in %.1fs (score %.4f)", name, seconds[name], tuning[name].score)
+        log.info(
+            "%s validated in %.1fs (score %.4f)", name, tuning[name].seconds, tuning[name].score
+        )
     cvs = {name: result.cv for name, result in tuning.items()}
     selection = select(cvs, scales, options.selection, options.max_ensemble)
     log.info("selected: %s", selection.choice.value_counts().to_dict())
+    return tuning, selection
 
+
+def refit(
+    df: pd.DataFrame,
+    spec: DataSpec,
+    tuning: dict[str, TuningResult],
+    reporter: Reporter | None = None,
+) -> dict[str, Forecaster]:
+    """Fit every model with its tuned parameters on all of ``df``."""
+    reporter = reporter or Reporter()
     fitted: dict[str, Forecaster] = {}
-    per_model = None
-    for i, name in enumerate(names):
+    for i, (name, result) in enumerate(tuning.items()):
         reporter.check_cancelled()
-        reporter.report(0.8 + 0.2 * i / len(names), f"refitting {name}")
+        reporter.report(i / len(tuning), f"refitting {name}")
         started = time.perf_counter()
-        model = MODELS[name](**tuning[name].params).fit(df, spec)
-        pred = model.predict(h, future).rename(columns={"yhat": name})
-        seconds[name] += time.perf_counter() - started
-        log.info("%s refitted and forecast in %.1fs", name, time.perf_counter() - started)
-        fitted[name] = model
-        per_model = pred if per_model is None else per_model.merge(pred, on=["unique_id", "ds"])
-    reporter.report(1.0, "forecast ready")
-
-    served = per_model[["unique_id", "ds"]].copy()
-    served["yhat"] = combine(per_model, selection)
-    served["model"] = served["unique_id"].map(selection.choice)
-    served = with_intervals(served, selection, df, spec)
-    return ForecastOutcome(served, per_model, selection, tuning, fitted, seconds)
-
-
-def with_intervals(
-    served: pd.DataFrame, selection: Selection, df: pd.DataFrame, spec: DataSpec
-) -> pd.DataFrame:
-    """Conformal bands from the selected candidate's validation errors."""
-    validation = selection.table.copy()
-    validation["served"] = combine(validation, selection)
-    scale = df.groupby("unique_id", sort=False)["y"].apply(
-        lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1)
-    )
-    nonneg = df.groupby("unique_id", sort=False)["y"].min() >= 0
-    quantiles = conformal_quantiles(validation, scale, "served")
-    return apply_intervals(served, quantiles, scale, nonneg)
+        fitted[name] = MODELS[name](**result.params).fit(df, spec)
+        log.info("%s refitted on %d rows in %.1fs", name, len(df), time.perf_counter() - started)
+    return fitted
 
 
 @dataclass

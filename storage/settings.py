@@ -60,6 +60,22 @@ class Settings:
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or self.data_dir / "cache"
 
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        return self.data_dir / "mlartifacts"
+
 
 def load_settings() -> Settings:
     return Settings()

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, clone
 
 from forecasting.errors import DataError
 from forecasting.frequency import future_dates
+from forecasting.progress import checkpoint
 from forecasting.spec import DataSpec
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ class Forecaster(BaseEstimator):
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError
+
+    def feature_importance(self) -> pd.Series | None:
+        """Importance per input feature, for models that learn from features (else None)."""
+        return None
 
     @staticmethod
     def search_space(trial: Any, spec: DataSpec) -> dict:
@@ -150,11 +155,12 @@ class LocalForecaster(Forecaster):
                 (uid, y, g[cols].to_numpy(float) if cols else None, pd.DatetimeIndex(g["ds"]))
             )
         worker = self._worker()
-        results = Parallel()(
+        results = Parallel(return_as="generator_unordered")(
             delayed(_fit_one_safely)(worker, uid, y, X, ds) for uid, y, X, ds in tasks
         )
         self.states_ = {}
         for uid, state, error in results:
+            checkpoint()  # a cancelled run stops between series fits
             self.states_[uid] = state
             if error is not None:
                 self._fell_back(uid, error)

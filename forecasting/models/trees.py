@@ -53,6 +53,14 @@ class GlobalTreeForecaster(Forecaster):
             else np.hstack([np.full((len(self.order_), reach - width), np.nan), scaled])
         )
 
+    def feature_importance(self) -> pd.Series | None:
+        if not hasattr(self, "model_"):
+            return None
+        values = np.asarray(self.model_.feature_importances_, dtype=float)
+        return pd.Series(values, index=self.feature_names_, name="importance").sort_values(
+            ascending=False
+        )
+
     def _attribute_codes(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
         """Integer codes of each series' attributes (store, department...), shared by its rows."""
         names = [a for a in self.spec_.attributes if a in df.columns]

@@ -1,0 +1,138 @@
+"""One-shot commands on a CSV with nothing stored: ``backtest`` and ``forecast --csv``.
+
+For trying models on a file; the stored, tracked way is ``python -m pipeline run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from forecasting.dataset import Dataset, prepare
+from forecasting.errors import DataError
+from forecasting.progress import Reporter
+from forecasting.workflow import SELECTED, TrainOptions, backtest, train_and_forecast
+from pipeline.steps.ingest import country_option, limits_from
+from pipeline.terminal import terminal_progress, write_forecast_csv
+from storage.settings import load_settings
+
+log = logging.getLogger("pipeline")
+TABLE_METRICS = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
+
+
+def run_adhoc(args: argparse.Namespace) -> int:
+    if args.horizon < 1:
+        raise DataError(f"--horizon must be at least 1, got {args.horizon}.")
+    options = TrainOptions(
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
+        trials=args.trials,
+        timeout=args.timeout,
+        n_windows=args.windows,
+        selection=args.selection,
+        storage=args.optuna_storage,
+        study_prefix=f"{args.command}-{time.strftime('%Y%m%d-%H%M%S')}",
+    )
+    try:
+        options.model_names()
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+    settings = load_settings()
+    country = country_option(args.country, settings)
+    limits = limits_from(settings)
+    data = prepare(
+        args.csv,
+        horizon=args.horizon,
+        n_windows=args.windows,
+        holdout=args.command == "backtest",
+        date=args.date,
+        target=args.target,
+        ids=args.ids,
+        exog=args.exog,
+        country=country,
+        gap_policy=args.gap_policy,
+        limits=limits,
+    )
+    _print_dataset(data)
+    with joblib.parallel_config(n_jobs=args.jobs), terminal_progress(args.quiet) as bar:
+        reporter = Reporter(on_progress=bar)
+        if args.command == "backtest":
+            return _backtest(args, data, options, reporter)
+        return _forecast(args, data, options, reporter)
+
+
+def _print_dataset(data: Dataset) -> None:
+    r = data.cleaned.report
+    print(f"{r.series} series, {r.rows_out} rows, {r.freq_name} ({r.freq}), {r.start} to {r.end}")
+    notes = [
+        f"{r.gaps_filled} gaps filled ({r.gap_policy})" if r.gaps_filled else "",
+        f"{r.duplicate_periods_summed} duplicate periods summed"
+        if r.duplicate_periods_summed
+        else "",
+        f"{r.leading_zeros_trimmed} leading zeros trimmed" if r.leading_zeros_trimmed else "",
+        f"{r.negative_values} negative values kept" if r.negative_values else "",
+        f"{r.outliers_flagged} outliers flagged" if r.outliers_flagged else "",
+        f"{len(r.dropped_series)} series too short, left out" if r.dropped_series else "",
+    ]
+    notes = [n for n in notes if n]
+    if notes:
+        print("cleaning: " + "; ".join(notes))
+
+
+def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
+    report = backtest(data.frame, data.spec, args.horizon, options, reporter)
+    table = report.summary[TABLE_METRICS].sort_values("rmsse")
+    print(
+        f"\nHeld-out last {args.horizon} periods of each series (lower is better; "
+        "WAPE, sMAPE, MAPE and bias in %):"
+    )
+    print(table.round(3).to_string())
+    choice = report.outcome.selection.choice.value_counts()
+    print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    print("interval coverage: " + ", ".join(f"{k}% -> {v:.1%}" for k, v in report.coverage.items()))
+    print(f"seconds: {report.seconds:.1f}")
+    if args.json:
+        payload = report.to_json(data.summary(), args.horizon)
+        args.json.write_text(json.dumps(payload, indent=2))
+    if args.forecasts:
+        out = report.actuals[["unique_id", "ds", "y", SELECTED]].rename(columns={SELECTED: "yhat"})
+        bands = report.outcome.forecast.drop(columns=["yhat", "model"])
+        out = out.merge(bands, on=["unique_id", "ds"])
+        _write_forecast(out, data, args.forecasts)
+    return 0
+
+
+def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
+    future = None
+    if data.spec.exog:
+        if args.future is None:
+            raise DataError(
+                f"--exog {' '.join(data.spec.exog)} needs their planned values for the forecast "
+                "periods: pass --future FILE with the id columns, the date and each driver."
+            )
+        future = _read_future(args.future, data)
+    outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, future, reporter)
+    _write_forecast(outcome.forecast.drop(columns="model"), data, args.out)
+    choice = outcome.selection.choice.value_counts()
+    print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    print(f"wrote {len(outcome.forecast)} rows to {args.out}")
+    return 0
+
+
+def _read_future(path: Path, data: Dataset) -> pd.DataFrame:
+    from forecasting.loading import load_csv
+
+    mapping = data.loaded.mapping
+    loaded = load_csv(path, date=mapping.date, target=data.spec.exog[0], ids=mapping.ids or None)
+    frame = loaded.frame.rename(columns={"y": data.spec.exog[0]})
+    return frame
+
+
+def _write_forecast(frame: pd.DataFrame, data: Dataset, path: Path) -> None:
+    ids = data.loaded.mapping.ids
+    write_forecast_csv(frame, data.id_lookup() if ids else None, path)

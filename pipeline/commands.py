@@ -1,0 +1,133 @@
+"""The stored, tracked commands: runs, the production forecast, listing and cancelling."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from forecasting.errors import DataError
+from pipeline.options import RunOptions
+from pipeline.runner import execute, start_run
+from pipeline.system import System, open_system
+from pipeline.terminal import terminal_progress, write_forecast_csv
+from storage import runs
+from storage.datasets import series_keys
+from storage.results import production
+
+RUN_COMMANDS = ("ingest", "eda", "train", "run")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    system = open_system()
+    for run_id in system.recovered:
+        print(f"note: run {run_id} was abandoned by a process that died; marked failed")
+    if args.command in RUN_COMMANDS:
+        return _run(system, args)
+    if args.command == "forecast":
+        return _forecast(system, args)
+    if args.command == "runs":
+        return _runs(system, args)
+    if args.command == "cancel":
+        return _cancel(system, args.run_id)
+    raise AssertionError(args.command)
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    csv = getattr(args, "csv", None)
+    models = getattr(args, "models", None)
+    return RunOptions(
+        kind=args.command,
+        csv=str(csv.resolve()) if csv else None,
+        source_name=csv.name if csv else None,
+        date=getattr(args, "date", None),
+        target=getattr(args, "target", None),
+        ids=getattr(args, "ids", None),
+        exog=getattr(args, "exog", []) or [],
+        country=getattr(args, "country", None),
+        gap_policy=getattr(args, "gap_policy", "zero"),
+        dataset_id=getattr(args, "dataset", None),
+        horizon=getattr(args, "horizon", None),
+        **({"models": [m.strip() for m in models.split(",") if m.strip()]} if models else {}),
+        trials=getattr(args, "trials", 0),
+        timeout=getattr(args, "timeout", None),
+        windows=getattr(args, "windows", 3),
+        selection=getattr(args, "selection", "global"),
+        jobs=getattr(args, "jobs", -1),
+        track=not args.no_tracking,
+    )
+
+
+def _run(system: System, args: argparse.Namespace) -> int:
+    opts = options_from_args(args)
+    run_id = start_run(system, opts)
+    print(f"run {run_id} ({opts.kind}): log in {system.settings.logs_dir / f'{run_id}.log'}")
+    with terminal_progress(args.quiet) as bar:
+        result = execute(system, run_id, on_progress=bar)
+    print(_summary_line(result))
+    if result["status"] == "failed":
+        print(f"error: {result['error']}", file=sys.stderr)
+        return 2 if result["error"] and not result["error"].count("Traceback") else 1
+    return 0 if result["status"] == "succeeded" else 1
+
+
+def _summary_line(run: dict) -> str:
+    text = f"run {run['id']} {run['status']}"
+    if run["selected_model"]:
+        text += f"; serving {run['selected_model']}"
+    metrics = run.get("metrics") or {}
+    if "mase" in metrics:
+        text += (
+            f"; held-out MASE {metrics['mase']:.3f}, RMSSE {metrics['rmsse']:.3f}, "
+            f"WAPE {metrics['wape']:.1f}%"
+        )
+    if run.get("step_seconds"):
+        text += "; " + ", ".join(f"{k} {v:.1f}s" for k, v in run["step_seconds"].items())
+    return text
+
+
+def _forecast(system: System, args: argparse.Namespace) -> int:
+    from pipeline.serve import production_forecast
+
+    frame, dataset_id = production_forecast(
+        system, args.horizon, series=args.series, model=args.model, future_csv=args.future
+    )
+    keys = series_keys(system.db, dataset_id).drop(columns="total")
+    write_forecast_csv(frame, keys, args.out)
+    if args.out:
+        print(f"wrote {len(frame)} rows to {args.out}")
+    return 0
+
+
+def _runs(system: System, args: argparse.Namespace) -> int:
+    rows = runs.list_runs(system.db, args.limit)
+    if args.json:
+        print(json.dumps({"production": production(system.db), "runs": rows}, indent=1))
+        return 0
+    if not rows:
+        print("no runs yet")
+        return 0
+    for r in rows:
+        mark = "*" if r["production"] else " "
+        metrics = r["metrics"] or {}
+        score = f"MASE {metrics['mase']:.3f}" if "mase" in metrics else ""
+        print(
+            f"{mark}{r['id']:>4} {r['kind']:<6} {r['status']:<9} {r['step'] or '':<8} "
+            f"{r['progress']:>4.0%} {r['created_at']} {r['selected_model'] or '':<30} {score}"
+        )
+        if r["error"]:
+            print(f"       {r['error']}")
+    print("* serves forecasts")
+    return 0
+
+
+def _cancel(system: System, run_id: int) -> int:
+    try:
+        status = runs.request_cancel(system.db, run_id)
+    except KeyError:
+        raise DataError(f"There is no run {run_id}; see python -m pipeline runs.") from None
+    if status in ("queued", "running"):
+        print(f"run {run_id}: cancellation requested; it stops at its next check")
+        return 0
+    print(f"run {run_id} already ended ({status}); nothing to cancel")
+    return 0

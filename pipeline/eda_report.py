@@ -1,0 +1,147 @@
+"""Write a data set version's EDA report: ``report.json`` plus Plotly figures as JSON.
+
+Saved under ``DATA_DIR/reports/eda/<dataset_version>/`` so the web app shows
+them with ``plotly.io.from_json`` and never recomputes. Figures carry their
+own headings that say what they show.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from forecasting.eda import EdaReport, SeriesProfile
+
+
+def report_dir(reports_dir: Path, dataset_id: int) -> Path:
+    return Path(reports_dir) / "eda" / str(int(dataset_id))
+
+
+def write_report(report: EdaReport, target: Path) -> Path:
+    """Write atomically: a reader sees the previous report or the complete new one."""
+    target.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "history": history_figure(report),
+        "decomposition": decomposition_figure(report.aggregate, "Total"),
+        "acf": acf_figure(report.aggregate),
+        "profiles": profile_figure(report.aggregate),
+        "top_series": top_series_figure(report),
+    }
+    if report.drivers:
+        figures["drivers"] = drivers_figure(report.drivers)
+    for name, fig in figures.items():
+        _write_atomic(target / f"{name}.json", fig.to_json())
+    payload = report_json(report)
+    payload["figures"] = sorted(figures)
+    _write_atomic(target / "report.json", json.dumps(payload, indent=1, default=str))
+    return target
+
+
+def report_json(report: EdaReport) -> dict:
+    def prof(p: SeriesProfile) -> dict:
+        return {"stats": p.stats, "acf": p.acf, "profiles": p.profiles}
+
+    return {
+        "overview": report.overview,
+        "aggregate": prof(report.aggregate),
+        "top_series": {uid: prof(p) for uid, p in report.top.items()},
+        "series": report.series_table.round(4).to_dict("records"),
+        "drivers": report.drivers,
+        "outliers": [
+            {"unique_id": r.unique_id, "ds": r.ds.date().isoformat(), "y": float(r.y)}
+            for r in report.outliers.itertuples()
+        ],
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temp = path.with_suffix(path.suffix + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def history_figure(report: EdaReport) -> go.Figure:
+    d = report.aggregate.decomposition
+    fig = go.Figure(go.Scatter(x=d["ds"], y=d["y"], name="total sales", mode="lines"))
+    if len(report.outliers):
+        marks = report.outliers.merge(d[["ds", "y"]], on="ds", suffixes=("_series", ""))
+        fig.add_trace(
+            go.Scatter(
+                x=marks["ds"],
+                y=marks["y"],
+                mode="markers",
+                name="period with an outlier in some series",
+                marker={"color": "#d62728", "size": 8, "symbol": "x"},
+                text=marks["unique_id"],
+            )
+        )
+    fig.update_layout(title="Total sales over time (outliers marked)", height=360)
+    return fig
+
+
+def decomposition_figure(p: SeriesProfile, label: str) -> go.Figure:
+    d = p.decomposition
+    parts = ["y", "trend", "seasonal", "resid"]
+    titles = ["observed", "trend", "seasonal", "remainder"]
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, subplot_titles=titles)
+    for i, col in enumerate(parts, start=1):
+        fig.add_trace(go.Scatter(x=d["ds"], y=d[col], mode="lines", name=col), row=i, col=1)
+    strength = p.stats.get("seasonal_strength")
+    note = "" if strength is None else f" (trend strength {p.stats['trend_strength']:.2f}, "
+    note += "" if strength is None else f"seasonal strength {strength:.2f})"
+    fig.update_layout(title=f"{label}: STL decomposition{note}", height=640, showlegend=False)
+    return fig
+
+
+def acf_figure(p: SeriesProfile) -> go.Figure:
+    n = len(p.decomposition)
+    band = 1.96 / max(n, 1) ** 0.5
+    fig = go.Figure(go.Bar(x=list(range(len(p.acf))), y=p.acf, name="autocorrelation"))
+    fig.add_hline(y=band, line_dash="dot")
+    fig.add_hline(y=-band, line_dash="dot")
+    fig.update_layout(
+        title="Autocorrelation of total sales by lag (dotted: 95% band for no correlation)",
+        xaxis_title="lag (periods)",
+        height=320,
+    )
+    return fig
+
+
+def profile_figure(p: SeriesProfile) -> go.Figure:
+    kinds = list(p.profiles)
+    fig = make_subplots(rows=1, cols=max(len(kinds), 1), subplot_titles=kinds or ["none"])
+    for i, kind in enumerate(kinds, start=1):
+        values = p.profiles[kind]
+        fig.add_trace(go.Bar(x=list(values), y=list(values.values()), name=kind), row=1, col=i)
+    fig.update_layout(
+        title="Average total sales by weekday and by month", height=320, showlegend=False
+    )
+    return fig
+
+
+def top_series_figure(report: EdaReport) -> go.Figure:
+    fig = go.Figure()
+    for uid, p in report.top.items():
+        d = p.decomposition
+        fig.add_trace(go.Scatter(x=d["ds"], y=d["y"], mode="lines", name=uid))
+    fig.update_layout(title="The largest series by total sales", height=360)
+    return fig
+
+
+def drivers_figure(drivers: dict) -> go.Figure:
+    frame = pd.DataFrame(drivers).T
+    fig = go.Figure(
+        [
+            go.Bar(x=frame.index, y=frame["pearson"], name="Pearson"),
+            go.Bar(x=frame.index, y=frame["spearman"], name="Spearman (rank)"),
+        ]
+    )
+    fig.update_layout(
+        title="Correlation of each driver with sales (-1 to 1)", height=320, barmode="group"
+    )
+    return fig

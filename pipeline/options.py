@@ -1,0 +1,78 @@
+"""What a run was asked to do, stored with its row as JSON (so any process can execute it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from forecasting.errors import DataError
+from forecasting.models import MODELS
+
+#: which steps each kind of run executes, in order
+STEPS = {
+    "run": ("ingest", "eda", "train", "forecast"),
+    "ingest": ("ingest", "eda"),
+    "eda": ("eda",),
+    "train": ("train", "forecast"),
+}
+#: share of the progress bar each step gets, before normalising to the run's steps
+WEIGHTS = {"ingest": 0.05, "eda": 0.05, "train": 0.85, "forecast": 0.05}
+
+
+@dataclass
+class RunOptions:
+    kind: str = "run"
+    csv: str | None = None
+    source_name: str | None = None
+    date: str | None = None
+    target: str | None = None
+    ids: list[str] | None = None
+    exog: list[str] = field(default_factory=list)
+    country: str | None = None
+    gap_policy: str = "zero"
+    dataset_id: int | None = None
+    horizon: int | None = None
+    models: list[str] = field(default_factory=lambda: list(MODELS))
+    trials: int = 0
+    timeout: float | None = None
+    windows: int = 3
+    selection: str = "global"
+    jobs: int = -1
+    track: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in STEPS:
+            raise DataError(f"Unknown run kind {self.kind!r}; use one of {', '.join(STEPS)}.")
+        if "ingest" in STEPS[self.kind] and not self.csv:
+            raise DataError("A run that ingests needs a CSV file (--csv FILE).")
+        if self.horizon is not None and self.horizon < 1:
+            raise DataError(f"The horizon must be at least 1 period, got {self.horizon}.")
+        unknown = [m for m in self.models if m not in MODELS]
+        if unknown:
+            raise DataError(
+                f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
+            )
+        if self.trials < 0:
+            raise DataError(f"--trials must be 0 or more, got {self.trials}.")
+        if self.windows < 1:
+            raise DataError(f"--windows must be at least 1, got {self.windows}.")
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return STEPS[self.kind]
+
+    def progress_slices(self) -> dict[str, tuple[float, float]]:
+        total = sum(WEIGHTS[s] for s in self.steps)
+        out, start = {}, 0.0
+        for step in self.steps:
+            end = start + WEIGHTS[step] / total
+            out[step] = (start, end)
+            start = end
+        return out
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunOptions:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,119 @@
+"""Start and execute runs: the row first, then the steps, then one final status.
+
+``start_run`` persists a queued run (refused while another is active);
+``execute`` runs its steps in this process, from the command line or a Dash
+background job alike. Only a succeeded run is promoted; the switch commits
+with the run's final status in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+
+from forecasting.errors import DataError
+from forecasting.progress import Cancelled
+from pipeline.context import RunContext
+from pipeline.options import RunOptions
+from pipeline.runlog import run_logging
+from pipeline.steps.eda import eda
+from pipeline.steps.forecast import forecast
+from pipeline.steps.ingest import ingest
+from pipeline.steps.train import train
+from pipeline.system import System
+from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
+from storage import runs
+
+log = logging.getLogger(__name__)
+
+
+def start_run(system: System, opts: RunOptions) -> int:
+    """Persist a queued run; raises ``RunConflict`` while another run is active."""
+    return runs.create_run(system.db, opts.kind, opts.to_dict(), opts.dataset_id)
+
+
+def execute(
+    system: System, run_id: int, on_progress: Callable[[float, str], None] | None = None
+) -> dict:
+    """Run every step of the run; never raises for a data error, a failure or a cancel."""
+    db, settings = system.db, system.settings
+    row = runs.get_run(db, run_id)
+    if row is None:
+        raise KeyError(run_id)
+    opts = RunOptions.from_dict(row["options"])
+    runs.claim(db, run_id)
+    with run_logging(settings.logs_dir, run_id) as run_log:
+        ctx = RunContext(db, settings, run_id, run_log, on_progress)
+        run_log.info("run %d (%s) started: steps %s", run_id, opts.kind, " -> ".join(opts.steps))
+        try:
+            version = _steps(ctx, opts)
+        except Cancelled:
+            _end(ctx, "cancelled", f"Cancelled on request during step {ctx._step}.")
+        except DataError as exc:
+            _end(ctx, "failed", str(exc))
+        except KeyboardInterrupt:
+            _end(ctx, "cancelled", "Interrupted (Ctrl-C).")
+            raise
+        except Exception as exc:
+            run_log.exception("run %d failed", run_id)
+            _end(ctx, "failed", f"{type(exc).__name__}: {exc}")
+        else:
+            trained = "train" in opts.steps
+            runs.finish(db, run_id, "succeeded", promote=trained, step_seconds=ctx.step_seconds)
+            run_log.info(
+                "run %d succeeded%s", run_id, "; it now serves forecasts" if trained else ""
+            )
+            if version is not None:
+                _set_alias(version, run_log)
+    return runs.get_run(db, run_id)
+
+
+def _steps(ctx: RunContext, opts: RunOptions) -> str | None:
+    """Execute the steps in order; returns the registered MLflow model version, if any."""
+    slices = opts.progress_slices()
+    tracker = Tracker(ctx.settings, ctx.run_id) if opts.track else None
+    state: dict = {"dataset_id": opts.dataset_id}
+
+    def body() -> None:
+        for name in opts.steps:
+            with ctx.step(name, *slices[name]):
+                if name == "ingest":
+                    state["dataset_id"] = ingest(ctx, opts)
+                elif name == "eda":
+                    eda(ctx, state["dataset_id"], tracker)
+                elif name == "train":
+                    state["trained"] = train(ctx, opts, state["dataset_id"], tracker)
+                elif name == "forecast":
+                    forecast(ctx, state["trained"])
+
+    if tracker is None:
+        body()
+        return None
+    tags = {"kind": opts.kind, "source": opts.source_name or str(opts.csv or "")}
+    with tracker.parent(tags) as mlflow_id:
+        runs.update_run(ctx.db, ctx.run_id, mlflow_run_id=mlflow_id)
+        tracker.log_params(
+            {k: v for k, v in opts.to_dict().items() if v not in (None, [], "") and k != "csv"}
+        )
+        body()
+        tracker.log_metrics(ctx.step_seconds, "seconds")
+    trained = state.get("trained")
+    return trained.registered_version if trained else None
+
+
+def _end(ctx: RunContext, status: str, reason: str) -> None:
+    """A failed or cancelled run keeps nothing that could be mistaken for a model."""
+    (ctx.log.warning if status == "cancelled" else ctx.log.error)("run %s: %s", status, reason)
+    shutil.rmtree(ctx.artifacts.path(ctx.run_id), ignore_errors=True)
+    runs.finish(ctx.db, ctx.run_id, status, error=reason, step_seconds=ctx.step_seconds)
+
+
+def _set_alias(version: str, run_log: logging.Logger) -> None:
+    try:
+        Tracker.set_production(version)
+        run_log.info(
+            "MLflow: %s version %s is now @%s", REGISTERED_MODEL, version, PRODUCTION_ALIAS
+        )
+    except Exception as exc:  # tracking must not undo a promotion that already committed
+        run_log.error("could not move the MLflow alias to version %s: %s", version, exc)

@@ -1,0 +1,1 @@
+"""The pipeline's steps: plain functions of a ``RunContext`` and what earlier steps produced."""

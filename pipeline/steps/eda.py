@@ -1,0 +1,43 @@
+"""Step ``eda``: analyse a stored data set version and save the report the web app shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forecasting.eda import analyse
+from pipeline.context import RunContext
+from pipeline.eda_report import report_dir, report_json, write_report
+from pipeline.stored import outlier_rows, resolve_dataset, spec_from_info, training_frame
+from pipeline.tracking import Tracker
+
+
+def eda(ctx: RunContext, dataset_id: int | None, tracker: Tracker | None = None) -> Path:
+    stored = resolve_dataset(ctx.db, dataset_id)
+    spec = spec_from_info(stored.info)
+    ctx.report(0.2, f"analysing data set version {stored.id}")
+    report = analyse(
+        training_frame(stored), spec, outlier_rows(stored), cleaning=stored.info["cleaning"]
+    )
+    ctx.check_cancelled()
+    target = write_report(report, report_dir(ctx.settings.reports_dir, stored.id))
+    agg = report.aggregate.stats
+    ctx.log.info(
+        "EDA: trend strength %s, seasonal strength %s, %s (ADF p=%s, KPSS p=%s); saved to %s",
+        _fmt(agg.get("trend_strength")),
+        _fmt(agg.get("seasonal_strength")),
+        agg.get("stationary"),
+        _fmt(agg.get("adf_pvalue")),
+        _fmt(agg.get("kpss_pvalue")),
+        target,
+    )
+    if tracker is not None:
+        payload = report_json(report)
+        tracker.log_dict(
+            {"overview": payload["overview"], "aggregate": payload["aggregate"]},
+            "eda/summary.json",
+        )
+    return target
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,174 @@
+"""Step ``train``: tune and validate every model, score it on the held-out window, select,
+refit on all history, store the serving model and track everything in MLflow.
+
+The test window (the last H periods of every series) is held out of tuning,
+selection and interval calibration; the scores on it are the run's metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import joblib
+import optuna
+import pandas as pd
+
+from forecasting import progress
+from forecasting.backtest import fold_scales, split, validation_metrics
+from forecasting.frequency import default_horizon
+from forecasting.serving import ServingModel, serving_model
+from forecasting.spec import DataSpec
+from forecasting.workflow import SELECTED, BacktestReport, TrainOptions, backtest, refit
+from pipeline import plots
+from pipeline.context import RunContext
+from pipeline.options import RunOptions
+from pipeline.stored import resolve_dataset, spec_from_info, training_frame
+from pipeline.tracking import Tracker
+from storage import runs
+from storage.results import save_model_results
+from storage.settings import Settings
+
+METRICS = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
+
+
+@dataclass
+class Trained:
+    dataset_id: int
+    frame: pd.DataFrame
+    spec: DataSpec
+    horizon: int
+    serving: ServingModel
+    report: BacktestReport
+    registered_version: str | None = None
+
+
+def optuna_storage(settings: Settings) -> optuna.storages.RDBStorage:
+    """The study store, with a connection timeout so a dashboard reading it never fails a run."""
+    url = settings.resolved_optuna_storage()
+    kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+
+
+def train(
+    ctx: RunContext, opts: RunOptions, dataset_id: int | None, tracker: Tracker | None
+) -> Trained:
+    stored = resolve_dataset(ctx.db, dataset_id)
+    runs.update_run(ctx.db, ctx.run_id, dataset_id=stored.id)
+    spec = spec_from_info(stored.info)
+    df = training_frame(stored)
+    h = opts.horizon or default_horizon(spec.freq)
+    options = TrainOptions(
+        models=tuple(opts.models),
+        trials=opts.trials,
+        timeout=opts.timeout,
+        n_windows=opts.windows,
+        selection=opts.selection,
+        storage=optuna_storage(ctx.settings) if opts.trials > 0 else None,
+        study_prefix=f"run-{ctx.run_id}",
+    )
+    ctx.log.info(
+        "training on data set version %d: %d series, horizon %d, models %s, %d trials each",
+        stored.id,
+        df["unique_id"].nunique(),
+        h,
+        ",".join(options.model_names()),
+        opts.trials,
+    )
+    reporter = ctx.reporter()
+    with progress.active(reporter), joblib.parallel_config(n_jobs=opts.jobs):
+        report = backtest(df, spec, h, options, ctx.reporter(0.0, 0.8))
+        fitted = refit(df, spec, report.outcome.tuning, ctx.reporter(0.8, 0.9))
+    serving = serving_model(fitted, report.outcome.selection, df, spec, h)
+    ctx.report(0.92, "saving the fitted models")
+    path = ctx.artifacts.save(ctx.run_id, {"serving": serving})
+    served = _metrics(report.summary.loc[SELECTED])
+    coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
+    ctx.log.info(
+        "served %s: held-out MASE %.3f, RMSSE %.3f, WAPE %.1f%%; interval coverage %s",
+        serving.describe(),
+        served["mase"],
+        served["rmsse"],
+        served["wape"],
+        coverage,
+    )
+    trained = Trained(stored.id, df, spec, h, serving, report)
+    rows = _model_rows(trained, options)
+    if tracker is not None:
+        ctx.report(0.95, "logging to MLflow")
+        trained.registered_version = _track(tracker, trained, rows, served, coverage)
+    save_model_results(ctx.db, ctx.run_id, rows)
+    runs.update_run(
+        ctx.db,
+        ctx.run_id,
+        selected_model=serving.describe()[:255],
+        metrics={**served, **coverage, "horizon": h},
+        artifact_path=str(path),
+    )
+    return trained
+
+
+def _metrics(row: pd.Series) -> dict:
+    return {m: round(float(row[m]), 4) for m in METRICS if m in row and pd.notna(row[m])}
+
+
+def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
+    outcome = trained.report.outcome
+    train, _ = split(trained.frame, trained.horizon, trained.horizon)
+    scales = fold_scales(train, trained.horizon, options.n_windows, trained.spec.season_length)
+    served = set(trained.serving.served_models())
+    rows = []
+    for name, result in outcome.tuning.items():
+        rows.append(
+            {
+                "model": name,
+                "params": {k: _plain(v) for k, v in result.params.items()},
+                "validation_score": round(result.score, 6),
+                "validation": {
+                    k: round(v, 6) for k, v in validation_metrics(result.cv, scales).items()
+                },
+                "test": _metrics(trained.report.summary.loc[name]),
+                "trials": result.trials,
+                "pruned": result.pruned,
+                "seconds": round(outcome.seconds.get(name, result.seconds), 2),
+                "study_name": result.study_name,
+                "selected": name in served,
+            }
+        )
+    return rows
+
+
+def _track(
+    tracker: Tracker, trained: Trained, rows: list[dict], served: dict, coverage: dict
+) -> str:
+    """A nested MLflow run per model; the served model is logged and registered on the parent."""
+    report = trained.report
+    train, _ = split(trained.frame, trained.horizon, trained.horizon)
+    for row in rows:
+        name = row["model"]
+        with tracker.model_run(name) as mlflow_id:
+            tracker.log_params(row["params"])
+            tracker.log_metrics(row["validation"], "validation")
+            tracker.log_metrics(row["test"], "test")
+            tracker.log_metrics({"trials": row["trials"], "pruned": row["pruned"]}, "tuning")
+            fig = plots.forecast_plot(train, report.actuals, name, f"{name}: held-out forecast")
+            tracker.log_figure(fig, "forecast.png")
+            plots.close(fig)
+            importance = report.outcome.fitted[name].feature_importance()
+            if importance is not None:
+                tracker.log_dict(importance.round(6).to_dict(), "feature_importance.json")
+                fig = plots.importance_plot(importance, f"{name}: feature importance")
+                tracker.log_figure(fig, "feature_importance.png")
+                plots.close(fig)
+            row["artifact_uri"] = tracker.log_model(trained.serving.only(name))
+            row["mlflow_run_id"] = mlflow_id
+    tracker.log_metrics(served, "test")
+    tracker.log_metrics(coverage, "test")
+    fig = plots.forecast_plot(train, report.actuals, SELECTED, "served forecast, held out")
+    tracker.log_figure(fig, "forecast.png")
+    plots.close(fig)
+    uri = tracker.log_model(trained.serving)
+    return tracker.register(uri)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,43 @@
+"""A stored data set version as the forecasting library wants it: frame and ``DataSpec``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from forecasting.frequency import frequency_from_alias
+from forecasting.spec import DataSpec
+from storage.database import Database
+from storage.datasets import StoredDataset, latest_dataset_id, load_dataset
+
+
+def spec_from_info(info: dict) -> DataSpec:
+    return DataSpec(
+        freq=frequency_from_alias(info["freq"]),
+        exog=tuple(info["exog"]),
+        country=info["country"],
+        attributes=tuple(info["attributes"]),
+    )
+
+
+def resolve_dataset(db: Database, dataset_id: int | None) -> StoredDataset:
+    """The given version, or the latest; a clear error when there is none."""
+    from forecasting.errors import DataError
+
+    dataset_id = dataset_id or latest_dataset_id(db)
+    if dataset_id is None:
+        raise DataError(
+            "No data set is stored yet: ingest a CSV first (python -m pipeline ingest)."
+        )
+    try:
+        return load_dataset(db, dataset_id)
+    except KeyError:
+        raise DataError(f"Data set version {dataset_id} does not exist.") from None
+
+
+def training_frame(stored: StoredDataset) -> pd.DataFrame:
+    return stored.frame.drop(columns="is_outlier")
+
+
+def outlier_rows(stored: StoredDataset) -> pd.DataFrame:
+    frame = stored.frame
+    return frame.loc[frame["is_outlier"], ["unique_id", "ds", "y"]].reset_index(drop=True)

@@ -1,0 +1,45 @@
+"""Open the system of record: settings, a migrated database, recovery after a crash.
+
+Every entry point (the command line, the web app, a background job) calls
+``open_system`` first, so a run whose process died is marked failed, and
+half-written model directories are swept, before anything else happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from storage.artifacts import ArtifactStore
+from storage.database import Database
+from storage.runs import recover_abandoned
+from storage.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class System:
+    settings: Settings
+    db: Database
+    recovered: list[int] = field(default_factory=list)
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        return ArtifactStore(self.settings.models_dir)
+
+
+def open_system(settings: Settings | None = None, tracking: bool = False) -> System:
+    settings = settings or load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url())
+    db.migrate()
+    recovered = recover_abandoned(db)
+    for run_id in recovered:
+        log.warning("run %d was left running by a process that died; marked failed", run_id)
+    ArtifactStore(settings.models_dir).remove_partial()
+    if tracking:
+        from pipeline.tracking import init_store
+
+        init_store(settings)
+    return System(settings, db, recovered)

@@ -1,0 +1,68 @@
+"""Model artifacts under ``DATA_DIR/models/<run_id>/``, written whole or not at all.
+
+Files go to a hidden temporary directory first and the directory is renamed
+into place when complete, so a reader never sees half a model and a killed
+run leaves only a temporary directory that ``remove_partial`` sweeps away.
+Only files this store wrote are ever loaded (never anything a user uploaded).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+TEMP_PREFIX = ".partial-"
+
+
+class ArtifactStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, run_id: int) -> Path:
+        return self.root / str(int(run_id))
+
+    def save(self, run_id: int, objects: dict[str, Any]) -> Path:
+        """Write ``name.joblib`` for each object, then publish the directory atomically."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.path(run_id)
+        if final.exists():
+            raise FileExistsError(f"Artifacts of run {run_id} already exist at {final}.")
+        temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{run_id}-", dir=self.root))
+        try:
+            for name, obj in objects.items():
+                target = temp / f"{_safe(name)}.joblib"
+                joblib.dump(obj, target)
+                with open(target, "rb") as handle:
+                    os.fsync(handle.fileno())
+            os.rename(temp, final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        return final
+
+    def load(self, run_id: int, name: str) -> Any:
+        target = self.path(run_id) / f"{_safe(name)}.joblib"
+        if not target.is_file():
+            raise FileNotFoundError(f"Run {run_id} has no stored {name!r} model at {target}.")
+        return joblib.load(target)
+
+    def remove_partial(self) -> list[Path]:
+        """Delete temporary directories left by runs that died mid-write."""
+        if not self.root.exists():
+            return []
+        leftovers = [p for p in self.root.iterdir() if p.name.startswith(TEMP_PREFIX)]
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
+        return leftovers
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    if not cleaned:
+        raise ValueError(f"Unusable artifact name {name!r}")
+    return cleaned

@@ -1,0 +1,196 @@
+"""Data set versions: the cleaned long frame in, the same frame back out.
+
+Takes and returns plain pandas frames and dicts (storage knows nothing of the
+forecasting library). Drivers are stored long, one row per value, so any
+number of driver columns fits one schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+
+from storage.database import Database
+from storage.tables import DatasetVersion, DriverValue, Observation, Series
+
+CHUNK = 50_000
+
+
+@dataclass
+class StoredDataset:
+    id: int
+    info: dict
+    #: ``unique_id, ds, y, is_outlier``, the id and attribute columns, and the drivers
+    frame: pd.DataFrame
+
+
+def save_dataset(
+    db: Database,
+    *,
+    frame: pd.DataFrame,
+    info: dict,
+    key_columns: list[str],
+    exog: list[str],
+    outliers: pd.DataFrame | None = None,
+) -> int:
+    """Store one version in a single transaction (all of it or nothing)."""
+    frame = frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    flags = pd.Series(False, index=frame.index)
+    if outliers is not None and len(outliers):
+        marks = outliers[["unique_id", "ds"]].assign(_o=True)
+        merged = frame[["unique_id", "ds"]].merge(marks, how="left", on=["unique_id", "ds"])
+        flags = merged["_o"].eq(True)
+    series = frame.groupby("unique_id", sort=True).agg(
+        total=("y", "sum"), **{c: (c, "first") for c in key_columns}
+    )
+    with db.session() as s:
+        version = DatasetVersion(
+            series_count=int(frame["unique_id"].nunique()),
+            row_count=len(frame),
+            start=frame["ds"].min().to_pydatetime(),
+            end=frame["ds"].max().to_pydatetime(),
+            exog=list(exog),
+            attributes=list(key_columns),
+            **info,
+        )
+        s.add(version)
+        s.flush()
+        vid = version.id
+        s.execute(
+            insert(Series),
+            [
+                {
+                    "dataset_id": vid,
+                    "unique_id": uid,
+                    "keys": {c: _plain(row[c]) for c in key_columns},
+                    "total": float(row["total"]),
+                }
+                for uid, row in series.iterrows()
+            ],
+        )
+        obs = pd.DataFrame(
+            {
+                "dataset_id": vid,
+                "unique_id": frame["unique_id"].astype(str),
+                "ds": frame["ds"].astype(object),
+                "y": frame["y"].astype(float),
+                "is_outlier": flags.to_numpy(),
+            }
+        )
+        _bulk(s, Observation, obs)
+        for col in exog:
+            drivers = pd.DataFrame(
+                {
+                    "dataset_id": vid,
+                    "unique_id": frame["unique_id"].astype(str),
+                    "ds": frame["ds"].astype(object),
+                    "name": col,
+                    "value": frame[col].astype(float),
+                }
+            )
+            _bulk(s, DriverValue, drivers)
+    return vid
+
+
+def _bulk(session, table, frame: pd.DataFrame) -> None:
+    records = frame.to_dict("records")
+    for start in range(0, len(records), CHUNK):
+        session.execute(insert(table), records[start : start + CHUNK])
+
+
+def _plain(value):
+    """JSON-safe scalar (numpy ints and floats to Python's)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
+    with db.session() as s:
+        version = s.get(DatasetVersion, dataset_id)
+        if version is None:
+            raise KeyError(dataset_id)
+        info = dataset_dict(version)
+        conn = s.connection()
+        obs = pd.read_sql(
+            select(Observation.unique_id, Observation.ds, Observation.y, Observation.is_outlier)
+            .where(Observation.dataset_id == dataset_id)
+            .order_by(Observation.unique_id, Observation.ds),
+            conn,
+        )
+        keys = s.execute(
+            select(Series.unique_id, Series.keys).where(Series.dataset_id == dataset_id)
+        ).all()
+        drivers = pd.read_sql(
+            select(
+                DriverValue.unique_id, DriverValue.ds, DriverValue.name, DriverValue.value
+            ).where(DriverValue.dataset_id == dataset_id),
+            conn,
+        )
+    obs["ds"] = pd.to_datetime(obs["ds"])
+    obs["is_outlier"] = obs["is_outlier"].astype(bool)
+    if keys and info["attributes"]:
+        lookup = pd.DataFrame([{"unique_id": uid, **k} for uid, k in keys])
+        obs = obs.merge(lookup, on="unique_id", how="left")
+    if len(drivers):
+        drivers["ds"] = pd.to_datetime(drivers["ds"])
+        wide = drivers.pivot_table(
+            index=["unique_id", "ds"], columns="name", values="value", aggfunc="first"
+        ).reset_index()
+        wide.columns.name = None
+        obs = obs.merge(wide, on=["unique_id", "ds"], how="left")
+    return StoredDataset(dataset_id, info, obs)
+
+
+def series_keys(db: Database, dataset_id: int) -> pd.DataFrame:
+    """``unique_id``, total sales and the input's own id/attribute columns, one row per series."""
+    with db.session() as s:
+        rows = s.execute(
+            select(Series.unique_id, Series.total, Series.keys).where(
+                Series.dataset_id == dataset_id
+            )
+        ).all()
+    return pd.DataFrame([{"unique_id": u, "total": t, **k} for u, t, k in rows])
+
+
+def latest_dataset_id(db: Database) -> int | None:
+    with db.session() as s:
+        return s.scalar(select(func.max(DatasetVersion.id)))
+
+
+def dataset_info(db: Database, dataset_id: int) -> dict | None:
+    with db.session() as s:
+        version = s.get(DatasetVersion, dataset_id)
+        return dataset_dict(version) if version else None
+
+
+def list_datasets(db: Database) -> list[dict]:
+    with db.session() as s:
+        versions = s.scalars(select(DatasetVersion).order_by(DatasetVersion.id.desc())).all()
+        return [dataset_dict(v) for v in versions]
+
+
+def delete_dataset(db: Database, dataset_id: int) -> None:
+    with db.session() as s:
+        for table in (DriverValue, Observation, Series):
+            s.execute(delete(table).where(table.dataset_id == dataset_id))
+        s.execute(delete(DatasetVersion).where(DatasetVersion.id == dataset_id))
+
+
+def dataset_dict(v: DatasetVersion) -> dict:
+    return {
+        "id": v.id,
+        "source_name": v.source_name,
+        "sha256": v.sha256,
+        "mapping": v.mapping,
+        "freq": v.freq,
+        "exog": v.exog,
+        "attributes": v.attributes,
+        "country": v.country,
+        "series": v.series_count,
+        "rows": v.row_count,
+        "start": v.start.date().isoformat(),
+        "end": v.end.date().isoformat(),
+        "cleaning": v.cleaning,
+        "created_at": v.created_at.isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,88 @@
+"""Per-model results and stored forecasts of a run, and what production serves."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import insert, select
+
+from storage.database import Database
+from storage.datasets import _bulk
+from storage.tables import ForecastPoint, ModelResult, Production
+
+BANDS = ["lo80", "hi80", "lo95", "hi95"]
+
+
+def save_model_results(db: Database, run_id: int, rows: list[dict]) -> None:
+    with db.session() as s:
+        s.execute(insert(ModelResult), [{"run_id": run_id, **row} for row in rows])
+
+
+def model_results(db: Database, run_id: int) -> list[dict]:
+    with db.session() as s:
+        results = s.scalars(
+            select(ModelResult).where(ModelResult.run_id == run_id).order_by(ModelResult.id)
+        ).all()
+        return [
+            {
+                "model": r.model,
+                "params": r.params,
+                "validation_score": r.validation_score,
+                "validation": r.validation,
+                "test": r.test,
+                "trials": r.trials,
+                "pruned": r.pruned,
+                "seconds": r.seconds,
+                "study_name": r.study_name,
+                "mlflow_run_id": r.mlflow_run_id,
+                "artifact_uri": r.artifact_uri,
+                "selected": r.selected,
+            }
+            for r in results
+        ]
+
+
+def save_forecasts(db: Database, run_id: int, frame: pd.DataFrame) -> int:
+    """Store a run's served forecast (``unique_id, ds, yhat``, bands, ``model``)."""
+    rows = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "unique_id": frame["unique_id"].astype(str),
+            "ds": pd.to_datetime(frame["ds"]).astype(object),
+            "yhat": frame["yhat"].astype(float),
+            **{b: frame[b].astype(float) if b in frame else None for b in BANDS},
+            "model": frame["model"].astype(str) if "model" in frame else None,
+        }
+    )
+    with db.session() as s:
+        _bulk(s, ForecastPoint, rows)
+    return len(rows)
+
+
+def stored_forecasts(db: Database, run_id: int, series: list[str] | None = None) -> pd.DataFrame:
+    query = select(
+        ForecastPoint.unique_id,
+        ForecastPoint.ds,
+        ForecastPoint.yhat,
+        *[getattr(ForecastPoint, b) for b in BANDS],
+        ForecastPoint.model,
+    ).where(ForecastPoint.run_id == run_id)
+    if series:
+        query = query.where(ForecastPoint.unique_id.in_(series))
+    with db.session() as s:
+        frame = pd.read_sql(
+            query.order_by(ForecastPoint.unique_id, ForecastPoint.ds), s.connection()
+        )
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame
+
+
+def production(db: Database) -> dict | None:
+    with db.session() as s:
+        row = s.get(Production, 1)
+        if row is None:
+            return None
+        return {
+            "run_id": row.run_id,
+            "previous_run_id": row.previous_run_id,
+            "promoted_at": row.promoted_at.isoformat(timespec="seconds"),
+        }

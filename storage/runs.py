@@ -1,0 +1,262 @@
+"""Run rows: create (one active at a time), claim, progress, cancel, finish, recover.
+
+The single-active-run rule lives in the database (``runs.active`` is unique),
+so two processes or two gunicorn workers cannot both start training.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psutil
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.database import Database
+from storage.tables import ACTIVE_STATUSES, Production, Run, utcnow
+
+#: a run owned by another host is presumed dead when its heartbeat is this old
+STALE_AFTER = timedelta(minutes=10)
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+class RunConflict(Exception):
+    """A run is already queued or running; only one may be at a time."""
+
+    def __init__(self, running_id: int | None):
+        self.running_id = running_id
+        super().__init__(
+            f"Run {running_id} is already in progress; only one run at a time. "
+            f"Wait for it to finish or cancel it (python -m pipeline cancel {running_id})."
+        )
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process executing a run: host, pid and the pid's start time (pids get reused)."""
+
+    host: str
+    pid: int
+    started: float
+
+    @classmethod
+    def current(cls) -> Owner:
+        pid = os.getpid()
+        return cls(socket.gethostname(), pid, psutil.Process(pid).create_time())
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}:{self.started:.2f}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Owner | None:
+        try:
+            host, pid, started = (text or "").rsplit(":", 2)
+            return cls(host, int(pid), float(started))
+        except ValueError:
+            return None
+
+    def is_alive(self) -> bool | None:
+        """True/False for a process on this host; None when it runs elsewhere."""
+        if self.host != socket.gethostname():
+            return None
+        try:
+            process = psutil.Process(self.pid)
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return False
+            return abs(process.create_time() - self.started) < 1.0
+        except psutil.NoSuchProcess:
+            return False
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def create_run(db: Database, kind: str, options: dict, dataset_id: int | None = None) -> int:
+    """Persist a queued run owned by this process, or raise ``RunConflict``."""
+    for attempt in range(2):
+        try:
+            with db.session() as s:
+                run = Run(
+                    kind=kind,
+                    status="queued",
+                    active=True,
+                    options=options,
+                    dataset_id=dataset_id,
+                    owner=str(Owner.current()),
+                    progress=0.0,
+                )
+                s.add(run)
+                s.flush()
+                return run.id
+        except IntegrityError:
+            if attempt == 0 and recover_abandoned(db):
+                continue
+            raise RunConflict(active_run_id(db)) from None
+    raise AssertionError("unreachable")
+
+
+def active_run_id(db: Database) -> int | None:
+    with db.session() as s:
+        return s.scalar(select(Run.id).where(Run.active.is_(True)))
+
+
+def claim(db: Database, run_id: int) -> None:
+    """The executing process takes the run over (it may not be the one that created it)."""
+    now = utcnow()
+    with db.session() as s:
+        s.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(
+                status="running",
+                owner=str(Owner.current()),
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+
+
+def report(
+    db: Database, run_id: int, progress: float, message: str, step: str | None = None
+) -> None:
+    values = {"progress": round(progress, 4), "message": message[:500], "heartbeat_at": utcnow()}
+    if step is not None:
+        values["step"] = step
+    with db.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def update_run(db: Database, run_id: int, **values) -> None:
+    with db.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def finish(
+    db: Database,
+    run_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    promote: bool = False,
+    **values,
+) -> None:
+    """End a run; with ``promote`` the production switch commits in the same transaction."""
+    if status not in TERMINAL:
+        raise ValueError(f"{status!r} is not a final status")
+    if promote and status != "succeeded":
+        raise ValueError("Only a succeeded run may serve.")
+    with db.session() as s:
+        s.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(
+                status=status,
+                active=None,
+                finished_at=utcnow(),
+                error=error,
+                **({"progress": 1.0} if status == "succeeded" else {}),
+                **values,
+            )
+        )
+        if promote:
+            current = s.get(Production, 1)
+            if current is None:
+                s.add(Production(id=1, run_id=run_id))
+            else:
+                current.previous_run_id = current.run_id
+                current.run_id = run_id
+                current.promoted_at = utcnow()
+
+
+def request_cancel(db: Database, run_id: int) -> str:
+    """Set the cancellation flag; returns the run's status (raises KeyError if unknown)."""
+    with db.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise KeyError(run_id)
+        if run.status in ACTIVE_STATUSES:
+            run.cancel_requested = True
+        return run.status
+
+
+def cancel_requested(db: Database, run_id: int) -> bool:
+    with db.session() as s:
+        return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def recover_abandoned(db: Database) -> list[int]:
+    """Mark runs whose process died (kill -9, crash, reboot) as failed; returns their ids."""
+    recovered = []
+    now = utcnow()
+    with db.session() as s:
+        for run in s.scalars(select(Run).where(Run.status.in_(ACTIVE_STATUSES))):
+            owner = Owner.parse(run.owner)
+            alive = owner.is_alive() if owner else False
+            if alive is None:
+                beat = as_utc(run.heartbeat_at or run.created_at)
+                alive = now - beat < STALE_AFTER
+            if alive:
+                continue
+            where = f"pid {owner.pid} on {owner.host}" if owner else "an unknown process"
+            run.status = "failed"
+            run.active = None
+            run.finished_at = now
+            run.error = (
+                f"The process running this run ({where}) ended without finishing it "
+                f"(killed or crashed) during step {run.step or 'start'}. "
+                "The previous production model keeps serving; start a new run."
+            )
+            recovered.append(run.id)
+    return recovered
+
+
+def get_run(db: Database, run_id: int) -> dict | None:
+    with db.session() as s:
+        run = s.get(Run, run_id)
+        return run_dict(run) if run else None
+
+
+def list_runs(db: Database, limit: int = 50) -> list[dict]:
+    with db.session() as s:
+        production = s.scalar(select(Production.run_id).where(Production.id == 1))
+        runs = s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()
+        return [run_dict(r, production) for r in runs]
+
+
+def production_run_id(db: Database) -> int | None:
+    with db.session() as s:
+        return s.scalar(select(Production.run_id).where(Production.id == 1))
+
+
+def run_dict(run: Run, production: int | None = None) -> dict:
+    def stamp(moment: datetime | None) -> str | None:
+        moment = as_utc(moment)
+        return moment.isoformat(timespec="seconds") if moment else None
+
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "status": run.status,
+        "step": run.step,
+        "progress": run.progress,
+        "message": run.message,
+        "dataset_id": run.dataset_id,
+        "options": run.options,
+        "created_at": stamp(run.created_at),
+        "started_at": stamp(run.started_at),
+        "finished_at": stamp(run.finished_at),
+        "error": run.error,
+        "selected_model": run.selected_model,
+        "metrics": run.metrics,
+        "step_seconds": run.step_seconds,
+        "mlflow_run_id": run.mlflow_run_id,
+        "cancel_requested": run.cancel_requested,
+        "production": production is not None and production == run.id,
+    }
