@@ -21,7 +21,10 @@ RUN_COMMANDS = ("ingest", "eda", "train", "run")
 def dispatch(args: argparse.Namespace) -> int:
     system = open_system()
     for run_id in system.recovered:
-        print(f"note: run {run_id} was abandoned by a process that died; marked failed")
+        print(
+            f"note: run {run_id} was abandoned by a process that died; marked failed",
+            file=sys.stderr,
+        )
     if args.command in RUN_COMMANDS:
         return _run(system, args)
     if args.command == "forecast":

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine, text
 
 from forecasting.frequency import frequency_from_alias
 from forecasting.spec import DataSpec
@@ -60,3 +65,35 @@ def _serial_joblib():
     """Tests run model fits in-process: faster for tiny data and easier to debug."""
     with joblib.parallel_config(n_jobs=1):
         yield
+
+
+# --- the system of record: SQLite file and a real PostgreSQL server ---------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://root@/postgres?host=/var/run/postgresql"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database: a SQLite file, or a throwaway database on the PostgreSQL server."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.sqlite'}"
+        return
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"sf_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> Iterator[str]:
+    with fresh_database_url(request.param, tmp_path) as url:
+        yield url

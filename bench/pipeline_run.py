@@ -1,0 +1,199 @@
+"""What persistence and tracking cost: a full pipeline run next to the plain backtest.
+
+For each data set, in separate processes (so one's memory does not inflate
+the other's): ``python -m pipeline run`` semantics (ingest -> eda -> train ->
+forecast, with the SQLite store, MLflow, Optuna storage, artifacts and the
+run log) and ``forecasting.workflow.backtest`` on the same cleaned frame with
+the same options. Prints wall time per step and the peak resident memory of
+the process and its worker processes, sampled every 0.2 s.
+
+    python bench/pipeline_run.py --data ../shared/data --datasets favorita walmart
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
+from accuracy import DATASETS, full_history_csv
+
+
+class PeakMemory:
+    """Sample the RSS of this process plus its children; keep the peak per label."""
+
+    def __init__(self) -> None:
+        self.label = "start"
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            rss = 0
+            for p in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    rss += p.memory_info().rss
+            mb = rss / 2**20
+            self.peaks[self.label] = max(self.peaks.get(self.label, 0.0), mb)
+            self._stop.wait(0.2)
+
+
+def measure_run(csv: str, args: dict) -> dict:
+    """Inside a child process: one full pipeline run on a fresh data directory."""
+    os.environ["DATA_DIR"] = args["data_dir"]
+    from pipeline.options import RunOptions
+    from pipeline.runner import execute, start_run
+    from pipeline.system import open_system
+
+    started = time.perf_counter()
+    with PeakMemory() as memory:
+        system = open_system(tracking=True)
+        opts = RunOptions(
+            kind="run",
+            csv=csv,
+            source_name=Path(csv).name,
+            country=args["country"],
+            horizon=args["horizon"],
+            trials=args["trials"],
+            timeout=args["timeout"],
+        )
+        run_id = start_run(system, opts)
+
+        def on_progress(_: float, message: str) -> None:
+            if message.startswith("step ") and message.endswith(" started"):
+                memory.label = message.split()[1]
+
+        run = execute(system, run_id, on_progress)
+    return {
+        "status": run["status"],
+        "error": run["error"],
+        "seconds": {**run["step_seconds"], "total": time.perf_counter() - started},
+        "peak_mb": memory.peaks,
+        "metrics": run["metrics"],
+        "selected": run["selected_model"],
+    }
+
+
+def measure_backtest(csv: str, args: dict) -> dict:
+    """Inside a child process: load, clean and backtest only (nothing stored or tracked)."""
+    from forecasting.dataset import prepare
+    from forecasting.workflow import SELECTED, TrainOptions, backtest
+
+    started = time.perf_counter()
+    with PeakMemory() as memory:
+        memory.label = "load"
+        data = prepare(csv, horizon=args["horizon"], country=args["country"])
+        loaded = time.perf_counter()
+        memory.label = "backtest"
+        options = TrainOptions(trials=args["trials"], timeout=args["timeout"])
+        report = backtest(data.frame, data.spec, args["horizon"], options)
+    row = report.summary.loc[SELECTED]
+    return {
+        "seconds": {
+            "load": loaded - started,
+            "backtest": time.perf_counter() - loaded,
+            "total": time.perf_counter() - started,
+        },
+        "peak_mb": memory.peaks,
+        "metrics": {"mase": float(row["mase"]), "rmsse": float(row["rmsse"])},
+    }
+
+
+def in_child(mode: str, csv: str, args: dict) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, csv, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--datasets", nargs="+", default=["favorita", "walmart"])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, csv, options = args.child
+        fn = measure_run if mode == "run" else measure_backtest
+        print(json.dumps(fn(csv, json.loads(options))))
+        return
+
+    results = {}
+    for name in args.datasets:
+        rel, horizon, country, variant = DATASETS[name]
+        csv = args.data / rel
+        if variant == "full_history":
+            csv = full_history_csv(csv)
+        options = {
+            "horizon": horizon,
+            "country": country,
+            "trials": args.trials,
+            "timeout": args.timeout,
+            "data_dir": tempfile.mkdtemp(prefix=f"bench-{name}-"),
+        }
+        results[name] = {
+            "run": in_child("run", str(csv), options),
+            "backtest": in_child("backtest", str(csv), options),
+        }
+        print_table(name, results[name])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+def print_table(name: str, result: dict) -> None:
+    run, bt = result["run"], result["backtest"]
+    print(f"\n{name}: full run ({run['status']}, serving {run['selected']}) vs plain backtest")
+    print(f"{'step':<10} {'run s':>8} {'run peak MB':>12} {'backtest s':>11} {'bt peak MB':>11}")
+    steps = ["start", "ingest", "eda", "train", "forecast", "total"]
+    for step in steps:
+        secs = run["seconds"].get(step)
+        peak = run["peak_mb"].get(step) if step != "total" else max(run["peak_mb"].values())
+        bt_s = bt["seconds"]["total"] if step == "total" else None
+        bt_m = max(bt["peak_mb"].values()) if step == "total" else None
+        if step == "train":
+            bt_s, bt_m = bt["seconds"]["backtest"], bt["peak_mb"].get("backtest")
+        if step == "ingest":
+            bt_s, bt_m = bt["seconds"]["load"], bt["peak_mb"].get("load")
+        print(f"{step:<10} {_f(secs):>8} {_f(peak):>12} {_f(bt_s):>11} {_f(bt_m):>11}")
+    print(
+        f"held-out MASE/RMSSE: run {run['metrics']['mase']:.3f}/{run['metrics']['rmsse']:.3f}, "
+        f"backtest {bt['metrics']['mase']:.3f}/{bt['metrics']['rmsse']:.3f}; "
+        f"overhead {run['seconds']['total'] / bt['seconds']['total']:.2f}x wall time"
+    )
+
+
+def _f(value) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+if __name__ == "__main__":
+    main()

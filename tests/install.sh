@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what the tests need and start a local PostgreSQL server for the storage tests.
+# Run as root (CI) or as a user with sudo. Idempotent: safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+python3 -m pip install -q -e '.[test]'
+
+if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql
+fi
+
+version="$(ls /usr/lib/postgresql | sort -V | tail -1)"
+if ! pg_lsclusters -h | grep -q "^$version main"; then
+    $SUDO pg_createcluster "$version" main
+fi
+if ! pg_lsclusters -h | grep -q "^$version main .* online"; then
+    $SUDO pg_ctlcluster "$version" main start
+fi
+user="$(id -un)"
+$SUDO su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='$user'\"" | grep -q 1 \
+    || $SUDO su postgres -c "createuser -s $user"
+echo "PostgreSQL $version is running; tests use role $user over /var/run/postgresql"
