@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p = sub.add_parser("cancel", help="ask a queued or running run to stop")
     p.add_argument("run_id", type=int)
+    p = sub.add_parser("execute", help="execute a queued run (how the web app launches one)")
+    p.add_argument("run_id", type=int)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 

@@ -33,6 +33,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return _runs(system, args)
     if args.command == "cancel":
         return _cancel(system, args.run_id)
+    if args.command == "execute":
+        return _execute(system, args.run_id, args.quiet)
     raise AssertionError(args.command)
 
 
@@ -70,7 +72,19 @@ def _run(system: System, args: argparse.Namespace) -> int:
     print(_summary_line(result))
     if result["status"] == "failed":
         print(f"error: {result['error']}", file=sys.stderr)
-        return 2 if result["error"] and not result["error"].count("Traceback") else 1
+        return 2
+    return 0 if result["status"] == "succeeded" else 1
+
+
+def _execute(system: System, run_id: int, quiet: bool) -> int:
+    run = runs.get_run(system.db, run_id)
+    if run is None:
+        raise DataError(f"There is no run {run_id}.")
+    if run["status"] != "queued":
+        raise DataError(f"Run {run_id} is {run['status']}; only a queued run can be executed.")
+    with terminal_progress(quiet) as bar:
+        result = execute(system, run_id, on_progress=bar)
+    print(_summary_line(result))
     return 0 if result["status"] == "succeeded" else 1
 
 

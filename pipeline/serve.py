@@ -1,23 +1,244 @@
-"""Forecasts from the production model, for the command line and (next) the web app."""
+"""The read side of the product: history, forecasts, metrics and reports of what serves.
+
+The command line and the web app (pages, JSON API) ask this module, never the
+database or the model files directly. The production model and its data set
+are loaded once per process and cached by run id, so a request costs a
+lookup; a promotion is picked up at the next request.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from forecasting.errors import DataError
 from forecasting.serving import ServingModel
+from pipeline.eda_report import report_dir
 from pipeline.system import System
 from storage import runs
+from storage.datasets import dataset_info, latest_dataset_id, series_keys
+from storage.results import model_results, stored_forecasts
+
+TOTAL = "total"
+LEVELS = (80, 95)
 
 
-def production_model(system: System) -> tuple[int, ServingModel, dict]:
-    run_id = runs.production_run_id(system.db)
-    if run_id is None:
-        raise DataError("No model serves yet: train one first (python -m pipeline run --csv FILE).")
-    run = runs.get_run(system.db, run_id)
-    return run_id, system.artifacts.load(run_id, "serving"), run
+@dataclass(frozen=True)
+class Selection:
+    """What to show: one series, a group of series sharing an attribute value, or the total."""
+
+    series: str | None = None
+    group: str | None = None  # "column=value", e.g. "store=north"
+
+    @property
+    def label(self) -> str:
+        return self.series or self.group or "all series (total)"
+
+
+@dataclass
+class Production:
+    run: dict
+    serving: ServingModel
+    dataset_id: int
+    keys: pd.DataFrame
+    stored: pd.DataFrame
+
+
+class ForecastService:
+    def __init__(self, system: System):
+        self.system = system
+        self._lock = threading.Lock()
+        self._production: Production | None = None
+        self._history: dict[int, pd.DataFrame] = {}
+
+    # -- what serves ---------------------------------------------------------------------------
+
+    def production(self) -> Production:
+        run_id = runs.production_run_id(self.system.db)
+        if run_id is None:
+            raise DataError(
+                "No model serves yet: train one first (Retraining page, POST /api/runs, "
+                "or python -m pipeline run --csv FILE)."
+            )
+        with self._lock:
+            if self._production is None or self._production.run["id"] != run_id:
+                run = runs.get_run(self.system.db, run_id)
+                serving = self.system.artifacts.load(run_id, "serving")
+                keys = series_keys(self.system.db, run["dataset_id"])
+                stored = stored_forecasts(self.system.db, run_id)
+                self._production = Production(run, serving, run["dataset_id"], keys, stored)
+            return self._production
+
+    def has_production(self) -> bool:
+        return runs.production_run_id(self.system.db) is not None
+
+    # -- series and groups ---------------------------------------------------------------------
+
+    def dataset_id(self) -> int | None:
+        run_id = runs.production_run_id(self.system.db)
+        if run_id is not None:
+            return runs.get_run(self.system.db, run_id)["dataset_id"]
+        return latest_dataset_id(self.system.db)
+
+    def keys(self, dataset_id: int | None = None) -> pd.DataFrame:
+        dataset_id = dataset_id or self.dataset_id()
+        if dataset_id is None:
+            return pd.DataFrame(columns=["unique_id", "total"])
+        return series_keys(self.system.db, dataset_id)
+
+    def series_options(self, dataset_id: int | None = None) -> dict[str, list[str]]:
+        """Series ids (largest first) and groups (``column=value``) for selectors."""
+        keys = self.keys(dataset_id)
+        if keys.empty:
+            return {"series": [], "groups": []}
+        series = keys.sort_values("total", ascending=False)["unique_id"].tolist()
+        groups = []
+        for col in keys.columns.drop(["unique_id", "total"]):
+            values = keys[col].dropna().unique()
+            if 1 < len(values) < len(keys):
+                groups += [f"{col}={v}" for v in sorted(values, key=str)]
+        return {"series": series, "groups": groups}
+
+    def members(self, selection: Selection, keys: pd.DataFrame) -> list[str]:
+        if selection.series and selection.series != TOTAL:
+            if selection.series not in set(keys["unique_id"]):
+                raise DataError(f"Unknown series {selection.series!r}; see GET /api/series.")
+            return [selection.series]
+        if selection.group:
+            col, _, value = selection.group.partition("=")
+            if col not in keys.columns or col in ("unique_id", "total"):
+                raise DataError(f"Unknown group {selection.group!r}; use column=value.")
+            chosen = keys.loc[keys[col].astype(str) == value, "unique_id"].tolist()
+            if not chosen:
+                raise DataError(f"No series has {selection.group!r}.")
+            return chosen
+        return keys["unique_id"].tolist()
+
+    # -- history -------------------------------------------------------------------------------
+
+    def history_frame(self, dataset_id: int | None = None) -> pd.DataFrame:
+        from pipeline.stored import resolve_dataset
+
+        dataset_id = dataset_id or self.dataset_id()
+        if dataset_id is None:
+            raise DataError("No data set is stored yet: upload a CSV first.")
+        with self._lock:
+            if dataset_id not in self._history:
+                self._history = {dataset_id: resolve_dataset(self.system.db, dataset_id).frame}
+            return self._history[dataset_id]
+
+    def history(self, selection: Selection = Selection(), dataset_id: int | None = None):
+        """``ds, y, outliers`` summed over the selection."""
+        frame = self.history_frame(dataset_id)
+        chosen = self.members(selection, self.keys(dataset_id))
+        rows = frame.loc[frame["unique_id"].isin(chosen)]
+        out = rows.groupby("ds", sort=True).agg(y=("y", "sum"), outliers=("is_outlier", "sum"))
+        return out.reset_index()
+
+    # -- forecasts -----------------------------------------------------------------------------
+
+    def forecast(
+        self,
+        horizon: int,
+        selection: Selection = Selection(),
+        model: str | None = None,
+        drivers: dict[str, list[float] | float] | None = None,
+    ) -> pd.DataFrame:
+        """``ds, yhat, lo80, hi80, lo95, hi95`` summed over the selection.
+
+        The stored forecast answers when it covers the request; otherwise the
+        production model forecasts. Bands of a sum are the sums of the bands,
+        which assumes the series move together and so errs on the wide side.
+        """
+        if horizon < 1:
+            raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
+        prod = self.production()
+        chosen = self.members(selection, prod.keys)
+        stored = prod.stored
+        covers = (
+            model in (None, "selected")
+            and not drivers
+            and not stored.empty
+            and stored.groupby("unique_id").size().min() >= horizon
+        )
+        if covers:
+            rows = stored.loc[stored["unique_id"].isin(chosen)]
+            rows = rows.groupby("unique_id", sort=False).head(horizon)
+        else:
+            future = self._future(prod, horizon, drivers) if prod.serving.spec.exog else None
+            rows = prod.serving.forecast(horizon, future, model=model, series=chosen)
+        bands = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
+        return rows.groupby("ds", sort=True)[bands].sum().reset_index()
+
+    def _future(self, prod: Production, horizon: int, drivers: dict | None) -> pd.DataFrame:
+        from pipeline.steps.forecast import assumed_future
+
+        frame = self.history_frame(prod.dataset_id).drop(columns="is_outlier")
+        future = assumed_future(frame, prod.serving.spec, horizon)
+        for name, values in (drivers or {}).items():
+            if name not in prod.serving.spec.exog:
+                raise DataError(
+                    f"{name!r} is not a driver of the production model; its drivers: "
+                    f"{', '.join(prod.serving.spec.exog) or 'none'}."
+                )
+            if isinstance(values, list):
+                if len(values) not in (1, horizon):
+                    raise DataError(
+                        f"Driver {name!r} needs 1 or {horizon} values, got {len(values)}."
+                    )
+                step = future.groupby("unique_id", sort=False).cumcount()
+                values = pd.Series(values * (horizon if len(values) == 1 else 1))
+                future[name] = step.map(values).to_numpy(float)
+            else:
+                future[name] = float(values)
+        return future
+
+    # -- results and reports -------------------------------------------------------------------
+
+    def model_table(self, run_id: int | None = None) -> list[dict]:
+        run_id = run_id or runs.production_run_id(self.system.db)
+        return [] if run_id is None else model_results(self.system.db, run_id)
+
+    def run_artifact(self, name: str, run_id: int | None = None):
+        """A stored frame of a run (``per_series`` test metrics, ``backtest`` forecasts)."""
+        run_id = run_id or runs.production_run_id(self.system.db)
+        if run_id is None:
+            raise DataError("No model serves yet.")
+        return self.system.artifacts.load(run_id, name)
+
+    def feature_importance(self) -> dict[str, dict[str, float]]:
+        fitted = self.production().serving.fitted
+        out = {}
+        for name, model in fitted.items():
+            importance = model.feature_importance()
+            if importance is not None:
+                out[name] = importance.round(6).to_dict()
+        return out
+
+    def eda(self, dataset_id: int | None = None) -> dict:
+        dataset_id = dataset_id or self.dataset_id()
+        if dataset_id is None:
+            raise DataError("No data set is stored yet: upload a CSV first.")
+        path = report_dir(self.system.settings.reports_dir, dataset_id) / "report.json"
+        if not path.is_file():
+            raise DataError(f"Data set version {dataset_id} has no EDA report yet.")
+        return {"dataset_id": dataset_id, **json.loads(path.read_text())}
+
+    def eda_figure(self, name: str, dataset_id: int | None = None) -> str | None:
+        """A saved Plotly figure as JSON text, or None when the report has no such figure."""
+        dataset_id = dataset_id or self.dataset_id()
+        if dataset_id is None or not name.isidentifier():
+            return None
+        path = report_dir(self.system.settings.reports_dir, dataset_id) / f"{name}.json"
+        return path.read_text() if path.is_file() else None
+
+    def dataset(self, dataset_id: int | None = None) -> dict | None:
+        dataset_id = dataset_id or self.dataset_id()
+        return dataset_info(self.system.db, dataset_id) if dataset_id else None
 
 
 def production_forecast(
@@ -27,26 +248,18 @@ def production_forecast(
     model: str | None = None,
     future_csv: Path | None = None,
 ) -> tuple[pd.DataFrame, int]:
+    """Per-series production forecast for the command line (every series, or some)."""
     if horizon < 1:
         raise DataError(f"--horizon must be at least 1, got {horizon}.")
-    _, serving, run = production_model(system)
+    prod = ForecastService(system).production()
+    serving = prod.serving
     future = None
     if serving.spec.exog:
-        future = _future(system, serving, horizon, run["dataset_id"], future_csv)
-    return serving.forecast(horizon, future, model=model, series=series), run["dataset_id"]
+        if future_csv is None:
+            future = ForecastService(system)._future(prod, horizon, None)
+        else:
+            from forecasting.loading import load_csv
 
-
-def _future(
-    system: System, serving: ServingModel, h: int, dataset_id: int, path: Path | None
-) -> pd.DataFrame:
-    from pipeline.steps.forecast import assumed_future
-    from pipeline.stored import resolve_dataset, training_frame
-
-    if path is None:
-        frame = training_frame(resolve_dataset(system.db, dataset_id))
-        return assumed_future(frame, serving.spec, h)
-    from forecasting.loading import load_csv
-
-    first = serving.spec.exog[0]
-    loaded = load_csv(path, target=first)
-    return loaded.frame.rename(columns={"y": first})
+            first = serving.spec.exog[0]
+            future = load_csv(future_csv, target=first).frame.rename(columns={"y": first})
+    return serving.forecast(horizon, future, model=model, series=series), prod.dataset_id

@@ -37,6 +37,11 @@ class Settings:
         )
     )
     holiday_country: str = field(default_factory=lambda: os.environ.get("HOLIDAY_COUNTRY", "US"))
+    #: public addresses of the MLflow UI and the Optuna dashboard, for links in the app
+    mlflow_ui_url: str | None = field(default_factory=lambda: os.environ.get("MLFLOW_UI_URL"))
+    optuna_dashboard_url: str | None = field(
+        default_factory=lambda: os.environ.get("OPTUNA_DASHBOARD_URL")
+    )
     max_upload_mb: int = field(default_factory=lambda: _int("MAX_UPLOAD_MB", 200))
     max_rows: int = field(default_factory=lambda: _int("MAX_ROWS", 5_000_000))
     max_columns: int = field(default_factory=lambda: _int("MAX_COLUMNS", 200))

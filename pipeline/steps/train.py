@@ -80,7 +80,10 @@ def train(
         fitted = refit(df, spec, report.outcome.tuning, ctx.reporter(0.8, 0.9))
     serving = serving_model(fitted, report.outcome.selection, df, spec, h)
     ctx.report(0.92, "saving the fitted models")
-    path = ctx.artifacts.save(ctx.run_id, {"serving": serving})
+    path = ctx.artifacts.save(
+        ctx.run_id,
+        {"serving": serving, "per_series": report.per_series, "backtest": report.actuals},
+    )
     served = _metrics(report.summary.loc[SELECTED])
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
     ctx.log.info(

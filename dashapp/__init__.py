@@ -1,0 +1,92 @@
+"""The Dash application: ``create_app(config=None)`` builds it on a Flask server.
+
+``config`` overrides settings for tests (``DATA_DIR``, ``DATABASE_URL``, ...);
+otherwise everything comes from the environment (``storage/settings.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import dash
+import diskcache
+from dash import Dash, DiskcacheManager
+from flask import Flask, jsonify
+
+from dashapp.api import init_api
+from dashapp.layout import shell
+from dashapp.state import EXTENSION, AppState, set_background_settings
+from dashapp.websocket import sock
+from pipeline.serve import ForecastService
+from pipeline.system import open_system
+from storage.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+def settings_from(config: dict | None) -> Settings:
+    settings = load_settings()
+    if not config:
+        return settings
+    overrides = {
+        "data_dir": Path(config["DATA_DIR"]) if "DATA_DIR" in config else None,
+        "database_url": config.get("DATABASE_URL"),
+        "mlflow_tracking_uri": config.get("MLFLOW_TRACKING_URI"),
+        "optuna_storage": config.get("OPTUNA_STORAGE"),
+        "cache_dir": Path(config["CACHE_DIR"]) if "CACHE_DIR" in config else None,
+    }
+    return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def create_app(config: dict | None = None) -> Dash:
+    settings = settings_from(config)
+    system = open_system(settings)
+    state = AppState(settings, system, ForecastService(system))
+    set_background_settings(settings)
+
+    server = Flask(__name__)
+    server.config.update(
+        SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET),
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    server.config.update({k: v for k, v in (config or {}).items() if k.isupper()})
+    server.extensions[EXTENSION] = state
+    init_api(server)
+    sock.init_app(server)
+
+    @server.get("/health")
+    def health():
+        ok = system.db.integrity_ok()
+        return jsonify(
+            status="ok" if ok else "degraded",
+            database=ok,
+            production_run_id=_production_id(state),
+        ), (200 if ok else 503)
+
+    cache_dir = settings.resolved_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    manager = DiskcacheManager(diskcache.Cache(str(cache_dir)))
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(Path(__file__).with_name("pages")),
+        assets_folder=str(ROOT / "assets"),
+        background_callback_manager=manager,
+        suppress_callback_exceptions=True,
+        title="Sales forecasting",
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = shell(dash.page_registry)
+    return app
+
+
+def _production_id(state: AppState) -> int | None:
+    from storage.runs import production_run_id
+
+    return production_run_id(state.system.db)

@@ -1,0 +1,313 @@
+"""The JSON API under ``/api`` (flask-smorest): forecasts, history, metrics, runs, uploads.
+
+Errors are JSON ``{"error": ..., "detail": ...}`` with a proper status code;
+the OpenAPI 3 document at ``/api/openapi.json`` is generated from the schemas.
+Keeps the original system's contract: ``POST /api/forecast {"horizon": 30}``
+returns ``{"predictions": [{"date", "value", "lower", "upper"}]}``.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint, abort
+from werkzeug.exceptions import HTTPException
+
+from dashapp import schemas
+from dashapp.state import app_state
+from forecasting.errors import DataError
+from forecasting.frequency import frequency_from_alias
+from pipeline.runlog import read_log
+from pipeline.serve import Selection
+from storage import runs
+from storage.runs import RunConflict
+
+blp = Blueprint("api", __name__, url_prefix="/api", description="Sales forecasts and runs")
+
+
+class JsonErrorApi(Api):
+    """flask-smorest with this product's error shape."""
+
+    ERROR_SCHEMA = schemas.ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        detail = data.get("errors") or data.get("messages") or data.get("message")
+        if detail is None:
+            detail = error.description
+        headers = data.get("headers", {})
+        return {"error": error.name, "detail": detail}, error.code, headers
+
+
+def init_api(server) -> JsonErrorApi:
+    server.config.update(
+        API_TITLE="Sales forecasting API",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = JsonErrorApi(server)
+    api.register_blueprint(blp)
+    return api
+
+
+def _bad(exc: Exception, status: int = 400):
+    abort(status, message=str(exc))
+
+
+def _selection(args: dict) -> Selection:
+    return Selection(series=args.get("series") or None, group=args.get("group") or None)
+
+
+def max_horizon(freq_alias: str) -> int:
+    """365 days, or the same span in weeks or months."""
+    freq = frequency_from_alias(freq_alias)
+    if freq.alias.startswith("W"):
+        return 52
+    if freq.season_length == 12:
+        return 12
+    return schemas.MAX_HORIZON_DAYS
+
+
+@blp.route("/forecast")
+class Forecast(MethodView):
+    @blp.arguments(schemas.ForecastRequest)
+    @blp.response(200, schemas.ForecastResponse)
+    def post(self, body):
+        """Forecast with a prediction interval, for a series, a group or the total."""
+        service = app_state().service
+        try:
+            prod = service.production()
+        except DataError as exc:
+            abort(409, message=str(exc))
+        limit = max_horizon(prod.serving.spec.freq.alias)
+        if body["horizon"] > limit:
+            abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
+        try:
+            frame = service.forecast(
+                body["horizon"], _selection(body), body["model"], body["drivers"]
+            )
+        except DataError as exc:
+            _bad(exc, 422)
+        level = body["level"]
+        return {
+            "predictions": [
+                {
+                    "date": ds.date().isoformat(),
+                    "value": float(v),
+                    "lower": float(lo),
+                    "upper": float(hi),
+                }
+                for ds, v, lo, hi in zip(
+                    frame["ds"],
+                    frame["yhat"],
+                    frame[f"lo{level}"],
+                    frame[f"hi{level}"],
+                    strict=True,
+                )
+            ],
+            "horizon": body["horizon"],
+            "series": _selection(body).label,
+            "model": body["model"] or prod.run["selected_model"],
+            "level": level,
+            "run_id": prod.run["id"],
+        }
+
+
+@blp.route("/historical")
+class Historical(MethodView):
+    @blp.arguments(schemas.HistoryArgs, location="query")
+    @blp.response(200, schemas.HistoryResponse)
+    def get(self, args):
+        """Sales history (summed over the selection), with outlier counts per period."""
+        try:
+            frame = app_state().service.history(_selection(args))
+        except DataError as exc:
+            _bad(exc, 404 if "Unknown" in str(exc) or "No " in str(exc) else 400)
+        if args.get("start"):
+            frame = frame.loc[frame["ds"].dt.date >= args["start"]]
+        if args.get("end"):
+            frame = frame.loc[frame["ds"].dt.date <= args["end"]]
+        return {
+            "series": _selection(args).label,
+            "data": [
+                {"date": ds.date().isoformat(), "value": float(y), "outliers": int(o)}
+                for ds, y, o in zip(frame["ds"], frame["y"], frame["outliers"], strict=True)
+            ],
+        }
+
+
+@blp.route("/series")
+class SeriesList(MethodView):
+    @blp.response(200, schemas.SeriesResponse)
+    def get(self):
+        """Every series id (largest first) and the groups they form."""
+        service = app_state().service
+        return {**service.series_options(), "dataset_id": service.dataset_id()}
+
+
+@blp.route("/metrics")
+class Metrics(MethodView):
+    @blp.response(200, schemas.MetricsResponse)
+    def get(self):
+        """Held-out accuracy of the served forecast and of every model, with the baseline."""
+        service = app_state().service
+        run_id = runs.production_run_id(service.system.db)
+        if run_id is None:
+            return {"run_id": None, "selected_model": None, "served": None, "models": []}
+        run = runs.get_run(service.system.db, run_id)
+        models = service.model_table(run_id)
+        baseline = next((m["test"] for m in models if m["model"] == "seasonal_naive"), None)
+        return {
+            "run_id": run_id,
+            "selected_model": run["selected_model"],
+            "served": run["metrics"],
+            "baseline": baseline,
+            "models": models,
+        }
+
+
+@blp.route("/models")
+class Models(MethodView):
+    @blp.response(200, schemas.ModelsResponse)
+    def get(self):
+        """The trained models of the production run, and the one served."""
+        service = app_state().service
+        if not service.has_production():
+            return {"run_id": None, "selected_model": None, "models": []}
+        prod = service.production()
+        return {
+            "run_id": prod.run["id"],
+            "selected_model": prod.run["selected_model"],
+            "models": prod.serving.models,
+        }
+
+
+@blp.route("/feature-importance")
+class FeatureImportance(MethodView):
+    @blp.response(200)
+    def get(self):
+        """Feature importance of the tree models (xgboost, random_forest) in production."""
+        try:
+            return app_state().service.feature_importance()
+        except DataError as exc:
+            _bad(exc, 409)
+
+
+@blp.route("/eda")
+class Eda(MethodView):
+    @blp.arguments(schemas.EdaArgs, location="query")
+    @blp.response(200)
+    def get(self, args):
+        """The EDA report of the serving (or latest) data set version."""
+        try:
+            return app_state().service.eda(args.get("dataset_id"))
+        except DataError as exc:
+            _bad(exc, 404)
+
+
+@blp.route("/upload")
+class Upload(MethodView):
+    @blp.response(201, schemas.UploadResponse)
+    @blp.alt_response(400, schema=schemas.ErrorSchema)
+    @blp.alt_response(422, schema=schemas.ErrorSchema)
+    def post(self):
+        """Upload a sales CSV (multipart field ``file``): validated, cleaned and stored.
+
+        A rejected file stores nothing; the reply says what is wrong and how to fix it.
+        """
+        from dashapp.uploads import ingest_upload
+
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            abort(400, message="Send the CSV as multipart form field 'file'.")
+        try:
+            dataset_id, report = ingest_upload(
+                app_state(), upload.read(), upload.filename, request.form
+            )
+        except DataError as exc:
+            _bad(exc, 422)
+        return {"dataset_id": dataset_id, "report": report}
+
+
+@blp.route("/runs")
+class Runs(MethodView):
+    @blp.response(200, schemas.RunList)
+    def get(self):
+        """Runs, newest first."""
+        db = app_state().service.system.db
+        return {"runs": runs.list_runs(db), "production_run_id": runs.production_run_id(db)}
+
+    @blp.arguments(schemas.RunRequest)
+    @blp.response(202, schemas.RunSchema)
+    @blp.alt_response(409, schema=schemas.ErrorSchema)
+    def post(self, body):
+        """Start training on a stored data set (one run at a time; 409 names the running one)."""
+        from dashapp.jobs import launch_detached, run_options
+
+        state = app_state()
+        try:
+            opts = run_options(state, body)
+            run_id = state.start(opts)
+        except RunConflict as exc:
+            abort(409, message=str(exc), errors={"running_run_id": exc.running_id})
+        except DataError as exc:
+            _bad(exc, 422)
+        launch_detached(state, run_id)
+        return runs.get_run(state.service.system.db, run_id)
+
+
+def _run_or_404(run_id: int) -> dict:
+    run = runs.get_run(app_state().service.system.db, run_id)
+    if run is None:
+        abort(404, message=f"There is no run {run_id}.")
+    return run
+
+
+@blp.route("/runs/<int:run_id>")
+class RunDetail(MethodView):
+    @blp.response(200, schemas.RunSchema)
+    def get(self, run_id):
+        """One run: status, step, progress, timings, metrics, error."""
+        return _run_or_404(run_id)
+
+
+@blp.route("/runs/<int:run_id>/cancel")
+class RunCancel(MethodView):
+    @blp.response(202, schemas.RunSchema)
+    def post(self, run_id):
+        """Ask a queued or running run to stop; it ends 'cancelled' at its next check."""
+        _run_or_404(run_id)
+        runs.request_cancel(app_state().service.system.db, run_id)
+        return runs.get_run(app_state().service.system.db, run_id)
+
+
+@blp.route("/runs/<int:run_id>/logs")
+class RunLogs(MethodView):
+    @blp.arguments(schemas.LogArgs, location="query")
+    @blp.response(200, schemas.LogResponse)
+    def get(self, args, run_id):
+        """Whole log lines from byte ``offset`` on, and the offset to ask for next."""
+        run = _run_or_404(run_id)
+        text, offset = read_log(current_app_logs(), run_id, args["offset"])
+        return {"text": text, "offset": offset, "status": run["status"]}
+
+
+@blp.route("/runs/<int:run_id>/log.txt")
+class RunLogFile(MethodView):
+    @blp.response(200, content_type="text/plain")
+    def get(self, run_id):
+        """The whole run log as a text file download."""
+        _run_or_404(run_id)
+        path = current_app_logs() / f"{int(run_id)}.log"
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        return current_app.response_class(
+            text,
+            mimetype="text/plain",
+            headers={"Content-Disposition": f"attachment; filename=run-{int(run_id)}.log"},
+        )
+
+
+def current_app_logs():
+    return app_state().service.system.settings.logs_dir

@@ -1,0 +1,224 @@
+"""Data: the history table, what cleaning did, the EDA report, anomalies and per-series accuracy."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+import plotly.io as pio
+from dash import Input, Output, callback, dash_table, dcc, html
+
+from dashapp import components as ui
+from dashapp import figures
+from dashapp.state import app_state
+from forecasting.errors import DataError
+
+dash.register_page(__name__, path="/data", name="Data", order=2, title="Data")
+
+EDA_FIGURES = ["history", "decomposition", "profiles", "acf", "top_series", "drivers"]
+CLEANING_LABELS = {
+    "rows_in": "rows read",
+    "rows_out": "rows after cleaning",
+    "exact_duplicates_dropped": "exact duplicate rows dropped",
+    "duplicate_periods_summed": "rows for the same period summed",
+    "gaps_filled": "missing periods filled",
+    "leading_zeros_trimmed": "zeros before a series' first sale trimmed",
+    "negative_values": "negative values (returns) kept",
+    "outliers_flagged": "outliers flagged (kept, marked on charts)",
+}
+
+
+def layout(**_):
+    service = app_state().service
+    info = service.dataset()
+    if info is None:
+        return html.Div([html.H2("Data"), ui.no_model_notice()])
+    cleaning = info["cleaning"]
+    rows = [
+        html.Tr([html.Td(label), html.Td(f"{cleaning.get(key, 0):,}")])
+        for key, label in CLEANING_LABELS.items()
+    ]
+    dropped = cleaning.get("dropped_series") or {}
+    return html.Div(
+        [
+            html.H2("Data"),
+            html.P(
+                f"Data set version {info['id']}: {info['source_name']}, {info['series']} series, "
+                f"{info['rows']:,} rows, {cleaning.get('freq_name', info['freq'])}, "
+                f"{info['start']} to {info['end']}.",
+                className="text-muted",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.H5("What cleaning did"),
+                            dbc.Table(html.Tbody(rows), size="sm", bordered=False),
+                            html.P(
+                                f"Gap policy: {cleaning.get('gap_policy')}. "
+                                + (
+                                    f"{len(dropped)} series too short to evaluate were left "
+                                    f"out: {', '.join(list(dropped)[:5])}."
+                                    if dropped
+                                    else "No series was left out."
+                                ),
+                                className="small",
+                            ),
+                        ],
+                        md=5,
+                    ),
+                    dbc.Col(_eda_summary(service, info["id"]), md=7),
+                ]
+            ),
+            html.H4("Exploratory analysis", className="mt-3"),
+            html.Div(_eda_figures(service, info["id"])),
+            html.H4("History", className="mt-3"),
+            ui.series_selector("data-series", service.series_options()),
+            ui.loading(dcc.Graph(id="data-history", config={"displaylogo": False})),
+            dash_table.DataTable(
+                id="data-table",
+                page_size=20,
+                filter_action="native",
+                sort_action="native",
+                style_table={"overflowX": "auto"},
+                style_cell={"fontFamily": "inherit", "fontSize": 14},
+            ),
+            html.H4("Accuracy per model and per series", className="mt-4"),
+            html.Div(id="data-accuracy"),
+            html.H4("Feature importance of the tree models", className="mt-4"),
+            ui.loading(dcc.Graph(id="data-importance", config={"displaylogo": False})),
+        ]
+    )
+
+
+def _eda_summary(service, dataset_id: int):
+    try:
+        report = service.eda(dataset_id)
+    except DataError as exc:
+        return ui.error_notice(str(exc))
+    stats = report["aggregate"]["stats"]
+
+    def fmt(key):
+        value = stats.get(key)
+        return "n/a" if value is None else f"{value:.2f}"
+
+    return html.Div(
+        [
+            html.H5("Shape of the total"),
+            html.Ul(
+                [
+                    html.Li(
+                        f"Trend strength {fmt('trend_strength')} and seasonal strength "
+                        f"{fmt('seasonal_strength')} (0 = none, 1 = all of the variation)."
+                    ),
+                    html.Li(
+                        f"Stationarity: {stats.get('stationary')} (ADF p = "
+                        f"{fmt('adf_pvalue')}, KPSS p = {fmt('kpss_pvalue')})."
+                    ),
+                    html.Li(
+                        f"Zero periods: {report['overview']['zero_share']:.1%}; outliers "
+                        f"flagged: {report['overview']['outliers']}."
+                    ),
+                    html.Li(
+                        f"The {len(report['top_series'])} largest series hold "
+                        f"{report['overview']['top_series_share']:.0%} of all sales."
+                    ),
+                ]
+            ),
+        ]
+    )
+
+
+def _eda_figures(service, dataset_id: int) -> list:
+    out = []
+    for name in EDA_FIGURES:
+        text = service.eda_figure(name, dataset_id)
+        if text is not None:
+            out.append(
+                dcc.Graph(
+                    figure=pio.from_json(text),
+                    config={"displaylogo": False},
+                    id=f"data-eda-{name.replace('_', '-')}",
+                )
+            )
+    return out or [ui.error_notice("No EDA report for this data set yet.")]
+
+
+@callback(
+    Output("data-history", "figure"),
+    Output("data-table", "data"),
+    Output("data-table", "columns"),
+    Input("data-series", "value"),
+)
+def update_history(selector):
+    service = app_state().service
+    selection = ui.parse_selector(selector)
+    history = service.history(selection)
+    fig = figures.history_with_forecast(
+        history, None, f"History of {selection.label} (red: periods with outliers)", tail=10_000
+    )
+    table = history.assign(date=history["ds"].dt.date.astype(str))[["date", "y", "outliers"]]
+    table = table.rename(columns={"y": "sales"}).iloc[::-1]
+    columns = [{"name": c, "id": c} for c in table.columns]
+    return fig, table.to_dict("records"), columns
+
+
+@callback(
+    Output("data-accuracy", "children"),
+    Output("data-importance", "figure"),
+    Input("data-series", "value"),
+)
+def update_accuracy(_selector):
+    service = app_state().service
+    if not service.has_production():
+        return ui.no_model_notice(), figures.empty("No trained model yet")
+    models = service.model_table()
+    metric_rows = [
+        {
+            "model": m["model"] + (" (served)" if m["selected"] else ""),
+            **{k: round(v, 3) for k, v in m["test"].items()},
+        }
+        for m in models
+    ]
+    per_series = service.run_artifact("per_series").round(3)
+    accuracy = html.Div(
+        [
+            html.P(
+                "Scores on the last periods of each series, held out from training "
+                "(lower is better; WAPE, sMAPE, MAPE and bias in %).",
+                className="small",
+            ),
+            dash_table.DataTable(
+                metric_rows,
+                [{"name": c, "id": c} for c in metric_rows[0]],
+                id="data-model-metrics",
+                sort_action="native",
+                style_table={"overflowX": "auto"},
+            ),
+            html.P("Per series:", className="small mt-2"),
+            dash_table.DataTable(
+                per_series.to_dict("records"),
+                [{"name": c, "id": c} for c in per_series.columns],
+                id="data-series-metrics",
+                page_size=15,
+                filter_action="native",
+                sort_action="native",
+                style_table={"overflowX": "auto"},
+            ),
+        ]
+    )
+    importance = service.feature_importance()
+    if not importance:
+        return accuracy, figures.empty("No tree model (xgboost, random_forest) was trained")
+    fig = go.Figure()
+    for name, values in importance.items():
+        top = dict(list(values.items())[:15])
+        fig.add_trace(go.Bar(x=list(top.values()), y=list(top), name=name, orientation="h"))
+    fig.update_layout(
+        title="Which inputs the tree models rely on (share of importance)",
+        barmode="group",
+        height=520,
+        yaxis={"autorange": "reversed"},
+        margin={"l": 160},
+    )
+    return accuracy, fig

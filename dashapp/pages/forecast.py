@@ -1,0 +1,204 @@
+"""Forecast: any horizon, any trained model, what-if drivers; chart, table and downloads."""
+
+from __future__ import annotations
+
+import io
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, dash_table, dcc, html
+
+from dashapp import components as ui
+from dashapp import figures
+from dashapp.api import max_horizon
+from dashapp.exports import protect_formulas
+from dashapp.state import app_state
+from forecasting.errors import DataError
+
+dash.register_page(__name__, path="/forecast", name="Forecast", order=1, title="Forecast")
+
+
+def layout(**_):
+    service = app_state().service
+    if not service.has_production():
+        return html.Div([html.H2("Forecast"), ui.no_model_notice()])
+    prod = service.production()
+    spec = prod.serving.spec
+    limit = max_horizon(spec.freq.alias)
+    unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(spec.freq.name, "periods")
+    model_options = [{"label": f"Served: {prod.run['selected_model']}", "value": "selected"}]
+    model_options += [{"label": m, "value": m} for m in prod.serving.models]
+    drivers = [
+        dbc.Col(
+            [
+                dbc.Label(f"Planned {name}", html_for={"type": "forecast-driver", "name": name}),
+                dbc.Input(
+                    id={"type": "forecast-driver", "name": name},
+                    type="number",
+                    placeholder="blank: repeat last season",
+                    debounce=True,
+                ),
+            ],
+            xs=12,
+            md=4,
+        )
+        for name in spec.exog
+    ]
+    return html.Div(
+        [
+            html.H2("Forecast"),
+            html.P(
+                f"Forecast up to {limit} {unit} ahead with the production model or any model "
+                "trained in the same run.",
+                className="text-muted",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(ui.series_selector("forecast-series", service.series_options()), md=5),
+                    dbc.Col(
+                        [
+                            dbc.Label(f"Horizon ({unit})", html_for="forecast-horizon"),
+                            dbc.Input(
+                                id="forecast-horizon",
+                                type="number",
+                                min=1,
+                                max=limit,
+                                step=1,
+                                value=min(prod.serving.horizon, limit),
+                                debounce=True,
+                            ),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Model", html_for="forecast-model"),
+                            dcc.Dropdown(
+                                id="forecast-model",
+                                options=model_options,
+                                value="selected",
+                                clearable=False,
+                            ),
+                        ],
+                        md=4,
+                    ),
+                ]
+            ),
+            html.Div(
+                [
+                    html.H5("What if"),
+                    html.P(
+                        "Enter planned values for the drivers to see the forecast change; "
+                        "a blank field assumes the driver repeats its last season.",
+                        className="small text-muted",
+                    ),
+                    dbc.Row(drivers),
+                ],
+                className="mb-3",
+            )
+            if drivers
+            else html.Div(),
+            html.Div(id="forecast-message"),
+            ui.loading(dcc.Graph(id="forecast-chart", config={"displaylogo": False})),
+            html.P(ui.INTERVAL_NOTE, className="small text-muted"),
+            dbc.ButtonGroup(
+                [
+                    dbc.Button("Download CSV", id="forecast-download-csv", color="secondary"),
+                    dbc.Button("Download Excel", id="forecast-download-xlsx", color="secondary"),
+                ],
+                className="mb-3",
+            ),
+            dcc.Download(id="forecast-download"),
+            dash_table.DataTable(
+                id="forecast-table",
+                page_size=15,
+                style_table={"overflowX": "auto"},
+                style_cell={"fontFamily": "inherit", "fontSize": 14},
+            ),
+        ]
+    )
+
+
+def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.DataFrame, str]:
+    service = app_state().service
+    selection = ui.parse_selector(selector)
+    drivers = {
+        ident["name"]: float(value)
+        for ident, value in zip(driver_ids, driver_values, strict=True)
+        if value not in (None, "")
+    }
+    frame = service.forecast(
+        int(horizon), selection, None if model == "selected" else model, drivers or None
+    )
+    return frame, selection.label
+
+
+def _check_horizon(horizon) -> int:
+    prod = app_state().service.production()
+    limit = max_horizon(prod.serving.spec.freq.alias)
+    if horizon is None or not 1 <= int(horizon) <= limit:
+        raise DataError(f"Choose a horizon from 1 to {limit}.")
+    return int(horizon)
+
+
+@callback(
+    Output("forecast-chart", "figure"),
+    Output("forecast-table", "data"),
+    Output("forecast-table", "columns"),
+    Output("forecast-message", "children"),
+    Input("forecast-series", "value"),
+    Input("forecast-horizon", "value"),
+    Input("forecast-model", "value"),
+    Input({"type": "forecast-driver", "name": ALL}, "value"),
+    State({"type": "forecast-driver", "name": ALL}, "id"),
+)
+def update(selector, horizon, model, driver_values, driver_ids):
+    try:
+        horizon = _check_horizon(horizon)
+        frame, label = _frame(selector, horizon, model, driver_values, driver_ids)
+    except DataError as exc:
+        return dash.no_update, dash.no_update, dash.no_update, ui.error_notice(str(exc))
+    history = app_state().service.history(ui.parse_selector(selector))
+    fig = figures.history_with_forecast(history, frame, f"Forecast: {label}", tail=3 * horizon)
+    table = _table(frame)
+    columns = [{"name": c, "id": c} for c in table.columns]
+    return fig, table.to_dict("records"), columns, None
+
+
+def _table(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.rename(
+        columns={
+            "ds": "date",
+            "yhat": "forecast",
+            "lo80": "lower 80%",
+            "hi80": "upper 80%",
+            "lo95": "lower 95%",
+            "hi95": "upper 95%",
+        }
+    )
+    out["date"] = out["date"].dt.date.astype(str)
+    return out.round(2)
+
+
+@callback(
+    Output("forecast-download", "data"),
+    Input("forecast-download-csv", "n_clicks"),
+    Input("forecast-download-xlsx", "n_clicks"),
+    State("forecast-series", "value"),
+    State("forecast-horizon", "value"),
+    State("forecast-model", "value"),
+    State({"type": "forecast-driver", "name": ALL}, "value"),
+    State({"type": "forecast-driver", "name": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def download(_csv, _xlsx, selector, horizon, model, driver_values, driver_ids):
+    frame, label = _frame(selector, _check_horizon(horizon), model, driver_values, driver_ids)
+    table = _table(frame)
+    table.insert(0, "series", label)
+    table = protect_formulas(table)
+    if dash.ctx.triggered_id == "forecast-download-xlsx":
+        buffer = io.BytesIO()
+        table.to_excel(buffer, index=False, sheet_name="forecast")
+        return dcc.send_bytes(buffer.getvalue(), "forecast.xlsx")
+    return dcc.send_data_frame(table.to_csv, "forecast.csv", index=False)

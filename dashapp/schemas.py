@@ -1,0 +1,163 @@
+"""Request and response shapes of the JSON API (marshmallow); OpenAPI is generated from them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_HORIZON_DAYS = 365
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "what went wrong"})
+    detail = fields.Raw(metadata={"description": "how to fix it, or the invalid fields"})
+
+
+class SelectionArgs(Schema):
+    series = fields.String(metadata={"description": "a series id (unique_id), or 'total'"})
+    group = fields.String(metadata={"description": "series sharing a value, e.g. store=north"})
+
+
+class HistoryArgs(SelectionArgs):
+    start = fields.Date()
+    end = fields.Date()
+
+
+class ForecastRequest(Schema):
+    horizon = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "periods ahead (up to 365 days, 52 weeks or 12 months)"},
+    )
+    series = fields.String(load_default=None)
+    group = fields.String(load_default=None)
+    model = fields.String(
+        load_default=None, metadata={"description": "a trained model; default the served one"}
+    )
+    level = fields.Integer(load_default=95, validate=validate.OneOf([80, 95]))
+    drivers = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        load_default=None,
+        metadata={"description": "what-if: planned driver values, one number or one per period"},
+    )
+
+
+class Point(Schema):
+    date = fields.String(required=True)
+    value = fields.Float(required=True)
+    lower = fields.Float(required=True)
+    upper = fields.Float(required=True)
+
+
+class ForecastResponse(Schema):
+    predictions = fields.List(fields.Nested(Point), required=True)
+    horizon = fields.Integer()
+    series = fields.String()
+    model = fields.String()
+    level = fields.Integer()
+    run_id = fields.Integer()
+
+
+class HistoryPoint(Schema):
+    date = fields.String(required=True)
+    value = fields.Float(required=True)
+    outliers = fields.Integer()
+
+
+class HistoryResponse(Schema):
+    series = fields.String()
+    data = fields.List(fields.Nested(HistoryPoint), required=True)
+
+
+class SeriesResponse(Schema):
+    series = fields.List(fields.String(), required=True)
+    groups = fields.List(fields.String(), required=True)
+    dataset_id = fields.Integer(allow_none=True)
+
+
+class ModelRow(Schema):
+    model = fields.String(required=True)
+    params = fields.Dict()
+    validation_score = fields.Float(allow_none=True)
+    validation = fields.Dict()
+    test = fields.Dict()
+    trials = fields.Integer()
+    pruned = fields.Integer()
+    seconds = fields.Float(allow_none=True)
+    study_name = fields.String(allow_none=True)
+    mlflow_run_id = fields.String(allow_none=True)
+    artifact_uri = fields.String(allow_none=True)
+    selected = fields.Boolean()
+
+
+class MetricsResponse(Schema):
+    run_id = fields.Integer(allow_none=True)
+    selected_model = fields.String(allow_none=True)
+    served = fields.Dict(allow_none=True)
+    baseline = fields.Dict(allow_none=True)
+    models = fields.List(fields.Nested(ModelRow))
+
+
+class ModelsResponse(Schema):
+    run_id = fields.Integer(allow_none=True)
+    selected_model = fields.String(allow_none=True)
+    models = fields.List(fields.String())
+
+
+class RunSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String()
+    status = fields.String()
+    step = fields.String(allow_none=True)
+    progress = fields.Float()
+    message = fields.String(allow_none=True)
+    dataset_id = fields.Integer(allow_none=True)
+    options = fields.Dict()
+    created_at = fields.String(allow_none=True)
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    selected_model = fields.String(allow_none=True)
+    metrics = fields.Dict(allow_none=True)
+    step_seconds = fields.Dict(allow_none=True)
+    mlflow_run_id = fields.String(allow_none=True)
+    cancel_requested = fields.Boolean()
+    production = fields.Boolean()
+
+
+class RunList(Schema):
+    runs = fields.List(fields.Nested(RunSchema))
+    production_run_id = fields.Integer(allow_none=True)
+
+
+class RunRequest(Schema):
+    dataset_id = fields.Integer(load_default=None)
+    models = fields.List(fields.String(), load_default=None)
+    trials = fields.Integer(load_default=0, validate=validate.Range(min=0, max=500))
+    horizon = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    timeout = fields.Float(load_default=None, validate=validate.Range(min=1))
+
+
+class EdaArgs(Schema):
+    dataset_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class LogArgs(Schema):
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class LogResponse(Schema):
+    text = fields.String(required=True)
+    offset = fields.Integer(required=True)
+    status = fields.String()
+
+
+class UploadResponse(Schema):
+    dataset_id = fields.Integer(required=True)
+    report = fields.Dict(required=True)
+
+
+class HealthResponse(Schema):
+    status = fields.String(required=True)
+    database = fields.Boolean()
+    production_run_id = fields.Integer(allow_none=True)

@@ -1,0 +1,43 @@
+"""What the app holds per process: settings, the opened system and the read service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from pipeline.options import RunOptions
+from pipeline.runner import start_run
+from pipeline.serve import ForecastService
+from pipeline.system import System
+from storage.settings import Settings
+
+EXTENSION = "salesforecast"
+#: the settings of the app in this process, for background jobs (they run without a request)
+_background_settings: Settings | None = None
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    system: System
+    service: ForecastService
+
+    def start(self, opts: RunOptions) -> int:
+        """Persist a queued run (``RunConflict`` while another is active)."""
+        return start_run(self.system, opts)
+
+
+def app_state() -> AppState:
+    return current_app.extensions[EXTENSION]
+
+
+def set_background_settings(settings: Settings) -> None:
+    global _background_settings
+    _background_settings = settings
+
+
+def background_settings() -> Settings:
+    if _background_settings is None:
+        raise RuntimeError("create_app() has not run in this process")
+    return _background_settings

@@ -1,0 +1,61 @@
+"""``/ws/runs/<id>/logs``: the run's log so far, then new lines as they come, then its end.
+
+Messages are JSON: ``{"type": "log", "text": ...}`` for lines, one final
+``{"type": "status", "status": ..., "error": ...}``, or ``{"type": "error", ...}``
+for a run that does not exist, after which the socket closes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask_sock import Sock
+
+from dashapp.state import app_state
+from pipeline.runlog import read_log
+from storage import runs
+
+POLL_SECONDS = 0.25
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+sock = Sock()
+
+
+@sock.route("/ws/runs/<int:run_id>/logs")
+def run_logs(ws, run_id: int) -> None:
+    state = app_state()
+    db, logs_dir = state.system.db, state.settings.logs_dir
+    run = runs.get_run(db, run_id)
+    if run is None:
+        ws.send(json.dumps({"type": "error", "error": f"There is no run {run_id}."}))
+        ws.close(reason=1008, message="unknown run")
+        return
+    offset = 0
+    last_status_check = 0.0
+    while True:
+        text, offset = read_log(logs_dir, run_id, offset)
+        if text:
+            ws.send(json.dumps({"type": "log", "text": text}))
+        now = time.monotonic()
+        if now - last_status_check >= 1.0 or not text:
+            last_status_check = now
+            run = runs.get_run(db, run_id)
+            if run["status"] in TERMINAL:
+                text, offset = read_log(logs_dir, run_id, offset)  # the last lines
+                if text:
+                    ws.send(json.dumps({"type": "log", "text": text}))
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "status",
+                            "status": run["status"],
+                            "error": run["error"],
+                            "progress": run["progress"],
+                        }
+                    )
+                )
+                ws.close()
+                return
+        if not text:
+            time.sleep(POLL_SECONDS)
