@@ -158,6 +158,12 @@ class ForecastService:
             raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
         prod = self.production()
         chosen = self.members(selection, prod.keys)
+        unknown = sorted(set(drivers or {}) - set(prod.serving.spec.exog))
+        if unknown:
+            raise DataError(
+                f"{', '.join(unknown)} is not a driver of the production model; its drivers: "
+                f"{', '.join(prod.serving.spec.exog) or 'none'}."
+            )
         stored = prod.stored
         covers = (
             model in (None, "selected")
@@ -180,11 +186,6 @@ class ForecastService:
         frame = self.history_frame(prod.dataset_id).drop(columns="is_outlier")
         future = assumed_future(frame, prod.serving.spec, horizon)
         for name, values in (drivers or {}).items():
-            if name not in prod.serving.spec.exog:
-                raise DataError(
-                    f"{name!r} is not a driver of the production model; its drivers: "
-                    f"{', '.join(prod.serving.spec.exog) or 'none'}."
-                )
             if isinstance(values, list):
                 if len(values) not in (1, horizon):
                     raise DataError(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,4 +99,113 @@ def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> Iterator[str]:
     with fresh_database_url(request.param, tmp_path) as url:
+        yield url
+
+
+# --- a trained system for the web app's tests ---------------------------------------------------
+
+QUICK_RUN = ["--models", "linear_trend,xgboost", "--trials", "2", "--horizon", "14", "--jobs", "1"]
+
+
+def cli(data_dir: Path, *args: str, timeout: float = 600, **env) -> subprocess.CompletedProcess:
+    """``python -m pipeline ...`` on a data directory, as an operator runs it."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    environment.update(DATA_DIR=str(data_dir), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory) -> Path:
+    """A data directory with one succeeded, tracked run on the multi-series sample."""
+    data_dir = tmp_path_factory.mktemp("trained") / "data"
+    result = cli(
+        data_dir, "run", "--csv", str(SAMPLES / "store_item_daily.csv"), *QUICK_RUN, "--quiet"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data_dir
+
+
+@pytest.fixture
+def app_dir(trained_dir, tmp_path) -> Path:
+    """A private copy of the trained data directory, so a test may change it."""
+    import shutil
+
+    target = tmp_path / "data"
+    shutil.copytree(trained_dir, target)
+    return target
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8) -> Iterator[str]:
+    """The app under a real gunicorn (gthread workers), as deployed; yields its base URL."""
+    import urllib.request
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env.update(DATA_DIR=str(data_dir))
+    log_path = data_dir.parent / f"gunicorn-{port}.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-k",
+                "gthread",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",
+                "--timeout",
+                "120",
+                "wsgi:server",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        "gunicorn did not start: " + log_path.read_text()[-2000:]
+                    ) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture
+def live_server(app_dir) -> Iterator[str]:
+    with gunicorn(app_dir) as url:
         yield url

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the tests need and start a local PostgreSQL server for the storage tests.
+# Install what the tests need (Python packages, PostgreSQL, Chromium) and start PostgreSQL.
 # Run as root (CI) or as a user with sudo. Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +9,16 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 python3 -m pip install -q -e '.[test]'
 
+# PostgreSQL for the storage tests; Chromium for the browser tests (Playwright drives it).
+missing=""
 if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+    missing="$missing postgresql"
+fi
+if [ ! -x /usr/bin/chromium ]; then missing="$missing chromium"; fi
+if [ -n "$missing" ]; then
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
 fi
 
 version="$(ls /usr/lib/postgresql | sort -V | tail -1)"

@@ -1,0 +1,161 @@
+"""Every JSON route through Flask's test client, on a real trained data directory."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dashapp import create_app
+from tests.conftest import SAMPLES
+
+SERIES = "store=north/item=mug"
+
+
+@pytest.fixture
+def client(app_dir):
+    app = create_app({"DATA_DIR": str(app_dir), "TESTING": True})
+    app.server.config["APP_DIR"] = app_dir
+    return app.server.test_client()
+
+
+def _forecast(client, **body):
+    return client.post("/api/forecast", json=body)
+
+
+def test_forecast_keeps_the_original_contract(client):
+    response = _forecast(client, horizon=30)
+    assert response.status_code == 200
+    body = response.get_json()
+    points = body["predictions"]
+    assert len(points) == 30
+    assert set(points[0]) == {"date", "value", "lower", "upper"}
+    assert all(p["lower"] <= p["value"] <= p["upper"] for p in points)
+    assert points[0]["date"] == "2025-01-01"  # the day after the history ends
+    assert body["level"] == 95 and body["series"] == "all series (total)"
+
+
+def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
+    one = _forecast(client, horizon=7, series=SERIES).get_json()["predictions"]
+    group = _forecast(client, horizon=7, group="store=north").get_json()["predictions"]
+    total = _forecast(client, horizon=7).get_json()["predictions"]
+    assert one[0]["value"] < group[0]["value"] < total[0]["value"]
+    linear = _forecast(client, horizon=7, model="linear_trend").get_json()
+    assert linear["model"] == "linear_trend"
+    assert linear["predictions"][0]["value"] != total[0]["value"]
+    narrow = _forecast(client, horizon=7, level=80).get_json()["predictions"]
+    assert all(
+        n["upper"] - n["lower"] < w["upper"] - w["lower"]
+        for n, w in zip(narrow, total, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"horizon": 0}, 422, "greater than or equal to 1"),
+        ({"horizon": 10000}, 422, "1 to 365"),
+        ({"horizon": "text"}, 422, "Not a valid integer"),
+        ({}, 422, "Missing data"),
+        ({"horizon": 5, "series": "nope"}, 422, "Unknown series"),
+        ({"horizon": 5, "group": "store=mars"}, 422, "No series has"),
+        ({"horizon": 5, "model": "nope"}, 422, "Unknown model"),
+        ({"horizon": 5, "level": 50}, 422, "Must be one of"),
+        ({"horizon": 5, "drivers": {"promo": 1}}, 422, "not a driver"),
+    ],
+)
+def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
+    response = _forecast(client, **body)
+    assert response.status_code == status
+    error = response.get_json()
+    assert set(error) == {"error", "detail"}
+    assert says in str(error["detail"])
+
+
+def test_malformed_json_is_a_400(client):
+    response = client.post(
+        "/api/forecast", data="{horizon: 3", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "Bad Request"
+
+
+def test_history_series_metrics_models_importance_and_eda(client):
+    history = client.get("/api/historical").get_json()
+    assert len(history["data"]) == 731 and history["data"][0]["date"] == "2023-01-01"
+    one = client.get(f"/api/historical?series={SERIES}&start=2024-12-01").get_json()
+    assert len(one["data"]) == 31 and one["series"] == SERIES
+    assert client.get("/api/historical?series=nope").status_code == 404
+    series = client.get("/api/series").get_json()
+    assert len(series["series"]) == 9 and "store=north" in series["groups"]
+    metrics = client.get("/api/metrics").get_json()
+    assert metrics["run_id"] == 1
+    assert metrics["served"]["mase"] < metrics["baseline"]["mase"]
+    assert {m["model"] for m in metrics["models"]} == {"seasonal_naive", "linear_trend", "xgboost"}
+    models = client.get("/api/models").get_json()
+    assert models["models"] == ["seasonal_naive", "linear_trend", "xgboost"]
+    importance = client.get("/api/feature-importance").get_json()
+    assert set(importance) == {"xgboost"} and len(importance["xgboost"]) > 5
+    eda = client.get("/api/eda").get_json()
+    assert eda["overview"]["series"] == 9 and eda["dataset_id"] == 1
+
+
+def test_runs_logs_and_cancel_of_a_finished_run(client):
+    listing = client.get("/api/runs").get_json()
+    assert listing["production_run_id"] == 1 and listing["runs"][0]["status"] == "succeeded"
+    assert client.get("/api/runs/1").get_json()["selected_model"]
+    assert client.get("/api/runs/999").status_code == 404
+    first = client.get("/api/runs/1/logs?offset=0").get_json()
+    assert "run 1 succeeded" in first["text"] and first["status"] == "succeeded"
+    rest = client.get(f"/api/runs/1/logs?offset={first['offset']}").get_json()
+    assert rest == {"text": "", "offset": first["offset"], "status": "succeeded"}
+    assert client.get("/api/runs/1/logs?offset=-1").status_code == 422
+    download = client.get("/api/runs/1/log.txt")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    cancel = client.post("/api/runs/1/cancel")
+    assert cancel.status_code == 202 and cancel.get_json()["status"] == "succeeded"
+
+
+def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
+    with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
+        response = client.post("/api/upload", data={"file": (handle, "sales.csv")})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["dataset_id"] == 2
+    assert body["report"]["cleaning"]["series"] == 1
+    with open(__file__, "rb") as handle:
+        bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})
+    assert bad.status_code == 422
+    assert "could not be read as CSV" in bad.get_json()["detail"]
+    assert client.post("/api/upload", data={}).status_code == 400
+    assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
+    assert client.get("/api/eda?dataset_id=3").status_code == 404
+
+
+def test_openapi_document_and_health(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/forecast", "/api/historical", "/api/runs/{run_id}/logs", "/api/upload"):
+        assert path in spec["paths"], path
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "ok", "database": True, "production_run_id": 1}
+
+
+def test_start_a_run_through_the_api_and_a_second_is_refused(client):
+    started = client.post("/api/runs", json={"models": ["linear_trend"], "horizon": 7})
+    assert started.status_code == 202, started.get_json()
+    run_id = started.get_json()["id"]
+    second = client.post("/api/runs", json={"models": ["linear_trend"]})
+    assert second.status_code == 409
+    assert second.get_json()["detail"]["running_run_id"] == run_id
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}").get_json()
+        if run["status"] not in ("queued", "running"):
+            break
+        time.sleep(1)
+    assert run["status"] == "succeeded", run
+    assert client.get("/api/metrics").get_json()["run_id"] == run_id
+    bad = client.post("/api/runs", json={"models": ["nope"]})
+    assert bad.status_code == 422 and "Unknown model" in bad.get_json()["detail"]
