@@ -17,6 +17,7 @@ from dashapp import schemas
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import frequency_from_alias
+from forecasting.frequency import max_horizon as longest_horizon
 from pipeline.runlog import read_log
 from pipeline.serve import Selection
 from storage import runs
@@ -62,12 +63,7 @@ def _selection(args: dict) -> Selection:
 
 def max_horizon(freq_alias: str) -> int:
     """365 days, or the same span in weeks or months."""
-    freq = frequency_from_alias(freq_alias)
-    if freq.alias.startswith("W"):
-        return 52
-    if freq.season_length == 12:
-        return 12
-    return schemas.MAX_HORIZON_DAYS
+    return longest_horizon(frequency_from_alias(freq_alias))
 
 
 @blp.route("/forecast")

@@ -95,3 +95,12 @@ def default_horizon(freq: Frequency) -> int:
     if freq.season_length == 12:
         return 12
     return 28
+
+
+def max_horizon(freq: Frequency) -> int:
+    """The longest forecast offered: a year, in the data's own periods."""
+    if freq.alias.startswith("W"):
+        return 52
+    if freq.season_length == 12:
+        return 12
+    return 365

@@ -63,7 +63,7 @@ class ProphetModel(LocalForecaster):
         for j, name in enumerate(self.spec_.exog):
             model.add_regressor(name)
             frame[name] = X[:, j]
-        return model.fit(frame)
+        return _compact(model.fit(frame))
 
     def _predict_one(self, state, X, ds):
         frame = pd.DataFrame({"ds": ds})
@@ -87,3 +87,12 @@ class ProphetModel(LocalForecaster):
             # A recent window often forecasts better than all history, and fits faster.
             "history": trial.suggest_categorical("history", [None, year, 2 * year]),
         }
+
+
+def _compact(model: Prophet) -> Prophet:
+    """Drop what forecasting never reads (the Stan handles, the full history) to keep model
+    files small; with ``uncertainty_samples=0`` predict needs parameters and scalings only."""
+    model.stan_backend = None
+    model.stan_fit = None
+    model.history = model.history.tail(1)
+    return model

@@ -9,6 +9,7 @@ and optimiser iterations are capped so one fit can never hang.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from statsmodels.tsa.statespace.sarimax import SARIMAX
@@ -17,6 +18,34 @@ from forecasting.models.base import LocalForecaster
 from forecasting.models.linear_trend import seasonal_design
 
 MAX_SEASONAL_ORDER_PERIOD = 24
+
+
+@dataclass
+class SarimaState:
+    """What a fitted series needs to forecast: data, orders and estimated parameters.
+
+    Kept instead of statsmodels' results object, which holds every filter and
+    smoother matrix (hundreds of MB for a few dozen series); refiltering with
+    fixed parameters at forecast time costs milliseconds.
+    """
+
+    y: np.ndarray
+    exog: np.ndarray | None
+    order: tuple[int, int, int]
+    seasonal: tuple[int, int, int, int]
+    trend: str
+    params: np.ndarray | None
+
+    def model(self) -> SARIMAX:
+        return SARIMAX(
+            self.y,
+            exog=self.exog,
+            order=self.order,
+            seasonal_order=self.seasonal,
+            trend=self.trend,
+            enforce_stationarity=False,
+            enforce_invertibility=False,
+        )
 
 
 class SARIMA(LocalForecaster):
@@ -59,23 +88,18 @@ class SARIMA(LocalForecaster):
             seasonal = (self.P, self.D, self.Q, m)
         d = self.d
         trend = "c" if d + seasonal[1] == 0 else ("t" if d + seasonal[1] == 1 else "n")
+        state = SarimaState(y, self._exog(X, ds), (self.p, d, self.q), seasonal, trend, None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = SARIMAX(
-                y,
-                exog=self._exog(X, ds),
-                order=(self.p, d, self.q),
-                seasonal_order=seasonal,
-                trend=trend,
-                enforce_stationarity=False,
-                enforce_invertibility=False,
-            )
-            return model.fit(disp=False, maxiter=self.maxiter, method="lbfgs")
+            fitted = state.model().fit(disp=False, maxiter=self.maxiter, method="lbfgs")
+        state.params = np.asarray(fitted.params)
+        return state
 
     def _predict_one(self, state, X, ds):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return np.asarray(state.forecast(len(ds), exog=self._exog(X, ds)))
+            results = state.model().filter(state.params)
+            return np.asarray(results.forecast(len(ds), exog=self._exog(X, ds)))
 
     @staticmethod
     def search_space(trial, spec):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.frequency import max_horizon
 from forecasting.models.base import forecast_grid
 from forecasting.spec import DataSpec
 from pipeline.context import RunContext
@@ -18,7 +19,12 @@ from storage.results import save_forecasts
 
 
 def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
-    spec, h = trained.spec, trained.horizon
+    """Store the served forecast a year ahead, so any horizon a user asks is a lookup.
+
+    Bands past the validated horizon reuse the width validated for its last period.
+    """
+    spec = trained.spec
+    h = max(trained.horizon, max_horizon(spec.freq))
     future = None
     if spec.exog:
         future = assumed_future(trained.frame, spec, h)
@@ -30,12 +36,13 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     served = trained.serving.forecast(h, future)
     count = save_forecasts(ctx.db, ctx.run_id, served)
     ctx.log.info(
-        "stored %d forecast rows (%d series x %d periods, %s to %s)",
+        "stored %d forecast rows (%d series x %d periods, %s to %s; validated for %d)",
         count,
         served["unique_id"].nunique(),
         h,
         served["ds"].min().date(),
         served["ds"].max().date(),
+        trained.horizon,
     )
     return served
 
