@@ -89,7 +89,7 @@ class ProphetModel(LocalForecaster):
         }
 
 
-def _compact(model: Prophet) -> Prophet:
+def _compact(model):
     """Drop what forecasting never reads (the Stan handles, the full history) to keep model
     files small; with ``uncertainty_samples=0`` predict needs parameters and scalings only."""
     model.stan_backend = None

@@ -1,0 +1,83 @@
+"""``python -m dashapp``: serve the dashboard with gunicorn (gthread), as deployed.
+
+On a fresh data directory it first starts a run on the bundled sample (in its
+own process), so the dashboard has a model to show within a minute; the
+Retraining page shows that run's progress and log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from dashapp.jobs import launch_detached
+from dashapp.state import AppState
+from pipeline.options import RunOptions
+from pipeline.runner import start_run
+from pipeline.serve import ForecastService
+from pipeline.system import open_system
+from storage.datasets import latest_dataset_id
+from storage.runs import RunConflict
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "store_item_daily.csv"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dashapp", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050")))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--sample", type=Path, default=SAMPLE, help="CSV to train on when nothing is stored yet"
+    )
+    parser.add_argument("--no-sample", action="store_true", help="start empty")
+    args = parser.parse_args(argv)
+
+    # gunicorn runs from the project folder: pin a relative DATA_DIR to where we stand
+    os.environ["DATA_DIR"] = str(Path(os.environ.get("DATA_DIR", "var")).resolve())
+    system = open_system()
+    if not args.no_sample and latest_dataset_id(system.db) is None:
+        state = AppState(system.settings, system, ForecastService(system))
+        try:
+            run_id = start_run(
+                system,
+                RunOptions(
+                    kind="run", csv=str(args.sample.resolve()), source_name=args.sample.name
+                ),
+            )
+            launch_detached(state, run_id)
+            print(f"training run {run_id} on {args.sample.name}; watch it on the Retraining page")
+        except RunConflict as exc:
+            print(f"note: {exc}")
+    system.db.dispose()
+    print(f"serving on http://{args.host}:{args.port}", flush=True)
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            "gthread",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--no-control-socket",
+            "--timeout",
+            "120",
+            "--chdir",
+            str(ROOT),
+            "wsgi:server",
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

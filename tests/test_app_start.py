@@ -1,0 +1,52 @@
+"""The README's first command: ``python -m dashapp`` on a fresh data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.conftest import free_port
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_the_app_starts_and_trains_the_bundled_sample_by_itself(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DATA_DIR"] = "var"  # relative, as by default: resolved where the command runs
+    app = subprocess.Popen(
+        [sys.executable, "-m", "dashapp", "--port", str(port), "--workers", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        production = None
+        while time.monotonic() < deadline and production is None:
+            time.sleep(2)
+            try:
+                production = _get(f"{base}/health")["production_run_id"]
+            except OSError:
+                assert app.poll() is None, app.stdout.read()
+        assert production == 1, "the sample run never finished"
+        run = _get(f"{base}/api/runs/1")
+        assert run["status"] == "succeeded" and run["kind"] == "run"
+        assert (tmp_path / "var" / "app.sqlite").is_file()
+        with urllib.request.urlopen(f"{base}/", timeout=5) as page:
+            assert b"Sales forecasting" in page.read()
+    finally:
+        os.killpg(app.pid, signal.SIGTERM)
+        app.wait(timeout=30)
