@@ -159,3 +159,49 @@ def test_start_a_run_through_the_api_and_a_second_is_refused(client):
     assert client.get("/api/metrics").get_json()["run_id"] == run_id
     bad = client.post("/api/runs", json={"models": ["nope"]})
     assert bad.status_code == 422 and "Unknown model" in bad.get_json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def driver_client(tmp_path_factory):
+    """A model trained with the e-commerce sample's planned marketing spend as a driver."""
+    from tests.conftest import cli
+
+    data_dir = tmp_path_factory.mktemp("drivers") / "data"
+    result = cli(
+        data_dir,
+        "run",
+        "--csv",
+        str(SAMPLES / "ecommerce_sales_data.csv"),
+        "--exog",
+        "marketing_spend",
+        "--models",
+        "linear_trend",
+        "--horizon",
+        "14",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--no-tracking",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return create_app({"DATA_DIR": str(data_dir)}).server.test_client()
+
+
+def test_what_if_drivers_change_the_forecast(driver_client):
+    def total(**drivers):
+        body = {"horizon": 7, **({"drivers": drivers} if drivers else {})}
+        response = driver_client.post("/api/forecast", json=body)
+        assert response.status_code == 200, response.get_json()
+        return sum(p["value"] for p in response.get_json()["predictions"])
+
+    assumed = total()
+    more = total(marketing_spend=8000)
+    less = total(marketing_spend=500)
+    assert more > less * 1.05  # spend lifts sales in this sample
+    assert min(less, more) < assumed * 1.5
+    per_day = total(marketing_spend=[8000] * 7)
+    assert per_day == pytest.approx(more)
+    wrong = driver_client.post(
+        "/api/forecast", json={"horizon": 7, "drivers": {"marketing_spend": [1, 2]}}
+    )
+    assert wrong.status_code == 422 and "needs 1 or 7 values" in wrong.get_json()["detail"]

@@ -85,6 +85,18 @@ def layout(**_):
                     ),
                     dbc.Col(
                         [
+                            dbc.Label("Drivers known in advance (use as inputs)"),
+                            dbc.Checklist(id="retraining-exog", options=[], value=[], inline=True),
+                            html.Div(
+                                "Upload a file to see its numeric columns.",
+                                id="retraining-exog-note",
+                                className="small text-muted",
+                            ),
+                        ],
+                        md=6,
+                    ),
+                    dbc.Col(
+                        [
                             dbc.Label("Optuna trials per model", html_for="retraining-trials"),
                             dbc.Input(
                                 id="retraining-trials", type="number", min=0, max=200, value=0
@@ -142,6 +154,20 @@ def allow_upload(confirmed):
 
 
 @callback(
+    Output("retraining-exog", "options"),
+    Output("retraining-exog-note", "children"),
+    Input("retraining-pending", "data"),
+)
+def driver_choices(pending):
+    if not pending or not pending.get("drivers"):
+        return [], "No numeric driver columns in the upload." if pending else ""
+    return (
+        [{"label": d, "value": d} for d in pending["drivers"]],
+        "Tick only values you will know for the future (a plan), not outcomes.",
+    )
+
+
+@callback(
     Output("retraining-report", "children"),
     Output("retraining-pending", "data"),
     Input("retraining-upload", "contents"),
@@ -170,7 +196,8 @@ def validate_upload(contents, filename):
     except (ValueError, IndexError):
         return dbc.Alert("The upload could not be read as a file.", color="danger"), None
     path = save_pending(state, raw)
-    return _report_card(data, filename), {"path": path, "name": filename}
+    drivers = list(data.loaded.mapping.drivers)
+    return _report_card(data, filename), {"path": path, "name": filename, "drivers": drivers}
 
 
 def _report_card(data, filename: str) -> dbc.Card:
@@ -215,6 +242,7 @@ def _report_card(data, filename: str) -> dbc.Card:
     State("retraining-models", "value"),
     State("retraining-trials", "value"),
     State("retraining-horizon", "value"),
+    State("retraining-exog", "value"),
     background=True,
     progress=[
         Output("retraining-progress", "value"),
@@ -224,7 +252,7 @@ def _report_card(data, filename: str) -> dbc.Card:
     running=[(Output("retraining-start", "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def start_training(set_progress, _clicks, pending, models, trials, horizon):
+def start_training(set_progress, _clicks, pending, models, trials, horizon, exog):
     """The background job: create the run row, then execute the pipeline here."""
     from pipeline.runner import execute, start_run
     from pipeline.system import open_system
@@ -239,6 +267,7 @@ def start_training(set_progress, _clicks, pending, models, trials, horizon):
             models=list(models or MODELS),
             trials=int(trials or 0),
             horizon=int(horizon) if horizon else None,
+            exog=list(exog or []) if pending else [],
         )
         if not pending and runs.production_run_id(system.db) is None:
             from storage.datasets import latest_dataset_id
