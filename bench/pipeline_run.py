@@ -97,6 +97,8 @@ def measure_run(csv: str, args: dict) -> dict:
 
 def measure_backtest(csv: str, args: dict) -> dict:
     """Inside a child process: load, clean and backtest only (nothing stored or tracked)."""
+    import joblib
+
     from forecasting.dataset import prepare
     from forecasting.workflow import SELECTED, TrainOptions, backtest
 
@@ -107,7 +109,8 @@ def measure_backtest(csv: str, args: dict) -> dict:
         loaded = time.perf_counter()
         memory.label = "backtest"
         options = TrainOptions(trials=args["trials"], timeout=args["timeout"])
-        report = backtest(data.frame, data.spec, args["horizon"], options)
+        with joblib.parallel_config(n_jobs=-1):  # all cores, as the run's train step
+            report = backtest(data.frame, data.spec, args["horizon"], options)
     row = report.summary.loc[SELECTED]
     return {
         "seconds": {
@@ -139,6 +142,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=15.0)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--reuse-run", type=Path, help="JSON of an earlier run measurement: remeasure the backtest"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -160,8 +166,9 @@ def main() -> None:
             "timeout": args.timeout,
             "data_dir": tempfile.mkdtemp(prefix=f"bench-{name}-"),
         }
+        earlier = json.loads(args.reuse_run.read_text()) if args.reuse_run else {}
         results[name] = {
-            "run": in_child("run", str(csv), options),
+            "run": earlier[name]["run"] if name in earlier else in_child("run", str(csv), options),
             "backtest": in_child("backtest", str(csv), options),
         }
         print_table(name, results[name])
