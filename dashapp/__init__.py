@@ -21,6 +21,7 @@ from dashapp.state import EXTENSION, AppState, set_background_settings
 from dashapp.websocket import sock
 from pipeline.serve import ForecastService
 from pipeline.system import open_system
+from storage.runs import production_run_id
 from storage.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,11 +61,11 @@ def create_app(config: dict | None = None) -> Dash:
 
     @server.get("/health")
     def health():
-        ok = system.db.integrity_ok()
+        ok = system.db.ping()
         return jsonify(
             status="ok" if ok else "degraded",
             database=ok,
-            production_run_id=_production_id(state),
+            production_run_id=production_run_id(system.db) if ok else None,
         ), (200 if ok else 503)
 
     cache_dir = settings.resolved_cache_dir()
@@ -84,9 +85,3 @@ def create_app(config: dict | None = None) -> Dash:
     )
     app.layout = shell(dash.page_registry)
     return app
-
-
-def _production_id(state: AppState) -> int | None:
-    from storage.runs import production_run_id
-
-    return production_run_id(state.system.db)

@@ -16,10 +16,9 @@ from werkzeug.exceptions import HTTPException
 from dashapp import schemas
 from dashapp.state import app_state
 from forecasting.errors import DataError
-from forecasting.frequency import frequency_from_alias
-from forecasting.frequency import max_horizon as longest_horizon
+from forecasting.frequency import max_horizon
 from pipeline.runlog import read_log
-from pipeline.serve import Selection
+from pipeline.serve import Selection, baseline_metrics
 from storage import runs
 from storage.runs import RunConflict
 
@@ -61,11 +60,6 @@ def _selection(args: dict) -> Selection:
     return Selection(series=args.get("series") or None, group=args.get("group") or None)
 
 
-def max_horizon(freq_alias: str) -> int:
-    """365 days, or the same span in weeks or months."""
-    return longest_horizon(frequency_from_alias(freq_alias))
-
-
 @blp.route("/forecast")
 class Forecast(MethodView):
     @blp.arguments(schemas.ForecastRequest)
@@ -77,7 +71,7 @@ class Forecast(MethodView):
             prod = service.production()
         except DataError as exc:
             abort(409, message=str(exc))
-        limit = max_horizon(prod.serving.spec.freq.alias)
+        limit = max_horizon(prod.serving.spec.freq)
         if body["horizon"] > limit:
             abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
         try:
@@ -154,12 +148,11 @@ class Metrics(MethodView):
             return {"run_id": None, "selected_model": None, "served": None, "models": []}
         run = runs.get_run(service.system.db, run_id)
         models = service.model_table(run_id)
-        baseline = next((m["test"] for m in models if m["model"] == "seasonal_naive"), None)
         return {
             "run_id": run_id,
             "selected_model": run["selected_model"],
             "served": run["metrics"],
-            "baseline": baseline,
+            "baseline": baseline_metrics(models),
             "models": models,
         }
 

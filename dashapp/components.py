@@ -69,3 +69,26 @@ def error_notice(message: str) -> dbc.Alert:
 
 def loading(children, id_: str | None = None) -> dcc.Loading:
     return dcc.Loading(children, type="default", **({"id": id_} if id_ else {}))
+
+
+def score_table(models: list[dict], id_: str, tuning: bool = False):
+    """The held-out scores of a run's models (with validation and tuning columns if asked)."""
+    from dash import dash_table
+
+    rows = []
+    for m in models:
+        row = {"model": m["model"] + (" (served)" if m["selected"] else "")}
+        if tuning:
+            row["validation score"] = round(m["validation_score"], 3)
+        prefix = "test " if tuning else ""
+        row |= {f"{prefix}{k}": round(v, 3) for k, v in m["test"].items()}
+        if tuning:
+            row |= {"trials": m["trials"], "seconds": m["seconds"]}
+        rows.append(row)
+    return dash_table.DataTable(
+        rows,
+        [{"name": c, "id": c} for c in rows[0]],
+        id=id_,
+        sort_action="native",
+        style_table={"overflowX": "auto"},
+    )

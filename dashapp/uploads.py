@@ -10,10 +10,9 @@ import hashlib
 import json
 
 from dashapp.state import AppState
-from forecasting.eda import analyse
 from forecasting.errors import DataError
-from pipeline.eda_report import report_dir, write_report
 from pipeline.options import RunOptions
+from pipeline.steps.eda import analyse_and_save
 from pipeline.steps.ingest import store_dataset, validate_csv
 
 FORM_FIELDS = ("date", "target", "country", "gap_policy")
@@ -34,11 +33,14 @@ def ingest_upload(state: AppState, raw: bytes, filename: str, form) -> tuple[int
     opts = options_from_form(form)
     data = validate_csv(raw, state.settings, opts)
     dataset_id = store_dataset(state.system.db, data, raw, filename)
-    frame = data.frame
-    report = analyse(
-        frame, data.spec, data.cleaned.outliers, cleaning=data.cleaned.report.to_dict()
+    analyse_and_save(
+        state.settings.reports_dir,
+        dataset_id,
+        data.frame,
+        data.spec,
+        data.cleaned.outliers,
+        data.cleaned.report.to_dict(),
     )
-    write_report(report, report_dir(state.settings.reports_dir, dataset_id))
     return dataset_id, json.loads(json.dumps(data.validation_report(), default=str))
 
 

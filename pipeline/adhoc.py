@@ -18,6 +18,7 @@ from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
 from forecasting.progress import Reporter
 from forecasting.workflow import SELECTED, TrainOptions, backtest, train_and_forecast
+from pipeline.serve import read_future_csv
 from pipeline.steps.ingest import country_option, limits_from
 from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.settings import load_settings
@@ -115,22 +116,14 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
                 f"--exog {' '.join(data.spec.exog)} needs their planned values for the forecast "
                 "periods: pass --future FILE with the id columns, the date and each driver."
             )
-        future = _read_future(args.future, data)
+        mapping = data.loaded.mapping
+        future = read_future_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
     outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, future, reporter)
     _write_forecast(outcome.forecast.drop(columns="model"), data, args.out)
     choice = outcome.selection.choice.value_counts()
     print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     print(f"wrote {len(outcome.forecast)} rows to {args.out}")
     return 0
-
-
-def _read_future(path: Path, data: Dataset) -> pd.DataFrame:
-    from forecasting.loading import load_csv
-
-    mapping = data.loaded.mapping
-    loaded = load_csv(path, date=mapping.date, target=data.spec.exog[0], ids=mapping.ids or None)
-    frame = loaded.frame.rename(columns={"y": data.spec.exog[0]})
-    return frame
 
 
 def _write_forecast(frame: pd.DataFrame, data: Dataset, path: Path) -> None:

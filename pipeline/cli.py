@@ -37,11 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="tune, validate, select and refit; the result serves")
     p.add_argument("--dataset", type=int, help="data set version (default the latest)")
     _train_options(p, horizon_required=False)
-    _run_flags(p)
+    _run_flags(p, output=False)
     p = sub.add_parser("run", help="all steps: ingest -> eda -> train -> forecast")
     _data_options(p, required=True)
     _train_options(p, horizon_required=False)
-    _run_flags(p)
+    _run_flags(p, output=False)
 
     p = sub.add_parser(
         "forecast",
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", type=int)
     p = sub.add_parser("execute", help="execute a queued run (how the web app launches one)")
     p.add_argument("run_id", type=int)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _output_flags(p)
     return parser
 
 
@@ -117,14 +117,18 @@ def _train_options(p: argparse.ArgumentParser, horizon_required: bool) -> None:
         "--optuna-storage", help="one-shot commands: keep Optuna studies in this database URL"
     )
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default all cores)")
+    _output_flags(p)
+
+
+def _output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help="log each model's tuning and timing")
+    p.add_argument("--verbose", action="store_true", help="log progress to the terminal too")
 
 
-def _run_flags(p: argparse.ArgumentParser) -> None:
-    if not any(a.dest == "quiet" for a in p._actions):
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument("--verbose", action="store_true", help="log to the terminal too")
+def _run_flags(p: argparse.ArgumentParser, output: bool = True) -> None:
+    """Flags of the commands that create a run; ``output=False`` when already added."""
+    if output:
+        _output_flags(p)
     p.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
 
 

@@ -32,7 +32,7 @@ class RunContext:
     log: logging.Logger
     on_progress: Callable[[float, str], None] | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
-    _step: str | None = None
+    current_step: str | None = None
     _last_write: float = 0.0
     _last_poll: float = 0.0
     _last_message: str = ""
@@ -50,7 +50,7 @@ class RunContext:
         if self.on_progress is not None:
             self.on_progress(progress, message)
         if force or now - self._last_write >= WRITE_EVERY:
-            runs.report(self.db, self.run_id, progress, message, self._step)
+            runs.report(self.db, self.run_id, progress, message, self.current_step)
             self._last_write = now
 
     def check_cancelled(self) -> None:
@@ -76,7 +76,7 @@ class RunContext:
     def step(self, name: str, start: float, end: float) -> Iterator[Reporter]:
         """Mark the current step, time it and give it its share of the progress bar."""
         self.check_cancelled()
-        self._step = name
+        self.current_step = name
         self.report(start, f"step {name} started", force=True)
         began = time.perf_counter()
         yield self.reporter(start, end)

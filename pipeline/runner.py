@@ -49,7 +49,7 @@ def execute(
         try:
             version = _steps(ctx, opts)
         except Cancelled:
-            _end(ctx, "cancelled", f"Cancelled on request during step {ctx._step}.")
+            _end(ctx, "cancelled", f"Cancelled on request during step {ctx.current_step}.")
         except DataError as exc:
             _end(ctx, "failed", str(exc))
         except KeyboardInterrupt:

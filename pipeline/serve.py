@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasting.errors import DataError
+from forecasting.models import BASELINE
 from forecasting.serving import ServingModel
 from pipeline.eda_report import report_dir
 from pipeline.system import System
@@ -46,6 +47,13 @@ class Production:
     dataset_id: int
     keys: pd.DataFrame
     stored: pd.DataFrame
+    #: periods every series' stored forecast covers (0 when none is stored)
+    stored_horizon: int = 0
+
+
+def baseline_metrics(models: list[dict]) -> dict | None:
+    """Held-out metrics of the seasonal-naive baseline among a run's model results."""
+    return next((m["test"] for m in models if m["model"] == BASELINE), None)
 
 
 class ForecastService:
@@ -53,7 +61,8 @@ class ForecastService:
         self.system = system
         self._lock = threading.Lock()
         self._production: Production | None = None
-        self._history: dict[int, pd.DataFrame] = {}
+        #: the latest data set read: id -> (frame, series keys)
+        self._history: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
 
     # -- what serves ---------------------------------------------------------------------------
 
@@ -70,7 +79,10 @@ class ForecastService:
                 serving = self.system.artifacts.load(run_id, "serving")
                 keys = series_keys(self.system.db, run["dataset_id"])
                 stored = stored_forecasts(self.system.db, run_id)
-                self._production = Production(run, serving, run["dataset_id"], keys, stored)
+                covered = int(stored.groupby("unique_id").size().min()) if len(stored) else 0
+                self._production = Production(
+                    run, serving, run["dataset_id"], keys, stored, covered
+                )
             return self._production
 
     def has_production(self) -> bool:
@@ -88,7 +100,7 @@ class ForecastService:
         dataset_id = dataset_id or self.dataset_id()
         if dataset_id is None:
             return pd.DataFrame(columns=["unique_id", "total"])
-        return series_keys(self.system.db, dataset_id)
+        return self._load(dataset_id)[1]
 
     def series_options(self, dataset_id: int | None = None) -> dict[str, list[str]]:
         """Series ids (largest first) and groups (``column=value``) for selectors."""
@@ -121,18 +133,24 @@ class ForecastService:
     # -- history -------------------------------------------------------------------------------
 
     def history_frame(self, dataset_id: int | None = None) -> pd.DataFrame:
-        from pipeline.stored import resolve_dataset
-
         dataset_id = dataset_id or self.dataset_id()
         if dataset_id is None:
             raise DataError("No data set is stored yet: upload a CSV first.")
+        return self._load(dataset_id)[0]
+
+    def _load(self, dataset_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """A data set's rows and series keys, read once and kept (versions never change)."""
+        from pipeline.stored import resolve_dataset
+
         with self._lock:
             if dataset_id not in self._history:
-                self._history = {dataset_id: resolve_dataset(self.system.db, dataset_id).frame}
+                frame = resolve_dataset(self.system.db, dataset_id).frame
+                self._history = {dataset_id: (frame, series_keys(self.system.db, dataset_id))}
             return self._history[dataset_id]
 
     def history(self, selection: Selection = Selection(), dataset_id: int | None = None):
         """``ds, y, outliers`` summed over the selection."""
+        dataset_id = dataset_id or self.dataset_id()
         frame = self.history_frame(dataset_id)
         chosen = self.members(selection, self.keys(dataset_id))
         rows = frame.loc[frame["unique_id"].isin(chosen)]
@@ -164,15 +182,9 @@ class ForecastService:
                 f"{', '.join(unknown)} is not a driver of the production model; its drivers: "
                 f"{', '.join(prod.serving.spec.exog) or 'none'}."
             )
-        stored = prod.stored
-        covers = (
-            model in (None, "selected")
-            and not drivers
-            and not stored.empty
-            and stored.groupby("unique_id").size().min() >= horizon
-        )
+        covers = model in (None, "selected") and not drivers and prod.stored_horizon >= horizon
         if covers:
-            rows = stored.loc[stored["unique_id"].isin(chosen)]
+            rows = prod.stored.loc[prod.stored["unique_id"].isin(chosen)]
             rows = rows.groupby("unique_id", sort=False).head(horizon)
         else:
             future = self._future(prod, horizon, drivers) if prod.serving.spec.exog else None
@@ -252,15 +264,24 @@ def production_forecast(
     """Per-series production forecast for the command line (every series, or some)."""
     if horizon < 1:
         raise DataError(f"--horizon must be at least 1, got {horizon}.")
-    prod = ForecastService(system).production()
+    service = ForecastService(system)
+    prod = service.production()
     serving = prod.serving
     future = None
     if serving.spec.exog:
         if future_csv is None:
-            future = ForecastService(system)._future(prod, horizon, None)
+            future = service._future(prod, horizon, None)
         else:
-            from forecasting.loading import load_csv
-
-            first = serving.spec.exog[0]
-            future = load_csv(future_csv, target=first).frame.rename(columns={"y": first})
+            future = read_future_csv(future_csv, serving.spec.exog)
     return serving.forecast(horizon, future, model=model, series=series), prod.dataset_id
+
+
+def read_future_csv(
+    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
+) -> pd.DataFrame:
+    """Planned driver values for the forecast periods, read like any sales CSV."""
+    from forecasting.loading import load_csv
+
+    first = exog[0]
+    loaded = load_csv(path, date=date, target=first, ids=ids or None)
+    return loaded.frame.rename(columns={"y": first})

@@ -44,6 +44,14 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def ping(self) -> bool:
+        """The database answers (what a health probe needs; cheap)."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT 1")).scalar() == 1
+        except Exception:
+            return False
+
     def integrity_ok(self) -> bool:
         """SQLite's own integrity check; PostgreSQL keeps its own invariants."""
         if not self.is_sqlite:

@@ -64,7 +64,7 @@ def save_dataset(
                 {
                     "dataset_id": vid,
                     "unique_id": uid,
-                    "keys": {c: _plain(row[c]) for c in key_columns},
+                    "keys": {c: plain(row[c]) for c in key_columns},
                     "total": float(row["total"]),
                 }
                 for uid, row in series.iterrows()
@@ -100,7 +100,7 @@ def _bulk(session, table, frame: pd.DataFrame) -> None:
         session.execute(insert(table), records[start : start + CHUNK])
 
 
-def _plain(value):
+def plain(value):
     """JSON-safe scalar (numpy ints and floats to Python's)."""
     return value.item() if hasattr(value, "item") else value
 

@@ -79,27 +79,35 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 
 def create_run(db: Database, kind: str, options: dict, dataset_id: int | None = None) -> int:
-    """Persist a queued run owned by this process, or raise ``RunConflict``."""
-    for attempt in range(2):
-        try:
-            with db.session() as s:
-                run = Run(
-                    kind=kind,
-                    status="queued",
-                    active=True,
-                    options=options,
-                    dataset_id=dataset_id,
-                    owner=str(Owner.current()),
-                    progress=0.0,
-                )
-                s.add(run)
-                s.flush()
-                return run.id
-        except IntegrityError:
-            if attempt == 0 and recover_abandoned(db):
-                continue
+    """Persist a queued run owned by this process, or raise ``RunConflict``.
+
+    A conflict with a run whose process died is resolved (marked failed) and retried once.
+    """
+    try:
+        return _insert_run(db, kind, options, dataset_id)
+    except IntegrityError:
+        if not recover_abandoned(db):
             raise RunConflict(active_run_id(db)) from None
-    raise AssertionError("unreachable")
+    try:
+        return _insert_run(db, kind, options, dataset_id)
+    except IntegrityError:
+        raise RunConflict(active_run_id(db)) from None
+
+
+def _insert_run(db: Database, kind: str, options: dict, dataset_id: int | None) -> int:
+    with db.session() as s:
+        run = Run(
+            kind=kind,
+            status="queued",
+            active=True,
+            options=options,
+            dataset_id=dataset_id,
+            owner=str(Owner.current()),
+            progress=0.0,
+        )
+        s.add(run)
+        s.flush()
+        return run.id
 
 
 def active_run_id(db: Database) -> int | None:

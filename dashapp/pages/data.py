@@ -173,13 +173,6 @@ def update_accuracy(_selector):
     if not service.has_production():
         return ui.no_model_notice(), figures.empty("No trained model yet")
     models = service.model_table()
-    metric_rows = [
-        {
-            "model": m["model"] + (" (served)" if m["selected"] else ""),
-            **{k: round(v, 3) for k, v in m["test"].items()},
-        }
-        for m in models
-    ]
     per_series = service.run_artifact("per_series").round(3)
     accuracy = html.Div(
         [
@@ -188,13 +181,7 @@ def update_accuracy(_selector):
                 "(lower is better; WAPE, sMAPE, MAPE and bias in %).",
                 className="small",
             ),
-            dash_table.DataTable(
-                metric_rows,
-                [{"name": c, "id": c} for c in metric_rows[0]],
-                id="data-model-metrics",
-                sort_action="native",
-                style_table={"overflowX": "auto"},
-            ),
+            ui.score_table(models, "data-model-metrics"),
             html.P("Per series:", className="small mt-2"),
             dash_table.DataTable(
                 per_series.to_dict("records"),

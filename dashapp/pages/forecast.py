@@ -11,10 +11,10 @@ from dash import ALL, Input, Output, State, callback, dash_table, dcc, html
 
 from dashapp import components as ui
 from dashapp import figures
-from dashapp.api import max_horizon
 from dashapp.exports import protect_formulas
 from dashapp.state import app_state
 from forecasting.errors import DataError
+from forecasting.frequency import max_horizon
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=1, title="Forecast")
 
@@ -25,7 +25,7 @@ def layout(**_):
         return html.Div([html.H2("Forecast"), ui.no_model_notice()])
     prod = service.production()
     spec = prod.serving.spec
-    limit = max_horizon(spec.freq.alias)
+    limit = max_horizon(spec.freq)
     unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(spec.freq.name, "periods")
     model_options = [{"label": f"Served: {prod.run['selected_model']}", "value": "selected"}]
     model_options += [{"label": m, "value": m} for m in prod.serving.models]
@@ -136,7 +136,7 @@ def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.Data
 
 def _check_horizon(horizon) -> int:
     prod = app_state().service.production()
-    limit = max_horizon(prod.serving.spec.freq.alias)
+    limit = max_horizon(prod.serving.spec.freq)
     if horizon is None or not 1 <= int(horizon) <= limit:
         raise DataError(f"Choose a horizon from 1 to {limit}.")
     return int(horizon)

@@ -6,7 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 import optuna
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashapp import components as ui
 from dashapp import figures
@@ -44,16 +44,6 @@ def layout(**_):
             )
         )
     tuned = [m["model"] for m in models if m["study_name"]]
-    metric_rows = [
-        {
-            "model": m["model"] + (" (served)" if m["selected"] else ""),
-            "validation score": round(m["validation_score"], 3),
-            **{f"test {k}": round(v, 3) for k, v in m["test"].items()},
-            "trials": m["trials"],
-            "seconds": m["seconds"],
-        }
-        for m in models
-    ]
     return html.Div(
         [
             html.H2("Models"),
@@ -78,13 +68,7 @@ def layout(**_):
                 "columns: the held-out window (WAPE, sMAPE, MAPE and bias in %).",
                 className="small text-muted",
             ),
-            dash_table.DataTable(
-                metric_rows,
-                [{"name": c, "id": c} for c in metric_rows[0]],
-                id="models-table",
-                sort_action="native",
-                style_table={"overflowX": "auto"},
-            ),
+            ui.score_table(models, "models-table", tuning=True),
             html.H5("Tuning", className="mt-4"),
             dcc.Dropdown(
                 id="models-study",

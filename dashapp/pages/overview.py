@@ -10,6 +10,7 @@ from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
+from pipeline.serve import baseline_metrics
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="Overview")
 
@@ -65,7 +66,7 @@ def update(selector):
             forecast = None
         metrics = prod.run["metrics"] or {}
         models = service.model_table(prod.run["id"])
-        baseline = next((m["test"] for m in models if m["model"] == "seasonal_naive"), {})
+        baseline = baseline_metrics(models) or {}
         kpis.append(
             ui.kpi_card(
                 "Production model",

@@ -18,6 +18,7 @@ from forecasting.errors import DataError
 from forecasting.models import BASELINE, MODELS
 from pipeline.options import RunOptions
 from storage import runs
+from storage.datasets import latest_dataset_id
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
 
@@ -269,11 +270,8 @@ def start_training(set_progress, _clicks, pending, models, trials, horizon, exog
             horizon=int(horizon) if horizon else None,
             exog=list(exog or []) if pending else [],
         )
-        if not pending and runs.production_run_id(system.db) is None:
-            from storage.datasets import latest_dataset_id
-
-            if latest_dataset_id(system.db) is None:
-                raise DataError("Upload a CSV first: there is no stored data to train on.")
+        if not pending and latest_dataset_id(system.db) is None:
+            raise DataError("Upload a CSV first: there is no stored data to train on.")
         run_id = start_run(system, opts)
     except (DataError, RunConflict) as exc:
         return dbc.Alert(str(exc), color="warning")

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forecasting.eda import analyse
+import pandas as pd
+
+from forecasting.eda import EdaReport, analyse
+from forecasting.spec import DataSpec
 from pipeline.context import RunContext
 from pipeline.eda_report import report_dir, report_json, write_report
 from pipeline.stored import outlier_rows, resolve_dataset, spec_from_info, training_frame
 from pipeline.tracking import Tracker
 
 
+def analyse_and_save(
+    reports_dir: Path,
+    dataset_id: int,
+    frame: pd.DataFrame,
+    spec: DataSpec,
+    outliers: pd.DataFrame,
+    cleaning: dict,
+) -> tuple[EdaReport, Path]:
+    """The EDA report of one data set version, written where the app reads it."""
+    report = analyse(frame, spec, outliers, cleaning=cleaning)
+    return report, write_report(report, report_dir(reports_dir, dataset_id))
+
+
 def eda(ctx: RunContext, dataset_id: int | None, tracker: Tracker | None = None) -> Path:
     stored = resolve_dataset(ctx.db, dataset_id)
-    spec = spec_from_info(stored.info)
     ctx.report(0.2, f"analysing data set version {stored.id}")
-    report = analyse(
-        training_frame(stored), spec, outlier_rows(stored), cleaning=stored.info["cleaning"]
+    report, target = analyse_and_save(
+        ctx.settings.reports_dir,
+        stored.id,
+        training_frame(stored),
+        spec_from_info(stored.info),
+        outlier_rows(stored),
+        stored.info["cleaning"],
     )
     ctx.check_cancelled()
-    target = write_report(report, report_dir(ctx.settings.reports_dir, stored.id))
     agg = report.aggregate.stats
     ctx.log.info(
         "EDA: trend strength %s, seasonal strength %s, %s (ADF p=%s, KPSS p=%s); saved to %s",

@@ -25,6 +25,7 @@ from pipeline.options import RunOptions
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.tracking import Tracker
 from storage import runs
+from storage.datasets import plain
 from storage.results import save_model_results
 from storage.settings import Settings
 
@@ -39,6 +40,8 @@ class Trained:
     horizon: int
     serving: ServingModel
     report: BacktestReport
+    #: the rows before the held-out window (what validation and the backtest saw)
+    train: pd.DataFrame
     registered_version: str | None = None
 
 
@@ -94,7 +97,7 @@ def train(
         served["wape"],
         coverage,
     )
-    trained = Trained(stored.id, df, spec, h, serving, report)
+    trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
     rows = _model_rows(trained, options)
     if tracker is not None:
         ctx.report(0.95, "logging to MLflow")
@@ -116,15 +119,16 @@ def _metrics(row: pd.Series) -> dict:
 
 def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
     outcome = trained.report.outcome
-    train, _ = split(trained.frame, trained.horizon, trained.horizon)
-    scales = fold_scales(train, trained.horizon, options.n_windows, trained.spec.season_length)
+    scales = fold_scales(
+        trained.train, trained.horizon, options.n_windows, trained.spec.season_length
+    )
     served = set(trained.serving.served_models())
     rows = []
     for name, result in outcome.tuning.items():
         rows.append(
             {
                 "model": name,
-                "params": {k: _plain(v) for k, v in result.params.items()},
+                "params": {k: plain(v) for k, v in result.params.items()},
                 "validation_score": round(result.score, 6),
                 "validation": {
                     k: round(v, 6) for k, v in validation_metrics(result.cv, scales).items()
@@ -144,8 +148,7 @@ def _track(
     tracker: Tracker, trained: Trained, rows: list[dict], served: dict, coverage: dict
 ) -> str:
     """A nested MLflow run per model; the served model is logged and registered on the parent."""
-    report = trained.report
-    train, _ = split(trained.frame, trained.horizon, trained.horizon)
+    report, train = trained.report, trained.train
     for row in rows:
         name = row["model"]
         with tracker.model_run(name) as mlflow_id:
@@ -171,7 +174,3 @@ def _track(
     plots.close(fig)
     uri = tracker.log_model(trained.serving)
     return tracker.register(uri)
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
