@@ -7,7 +7,6 @@ otherwise everything comes from the environment (``storage/settings.py``).
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import dash
@@ -16,6 +15,7 @@ from dash import Dash, DiskcacheManager
 from flask import Flask, jsonify
 
 from dashapp.api import init_api
+from dashapp.headers import install_csp
 from dashapp.layout import shell
 from dashapp.state import EXTENSION, AppState, set_background_settings
 from dashapp.websocket import sock
@@ -50,7 +50,7 @@ def create_app(config: dict | None = None) -> Dash:
 
     server = Flask(__name__)
     server.config.update(
-        SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET),
+        SECRET_KEY=settings.secret_key or DEV_SECRET,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
@@ -84,4 +84,5 @@ def create_app(config: dict | None = None) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell(dash.page_registry)
+    install_csp(app)
     return app

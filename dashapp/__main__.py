@@ -20,6 +20,7 @@ from pipeline.serve import ForecastService
 from pipeline.system import open_system
 from storage.datasets import latest_dataset_id
 from storage.runs import RunConflict
+from storage.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "samples" / "store_item_daily.csv"
@@ -28,9 +29,9 @@ SAMPLE = ROOT / "data" / "samples" / "store_item_daily.csv"
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dashapp", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050")))
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("APP_PORT") or 8050))
+    parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py (the core count)")
+    parser.add_argument("--threads", type=int, help="default: gunicorn.conf.py")
     parser.add_argument(
         "--sample", type=Path, default=SAMPLE, help="CSV to train on when nothing is stored yet"
     )
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     # gunicorn runs from the project folder: pin a relative DATA_DIR to where we stand
-    os.environ["DATA_DIR"] = str(Path(os.environ.get("DATA_DIR", "var")).resolve())
+    os.environ["DATA_DIR"] = str(load_settings().data_dir.resolve())
     system = open_system()
     if not args.no_sample and latest_dataset_id(system.db) is None:
         state = AppState(system.settings, system, ForecastService(system))
@@ -55,28 +56,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"note: {exc}")
     system.db.dispose()
     print(f"serving on http://{args.host}:{args.port}", flush=True)
-    os.execvp(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "gthread",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--bind",
-            f"{args.host}:{args.port}",
-            "--no-control-socket",
-            "--timeout",
-            "120",
-            "--chdir",
-            str(ROOT),
-            "wsgi:server",
-        ],
-    )
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+    command += ["--bind", f"{args.host}:{args.port}", "--chdir", str(ROOT)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    os.execvp(sys.executable, [*command, "wsgi:server"])
 
 
 if __name__ == "__main__":

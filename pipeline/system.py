@@ -8,6 +8,7 @@ half-written model directories are swept, before anything else happens.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 
 from storage.artifacts import ArtifactStore
@@ -30,6 +31,7 @@ class System:
 
 
 def open_system(settings: Settings | None = None, tracking: bool = False) -> System:
+    """The migrated, recovered system; with ``tracking`` the MLflow and Optuna stores too."""
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
@@ -42,4 +44,21 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
         from pipeline.tracking import init_store
 
         init_store(settings)
+        create_study_store(settings)
     return System(settings, db, recovered)
+
+
+def create_study_store(settings: Settings) -> None:
+    """Create Optuna's tables: the Optuna dashboard refuses a store without them."""
+    from pipeline.steps.train import optuna_storage
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    optuna_storage(settings).engine.dispose()
+
+
+if __name__ == "__main__":
+    # ``python -m pipeline.system [studies]``: create the stores before dashboards open them
+    if sys.argv[1:] == ["studies"]:
+        create_study_store(load_settings())
+    else:
+        open_system(tracking=True).db.dispose()

@@ -7,13 +7,20 @@ configuration from. Paths default to ``./var`` under the working directory.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _text(name: str, default: str | None = None) -> str | None:
+    """A variable's value; unset and blank (``NAME=`` in an env file) both mean the default."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
 def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
+    value = _text(name)
+    if value is None:
         return default
     try:
         return int(value)
@@ -25,23 +32,19 @@ def _int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("DATA_DIR", "var")))
-    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
-    mlflow_tracking_uri: str | None = field(
-        default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI")
-    )
-    optuna_storage: str | None = field(default_factory=lambda: os.environ.get("OPTUNA_STORAGE"))
+    data_dir: Path = field(default_factory=lambda: Path(_text("DATA_DIR", "var")))
+    database_url: str | None = field(default_factory=lambda: _text("DATABASE_URL"))
+    mlflow_tracking_uri: str | None = field(default_factory=lambda: _text("MLFLOW_TRACKING_URI"))
+    optuna_storage: str | None = field(default_factory=lambda: _text("OPTUNA_STORAGE"))
     cache_dir: Path | None = field(
-        default_factory=lambda: (
-            Path(os.environ["CACHE_DIR"]) if os.environ.get("CACHE_DIR") else None
-        )
+        default_factory=lambda: Path(_text("CACHE_DIR")) if _text("CACHE_DIR") else None
     )
-    holiday_country: str = field(default_factory=lambda: os.environ.get("HOLIDAY_COUNTRY", "US"))
+    #: Flask's session key; the app falls back to a development key when unset
+    secret_key: str | None = field(default_factory=lambda: _text("SECRET_KEY"))
+    holiday_country: str = field(default_factory=lambda: _text("HOLIDAY_COUNTRY", "US"))
     #: public addresses of the MLflow UI and the Optuna dashboard, for links in the app
-    mlflow_ui_url: str | None = field(default_factory=lambda: os.environ.get("MLFLOW_UI_URL"))
-    optuna_dashboard_url: str | None = field(
-        default_factory=lambda: os.environ.get("OPTUNA_DASHBOARD_URL")
-    )
+    mlflow_ui_url: str | None = field(default_factory=lambda: _text("MLFLOW_UI_URL"))
+    optuna_dashboard_url: str | None = field(default_factory=lambda: _text("OPTUNA_DASHBOARD_URL"))
     max_upload_mb: int = field(default_factory=lambda: _int("MAX_UPLOAD_MB", 200))
     max_rows: int = field(default_factory=lambda: _int("MAX_ROWS", 5_000_000))
     max_columns: int = field(default_factory=lambda: _int("MAX_COLUMNS", 200))
@@ -84,3 +87,19 @@ class Settings:
 
 def load_settings() -> Settings:
     return Settings()
+
+
+def shell_assignments(settings: Settings) -> str:
+    """The resolved locations as shell assignments, for deploy/run-local.sh."""
+    values = {
+        "DATA_DIR": settings.data_dir.resolve(),
+        "DATABASE_URL": settings.resolved_database_url(),
+        "MLFLOW_TRACKING_URI": settings.resolved_mlflow_uri(),
+        "OPTUNA_STORAGE": settings.resolved_optuna_storage(),
+        "MAX_UPLOAD_MB": settings.max_upload_mb,
+    }
+    return "\n".join(f"{name}={shlex.quote(str(value))}" for name, value in values.items())
+
+
+if __name__ == "__main__":
+    print(shell_assignments(load_settings()))

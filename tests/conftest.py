@@ -157,7 +157,7 @@ def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8) -> Iterator[str
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update(DATA_DIR=str(data_dir))
+    env.update(DATA_DIR=str(data_dir), ACCESS_LOG="")
     log_path = data_dir.parent / f"gunicorn-{port}.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
@@ -165,17 +165,14 @@ def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8) -> Iterator[str
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "-k",
-                "gthread",
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
                 "--workers",
                 str(workers),
                 "--threads",
                 str(threads),
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--no-control-socket",
-                "--timeout",
-                "120",
                 "wsgi:server",
             ],
             cwd=ROOT,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, PostgreSQL, Chromium) and start PostgreSQL.
+# Install what the tests need (Python packages, PostgreSQL, Chromium, nginx) and start PostgreSQL.
 # Run as root (CI) or as a user with sudo. Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
-python3 -m pip install -q -e '.[test]'
+python3 -m pip install -q -e '.[test,dashboards]'
 
 # PostgreSQL for the storage tests; Chromium for the browser tests (Playwright drives it).
 missing=""
@@ -15,6 +15,8 @@ if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 
     missing="$missing postgresql"
 fi
 if [ ! -x /usr/bin/chromium ]; then missing="$missing chromium"; fi
+# nginx for the deployment tests (deploy/run-local.sh)
+if [ ! -x /usr/sbin/nginx ]; then missing="$missing nginx"; fi
 if [ -n "$missing" ]; then
     $SUDO apt-get update -q
     # shellcheck disable=SC2086
