@@ -62,70 +62,85 @@ def _selection(args: dict) -> Selection:
 
 @blp.route("/forecast")
 class Forecast(MethodView):
-    @blp.arguments(schemas.ForecastRequest)
+    @blp.arguments(schemas.ForecastRequest())
     @blp.response(200, schemas.ForecastResponse)
     def post(self, body):
         """Forecast with a prediction interval, for a series, a group or the total."""
-        service = app_state().service
-        try:
-            prod = service.production()
-        except DataError as exc:
-            abort(409, message=str(exc))
-        limit = max_horizon(prod.serving.spec.freq)
-        if body["horizon"] > limit:
-            abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
-        try:
-            frame = service.forecast(
-                body["horizon"], _selection(body), body["model"], body["drivers"]
+        state = app_state()
+        if body["drivers"]:  # a what-if: computed each time
+            return _forecast(state.service, body)
+        key = ("forecast", *(body[k] for k in ("horizon", "series", "group", "model", "level")))
+        return state.responses.respond(
+            state.generation(), key, lambda: FORECAST_RESPONSE.dump(_forecast(state.service, body))
+        )
+
+
+FORECAST_RESPONSE = schemas.ForecastResponse()
+HISTORY_RESPONSE = schemas.HistoryResponse()
+
+
+def _forecast(service, body: dict) -> dict:
+    try:
+        prod = service.production()
+    except DataError as exc:
+        abort(409, message=str(exc))
+    limit = max_horizon(prod.serving.spec.freq)
+    if body["horizon"] > limit:
+        abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
+    try:
+        frame = service.forecast(body["horizon"], _selection(body), body["model"], body["drivers"])
+    except DataError as exc:
+        _bad(exc, 422)
+    level = body["level"]
+    return {
+        "predictions": [
+            {
+                "date": ds.date().isoformat(),
+                "value": float(v),
+                "lower": float(lo),
+                "upper": float(hi),
+            }
+            for ds, v, lo, hi in zip(
+                frame["ds"], frame["yhat"], frame[f"lo{level}"], frame[f"hi{level}"], strict=True
             )
-        except DataError as exc:
-            _bad(exc, 422)
-        level = body["level"]
-        return {
-            "predictions": [
-                {
-                    "date": ds.date().isoformat(),
-                    "value": float(v),
-                    "lower": float(lo),
-                    "upper": float(hi),
-                }
-                for ds, v, lo, hi in zip(
-                    frame["ds"],
-                    frame["yhat"],
-                    frame[f"lo{level}"],
-                    frame[f"hi{level}"],
-                    strict=True,
-                )
-            ],
-            "horizon": body["horizon"],
-            "series": _selection(body).label,
-            "model": body["model"] or prod.run["selected_model"],
-            "level": level,
-            "run_id": prod.run["id"],
-        }
+        ],
+        "horizon": body["horizon"],
+        "series": _selection(body).label,
+        "model": body["model"] or prod.run["selected_model"],
+        "level": level,
+        "run_id": prod.run["id"],
+    }
 
 
 @blp.route("/historical")
 class Historical(MethodView):
-    @blp.arguments(schemas.HistoryArgs, location="query")
+    @blp.arguments(schemas.HistoryArgs(), location="query")
     @blp.response(200, schemas.HistoryResponse)
     def get(self, args):
         """Sales history (summed over the selection), with outlier counts per period."""
-        try:
-            frame = app_state().service.history(_selection(args))
-        except DataError as exc:
-            _bad(exc, 404 if "Unknown" in str(exc) or "No " in str(exc) else 400)
-        if args.get("start"):
-            frame = frame.loc[frame["ds"].dt.date >= args["start"]]
-        if args.get("end"):
-            frame = frame.loc[frame["ds"].dt.date <= args["end"]]
-        return {
-            "series": _selection(args).label,
-            "data": [
-                {"date": ds.date().isoformat(), "value": float(y), "outliers": int(o)}
-                for ds, y, o in zip(frame["ds"], frame["y"], frame["outliers"], strict=True)
-            ],
-        }
+        state = app_state()
+        key = ("history", *(args.get(k) for k in ("series", "group", "start", "end")))
+        return state.responses.respond(
+            state.generation(), key, lambda: HISTORY_RESPONSE.dump(_history(state.service, args))
+        )
+
+
+def _history(service, args: dict) -> dict:
+    try:
+        frame = service.history(_selection(args))
+    except DataError as exc:
+        _bad(exc, 404 if "Unknown" in str(exc) or "No " in str(exc) else 400)
+    if args.get("start"):
+        frame = frame.loc[frame["ds"].dt.date >= args["start"]]
+    if args.get("end"):
+        frame = frame.loc[frame["ds"].dt.date <= args["end"]]
+    return {
+        "series": _selection(args).label,
+        "data": [
+            {"date": ds.date().isoformat(), "value": float(y), "outliers": int(o)}
+            for ds, y, o in zip(frame["ds"], frame["y"], frame["outliers"], strict=True)
+        ],
+    }
 
 
 @blp.route("/series")

@@ -1,11 +1,13 @@
-"""What the app holds per process: settings, the opened system and the read service."""
+"""What the app holds per process: settings, the opened system, the read service and
+the cache of finished read responses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
+from dashapp.response_cache import ResponseCache
 from pipeline.options import RunOptions
 from pipeline.runner import start_run
 from pipeline.serve import ForecastService
@@ -22,6 +24,11 @@ class AppState:
     settings: Settings
     system: System
     service: ForecastService
+    responses: ResponseCache = field(default_factory=ResponseCache)
+
+    def generation(self) -> tuple[int | None, int | None]:
+        """What cached responses depend on: the serving run and the data set shown."""
+        return self.service.production_run_id(), self.service.dataset_id()
 
     def start(self, opts: RunOptions) -> int:
         """Persist a queued run (``RunConflict`` while another is active)."""

@@ -3,7 +3,8 @@
 The command line and the web app (pages, JSON API) ask this module, never the
 database or the model files directly. The production model and its data set
 are loaded once per process and cached by run id, so a request costs a
-lookup; a promotion is picked up at the next request.
+lookup. Which run serves is asked again only after the database changed
+(``Database.data_version``), so a promotion is picked up at the next request.
 """
 
 from __future__ import annotations
@@ -61,13 +62,25 @@ class ForecastService:
         self.system = system
         self._lock = threading.Lock()
         self._production: Production | None = None
+        #: (database version, production run id) last seen
+        self._serving_seen: tuple[int | None, int | None] = (None, None)
         #: the latest data set read: id -> (frame, series keys)
         self._history: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
 
     # -- what serves ---------------------------------------------------------------------------
 
-    def production(self) -> Production:
+    def production_run_id(self) -> int | None:
+        """The run that serves; remembered until the database changes (SQLite)."""
+        version = self.system.db.data_version()
+        seen_version, seen_id = self._serving_seen
+        if version is not None and version == seen_version:
+            return seen_id
         run_id = runs.production_run_id(self.system.db)
+        self._serving_seen = (version, run_id)
+        return run_id
+
+    def production(self) -> Production:
+        run_id = self.production_run_id()
         if run_id is None:
             raise DataError(
                 "No model serves yet: train one first (Retraining page, POST /api/runs, "
@@ -86,15 +99,18 @@ class ForecastService:
             return self._production
 
     def has_production(self) -> bool:
-        return runs.production_run_id(self.system.db) is not None
+        return self.production_run_id() is not None
 
     # -- series and groups ---------------------------------------------------------------------
 
     def dataset_id(self) -> int | None:
-        run_id = runs.production_run_id(self.system.db)
-        if run_id is not None:
-            return runs.get_run(self.system.db, run_id)["dataset_id"]
-        return latest_dataset_id(self.system.db)
+        run_id = self.production_run_id()
+        if run_id is None:
+            return latest_dataset_id(self.system.db)
+        prod = self._production
+        if prod is not None and prod.run["id"] == run_id:
+            return prod.dataset_id
+        return runs.get_run(self.system.db, run_id)["dataset_id"]
 
     def keys(self, dataset_id: int | None = None) -> pd.DataFrame:
         dataset_id = dataset_id or self.dataset_id()
@@ -213,12 +229,12 @@ class ForecastService:
     # -- results and reports -------------------------------------------------------------------
 
     def model_table(self, run_id: int | None = None) -> list[dict]:
-        run_id = run_id or runs.production_run_id(self.system.db)
+        run_id = run_id or self.production_run_id()
         return [] if run_id is None else model_results(self.system.db, run_id)
 
     def run_artifact(self, name: str, run_id: int | None = None):
         """A stored frame of a run (``per_series`` test metrics, ``backtest`` forecasts)."""
-        run_id = run_id or runs.production_run_id(self.system.db)
+        run_id = run_id or self.production_run_id()
         if run_id is None:
             raise DataError("No model serves yet.")
         return self.system.artifacts.load(run_id, name)

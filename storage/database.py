@@ -6,6 +6,8 @@ writes; foreign keys are switched on per connection (SQLite's default is off).
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,7 +63,27 @@ class Database:
         with self.engine.connect() as conn:
             return conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
+    def data_version(self) -> int | None:
+        """A number that changes whenever another connection commits; None if unknown.
+
+        SQLite's ``PRAGMA data_version`` on one long-lived connection: a few
+        microseconds, so readers can keep an answer (what serves) until something
+        was written, instead of asking the database on every request.
+        PostgreSQL has no equivalent: None, and callers ask each time.
+        """
+        path = self.engine.url.database
+        if not self.is_sqlite or not path or path == ":memory:":
+            return None
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            return self._watch.execute("PRAGMA data_version").fetchone()[0]
+
     def dispose(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
         self.engine.dispose()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -206,3 +207,47 @@ def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8) -> Iterator[str
 def live_server(app_dir) -> Iterator[str]:
     with gunicorn(app_dir) as url:
         yield url
+
+
+@contextmanager
+def run_local(data_dir: Path, *args: str, **env: str) -> Iterator[dict]:
+    """``deploy/run-local.sh`` (nginx -> gunicorn) on free loopback ports, until it answers.
+
+    Yields the nginx URL, the ports, the script's process, its log and the run folder;
+    stops the stack with SIGTERM at exit.
+    """
+    import requests
+
+    ports = {name: free_port() for name in ("PORT", "APP_PORT", "MLFLOW_PORT",
+                                             "OPTUNA_DASHBOARD_PORT")}  # fmt: skip
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment.update(DATA_DIR=str(data_dir), ACCESS_LOG="", PYTHON=sys.executable)
+    environment.update({**{k: str(v) for k, v in ports.items()}, **env})
+    log_path = data_dir.parent / "run-local.log"
+    with open(log_path, "w") as log:
+        script = subprocess.Popen(
+            ["bash", str(ROOT / "deploy" / "run-local.sh"), *args], cwd=ROOT, env=environment,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{ports['PORT']}"
+    stack = {"url": base, "ports": ports, "script": script, "log": log_path}
+    stack["run"] = data_dir / "run"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(base + "/health", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            if script.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("run-local.sh did not come up:\n" + log_path.read_text())
+            time.sleep(0.3)
+        yield stack
+    finally:
+        if script.poll() is None:
+            script.send_signal(signal.SIGTERM)
+            try:
+                script.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                script.kill()

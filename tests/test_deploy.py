@@ -8,10 +8,8 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ import websocket
 
 from storage.database import Database
 from storage.datasets import latest_dataset_id
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, run_local
 
 RUN_LOCAL = ROOT / "deploy" / "run-local.sh"
 
@@ -94,45 +92,6 @@ def test_every_variable_is_documented_in_the_env_example():
 
 
 # --- the stack of deploy/run-local.sh: nginx -> gunicorn, on free loopback ports ----------------
-
-
-@contextmanager
-def run_local(data_dir: Path, *args: str, **env: str) -> Iterator[dict]:
-    ports = {name: free_port() for name in ("PORT", "APP_PORT", "MLFLOW_PORT",
-                                             "OPTUNA_DASHBOARD_PORT")}  # fmt: skip
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment.update(
-        DATA_DIR=str(data_dir), ACCESS_LOG="", PYTHON=sys.executable,
-        **{k: str(v) for k, v in ports.items()}, **env,
-    )  # fmt: skip
-    log_path = data_dir.parent / "run-local.log"
-    with open(log_path, "w") as log:
-        script = subprocess.Popen(
-            ["bash", str(RUN_LOCAL), *args], cwd=ROOT, env=environment,
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{ports['PORT']}"
-    stack = {"url": base, "ports": ports, "script": script, "log": log_path}
-    stack["run"] = data_dir / "run"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(base + "/health", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if script.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("run-local.sh did not come up:\n" + log_path.read_text())
-            time.sleep(0.3)
-        yield stack
-    finally:
-        if script.poll() is None:
-            script.send_signal(signal.SIGTERM)
-            try:
-                script.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                script.kill()
 
 
 @pytest.fixture(scope="module")
