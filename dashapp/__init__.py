@@ -15,10 +15,11 @@ from dash import Dash, DiskcacheManager
 from flask import Flask, jsonify
 
 from dashapp.api import init_api
+from dashapp.auth import init_auth
 from dashapp.headers import install_csp
 from dashapp.layout import shell
 from dashapp.state import EXTENSION, AppState, set_background_settings
-from dashapp.websocket import sock
+from dashapp.websocket import init_websocket
 from pipeline.serve import ForecastService
 from pipeline.system import open_system
 from storage.runs import production_run_id
@@ -38,26 +39,41 @@ def settings_from(config: dict | None) -> Settings:
         "mlflow_tracking_uri": config.get("MLFLOW_TRACKING_URI"),
         "optuna_storage": config.get("OPTUNA_STORAGE"),
         "cache_dir": Path(config["CACHE_DIR"]) if "CACHE_DIR" in config else None,
+        "secret_key": config.get("SECRET_KEY"),
+        "app_env": config.get("APP_ENV"),
+        "admin_token": config.get("ADMIN_TOKEN"),
     }
     return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def secret_key(settings: Settings) -> str:
+    """The session key; in production a missing or development key stops the start."""
+    if settings.app_env == "production" and settings.secret_key in (None, DEV_SECRET):
+        raise RuntimeError(
+            "APP_ENV=production needs SECRET_KEY: set it to a long random string, e.g. "
+            'python3 -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    return settings.secret_key or DEV_SECRET
+
+
 def create_app(config: dict | None = None) -> Dash:
     settings = settings_from(config)
+    key = secret_key(settings)
     system = open_system(settings)
     state = AppState(settings, system, ForecastService(system))
     set_background_settings(settings)
 
     server = Flask(__name__)
     server.config.update(
-        SECRET_KEY=settings.secret_key or DEV_SECRET,
+        SECRET_KEY=key,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
     server.config.update({k: v for k, v in (config or {}).items() if k.isupper()})
     server.extensions[EXTENSION] = state
+    init_auth(server)
     init_api(server)
-    sock.init_app(server)
+    init_websocket(server)
 
     @server.get("/health")
     def health():

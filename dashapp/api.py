@@ -14,6 +14,7 @@ from flask_smorest import Api, Blueprint, abort
 from werkzeug.exceptions import HTTPException
 
 from dashapp import schemas
+from dashapp.auth import admin_only
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon
@@ -213,7 +214,9 @@ class Eda(MethodView):
 
 @blp.route("/upload")
 class Upload(MethodView):
+    @admin_only
     @blp.response(201, schemas.UploadResponse)
+    @blp.alt_response(401, schema=schemas.ErrorSchema)
     @blp.alt_response(400, schema=schemas.ErrorSchema)
     @blp.alt_response(422, schema=schemas.ErrorSchema)
     def post(self):
@@ -243,8 +246,10 @@ class Runs(MethodView):
         db = app_state().service.system.db
         return {"runs": runs.list_runs(db), "production_run_id": runs.production_run_id(db)}
 
+    @admin_only
     @blp.arguments(schemas.RunRequest)
     @blp.response(202, schemas.RunSchema)
+    @blp.alt_response(401, schema=schemas.ErrorSchema)
     @blp.alt_response(409, schema=schemas.ErrorSchema)
     def post(self, body):
         """Start training on a stored data set (one run at a time; 409 names the running one)."""
@@ -279,7 +284,9 @@ class RunDetail(MethodView):
 
 @blp.route("/runs/<int:run_id>/cancel")
 class RunCancel(MethodView):
+    @admin_only
     @blp.response(202, schemas.RunSchema)
+    @blp.alt_response(401, schema=schemas.ErrorSchema)
     def post(self, run_id):
         """Ask a queued or running run to stop; it ends 'cancelled' at its next check."""
         _run_or_404(run_id)

@@ -3,13 +3,19 @@
 Messages are JSON: ``{"type": "log", "text": ...}`` for lines, one final
 ``{"type": "status", "status": ..., "error": ...}``, or ``{"type": "error", ...}``
 for a run that does not exist, after which the socket closes.
+
+Only same-origin pages may connect: a handshake whose ``Origin`` names another
+host gets 403 before the upgrade, so another site open in the same browser
+cannot read run logs through it.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlsplit
 
+from flask import Flask, jsonify, request
 from flask_sock import Sock
 
 from dashapp.state import app_state
@@ -20,6 +26,24 @@ POLL_SECONDS = 0.25
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 sock = Sock()
+
+
+def same_origin() -> bool:
+    """No Origin (not a browser) or one naming the host the request came to."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def init_websocket(server: Flask) -> None:
+    sock.init_app(server)
+
+    @server.before_request
+    def refuse_cross_origin_sockets():
+        if request.path.startswith("/ws/") and not same_origin():
+            response = jsonify(error="Forbidden", detail="WebSocket from another origin refused.")
+            response.status_code = 403
+            return response
+        return None
 
 
 @sock.route("/ws/runs/<int:run_id>/logs")

@@ -41,6 +41,10 @@ class Settings:
     )
     #: Flask's session key; the app falls back to a development key when unset
     secret_key: str | None = field(default_factory=lambda: _text("SECRET_KEY"))
+    #: "production" makes a missing SECRET_KEY an error at start
+    app_env: str = field(default_factory=lambda: _text("APP_ENV", "development"))
+    #: when set, uploads, runs and cancels need it (bearer token or a signed-in session)
+    admin_token: str | None = field(default_factory=lambda: _text("ADMIN_TOKEN"))
     holiday_country: str = field(default_factory=lambda: _text("HOLIDAY_COUNTRY", "US"))
     #: public addresses of the MLflow UI and the Optuna dashboard, for links in the app
     mlflow_ui_url: str | None = field(default_factory=lambda: _text("MLFLOW_UI_URL"))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import websocket
 
 from storage import runs
@@ -92,3 +93,12 @@ def test_a_running_run_is_tailed_live_until_it_ends(live_server, app_dir):
     assert received[-1][1]["type"] == "status" and received[-1][1]["status"] == "succeeded"
     assert received[-1][0] - received[0][0] > 1.0
     assert "step train started" in "".join(m["text"] for m in logs)
+
+
+def test_a_socket_from_another_origin_is_refused_before_the_upgrade(live_server):
+    url = live_server.replace("http", "ws") + "/ws/runs/1/logs"
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(url, timeout=10, origin="http://evil.example")
+    assert refused.value.status_code == 403
+    # the page's own origin (websocket-client sends the URL's) is let in
+    assert _messages(url)[-1]["type"] == "status"

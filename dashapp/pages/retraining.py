@@ -13,6 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
+from dashapp.auth import admin_token, is_admin, sign_in, sign_out
 from dashapp.state import app_state, background_settings
 from forecasting.errors import DataError
 from forecasting.models import BASELINE, MODELS
@@ -37,11 +38,56 @@ COSTS = (
 )
 
 
+def access_panel() -> html.Div:
+    """Who may change things here: open, signed in, or a sign-in form."""
+    if not admin_token():
+        return dbc.Alert(
+            "Retraining is open: anyone who can reach this page can upload data and start or "
+            "cancel runs. Set ADMIN_TOKEN to restrict it (see the README).",
+            color="warning",
+            id="retraining-open",
+        )
+    if is_admin():
+        return html.Div(
+            [
+                html.Span(
+                    "Signed in: you may upload data and start or cancel runs. ",
+                    id="retraining-signed-in",
+                ),
+                dbc.Button(
+                    "Sign out", id="retraining-sign-out", size="sm", color="secondary", outline=True
+                ),
+            ],
+            className="mb-3",
+        )
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.P(
+                    "Uploading data and starting or cancelling runs needs the admin token. "
+                    "Everything else is open to read.",
+                    className="mb-2",
+                ),
+                dbc.InputGroup(
+                    [
+                        dbc.Input(
+                            id="retraining-token", type="password", placeholder="Admin token"
+                        ),
+                        dbc.Button("Sign in", id="retraining-sign-in", color="primary"),
+                    ]
+                ),
+            ]
+        ),
+        className="mb-3",
+    )
+
+
 def layout(**_):
     model_options = [{"label": m, "value": m, "disabled": m == BASELINE} for m in MODELS]
     return html.Div(
         [
             html.H2("Retraining"),
+            html.Div(access_panel(), id="retraining-access"),
             dbc.Card(
                 dbc.CardBody(
                     [
@@ -147,6 +193,31 @@ def layout(**_):
             dcc.Interval(id="retraining-poll", interval=1000),
         ]
     )
+
+
+@callback(
+    Output("retraining-access", "children"),
+    Input("retraining-sign-in", "n_clicks"),
+    State("retraining-token", "value"),
+    prevent_initial_call=True,
+)
+def do_sign_in(_clicks, token):
+    if sign_in(token or ""):
+        return access_panel()
+    failed = dbc.Alert(
+        "That is not the admin token.", color="danger", id="retraining-sign-in-failed"
+    )
+    return [access_panel(), failed]
+
+
+@callback(
+    Output("retraining-access", "children", allow_duplicate=True),
+    Input("retraining-sign-out", "n_clicks"),
+    prevent_initial_call=True,
+)
+def do_sign_out(_clicks):
+    sign_out()
+    return access_panel()
 
 
 @callback(Output("retraining-upload", "disabled"), Input("retraining-confirm", "value"))
