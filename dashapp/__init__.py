@@ -12,9 +12,9 @@ from pathlib import Path
 import dash
 import diskcache
 from dash import Dash, DiskcacheManager
-from flask import Flask, jsonify
+from flask import jsonify
 
-from dashapp.api import init_api
+from dashapp.api import ApiFlask, init_api
 from dashapp.auth import init_auth
 from dashapp.headers import install_csp
 from dashapp.layout import shell
@@ -63,7 +63,7 @@ def create_app(config: dict | None = None) -> Dash:
     state = AppState(settings, system, ForecastService(system))
     set_background_settings(settings)
 
-    server = Flask(__name__)
+    server = ApiFlask(__name__)
     server.config.update(
         SECRET_KEY=key,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,

@@ -8,7 +8,7 @@ returns ``{"predictions": [{"date", "value", "lower", "upper"}]}``.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
 from werkzeug.exceptions import HTTPException
@@ -36,8 +36,60 @@ class JsonErrorApi(Api):
         detail = data.get("errors") or data.get("messages") or data.get("message")
         if detail is None:
             detail = error.description
-        headers = data.get("headers", {})
+        # keep what the exception says about the protocol (Allow on 405, for one)
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         return {"error": error.name, "detail": detail}, error.code, headers
+
+
+CATCH_ALL = "<path:"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def api_methods(path: str) -> set[str]:
+    """Methods the API's own routes accept at ``path``.
+
+    Dash's page route (``/<path:path>``) matches every path, so Werkzeug alone
+    would answer ``GET /api/forecast`` with the dashboard's HTML and list GET in
+    every ``Allow`` header; routes ending in a catch-all are left out here.
+    """
+    adapter = current_app.url_map.bind("localhost")
+    allowed = set()
+    for method in METHODS:
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if CATCH_ALL not in rule.rule:
+            allowed.add(method)
+    return allowed
+
+
+def allow_header(methods: set[str]) -> str:
+    extra = {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+    return ", ".join(sorted(methods | extra))
+
+
+class ApiFlask(Flask):
+    """Flask whose automatic OPTIONS answer under /api lists only the API's methods."""
+
+    def make_default_options_response(self):
+        response = super().make_default_options_response()
+        if request.path.startswith("/api/"):
+            response.headers["Allow"] = allow_header(api_methods(request.path))
+        return response
+
+
+def api_fallback(path: str):
+    """Any other /api/... request: 405 naming the methods there are, or a JSON 404."""
+    allowed = api_methods(request.path)
+    if allowed:
+        abort(
+            405,
+            message=f"Use {', '.join(sorted(allowed))}.",
+            headers={"Allow": allow_header(allowed)},
+        )
+    abort(404, message=f"There is no API route {request.path}; see /api/openapi.json.")
 
 
 def init_api(server) -> JsonErrorApi:
@@ -50,6 +102,7 @@ def init_api(server) -> JsonErrorApi:
     )
     api = JsonErrorApi(server)
     api.register_blueprint(blp)
+    server.add_url_rule("/api/<path:path>", "api_fallback", api_fallback, methods=METHODS)
     return api
 
 
@@ -215,23 +268,21 @@ class Eda(MethodView):
 @blp.route("/upload")
 class Upload(MethodView):
     @admin_only
+    @blp.arguments(schemas.UploadFile, location="files")
+    @blp.arguments(schemas.UploadForm, location="form")
     @blp.response(201, schemas.UploadResponse)
     @blp.alt_response(401, schema=schemas.ErrorSchema)
-    @blp.alt_response(400, schema=schemas.ErrorSchema)
-    @blp.alt_response(422, schema=schemas.ErrorSchema)
-    def post(self):
+    def post(self, files, form):
         """Upload a sales CSV (multipart field ``file``): validated, cleaned and stored.
 
-        A rejected file stores nothing; the reply says what is wrong and how to fix it.
+        A rejected file stores nothing; the reply (422) says what is wrong and how to fix it.
         """
         from dashapp.uploads import ingest_upload
 
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            abort(400, message="Send the CSV as multipart form field 'file'.")
+        upload = files["file"]
         try:
             dataset_id, report = ingest_upload(
-                app_state(), upload.read(), upload.filename, request.form
+                app_state(), upload.read(), upload.filename or "upload.csv", form
             )
         except DataError as exc:
             _bad(exc, 422)

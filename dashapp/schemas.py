@@ -143,13 +143,31 @@ class EdaArgs(Schema):
 
 
 class LogArgs(Schema):
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
 
 
 class LogResponse(Schema):
     text = fields.String(required=True)
     offset = fields.Integer(required=True)
     status = fields.String()
+
+
+class UploadFile(Schema):
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": "the sales CSV"},
+    )
+
+
+class UploadForm(Schema):
+    """Optional overrides of what the loader detects by itself."""
+
+    date = fields.String(metadata={"description": "the date column"})
+    target = fields.String(metadata={"description": "the sales column"})
+    ids = fields.String(metadata={"description": "id columns, comma separated"})
+    exog = fields.String(metadata={"description": "driver columns known ahead, comma separated"})
+    country = fields.String(metadata={"description": "holiday calendar, ISO code"})
+    gap_policy = fields.String(validate=validate.OneOf(["zero", "ffill", "interpolate"]))
 
 
 class UploadResponse(Schema):

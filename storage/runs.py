@@ -225,7 +225,13 @@ def recover_abandoned(db: Database) -> list[int]:
     return recovered
 
 
+#: ids are 64-bit integers in both databases; a larger number names no run
+MAX_ID = 2**63 - 1
+
+
 def get_run(db: Database, run_id: int) -> dict | None:
+    if not 0 < run_id <= MAX_ID:
+        return None
     with db.session() as s:
         run = s.get(Run, run_id)
         return run_dict(run) if run else None

@@ -127,7 +127,8 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
         bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})
     assert bad.status_code == 422
     assert "could not be read as CSV" in bad.get_json()["detail"]
-    assert client.post("/api/upload", data={}).status_code == 400
+    missing = client.post("/api/upload", data={})
+    assert missing.status_code == 422 and "file" in missing.get_json()["detail"]["files"]
     assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
     assert client.get("/api/eda?dataset_id=3").status_code == 404
 
@@ -205,3 +206,14 @@ def test_what_if_drivers_change_the_forecast(driver_client):
         "/api/forecast", json={"horizon": 7, "drivers": {"marketing_spend": [1, 2]}}
     )
     assert wrong.status_code == 422 and "needs 1 or 7 values" in wrong.get_json()["detail"]
+
+
+def test_other_methods_and_paths_under_api_get_json_not_the_dashboard(client):
+    wrong_method = client.get("/api/forecast")
+    assert wrong_method.status_code == 405 and wrong_method.is_json
+    assert wrong_method.headers["Allow"] == "OPTIONS, POST"
+    options = client.options("/api/historical")
+    assert options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and "openapi.json" in missing.get_json()["detail"]
+    assert client.get("/api/runs/9223372036854775808").status_code == 404
