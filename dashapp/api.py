@@ -295,6 +295,7 @@ class Runs(MethodView):
     def get(self):
         """Runs, newest first."""
         db = app_state().service.system.db
+        runs.recover_abandoned(db)
         return {"runs": runs.list_runs(db), "production_run_id": runs.production_run_id(db)}
 
     @admin_only
@@ -319,7 +320,9 @@ class Runs(MethodView):
 
 
 def _run_or_404(run_id: int) -> dict:
-    run = runs.get_run(app_state().service.system.db, run_id)
+    db = app_state().service.system.db
+    runs.recover_abandoned(db)  # a run whose process was killed reads as failed, not running
+    run = runs.get_run(db, run_id)
     if run is None:
         abort(404, message=f"There is no run {run_id}.")
     return run

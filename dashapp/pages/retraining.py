@@ -376,6 +376,7 @@ def start_training(set_progress, _clicks, pending, models, trials, horizon, exog
 def poll(_n, shown):
     """Every tab reads the same state from the database: the active or latest run."""
     db = app_state().system.db
+    runs.recover_abandoned(db)  # a run whose process was killed shows as failed, with why
     listing = runs.list_runs(db, 20)
     rows = [
         {
