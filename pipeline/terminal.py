@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from pipeline.exports import protect_formulas
+
 
 @contextmanager
 def terminal_progress(quiet: bool) -> Iterator[Callable[[float, str], None]]:
@@ -40,5 +42,5 @@ def write_forecast_csv(frame: pd.DataFrame, keys: pd.DataFrame | None, path: Pat
     out = frame
     if keys is not None and len(keys.columns) > 1:
         out = keys.merge(frame, on="unique_id", how="right").drop(columns="unique_id")
-    out = out.assign(ds=pd.to_datetime(out["ds"]).dt.date)
+    out = protect_formulas(out.assign(ds=pd.to_datetime(out["ds"]).dt.date))
     out.to_csv(path if path is not None else sys.stdout, index=False, float_format="%.4f")

@@ -152,13 +152,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8) -> Iterator[str]:
-    """The app under a real gunicorn (gthread workers), as deployed; yields its base URL."""
+def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8, **env: str) -> Iterator[str]:
+    """The app under a real gunicorn (gthread workers), as deployed; yields its base URL.
+
+    ``env`` adds environment variables (``ADMIN_TOKEN=...``) for the app.
+    """
     import urllib.request
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update(DATA_DIR=str(data_dir), ACCESS_LOG="")
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    environment.update(DATA_DIR=str(data_dir), ACCESS_LOG="", **env)
     log_path = data_dir.parent / f"gunicorn-{port}.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
@@ -177,7 +180,7 @@ def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8) -> Iterator[str
                 "wsgi:server",
             ],
             cwd=ROOT,
-            env=env,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

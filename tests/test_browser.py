@@ -127,3 +127,29 @@ def test_the_forecast_page_draws_and_downloads_the_horizon(page, live_server, tm
     assert lines[0].startswith("series,date,forecast")
     assert len(lines) == 1 + 30
     assert page.errors == []
+
+
+def test_with_an_admin_token_the_retraining_page_asks_to_sign_in(page, app_dir):
+    from tests.conftest import gunicorn
+
+    with gunicorn(app_dir, ADMIN_TOKEN="correct-horse") as url:
+        page.goto(url + "/retraining")
+        expect(page.locator("#retraining-open")).to_have_count(0)
+        page.get_by_placeholder("Admin token").fill("a guess")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#retraining-sign-in-failed")).to_be_visible()
+        # not signed in: an upload is refused by the server, so no report appears
+        page.get_by_label("I understand").check()
+        upload = page.locator("#retraining-upload input[type=file]")
+        upload.set_input_files(str(SAMPLES / "store_item_daily.csv"))
+        page.wait_for_timeout(1500)
+        expect(page.locator("#retraining-accepted")).to_have_count(0)
+        page.get_by_placeholder("Admin token").fill("correct-horse")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#retraining-signed-in")).to_be_visible()
+        # the cookie holds: after a reload the page still knows, and the upload is judged
+        page.reload()
+        expect(page.locator("#retraining-signed-in")).to_be_visible()
+        _upload_sample(page, url)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_placeholder("Admin token")).to_be_visible()

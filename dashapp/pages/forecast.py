@@ -11,10 +11,10 @@ from dash import ALL, Input, Output, State, callback, dash_table, dcc, html
 
 from dashapp import components as ui
 from dashapp import figures
-from dashapp.exports import protect_formulas
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon
+from pipeline.exports import protect_formulas
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=1, title="Forecast")
 

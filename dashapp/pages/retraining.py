@@ -201,7 +201,9 @@ def layout(**_):
     State("retraining-token", "value"),
     prevent_initial_call=True,
 )
-def do_sign_in(_clicks, token):
+def do_sign_in(clicks, token):
+    if not clicks:  # the button was just drawn, not pressed
+        return dash.no_update
     if sign_in(token or ""):
         return access_panel()
     failed = dbc.Alert(
@@ -215,7 +217,9 @@ def do_sign_in(_clicks, token):
     Input("retraining-sign-out", "n_clicks"),
     prevent_initial_call=True,
 )
-def do_sign_out(_clicks):
+def do_sign_out(clicks):
+    if not clicks:  # drawn with the signed-in panel, not pressed
+        return dash.no_update
     sign_out()
     return access_panel()
 

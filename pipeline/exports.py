@@ -1,4 +1,9 @@
-"""Files for spreadsheets: text that a spreadsheet would run as a formula is neutralised."""
+"""Files for spreadsheets: text that a spreadsheet would run as a formula is neutralised.
+
+Series ids and labels come from uploaded data, so a cell like ``=HYPERLINK(...)``
+could reach an analyst's spreadsheet through a CSV or Excel export; every export
+(the Forecast page's downloads, ``python -m pipeline forecast --out``) goes through here.
+"""
 
 from __future__ import annotations
 
