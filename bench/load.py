@@ -15,7 +15,6 @@ routes while a training run is in progress: errors and the added latency.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -32,20 +31,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+import wrk_report  # noqa: E402
 from ui import train  # noqa: E402
 
 from tests.conftest import free_port, run_local  # noqa: E402
 
-REPORT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests": %d, "seconds": %f, "errors": %d, "non_2xx": %d, ' ..
-    '"p50_ms": %f, "p99_ms": %f}\\n',
-    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.timeout,
-    e.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
 POST = 'wrk.method = "POST"\nwrk.body = \'{"horizon": 30}\'\n'
 POST += 'wrk.headers["Content-Type"] = "application/json"\n'
 
@@ -58,9 +48,7 @@ def wrk(url: str, connections: int, seconds: float, script: Path) -> dict:
         text=True,
         check=True,
     ).stdout
-    result = json.loads(re.search(r"RESULT (\{.*\})", out).group(1))
-    result["rps"] = result["requests"] / result["seconds"]
-    return result
+    return wrk_report.parse(out)
 
 
 @contextmanager
@@ -109,7 +97,7 @@ def bare_flask_behind_nginx(run_dir: Path) -> str:
 
 
 def row(label: str, c: int, r: dict) -> str:
-    errors = r["errors"] + r["non_2xx"]
+    errors = r["socket_errors"] + r["non_2xx"]
     latency = f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f}"
     return f"| {label} | {c} | {r['rps']:,.0f} | {latency} | {errors} |"
 
@@ -137,8 +125,8 @@ def main() -> None:
     else:
         sys.exit("give --data-dir or --train")
     scripts = {"get": work / "get.lua", "post": work / "post.lua"}
-    scripts["get"].write_text(REPORT)
-    scripts["post"].write_text(POST + REPORT)
+    scripts["get"].write_text(wrk_report.DONE)
+    scripts["post"].write_text(POST + wrk_report.DONE)
     connections = [int(c) for c in args.connections.split(",")]
 
     with run_local(data_dir) as stack, bare_flask_behind_nginx(stack["run"]) as bare:
@@ -172,7 +160,7 @@ def main() -> None:
         print("| target | connections | requests/s | p50 ms | p99 ms | errors | idle p99 | run |")
         print("|---|---|---|---|---|---|---|---|")
         for label, url, kind in targets[2:]:
-            c = 32
+            c = 32 if 32 in connections else connections[-1]
             result = wrk(url, c, args.seconds, scripts[kind])
             status = requests.get(f"{base}/api/runs/{run_id}", timeout=30).json()["status"]
             print(row(label, c, result) + f" {idle[(label, c)]['p99_ms']:.1f} | {status} |")

@@ -13,9 +13,7 @@ the other, on the loaded data set.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -31,6 +29,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.conftest import run_local  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import wrk_report  # noqa: E402
 
 MIX = """
 local requests = {}
@@ -48,14 +49,6 @@ local i = 0
 request = function()
   i = i + 1
   return requests[(i % #requests) + 1]
-end
-done = function(summary, latency, _)
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests": %d, "seconds": %f, "socket_errors": %d, "non_2xx": %d, ' ..
-    '"p50_ms": %f, "p99_ms": %f, "max_ms": %f}\\n',
-    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.timeout,
-    e.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
 end
 """
 
@@ -105,7 +98,7 @@ def main() -> None:
     data_dir = work / "data"
     shutil.copytree(args.data_dir, data_dir)
     script = work / "mix.lua"
-    script.write_text(MIX)
+    script.write_text(MIX + wrk_report.DONE)
     seconds = int(args.minutes * 60)
 
     with run_local(data_dir) as stack:
@@ -139,10 +132,10 @@ def main() -> None:
         out = load.stdout.read()
         trainer.join(timeout=1800)
         memory.append((time.monotonic() - began, web_memory_mb(app_port)))
-    result = json.loads(re.search(r"RESULT (\{.*\})", out).group(1))
+    result = wrk_report.parse(out)
     peak = max(m for _, m in memory)
     r = result
-    rate = r["requests"] / r["seconds"]
+    rate = r["rps"]
     rows = [
         ("duration", f"{r['seconds']:.0f} s, {args.connections} connections"),
         ("requests served", f"{r['requests']:,} ({rate:,.0f}/s)"),

@@ -124,8 +124,9 @@ class Forecast(MethodView):
         if body["drivers"]:  # a what-if: computed each time
             return _forecast(state.service, body)
         key = ("forecast", *(body[k] for k in ("horizon", "series", "group", "model", "level")))
+        service = state.service
         return state.responses.respond(
-            state.generation(), key, lambda: FORECAST_RESPONSE.dump(_forecast(state.service, body))
+            service.generation(), key, lambda: FORECAST_RESPONSE.dump(_forecast(service, body))
         )
 
 
@@ -174,8 +175,9 @@ class Historical(MethodView):
         """Sales history (summed over the selection), with outlier counts per period."""
         state = app_state()
         key = ("history", *(args.get(k) for k in ("series", "group", "start", "end")))
+        service = state.service
         return state.responses.respond(
-            state.generation(), key, lambda: HISTORY_RESPONSE.dump(_history(state.service, args))
+            service.generation(), key, lambda: HISTORY_RESPONSE.dump(_history(service, args))
         )
 
 

@@ -45,6 +45,3 @@ class ResponseCache:
                     if len(self._bodies) > self.capacity:
                         self._bodies.popitem(last=False)
         return current_app.response_class(body, mimetype="application/json")
-
-    def __len__(self) -> int:
-        return len(self._bodies)

@@ -26,10 +26,6 @@ class AppState:
     service: ForecastService
     responses: ResponseCache = field(default_factory=ResponseCache)
 
-    def generation(self) -> tuple[int | None, int | None]:
-        """What cached responses depend on: the serving run and the data set shown."""
-        return self.service.production_run_id(), self.service.dataset_id()
-
     def start(self, opts: RunOptions) -> int:
         """Persist a queued run (``RunConflict`` while another is active)."""
         return start_run(self.system, opts)

@@ -103,8 +103,15 @@ class ForecastService:
 
     # -- series and groups ---------------------------------------------------------------------
 
-    def dataset_id(self) -> int | None:
+    def generation(self) -> tuple[int | None, int | None]:
+        """What a read depends on: the serving run and the data set shown (one lookup)."""
         run_id = self.production_run_id()
+        return run_id, self._dataset_of(run_id)
+
+    def dataset_id(self) -> int | None:
+        return self._dataset_of(self.production_run_id())
+
+    def _dataset_of(self, run_id: int | None) -> int | None:
         if run_id is None:
             return latest_dataset_id(self.system.db)
         prod = self._production

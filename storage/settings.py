@@ -37,7 +37,7 @@ class Settings:
     mlflow_tracking_uri: str | None = field(default_factory=lambda: _text("MLFLOW_TRACKING_URI"))
     optuna_storage: str | None = field(default_factory=lambda: _text("OPTUNA_STORAGE"))
     cache_dir: Path | None = field(
-        default_factory=lambda: Path(_text("CACHE_DIR")) if _text("CACHE_DIR") else None
+        default_factory=lambda: Path(value) if (value := _text("CACHE_DIR")) else None
     )
     #: Flask's session key; the app falls back to a development key when unset
     secret_key: str | None = field(default_factory=lambda: _text("SECRET_KEY"))

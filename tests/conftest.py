@@ -254,3 +254,21 @@ def run_local(data_dir: Path, *args: str, **env: str) -> Iterator[dict]:
                 script.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 script.kill()
+
+
+def ws_messages(url: str, timeout: float = 120) -> list[dict]:
+    """Every JSON message a WebSocket sends until the server closes it."""
+    import json
+
+    import websocket
+
+    ws = websocket.create_connection(url, timeout=timeout)
+    out = []
+    try:
+        while frame := ws.recv():
+            out.append(json.loads(frame))
+    except websocket.WebSocketConnectionClosedException:
+        pass
+    finally:
+        ws.close()
+    return out

@@ -48,13 +48,25 @@ def _training(run: dict) -> bool:
     return run["step"] == "train" or _ended(run)
 
 
+def _is_job(cmdline: list[str]) -> bool:
+    """``python -m pipeline execute ID``: the process executing a run."""
+    return "pipeline" in cmdline and "execute" in cmdline
+
+
 def _job(run_id: int) -> psutil.Process:
-    """The process executing a run (``python -m pipeline execute ID``)."""
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "pipeline" in cmdline and "execute" in cmdline and str(run_id) in cmdline:
+        if _is_job(cmdline) and str(run_id) in cmdline:
             return process
     raise AssertionError(f"no process executes run {run_id}")
+
+
+def _start_slow_run(url: str) -> tuple[dict, int]:
+    """The forecast served before, and a run that is training (still running)."""
+    before = _forecast(url)
+    run_id = requests.post(url + "/api/runs", json=SLOW_RUN, timeout=30).json()["id"]
+    assert _wait(url, run_id, _training)["status"] == "running"
+    return before, run_id
 
 
 def _is_worker(process: psutil.Process) -> bool:
@@ -142,9 +154,7 @@ def test_forecasts_answer_during_a_run_and_switch_to_the_new_model_whole(app_dir
 
 def test_kill_9_of_a_web_worker_leaves_the_run_and_the_service_standing(app_dir):
     with gunicorn(app_dir, workers=2) as url:
-        before = _forecast(url)
-        run_id = requests.post(url + "/api/runs", json=SLOW_RUN, timeout=30).json()["id"]
-        _wait(url, run_id, _training)
+        before, run_id = _start_slow_run(url)
         master, workers = _gunicorn_processes(url)
         os.kill(workers[0].pid, signal.SIGKILL)
         deadline = time.monotonic() + 60
@@ -162,9 +172,7 @@ def test_kill_9_of_a_web_worker_leaves_the_run_and_the_service_standing(app_dir)
 
 def test_kill_9_of_the_training_process_fails_the_run_and_keeps_production(app_dir):
     with gunicorn(app_dir, workers=2) as url:
-        before = _forecast(url)
-        run_id = requests.post(url + "/api/runs", json=SLOW_RUN, timeout=30).json()["id"]
-        assert _wait(url, run_id, _training)["status"] == "running"
+        before, run_id = _start_slow_run(url)
         _job(run_id).kill()
         run = _wait(url, run_id, _ended, timeout=30)
         assert run["status"] == "failed"
@@ -179,9 +187,7 @@ def test_kill_9_of_the_training_process_fails_the_run_and_keeps_production(app_d
 
 def test_kill_9_of_the_whole_app_mid_run_recovers_at_restart(app_dir):
     with gunicorn(app_dir, workers=2) as url:
-        before = _forecast(url)
-        run_id = requests.post(url + "/api/runs", json=SLOW_RUN, timeout=30).json()["id"]
-        assert _wait(url, run_id, _training)["status"] == "running"
+        before, run_id = _start_slow_run(url)
         master, workers = _gunicorn_processes(url)
         for process in (_job(run_id), *workers, master):
             process.kill()

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
-import websocket
 
 from storage.database import Database
 from storage.datasets import latest_dataset_id
-from tests.conftest import ROOT, run_local
+from tests.conftest import ROOT, run_local, ws_messages
 
 RUN_LOCAL = ROOT / "deploy" / "run-local.sh"
 
@@ -155,20 +154,7 @@ def test_start_a_run_and_follow_its_log_over_the_websocket_through_nginx(stack):
     )
     assert started.status_code == 202, started.text
     run_id = started.json()["id"]
-    ws = websocket.create_connection(
-        url.replace("http", "ws") + f"/ws/runs/{run_id}/logs", timeout=180
-    )
-    messages = []
-    try:
-        while True:
-            frame = ws.recv()
-            if not frame:
-                break
-            messages.append(json.loads(frame))
-            if messages[-1]["type"] == "status":
-                break
-    finally:
-        ws.close()
+    messages = ws_messages(url.replace("http", "ws") + f"/ws/runs/{run_id}/logs", timeout=180)
     assert messages[-1]["type"] == "status" and messages[-1]["status"] == "succeeded", messages
     text = "".join(m["text"] for m in messages if m["type"] == "log")
     assert f"run {run_id} succeeded" in text

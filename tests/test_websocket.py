@@ -13,27 +13,11 @@ import websocket
 
 from storage import runs
 from storage.database import Database
-from tests.conftest import ROOT
-
-
-def _messages(url: str, timeout: float = 120) -> list[dict]:
-    ws = websocket.create_connection(url, timeout=timeout)
-    out = []
-    try:
-        while True:
-            frame = ws.recv()
-            if not frame:
-                break
-            out.append(json.loads(frame))
-    except websocket.WebSocketConnectionClosedException:
-        pass
-    finally:
-        ws.close()
-    return out
+from tests.conftest import ROOT, ws_messages
 
 
 def test_a_finished_run_sends_its_log_then_its_status_then_closes(live_server):
-    messages = _messages(live_server.replace("http", "ws") + "/ws/runs/1/logs")
+    messages = ws_messages(live_server.replace("http", "ws") + "/ws/runs/1/logs")
     text = "".join(m["text"] for m in messages if m["type"] == "log")
     assert "run 1 (run) started" in text and "run 1 succeeded" in text
     assert messages[-1] == {"type": "status", "status": "succeeded", "error": None, "progress": 1.0}
@@ -41,7 +25,7 @@ def test_a_finished_run_sends_its_log_then_its_status_then_closes(live_server):
 
 def test_an_unknown_run_gets_an_error_and_a_close(live_server):
     started = time.monotonic()
-    messages = _messages(live_server.replace("http", "ws") + "/ws/runs/999/logs", timeout=10)
+    messages = ws_messages(live_server.replace("http", "ws") + "/ws/runs/999/logs", timeout=10)
     assert messages == [{"type": "error", "error": "There is no run 999."}]
     assert time.monotonic() - started < 5
 
@@ -101,4 +85,4 @@ def test_a_socket_from_another_origin_is_refused_before_the_upgrade(live_server)
         websocket.create_connection(url, timeout=10, origin="http://evil.example")
     assert refused.value.status_code == 403
     # the page's own origin (websocket-client sends the URL's) is let in
-    assert _messages(url)[-1]["type"] == "status"
+    assert ws_messages(url)[-1]["type"] == "status"
