@@ -18,45 +18,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
 
 from accuracy import DATASETS, full_history_csv
-
-
-class PeakMemory:
-    """Sample the RSS of this process plus its children; keep the peak per label."""
-
-    def __init__(self) -> None:
-        self.label = "start"
-        self.peaks: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            rss = 0
-            for p in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    rss += p.memory_info().rss
-            mb = rss / 2**20
-            self.peaks[self.label] = max(self.peaks.get(self.label, 0.0), mb)
-            self._stop.wait(0.2)
+from measure import PeakMemory
 
 
 def measure_run(csv: str, args: dict) -> dict:

@@ -154,11 +154,18 @@ def _forecast(service, body: dict) -> dict:
                 "value": float(v),
                 "lower": float(lo),
                 "upper": float(hi),
+                "extrapolated": bool(ex),
             }
-            for ds, v, lo, hi in zip(
-                frame["ds"], frame["yhat"], frame[f"lo{level}"], frame[f"hi{level}"], strict=True
+            for ds, v, lo, hi, ex in zip(
+                frame["ds"],
+                frame["yhat"],
+                frame[f"lo{level}"],
+                frame[f"hi{level}"],
+                frame["extrapolated"],
+                strict=True,
             )
         ],
+        "validated_horizon": prod.serving.horizon,
         "horizon": body["horizon"],
         "series": _selection(body).label,
         "model": body["model"] or prod.run["selected_model"],
@@ -205,7 +212,12 @@ class SeriesList(MethodView):
     def get(self):
         """Every series id (largest first) and the groups they form."""
         service = app_state().service
-        return {**service.series_options(), "dataset_id": service.dataset_id()}
+        details = service.series_details()
+        return {
+            **service.series_options(),
+            "dataset_id": service.dataset_id(),
+            "details": details.to_dict(orient="records") if details is not None else [],
+        }
 
 
 @blp.route("/metrics")

@@ -47,6 +47,12 @@ class Point(Schema):
     value = fields.Float(required=True)
     lower = fields.Float(required=True)
     upper = fields.Float(required=True)
+    extrapolated = fields.Boolean(
+        metadata={
+            "description": "past the horizon the bands were validated for: they keep "
+            "widening with the square root of the step, but nothing checked them"
+        }
+    )
 
 
 class ForecastResponse(Schema):
@@ -56,6 +62,9 @@ class ForecastResponse(Schema):
     model = fields.String()
     level = fields.Integer()
     run_id = fields.Integer()
+    validated_horizon = fields.Integer(
+        metadata={"description": "periods whose bands were checked on held-out validation folds"}
+    )
 
 
 class HistoryPoint(Schema):
@@ -69,10 +78,35 @@ class HistoryResponse(Schema):
     data = fields.List(fields.Nested(HistoryPoint), required=True)
 
 
+class SeriesDetail(Schema):
+    """How one series is forecast: its ladder step, demand class and what serves it."""
+
+    unique_id = fields.String(required=True)
+    tier = fields.String(
+        metadata={"description": "ladder step: zero, new, short or long (enough for validation)"}
+    )
+    step = fields.String(metadata={"description": "the ladder step in words"})
+    demand_class = fields.String(
+        metadata={"description": "Syntetos-Boylan: smooth, erratic, intermittent, lumpy, none"}
+    )
+    periods = fields.Integer()
+    zero_share = fields.Float()
+    adi = fields.Float(allow_none=True, metadata={"description": "mean periods between sales"})
+    cv2 = fields.Float(metadata={"description": "squared coefficient of variation of sizes"})
+    served_by = fields.String(metadata={"description": "model, ensemble or ladder rung"})
+    diverged = fields.String(
+        metadata={"description": "models whose forecast diverged here and was replaced"}
+    )
+
+
 class SeriesResponse(Schema):
     series = fields.List(fields.String(), required=True)
     groups = fields.List(fields.String(), required=True)
     dataset_id = fields.Integer(allow_none=True)
+    details = fields.List(
+        fields.Nested(SeriesDetail),
+        metadata={"description": "per series, when the production model serves this data set"},
+    )
 
 
 class ModelRow(Schema):
@@ -88,6 +122,9 @@ class ModelRow(Schema):
     mlflow_run_id = fields.String(allow_none=True)
     artifact_uri = fields.String(allow_none=True)
     selected = fields.Boolean()
+    diverged = fields.Dict(
+        metadata={"description": "series whose forecast diverged and was replaced, and why"}
+    )
 
 
 class MetricsResponse(Schema):

@@ -29,6 +29,19 @@ def split(df: pd.DataFrame, back: int, h: int) -> tuple[pd.DataFrame, pd.DataFra
     return train, window
 
 
+def holdout_split(df: pd.DataFrame, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The backtest's split: the last ``h`` periods of every series held out.
+
+    A series with ``h`` periods or fewer keeps its first period for training and
+    holds out the rest, so a product launched inside the test window is still
+    forecast and scored (from what it had sold by then).
+    """
+    pos = periods_from_end(df)
+    length = df.groupby("unique_id", sort=False)["y"].transform("size").to_numpy()
+    held = pos < np.minimum(h, length - 1)
+    return df.loc[~held], df.loc[held]
+
+
 def fold_offsets(h: int, n_windows: int, step: int | None = None) -> list[int]:
     """How far back each validation window starts, oldest first."""
     step = step or h
@@ -40,14 +53,6 @@ def min_train(h: int, season_length: int) -> int:
     return max(season_length + 1, h)
 
 
-def min_history(h: int, n_windows: int, season_length: int, holdout: bool = True) -> int:
-    """Periods a series needs: the held-out window, one validation fold and ``min_train``.
-
-    Series too short for the older folds simply sit those folds out.
-    """
-    return h * (int(holdout) + 1) + min_train(h, season_length)
-
-
 def cross_validate(
     make_model: Callable[[], Forecaster],
     df: pd.DataFrame,
@@ -55,11 +60,13 @@ def cross_validate(
     h: int,
     n_windows: int,
     on_fold: Callable[[int, pd.DataFrame], None] | None = None,
+    diverged: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Fit on each fold's past, forecast its window: rows ``unique_id, ds, cutoff, y, yhat``.
 
     ``on_fold`` is called after each fold with its forecasts (Optuna reports and
-    prunes there; the pipeline checks for cancellation there).
+    prunes there; the pipeline checks for cancellation there). Series whose
+    forecast diverged in a fold are added to ``diverged``.
     """
     frames = []
     for fold, back in enumerate(fold_offsets(h, n_windows)):
@@ -74,11 +81,15 @@ def cross_validate(
         model = make_model().fit(train, spec)
         future = window if spec.exog else None
         pred = model.predict(h, future)
+        if diverged is not None:
+            diverged.update(model.diverged_)
         out = window[["unique_id", "ds", "y"]].merge(pred, on=["unique_id", "ds"], how="inner")
         out["cutoff"] = fold
         frames.append(out)
         if on_fold is not None:
             on_fold(fold, out)
+    if not frames:  # no series is long enough for a fold (the ladder serves them)
+        return pd.DataFrame(columns=["unique_id", "ds", "y", "yhat", "cutoff"])
     return pd.concat(frames, ignore_index=True)
 
 

@@ -60,7 +60,7 @@ def clean(
     *,
     freq: Frequency | None = None,
     gap_policy: str = "zero",
-    min_length: int = 2,
+    min_length: int = 1,
     limits: Limits | None = None,
     outlier_threshold: float = 6.0,
 ) -> CleanData:
@@ -171,13 +171,21 @@ def period_grid(frame: pd.DataFrame, freq: Frequency) -> pd.DataFrame:
 
 
 def _trim_leading_zeros(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Drop the periods before a series' first non-zero sale (not yet listed)."""
-    started = frame["y"].ne(0).groupby(frame["unique_id"], sort=False).cummax()
-    return frame.loc[started], int((~started).sum())
+    """Drop the periods before a series' first non-zero sale (not yet listed).
+
+    A series that never sold is kept whole: it is forecast as zero (the ladder's
+    first step), not silently dropped.
+    """
+    sold = frame["y"].ne(0)
+    started = sold.groupby(frame["unique_id"], sort=False).cummax()
+    never = ~sold.groupby(frame["unique_id"], sort=False).transform("any")
+    keep = started | never
+    return frame.loc[keep], int((~keep).sum())
 
 
 def _drop_short(frame: pd.DataFrame, min_length: int) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Drop series too short to evaluate, unless none would remain."""
+    """Drop series shorter than ``min_length``, unless none would remain (with the default
+    of 1 nothing is dropped: the ladder forecasts a series of any length)."""
     sizes = frame.groupby("unique_id", sort=False).size()
     short = sizes[sizes < min_length]
     if short.empty or len(short) == len(sizes):

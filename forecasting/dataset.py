@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecasting.backtest import min_history
 from forecasting.cleaning import CleanData, clean
 from forecasting.errors import DataError
-from forecasting.frequency import default_horizon, infer_frequency
+from forecasting.frequency import infer_frequency
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
 from forecasting.spec import DataSpec
@@ -51,8 +50,6 @@ def prepare(
     source: str | Path | bytes,
     *,
     horizon: int | None,
-    n_windows: int = 3,
-    holdout: bool = True,
     date: str | None = None,
     target: str | None = None,
     ids: list[str] | None = None,
@@ -61,9 +58,9 @@ def prepare(
     gap_policy: str = "zero",
     limits: Limits | None = None,
 ) -> Dataset:
-    """Load, clean and validate; series too short for the horizon and folds are reported.
+    """Load, clean and validate. Every series is kept, however short (the ladder forecasts it).
 
-    ``horizon=None`` means the usual one for the inferred frequency (``default_horizon``).
+    ``horizon`` is only checked here; ``None`` means the usual one for the frequency.
     """
     if horizon is not None and horizon < 1:
         raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
@@ -78,9 +75,7 @@ def prepare(
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame = loaded.frame[keep]
     freq = infer_frequency(frame)
-    horizon = horizon or default_horizon(freq)
-    needed = min_history(horizon, n_windows, freq.season_length, holdout)
-    cleaned = clean(frame, freq=freq, gap_policy=gap_policy, min_length=needed, limits=limits)
+    cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits)
     for col in exog:
         holes = cleaned.frame[col].isna()
         if holes.any():

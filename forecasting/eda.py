@@ -16,6 +16,8 @@ from statsmodels.tools.sm_exceptions import InterpolationWarning
 from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.stattools import acf, adfuller, kpss
 
+from forecasting.frequency import default_horizon
+from forecasting.ladder import profile_series
 from forecasting.spec import DataSpec
 
 TOTAL = "total"
@@ -70,6 +72,9 @@ def analyse(
         }
     )
     table["share_of_total"] = table["total"] / max(float(table["total"].sum()), 1e-12)
+    demand = profile_series(frame, default_horizon(spec.freq), m)
+    table = table.join(demand[["adi", "cv2", "demand_class", "tier"]])
+    table["adi"] = table["adi"].replace(np.inf, np.nan)
     table = table.sort_values("total", ascending=False).reset_index()
     overview = {
         "series": int(frame["unique_id"].nunique()),
@@ -85,6 +90,8 @@ def analyse(
         "outliers": 0 if outliers is None else len(outliers),
         "gaps_filled": (cleaning or {}).get("gaps_filled", 0),
         "top_series_share": float(table["share_of_total"].head(top).sum()),
+        "demand_classes": demand["demand_class"].value_counts().to_dict(),
+        "ladder": demand["tier"].value_counts().to_dict(),
     }
     return EdaReport(
         overview=overview,

@@ -1,9 +1,14 @@
-"""Split-conformal prediction intervals per horizon step.
+"""Split-conformal prediction intervals that widen with the horizon.
 
 Conformity scores are the absolute rolling-origin errors divided by each
-series' naive scale, pooled across series (so one series with three folds
-still gets a usable quantile) and, where too few, across neighbouring steps.
-The scores come from validation folds only, never the evaluated window.
+series' naive scale, pooled across series. Where every horizon step holds at
+least ``MIN_SCORES`` scores, each step gets its own quantile; where fewer (one
+series, three folds), the scores are divided by sqrt(step), pooled over all
+steps and scaled back, the growth of a random walk's error. Either way the
+width never shrinks as the horizon grows (a running maximum), and past the
+validated horizon it keeps growing with sqrt(step): those bands are
+extrapolated, and the product says so. The scores come from validation folds
+only, never the evaluated window.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import pandas as pd
 
 LEVELS = (80, 95)
 MIN_SCORES = 40
+#: z-scores of the central 80% and 95% of a normal distribution
+_Z = {80: 1.2816, 95: 1.9600}
 
 
 def add_step(frame: pd.DataFrame, group: list[str]) -> pd.DataFrame:
@@ -23,19 +30,38 @@ def add_step(frame: pd.DataFrame, group: list[str]) -> pd.DataFrame:
 def conformal_quantiles(
     cv: pd.DataFrame, scale: pd.Series, column: str, levels: tuple[int, ...] = LEVELS
 ) -> pd.DataFrame:
-    """Scaled error quantile per (step, level), with the finite-sample correction."""
+    """Scaled error quantile per (step, level), non-decreasing in the step."""
     cv = add_step(cv, ["unique_id", "cutoff"])
-    score = (cv["y"] - cv[column]).abs() / cv["unique_id"].map(scale).to_numpy()
-    by_step = [score[cv["step"] == s].dropna().to_numpy() for s in range(cv["step"].max() + 1)]
+    score = ((cv["y"] - cv[column]).abs() / cv["unique_id"].map(scale)).to_numpy(float)
+    steps = cv["step"].to_numpy()
+    keep = np.isfinite(score)
+    score, steps = score[keep], steps[keep]
+    if len(score) == 0:
+        return pd.DataFrame({level: [np.nan] for level in levels})
+    horizon = int(steps.max()) + 1
+    counts = np.bincount(steps, minlength=horizon)
+    growth = np.sqrt(np.arange(1, horizon + 1))
     rows = {}
-    for s in range(len(by_step)):
-        pooled, width = by_step[s], 0
-        while len(pooled) < MIN_SCORES and width < len(by_step):
-            width += 1
-            lo, hi = max(0, s - width), min(len(by_step), s + width + 1)
-            pooled = np.concatenate(by_step[lo:hi])
-        rows[s] = {level: _quantile(pooled, level / 100) for level in levels}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    if counts.min() >= MIN_SCORES:
+        for s in range(horizon):
+            rows[s] = {level: _quantile(score[steps == s], level / 100) for level in levels}
+    else:
+        pooled = score / growth[steps]
+        for s in range(horizon):
+            rows[s] = {level: _quantile(pooled, level / 100) * growth[s] for level in levels}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return table.cummax()
+
+
+def random_walk_quantiles(horizon: int, levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
+    """Bands for a forecast nothing could validate: a random walk whose one-step mean
+    absolute error is the series' naive scale (so sigma = scale * sqrt(pi / 2))."""
+    growth = np.sqrt(np.arange(1, horizon + 1)) * np.sqrt(np.pi / 2)
+    return pd.DataFrame({level: _Z[level] * growth for level in levels})
+
+
+def zero_quantiles(levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
+    return pd.DataFrame({level: [0.0] for level in levels})
 
 
 def _quantile(scores: np.ndarray, coverage: float) -> float:
@@ -44,6 +70,15 @@ def _quantile(scores: np.ndarray, coverage: float) -> float:
         return float("nan")
     rank = min(1.0, np.ceil((n + 1) * coverage) / n)
     return float(np.quantile(scores, rank, method="higher"))
+
+
+def extend(quantiles: pd.DataFrame, steps: np.ndarray) -> np.ndarray:
+    """Quantile rows for any steps: validated ones as they are, later ones grown by sqrt."""
+    last = int(quantiles.index.max())
+    values = quantiles.to_numpy(float)
+    base = values[np.minimum(steps, last)]
+    growth = np.sqrt(np.maximum(steps + 1, last + 1) / (last + 1))
+    return base * growth[:, None]
 
 
 def apply_intervals(
@@ -55,14 +90,14 @@ def apply_intervals(
 ) -> pd.DataFrame:
     """Add ``lo<level>``/``hi<level>`` around ``yhat``; lower bounds clipped at 0 for sales."""
     out = add_step(forecast, ["unique_id"])
-    last = quantiles.index.max()
-    step = out["step"].clip(upper=last)
-    width_scale = out["unique_id"].map(scale).to_numpy()
+    width = extend(quantiles[list(levels)], out["step"].to_numpy())
+    width_scale = out["unique_id"].map(scale).to_numpy(float)
     floor = np.where(out["unique_id"].map(nonnegative).fillna(False).to_numpy(), 0.0, -np.inf)
-    for level in levels:
-        half = quantiles[level].reindex(step).to_numpy() * width_scale
-        out[f"lo{level}"] = np.maximum(out["yhat"].to_numpy() - half, floor)
-        out[f"hi{level}"] = out["yhat"].to_numpy() + half
+    yhat = out["yhat"].to_numpy(float)
+    for j, level in enumerate(levels):
+        half = width[:, j] * width_scale
+        out[f"lo{level}"] = np.maximum(yhat - half, floor)
+        out[f"hi{level}"] = yhat + half
     return out.drop(columns="step")
 
 
@@ -74,3 +109,15 @@ def coverage(frame: pd.DataFrame, levels: tuple[int, ...] = LEVELS) -> dict[str,
         )
         for level in levels
     }
+
+
+def coverage_by_step(frame: pd.DataFrame, levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
+    """Share of actuals inside each interval at each horizon step (1-based rows)."""
+    frame = add_step(frame.sort_values(["unique_id", "ds"]), ["unique_id"])
+    inside = {
+        str(level): (frame["y"] >= frame[f"lo{level}"]) & (frame["y"] <= frame[f"hi{level}"])
+        for level in levels
+    }
+    table = pd.DataFrame(inside).groupby(frame["step"] + 1).mean()
+    table.index.name = "step"
+    return table

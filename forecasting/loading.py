@@ -57,6 +57,10 @@ ID_HINTS = (
     "country",
     "city",
     "series",
+    "part",
+    "article",
+    "material",
+    "code",
 )
 _TRUE = {"true", "yes", "y", "t"}
 _FALSE = {"false", "no", "n", "f"}

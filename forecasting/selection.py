@@ -1,8 +1,19 @@
-"""Choose what the product serves: the best model, or an average of the best few.
+"""Choose what the product serves for every series: a model, or an average of the best few.
 
 Candidates are every model plus equal-weight ensembles of the top 2..k models
-by overall validation score (combinations win in M4 and M5). Selection is by
-validation score, globally or per series.
+by validation score (combinations win in M4 and M5), ranked over all series
+and within each demand class. The choice for a series that has validation
+folds (the ladder's ``long`` step) is made by its validation score:
+
+- ``global``: the candidate with the best mean score over all series;
+- ``per_class``: the best candidate of each demand class (smooth, erratic,
+  intermittent, lumpy) with at least ``MIN_CLASS_SERIES`` series, the global
+  choice for smaller classes;
+- ``per_series``: each series' own best.
+
+A ``short`` series takes the best candidate of its demand class among those
+made only of models that fit short histories; ``new`` and ``zero`` series take
+the ladder's ``level`` and ``zero`` rungs, which need no fitted model.
 """
 
 from __future__ import annotations
@@ -14,19 +25,37 @@ import pandas as pd
 from forecasting.backtest import validation_score
 
 KEYS = ["unique_id", "ds", "cutoff"]
+MODES = ("global", "per_class", "per_series")
+#: a demand class chooses its own candidate when it holds at least this many validated series
+MIN_CLASS_SERIES = 10
+#: what a ladder step serves when it needs no fitted model
+RUNGS = {"zero": "zero", "new": "level"}
+#: what short series are served when no series could be validated, in order of preference
+UNVALIDATED_DEFAULT = ("ets", "theta", "naive")
 
 
 @dataclass
 class Selection:
     members: dict[str, list[str]]
+    #: the candidate served for every series (a model, an ensemble or a rung)
     choice: pd.Series
+    #: validation score of every candidate for every validated series
     scores: pd.DataFrame
     mode: str
     #: the validation forecasts, one column per candidate (calibrates the intervals)
     table: pd.DataFrame | None = None
 
     def served_models(self) -> set[str]:
-        return {m for cand in set(self.choice) for m in self.members[cand]}
+        return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+
+    def for_profile(self, profile: pd.DataFrame, short_ok: set[str]) -> Selection:
+        """The same validated choices, extended by the ladder to the series of ``profile``
+        (all history, where a series may have climbed a step since validation)."""
+        validated = self.choice.loc[self.choice.index.intersection(self.scores.index)]
+        if self.scores.empty:
+            return _unvalidated(list(self.members), profile, self.mode)
+        choice = _ladder_choice(validated, self.scores, self.members, profile, short_ok)
+        return Selection(self.members, choice, self.scores, self.mode, self.table)
 
 
 def ensemble_name(models: list[str]) -> str:
@@ -34,45 +63,120 @@ def ensemble_name(models: list[str]) -> str:
 
 
 def candidate_table(
-    cvs: dict[str, pd.DataFrame], scales: pd.DataFrame, max_ensemble: int = 3
+    cvs: dict[str, pd.DataFrame],
+    scales: pd.DataFrame,
+    max_ensemble: int = 3,
+    classes: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Wide CV table with a column per model and per ensemble candidate."""
+    """Wide CV table with a column per model and per ensemble candidate.
+
+    Ensembles are the top 2..k models ranked over all series and, with
+    ``classes``, ranked within each demand class.
+    """
     wide = None
     for name, cv in cvs.items():
         part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})
         wide = part if wide is None else wide.merge(part.drop(columns="y"), on=KEYS, how="inner")
     members = {name: [name] for name in cvs}
-    overall = {name: float(validation_score(wide, scales, name).mean()) for name in cvs}
-    ranked = sorted(overall, key=overall.get)
-    for k in range(2, min(max_ensemble, len(ranked)) + 1):
-        top = ranked[:k]
-        name = ensemble_name(top)
-        wide[name] = wide[top].mean(axis=1)
-        members[name] = top
+    scores = pd.DataFrame({name: validation_score(wide, scales, name) for name in cvs})
+    groups = [scores.index]
+    if classes is not None:
+        labels = classes.reindex(scores.index)
+        groups += [scores.index[labels == c] for c in labels.dropna().unique()]
+    for index in groups:
+        if len(index) == 0:
+            continue
+        ranked = scores.loc[index].mean().sort_values().index.tolist()
+        for k in range(2, min(max_ensemble, len(ranked)) + 1):
+            top = sorted(ranked[:k], key=list(cvs).index)
+            name = ensemble_name(top)
+            if name not in members:
+                wide[name] = wide[top].mean(axis=1)
+                members[name] = top
     return wide, members
 
 
 def select(
-    cvs: dict[str, pd.DataFrame], scales: pd.DataFrame, mode: str = "global", max_ensemble: int = 3
+    cvs: dict[str, pd.DataFrame],
+    scales: pd.DataFrame,
+    mode: str = "global",
+    max_ensemble: int = 3,
+    profile: pd.DataFrame | None = None,
+    short_ok: frozenset[str] | set[str] = frozenset(),
 ) -> Selection:
-    """Per-series validation scores of every candidate and the choice for each series."""
-    wide, members = candidate_table(cvs, scales, max_ensemble)
+    """Per-series validation scores of every candidate and the choice for every series.
+
+    ``profile`` (from ``ladder.profile_series``) gives each series' ladder step and
+    demand class; without it every validated series is treated as ``long``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"Unknown selection mode {mode!r}; use one of {', '.join(MODES)}.")
+    classes = profile["demand_class"] if profile is not None else None
+    validated = {name: cv for name, cv in cvs.items() if len(cv)}
+    if not validated:
+        return _unvalidated(list(cvs), profile, mode)
+    wide, members = candidate_table(validated, scales, max_ensemble, classes)
     scores = pd.DataFrame({name: validation_score(wide, scales, name) for name in members})
-    if mode == "per_series":
-        choice = scores.idxmin(axis=1)
-    elif mode == "global":
-        best = scores.mean().idxmin()
-        choice = pd.Series(best, index=scores.index)
-    else:
-        raise ValueError(f"Unknown selection mode {mode!r}; use 'global' or 'per_series'.")
+    choice = _validated_choice(scores, mode, classes)
+    if profile is not None:
+        choice = _ladder_choice(choice, scores, members, profile, short_ok)
     return Selection(members, choice, scores, mode, wide)
 
 
+def _validated_choice(scores: pd.DataFrame, mode: str, classes: pd.Series | None) -> pd.Series:
+    best = scores.mean().idxmin()
+    if mode == "per_series":
+        return scores.idxmin(axis=1)
+    choice = pd.Series(best, index=scores.index)
+    if mode == "per_class" and classes is not None:
+        labels = classes.reindex(scores.index)
+        for _, rows in scores.groupby(labels, sort=False):
+            if len(rows) >= MIN_CLASS_SERIES:
+                choice[rows.index] = rows.mean().idxmin()
+    return choice
+
+
+def _ladder_choice(
+    choice: pd.Series,
+    scores: pd.DataFrame,
+    members: dict[str, list[str]],
+    profile: pd.DataFrame,
+    short_ok: frozenset[str] | set[str],
+) -> pd.Series:
+    """Extend the validated choice to every series of the profile, by ladder step."""
+    short_candidates = [c for c, m in members.items() if set(m) <= set(short_ok)]
+    short_scores = scores[short_candidates]
+    fallback = short_scores.mean().idxmin() if short_candidates else RUNGS["new"]
+    by_class = {}
+    if short_candidates:
+        labels = profile["demand_class"].reindex(scores.index)
+        by_class = short_scores.groupby(labels).mean().idxmin(axis=1).to_dict()
+    short = profile["demand_class"].map(by_class).fillna(fallback)
+    out = profile["tier"].map(RUNGS).fillna(short).astype(object)
+    validated = choice.index.intersection(out.index)
+    out[validated] = choice[validated]
+    return out
+
+
+def _unvalidated(models: list[str], profile: pd.DataFrame | None, mode: str) -> Selection:
+    """No series is long enough for a validation fold: serve a robust default."""
+    default = next((m for m in UNVALIDATED_DEFAULT if m in models), RUNGS["new"])
+    members = {name: [name] for name in models if not name.startswith("ensemble(")}
+    index = profile.index if profile is not None else pd.Index([])
+    tiers = profile["tier"] if profile is not None else pd.Series(dtype=object)
+    choice = pd.Series(
+        [RUNGS.get(t, default) for t in tiers], index=index, dtype=object, name="choice"
+    )
+    return Selection(members, choice, pd.DataFrame(index=index), mode, None)
+
+
 def combine(forecasts: pd.DataFrame, selection: Selection, column: str = "yhat") -> pd.Series:
-    """The served value per row of a wide frame with one column per model."""
+    """The served value per row of a wide frame with one column per model (rungs excluded)."""
     out = pd.Series(index=forecasts.index, dtype=float)
     chosen = forecasts["unique_id"].map(selection.choice)
     for cand in chosen.dropna().unique():
+        if cand not in selection.members:
+            continue
         rows = chosen == cand
         out[rows] = forecasts.loc[rows, selection.members[cand]].mean(axis=1)
     return out

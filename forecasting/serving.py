@@ -3,7 +3,10 @@
 A ``ServingModel`` forecasts any horizon from its own state (no data set
 needed), for the served combination or any single trained model, so the
 command line, the web app and the MLflow pyfunc all forecast the same way.
-Bands past the validated horizon reuse the last validated step's width.
+Every series it was given gets a forecast: fitted models serve the ``short``
+and ``long`` steps of the ladder, the ``level`` and ``zero`` rungs the ``new``
+and ``zero`` ones (``forecasting.ladder``). Bands past the validated horizon
+keep widening and are flagged ``extrapolated``.
 """
 
 from __future__ import annotations
@@ -14,20 +17,29 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataError
-from forecasting.intervals import apply_intervals, conformal_quantiles
+from forecasting.intervals import (
+    apply_intervals,
+    conformal_quantiles,
+    random_walk_quantiles,
+    zero_quantiles,
+)
+from forecasting.ladder import series_table
 from forecasting.metrics import naive_scale
 from forecasting.models import Forecaster
-from forecasting.selection import Selection, combine
+from forecasting.models.base import forecast_grid
+from forecasting.selection import RUNGS, Selection, combine
 from forecasting.spec import DataSpec
 
 SERVED = "selected"
+#: the band quantiles of the ``level`` rung are those of this validated model
+LEVEL_BANDS_FROM = "naive"
 
 
 @dataclass
 class ServingModel:
     fitted: dict[str, Forecaster]
     members: dict[str, list[str]]
-    #: served candidate per series (a model or an ensemble name)
+    #: served candidate per series (a model, an ensemble name or a ladder rung)
     choice: pd.Series
     #: conformal quantiles per candidate: rows are horizon steps, columns levels
     quantiles: dict[str, pd.DataFrame]
@@ -36,6 +48,10 @@ class ServingModel:
     spec: DataSpec
     #: the horizon the intervals were validated for
     horizon: int
+    #: per series: ladder step, demand class, history length (``ladder.profile_series``)
+    profile: pd.DataFrame | None = None
+    #: per rung series (``new``, ``zero``): the level it forecasts and its last date
+    rungs: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -46,19 +62,33 @@ class ServingModel:
         return list(self.choice.index)
 
     def served_models(self) -> set[str]:
-        return {m for cand in set(self.choice) for m in self.members.get(cand, [cand])}
+        return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+
+    def series_table(self) -> pd.DataFrame:
+        """Per series: ladder step, demand class and what serves it (``ladder.series_table``)."""
+        if self.profile is None:
+            return pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
+        return series_table(self.profile, self.choice)
+
+    def diverged(self) -> dict[str, dict[str, str]]:
+        """Per model, the series whose forecast diverged and was replaced (and why)."""
+        return {name: dict(m.diverged_) for name, m in self.fitted.items() if m.diverged_}
 
     def only(self, name: str) -> ServingModel:
         """The same, serving one trained model for every series (for per-model tracking)."""
+        choice = self.choice.where(self.choice.isin(RUNGS.values()), name)
+        quantiles = {k: v for k, v in self.quantiles.items() if k in (name, *RUNGS.values())}
         return ServingModel(
             {name: self.fitted[name]},
             {name: [name]},
-            self.choice.map(lambda _: name),
-            {name: self.quantiles[name]},
+            choice,
+            quantiles,
             self.scale,
             self.nonnegative,
             self.spec,
             self.horizon,
+            self.profile,
+            self.rungs,
         )
 
     def describe(self) -> str:
@@ -87,31 +117,51 @@ class ServingModel:
         every_model: bool = False,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The served forecast and the wide frame of the model forecasts it combines
-        (every trained model's with ``every_model``, as a backtest scores them all)."""
+        (every trained model's with ``every_model``, as a backtest scores them all).
+        Series on a ladder rung carry the rung's forecast in every model column."""
         if model is not None and model not in self.fitted and model != SERVED:
             raise DataError(f"Unknown model {model!r}; trained: {', '.join(self.fitted)}.")
         if series:
             unknown = sorted(set(series) - set(self.choice.index))
             if unknown:
                 raise DataError(f"Unknown series {', '.join(unknown[:5])}.")
-        choice = self.choice if model in (None, SERVED) else self.choice.map(lambda _: model)
-        needed = {m for cand in set(choice) for m in self.members.get(cand, [cand])}
+        on_rung = self.choice.isin(RUNGS.values())
+        choice = self.choice if model in (None, SERVED) else self.choice.where(on_rung, model)
+        needed = {m for cand in set(choice) for m in self.members.get(cand, [])}
         needed = [m for m in self.fitted if every_model or m in needed]
         wide = None
         for name in needed:
             pred = self.fitted[name].predict(h, future).rename(columns={"yhat": name})
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
+        rung_rows = self._rung_forecast(h, needed)
+        if rung_rows is not None:
+            wide = rung_rows if wide is None else pd.concat([wide, rung_rows], ignore_index=True)
+        if wide is None:
+            raise DataError("This model has no series to forecast.")
         if series:
             wide = wide.loc[wide["unique_id"].isin(series)].reset_index(drop=True)
         served = wide[["unique_id", "ds"]].copy()
         selection = Selection(self.members, choice, pd.DataFrame(), "stored")
         served["yhat"] = combine(wide, selection)
+        if rung_rows is not None:
+            rung = wide["unique_id"].isin(rung_rows["unique_id"].unique())
+            served.loc[rung, "yhat"] = wide.loc[rung, "_rung"]
+            wide = wide.drop(columns="_rung")
         served["model"] = served["unique_id"].map(choice)
         parts = []
         for cand, rows in served.groupby("model", sort=False):
             parts.append(apply_intervals(rows, self.quantiles[cand], self.scale, self.nonnegative))
         served = pd.concat(parts).sort_index()
+        served["extrapolated"] = served.groupby("unique_id", sort=False).cumcount() >= self.horizon
         return served, wide
+
+    def _rung_forecast(self, h: int, columns: list[str]) -> pd.DataFrame | None:
+        """Forecast rows of the series on a ladder rung: their level, in every model column."""
+        if self.rungs is None or self.rungs.empty:
+            return None
+        grid = forecast_grid(self.rungs["last_ds"], h, self.spec)
+        level = grid["unique_id"].map(self.rungs["level"]).to_numpy(float)
+        return grid.assign(**{name: level for name in columns}, _rung=level)
 
 
 def serving_model(
@@ -120,22 +170,52 @@ def serving_model(
     df: pd.DataFrame,
     spec: DataSpec,
     horizon: int,
+    profile: pd.DataFrame | None = None,
 ) -> ServingModel:
-    """Bundle refitted models with intervals calibrated on the validation folds only."""
-    validation = selection.table
-    scale = df.groupby("unique_id", sort=False)["y"].apply(
-        lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1)
-    )
-    nonnegative = df.groupby("unique_id", sort=False)["y"].min() >= 0
-    candidates = set(selection.choice) | set(fitted)
-    quantiles = {
-        cand: conformal_quantiles(validation, scale, cand)
-        for cand in candidates
-        if cand in validation
-    }
-    for name in set(fitted) - set(quantiles):  # a model with no validation column: no band
-        quantiles[name] = pd.DataFrame({80: [np.nan], 95: [np.nan]})
+    """Bundle refitted models with intervals calibrated on the validation folds only.
+
+    ``df`` holds every series (rungs included); ``profile`` their ladder steps.
+    """
+    grouped = df.groupby("unique_id", sort=False)["y"]
+    scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
+    nonnegative = grouped.min() >= 0
+    quantiles = _band_quantiles(selection, fitted, scale, horizon)
+    rungs = None
+    if profile is not None:
+        on_rung = profile.index[profile["tier"].isin(RUNGS)]
+        rows = df.loc[df["unique_id"].isin(on_rung)].groupby("unique_id", sort=False)
+        rungs = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
+        rungs.loc[profile.loc[rungs.index, "tier"] == "zero", "level"] = 0.0
+        # a new series' own naive scale rests on a few points: never narrower than its level
+        new = rungs.index[rungs["level"] != 0]
+        scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])
     members = {c: m for c, m in selection.members.items() if set(m) <= set(fitted)}
     return ServingModel(
-        fitted, members, selection.choice, quantiles, scale, nonnegative, spec, horizon
+        fitted,
+        members,
+        selection.choice,
+        quantiles,
+        scale,
+        nonnegative,
+        spec,
+        horizon,
+        profile,
+        rungs,
     )
+
+
+def _band_quantiles(
+    selection: Selection, fitted: dict[str, Forecaster], scale: pd.Series, horizon: int
+) -> dict[str, pd.DataFrame]:
+    """Quantiles of every candidate a series can be served by, and of every single model."""
+    validation = selection.table
+    candidates = set(selection.choice) | set(fitted)
+    quantiles = {}
+    for cand in candidates - set(RUNGS.values()):
+        if validation is not None and cand in validation:
+            quantiles[cand] = conformal_quantiles(validation, scale, cand)
+        else:  # nothing validated it: the bands of a random walk, never a false precision
+            quantiles[cand] = random_walk_quantiles(horizon)
+    quantiles[RUNGS["zero"]] = zero_quantiles()
+    quantiles[RUNGS["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
+    return quantiles

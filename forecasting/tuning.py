@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
@@ -33,6 +33,8 @@ class TuningResult:
     pruned: int = 0
     seconds: float = 0.0
     study_name: str | None = None
+    #: series whose validation forecast diverged and was replaced (see ``Forecaster``)
+    diverged: dict[str, str] = field(default_factory=dict)
 
 
 def tune(
@@ -55,6 +57,7 @@ def tune(
     reporter = reporter or Reporter()
     started = time.perf_counter()
     tuned = _tuned_parameters(cls, spec)
+    diverged: dict[str, str] = {}
     if trials <= 0 or not tuned:
         cv = cross_validate(
             lambda: cls(),
@@ -63,9 +66,10 @@ def tune(
             h,
             n_windows,
             on_fold=lambda f, _: _fold_done(reporter, f, n_windows),
+            diverged=diverged,
         )
         score = float(validation_score(cv, scales).mean())
-        return TuningResult({}, cv, score, seconds=time.perf_counter() - started)
+        return TuningResult({}, cv, score, seconds=time.perf_counter() - started, diverged=diverged)
 
     subset = _tuning_subset(cls, df, tune_series, seed)
     best_cv: dict = {}
@@ -83,12 +87,15 @@ def tune(
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        cv = cross_validate(lambda: cls(**params), subset, spec, h, n_windows, on_fold=on_fold)
+        seen: dict[str, str] = {}
+        cv = cross_validate(
+            lambda: cls(**params), subset, spec, h, n_windows, on_fold=on_fold, diverged=seen
+        )
         score = float(validation_score(cv, scales).mean())
         if not np.isfinite(score):
             raise optuna.TrialPruned()
         if "score" not in best_cv or score < best_cv["score"]:
-            best_cv.update(score=score, cv=cv, params=params)
+            best_cv.update(score=score, cv=cv, params=params, diverged=seen)
         return score
 
     study = optuna.create_study(
@@ -120,8 +127,10 @@ def tune(
         raise RuntimeError(f"Every tuning trial of {cls.name} failed or was pruned.")
     params = best_cv["params"]
     cv = best_cv["cv"]
+    diverged = best_cv["diverged"]
     if len(subset) != len(df):
-        cv = cross_validate(lambda: cls(**params), df, spec, h, n_windows)
+        diverged = {}
+        cv = cross_validate(lambda: cls(**params), df, spec, h, n_windows, diverged=diverged)
     score = float(validation_score(cv, scales).mean())
     log.info(
         "%s: %d trials (%d pruned), best validation score %.4f with %s",
@@ -132,7 +141,14 @@ def tune(
         params,
     )
     return TuningResult(
-        params, cv, score, len(states), pruned, time.perf_counter() - started, study.study_name
+        params,
+        cv,
+        score,
+        len(states),
+        pruned,
+        time.perf_counter() - started,
+        study.study_name,
+        diverged,
     )
 
 

@@ -2,7 +2,10 @@
 
 ``train_and_forecast`` is what the product runs on all history; ``backtest``
 runs it on everything but the last ``h`` periods of every series and scores
-the result on those held-out periods, which nothing before has seen.
+the result on those held-out periods, which nothing before has seen. Every
+series given in gets a forecast: the models are fitted to the series with
+history to fit (the ``short`` and ``long`` steps of ``forecasting.ladder``),
+the others stand on its ``level`` and ``zero`` rungs.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from forecasting.backtest import fold_scales, split
-from forecasting.intervals import LEVELS, coverage
+from forecasting.backtest import fold_scales, holdout_split
+from forecasting.intervals import LEVELS, coverage, coverage_by_step
+from forecasting.ladder import profile_series, series_table
 from forecasting.metrics import evaluate, summarize
-from forecasting.models import BASELINE, MODELS, Forecaster
+from forecasting.models import ALWAYS, MODELS, Forecaster
+from forecasting.models.base import forecast_grid
 from forecasting.progress import Reporter
 from forecasting.selection import Selection, select
 from forecasting.serving import SERVED as SELECTED
@@ -40,12 +45,14 @@ class TrainOptions:
     study_prefix: str = "sales"
 
     def model_names(self) -> list[str]:
+        """The models asked for plus those that are always candidates, in registry order."""
         unknown = [m for m in self.models if m not in MODELS]
         if unknown:
             raise ValueError(
                 f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
             )
-        return [BASELINE, *[m for m in dict.fromkeys(self.models) if m != BASELINE]]
+        wanted = {*ALWAYS, *self.models}
+        return [m for m in MODELS if m in wanted]
 
 
 @dataclass
@@ -59,9 +66,26 @@ class ForecastOutcome:
     fitted: dict[str, Forecaster]
     seconds: dict[str, float] = field(default_factory=dict)
     serving: ServingModel | None = None
+    #: per series: ladder step, demand class and history length (``ladder.profile_series``)
+    profile: pd.DataFrame | None = None
 
     def fallbacks(self) -> dict[str, dict[str, str]]:
         return {name: m.fallbacks_ for name, m in self.fitted.items() if m.fallbacks_}
+
+    def series_report(self) -> list[dict]:
+        """Per series: ladder step, demand class, history and what serves it."""
+        if self.profile is None:
+            return []
+        return series_table(self.profile, self.selection.choice).to_dict(orient="records")
+
+    def diverged(self) -> dict[str, dict[str, str]]:
+        """Per model, the series whose forecast diverged and was replaced, in any fit."""
+        out: dict[str, dict[str, str]] = {}
+        for name, model in self.fitted.items():
+            out.setdefault(name, {}).update(model.diverged_)
+        for name, result in self.tuning.items():
+            out.setdefault(name, {}).update(result.diverged)
+        return {name: series for name, series in out.items() if series}
 
 
 def train_and_forecast(
@@ -75,15 +99,51 @@ def train_and_forecast(
     """Tune and cross-validate each model, select, refit on all of ``df`` and forecast ``h``."""
     options = options or TrainOptions()
     reporter = reporter or Reporter()
-    tuning, selection = validate(df, spec, h, options, reporter.sub(0, 0.8))
+    profile = profile_series(df, h, spec.season_length)
+    modelled = fitted_rows(df, profile)
+    if modelled.empty:  # nothing has sold yet, or only new products: the ladder's rungs serve
+        tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
+    else:
+        tuning, selection = validate(modelled, spec, h, options, reporter.sub(0, 0.8), profile)
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
-    fitted = refit(df, spec, tuning, reporter.sub(0.8, 1.0))
-    model = serving_model(fitted, selection, df, spec, h)
+    fitted = refit(modelled, spec, tuning, reporter.sub(0.8, 1.0))
+    model = serving_model(fitted, selection, df, spec, h, profile)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     seconds["refit"] = time.perf_counter() - started
     reporter.report(1.0, "forecast ready")
-    return ForecastOutcome(served, per_model, selection, tuning, fitted, seconds, model)
+    return ForecastOutcome(served, per_model, selection, tuning, fitted, seconds, model, profile)
+
+
+def production_model(
+    df: pd.DataFrame,
+    spec: DataSpec,
+    h: int,
+    outcome: ForecastOutcome,
+    reporter: Reporter | None = None,
+) -> ServingModel:
+    """Refit every model of a backtest on all history and serve its validated choice,
+    extended by the ladder to every series as it stands now."""
+    profile = profile_series(df, h, spec.season_length)
+    short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
+    selection = outcome.selection.for_profile(profile, short_ok)
+    modelled = fitted_rows(df, profile)
+    fitted = refit(modelled, spec, outcome.tuning, reporter) if len(modelled) else {}
+    return serving_model(fitted, selection, df, spec, h, profile)
+
+
+def _by_step(table: pd.DataFrame | None) -> dict:
+    if table is None:
+        return {}
+    return {level: table[level].round(4).tolist() for level in table.columns}
+
+
+def fitted_rows(df: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the series the models are fitted to (the ladder's short and long steps)."""
+    modelled = profile.index[profile["tier"].isin(["short", "long"])]
+    if len(modelled) == len(profile):
+        return df
+    return df.loc[df["unique_id"].isin(modelled)]
 
 
 def validate(
@@ -92,11 +152,13 @@ def validate(
     h: int,
     options: TrainOptions,
     reporter: Reporter | None = None,
+    profile: pd.DataFrame | None = None,
 ) -> tuple[dict[str, TuningResult], Selection]:
     """Tune each model on rolling-origin folds of ``df`` and choose what to serve."""
     reporter = reporter or Reporter()
     names = options.model_names()
     scales = fold_scales(df, h, options.n_windows, spec.season_length)
+    validated = profile is None or (profile["tier"] == "long").any()
     tuning: dict[str, TuningResult] = {}
     for i, name in enumerate(names):
         reporter.check_cancelled()
@@ -108,7 +170,7 @@ def validate(
             h,
             options.n_windows,
             scales,
-            trials=options.trials,
+            trials=options.trials if validated else 0,
             timeout=options.timeout,
             storage=options.storage,
             study_name=f"{options.study_prefix}-{name}" if options.storage else None,
@@ -119,7 +181,8 @@ def validate(
             "%s validated in %.1fs (score %.4f)", name, tuning[name].seconds, tuning[name].score
         )
     cvs = {name: result.cv for name, result in tuning.items()}
-    selection = select(cvs, scales, options.selection, options.max_ensemble)
+    short_ok = {name for name in names if MODELS[name].short_ok}
+    selection = select(cvs, scales, options.selection, options.max_ensemble, profile, short_ok)
     log.info("selected: %s", selection.choice.value_counts().to_dict())
     return tuning, selection
 
@@ -152,6 +215,8 @@ class BacktestReport:
     summary: pd.DataFrame
     coverage: dict[str, float]
     seconds: float
+    #: interval coverage at each horizon step (rows 1..h, a column per level)
+    coverage_by_step: pd.DataFrame | None = None
 
     def to_json(self, dataset: dict, h: int) -> dict:
         cols = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
@@ -169,6 +234,9 @@ class BacktestReport:
                 "by_series": choice.value_counts().to_dict(),
             },
             "coverage": {k: round(v, 4) for k, v in self.coverage.items()},
+            "coverage_by_step": _by_step(self.coverage_by_step),
+            "series": self.outcome.series_report(),
+            "diverged": self.outcome.diverged(),
             "seconds": round(self.seconds, 1),
         }
 
@@ -182,10 +250,9 @@ def backtest(
 ) -> BacktestReport:
     """Hold out the last ``h`` periods of every series, run the workflow on the rest, score."""
     started = time.perf_counter()
-    train, test = split(df, h, h)
-    outcome = train_and_forecast(
-        train, spec, h, options, future=test if spec.exog else None, reporter=reporter
-    )
+    train, test = holdout_split(df, h)
+    future = _known_future(train, test, h, spec) if spec.exog else None
+    outcome = train_and_forecast(train, spec, h, options, future=future, reporter=reporter)
     actuals = test[["unique_id", "ds", "y"]].merge(outcome.per_model, on=["unique_id", "ds"])
     actuals = actuals.merge(
         outcome.forecast.rename(columns={"yhat": SELECTED}), on=["unique_id", "ds"]
@@ -194,4 +261,17 @@ def backtest(
     per_series = evaluate(actuals, train, names, spec.season_length)
     summary = summarize(per_series, actuals)
     cov = coverage(actuals, LEVELS)
-    return BacktestReport(outcome, actuals, per_series, summary, cov, time.perf_counter() - started)
+    by_step = coverage_by_step(actuals, LEVELS)
+    return BacktestReport(
+        outcome, actuals, per_series, summary, cov, time.perf_counter() - started, by_step
+    )
+
+
+def _known_future(train: pd.DataFrame, test: pd.DataFrame, h: int, spec: DataSpec):
+    """The drivers of the ``h`` periods after each series' training end: the held-out rows'
+    values, carried forward past the end of a series held out for fewer than ``h``."""
+    grid = forecast_grid(train.groupby("unique_id", sort=False)["ds"].max(), h, spec)
+    cols = ["unique_id", "ds", *spec.exog]
+    future = grid.merge(test[cols], on=["unique_id", "ds"], how="left")
+    future[list(spec.exog)] = future.groupby("unique_id", sort=False)[list(spec.exog)].ffill()
+    return future

@@ -17,7 +17,13 @@ import pandas as pd
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
 from forecasting.progress import Reporter
-from forecasting.workflow import SELECTED, TrainOptions, backtest, train_and_forecast
+from forecasting.workflow import (
+    SELECTED,
+    ForecastOutcome,
+    TrainOptions,
+    backtest,
+    train_and_forecast,
+)
 from pipeline.serve import read_future_csv
 from pipeline.steps.ingest import country_option, limits_from
 from pipeline.terminal import terminal_progress, write_forecast_csv
@@ -49,8 +55,6 @@ def run_adhoc(args: argparse.Namespace) -> int:
     data = prepare(
         args.csv,
         horizon=args.horizon,
-        n_windows=args.windows,
-        holdout=args.command == "backtest",
         date=args.date,
         target=args.target,
         ids=args.ids,
@@ -78,7 +82,7 @@ def _print_dataset(data: Dataset) -> None:
         f"{r.leading_zeros_trimmed} leading zeros trimmed" if r.leading_zeros_trimmed else "",
         f"{r.negative_values} negative values kept" if r.negative_values else "",
         f"{r.outliers_flagged} outliers flagged" if r.outliers_flagged else "",
-        f"{len(r.dropped_series)} series too short, left out" if r.dropped_series else "",
+        f"{len(r.dropped_series)} series left out" if r.dropped_series else "",
     ]
     notes = [n for n in notes if n]
     if notes:
@@ -95,14 +99,25 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     print(table.round(3).to_string())
     choice = report.outcome.selection.choice.value_counts()
     print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    _print_ladder(report.outcome)
     print("interval coverage: " + ", ".join(f"{k}% -> {v:.1%}" for k, v in report.coverage.items()))
+    by_step = report.coverage_by_step
+    if by_step is not None and len(by_step) > 1:
+        last = by_step.index.max()
+        print(
+            "  by horizon step: "
+            + ", ".join(
+                f"{k}% {by_step.loc[1, k]:.0%} at step 1, {by_step.loc[last, k]:.0%} at step {last}"
+                for k in by_step.columns
+            )
+        )
     print(f"seconds: {report.seconds:.1f}")
     if args.json:
         payload = report.to_json(data.summary(), args.horizon)
         args.json.write_text(json.dumps(payload, indent=2))
     if args.forecasts:
         out = report.actuals[["unique_id", "ds", "y", SELECTED]].rename(columns={SELECTED: "yhat"})
-        bands = report.outcome.forecast.drop(columns=["yhat", "model"])
+        bands = report.outcome.forecast.drop(columns=["yhat", "model", "extrapolated"])
         out = out.merge(bands, on=["unique_id", "ds"])
         _write_forecast(out, data, args.forecasts)
     return 0
@@ -119,11 +134,31 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
         mapping = data.loaded.mapping
         future = read_future_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
     outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, future, reporter)
-    _write_forecast(outcome.forecast.drop(columns="model"), data, args.out)
+    _write_forecast(outcome.forecast.drop(columns=["model", "extrapolated"]), data, args.out)
     choice = outcome.selection.choice.value_counts()
     print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    _print_ladder(outcome)
     print(f"wrote {len(outcome.forecast)} rows to {args.out}")
     return 0
+
+
+def _print_ladder(outcome: ForecastOutcome) -> None:
+    """How every series was forecast: ladder steps, demand classes, diverged models."""
+    table = outcome.profile
+    steps = table["tier"].value_counts()
+    classes = table["demand_class"].value_counts()
+    print("ladder: " + ", ".join(f"{v} {k}" for k, v in steps.items()) + " series")
+    print("demand classes: " + ", ".join(f"{v} {k}" for k, v in classes.items()))
+    rungs = [r for r in outcome.series_report() if r["tier"] in ("new", "zero")]
+    for row in rungs[:10]:
+        print(f"  {row['unique_id']}: {row['step']}")
+    if len(rungs) > 10:
+        print(f"  ... and {len(rungs) - 10} more new or never-sold series")
+    for model, series in outcome.diverged().items():
+        print(
+            f"{model} diverged on {len(series)} series and was replaced by seasonal naive there "
+            f"(e.g. {next(iter(series))})"
+        )
 
 
 def _write_forecast(frame: pd.DataFrame, data: Dataset, path: Path) -> None:

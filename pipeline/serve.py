@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasting.errors import DataError
+from forecasting.ladder import describe_step
 from forecasting.models import BASELINE
 from forecasting.serving import ServingModel
 from pipeline.eda_report import report_dir
@@ -50,6 +51,8 @@ class Production:
     stored: pd.DataFrame
     #: periods every series' stored forecast covers (0 when none is stored)
     stored_horizon: int = 0
+    #: per series: ladder step, demand class, what serves it (read on first ask)
+    series: pd.DataFrame | None = None
 
 
 def baseline_metrics(models: list[dict]) -> dict | None:
@@ -213,7 +216,41 @@ class ForecastService:
             future = self._future(prod, horizon, drivers) if prod.serving.spec.exog else None
             rows = prod.serving.forecast(horizon, future, model=model, series=chosen)
         bands = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
-        return rows.groupby("ds", sort=True)[bands].sum().reset_index()
+        step = rows.groupby("unique_id", sort=False).cumcount()
+        rows = rows.assign(extrapolated=step >= prod.serving.horizon)
+        agg = {**{b: "sum" for b in bands}, "extrapolated": "max"}
+        return rows.groupby("ds", sort=True).agg(agg).reset_index()
+
+    def series_ladder(self, dataset_id: int | None = None) -> tuple[pd.DataFrame, str]:
+        """Every series' ladder step and demand class, and where the table comes from: the
+        production run when it serves this data set, else the data set's EDA report."""
+        dataset_id = dataset_id or self.dataset_id()
+        if dataset_id == self.dataset_id():
+            details = self.series_details()
+            if details is not None:
+                return details, "the production run"
+        table = pd.DataFrame(self.eda(dataset_id)["series"])
+        if "tier" not in table:
+            raise DataError("This data set's EDA report predates demand classes; re-run EDA.")
+        table["step"] = [
+            describe_step(t, p) for t, p in zip(table["tier"], table["periods"], strict=True)
+        ]
+        return table, "the EDA report (at the usual horizon; training decides what serves)"
+
+    def series_details(self) -> pd.DataFrame | None:
+        """Per series of the production run: ladder step, demand class, what serves it."""
+        if not self.has_production():
+            return None
+        prod = self.production()
+        if prod.dataset_id != self.dataset_id():
+            return None
+        with self._lock:
+            if prod.series is None:
+                try:
+                    prod.series = self.system.artifacts.load(prod.run["id"], "series")
+                except FileNotFoundError:  # a run from before the ladder
+                    prod.series = prod.serving.series_table().assign(diverged="")
+            return prod.series
 
     def _future(self, prod: Production, horizon: int, drivers: dict | None) -> pd.DataFrame:
         from pipeline.steps.forecast import assumed_future

@@ -36,6 +36,7 @@ def model_results(db: Database, run_id: int) -> list[dict]:
                 "mlflow_run_id": r.mlflow_run_id,
                 "artifact_uri": r.artifact_uri,
                 "selected": r.selected,
+                "diverged": r.diverged or {},
             }
             for r in results
         ]

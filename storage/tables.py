@@ -153,6 +153,8 @@ class ModelResult(Base):
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     artifact_uri: Mapped[str | None] = mapped_column(Text)
     selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: series whose forecast diverged and was replaced: unique_id -> why
+    diverged: Mapped[dict | None]
 
 
 class ForecastPoint(Base):

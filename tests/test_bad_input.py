@@ -35,10 +35,6 @@ CASES = {
         "target column 'sales' has no values",
     ),
     "single row": (b"date,sales\n2024-01-01,5\n", "single date"),
-    "too short for the horizon": (
-        ("date,sales\n" + _rows(pd.date_range("2024-01-01", periods=15).date)).encode(),
-        "'total' has 15 period(s), but the horizon and the validation folds need at least 22",
-    ),
     "irregular timestamps": (
         ("date,sales\n" + _rows(WEEKS)).encode(),
         "not a whole number of weekly periods",

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 
 from tests.conftest import ROOT
@@ -44,7 +45,8 @@ def test_backtest_on_the_original_sample_writes_json_and_forecasts(tmp_path, eco
     scores = json.loads(out_json.read_text())
     assert scores["dataset"] == {"series": 1, "rows": 669, "freq": "D"}
     assert scores["horizon"] == 28
-    assert set(scores["models"]) == {"seasonal_naive", "linear_trend", "theta", "xgboost"}
+    always = {"seasonal_naive", "naive", "croston", "tsb", "adida", "imapa"}
+    assert set(scores["models"]) == {"linear_trend", "theta", "xgboost", *always}
     keys = {"mase", "rmsse", "wape", "smape", "mape", "mae", "rmse"}
     assert keys <= set(scores["selected"]["metrics"])
     assert set(scores["coverage"]) == {"80", "95"}
@@ -179,3 +181,56 @@ def test_forecast_with_planned_driver_values(tmp_path, store_item_csv):
         means[promo] = frame["yhat"].mean()
     # the sample's promotions lift sales by half; a planned promotion must show it
     assert means[1] > 1.3 * means[0]
+
+
+def _planners_file(path) -> None:
+    """Store x item daily sales in the shapes a planner exports (made here, not real data)."""
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2024-01-01", periods=120)
+    rows = []
+    for item, y in {
+        "coffee": 40 + 10 * np.sin(np.arange(120) * 2 * np.pi / 7) + rng.normal(0, 3, 120),
+        "kettle": rng.poisson(12, 120),
+        "descaler": rng.poisson(0.4, 120),  # a slow mover: most days sell nothing
+        "launch": [np.nan] * 117 + [4, 6, 5],  # on sale for three days
+        "gift box": np.zeros(120),  # listed, never sold
+    }.items():
+        rows += [
+            {"date": d.date(), "store": "north", "item": item, "units": v}
+            for d, v in zip(days, y, strict=True)
+            if not np.isnan(v)
+        ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_every_series_of_a_planners_file_gets_a_forecast(tmp_path):
+    source, out = tmp_path / "sales.csv", tmp_path / "forecast.csv"
+    _planners_file(source)
+    result = _run(
+        "forecast", "--csv", str(source), "--horizon", "14", "--models", "linear_trend,theta",
+        "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert frame.groupby("item").size().to_dict() == {
+        "coffee": 14, "descaler": 14, "gift box": 14, "kettle": 14, "launch": 14,
+    }  # fmt: skip
+    assert (frame.loc[frame["item"] == "gift box", ["yhat", "hi95"]] == 0).all().all()
+    launch = frame.loc[frame["item"] == "launch"]
+    assert launch["yhat"].eq(5.0).all() and (launch["hi95"] > launch["yhat"]).all()
+    lines = result.stdout.splitlines()
+    new = "new: 3 periods of history, level forecast"
+    assert any("item=launch" in x and new in x for x in lines)
+    assert any("item=gift box" in x and "no sales yet: zero forecast" in x for x in lines)
+    assert "intermittent" in result.stdout  # the slow mover's demand class is reported
+
+
+def test_a_file_of_zeros_forecasts_zeros(tmp_path):
+    source, out = tmp_path / "zeros.csv", tmp_path / "forecast.csv"
+    days = pd.date_range("2024-01-01", periods=60)
+    pd.DataFrame({"date": days.date, "sales": 0}).to_csv(source, index=False)
+    result = _run("forecast", "--csv", str(source), "--horizon", "7", "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 7
+    assert (frame[["yhat", "lo80", "hi80", "lo95", "hi95"]] == 0).all().all()

@@ -57,10 +57,11 @@ def layout(**_):
                             html.P(
                                 f"Gap policy: {cleaning.get('gap_policy')}. "
                                 + (
-                                    f"{len(dropped)} series too short to evaluate were left "
-                                    f"out: {', '.join(list(dropped)[:5])}."
+                                    f"{len(dropped)} series were left out: "
+                                    + "; ".join(f"{k} ({v})" for k, v in list(dropped.items())[:5])
+                                    + "."
                                     if dropped
-                                    else "No series was left out."
+                                    else "Every series is forecast (see below how)."
                                 ),
                                 className="small",
                             ),
@@ -70,6 +71,8 @@ def layout(**_):
                     dbc.Col(_eda_summary(service, info["id"]), md=7),
                 ]
             ),
+            html.H4("How each series is forecast", className="mt-3"),
+            _ladder_section(service, info["id"]),
             html.H4("Exploratory analysis", className="mt-3"),
             html.Div(_eda_figures(service, info["id"])),
             html.H4("History", className="mt-3"),
@@ -87,6 +90,58 @@ def layout(**_):
             html.Div(id="data-accuracy"),
             html.H4("Feature importance of the tree models", className="mt-4"),
             ui.loading(dcc.Graph(id="data-importance", config={"displaylogo": False})),
+        ]
+    )
+
+
+LADDER_COLUMNS = {
+    "unique_id": "series",
+    "step": "ladder step",
+    "demand_class": "demand class",
+    "periods": "periods",
+    "zero_share": "zero share",
+    "adi": "ADI",
+    "cv2": "CV²",
+    "served_by": "served by",
+    "diverged": "diverged (replaced)",
+}
+
+
+def _ladder_section(service, dataset_id: int):
+    """Every series' ladder step and demand class, from the serving run or the EDA report."""
+    try:
+        table, source = service.series_ladder(dataset_id)
+    except DataError as exc:
+        return ui.error_notice(str(exc))
+    steps = table["tier"].value_counts().to_dict()
+    classes = table["demand_class"].value_counts().to_dict()
+    columns = [c for c in LADDER_COLUMNS if c in table.columns]
+    return html.Div(
+        [
+            html.P(
+                "Every series gets a forecast. By history: never sold -> zero; fewer than 4 "
+                "periods -> its mean level with wide bands; too short for a validation fold -> "
+                "the models that fit short histories, chosen on longer series of the same demand "
+                "class; otherwise every model, validated. Demand classes (Syntetos-Boylan): ADI "
+                "is the mean number of periods between sales, CV² the variability of sale sizes.",
+                className="small",
+            ),
+            html.P(
+                f"Ladder: {', '.join(f'{v} {k}' for k, v in steps.items())}. Demand: "
+                f"{', '.join(f'{v} {k}' for k, v in classes.items())}. Source: {source}.",
+                className="small",
+                id="data-ladder-summary",
+            ),
+            dash_table.DataTable(
+                table[columns].to_dict("records"),
+                [{"name": LADDER_COLUMNS[c], "id": c} for c in columns],
+                id="data-ladder",
+                page_size=10,
+                filter_action="native",
+                sort_action="native",
+                style_table={"overflowX": "auto"},
+                style_cell={"fontFamily": "inherit", "fontSize": 14},
+            ),
         ]
     )
 

@@ -2,7 +2,9 @@
 
 from forecasting.models.base import Forecaster, LocalForecaster
 from forecasting.models.ets import ETS
+from forecasting.models.intermittent import ADIDA, IMAPA, TSB, Croston
 from forecasting.models.linear_trend import LinearTrend
+from forecasting.models.naive import Naive
 from forecasting.models.prophet import ProphetModel
 from forecasting.models.sarima import SARIMA
 from forecasting.models.seasonal_naive import SeasonalNaive
@@ -11,6 +13,7 @@ from forecasting.models.trees import RandomForest, XGBoost
 
 MODELS: dict[str, type[Forecaster]] = {
     "seasonal_naive": SeasonalNaive,
+    "naive": Naive,
     "linear_trend": LinearTrend,
     "xgboost": XGBoost,
     "random_forest": RandomForest,
@@ -18,8 +21,15 @@ MODELS: dict[str, type[Forecaster]] = {
     "sarima": SARIMA,
     "ets": ETS,
     "theta": Theta,
+    "croston": Croston,
+    "tsb": TSB,
+    "adida": ADIDA,
+    "imapa": IMAPA,
 }
 
 BASELINE = "seasonal_naive"
+#: always candidates, whatever models a run asks for: the baselines any forecast must beat
+#: and the intermittent-demand methods (cheap, and what slow movers need)
+ALWAYS = ("seasonal_naive", "naive", "croston", "tsb", "adida", "imapa")
 
-__all__ = ["BASELINE", "MODELS", "Forecaster", "LocalForecaster"]
+__all__ = ["ALWAYS", "BASELINE", "MODELS", "Forecaster", "LocalForecaster"]

@@ -4,6 +4,12 @@ Subclasses write ``_fit(df)`` and ``_predict(grid)`` only (the sktime
 template-method pattern). Per-series models derive from ``LocalForecaster``
 and write ``_fit_one``/``_predict_one``; a series whose fit fails falls back
 to the seasonal-naive forecast with a warning instead of failing the run.
+
+Every forecast passes a sanity guard: a series whose forecast is non-finite or
+leaves its history's range by more than ``DIVERGENCE_FACTOR`` times that range
+is replaced, for that series only, by the next step of the ladder (seasonal
+naive, or the level of a series shorter than a season) and flagged in
+``diverged_``. One unstable fit can then never put 5e21 in front of a user.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from forecasting.spec import DataSpec
 
 log = logging.getLogger(__name__)
 
+#: a forecast further than this many history ranges outside the history has diverged
+DIVERGENCE_FACTOR = 10.0
+
 
 class Forecaster(BaseEstimator):
     """Fit on a long frame (``unique_id, ds, y`` + drivers); predict ``h`` periods per series."""
@@ -30,6 +39,9 @@ class Forecaster(BaseEstimator):
     name: ClassVar[str] = ""
     #: whether ``_predict`` reads the drivers of the future periods
     uses_exog: ClassVar[bool] = True
+    #: whether it may serve a series too short for a validation fold (the ladder's
+    #: ``short`` step): it needs no full season and cannot extrapolate a few points wildly
+    short_ok: ClassVar[bool] = False
 
     def fit(self, df: pd.DataFrame, spec: DataSpec) -> Self:
         missing = {"unique_id", "ds", "y", *spec.exog} - set(df.columns)
@@ -42,7 +54,11 @@ class Forecaster(BaseEstimator):
         grouped = df.groupby("unique_id", sort=False)
         self.last_ds_ = grouped["ds"].max()
         self.nonnegative_ = grouped["y"].min() >= 0
+        self.bounds_ = grouped["y"].agg(["min", "max"])
+        keep = 2 * spec.season_length
+        self.tails_ = {uid: y.to_numpy(float)[-keep:] for uid, y in grouped["y"]}
         self.fallbacks_: dict[str, str] = {}
+        self.diverged_: dict[str, str] = {}
         self._fit(df)
         return self
 
@@ -62,11 +78,42 @@ class Forecaster(BaseEstimator):
         yhat = np.asarray(self._predict(grid), dtype=float)
         if yhat.shape != (len(grid),):
             raise RuntimeError(f"{self.name} returned {yhat.shape} values for {len(grid)} rows.")
-        if not np.isfinite(yhat).all():
-            raise RuntimeError(f"{self.name} produced non-finite forecasts.")
+        yhat = self._guard(grid["unique_id"], yhat)
         floor = np.where(self.nonnegative_.reindex(grid["unique_id"]).to_numpy(), 0.0, -np.inf)
         grid["yhat"] = np.maximum(yhat, floor)
         return grid[["unique_id", "ds", "yhat"]]
+
+    def _guard(self, ids: pd.Series, yhat: np.ndarray) -> np.ndarray:
+        """Replace the forecast of every series that diverged (see the module docstring)."""
+        bounds = self.bounds_.reindex(ids).to_numpy()
+        low, high = bounds[:, 0], bounds[:, 1]
+        span = np.maximum(high - low, np.maximum(np.abs(high), 1.0) * (high == low))
+        with np.errstate(invalid="ignore"):
+            outside = ~np.isfinite(yhat) | (yhat < low - DIVERGENCE_FACTOR * span)
+            outside |= yhat > high + DIVERGENCE_FACTOR * span
+        if not outside.any():
+            return yhat
+        yhat = yhat.copy()
+        bad = ids.to_numpy()[outside]
+        m = self.spec_.season_length
+        for uid in pd.unique(bad):
+            rows = (ids == uid).to_numpy()
+            if uid not in self.diverged_:
+                values = yhat[rows]
+                finite = values[np.isfinite(values)]
+                worst = (
+                    "non-finite"
+                    if len(finite) < len(values)
+                    else f"{finite[np.abs(finite).argmax()]:.3g}"
+                )
+                self.diverged_[uid] = (
+                    f"forecast {worst} is outside {DIVERGENCE_FACTOR:g}x the history's range "
+                    f"[{self.bounds_.at[uid, 'min']:.3g}, {self.bounds_.at[uid, 'max']:.3g}]; "
+                    "replaced by seasonal naive"
+                )
+                log.warning("%s diverged on series %s; using seasonal naive", self.name, uid)
+            yhat[rows] = seasonal_naive_values(self.tails_[uid], int(rows.sum()), m)
+        return yhat
 
     def _fit(self, df: pd.DataFrame) -> None:
         raise NotImplementedError
@@ -142,22 +189,25 @@ def seasonal_naive_values(y: np.ndarray, h: int, season_length: int) -> np.ndarr
 
 
 class LocalForecaster(Forecaster):
-    """A model fitted separately to each series, in parallel (joblib)."""
+    """A model fitted separately to each series, in parallel (joblib) unless it is cheap."""
+
+    #: fit in joblib workers; models that fit in microseconds per series stay in-process
+    parallel: ClassVar[bool] = True
 
     def _fit(self, df: pd.DataFrame) -> None:
         cols = list(self.spec_.exog)
-        keep = 2 * self.spec_.season_length
-        tasks, self.tails_ = [], {}
-        for uid, g in df.groupby("unique_id", sort=False):
-            y = g["y"].to_numpy(float)
-            self.tails_[uid] = y[-keep:]
-            tasks.append(
-                (uid, y, g[cols].to_numpy(float) if cols else None, pd.DatetimeIndex(g["ds"]))
-            )
+        tasks = [
+            (uid, g["y"].to_numpy(float), g[cols].to_numpy(float) if cols else None,
+             pd.DatetimeIndex(g["ds"]))
+            for uid, g in df.groupby("unique_id", sort=False)
+        ]  # fmt: skip
         worker = self._worker()
-        results = Parallel(return_as="generator_unordered")(
-            delayed(_fit_one_safely)(worker, uid, y, X, ds) for uid, y, X, ds in tasks
-        )
+        if self.parallel:
+            results = Parallel(return_as="generator_unordered")(
+                delayed(_fit_one_safely)(worker, uid, y, X, ds) for uid, y, X, ds in tasks
+            )
+        else:
+            results = (_fit_one_safely(worker, uid, y, X, ds) for uid, y, X, ds in tasks)
         self.states_ = {}
         for uid, state, error in results:
             checkpoint()  # a cancelled run stops between series fits
@@ -172,9 +222,15 @@ class LocalForecaster(Forecaster):
             for uid, g in grid.groupby("unique_id", sort=False)
         ]
         worker = self._worker()
-        results = Parallel()(
-            delayed(_predict_one_safely)(worker, self.states_[uid], X, ds) for uid, X, ds in tasks
-        )
+        if self.parallel:
+            results = Parallel()(
+                delayed(_predict_one_safely)(worker, self.states_[uid], X, ds)
+                for uid, X, ds in tasks
+            )
+        else:
+            results = [
+                _predict_one_safely(worker, self.states_[uid], X, ds) for uid, X, ds in tasks
+            ]
         out = []
         for (uid, _, ds), (values, error) in zip(tasks, results, strict=True):
             if values is None:

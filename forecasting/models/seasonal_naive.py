@@ -9,16 +9,18 @@ from forecasting.models.base import Forecaster, seasonal_naive_values
 
 
 class SeasonalNaive(Forecaster):
-    """y[t] = y[t - m], m the seasonal length (7 daily, 52 weekly, 12 monthly)."""
+    """y[t] = y[t - m], m the seasonal length (7 daily, 52 weekly, 12 monthly).
+
+    Its state is the last two seasons of each series, which the base class keeps
+    for every model (the fallback of a failed or diverged fit).
+    """
 
     name = "seasonal_naive"
     uses_exog = False
+    short_ok = True
 
     def _fit(self, df: pd.DataFrame) -> None:
-        m = self.spec_.season_length
-        self.tails_ = {
-            uid: g.to_numpy(float)[-m:] for uid, g in df.groupby("unique_id", sort=False)["y"]
-        }
+        pass
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
         m = self.spec_.season_length

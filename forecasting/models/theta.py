@@ -13,6 +13,7 @@ class Theta(LocalForecaster):
 
     name = "theta"
     uses_exog = False
+    short_ok = True
 
     def __init__(self, theta: float = 2.0, method: str = "auto"):
         self.theta = theta

@@ -39,8 +39,6 @@ def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
     return prepare(
         raw,
         horizon=opts.horizon,
-        n_windows=opts.windows,
-        holdout=True,
         date=opts.date,
         target=opts.target,
         ids=opts.ids,

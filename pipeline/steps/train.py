@@ -16,9 +16,9 @@ import pandas as pd
 from forecasting import progress
 from forecasting.backtest import fold_scales, split, validation_metrics
 from forecasting.frequency import default_horizon
-from forecasting.serving import ServingModel, serving_model
+from forecasting.serving import ServingModel
 from forecasting.spec import DataSpec
-from forecasting.workflow import SELECTED, BacktestReport, TrainOptions, backtest, refit
+from forecasting.workflow import SELECTED, BacktestReport, TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
@@ -80,15 +80,26 @@ def train(
     reporter = ctx.reporter()
     with progress.active(reporter), joblib.parallel_config(n_jobs=opts.jobs):
         report = backtest(df, spec, h, options, ctx.reporter(0.0, 0.8))
-        fitted = refit(df, spec, report.outcome.tuning, ctx.reporter(0.8, 0.9))
-    serving = serving_model(fitted, report.outcome.selection, df, spec, h)
+        serving = production_model(df, spec, h, report.outcome, ctx.reporter(0.8, 0.9))
     ctx.report(0.92, "saving the fitted models")
+    diverged = report.outcome.diverged()
+    series = serving_series(serving, diverged)
     path = ctx.artifacts.save(
         ctx.run_id,
-        {"serving": serving, "per_series": report.per_series, "backtest": report.actuals},
+        {
+            "serving": serving,
+            "per_series": report.per_series,
+            "backtest": report.actuals,
+            "series": series,
+        },
     )
     served = _metrics(report.summary.loc[SELECTED])
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
+    by_step = {
+        f"coverage{k}_by_step": [round(v, 4) for v in report.coverage_by_step[k]]
+        for k in report.coverage_by_step.columns
+    }
+    _log_series(ctx, series, diverged)
     ctx.log.info(
         "served %s: held-out MASE %.3f, RMSSE %.3f, WAPE %.1f%%; interval coverage %s",
         serving.describe(),
@@ -107,10 +118,35 @@ def train(
         ctx.db,
         ctx.run_id,
         selected_model=serving.describe()[:255],
-        metrics={**served, **coverage, "horizon": h},
+        metrics={**served, **coverage, **by_step, "horizon": h},
         artifact_path=str(path),
     )
     return trained
+
+
+def serving_series(serving: ServingModel, diverged: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Per series: ladder step, demand class, what serves it and which models diverged on it."""
+    table = serving.series_table()
+    models_by_series: dict[str, list[str]] = {}
+    for model, series in diverged.items():
+        for uid in series:
+            models_by_series.setdefault(uid, []).append(model)
+    table["diverged"] = table["unique_id"].map(lambda u: ", ".join(models_by_series.get(u, [])))
+    return table
+
+
+def _log_series(ctx: RunContext, series: pd.DataFrame, diverged: dict) -> None:
+    steps = series["tier"].value_counts().to_dict()
+    classes = series["demand_class"].value_counts().to_dict()
+    ctx.log.info("every series forecast; ladder steps %s; demand classes %s", steps, classes)
+    for model, rows in diverged.items():
+        ctx.log.warning(
+            "%s diverged on %d series (replaced by seasonal naive for them), e.g. %s: %s",
+            model,
+            len(rows),
+            next(iter(rows)),
+            next(iter(rows.values())),
+        )
 
 
 def _metrics(row: pd.Series) -> dict:
@@ -123,6 +159,7 @@ def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
         trained.train, trained.horizon, options.n_windows, trained.spec.season_length
     )
     served = set(trained.serving.served_models())
+    diverged = outcome.diverged()
     rows = []
     for name, result in outcome.tuning.items():
         rows.append(
@@ -139,6 +176,7 @@ def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
                 "seconds": round(outcome.seconds.get(name, result.seconds), 2),
                 "study_name": result.study_name,
                 "selected": name in served,
+                "diverged": diverged.get(name, {}),
             }
         )
     return rows

@@ -1,0 +1,111 @@
+"""Which selection rule serves best: one backtest per data set, every rule scored on it.
+
+Selection only decides how the models' forecasts are combined, so each data
+set is backtested once (default options, every model), its validation and
+held-out forecasts kept in a cache, and each rule (mode x largest ensemble)
+is replayed on them: chosen on the validation folds, scored on the held-out
+window by mean MASE and mean RMSSE, as ``bench/accuracy.py`` scores.
+
+    python bench/selection.py --data ../shared/data --cache /tmp/selection-cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from accuracy import DATASETS, load
+
+RULES = [(mode, k) for mode in ("global", "per_class", "per_series") for k in (1, 3, 5)]
+
+
+def backtested(name: str, data_root: Path, cache: Path) -> dict:
+    """The validation and held-out forecasts of every model on one data set (cached)."""
+    path = cache / f"{name}.pkl"
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    from forecasting.backtest import fold_scales, holdout_split
+    from forecasting.workflow import TrainOptions, backtest
+
+    data, h = load(name, data_root)
+    options = TrainOptions()
+    with joblib.parallel_config(n_jobs=2):
+        report = backtest(data.frame, data.spec, h, options)
+    train, _ = holdout_split(data.frame, h)
+    outcome = report.outcome
+    kept = {
+        "h": h,
+        "season_length": data.spec.season_length,
+        "train": train[["unique_id", "ds", "y"]],
+        "cvs": {n: r.cv for n, r in outcome.tuning.items()},
+        "scales": fold_scales(train, h, options.n_windows, data.spec.season_length),
+        "profile": outcome.profile,
+        "actuals": report.actuals,
+        "models": [c for c in outcome.per_model.columns if c not in ("unique_id", "ds")],
+    }
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(kept))
+    return kept
+
+
+def score_rule(kept: dict, mode: str, k: int) -> tuple[float, float, dict]:
+    from forecasting.metrics import evaluate, summarize
+    from forecasting.models import MODELS
+    from forecasting.selection import combine, select
+
+    short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
+    selection = select(kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok)
+    actuals = kept["actuals"].copy()
+    served = combine(actuals, selection)
+    rung = actuals["unique_id"].map(selection.choice).isin(["zero", "level"])
+    actuals["rule"] = served.where(~rung, actuals["selected"])
+    per_series = evaluate(actuals, kept["train"], ["rule"], kept["season_length"])
+    row = summarize(per_series, actuals).loc["rule"]
+    return (
+        float(row["mase"]),
+        float(row["rmsse"]),
+        selection.choice.value_counts().head(3).to_dict(),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/selection-cache"))
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    rows = []
+    for name in args.datasets.split(","):
+        kept = backtested(name, args.data, args.cache)
+        from forecasting.metrics import evaluate, summarize
+
+        singles = summarize(
+            evaluate(kept["actuals"], kept["train"], kept["models"], kept["season_length"]),
+            kept["actuals"],
+        )
+        best = singles["rmsse"].idxmin()
+        print(f"\n== {name}: best single model on the held-out window (hindsight): {best} "
+              f"{singles.loc[best, 'mase']:.3f} / {singles.loc[best, 'rmsse']:.3f}")  # fmt: skip
+        for mode, k in RULES:
+            mase, rmsse, top = score_rule(kept, mode, k)
+            rows.append({"data": name, "mode": mode, "max_ensemble": k, "mase": mase,
+                         "rmsse": rmsse})  # fmt: skip
+            print(f"{mode:<11} k={k}  MASE {mase:.3f}  RMSSE {rmsse:.3f}  {top}")
+    table = pd.DataFrame(rows)
+    ranks = table.groupby("data")[["mase", "rmsse"]].rank()
+    table["mean_rank"] = ranks.mean(axis=1)
+    print("\nmean rank over data sets and both metrics (lower is better):")
+    print(table.groupby(["mode", "max_ensemble"])["mean_rank"].mean().sort_values().round(2))
+
+
+if __name__ == "__main__":
+    main()
