@@ -2,13 +2,16 @@
 
 Conformity scores are the absolute rolling-origin errors divided by each
 series' naive scale, pooled across series. Where every horizon step holds at
-least ``MIN_SCORES`` scores, each step gets its own quantile; where fewer (one
-series, three folds), the scores are divided by sqrt(step), pooled over all
-steps and scaled back, the growth of a random walk's error. Either way the
-width never shrinks as the horizon grows (a running maximum), and past the
-validated horizon it keeps growing with sqrt(step): those bands are
-extrapolated, and the product says so. The scores come from validation folds
-only, never the evaluated window.
+least ``MIN_SCORES`` scores, each step gets its own quantile. Where fewer (one
+series, three folds), the errors' growth with the step is estimated from the
+validation errors themselves (mean score ~ step ** g; a random walk gives
+0.5, a drifting trend 1), never below ``MIN_GROWTH``: a few folds can show
+flat errors by chance, and a level is never known better further out. The
+scores are divided by step ** g, pooled over all steps and scaled back. Either
+way the width never shrinks as the horizon grows (a running maximum). Past the
+validated horizon it keeps growing, at least like a random walk's: those
+bands are extrapolated, and the product says so. The scores come from
+validation folds only, never the evaluated window.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pandas as pd
 
 LEVELS = (80, 95)
 MIN_SCORES = 40
+#: the slowest growth of pooled bands with the step (a judgement: see the module docstring)
+MIN_GROWTH = 0.25
 #: z-scores of the central 80% and 95% of a normal distribution
 _Z = {80: 1.2816, 95: 1.9600}
 
@@ -40,17 +45,31 @@ def conformal_quantiles(
         return pd.DataFrame({level: [np.nan] for level in levels})
     horizon = int(steps.max()) + 1
     counts = np.bincount(steps, minlength=horizon)
-    growth = np.sqrt(np.arange(1, horizon + 1))
     rows = {}
     if counts.min() >= MIN_SCORES:
         for s in range(horizon):
             rows[s] = {level: _quantile(score[steps == s], level / 100) for level in levels}
     else:
+        growth = np.arange(1, horizon + 1) ** error_growth(score, steps, horizon)
         pooled = score / growth[steps]
         for s in range(horizon):
             rows[s] = {level: _quantile(pooled, level / 100) * growth[s] for level in levels}
     table = pd.DataFrame.from_dict(rows, orient="index")
     return table.cummax()
+
+
+def error_growth(score: np.ndarray, steps: np.ndarray, horizon: int) -> float:
+    """The exponent g of mean score ~ step ** g (least squares on logs), within
+    [``MIN_GROWTH``, 1]."""
+    if horizon < 2:
+        return MIN_GROWTH
+    means = np.array([score[steps == s].mean() for s in range(horizon)])
+    ok = np.isfinite(means) & (means > 0)
+    if ok.sum() < 2:
+        return 0.5
+    x = np.log(np.arange(1, horizon + 1)[ok])
+    slope = np.polyfit(x, np.log(means[ok]), 1)[0]
+    return float(np.clip(slope, MIN_GROWTH, 1.0))
 
 
 def random_walk_quantiles(horizon: int, levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
@@ -73,11 +92,16 @@ def _quantile(scores: np.ndarray, coverage: float) -> float:
 
 
 def extend(quantiles: pd.DataFrame, steps: np.ndarray) -> np.ndarray:
-    """Quantile rows for any steps: validated ones as they are, later ones grown by sqrt."""
+    """Quantile rows for any steps: validated ones as they are; later ones keep growing as
+    the validated ones grew, and never slower than a random walk (sqrt of the step)."""
     last = int(quantiles.index.max())
     values = quantiles.to_numpy(float)
     base = values[np.minimum(steps, last)]
-    growth = np.sqrt(np.maximum(steps + 1, last + 1) / (last + 1))
+    exponent = 0.5
+    if last > 0 and np.all(values[0] > 0):
+        seen = np.log(values[last] / values[0]) / np.log(last + 1)
+        exponent = float(np.clip(np.nanmax(seen), 0.5, 1.0))
+    growth = (np.maximum(steps + 1, last + 1) / (last + 1)) ** exponent
     return base * growth[:, None]
 
 

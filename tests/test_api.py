@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -29,10 +30,31 @@ def test_forecast_keeps_the_original_contract(client):
     body = response.get_json()
     points = body["predictions"]
     assert len(points) == 30
-    assert set(points[0]) == {"date", "value", "lower", "upper"}
+    assert {"date", "value", "lower", "upper"} <= set(points[0])
     assert all(p["lower"] <= p["value"] <= p["upper"] for p in points)
     assert points[0]["date"] == "2025-01-01"  # the day after the history ends
     assert body["level"] == 95 and body["series"] == "all series (total)"
+
+
+def test_bands_past_the_validated_horizon_are_marked_and_keep_widening(client):
+    body = _forecast(client, horizon=30, series=SERIES).get_json()
+    assert body["validated_horizon"] == 14  # the trained fixture's horizon
+    points = body["predictions"]
+    assert [p["extrapolated"] for p in points] == [False] * 14 + [True] * 16
+    widths = [p["upper"] - p["value"] for p in points]
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(widths))
+    assert widths[-1] > widths[13]
+
+
+def test_series_says_how_each_series_is_forecast(client):
+    body = client.get("/api/series").get_json()
+    details = {d["unique_id"]: d for d in body["details"]}
+    assert set(details) == set(body["series"])
+    for row in details.values():
+        assert row["tier"] in {"zero", "new", "short", "long"}
+        assert row["demand_class"] in {"smooth", "erratic", "intermittent", "lumpy", "none"}
+        assert row["step"] and row["served_by"]
+    assert details[SERIES]["tier"] == "long" and details[SERIES]["periods"] > 300
 
 
 def test_forecast_for_a_series_a_group_a_model_and_a_level(client):

@@ -13,6 +13,10 @@ import pandas as pd
 from forecasting.features import date_features, lag_config, lag_features, right_aligned
 from forecasting.models.base import Forecaster
 
+#: with at least this share of zero periods (and no negative sales) the tree models learn a
+#: count loss (Tweedie, Poisson) instead of squared error, as the M5 winners did
+COUNT_ZERO_SHARE = 0.3
+
 
 class GlobalTreeForecaster(Forecaster):
     """Shared machinery; subclasses say which regressor to build."""
@@ -23,8 +27,14 @@ class GlobalTreeForecaster(Forecaster):
     def _regressor(self, n_rows: int):
         raise NotImplementedError
 
+    def _counts(self) -> bool:
+        """Whether the training data looks like counts of slow movers (set during fit)."""
+        return bool(self.counts_)
+
     def _fit(self, df: pd.DataFrame) -> None:
         spec = self.spec_
+        self.nonnegative_train_ = bool((df["y"] >= 0).all())
+        self.counts_ = self.nonnegative_train_ and (df["y"] == 0).mean() >= COUNT_ZERO_SHARE
         self.order_ = self.last_ds_.index
         self.cfg_ = lag_config(spec.freq)
         cols = ["y", "ds", *spec.exog]
@@ -127,7 +137,7 @@ class XGBoost(GlobalTreeForecaster):
         colsample_bytree: float = 0.8,
         min_child_weight: float = 1.0,
         reg_lambda: float = 1.0,
-        objective: str = "reg:squarederror",
+        objective: str = "auto",
         n_jobs: int = 2,
     ):
         self.n_estimators = n_estimators
@@ -143,6 +153,11 @@ class XGBoost(GlobalTreeForecaster):
     def _regressor(self, n_rows: int):
         from xgboost import XGBRegressor
 
+        objective = self.objective
+        if objective == "auto":  # a count loss for slow movers, squared error otherwise
+            objective = "reg:tweedie" if self._counts() else "reg:squarederror"
+        if objective == "reg:tweedie" and not self.nonnegative_train_:
+            objective = "reg:squarederror"  # Tweedie needs non-negative targets (no returns)
         return XGBRegressor(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -151,7 +166,7 @@ class XGBoost(GlobalTreeForecaster):
             colsample_bytree=self.colsample_bytree,
             min_child_weight=self.min_child_weight,
             reg_lambda=self.reg_lambda,
-            objective=self.objective,
+            objective=objective,
             tree_method="hist",
             n_jobs=self.n_jobs,
             random_state=0,
@@ -168,7 +183,7 @@ class XGBoost(GlobalTreeForecaster):
             "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-2, 10.0, log=True),
             "objective": trial.suggest_categorical(
-                "objective", ["reg:squarederror", "reg:absoluteerror"]
+                "objective", ["auto", "reg:squarederror", "reg:absoluteerror", "reg:tweedie"]
             ),
         }
 
@@ -190,6 +205,7 @@ class RandomForest(GlobalTreeForecaster):
         min_samples_leaf: int = 5,
         max_features: float = 0.4,
         max_samples: float = 0.5,
+        criterion: str = "squared_error",
         n_jobs: int = 2,
     ):
         self.n_estimators = n_estimators
@@ -197,6 +213,7 @@ class RandomForest(GlobalTreeForecaster):
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
         self.max_samples = max_samples
+        self.criterion = criterion
         self.n_jobs = n_jobs
 
     def _regressor(self, n_rows: int):
@@ -204,7 +221,13 @@ class RandomForest(GlobalTreeForecaster):
 
         # Each tree sees a bootstrap sample capped in rows, so cost stays flat on big panels.
         samples = max(1, min(int(self.max_samples * n_rows), MAX_ROWS_PER_TREE))
+        criterion = self.criterion
+        if criterion == "auto":  # a count loss for slow movers, squared error otherwise
+            criterion = "poisson" if self._counts() else "squared_error"
+        if criterion == "poisson" and not self.nonnegative_train_:
+            criterion = "squared_error"  # Poisson needs non-negative targets (no returns)
         return RandomForestRegressor(
+            criterion=criterion,
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
@@ -222,6 +245,9 @@ class RandomForest(GlobalTreeForecaster):
             "min_samples_leaf": trial.suggest_int("min_samples_leaf", 2, 30, log=True),
             "max_features": trial.suggest_float("max_features", 0.2, 0.7),
             "max_samples": trial.suggest_float("max_samples", 0.2, 0.8),
+            # measured on M5 (bench/RESULTS.md): Poisson did not beat squared error for the
+            # forest, so it is a tuning choice here, not the default it is for XGBoost
+            "criterion": trial.suggest_categorical("criterion", ["squared_error", "auto"]),
         }
 
     @classmethod
