@@ -32,10 +32,12 @@ CV2_CUT = 0.49
 
 TIER_TEXT = {
     "zero": "no sales yet: zero forecast",
-    "new": "new: {periods} periods of history, level forecast",
-    "short": "short: {periods} periods, models that fit short histories",
-    "long": "full model set",
+    "new": "new: {periods} {unit} of history, level forecast",
+    "short": "short: {periods} {unit} of history, models that fit short histories",
+    "long": "{periods} {unit} of history: every model, validated",
 }
+#: what one period is called, by the frequency's name
+UNITS = {"daily": "days", "weekly": "weeks", "monthly": "months"}
 
 
 def profile_series(df: pd.DataFrame, h: int, season_length: int) -> pd.DataFrame:
@@ -87,12 +89,12 @@ def ladder_step(periods: pd.Series, nonzero: pd.Series, h: int, season_length: i
     return pd.Series(steps, index=periods.index)
 
 
-def describe_step(tier: str, periods: int) -> str:
-    """A planner's sentence for a series' ladder step."""
-    return TIER_TEXT[tier].format(periods=periods)
+def describe_step(tier: str, periods: int, freq_name: str = "") -> str:
+    """A planner's sentence for a series' ladder step ("new: 3 days of history, ...")."""
+    return TIER_TEXT[tier].format(periods=periods, unit=UNITS.get(freq_name, "periods"))
 
 
-def series_table(profile: pd.DataFrame, choice: pd.Series) -> pd.DataFrame:
+def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") -> pd.DataFrame:
     """What a planner sees per series: its ladder step in words, demand class, what serves it."""
     table = profile[["tier", "demand_class", "periods", "zero_share", "adi", "cv2"]].copy()
     table["adi"] = table["adi"].replace(np.inf, np.nan).round(3)
@@ -100,6 +102,6 @@ def series_table(profile: pd.DataFrame, choice: pd.Series) -> pd.DataFrame:
     table["zero_share"] = table["zero_share"].round(4)
     table["served_by"] = choice.reindex(table.index)
     table["step"] = [
-        describe_step(t, p) for t, p in zip(table["tier"], table["periods"], strict=True)
+        describe_step(t, p, freq_name) for t, p in zip(table["tier"], table["periods"], strict=True)
     ]
     return table.rename_axis("unique_id").reset_index()

@@ -68,7 +68,7 @@ class ServingModel:
         """Per series: ladder step, demand class and what serves it (``ladder.series_table``)."""
         if self.profile is None:
             return pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
-        return series_table(self.profile, self.choice)
+        return series_table(self.profile, self.choice, self.spec.freq.name)
 
     def diverged(self) -> dict[str, dict[str, str]]:
         """Per model, the series whose forecast diverged and was replaced (and why)."""

@@ -76,7 +76,8 @@ class ForecastOutcome:
         """Per series: ladder step, demand class, history and what serves it."""
         if self.profile is None:
             return []
-        return series_table(self.profile, self.selection.choice).to_dict(orient="records")
+        freq = self.serving.spec.freq.name if self.serving is not None else ""
+        return series_table(self.profile, self.selection.choice, freq).to_dict(orient="records")
 
     def diverged(self) -> dict[str, dict[str, str]]:
         """Per model, the series whose forecast diverged and was replaced, in any fit."""

@@ -229,11 +229,13 @@ class ForecastService:
             details = self.series_details()
             if details is not None:
                 return details, "the production run"
-        table = pd.DataFrame(self.eda(dataset_id)["series"])
+        report = self.eda(dataset_id)
+        table = pd.DataFrame(report["series"])
         if "tier" not in table:
             raise DataError("This data set's EDA report predates demand classes; re-run EDA.")
+        freq = report["overview"].get("freq_name", "")
         table["step"] = [
-            describe_step(t, p) for t, p in zip(table["tier"], table["periods"], strict=True)
+            describe_step(t, p, freq) for t, p in zip(table["tier"], table["periods"], strict=True)
         ]
         return table, "the EDA report (at the usual horizon; training decides what serves)"
 

@@ -219,7 +219,7 @@ def test_every_series_of_a_planners_file_gets_a_forecast(tmp_path):
     launch = frame.loc[frame["item"] == "launch"]
     assert launch["yhat"].eq(5.0).all() and (launch["hi95"] > launch["yhat"]).all()
     lines = result.stdout.splitlines()
-    new = "new: 3 periods of history, level forecast"
+    new = "new: 3 days of history, level forecast"
     assert any("item=launch" in x and new in x for x in lines)
     assert any("item=gift box" in x and "no sales yet: zero forecast" in x for x in lines)
     assert "intermittent" in result.stdout  # the slow mover's demand class is reported

@@ -120,7 +120,7 @@ def test_every_input_series_gets_a_forecast_and_bands():
     assert (launch["hi95"] - launch["lo95"]).min() > 2.0  # wide: three days say little
     steps = {row["unique_id"]: row for row in outcome.series_report()}
     assert steps["launch"]["tier"] == "new"
-    assert steps["launch"]["step"] == "new: 3 periods of history, level forecast"
+    assert steps["launch"]["step"] == "new: 3 days of history, level forecast"
     assert steps["never"]["served_by"] == "zero"
     assert steps["young"]["tier"] == "short"
     assert MODELS[steps["young"]["served_by"].split("(")[-1].split("+")[0].rstrip(")")].short_ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting import selection as selection_module
 from forecasting.backtest import fold_scales
 from forecasting.selection import Selection, combine, select
 from tests.conftest import make_frame
@@ -51,3 +52,52 @@ def test_combine_averages_the_members_of_an_ensemble():
         mode="per_series",
     )
     np.testing.assert_allclose(combine(frame, selection), [2.0, 3.0, 3.0])
+
+
+def _profile(classes: dict[str, str], tier: str = "long") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"demand_class": pd.Series(classes), "tier": tier, "periods": 80}
+    ).rename_axis("unique_id")
+
+
+def test_each_demand_class_gets_the_candidate_that_validates_best_on_it(monkeypatch):
+    monkeypatch.setattr(selection_module, "MIN_CLASS_SERIES", 2)
+    h = 7
+    df = make_frame(n_series=4, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    smooth, slow = {"s0": 0.1, "s1": 0.1}, {"s2": 30.0, "s3": 30.0}
+    cvs = {
+        "smooth_model": _cv(df, h, {**smooth, **slow}),
+        "croston_like": _cv(df, h, {"s0": 30.0, "s1": 30.0, "s2": 0.1, "s3": 0.1}),
+    }
+    profile = _profile({"s0": "smooth", "s1": "smooth", "s2": "lumpy", "s3": "lumpy"})
+    chosen = select(cvs, scales, "per_class", 1, profile)
+    assert chosen.choice.to_dict() == {
+        "s0": "smooth_model", "s1": "smooth_model", "s2": "croston_like", "s3": "croston_like",
+    }  # fmt: skip
+    overall = select(cvs, scales, "global", 1, profile)
+    assert overall.choice.nunique() == 1
+
+
+def test_short_series_take_their_class_best_among_models_that_fit_short_histories():
+    h = 7
+    df = make_frame(n_series=2, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    cvs = {
+        "global_tree": _cv(df, h, {"s0": 0.1, "s1": 0.1}),  # best, but not for short series
+        "level": _cv(df, h, {"s0": 3.0, "s1": 3.0}),
+        "trend": _cv(df, h, {"s0": 9.0, "s1": 9.0}),
+    }
+    profile = pd.concat(
+        [
+            _profile({"s0": "smooth", "s1": "smooth"}),
+            _profile({"young": "smooth"}, "short"),
+            _profile({"launch": "smooth"}, "new"),
+            _profile({"never": "none"}, "zero"),
+        ]
+    )
+    chosen = select(cvs, scales, "global", 1, profile, short_ok={"level", "trend"})
+    assert chosen.choice.to_dict() == {
+        "s0": "global_tree", "s1": "global_tree", "young": "level", "launch": "level",
+        "never": "zero",
+    }  # fmt: skip
