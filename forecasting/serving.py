@@ -52,6 +52,9 @@ class ServingModel:
     profile: pd.DataFrame | None = None
     #: per rung series (``new``, ``zero``): the level it forecasts and its last date
     rungs: pd.DataFrame | None = None
+    #: the served models that use drivers, fitted without them: they serve when no plan
+    #: for the drivers is given
+    plain: dict[str, Forecaster] | None = None
 
     @property
     def models(self) -> list[str]:
@@ -89,6 +92,7 @@ class ServingModel:
             self.horizon,
             self.profile,
             self.rungs,
+            {name: self.plain[name]} if self.plain and name in self.plain else None,
         )
 
     def describe(self) -> str:
@@ -131,7 +135,10 @@ class ServingModel:
         needed = [m for m in self.fitted if every_model or m in needed]
         wide = None
         for name in needed:
-            pred = self.fitted[name].predict(h, future).rename(columns={"yhat": name})
+            model = self._model_for(name, future)
+            if model is None:  # uses drivers, no plan given, not served: nothing to show
+                continue
+            pred = model.predict(h, future).rename(columns={"yhat": name})
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
         rung_rows = self._rung_forecast(h, needed)
         if rung_rows is not None:
@@ -155,6 +162,23 @@ class ServingModel:
         served["extrapolated"] = served.groupby("unique_id", sort=False).cumcount() >= self.horizon
         return served, wide
 
+    def without_plan(self, future: pd.DataFrame | None) -> list[str]:
+        """The drivers a forecast goes without: all of them when no plan is given."""
+        return list(self.spec.exog) if self.spec.exog and future is None else []
+
+    def _model_for(self, name: str, future: pd.DataFrame | None) -> Forecaster | None:
+        """The fitted model, or its driver-free twin when the drivers have no plan."""
+        model = self.fitted[name]
+        if not self.without_plan(future) or not model.uses_exog:
+            return model
+        if self.plain and name in self.plain:
+            return self.plain[name]
+        if self.served_models() >= {name}:
+            raise DataError(
+                f"{name} needs planned values of {', '.join(self.spec.exog)}; give them."
+            )
+        return None
+
     def _rung_forecast(self, h: int, columns: list[str]) -> pd.DataFrame | None:
         """Forecast rows of the series on a ladder rung: their level, in every model column."""
         if self.rungs is None or self.rungs.empty:
@@ -171,10 +195,12 @@ def serving_model(
     spec: DataSpec,
     horizon: int,
     profile: pd.DataFrame | None = None,
+    plain: dict[str, Forecaster] | None = None,
 ) -> ServingModel:
     """Bundle refitted models with intervals calibrated on the validation folds only.
 
-    ``df`` holds every series (rungs included); ``profile`` their ladder steps.
+    ``df`` holds every series (rungs included); ``profile`` their ladder steps;
+    ``plain`` the served models refitted without drivers.
     """
     grouped = df.groupby("unique_id", sort=False)["y"]
     scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
@@ -201,6 +227,7 @@ def serving_model(
         horizon,
         profile,
         rungs,
+        plain or None,
     )
 
 

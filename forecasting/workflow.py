@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from forecasting.backtest import fold_scales, holdout_split
+from forecasting.drivers import DriverChoice, screen_drivers
 from forecasting.intervals import LEVELS, coverage, coverage_by_step
 from forecasting.ladder import profile_series, series_table
 from forecasting.metrics import evaluate, summarize
@@ -43,6 +44,8 @@ class TrainOptions:
     tune_series: int | None = 30
     storage: str | None = None
     study_prefix: str = "sales"
+    #: "auto": keep each driver of the spec that validation says helps; "all": keep them all
+    drivers: str = "auto"
 
     def model_names(self) -> list[str]:
         """The models asked for plus those that are always candidates, in registry order."""
@@ -68,6 +71,13 @@ class ForecastOutcome:
     serving: ServingModel | None = None
     #: per series: ladder step, demand class and history length (``ladder.profile_series``)
     profile: pd.DataFrame | None = None
+    #: the candidate drivers and which the models use
+    drivers: DriverChoice | None = None
+
+    @property
+    def spec(self) -> DataSpec | None:
+        """The data spec the models were fitted with (only the drivers kept)."""
+        return self.serving.spec if self.serving is not None else None
 
     def fallbacks(self) -> dict[str, dict[str, str]]:
         return {name: m.fallbacks_ for name, m in self.fitted.items() if m.fallbacks_}
@@ -102,6 +112,7 @@ def train_and_forecast(
     reporter = reporter or Reporter()
     profile = profile_series(df, h, spec.season_length)
     modelled = fitted_rows(df, profile)
+    spec, drivers = choose_drivers(modelled, profile, spec, h, options)
     if modelled.empty:  # nothing has sold yet, or only new products: the ladder's rungs serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
@@ -109,11 +120,41 @@ def train_and_forecast(
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     fitted = refit(modelled, spec, tuning, reporter.sub(0.8, 1.0))
-    model = serving_model(fitted, selection, df, spec, h, profile)
+    plain = refit_without_drivers(modelled, spec, tuning, selection) if future is None else {}
+    model = serving_model(fitted, selection, df, spec, h, profile, plain)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     seconds["refit"] = time.perf_counter() - started
     reporter.report(1.0, "forecast ready")
-    return ForecastOutcome(served, per_model, selection, tuning, fitted, seconds, model, profile)
+    return ForecastOutcome(
+        served, per_model, selection, tuning, fitted, seconds, model, profile, drivers
+    )
+
+
+def choose_drivers(
+    df: pd.DataFrame, profile: pd.DataFrame, spec: DataSpec, h: int, options: TrainOptions
+) -> tuple[DataSpec, DriverChoice]:
+    """The spec with the drivers validation keeps (``options.drivers == "auto"``) or all."""
+    if not spec.exog or options.drivers == "all":
+        report = {name: {"used": True, "named": True} for name in spec.exog}
+        return spec, DriverChoice(spec.exog, report)
+    long = df.loc[df["unique_id"].isin(profile.index[profile["tier"] == "long"])]
+    choice = screen_drivers(long, spec, h, options.n_windows, spec.exog)
+    for line in choice.describe():
+        log.info("driver %s", line)
+    return replace(spec, exog=choice.used), choice
+
+
+def refit_without_drivers(
+    df: pd.DataFrame, spec: DataSpec, tuning: dict[str, TuningResult], selection: Selection
+) -> dict[str, Forecaster]:
+    """The served models that use drivers, fitted without them: what serves when no plan
+    for the drivers is given (the product says so)."""
+    if not spec.exog or df.empty:
+        return {}
+    served = selection.served_models() & set(tuning)
+    names = [n for n in served if MODELS[n].uses_exog]
+    plain_spec = replace(spec, exog=())
+    return {n: MODELS[n](**tuning[n].params).fit(df, plain_spec) for n in names}
 
 
 def production_model(
@@ -129,8 +170,10 @@ def production_model(
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
     selection = outcome.selection.for_profile(profile, short_ok)
     modelled = fitted_rows(df, profile)
+    spec = outcome.spec or spec
     fitted = refit(modelled, spec, outcome.tuning, reporter) if len(modelled) else {}
-    return serving_model(fitted, selection, df, spec, h, profile)
+    plain = refit_without_drivers(modelled, spec, outcome.tuning, selection)
+    return serving_model(fitted, selection, df, spec, h, profile, plain)
 
 
 def _by_step(table: pd.DataFrame | None) -> dict:

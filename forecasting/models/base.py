@@ -73,7 +73,7 @@ class Forecaster(BaseEstimator):
         if h < 1:
             raise DataError(f"The horizon must be at least 1 period, got {h}.")
         grid = forecast_grid(self.last_ds_, h, self.spec_)
-        if self.spec_.exog:
+        if self.spec_.exog and self.uses_exog:
             grid = attach_future_exog(grid, future, self.spec_.exog)
         yhat = np.asarray(self._predict(grid), dtype=float)
         if yhat.shape != (len(grid),):
@@ -195,7 +195,7 @@ class LocalForecaster(Forecaster):
     parallel: ClassVar[bool] = True
 
     def _fit(self, df: pd.DataFrame) -> None:
-        cols = list(self.spec_.exog)
+        cols = list(self.spec_.exog) if self.uses_exog else []
         tasks = [
             (uid, g["y"].to_numpy(float), g[cols].to_numpy(float) if cols else None,
              pd.DatetimeIndex(g["ds"]))
@@ -216,7 +216,7 @@ class LocalForecaster(Forecaster):
                 self._fell_back(uid, error)
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
-        cols = list(self.spec_.exog)
+        cols = list(self.spec_.exog) if self.uses_exog else []
         tasks = [
             (uid, g[cols].to_numpy(float) if cols else None, pd.DatetimeIndex(g["ds"]))
             for uid, g in grid.groupby("unique_id", sort=False)
