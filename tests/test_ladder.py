@@ -26,18 +26,20 @@ def retail_mix(seed: int = 0) -> pd.DataFrame:
     """The shapes of a planner's file: steady sellers, a slow mover, a product launched
     three days ago, one that never sold, one with a single enormous day."""
     rng = np.random.default_rng(seed)
-    steady = make_frame(n_series=2, periods=200, seed=seed)
-    slow = rng.poisson(0.4, 200) * rng.integers(1, 4, 200)  # about 70% zero days
-    huge = rng.poisson(20, 200).astype(float)
-    huge[120] = 1e6
+    n = 140
+    steady = make_frame(n_series=2, periods=n, seed=seed)
+    slow = rng.poisson(0.4, n) * rng.integers(1, 4, n)  # about 70% zero days
+    huge = rng.poisson(20, n).astype(float)
+    huge[90] = 1e6
     end = steady["ds"].max()
+    start = str((end - pd.Timedelta(days=n - 1)).date())
     return pd.concat(
         [
             steady,
-            _series("slow", slow, start=str((end - pd.Timedelta(days=199)).date())),
+            _series("slow", slow, start=start),
             _series("launch", [3, 5, 4], start=str((end - pd.Timedelta(days=2)).date())),
             _series("never", np.zeros(60), start=str((end - pd.Timedelta(days=59)).date())),
-            _series("spike", huge, start=str((end - pd.Timedelta(days=199)).date())),
+            _series("spike", huge, start=start),
         ],
         ignore_index=True,
     )
