@@ -10,10 +10,12 @@ import pandas as pd
 from forecasting.backtest import min_history
 from forecasting.cleaning import CleanData, clean
 from forecasting.errors import DataError
-from forecasting.frequency import default_horizon, infer_frequency
+from forecasting.frequency import Frequency, default_horizon, infer_frequency
+from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
 from forecasting.spec import DataSpec
+from forecasting.wide import describe_wide
 
 
 @dataclass
@@ -39,6 +41,20 @@ class Dataset:
             "country": self.spec.country,
         }
 
+    def notes(self) -> list[str]:
+        """What was read how, in sentences for the command line, the log and the upload page."""
+        mapping = self.loaded.mapping
+        notes = [
+            f"columns: date {mapping.date!r}, target {mapping.target!r}, series ids "
+            f"{', '.join(mapping.ids) or 'none (one series)'}, possible drivers "
+            f"{', '.join(mapping.drivers) or 'none'}",
+            f"dates: {self.loaded.dates.reason}",
+        ]
+        if mapping.wide:
+            notes.append(describe_wide(mapping))
+        notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
+        return notes
+
     def id_lookup(self) -> pd.DataFrame:
         """``unique_id`` to the input's own id columns, for output files."""
         ids = self.loaded.mapping.ids
@@ -58,12 +74,14 @@ def prepare(
     ids: list[str] | None = None,
     exog: list[str] | None = None,
     country: str | None = "US",
-    gap_policy: str = "zero",
+    gap_policy: str = DEFAULT_GAP_POLICY,
     limits: Limits | None = None,
 ) -> Dataset:
     """Load, clean and validate; series too short for the horizon and folds are reported.
 
-    ``horizon=None`` means the usual one for the inferred frequency (``default_horizon``).
+    ``horizon=None`` means the usual one for the inferred frequency (``default_horizon``),
+    shortened when even the longest series could not hold it out and validate it (an
+    upload of 36 months is judged with 11, not refused for want of a 37th).
     """
     if horizon is not None and horizon < 1:
         raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
@@ -78,7 +96,7 @@ def prepare(
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame = loaded.frame[keep]
     freq = infer_frequency(frame)
-    horizon = horizon or default_horizon(freq)
+    horizon = horizon or _fitting_default_horizon(frame, freq, n_windows, holdout)
     needed = min_history(horizon, n_windows, freq.season_length, holdout)
     cleaned = clean(frame, freq=freq, gap_policy=gap_policy, min_length=needed, limits=limits)
     for col in exog:
@@ -96,3 +114,15 @@ def prepare(
         attributes=(*loaded.mapping.ids, *loaded.mapping.attributes),
     )
     return Dataset(loaded, cleaned, spec)
+
+
+def _fitting_default_horizon(
+    frame: pd.DataFrame, freq: Frequency, n_windows: int, holdout: bool
+) -> int:
+    bounds = frame.groupby("unique_id")["ds"].agg(["min", "max"])
+    first, last = bounds.loc[(bounds["max"] - bounds["min"]).idxmax()]
+    longest = len(pd.date_range(first, last, freq=freq.alias))
+    horizon = default_horizon(freq)
+    while horizon > 1 and min_history(horizon, n_windows, freq.season_length, holdout) > longest:
+        horizon -= 1
+    return horizon

@@ -84,6 +84,8 @@ def analyse(
         "negative_values": int((frame["y"] < 0).sum()),
         "outliers": 0 if outliers is None else len(outliers),
         "gaps_filled": (cleaning or {}).get("gaps_filled", 0),
+        "gap_policy": (cleaning or {}).get("gap_policy"),
+        "gap_rule": (cleaning or {}).get("gap_rule", ""),
         "top_series_share": float(table["share_of_total"].head(top).sum()),
     }
     return EdaReport(

@@ -70,8 +70,9 @@ def run_adhoc(args: argparse.Namespace) -> int:
 def _print_dataset(data: Dataset) -> None:
     r = data.cleaned.report
     print(f"{r.series} series, {r.rows_out} rows, {r.freq_name} ({r.freq}), {r.start} to {r.end}")
+    for note in data.notes():
+        print(note)
     notes = [
-        f"{r.gaps_filled} gaps filled ({r.gap_policy})" if r.gaps_filled else "",
         f"{r.duplicate_periods_summed} duplicate periods summed"
         if r.duplicate_periods_summed
         else "",
