@@ -109,7 +109,7 @@ def clean(
         gaps_as_zero=fill.as_zero,
         gaps_as_missing=fill.as_missing,
         missing_records_left_out=fill.left_out,
-        gap_rule=describe(fill, gap_policy, freq.name),
+        gap_rule=describe(fill, gap_policy, freq),
         leading_zeros_trimmed=trimmed,
         negative_values=int((frame["y"] < 0).sum()),
         zero_share=round(float((frame["y"] == 0).mean()), 4),

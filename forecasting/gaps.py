@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasting.frequency import Frequency, period_unit
+
 GAP_POLICIES = ("auto", "zero", "ffill", "interpolate")
 DEFAULT_GAP_POLICY = "auto"
 #: a zero this many noise units below a series' low values is not a plausible sale
@@ -120,9 +122,9 @@ def _missing_everywhere(full: pd.DataFrame) -> np.ndarray:
     return full["ds"].map(lost).fillna(False).to_numpy(bool)
 
 
-def describe(fill: GapFill, policy: str, freq_name: str) -> str:
+def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
     """One sentence for the cleaning report: which gaps were treated how, and why."""
-    unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(freq_name, "periods")
+    unit = period_unit(freq)
     total = fill.as_zero + fill.as_missing + fill.left_out
     if total == 0:
         return f"{policy}: no missing {unit}."

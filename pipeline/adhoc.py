@@ -18,6 +18,7 @@ from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
 from forecasting.progress import Reporter
 from forecasting.workflow import SELECTED, TrainOptions, backtest, train_and_forecast
+from pipeline.formatting import scores
 from pipeline.serve import read_future_csv
 from pipeline.steps.ingest import country_option, limits_from
 from pipeline.terminal import terminal_progress, write_forecast_csv
@@ -89,11 +90,12 @@ def _print_dataset(data: Dataset) -> None:
 def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
     report = backtest(data.frame, data.spec, args.horizon, options, reporter)
     table = report.summary[TABLE_METRICS].sort_values("rmsse")
+    table = pd.DataFrame([scores(row) for row in table.to_dict("records")], index=table.index)
     print(
         f"\nHeld-out last {args.horizon} periods of each series (lower is better; "
         "WAPE, sMAPE, MAPE and bias in %):"
     )
-    print(table.round(3).to_string())
+    print(table.fillna("n/a").to_string())
     choice = report.outcome.selection.choice.value_counts()
     print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     print("interval coverage: " + ", ".join(f"{k}% -> {v:.1%}" for k, v in report.coverage.items()))
