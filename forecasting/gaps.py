@@ -47,15 +47,17 @@ class GapFill:
     y: pd.Series
     #: rows to keep (False: a missing record at a series' edge, left out)
     keep: np.ndarray
+    #: gaps filled with zero; gaps interpolated (or carried forward) as lost records
     as_zero: int
     as_missing: int
+    #: lost records at a series' start or end that nothing could fill, left out (``auto``)
     left_out: int
     series_missing: int
     periods_missing_everywhere: int
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
-        return self.as_missing - self.left_out
+        return self.as_missing
 
 
 def fill_target(full: pd.DataFrame, policy: str) -> GapFill:
@@ -85,7 +87,7 @@ def fill_target(full: pd.DataFrame, policy: str) -> GapFill:
         y=filled,
         keep=keep,
         as_zero=int((hole & ~missing).sum() + (edge.sum() if policy != "auto" else 0)),
-        as_missing=int(missing.sum() - (edge.sum() if policy != "auto" else 0)),
+        as_missing=int(missing.sum() - edge.sum()),
         left_out=int(edge.sum()) if policy == "auto" else 0,
         series_missing=int(full.loc[hole & series_rule, "unique_id"].nunique()),
         periods_missing_everywhere=int(full.loc[hole & period_rule, "ds"].nunique()),

@@ -164,8 +164,9 @@ def test_with_an_admin_token_the_retraining_page_asks_to_sign_in(page, app_dir):
 
 # --- phones and laptops: charts keep their plot, tables scroll inside their box ----------------
 
-#: charts each page draws for the trained sample (a chart not yet drawn is waited for)
-CHARTS = {"/": 2, "/forecast": 1, "/data": 7, "/models": 4}
+#: charts each page draws at least for the trained sample (drawn ones are waited for); the
+#: Models page adds Optuna's parameter importance when two trials completed
+CHARTS = {"/": 2, "/forecast": 1, "/data": 7, "/models": 3}
 PLOT_AREAS = """() => [...document.querySelectorAll('.dash-graph')].map(graph => {
   const panels = [...graph.querySelectorAll('.nsewdrag')].map(r => r.getBoundingClientRect());
   const top = Math.min(...panels.map(r => r.top));
@@ -191,7 +192,7 @@ def test_at_375_px_every_chart_keeps_a_usable_plot_area(browser, live_server):
     measured = {}
     for path, count in CHARTS.items():
         charts = _charts(page, live_server + path, count)
-        assert len(charts) == count, (path, charts)
+        assert len(charts) >= count, (path, charts)
         for chart in charts:
             measured[chart["id"]] = round(chart["height"])
             assert chart["height"] >= 250, (path, chart)

@@ -108,3 +108,17 @@ def test_the_upload_api_states_the_rule_per_data_set(empty_client):
     # the stored rows are the file's weeks plus the interpolated ones, no zero among them
     loaded = load_csv(raw).frame
     assert cleaning["rows_out"] == len(loaded) + lost
+
+
+def test_blank_targets_at_the_ends_are_left_out_not_zero():
+    text = "date,store,sales\n" + "".join(
+        f"2024-01-{d:02d},a,{'' if d in (1, 2, 9, 20) else 1000 + d}\n" for d in range(1, 21)
+    )
+    result = clean(load_csv(text.encode()).frame)
+    frame = result.frame
+    assert frame["ds"].min() == pd.Timestamp("2024-01-03")  # two blank days at the start
+    assert frame["ds"].max() == pd.Timestamp("2024-01-19")  # one at the end
+    assert _filled(result, "store=a", "2024-01-09") == (1008 + 1010) / 2
+    report = result.report
+    assert (report.gaps_as_missing, report.missing_records_left_out) == (1, 3)
+    assert "3 blank targets at a series' start or end left out" in report.gap_rule
