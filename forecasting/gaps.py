@@ -75,11 +75,10 @@ def fill_target(full: pd.DataFrame, policy: str) -> GapFill:
     else:
         missing = hole
     filled = y.mask(hole & ~missing, 0.0)
-    grouped = filled.groupby(full["unique_id"], sort=False)
     if policy == "ffill":
-        filled = grouped.ffill()
+        filled = filled.groupby(full["unique_id"], sort=False).ffill()
     else:
-        filled = grouped.transform(lambda s: s.interpolate(limit_area="inside"))
+        filled = _interpolate_inside(filled, full["unique_id"])
     edge = filled.isna().to_numpy()
     keep = ~edge if policy == "auto" else np.ones(len(full), bool)
     filled = filled.fillna(0.0).astype(float)
@@ -94,6 +93,23 @@ def fill_target(full: pd.DataFrame, policy: str) -> GapFill:
     )
 
 
+def _interpolate_inside(y: pd.Series, series: pd.Series) -> pd.Series:
+    """Linear interpolation between each gap's neighbours within a series (ends stay NaN).
+
+    Periods are equally spaced, so position within the frame stands for time;
+    written with grouped ffill/bfill so 50,000 series cost no Python loop.
+    """
+    position = pd.Series(np.arange(len(y), dtype=float), index=y.index)
+    known = position.where(y.notna())
+    grouped = series.to_numpy()
+    before = y.groupby(grouped, sort=False).ffill()
+    after = y.groupby(grouped, sort=False).bfill()
+    at_before = known.groupby(grouped, sort=False).ffill()
+    at_after = known.groupby(grouped, sort=False).bfill()
+    share = (position - at_before) / (at_after - at_before)
+    return y.fillna(before + (after - before) * share)
+
+
 def _far_from_zero_series(full: pd.DataFrame) -> np.ndarray:
     """Rows of series that never record a zero and whose values sit far from it."""
     recorded = full.loc[full["y"].notna(), ["unique_id", "y"]]
@@ -102,7 +118,7 @@ def _far_from_zero_series(full: pd.DataFrame) -> np.ndarray:
     spread = change.groupby(recorded["unique_id"], sort=False).median() * 1.4826 / np.sqrt(2)
     noise = np.maximum(spread.fillna(0.0), np.sqrt(by_series.median().abs()))
     low = by_series.quantile(0.02)
-    no_zero = by_series.apply(lambda s: bool((s != 0).all()))
+    no_zero = recorded["y"].eq(0).groupby(recorded["unique_id"], sort=False).sum() == 0
     far = no_zero & (low > FAR_FROM_ZERO * noise) & (noise > 0)
     return full["unique_id"].map(far).fillna(False).to_numpy(bool)
 
