@@ -70,6 +70,8 @@ def read_dates(
 ) -> tuple[pd.Series, DateReading]:
     """Dates of a whole column with one day/month order; ``keys`` are the series of each row.
 
+    Values in another form (``2024-01-31``, ``Jan 2024``) are parsed as they are;
+    the order of the ``dd.mm.yyyy``-shaped ones is decided once, from all of them.
     Raises ``DataError`` when the column mixes the two orders.
     """
     text = values.astype("string").str.strip()
@@ -80,45 +82,42 @@ def read_dates(
         parsed = _map(text, distinct, parse_dates(distinct))
         return parsed, DateReading("year-first", "dates are written year first (yyyy-mm-dd)")
     parts = distinct.str.extract(_NUMERIC_DATE)
-    if parts[0].isna().any():
+    numeric = parts[0].notna()
+    if not numeric.any():
         return parse_dates(values), DateReading("as written", "dates carry their own format")
+    parts = parts.loc[numeric]
     first, second = parts[0].astype(int), parts[2].astype(int)
     day_first_ok = bool((second <= 12).all() and (first <= 31).all())
     month_first_ok = bool((first <= 12).all() and (second <= 31).all())
     pattern = _pattern(parts)
     if not (day_first_ok or month_first_ok):
-        raise DataError(_mixed_orders(column, text, distinct, first, second))
+        raise DataError(_mixed_orders(column, text, distinct[numeric], first, second))
+
+    def reading(order: str) -> pd.Series:
+        parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
+        parsed[numeric] = _build(parts, order)
+        if (~numeric).any():
+            parsed[~numeric] = parse_dates(distinct[~numeric])
+        return _map(text, distinct, parsed)
+
     if day_first_ok != month_first_ok:
         order = DAY_FIRST if day_first_ok else MONTH_FIRST
         place, values_above = (first, "first") if day_first_ok else (second, "second")
-        example = distinct[place > 12].iloc[0]
+        example = distinct[numeric][place > 12].iloc[0]
         reason = (
             f"read {order} ({pattern[order]}): a value above 12 in the {values_above} place "
             f"(e.g. {example!r}) can only be the day"
         )
-        return _map(text, distinct, _build(parts, order)), DateReading(order, reason)
-    return _choose_by_regularity(text, distinct, parts, keys, pattern)
-
-
-def _choose_by_regularity(
-    text: pd.Series,
-    distinct: pd.Series,
-    parts: pd.DataFrame,
-    keys: pd.Series | None,
-    pattern: dict[str, str],
-) -> tuple[pd.Series, DateReading]:
-    """Every value is ambiguous: keep the reading that is regular with the fewest gaps."""
-    candidates = {}
-    for order in (DAY_FIRST, MONTH_FIRST):
-        parsed = _map(text, distinct, _build(parts, order))
-        candidates[order] = (parsed, _gaps(parsed, keys))
-    best = min(candidates, key=lambda o: candidates[o][1][0])  # day-first first: wins ties
+        return reading(order), DateReading(order, reason)
+    candidates = {order: reading(order) for order in (DAY_FIRST, MONTH_FIRST)}
+    scores = {order: _gaps(ds, keys) for order, ds in candidates.items()}
+    best = min(scores, key=lambda o: scores[o][0])  # day-first comes first: it wins ties
     other = MONTH_FIRST if best == DAY_FIRST else DAY_FIRST
     reason = (
         f"read {best} ({pattern[best]}): every value could be either, and {best} gives "
-        f"{_describe(candidates[best][1])}, {other} {_describe(candidates[other][1])}"
+        f"{_describe(scores[best])}, {other} {_describe(scores[other])}"
     )
-    return candidates[best][0], DateReading(best, reason)
+    return candidates[best], DateReading(best, reason)
 
 
 def _gaps(ds: pd.Series, keys: pd.Series | None) -> tuple[float, str]:

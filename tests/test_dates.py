@@ -102,3 +102,9 @@ def test_the_upload_api_reads_the_european_file_as_monthly(empty_client):
     report = response.get_json()["report"]
     assert report["cleaning"]["freq"] == "MS" and report["cleaning"]["rows_out"] == 36
     assert report["detected"]["dates"]["order"] == "day-first"
+
+
+def test_other_forms_in_the_column_keep_their_own_reading():
+    ds, reading = _read(["2024-01-30", "31.01.2024", "01.02.2024"])
+    assert reading.order == "day-first"
+    assert ds.tolist() == list(pd.date_range("2024-01-30", periods=3))
