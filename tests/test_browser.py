@@ -199,6 +199,8 @@ def test_at_375_px_every_chart_keeps_a_usable_plot_area(browser, live_server):
             assert chart["panel"] >= 100, (path, chart)  # each panel of a stacked chart too
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375 + 1, f"{path} scrolls sideways ({width}px)"
+        if path == "/data":  # the data set's gap rule, stated where its cleaning is
+            expect(page.locator("#data-gap-rule")).to_contain_text("Missing periods: auto:")
         for box in page.query_selector_all(".chart-title"):  # titles wrap instead of clipping
             assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), box.inner_text()
     print("plot-area heights at 375 px:", measured)
@@ -245,7 +247,7 @@ def test_the_excel_download_stores_dates_as_dates(page, live_server, tmp_path):
     import openpyxl
 
     page.goto(live_server + "/forecast")
-    expect(page.locator("#forecast-table")).to_contain_text("2025-01-01")
+    expect(page.locator("#forecast-table")).to_contain_text("2025-01-01", timeout=30_000)
     with page.expect_download() as info:
         page.click("#forecast-download-xlsx")
     path = tmp_path / "forecast.xlsx"
