@@ -1,10 +1,14 @@
-"""Small UI pieces shared by pages: the series selector, KPI cards, notices."""
+"""Small UI pieces shared by pages: the series selector, KPI cards, charts, score tables."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import pandas as pd
+import plotly.graph_objects as go
 from dash import dcc, html
 
+from forecasting.frequency import Frequency, period_unit
+from pipeline.formatting import score, scores
 from pipeline.serve import Selection
 
 TOTAL = "__total__"
@@ -52,6 +56,44 @@ def kpi_card(title: str, value: str, note: str = "", id_: str | None = None) -> 
     return dbc.Col(dbc.Card(dbc.CardBody(body), id=id_ or ""), xs=12, sm=6, lg=3, className="mb-2")
 
 
+#: the recent window a growth card compares, in the data's own periods
+GROWTH_WINDOW = {"days": 28, "weeks": 4, "months": 3}
+
+
+def growth_card(history: pd.Series, freq: Frequency) -> dbc.Col:
+    """Growth of the last 28 days, 4 weeks or 3 months over the same span before."""
+    unit = period_unit(freq)
+    window = min(GROWTH_WINDOW.get(unit, 28), len(history) // 2)
+    recent = history.tail(window).sum()
+    before = history.iloc[-2 * window : -window].sum() if window else 0
+    growth = f"{(recent / before - 1) * 100:+.1f}%" if before else "n/a"
+    span = f"{window} {unit}" if window != 1 else f"1 {unit.rstrip('s')}"
+    return kpi_card(
+        f"Growth, last {span}", growth, f"last {span} vs the {span} before", id_="overview-growth"
+    )
+
+
+def chart(id_: str, figure: go.Figure | None = None, title: str = "") -> html.Div:
+    """A chart under a heading that wraps on a narrow screen (``<id>-title``, for callbacks)."""
+    graph = dcc.Graph(id=id_, config={"displaylogo": False, "responsive": True})
+    if figure is not None:
+        graph.figure = figure
+    return html.Div(
+        [html.H6(title, id=f"{id_}-title", className="chart-title"), loading(graph)],
+        className="mb-3",
+    )
+
+
+def tuning_sentence(models: list[dict]) -> str:
+    """What Optuna tuned in the run, in words (nothing, when trials were 0)."""
+    tuned = [m for m in models if (m.get("trials") or 0) > 0]
+    if not tuned:
+        return "No model was tuned (trials = 0): each ran with its default parameters."
+    names = ", ".join(f"{m['model']} ({m['trials']} trials)" for m in tuned)
+    rest = "" if len(tuned) == len(models) else "; the others ran with their default parameters"
+    return f"Tuned with Optuna: {names}{rest}."
+
+
 def no_model_notice() -> dbc.Alert:
     return dbc.Alert(
         [
@@ -72,23 +114,38 @@ def loading(children, id_: str | None = None) -> dcc.Loading:
 
 
 def score_table(models: list[dict], id_: str, tuning: bool = False):
-    """The held-out scores of a run's models (with validation and tuning columns if asked)."""
+    """The held-out scores of a run's models (with validation and tuning columns if asked).
+
+    Headers are two rows (group, metric) so that a dozen columns fit a laptop screen;
+    on a phone the table scrolls inside its box. Scores go through ``formatting``.
+    """
     from dash import dash_table
 
-    rows = []
+    rows, columns = [], [{"name": ["", "model"], "id": "model"}]
+    if tuning:
+        columns.append({"name": ["validation", "score"], "id": "validation"})
+    metrics = list(models[0]["test"]) if models else []
+    group = "held-out test" if tuning else "held-out"
+    columns += [{"name": [group, m.upper()], "id": m} for m in metrics]
+    if tuning:
+        columns += [
+            {"name": ["tuning", "trials"], "id": "trials"},
+            {"name": ["tuning", "seconds"], "id": "seconds"},
+        ]
     for m in models:
         row = {"model": m["model"] + (" (served)" if m["selected"] else "")}
         if tuning:
-            row["validation score"] = round(m["validation_score"], 3)
-        prefix = "test " if tuning else ""
-        row |= {f"{prefix}{k}": round(v, 3) for k, v in m["test"].items()}
-        if tuning:
-            row |= {"trials": m["trials"], "seconds": m["seconds"]}
+            row["validation"] = score(m["validation_score"])
+            row |= {"trials": m["trials"], "seconds": round(m["seconds"] or 0, 1)}
+        row |= scores(m["test"])
         rows.append(row)
     return dash_table.DataTable(
         rows,
-        [{"name": c, "id": c} for c in rows[0]],
+        columns,
         id=id_,
         sort_action="native",
-        style_table={"overflowX": "auto"},
+        merge_duplicate_headers=True,
+        style_table={"overflowX": "auto", "maxWidth": "100%"},
+        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "2px 6px"},
+        style_header={"fontWeight": "600", "whiteSpace": "normal"},
     )

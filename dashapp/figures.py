@@ -1,12 +1,60 @@
-"""Plotly figures the pages share: history with forecast bands, model comparison, backtests."""
+"""Plotly figures the pages share: history with forecast bands, model comparison, backtests.
+
+Every figure goes through ``responsive`` before a page shows it, so that on a
+375 px phone the plot keeps its height: the title is an HTML heading above the
+chart (it wraps; a Plotly title does not), the legend sits below the plot, and
+the axes make room for their labels and say what they measure.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipeline.formatting import is_diverged, label
+
 BAND_80 = "rgba(31, 119, 180, 0.30)"
 BAND_95 = "rgba(31, 119, 180, 0.15)"
+DATE_AXIS = "date"
+#: plot height plus room for ticks, axis titles and a legend of a few rows below
+HEIGHT = 460
+
+
+def responsive(
+    fig: go.Figure,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Phone-friendly layout (see the module docstring); titles given here name the axes."""
+    subplot_titles = any(a.yref == "paper" and a.y is not None for a in fig.layout.annotations)
+    fig.update_layout(
+        title_text="",
+        height=height or fig.layout.height or HEIGHT,
+        margin={"l": 10, "r": 10, "t": 30 if subplot_titles else 10, "b": 10},
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 0,
+            "yanchor": "bottom",
+            "yref": "container",
+        },
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    if x_title is not None:
+        fig.update_xaxes(title_text=x_title)
+    if y_title is not None:
+        fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def take_title(fig: go.Figure) -> str:
+    """The figure's title text, removed from the figure (the page shows it as a heading)."""
+    title = fig.layout.title.text or ""
+    fig.update_layout(title_text="")
+    return title
 
 
 def empty(message: str) -> go.Figure:
@@ -17,9 +65,15 @@ def empty(message: str) -> go.Figure:
 
 
 def history_with_forecast(
-    history: pd.DataFrame | None, forecast: pd.DataFrame | None, title: str, tail: int = 365
+    history: pd.DataFrame | None,
+    forecast: pd.DataFrame | None,
+    quantity: str,
+    tail: int = 365,
 ) -> go.Figure:
-    """Actual sales, the forecast, and its 80% and 95% bands; outliers marked."""
+    """Actual sales, the forecast, and its 80% and 95% bands; outliers marked.
+
+    ``quantity`` names the y axis (the target column of the data set).
+    """
     fig = go.Figure()
     if history is not None and len(history):
         hist = history.tail(tail)
@@ -65,39 +119,47 @@ def history_with_forecast(
                 line={"color": "#1f77b4", "width": 2},
             )
         )
-    fig.update_layout(
-        title=title,
-        height=420,
-        margin={"l": 40, "r": 10, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        hovermode="x unified",
+    fig.update_layout(hovermode="x unified")
+    return responsive(fig, DATE_AXIS, quantity)
+
+
+def comparison_title(metric: str = "mase") -> str:
+    return (
+        f"Held-out {metric.upper()} by model (lower is better; green: served, grey: "
+        "seasonal-naive baseline)"
     )
-    return fig
 
 
 def model_comparison(models: list[dict], metric: str = "mase") -> go.Figure:
-    """Held-out error of each model; the baseline and the served ones highlighted."""
+    """Held-out error of each model; the baseline and the served ones highlighted.
+
+    A model whose score diverged gets no bar (it would flatten every other one) but
+    keeps its row, labelled "diverged".
+    """
     rows = [m for m in models if metric in (m.get("test") or {})]
-    rows.sort(key=lambda m: m["test"][metric])
+    rows.sort(key=lambda m: (is_diverged(m["test"][metric]), m["test"][metric]))
     colors = [
         "#2ca02c" if m["selected"] else "#7f7f7f" if m["model"] == "seasonal_naive" else "#1f77b4"
         for m in rows
     ]
     fig = go.Figure(
         go.Bar(
-            x=[m["test"][metric] for m in rows],
+            x=[None if is_diverged(m["test"][metric]) else m["test"][metric] for m in rows],
             y=[m["model"] for m in rows],
             orientation="h",
             marker_color=colors,
-            text=[f"{m['test'][metric]:.3f}" for m in rows],
+            text=[label(m["test"][metric]) for m in rows],
             textposition="auto",
+            cliponaxis=False,
         )
     )
-    fig.update_layout(
-        title=f"Held-out {metric.upper()} by model (lower is better; green: served, "
-        "grey: seasonal-naive baseline)",
-        height=80 + 32 * max(len(rows), 1),
-        margin={"l": 110, "r": 10, "t": 50, "b": 30},
-        yaxis={"autorange": "reversed"},
+    fig.update_layout(yaxis={"autorange": "reversed"}, showlegend=False)
+    for m in rows:
+        if is_diverged(m["test"][metric]):
+            fig.add_annotation(x=0, y=m["model"], text="diverged", showarrow=False, xanchor="left")
+    return responsive(
+        fig,
+        f"held-out {metric.upper()} (lower is better)",
+        None,
+        height=max(360, 100 + 32 * len(rows)),
     )
-    return fig

@@ -204,7 +204,7 @@ class UploadForm(Schema):
     ids = fields.String(metadata={"description": "id columns, comma separated"})
     exog = fields.String(metadata={"description": "driver columns known ahead, comma separated"})
     country = fields.String(metadata={"description": "holiday calendar, ISO code"})
-    gap_policy = fields.String(validate=validate.OneOf(["zero", "ffill", "interpolate"]))
+    gap_policy = fields.String(validate=validate.OneOf(["auto", "zero", "ffill", "interpolate"]))
 
 
 class UploadResponse(Schema):

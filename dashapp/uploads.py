@@ -40,6 +40,7 @@ def ingest_upload(state: AppState, raw: bytes, filename: str, form) -> tuple[int
         data.spec,
         data.cleaned.outliers,
         data.cleaned.report.to_dict(),
+        data.loaded.mapping.target,
     )
     return dataset_id, json.loads(json.dumps(data.validation_report(), default=str))
 

@@ -2,7 +2,8 @@
 
 Nothing is dropped silently: duplicates, filled gaps, trimmed leading zeros,
 negative values (returns, kept) and flagged outliers are all counted in a
-``CleaningReport`` the UI and the command line show.
+``CleaningReport`` the UI and the command line show. How a missing period is
+filled (a missing record or a sale of zero) is decided in ``forecasting.gaps``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import pandas as pd
 
 from forecasting.errors import DataError
 from forecasting.frequency import Frequency, infer_frequency
+from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES, GapFill, describe, fill_target
 from forecasting.limits import Limits
 from forecasting.schema import validate_long_frame
 
-GAP_POLICIES = ("zero", "ffill", "interpolate")
+__all__ = ["GAP_POLICIES", "CleanData", "CleaningReport", "clean", "period_grid"]
 
 
 @dataclass
@@ -36,7 +38,14 @@ class CleaningReport:
     duplicate_periods_summed: int = 0
     missing_targets_filled: int = 0
     gaps_filled: int = 0
-    gap_policy: str = "zero"
+    gap_policy: str = DEFAULT_GAP_POLICY
+    #: gaps filled as sales of zero, and gaps read as missing records (interpolated)
+    gaps_as_zero: int = 0
+    gaps_as_missing: int = 0
+    #: blank targets at a series' start or end, left out (``auto``)
+    missing_records_left_out: int = 0
+    #: how the gaps of this data set were read, in one sentence
+    gap_rule: str = ""
     leading_zeros_trimmed: int = 0
     negative_values: int = 0
     zero_share: float = 0.0
@@ -59,7 +68,7 @@ def clean(
     frame: pd.DataFrame,
     *,
     freq: Frequency | None = None,
-    gap_policy: str = "zero",
+    gap_policy: str = DEFAULT_GAP_POLICY,
     min_length: int = 1,
     limits: Limits | None = None,
     outlier_threshold: float = 6.0,
@@ -78,7 +87,7 @@ def clean(
     freq = freq or infer_frequency(frame)
     frame, exact, summed = _deduplicate(frame)
     frame = frame.sort_values(["unique_id", "ds"], kind="stable")
-    frame, missing, gaps = _fill_gaps(frame, freq, gap_policy)
+    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy)
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
     validate_long_frame(frame, min_length=min_length)
@@ -97,6 +106,10 @@ def clean(
         missing_targets_filled=missing,
         gaps_filled=gaps,
         gap_policy=gap_policy,
+        gaps_as_zero=fill.as_zero,
+        gaps_as_missing=fill.as_missing,
+        missing_records_left_out=fill.left_out,
+        gap_rule=describe(fill, gap_policy, freq),
         leading_zeros_trimmed=trimmed,
         negative_values=int((frame["y"] < 0).sum()),
         zero_share=round(float((frame["y"] == 0).mean()), 4),
@@ -124,8 +137,10 @@ def _deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
     return frame, exact, summed
 
 
-def _fill_gaps(frame: pd.DataFrame, freq: Frequency, policy: str) -> tuple[pd.DataFrame, int, int]:
-    """Reindex each series to every period between its first and last date."""
+def _fill_gaps(
+    frame: pd.DataFrame, freq: Frequency, policy: str
+) -> tuple[pd.DataFrame, int, int, GapFill]:
+    """Reindex each series to every period between its first and last date, then fill."""
     missing = int(frame["y"].isna().sum())
     grid = period_grid(frame, freq)
     full = grid.merge(frame, on=["unique_id", "ds"], how="left", validate="one_to_one")
@@ -141,19 +156,29 @@ def _fill_gaps(frame: pd.DataFrame, freq: Frequency, policy: str) -> tuple[pd.Da
             f"{off_grid} row(s) have dates off the {freq.name} grid ({freq.alias}), e.g. a weekly "
             "series with a date on another weekday. Re-date them to one weekday per week."
         )
-    grouped = full.groupby("unique_id", sort=False)
-    if policy == "zero":
-        full["y"] = full["y"].fillna(0.0)
-    elif policy == "ffill":
-        full["y"] = grouped["y"].ffill().fillna(0.0)
-    else:
-        full["y"] = grouped["y"].transform(lambda s: s.interpolate(limit_area="inside")).fillna(0.0)
+    fill = fill_target(full, policy)
+    if fill.invented() > len(frame):
+        raise DataError(_too_many_gaps(full, fill, len(frame), freq))
+    full["y"] = fill.y
+    full = full.loc[fill.keep]
     others = [c for c in full.columns if c not in ("unique_id", "ds", "y")]
     if others:
+        grouped = full.groupby("unique_id", sort=False)
         full[others] = grouped[others].ffill()
         full[others] = full.groupby("unique_id", sort=False)[others].bfill()
-    full["y"] = full["y"].astype(float)
-    return full, missing, gaps
+    return full, missing, gaps, fill
+
+
+def _too_many_gaps(full: pd.DataFrame, fill: GapFill, rows: int, freq: Frequency) -> str:
+    """A fill that would make up more values than the file holds: most likely misread dates."""
+    return (
+        f"Filling the gaps would make up {fill.invented():,} {freq.name} values for the "
+        f"{rows:,} rows the file holds: the dates were read as {freq.name} "
+        f"({full['ds'].min().date()} to {full['ds'].max().date()}) with most periods missing. "
+        f"If they are months or weeks written dd.mm.yyyy or mm/dd/yyyy, write them as "
+        "yyyy-mm-dd; if the file lists only the periods with sales (a missing period sold "
+        "nothing), use --gap-policy zero."
+    )
 
 
 def period_grid(frame: pd.DataFrame, freq: Frequency) -> pd.DataFrame:

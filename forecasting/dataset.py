@@ -10,9 +10,11 @@ import pandas as pd
 from forecasting.cleaning import CleanData, clean
 from forecasting.errors import DataError
 from forecasting.frequency import infer_frequency
+from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
 from forecasting.spec import DataSpec
+from forecasting.wide import describe_wide
 
 
 @dataclass
@@ -38,6 +40,20 @@ class Dataset:
             "country": self.spec.country,
         }
 
+    def notes(self) -> list[str]:
+        """What was read how, in sentences for the command line, the log and the upload page."""
+        mapping = self.loaded.mapping
+        notes = [
+            f"columns: date {mapping.date!r}, target {mapping.target!r}, series ids "
+            f"{', '.join(mapping.ids) or 'none (one series)'}, possible drivers "
+            f"{', '.join(mapping.drivers) or 'none'}",
+            f"dates: {self.loaded.dates.reason}",
+        ]
+        if mapping.wide:
+            notes.append(describe_wide(mapping))
+        notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
+        return notes
+
     def id_lookup(self) -> pd.DataFrame:
         """``unique_id`` to the input's own id columns, for output files."""
         ids = self.loaded.mapping.ids
@@ -55,7 +71,7 @@ def prepare(
     ids: list[str] | None = None,
     exog: list[str] | None = None,
     country: str | None = "US",
-    gap_policy: str = "zero",
+    gap_policy: str = DEFAULT_GAP_POLICY,
     limits: Limits | None = None,
 ) -> Dataset:
     """Load, clean and validate. Every series is kept, however short (the ladder forecasts it).

@@ -89,6 +89,8 @@ def analyse(
         "negative_values": int((frame["y"] < 0).sum()),
         "outliers": 0 if outliers is None else len(outliers),
         "gaps_filled": (cleaning or {}).get("gaps_filled", 0),
+        "gap_policy": (cleaning or {}).get("gap_policy"),
+        "gap_rule": (cleaning or {}).get("gap_rule", ""),
         "top_series_share": float(table["share_of_total"].head(top).sum()),
         "demand_classes": demand["demand_class"].value_counts().to_dict(),
         "ladder": demand["tier"].value_counts().to_dict(),

@@ -83,6 +83,11 @@ def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str =
     return freq
 
 
+def period_unit(freq: Frequency) -> str:
+    """The period in words, plural: days, weeks, months."""
+    return {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(freq.name, "periods")
+
+
 def future_dates(last: pd.Timestamp, h: int, freq: Frequency) -> pd.DatetimeIndex:
     """The h periods after ``last``."""
     return pd.date_range(last, periods=h + 1, freq=freq.alias)[1:]

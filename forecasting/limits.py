@@ -13,3 +13,5 @@ class Limits:
     max_rows: int = 5_000_000
     max_columns: int = 200
     max_series: int = 50_000
+    #: largest magnitude of a target or driver value; beyond it (or infinite) is a typo
+    max_abs_value: float = 1e15

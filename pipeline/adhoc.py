@@ -24,6 +24,7 @@ from forecasting.workflow import (
     backtest,
     train_and_forecast,
 )
+from pipeline.formatting import scores
 from pipeline.serve import read_future_csv
 from pipeline.steps.ingest import country_option, limits_from
 from pipeline.terminal import terminal_progress, write_forecast_csv
@@ -74,8 +75,9 @@ def run_adhoc(args: argparse.Namespace) -> int:
 def _print_dataset(data: Dataset) -> None:
     r = data.cleaned.report
     print(f"{r.series} series, {r.rows_out} rows, {r.freq_name} ({r.freq}), {r.start} to {r.end}")
+    for note in data.notes():
+        print(note)
     notes = [
-        f"{r.gaps_filled} gaps filled ({r.gap_policy})" if r.gaps_filled else "",
         f"{r.duplicate_periods_summed} duplicate periods summed"
         if r.duplicate_periods_summed
         else "",
@@ -92,11 +94,12 @@ def _print_dataset(data: Dataset) -> None:
 def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
     report = backtest(data.frame, data.spec, args.horizon, options, reporter)
     table = report.summary[TABLE_METRICS].sort_values("rmsse")
+    table = pd.DataFrame([scores(row) for row in table.to_dict("records")], index=table.index)
     print(
         f"\nHeld-out last {args.horizon} periods of each series (lower is better; "
         "WAPE, sMAPE, MAPE and bias in %):"
     )
-    print(table.round(3).to_string())
+    print(table.fillna("n/a").to_string())
     choice = report.outcome.selection.choice.value_counts()
     print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     _print_ladder(report.outcome)

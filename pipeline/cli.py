@@ -17,6 +17,7 @@ from pathlib import Path
 from joblib.externals.loky import get_reusable_executor
 
 from forecasting.errors import DataError
+from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.models import MODELS
 from storage.runs import RunConflict
 
@@ -91,9 +92,10 @@ def _data_options(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--country", help="holiday calendar, ISO code ($HOLIDAY_COUNTRY; 'none')")
     p.add_argument(
         "--gap-policy",
-        default="zero",
-        choices=["zero", "ffill", "interpolate"],
-        help="how missing periods are filled (default zero: no sales)",
+        default=DEFAULT_GAP_POLICY,
+        choices=GAP_POLICIES,
+        help="how missing periods are filled (default auto: lost records interpolated, "
+        "periods without a sale zero; see the cleaning report)",
     )
 
 

@@ -22,18 +22,21 @@ def report_dir(reports_dir: Path, dataset_id: int) -> Path:
     return Path(reports_dir) / "eda" / str(int(dataset_id))
 
 
-def write_report(report: EdaReport, target: Path) -> Path:
-    """Write atomically: a reader sees the previous report or the complete new one."""
+def write_report(report: EdaReport, target: Path, quantity: str = "sales") -> Path:
+    """Write atomically: a reader sees the previous report or the complete new one.
+
+    ``quantity`` (the target column's name) titles the value axes.
+    """
     target.mkdir(parents=True, exist_ok=True)
     figures = {
-        "history": history_figure(report),
-        "decomposition": decomposition_figure(report.aggregate, "Total"),
+        "history": history_figure(report, quantity),
+        "decomposition": decomposition_figure(report.aggregate, "Total", quantity),
         "acf": acf_figure(report.aggregate),
-        "profiles": profile_figure(report.aggregate),
-        "top_series": top_series_figure(report),
+        "profiles": profile_figure(report.aggregate, quantity),
+        "top_series": top_series_figure(report, quantity),
     }
     if report.drivers:
-        figures["drivers"] = drivers_figure(report.drivers)
+        figures["drivers"] = drivers_figure(report.drivers, quantity)
     for name, fig in figures.items():
         _write_atomic(target / f"{name}.json", fig.to_json())
     payload = report_json(report)
@@ -65,9 +68,9 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
-def history_figure(report: EdaReport) -> go.Figure:
+def history_figure(report: EdaReport, quantity: str = "sales") -> go.Figure:
     d = report.aggregate.decomposition
-    fig = go.Figure(go.Scatter(x=d["ds"], y=d["y"], name="total sales", mode="lines"))
+    fig = go.Figure(go.Scatter(x=d["ds"], y=d["y"], name=f"total {quantity}", mode="lines"))
     if len(report.outliers):
         marks = report.outliers.merge(d[["ds", "y"]], on="ds", suffixes=("_series", ""))
         fig.add_trace(
@@ -80,11 +83,16 @@ def history_figure(report: EdaReport) -> go.Figure:
                 text=marks["unique_id"],
             )
         )
-    fig.update_layout(title="Total sales over time (outliers marked)", height=360)
+    fig.update_layout(
+        title=f"Total {quantity} over time (outliers marked)",
+        height=440,
+        xaxis_title="date",
+        yaxis_title=f"total {quantity}",
+    )
     return fig
 
 
-def decomposition_figure(p: SeriesProfile, label: str) -> go.Figure:
+def decomposition_figure(p: SeriesProfile, label: str, quantity: str = "sales") -> go.Figure:
     d = p.decomposition
     parts = ["y", "trend", "seasonal", "resid"]
     titles = ["observed", "trend", "seasonal", "remainder"]
@@ -94,7 +102,9 @@ def decomposition_figure(p: SeriesProfile, label: str) -> go.Figure:
     strength = p.stats.get("seasonal_strength")
     note = "" if strength is None else f" (trend strength {p.stats['trend_strength']:.2f}, "
     note += "" if strength is None else f"seasonal strength {strength:.2f})"
-    fig.update_layout(title=f"{label}: STL decomposition{note}", height=640, showlegend=False)
+    fig.update_layout(title=f"{label}: STL decomposition{note}", height=880, showlegend=False)
+    fig.update_yaxes(title_text=quantity)
+    fig.update_xaxes(title_text="date", row=4, col=1)
     return fig
 
 
@@ -105,35 +115,45 @@ def acf_figure(p: SeriesProfile) -> go.Figure:
     fig.add_hline(y=band, line_dash="dot")
     fig.add_hline(y=-band, line_dash="dot")
     fig.update_layout(
-        title="Autocorrelation of total sales by lag (dotted: 95% band for no correlation)",
+        title="Autocorrelation of the total by lag (dotted: 95% band for no correlation)",
         xaxis_title="lag (periods)",
-        height=320,
+        yaxis_title="autocorrelation (-1 to 1)",
+        height=380,
     )
     return fig
 
 
-def profile_figure(p: SeriesProfile) -> go.Figure:
+def profile_figure(p: SeriesProfile, quantity: str = "sales") -> go.Figure:
+    """One panel per calendar profile, stacked so each keeps its width on a phone."""
     kinds = list(p.profiles)
-    fig = make_subplots(rows=1, cols=max(len(kinds), 1), subplot_titles=kinds or ["none"])
+    rows = max(len(kinds), 1)
+    fig = make_subplots(rows=rows, cols=1, subplot_titles=kinds or ["none"], vertical_spacing=0.2)
     for i, kind in enumerate(kinds, start=1):
         values = p.profiles[kind]
-        fig.add_trace(go.Bar(x=list(values), y=list(values.values()), name=kind), row=1, col=i)
+        fig.add_trace(go.Bar(x=list(values), y=list(values.values()), name=kind), row=i, col=1)
+    title = " and by ".join(kinds) or "calendar period"
     fig.update_layout(
-        title="Average total sales by weekday and by month", height=320, showlegend=False
+        title=f"Average total {quantity} by {title}", height=60 + 340 * rows, showlegend=False
     )
+    fig.update_yaxes(title_text=f"average {quantity}")
     return fig
 
 
-def top_series_figure(report: EdaReport) -> go.Figure:
+def top_series_figure(report: EdaReport, quantity: str = "sales") -> go.Figure:
     fig = go.Figure()
     for uid, p in report.top.items():
         d = p.decomposition
         fig.add_trace(go.Scatter(x=d["ds"], y=d["y"], mode="lines", name=uid))
-    fig.update_layout(title="The largest series by total sales", height=360)
+    fig.update_layout(
+        title=f"The largest series by total {quantity}",
+        height=480,
+        xaxis_title="date",
+        yaxis_title=quantity,
+    )
     return fig
 
 
-def drivers_figure(drivers: dict) -> go.Figure:
+def drivers_figure(drivers: dict, quantity: str = "sales") -> go.Figure:
     frame = pd.DataFrame(drivers).T
     fig = go.Figure(
         [
@@ -142,6 +162,10 @@ def drivers_figure(drivers: dict) -> go.Figure:
         ]
     )
     fig.update_layout(
-        title="Correlation of each driver with sales (-1 to 1)", height=320, barmode="group"
+        title=f"Correlation of each driver with {quantity} (-1 to 1)",
+        height=400,
+        barmode="group",
+        xaxis_title="driver",
+        yaxis_title=f"correlation with {quantity}",
     )
     return fig

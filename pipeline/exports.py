@@ -7,6 +7,8 @@ could reach an analyst's spreadsheet through a CSV or Excel export; every export
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -21,3 +23,21 @@ def protect_formulas(frame: pd.DataFrame) -> pd.DataFrame:
                 lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
             )
     return out
+
+
+def excel_bytes(frame: pd.DataFrame, sheet: str = "forecast") -> bytes:
+    """An .xlsx of ``frame`` with formulas neutralised; datetime columns become Excel dates.
+
+    Dates land as date cells shown yyyy-mm-dd (not text), so a spreadsheet sorts,
+    filters and charts them as dates.
+    """
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        protect_formulas(frame).to_excel(writer, index=False, sheet_name=sheet)
+        columns = list(frame.columns)
+        for col in frame.select_dtypes("datetime").columns:
+            for (cell,) in writer.sheets[sheet].iter_rows(
+                min_row=2, min_col=columns.index(col) + 1, max_col=columns.index(col) + 1
+            ):
+                cell.number_format = "yyyy-mm-dd"
+    return buffer.getvalue()

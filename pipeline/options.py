@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from forecasting.errors import DataError
+from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.models import MODELS
 
 #: which steps each kind of run executes, in order
@@ -28,7 +29,7 @@ class RunOptions:
     ids: list[str] | None = None
     exog: list[str] = field(default_factory=list)
     country: str | None = None
-    gap_policy: str = "zero"
+    gap_policy: str = DEFAULT_GAP_POLICY
     dataset_id: int | None = None
     horizon: int | None = None
     models: list[str] = field(default_factory=lambda: list(MODELS))

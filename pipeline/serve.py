@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasting.errors import DataError
+from forecasting.frequency import Frequency, frequency_from_alias
 from forecasting.ladder import describe_step
 from forecasting.models import BASELINE
 from forecasting.serving import ServingModel
@@ -314,6 +315,12 @@ class ForecastService:
     def dataset(self, dataset_id: int | None = None) -> dict | None:
         dataset_id = dataset_id or self.dataset_id()
         return dataset_info(self.system.db, dataset_id) if dataset_id else None
+
+    def quantity(self, dataset_id: int | None = None) -> tuple[str, Frequency]:
+        """What the data set measures (its target column's name) and its frequency."""
+        info = self.dataset(dataset_id) or {}
+        detected = (info.get("mapping") or {}).get("mapping") or {}
+        return detected.get("target") or "sales", frequency_from_alias(info.get("freq") or "D")
 
 
 def production_forecast(

@@ -1,0 +1,1 @@
+"""The test suite as a package, so ``tests.conftest`` is ours and not a site-packages ``tests``."""

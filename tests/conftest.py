@@ -272,3 +272,12 @@ def ws_messages(url: str, timeout: float = 120) -> list[dict]:
     finally:
         ws.close()
     return out
+
+
+@pytest.fixture
+def empty_client(tmp_path):
+    """The JSON API on an empty data directory (nothing trained), for uploads."""
+    from dashapp import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    return app.server.test_client()

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from dashapp import create_app
+from forecasting.models import ALWAYS
 from tests.conftest import SAMPLES
 
 SERIES = "store=north/item=mug"
@@ -62,9 +63,11 @@ def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
     group = _forecast(client, horizon=7, group="store=north").get_json()["predictions"]
     total = _forecast(client, horizon=7).get_json()["predictions"]
     assert one[0]["value"] < group[0]["value"] < total[0]["value"]
-    linear = _forecast(client, horizon=7, model="linear_trend").get_json()
-    assert linear["model"] == "linear_trend"
-    assert linear["predictions"][0]["value"] != total[0]["value"]
+    served = {m["model"] for m in client.get("/api/metrics").get_json()["models"] if m["selected"]}
+    other = next(m for m in ("linear_trend", "xgboost") if m not in served)
+    chosen = _forecast(client, horizon=7, model=other).get_json()
+    assert chosen["model"] == other
+    assert chosen["predictions"][0]["value"] != total[0]["value"]
     narrow = _forecast(client, horizon=7, level=80).get_json()["predictions"]
     assert all(
         n["upper"] - n["lower"] < w["upper"] - w["lower"]
@@ -113,9 +116,10 @@ def test_history_series_metrics_models_importance_and_eda(client):
     metrics = client.get("/api/metrics").get_json()
     assert metrics["run_id"] == 1
     assert metrics["served"]["mase"] < metrics["baseline"]["mase"]
-    assert {m["model"] for m in metrics["models"]} == {"seasonal_naive", "linear_trend", "xgboost"}
+    trained = {"linear_trend", "xgboost", *ALWAYS}
+    assert {m["model"] for m in metrics["models"]} == trained
     models = client.get("/api/models").get_json()
-    assert models["models"] == ["seasonal_naive", "linear_trend", "xgboost"]
+    assert set(models["models"]) == trained and len(models["models"]) == len(trained)
     importance = client.get("/api/feature-importance").get_json()
     assert set(importance) == {"xgboost"} and len(importance["xgboost"]) > 5
     eda = client.get("/api/eda").get_json()

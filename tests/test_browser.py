@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import SAMPLES
+from tests.planner_files import with_extreme_cell
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -83,6 +84,12 @@ def test_upload_shows_the_validation_report_and_a_bad_file_is_refused(page, live
         files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"a;b\nx;y\n"}]
     )
     expect(page.locator("#retraining-rejected")).to_contain_text("Nothing was stored")
+    upload.set_input_files(
+        files=[{"name": "x.csv", "mimeType": "text/csv", "buffer": with_extreme_cell("1e308")}]
+    )
+    expect(page.locator("#retraining-rejected")).to_contain_text(
+        "Column 'sales' has '1e308' on data row 17"
+    )
     upload.set_input_files(str(SAMPLES / "store_item_daily.csv"))
     report = page.locator("#retraining-accepted")
     expect(report).to_contain_text("9 series")
@@ -153,3 +160,100 @@ def test_with_an_admin_token_the_retraining_page_asks_to_sign_in(page, app_dir):
         _upload_sample(page, url)
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_placeholder("Admin token")).to_be_visible()
+
+
+# --- phones and laptops: charts keep their plot, tables scroll inside their box ----------------
+
+#: charts each page draws at least for the trained sample (drawn ones are waited for); the
+#: Models page adds Optuna's parameter importance when two trials completed
+CHARTS = {"/": 2, "/forecast": 1, "/data": 7, "/models": 3}
+PLOT_AREAS = """() => [...document.querySelectorAll('.dash-graph')].map(graph => {
+  const panels = [...graph.querySelectorAll('.nsewdrag')].map(r => r.getBoundingClientRect());
+  const top = Math.min(...panels.map(r => r.top));
+  const bottom = Math.max(...panels.map(r => r.bottom));
+  return {id: graph.id, height: bottom - top, panel: Math.min(...panels.map(r => r.height))};
+})"""
+DRAWN = """n => {
+  const graphs = [...document.querySelectorAll('.dash-graph')];
+  return graphs.length >= n && graphs.every(g => g.querySelector('.nsewdrag'));
+}"""
+
+
+def _charts(page, url: str, count: int) -> list[dict]:
+    page.goto(url)
+    page.wait_for_function(DRAWN, arg=count, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    return page.evaluate(PLOT_AREAS)
+
+
+def test_at_375_px_every_chart_keeps_a_usable_plot_area(browser, live_server):
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    measured = {}
+    for path, count in CHARTS.items():
+        charts = _charts(page, live_server + path, count)
+        assert len(charts) >= count, (path, charts)
+        for chart in charts:
+            measured[chart["id"]] = round(chart["height"])
+            assert chart["height"] >= 250, (path, chart)
+            assert chart["panel"] >= 100, (path, chart)  # each panel of a stacked chart too
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375 + 1, f"{path} scrolls sideways ({width}px)"
+        if path == "/data":  # the data set's gap rule, stated where its cleaning is
+            expect(page.locator("#data-gap-rule")).to_contain_text("Missing periods: auto:")
+        for box in page.query_selector_all(".chart-title"):  # titles wrap instead of clipping
+            assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), box.inner_text()
+    print("plot-area heights at 375 px:", measured)
+    context.close()
+
+
+def test_charts_name_their_axes_and_show_only_real_series(page, live_server):
+    _charts(page, live_server + "/", CHARTS["/"])
+    chart = page.locator("#overview-chart")
+    expect(chart.locator(".g-ytitle")).to_have_text("units_sold")
+    expect(chart.locator(".g-xtitle")).to_have_text("date")
+    expect(page.locator("#overview-growth")).to_contain_text("Growth, last 28 days")
+    _charts(page, live_server + "/models", CHARTS["/models"])
+    expect(page.locator("#models-intro")).to_contain_text(
+        "Tuned with Optuna: linear_trend (2 trials)"
+    )
+    entries = page.locator("#models-backtest .legendtext")
+    legend = entries.evaluate_all("els => els.map(e => e.textContent)")
+    assert legend[:2] == ["history", "actual (held out)"] and len(legend) == 3
+    assert legend[2].startswith("served: ")
+    page.locator("#models-compare").click()
+    page.get_by_role("option", name="seasonal_naive").click()
+    expect(entries).to_have_count(4)
+    legend = entries.evaluate_all("els => els.map(e => e.textContent)")
+    assert not {"model", "lo80", "hi80", "lo95", "hi95", "y", "selected"} & set(legend)
+    assert legend[-1] == "seasonal_naive"
+    assert page.errors == []
+
+
+def test_the_score_table_fits_a_laptop_screen(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _charts(page, live_server + "/models", CHARTS["/models"])
+    table = page.locator("#models-table .dash-spreadsheet-container").first
+    fits = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert fits[0] <= fits[1], f"the score table overflows its box: {fits}"
+    expect(page.locator("#models-table")).to_contain_text("held-out test")
+    context.close()
+
+
+def test_the_excel_download_stores_dates_as_dates(page, live_server, tmp_path):
+    import datetime
+
+    import openpyxl
+
+    page.goto(live_server + "/forecast")
+    expect(page.locator("#forecast-table")).to_contain_text("2025-01-01", timeout=30_000)
+    with page.expect_download() as info:
+        page.click("#forecast-download-xlsx")
+    path = tmp_path / "forecast.xlsx"
+    info.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]][:3] == ["series", "date", "forecast"]
+    cell = sheet["B2"]
+    assert cell.is_date and cell.value == datetime.datetime(2025, 1, 1)
+    assert cell.number_format == "yyyy-mm-dd"

@@ -141,7 +141,7 @@ def test_optuna_studies_persist_when_given_a_storage(tmp_path, ecommerce_csv):
     assert result.returncode == 0, result.stderr
     studies = {s.study_name: s for s in optuna.get_all_study_summaries(storage=url)}
     names = sorted(n.rsplit("-", 1)[-1] for n in studies)
-    assert names == ["linear_trend", "theta"]
+    assert names == ["linear_trend", "theta", "tsb"]  # TSB's two smoothing weights are tuned too
     assert all(s.n_trials == 3 for s in studies.values())
 
 

@@ -20,6 +20,7 @@ import optuna
 import pandas as pd
 import pytest
 
+from forecasting.models import ALWAYS
 from storage.database import Database
 from tests.conftest import BACKENDS, ROOT, SAMPLES, fresh_database_url
 
@@ -130,7 +131,7 @@ def test_mlflow_holds_the_parent_the_children_and_the_production_model(stack):
     children = [r for r in found if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1
     parent = parents[0]
-    assert {c.data.tags["model"] for c in children} == {"seasonal_naive", "linear_trend", "xgboost"}
+    assert {c.data.tags["model"] for c in children} == {"linear_trend", "xgboost", *ALWAYS}
     assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
     xgb = next(c for c in children if c.data.tags["model"] == "xgboost")
     assert {"validation_mase", "test_mase", "test_rmsse", "tuning_trials"} <= set(xgb.data.metrics)

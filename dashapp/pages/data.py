@@ -6,15 +6,17 @@ import dash
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 import plotly.io as pio
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dash_table, html
 
 from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
+from pipeline.formatting import scores
 
 dash.register_page(__name__, path="/data", name="Data", order=2, title="Data")
 
+IMPORTANCE_TITLE = "Which inputs the tree models rely on (share of importance)"
 EDA_FIGURES = ["history", "decomposition", "profiles", "acf", "top_series", "drivers"]
 CLEANING_LABELS = {
     "rows_in": "rows read",
@@ -22,6 +24,8 @@ CLEANING_LABELS = {
     "exact_duplicates_dropped": "exact duplicate rows dropped",
     "duplicate_periods_summed": "rows for the same period summed",
     "gaps_filled": "missing periods filled",
+    "gaps_as_missing": "missing periods read as lost records (interpolated)",
+    "gaps_as_zero": "missing periods read as sales of zero",
     "leading_zeros_trimmed": "zeros before a series' first sale trimmed",
     "negative_values": "negative values (returns) kept",
     "outliers_flagged": "outliers flagged (kept, marked on charts)",
@@ -34,6 +38,7 @@ def layout(**_):
     if info is None:
         return html.Div([html.H2("Data"), ui.no_model_notice()])
     cleaning = info["cleaning"]
+    dates = (info.get("mapping") or {}).get("dates") or {}
     rows = [
         html.Tr([html.Td(label), html.Td(f"{cleaning.get(key, 0):,}")])
         for key, label in CLEANING_LABELS.items()
@@ -55,8 +60,16 @@ def layout(**_):
                             html.H5("What cleaning did"),
                             dbc.Table(html.Tbody(rows), size="sm", bordered=False),
                             html.P(
-                                f"Gap policy: {cleaning.get('gap_policy')}. "
-                                + (
+                                f"Missing periods: {_gap_rule(cleaning)}",
+                                id="data-gap-rule",
+                                className="small",
+                            ),
+                            html.P(
+                                f"Dates: {dates['reason']}." if dates.get("reason") else "",
+                                className="small",
+                            ),
+                            html.P(
+                                (
                                     f"{len(dropped)} series were left out: "
                                     + "; ".join(f"{k} ({v})" for k, v in list(dropped.items())[:5])
                                     + "."
@@ -77,7 +90,7 @@ def layout(**_):
             html.Div(_eda_figures(service, info["id"])),
             html.H4("History", className="mt-3"),
             ui.series_selector("data-series", service.series_options()),
-            ui.loading(dcc.Graph(id="data-history", config={"displaylogo": False})),
+            ui.chart("data-history"),
             dash_table.DataTable(
                 id="data-table",
                 page_size=20,
@@ -89,7 +102,7 @@ def layout(**_):
             html.H4("Accuracy per model and per series", className="mt-4"),
             html.Div(id="data-accuracy"),
             html.H4("Feature importance of the tree models", className="mt-4"),
-            ui.loading(dcc.Graph(id="data-importance", config={"displaylogo": False})),
+            ui.chart("data-importance", title=IMPORTANCE_TITLE),
         ]
     )
 
@@ -146,6 +159,13 @@ def _ladder_section(service, dataset_id: int):
     )
 
 
+def _gap_rule(cleaning: dict) -> str:
+    """The data set's own sentence; older data sets only stored the policy's name."""
+    if cleaning.get("gap_rule"):
+        return cleaning["gap_rule"]
+    return f"{cleaning.get('gap_policy')}, {cleaning.get('gaps_filled', 0)} filled."
+
+
 def _eda_summary(service, dataset_id: int):
     try:
         report = service.eda(dataset_id)
@@ -189,18 +209,17 @@ def _eda_figures(service, dataset_id: int) -> list:
     for name in EDA_FIGURES:
         text = service.eda_figure(name, dataset_id)
         if text is not None:
+            fig = pio.from_json(text)
+            title = figures.take_title(fig)
             out.append(
-                dcc.Graph(
-                    figure=pio.from_json(text),
-                    config={"displaylogo": False},
-                    id=f"data-eda-{name.replace('_', '-')}",
-                )
+                ui.chart(f"data-eda-{name.replace('_', '-')}", figures.responsive(fig), title)
             )
     return out or [ui.error_notice("No EDA report for this data set yet.")]
 
 
 @callback(
     Output("data-history", "figure"),
+    Output("data-history-title", "children"),
     Output("data-table", "data"),
     Output("data-table", "columns"),
     Input("data-series", "value"),
@@ -209,13 +228,13 @@ def update_history(selector):
     service = app_state().service
     selection = ui.parse_selector(selector)
     history = service.history(selection)
-    fig = figures.history_with_forecast(
-        history, None, f"History of {selection.label} (red: periods with outliers)", tail=10_000
-    )
+    quantity, _freq = service.quantity()
+    fig = figures.history_with_forecast(history, None, quantity, tail=10_000)
+    title = f"History of {quantity}: {selection.label} (red: periods with outliers)"
     table = history.assign(date=history["ds"].dt.date.astype(str))[["date", "y", "outliers"]]
-    table = table.rename(columns={"y": "sales"}).iloc[::-1]
+    table = table.rename(columns={"y": quantity}).iloc[::-1]
     columns = [{"name": c, "id": c} for c in table.columns]
-    return fig, table.to_dict("records"), columns
+    return fig, title, table.to_dict("records"), columns
 
 
 @callback(
@@ -228,7 +247,11 @@ def update_accuracy(_selector):
     if not service.has_production():
         return ui.no_model_notice(), figures.empty("No trained model yet")
     models = service.model_table()
-    per_series = service.run_artifact("per_series").round(3)
+    per_series = service.run_artifact("per_series")
+    metrics = [c for c in per_series.columns if c not in ("unique_id", "model")]
+    shown = [
+        {**row, **scores({m: row[m] for m in metrics})} for row in per_series.to_dict("records")
+    ]
     accuracy = html.Div(
         [
             html.P(
@@ -239,7 +262,7 @@ def update_accuracy(_selector):
             ui.score_table(models, "data-model-metrics"),
             html.P("Per series:", className="small mt-2"),
             dash_table.DataTable(
-                per_series.to_dict("records"),
+                shown,
                 [{"name": c, "id": c} for c in per_series.columns],
                 id="data-series-metrics",
                 page_size=15,
@@ -256,11 +279,7 @@ def update_accuracy(_selector):
     for name, values in importance.items():
         top = dict(list(values.items())[:15])
         fig.add_trace(go.Bar(x=list(top.values()), y=list(top), name=name, orientation="h"))
-    fig.update_layout(
-        title="Which inputs the tree models rely on (share of importance)",
-        barmode="group",
-        height=520,
-        yaxis={"autorange": "reversed"},
-        margin={"l": 160},
-    )
-    return accuracy, fig
+    fig.update_layout(barmode="group", yaxis={"autorange": "reversed"})
+    rows = max(len(v) for v in importance.values())
+    height = max(460, 120 + 14 * rows * len(importance))
+    return accuracy, figures.responsive(fig, "share of importance", "input", height=height)

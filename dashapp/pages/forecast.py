@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -13,8 +11,8 @@ from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
-from forecasting.frequency import max_horizon
-from pipeline.exports import protect_formulas
+from forecasting.frequency import max_horizon, period_unit
+from pipeline.exports import excel_bytes, protect_formulas
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=1, title="Forecast")
 
@@ -26,7 +24,7 @@ def layout(**_):
     prod = service.production()
     spec = prod.serving.spec
     limit = max_horizon(spec.freq)
-    unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(spec.freq.name, "periods")
+    unit = period_unit(spec.freq)
     model_options = [{"label": f"Served: {prod.run['selected_model']}", "value": "selected"}]
     model_options += [{"label": m, "value": m} for m in prod.serving.models]
     drivers = [
@@ -100,7 +98,7 @@ def layout(**_):
             if drivers
             else html.Div(),
             html.Div(id="forecast-message"),
-            ui.loading(dcc.Graph(id="forecast-chart", config={"displaylogo": False})),
+            ui.chart("forecast-chart"),
             html.P(ui.INTERVAL_NOTE, className="small text-muted"),
             dbc.ButtonGroup(
                 [
@@ -144,6 +142,7 @@ def _check_horizon(horizon) -> int:
 
 @callback(
     Output("forecast-chart", "figure"),
+    Output("forecast-chart-title", "children"),
     Output("forecast-table", "data"),
     Output("forecast-table", "columns"),
     Output("forecast-message", "children"),
@@ -158,15 +157,19 @@ def update(selector, horizon, model, driver_values, driver_ids):
         horizon = _check_horizon(horizon)
         frame, label = _frame(selector, horizon, model, driver_values, driver_ids)
     except DataError as exc:
-        return dash.no_update, dash.no_update, dash.no_update, ui.error_notice(str(exc))
-    history = app_state().service.history(ui.parse_selector(selector))
-    fig = figures.history_with_forecast(history, frame, f"Forecast: {label}", tail=3 * horizon)
+        return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
+    service = app_state().service
+    history = service.history(ui.parse_selector(selector))
+    quantity, _freq = service.quantity()
+    fig = figures.history_with_forecast(history, frame, quantity, tail=3 * horizon)
     table = _table(frame)
+    table["date"] = table["date"].dt.date.astype(str)
     columns = [{"name": c, "id": c} for c in table.columns]
-    return fig, table.to_dict("records"), columns, None
+    return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, None
 
 
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The forecast with readable column names; ``date`` stays a date (Excel keeps it so)."""
     out = frame.rename(
         columns={
             "ds": "date",
@@ -177,7 +180,7 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
             "hi95": "upper 95%",
         }
     )
-    out["date"] = out["date"].dt.date.astype(str)
+    out["date"] = out["date"].dt.normalize()
     return out.round(2)
 
 
@@ -198,7 +201,6 @@ def download(_csv, _xlsx, selector, horizon, model, driver_values, driver_ids):
     table.insert(0, "series", label)
     table = protect_formulas(table)
     if dash.ctx.triggered_id == "forecast-download-xlsx":
-        buffer = io.BytesIO()
-        table.to_excel(buffer, index=False, sheet_name="forecast")
-        return dcc.send_bytes(buffer.getvalue(), "forecast.xlsx")
+        return dcc.send_bytes(excel_bytes(table), "forecast.xlsx")
+    table["date"] = table["date"].dt.date.astype(str)
     return dcc.send_data_frame(table.to_csv, "forecast.csv", index=False)

@@ -44,23 +44,41 @@ def layout(**_):
             )
         )
     tuned = [m["model"] for m in models if m["study_name"]]
+    names = [m["model"] for m in models]
     return html.Div(
         [
             html.H2("Models"),
             html.P(
                 f"Run {prod.run['id']} trained {len(models)} models and serves "
-                f"{prod.run['selected_model']}. Each model was tuned and compared on "
-                "rolling-origin folds of the training window, then scored on the last "
-                f"{prod.serving.horizon} periods of every series, which it never saw.",
+                f"{prod.run['selected_model']}. {ui.tuning_sentence(models)} Every model was "
+                "compared on rolling-origin folds of the training window, then scored on the "
+                f"last {prod.serving.horizon} periods of every series, which it never saw.",
                 className="text-muted",
+                id="models-intro",
             ),
             html.Div(links),
-            ui.series_selector("models-series", service.series_options()),
-            ui.loading(dcc.Graph(id="models-backtest", config={"displaylogo": False})),
-            dcc.Graph(
-                figure=figures.model_comparison(models),
-                id="models-comparison",
-                config={"displaylogo": False},
+            dbc.Row(
+                [
+                    dbc.Col(ui.series_selector("models-series", service.series_options()), md=6),
+                    dbc.Col(
+                        [
+                            dbc.Label("Compare with", html_for="models-compare"),
+                            dcc.Dropdown(
+                                id="models-compare",
+                                options=names,
+                                value=[],
+                                multi=True,
+                                placeholder="the served forecast alone; add models here",
+                            ),
+                        ],
+                        md=6,
+                        className="mb-3",
+                    ),
+                ]
+            ),
+            ui.chart("models-backtest"),
+            ui.chart(
+                "models-comparison", figures.model_comparison(models), figures.comparison_title()
             ),
             html.H5("Scores"),
             html.P(
@@ -81,16 +99,22 @@ def layout(**_):
     )
 
 
-@callback(Output("models-backtest", "figure"), Input("models-series", "value"))
-def backtest_chart(selector):
+@callback(
+    Output("models-backtest", "figure"),
+    Output("models-backtest-title", "children"),
+    Input("models-series", "value"),
+    Input("models-compare", "value"),
+)
+def backtest_chart(selector, compare):
     service = app_state().service
     selection = ui.parse_selector(selector)
     prod = service.production()
     backtest = service.run_artifact("backtest")
     chosen = service.members(selection, prod.keys)
     rows = backtest.loc[backtest["unique_id"].isin(chosen)]
-    columns = [c for c in rows.columns if c not in ("unique_id", "ds")]
-    summed = rows.groupby("ds")[columns].sum().reset_index()
+    trained = [m["model"] for m in service.model_table(prod.run["id"])]
+    shown = [c for c in (compare or []) if c in trained and c in rows.columns]
+    summed = rows.groupby("ds")[["y", "selected", *shown]].sum().reset_index()
     history = service.history(selection)
     history = history.loc[history["ds"] < summed["ds"].min()].tail(3 * len(summed))
     fig = go.Figure(
@@ -104,24 +128,13 @@ def backtest_chart(selector):
             line={"color": "black", "width": 2.5},
         )
     )
-    for col in columns:
-        if col != "y":
-            fig.add_trace(
-                go.Scatter(
-                    x=summed["ds"],
-                    y=summed[col],
-                    name=col,
-                    mode="lines",
-                    visible=True if col == "selected" else "legendonly",
-                )
-            )
-    fig.update_layout(
-        title=f"Backtest on the held-out window: {selection.label} "
-        "(click a model in the legend to show it)",
-        height=420,
-        hovermode="x unified",
-    )
-    return fig
+    for col in ["selected", *shown]:
+        name = f"served: {prod.run['selected_model']}" if col == "selected" else col
+        fig.add_trace(go.Scatter(x=summed["ds"], y=summed[col], name=name, mode="lines"))
+    fig.update_layout(hovermode="x unified")
+    quantity, _freq = service.quantity()
+    title = f"Backtest of {quantity} on the held-out window: {selection.label}"
+    return figures.responsive(fig, figures.DATE_AXIS, quantity), title
 
 
 @callback(Output("models-tuning", "children"), Input("models-study", "value"))
@@ -136,17 +149,12 @@ def tuning(model):
         )
     except KeyError:
         return ui.error_notice(f"The study {row['study_name']} is no longer stored.")
-    parts = [
-        dcc.Graph(figure=optuna.visualization.plot_optimization_history(study), id="models-history")
-    ]
+    parts = [_optuna_chart(optuna.visualization.plot_optimization_history(study), "history")]
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) >= 2 and complete[0].params:
         try:
             parts.append(
-                dcc.Graph(
-                    figure=optuna.visualization.plot_param_importances(study),
-                    id="models-importance",
-                )
+                _optuna_chart(optuna.visualization.plot_param_importances(study), "importance")
             )
         except (RuntimeError, ValueError) as exc:
             parts.append(html.P(f"Parameter importance unavailable: {exc}", className="small"))
@@ -158,3 +166,8 @@ def tuning(model):
         )
     )
     return parts
+
+
+def _optuna_chart(fig: go.Figure, name: str):
+    title = figures.take_title(fig)
+    return ui.chart(f"models-{name}", figures.responsive(fig, height=440), title)

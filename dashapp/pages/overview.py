@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
+from forecasting.frequency import period_unit
+from pipeline.formatting import label
 from pipeline.serve import baseline_metrics
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="Overview")
@@ -29,9 +31,9 @@ def layout(**_):
             ),
             ui.series_selector("overview-series", service.series_options()),
             ui.loading(dbc.Row(id="overview-kpis")),
-            ui.loading(dcc.Graph(id="overview-chart", config={"displaylogo": False})),
+            ui.chart("overview-chart"),
             html.P(ui.INTERVAL_NOTE, className="small text-muted"),
-            ui.loading(dcc.Graph(id="overview-models", config={"displaylogo": False})),
+            ui.chart("overview-models", title=figures.comparison_title()),
         ]
     )
 
@@ -39,6 +41,7 @@ def layout(**_):
 @callback(
     Output("overview-kpis", "children"),
     Output("overview-chart", "figure"),
+    Output("overview-chart-title", "children"),
     Output("overview-models", "figure"),
     Input("overview-series", "value"),
 )
@@ -46,17 +49,13 @@ def update(selector):
     service = app_state().service
     selection = ui.parse_selector(selector)
     history = service.history(selection)
+    quantity, freq = service.quantity()
+    unit = period_unit(freq)
     forecast, kpis = None, []
     total = history["y"].sum()
-    kpis.append(ui.kpi_card("Total sales", f"{total:,.0f}", f"{len(history)} periods"))
-    kpis.append(ui.kpi_card("Average per period", f"{history['y'].mean():,.1f}"))
-    window = min(28, len(history) // 2)
-    recent = history["y"].tail(window).sum()
-    before = history["y"].iloc[-2 * window : -window].sum() if window else 0
-    growth = f"{(recent / before - 1) * 100:+.1f}%" if before else "n/a"
-    kpis.append(
-        ui.kpi_card("Recent growth", growth, f"last {window} periods vs the {window} before")
-    )
+    kpis.append(ui.kpi_card(f"Total {quantity}", f"{total:,.0f}", f"{len(history)} {unit}"))
+    kpis.append(ui.kpi_card(f"Average per {unit.rstrip('s')}", f"{history['y'].mean():,.1f}"))
+    kpis.append(ui.growth_card(history["y"], freq))
     models = []
     if service.has_production():
         prod = service.production()
@@ -71,17 +70,15 @@ def update(selector):
             ui.kpi_card(
                 "Production model",
                 prod.run["selected_model"],
-                f"held-out MASE {metrics.get('mase', float('nan')):.3f} vs seasonal naive "
-                f"{baseline.get('mase', float('nan')):.3f}",
+                f"held-out MASE {label(metrics.get('mase'))} vs seasonal naive "
+                f"{label(baseline.get('mase'))}",
                 id_="overview-production",
             )
         )
     else:
         kpis.append(ui.kpi_card("Production model", "none yet", "train one on Retraining"))
-    chart = figures.history_with_forecast(
-        history, forecast, f"Sales and forecast: {selection.label}"
-    )
+    chart = figures.history_with_forecast(history, forecast, quantity)
     comparison = (
         figures.model_comparison(models) if models else figures.empty("No trained models yet")
     )
-    return kpis, chart, comparison
+    return kpis, chart, f"{quantity} and forecast: {selection.label}", comparison

@@ -292,6 +292,7 @@ def _report_card(data, filename: str) -> dbc.Card:
         f"filled ({r['gap_policy']}), {r['leading_zeros_trimmed']} leading zeros trimmed, "
         f"{r['outliers_flagged']} outliers flagged.",
     ]
+    items += [note[0].upper() + note[1:].rstrip(".") + "." for note in data.notes()[1:]]
     if r["dropped_series"]:
         items.append(
             f"Left out ({len(r['dropped_series'])}): "

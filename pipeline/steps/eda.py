@@ -21,10 +21,14 @@ def analyse_and_save(
     spec: DataSpec,
     outliers: pd.DataFrame,
     cleaning: dict,
+    quantity: str = "sales",
 ) -> tuple[EdaReport, Path]:
-    """The EDA report of one data set version, written where the app reads it."""
+    """The EDA report of one data set version, written where the app reads it.
+
+    ``quantity`` is the target column's name, for the figures' axes.
+    """
     report = analyse(frame, spec, outliers, cleaning=cleaning)
-    return report, write_report(report, report_dir(reports_dir, dataset_id))
+    return report, write_report(report, report_dir(reports_dir, dataset_id), quantity)
 
 
 def eda(ctx: RunContext, dataset_id: int | None, tracker: Tracker | None = None) -> Path:
@@ -37,6 +41,7 @@ def eda(ctx: RunContext, dataset_id: int | None, tracker: Tracker | None = None)
         spec_from_info(stored.info),
         outlier_rows(stored),
         stored.info["cleaning"],
+        ((stored.info.get("mapping") or {}).get("mapping") or {}).get("target", "sales"),
     )
     ctx.check_cancelled()
     agg = report.aggregate.stats

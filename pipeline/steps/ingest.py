@@ -79,6 +79,8 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     data = validate_csv(raw, ctx.settings, opts)
     r = data.cleaned.report
     ctx.log.info("detected columns: %s", data.loaded.mapping.to_dict())
+    for note in data.notes():
+        ctx.log.info("%s", note)
     ctx.log.info(
         "%d series, %d rows, %s, %s to %s; %d gaps filled, %d duplicate periods summed, "
         "%d outliers flagged, %d series too short left out",

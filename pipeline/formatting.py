@@ -1,0 +1,53 @@
+"""How scores are shown: every score table (pages and command line) goes through here.
+
+A model that diverged for a series can score 5e21 or inf; printed as a number
+it reads like a result and wrecks a chart's axis. Scale-free scores (MASE,
+RMSSE, WAPE, sMAPE, MAPE, bias, the validation score) above ``ABSURD`` in
+size, or infinite, are shown as "diverged"; so are the scale-bound ones (MAE,
+RMSE) of a row whose scale-free scores diverged, and any that is infinite.
+NaN is not divergence: ``forecasting.metrics`` returns it where a score is
+undefined (MAPE or WAPE of a window whose actuals are all zero), shown blank.
+"""
+
+from __future__ import annotations
+
+import math
+
+DIVERGED = "diverged"
+ABSURD = 1e6
+SCALE_BOUND = ("mae", "rmse")
+
+
+def is_diverged(value: float | None) -> bool:
+    """Infinite, or too large to be a scale-free score."""
+    if value is None or math.isnan(value):
+        return False
+    return math.isinf(value) or abs(value) > ABSURD
+
+
+def score(value: float | None, digits: int = 3) -> float | str | None:
+    """A scale-free score rounded for a table, "diverged", or None when undefined."""
+    if value is None or math.isnan(value):
+        return None
+    return DIVERGED if is_diverged(value) else round(float(value), digits)
+
+
+def scores(metrics: dict[str, float], digits: int = 3) -> dict[str, float | str | None]:
+    """A row of metrics: scale-free ones by ``score``; MAE/RMSE follow their row."""
+    free = {k: v for k, v in metrics.items() if k not in SCALE_BOUND}
+    row_diverged = any(is_diverged(v) for v in free.values())
+    out = {}
+    for name, value in metrics.items():
+        if name in SCALE_BOUND:
+            undefined = value is None or math.isnan(value)
+            bad = not undefined and (row_diverged or math.isinf(value))
+            out[name] = DIVERGED if bad else (None if undefined else round(value, digits))
+        else:
+            out[name] = score(value, digits)
+    return out
+
+
+def label(value: float | None, digits: int = 3) -> str:
+    """A score as text for a card or a chart label."""
+    shown = score(value, digits)
+    return "n/a" if shown is None else shown if isinstance(shown, str) else f"{shown:.{digits}f}"

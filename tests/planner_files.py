@@ -1,0 +1,73 @@
+"""Files shaped like planners' exports, generated: European dates, lost weeks, wide tables.
+
+Each returns the file's bytes; write them where a test needs a path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+STORES = ("north", "south", "east")
+
+
+def european_monthly(months: int = 36, seed: int = 0) -> bytes:
+    """``01.02.2021;Käse;1010``: semicolons, Latin-1, dd.mm.yyyy months (every date ambiguous)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2021-01-01", periods=months, freq="MS")
+    rows = [
+        f"{d:%d.%m.%Y};Käse;{1000 + 15 * i + 80 * np.sin(2 * np.pi * d.month / 12) + rng.normal(0, 20):.0f}"  # noqa: E501
+        for i, d in enumerate(dates)
+    ]
+    return ("Datum;Artikel;Absatz\n" + "\n".join(rows) + "\n").encode("latin-1")
+
+
+def weekly_stores_with_lost_weeks(seed: int = 3) -> tuple[bytes, int]:
+    """Three stores that never sell zero, three years of weeks, some weeks lost from the export.
+
+    Six weeks are missing from every store (one export skipped them), seven more from each
+    store on its own, two of them inside the last 13 weeks. Returns the bytes and the number
+    of missing store-weeks.
+    """
+    rng = np.random.default_rng(seed)
+    weeks = pd.date_range("2021-01-03", periods=156, freq="W-SUN")
+    t = np.arange(len(weeks))
+    everywhere = set(rng.choice(np.arange(5, 140), size=6, replace=False).tolist())
+    rows, lost = [], 0
+    for i, store in enumerate(STORES):
+        level = 2000 + 1000 * i
+        season = 1 + 0.25 * np.sin(2 * np.pi * t / 52 + i)
+        y = level * (1 + 0.002 * t) * season + rng.normal(0, 0.04 * level, len(t))
+        own = set(rng.choice(np.arange(5, 140), size=5, replace=False).tolist())
+        own |= set(rng.choice(np.arange(144, 155), size=2, replace=False).tolist())
+        for k, week in enumerate(weeks):
+            if k in everywhere or k in own:
+                lost += 1
+                continue
+            rows.append(f"{week.date()},{store},{y[k]:.0f}")
+    return ("week,store,sales\n" + "\n".join(rows) + "\n").encode(), lost
+
+
+def wide_daily(days: int = 120, seed: int = 1) -> bytes:
+    """``date,north,south,east``: one column of sales per store, one row per day."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-01-01", periods=days)
+    weekday = 1 + 0.2 * np.sin(2 * np.pi * np.arange(days) / 7)
+    cols = {
+        s: (100 * (i + 1) * weekday + rng.normal(0, 5, days)).round() for i, s in enumerate(STORES)
+    }
+    lines = [
+        f"{d.date()}," + ",".join(f"{cols[s][k]:.0f}" for s in STORES) for k, d in enumerate(dates)
+    ]
+    return ("date," + ",".join(STORES) + "\n" + "\n".join(lines) + "\n").encode()
+
+
+def with_extreme_cell(value: str = "1e308", days: int = 60, row: int = 17) -> bytes:
+    """A daily file of two series with one absurd cell in the target (data row ``row``)."""
+    dates = pd.date_range("2024-01-01", periods=days)
+    rows = [
+        f"{d.date()},{store},{100 + k % 7}" for store in ("a", "b") for k, d in enumerate(dates)
+    ]
+    date, store, _ = rows[row - 1].split(",")
+    rows[row - 1] = f"{date},{store},{value}"
+    return ("date,store,sales\n" + "\n".join(rows) + "\n").encode()

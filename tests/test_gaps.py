@@ -1,0 +1,124 @@
+"""A missing record is not a sale of zero: the default gap policy tells them apart."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from forecasting.cleaning import clean
+from forecasting.loading import load_csv
+from tests.conftest import cli
+from tests.planner_files import weekly_stores_with_lost_weeks
+
+
+def _frame(rows: dict[str, list[float | None]], start: str = "2024-01-01") -> pd.DataFrame:
+    """Daily series; ``None`` is a period with no row in the file."""
+    parts = []
+    for uid, values in rows.items():
+        ds = pd.date_range(start, periods=len(values))
+        part = pd.DataFrame({"unique_id": uid, "ds": ds, "y": values})
+        parts.append(part.dropna())
+    return pd.concat(parts, ignore_index=True)
+
+
+def _filled(result, uid: str, day: str) -> float:
+    frame = result.frame.set_index(["unique_id", "ds"])["y"]
+    return frame[(uid, pd.Timestamp(day))]
+
+
+def test_a_series_that_never_sells_zero_gets_its_lost_records_interpolated():
+    store = [1000.0 + 10 * (i % 5) for i in range(40)]
+    store[20] = None
+    result = clean(_frame({"store": store}))
+    assert _filled(result, "store", "2024-01-21") == (store[19] + store[21]) / 2
+    assert result.report.gaps_as_missing == 1 and result.report.gaps_as_zero == 0
+    assert result.report.outliers_flagged == 0  # zeros here would be flagged
+    assert "never record a zero" in result.report.gap_rule
+
+
+def test_a_file_listing_only_the_days_with_sales_keeps_zeros():
+    rng = [1, 2, 1, 3, 1]
+    item = [float(rng[i % 5]) if i % 3 else None for i in range(60)]
+    result = clean(_frame({"item": item}))
+    assert result.report.gaps_as_zero == result.report.gaps_filled > 0
+    assert _filled(result, "item", "2024-01-04") == 0.0
+    assert "filled with zero" in result.report.gap_rule
+
+
+def test_a_period_missing_from_every_series_is_a_lost_record_even_with_zeros():
+    a = [0.0 if i % 4 == 0 else 50.0 for i in range(60)]
+    b = [0.0 if i % 5 == 0 else 80.0 for i in range(60)]
+    c = [0.0 if i % 6 == 0 else 30.0 for i in range(60)]
+    for series in (a, b, c):
+        series[33] = None  # the export lost this day for everyone
+    a[41] = None  # and this one only for a: with zeros recorded, a zero sale
+    result = clean(_frame({"a": a, "b": b, "c": c}))
+    assert _filled(result, "b", "2024-02-03") == 80.0
+    assert _filled(result, "a", "2024-02-11") == 0.0
+    assert "1 days are missing from every series at once" in result.report.gap_rule
+
+
+def test_a_chosen_policy_still_overrides():
+    store = [1000.0] * 10
+    store[4] = None
+    assert _filled(clean(_frame({"s": store}), gap_policy="zero"), "s", "2024-01-05") == 0.0
+    report = clean(_frame({"s": store}), gap_policy="ffill").report
+    assert report.gap_policy == "ffill" and report.gap_rule.startswith("ffill (chosen)")
+
+
+def _wape_on_real_weeks(forecasts: pd.DataFrame, real: pd.DataFrame) -> float:
+    scored = forecasts.merge(real, on=["store", "ds"], suffixes=("", "_file"))
+    return float((scored["yhat"] - scored["sales"]).abs().sum() / scored["sales"].abs().sum())
+
+
+def test_the_default_forecast_scores_as_well_as_interpolation_on_the_real_weeks(tmp_path):
+    raw, lost = weekly_stores_with_lost_weeks()
+    path = tmp_path / "weekly.csv"
+    path.write_bytes(raw)
+    real = pd.read_csv(path, parse_dates=["week"]).rename(columns={"week": "ds"})
+    wape, outputs = {}, {}
+    for policy in ("default", "interpolate", "zero"):
+        out = tmp_path / f"{policy}.csv"
+        flags = [] if policy == "default" else ["--gap-policy", policy]
+        result = cli(
+            tmp_path / "data", "backtest", "--csv", str(path), "--horizon", "13",
+            "--forecasts", str(out), "--jobs", "1", "--quiet", *flags,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        forecasts = pd.read_csv(out, parse_dates=["ds"])
+        wape[policy] = _wape_on_real_weeks(forecasts, real)
+        outputs[policy] = result.stdout
+    held_out_real = real.loc[real["ds"] > real["ds"].max() - pd.Timedelta(weeks=13)]
+    assert len(held_out_real) < 3 * 13  # some held-out weeks are lost, and not scored here
+    assert wape["default"] <= wape["interpolate"] + 1e-9, wape
+    assert wape["default"] < wape["zero"], wape
+    assert f"auto: {lost} missing weeks are lost records, interpolated" in outputs["default"]
+    print(f"held-out WAPE on the real weeks: {wape}")
+
+
+def test_the_upload_api_states_the_rule_per_data_set(empty_client):
+    raw, lost = weekly_stores_with_lost_weeks()
+    response = empty_client.post("/api/upload", data={"file": (io.BytesIO(raw), "weekly.csv")})
+    assert response.status_code == 201, response.get_json()
+    cleaning = response.get_json()["report"]["cleaning"]
+    assert cleaning["gap_policy"] == "auto" and cleaning["gaps_as_missing"] == lost
+    overview = empty_client.get("/api/eda?dataset_id=1").get_json()["overview"]
+    assert overview["gap_policy"] == "auto" and "interpolated" in overview["gap_rule"]
+    # the stored rows are the file's weeks plus the interpolated ones, no zero among them
+    loaded = load_csv(raw).frame
+    assert cleaning["rows_out"] == len(loaded) + lost
+
+
+def test_blank_targets_at_the_ends_are_left_out_not_zero():
+    text = "date,store,sales\n" + "".join(
+        f"2024-01-{d:02d},a,{'' if d in (1, 2, 9, 20) else 1000 + d}\n" for d in range(1, 21)
+    )
+    result = clean(load_csv(text.encode()).frame)
+    frame = result.frame
+    assert frame["ds"].min() == pd.Timestamp("2024-01-03")  # two blank days at the start
+    assert frame["ds"].max() == pd.Timestamp("2024-01-19")  # one at the end
+    assert _filled(result, "store=a", "2024-01-09") == (1008 + 1010) / 2
+    report = result.report
+    assert (report.gaps_as_missing, report.missing_records_left_out) == (1, 3)
+    assert "3 blank targets at a series' start or end left out" in report.gap_rule
