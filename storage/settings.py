@@ -81,6 +81,11 @@ class Settings:
         return self.data_dir / "logs"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Uploaded files waiting for (or read by) the run that ingests them."""
+        return self.data_dir / "uploads"
+
+    @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
 
