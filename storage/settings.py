@@ -53,6 +53,8 @@ class Settings:
     max_rows: int = field(default_factory=lambda: _int("MAX_ROWS", 5_000_000))
     max_columns: int = field(default_factory=lambda: _int("MAX_COLUMNS", 200))
     max_series: int = field(default_factory=lambda: _int("MAX_SERIES", 50_000))
+    #: a run whose heartbeat is older than this many seconds is shown as stalled
+    run_stall_seconds: int = field(default_factory=lambda: _int("RUN_STALL_SECONDS", 120))
 
     @property
     def sqlite_path(self) -> Path:
