@@ -136,7 +136,10 @@ def cancel(system: System, run_id: int) -> dict:
 def status(system: System, run_id: int) -> dict | None:
     """The run as stored, plus whether it looks stalled; ``None`` when there is no such run."""
     run = runs.get_run(system.db, run_id)
-    return _with_liveness(run, system.settings.run_stall_seconds) if run else None
+    if run is None:
+        return None
+    run["production"] = run["id"] == runs.production_run_id(system.db)
+    return _with_liveness(run, system.settings.run_stall_seconds)
 
 
 def list_runs(system: System, limit: int = 50) -> list[dict]:
