@@ -158,22 +158,42 @@ def _notice(text: str, id_: str, color: str = "warning") -> dbc.Alert:
     return dbc.Alert(text, color=color, id=id_)
 
 
-def start_options(pending, models, trials, horizon, exog) -> RunOptions:
+def whole(value: float | str | None, name: str) -> int | None:
+    """A whole number from a form field, or None when blank; 2.5 is refused, not cut to 2."""
+    if value in (None, ""):
+        return None
+    if float(value) != int(float(value)):
+        raise DataError(f"The {name} must be a whole number, got {value}.")
+    return int(float(value))
+
+
+def start_options(
+    pending: dict | None,
+    models: list[str] | None,
+    trials: float | None,
+    horizon: float | None,
+    exog: list[str] | None,
+) -> RunOptions:
     """What the form asks for; ``DataError`` saying what to change."""
-    if horizon not in (None, "") and float(horizon) != int(float(horizon)):
-        raise DataError(f"The horizon must be a whole number of periods, got {horizon}.")
     return RunOptions(
         kind="run" if pending else "train",
         csv=pending["path"] if pending else None,
         source_name=pending["name"] if pending else None,
         models=list(models or MODELS),
-        trials=int(trials or 0),
-        horizon=int(float(horizon)) if horizon not in (None, "") else None,
+        trials=whole(trials, "number of trials") or 0,
+        horizon=whole(horizon, "horizon"),
         exog=list(exog or []) if pending else [],
     )
 
 
-def ask_to_start(clicks, pending, models, trials, horizon, exog) -> tuple:
+def ask_to_start(
+    clicks: int,
+    pending: dict | None,
+    models: list[str] | None,
+    trials: float | None,
+    horizon: float | None,
+    exog: list[str] | None,
+) -> tuple:
     """Judge the start here, where the session is known; the background job submits."""
     if not is_admin():
         return _notice(SIGN_IN_TO_START, "retraining-sign-in-needed"), dash.no_update

@@ -40,7 +40,8 @@ class RunConflict(Exception):
 
 @dataclass(frozen=True)
 class Owner:
-    """The process executing a run: host, pid and the pid's start time (pids get reused)."""
+    """The process that answers for a run: host, pid and the pid's start time (pids get
+    reused). Its submitter until its supervisor, then its executing process, take it over."""
 
     host: str
     pid: int
