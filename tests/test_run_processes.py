@@ -13,7 +13,7 @@ import requests
 
 from pipeline.runs import GRACE_SECONDS
 from pipeline.supervision import GRACE_SECONDS as SUPERVISOR_GRACE
-from tests.conftest import gunicorn
+from tests.conftest import gunicorn, run_processes
 
 #: per-series models fitted in joblib's process workers (two on two cores), with tuning
 PARALLEL_RUN = {"models": ["ets", "theta"], "trials": 200, "horizon": 14}
@@ -52,18 +52,12 @@ def _tuning(model: str):
     return lambda run: f"{model}: trial" in (run["message"] or "")
 
 
-def _executor(run_id: int) -> psutil.Process:
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if cmdline[1:4] == ["-m", "pipeline", "execute"] and cmdline[4] == str(run_id):
-            return process
-    raise AssertionError(f"no process executes run {run_id}")
-
-
-def _processes_of(run_id: int) -> list[psutil.Process]:
+def _processes_of(data_dir, run_id: int) -> list[psutil.Process]:
     """The run's supervisor, its executing process and everything that one started."""
-    executor = _executor(run_id)
-    return [executor.parent(), executor, *executor.children(recursive=True)]
+    for executor in run_processes(data_dir):
+        if executor.cmdline()[2:5] == ["pipeline", "execute", str(run_id)]:
+            return [executor.parent(), executor, *executor.children(recursive=True)]
+    raise AssertionError(f"no process executes run {run_id}")
 
 
 def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
@@ -86,15 +80,10 @@ def _gone_within(processes: list[psutil.Process], seconds: float) -> float:
 
 
 @pytest.fixture(autouse=True)
-def _no_run_outlives_its_test():
-    started = time.time()
+def _no_run_outlives_its_test(app_dir):
     yield
-    for process in psutil.process_iter(["cmdline", "create_time"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if process.info["create_time"] >= started and (
-            "pipeline execute" in cmdline or "pipeline.supervision" in cmdline
-        ):
-            process.kill()
+    for process in run_processes(app_dir):
+        process.kill()
 
 
 def test_the_grace_period_is_stated_once():
@@ -104,7 +93,7 @@ def test_the_grace_period_is_stated_once():
 def test_kill_9_of_a_run_leaves_none_of_its_processes(app_dir):
     with gunicorn(app_dir) as url:
         run_id = _start(url, PARALLEL_RUN, _tuning("ets"))
-        processes = _processes_of(run_id)
+        processes = _processes_of(app_dir, run_id)
         helpers = [p for p in processes[2:] if "loky" in " ".join(p.cmdline())]
         assert len(helpers) >= 2, "the run should have joblib workers to leave behind"
         processes[1].kill()  # the executing process, kill -9
@@ -122,7 +111,7 @@ def test_kill_9_of_a_run_leaves_none_of_its_processes(app_dir):
 def test_a_cancel_during_xgboost_tuning_lands_within_the_grace_period(app_dir):
     with gunicorn(app_dir) as url:
         run_id = _start(url, TUNING_RUN, _tuning("xgboost"))
-        processes = _processes_of(run_id)
+        processes = _processes_of(app_dir, run_id)
         asked = time.monotonic()
         cancel = requests.post(f"{url}/api/runs/{run_id}/cancel", timeout=30)
         assert cancel.status_code == 202 and cancel.json()["cancel_requested"]
@@ -138,7 +127,7 @@ def test_a_cancel_during_xgboost_tuning_lands_within_the_grace_period(app_dir):
 def test_a_stuck_run_shows_as_stalled_and_its_cancel_still_lands(app_dir):
     with gunicorn(app_dir, RUN_STALL_SECONDS="3") as url:
         run_id = _start(url, PARALLEL_RUN, _tuning("ets"))
-        processes = _processes_of(run_id)
+        processes = _processes_of(app_dir, run_id)
         for process in processes[1:]:  # frozen: it can reach no check and report nothing
             os.kill(process.pid, signal.SIGSTOP)
         stalled = _wait(url, run_id, lambda r: r["stalled"], timeout=15)
