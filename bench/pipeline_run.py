@@ -30,8 +30,8 @@ from measure import PeakMemory
 def measure_run(csv: str, args: dict) -> dict:
     """Inside a child process: one full pipeline run on a fresh data directory."""
     os.environ["DATA_DIR"] = args["data_dir"]
+    from pipeline import runs
     from pipeline.options import RunOptions
-    from pipeline.runner import execute, start_run
     from pipeline.system import open_system
 
     started = time.perf_counter()
@@ -46,13 +46,12 @@ def measure_run(csv: str, args: dict) -> dict:
             trials=args["trials"],
             timeout=args["timeout"],
         )
-        run_id = start_run(system, opts)
 
-        def on_progress(_: float, message: str) -> None:
-            if message.startswith("step ") and message.endswith(" started"):
-                memory.label = message.split()[1]
+        def on_update(run: dict) -> None:  # the run executes in a child process we measure
+            if run["step"]:
+                memory.label = run["step"]
 
-        run = execute(system, run_id, on_progress)
+        run = runs.run_here(system, opts, on_update)
     return {
         "status": run["status"],
         "error": run["error"],

@@ -25,10 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATASETS, load
 
 #: (mode, k, strategy): "best" serves the candidate (a model or an ensemble of up to k of the
-#: best models) with the best validation score; "top" always serves the mean of the k best
+#: best models) with the best validation score; "top" always serves the mean of the k best;
+#: "marginN" is "best" where an ensemble must beat the best single model by N% on validation
 RULES = [
     *[(mode, k, "best") for mode in ("global", "per_class", "per_series") for k in (1, 3)],
     *[(mode, k, "top") for mode in ("global", "per_class", "per_series") for k in (3, 5)],
+    *[(mode, 3, f"margin{m}") for mode in ("global", "per_class") for m in (2, 5, 10)],
 ]
 
 
@@ -67,7 +69,10 @@ def score_rule(kept: dict, mode: str, k: int, strategy: str) -> tuple[float, flo
     from forecasting.selection import combine, select
 
     short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
-    selection = select(kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok)
+    margin = int(strategy[6:]) / 100 if strategy.startswith("margin") else 0.0
+    selection = select(
+        kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok, ensemble_margin=margin
+    )
     if strategy == "top":
         selection = top_k(selection, kept, mode, k)
     actuals = kept["actuals"].copy()

@@ -12,11 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from dashapp.jobs import launch_detached
-from dashapp.state import AppState
+from forecasting.errors import DataError
+from pipeline import runs
 from pipeline.options import RunOptions
-from pipeline.runner import start_run
-from pipeline.serve import ForecastService
 from pipeline.system import open_system
 from storage.datasets import latest_dataset_id
 from storage.runs import RunConflict
@@ -42,17 +40,17 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["DATA_DIR"] = str(load_settings().data_dir.resolve())
     system = open_system()
     if not args.no_sample and latest_dataset_id(system.db) is None:
-        state = AppState(system.settings, system, ForecastService(system))
         try:
-            run_id = start_run(
+            run = runs.submit(
                 system,
                 RunOptions(
                     kind="run", csv=str(args.sample.resolve()), source_name=args.sample.name
                 ),
             )
-            launch_detached(state, run_id)
-            print(f"training run {run_id} on {args.sample.name}; watch it on the Retraining page")
-        except RunConflict as exc:
+            print(
+                f"training run {run['id']} on {args.sample.name}; watch it on the Retraining page"
+            )
+        except (RunConflict, DataError) as exc:
             print(f"note: {exc}")
     system.db.dispose()
     print(f"serving on http://{args.host}:{args.port}", flush=True)

@@ -3,7 +3,9 @@
 Errors are JSON ``{"error": ..., "detail": ...}`` with a proper status code;
 the OpenAPI 3 document at ``/api/openapi.json`` is generated from the schemas.
 Keeps the original system's contract: ``POST /api/forecast {"horizon": 30}``
-returns ``{"predictions": [{"date", "value", "lower", "upper"}]}``.
+returns ``{"predictions": [{"date", "value", "lower", "upper"}]}``. Runs and
+uploads go through the front door (``pipeline/runs.py``), as everywhere else.
+A series, group or model the production run does not have is 422 on every route.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from flask_smorest import Api, Blueprint, abort
 from werkzeug.exceptions import HTTPException
 
 from dashapp import schemas
-from dashapp.auth import admin_only
+from dashapp.auth import BEARER_SCHEME, admin_only
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon
-from pipeline.runlog import read_log
-from pipeline.serve import Selection, baseline_metrics
-from storage import runs
+from pipeline import runs, uploads
+from pipeline.options import RunOptions
+from pipeline.serve import Selection, UnknownSelection, baseline_metrics
 from storage.runs import RunConflict
 
 blp = Blueprint("api", __name__, url_prefix="/api", description="Sales forecasts and runs")
+#: what the routes that change things declare: the admin token as a bearer token
+ADMIN = blp.doc(security=[{BEARER_SCHEME: []}])
+#: seconds an upload request waits for its ingest run before answering 202
+UPLOAD_WAIT_SECONDS = 120
 
 
 class JsonErrorApi(Api):
@@ -101,6 +107,14 @@ def init_api(server) -> JsonErrorApi:
         OPENAPI_JSON_PATH="openapi.json",
     )
     api = JsonErrorApi(server)
+    api.spec.components.security_scheme(
+        BEARER_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "ADMIN_TOKEN; needed by uploads, run starts and cancels when set",
+        },
+    )
     api.register_blueprint(blp)
     server.add_url_rule("/api/<path:path>", "api_fallback", api_fallback, methods=METHODS)
     return api
@@ -108,6 +122,11 @@ def init_api(server) -> JsonErrorApi:
 
 def _bad(exc: Exception, status: int = 400):
     abort(status, message=str(exc))
+
+
+def _read_error(exc: DataError):
+    """Unknown series, group or model: 422 everywhere; nothing trained or stored yet: 409."""
+    _bad(exc, 422 if isinstance(exc, UnknownSelection) else 409)
 
 
 def _selection(args: dict) -> Selection:
@@ -144,7 +163,7 @@ def _forecast(service, body: dict) -> dict:
         abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
     try:
         frame = service.forecast(body["horizon"], _selection(body), body["model"], body["drivers"])
-    except DataError as exc:
+    except DataError as exc:  # an unknown selection or model, a driver that is not one
         _bad(exc, 422)
     level = body["level"]
     return {
@@ -192,7 +211,7 @@ def _history(service, args: dict) -> dict:
     try:
         frame = service.history(_selection(args))
     except DataError as exc:
-        _bad(exc, 404 if "Unknown" in str(exc) or "No " in str(exc) else 400)
+        _read_error(exc)
     if args.get("start"):
         frame = frame.loc[frame["ds"].dt.date >= args["start"]]
     if args.get("end"):
@@ -226,10 +245,10 @@ class Metrics(MethodView):
     def get(self):
         """Held-out accuracy of the served forecast and of every model, with the baseline."""
         service = app_state().service
-        run_id = runs.production_run_id(service.system.db)
+        run_id = runs.production_run_id(service.system)
         if run_id is None:
             return {"run_id": None, "selected_model": None, "served": None, "models": []}
-        run = runs.get_run(service.system.db, run_id)
+        run = runs.status(service.system, run_id)
         models = service.model_table(run_id)
         return {
             "run_id": run_id,
@@ -282,25 +301,47 @@ class Eda(MethodView):
 @blp.route("/upload")
 class Upload(MethodView):
     @admin_only
+    @ADMIN
     @blp.arguments(schemas.UploadFile, location="files")
     @blp.arguments(schemas.UploadForm, location="form")
     @blp.response(201, schemas.UploadResponse)
+    @blp.alt_response(202, schema=schemas.RunSchema, description="Still storing: follow the run")
     @blp.alt_response(401, schema=schemas.ErrorSchema)
+    @blp.alt_response(409, schema=schemas.ErrorSchema)
     def post(self, files, form):
-        """Upload a sales CSV (multipart field ``file``): validated, cleaned and stored.
+        """Upload a sales CSV (multipart field ``file``): validated, then stored by an ingest run.
 
-        A rejected file stores nothing; the reply (422) says what is wrong and how to fix it.
+        A rejected file stores nothing and starts no run; the reply (422) says what is
+        wrong and how to fix it. An accepted file is stored by an ingest run (with its
+        log, like every run; 409 while another run is in progress); the reply waits for
+        it: 201 with the new data set version, or 202 with the run if it takes longer
+        than two minutes. A run started afterwards without ``dataset_id`` trains it.
         """
-        from dashapp.uploads import ingest_upload
-
+        state = app_state()
         upload = files["file"]
+        reading = _reading_options(form)
         try:
-            dataset_id, report = ingest_upload(
-                app_state(), upload.read(), upload.filename or "upload.csv", form
+            accepted = uploads.accept(
+                state.settings, upload.read(), upload.filename or "upload.csv", reading
             )
+            run = runs.ingest(state.system, accepted, reading, wait=UPLOAD_WAIT_SECONDS)
+        except RunConflict as exc:
+            abort(409, message=str(exc), errors={"running_run_id": exc.running_id})
         except DataError as exc:
             _bad(exc, 422)
-        return {"dataset_id": dataset_id, "report": report}
+        if runs.is_active(run):
+            return run, 202
+        if run["status"] != "succeeded":
+            abort(500, message=f"Run {run['id']} could not store the file: {run['error']}")
+        return {"dataset_id": run["dataset_id"], "report": accepted.report, "run_id": run["id"]}
+
+
+def _reading_options(form: dict) -> RunOptions:
+    fields = {k: form[k] for k in ("date", "target", "country", "gap_policy") if form.get(k)}
+    for name in ("ids", "exog"):
+        if form.get(name):
+            fields[name] = [s.strip() for s in form[name].split(",") if s.strip()]
+    return RunOptions(kind="eda", **fields)
 
 
 @blp.route("/runs")
@@ -308,35 +349,39 @@ class Runs(MethodView):
     @blp.response(200, schemas.RunList)
     def get(self):
         """Runs, newest first."""
-        db = app_state().service.system.db
-        runs.recover_abandoned(db)
-        return {"runs": runs.list_runs(db), "production_run_id": runs.production_run_id(db)}
+        system = app_state().system
+        return {"runs": runs.list_runs(system), "production_run_id": runs.production_run_id(system)}
 
     @admin_only
+    @ADMIN
     @blp.arguments(schemas.RunRequest)
     @blp.response(202, schemas.RunSchema)
     @blp.alt_response(401, schema=schemas.ErrorSchema)
     @blp.alt_response(409, schema=schemas.ErrorSchema)
     def post(self, body):
-        """Start training on a stored data set (one run at a time; 409 names the running one)."""
-        from dashapp.jobs import launch_detached, run_options
+        """Start training (one run at a time; 409 names the running one).
 
-        state = app_state()
+        Without ``dataset_id`` the run trains the most recent data set version, which
+        is the latest upload (``POST /api/upload``); name a version to train another.
+        """
+        system = app_state().system
         try:
-            opts = run_options(state, body)
-            run_id = state.start(opts)
+            return runs.submit(system, _train_options(body))
         except RunConflict as exc:
             abort(409, message=str(exc), errors={"running_run_id": exc.running_id})
         except DataError as exc:
             _bad(exc, 422)
-        launch_detached(state, run_id)
-        return runs.get_run(state.service.system.db, run_id)
+
+
+def _train_options(body: dict) -> RunOptions:
+    chosen = {k: body[k] for k in ("dataset_id", "horizon", "timeout") if body.get(k) is not None}
+    if body.get("models"):
+        chosen["models"] = list(body["models"])
+    return RunOptions(kind="train", trials=body.get("trials") or 0, **chosen)
 
 
 def _run_or_404(run_id: int) -> dict:
-    db = app_state().service.system.db
-    runs.recover_abandoned(db)  # a run whose process was killed reads as failed, not running
-    run = runs.get_run(db, run_id)
+    run = runs.status(app_state().system, run_id)
     if run is None:
         abort(404, message=f"There is no run {run_id}.")
     return run
@@ -346,20 +391,24 @@ def _run_or_404(run_id: int) -> dict:
 class RunDetail(MethodView):
     @blp.response(200, schemas.RunSchema)
     def get(self, run_id):
-        """One run: status, step, progress, timings, metrics, error."""
+        """One run: status, step, progress, heartbeat (stalled or not), timings, metrics, error."""
         return _run_or_404(run_id)
 
 
 @blp.route("/runs/<int:run_id>/cancel")
 class RunCancel(MethodView):
     @admin_only
+    @ADMIN
     @blp.response(202, schemas.RunSchema)
     @blp.alt_response(401, schema=schemas.ErrorSchema)
     def post(self, run_id):
-        """Ask a queued or running run to stop; it ends 'cancelled' at its next check."""
+        """Ask a queued or running run to stop.
+
+        It ends ``cancelled`` at its next check (about a second); a run that does not
+        reach one within 10 s has its processes stopped and is marked cancelled.
+        """
         _run_or_404(run_id)
-        runs.request_cancel(app_state().service.system.db, run_id)
-        return runs.get_run(app_state().service.system.db, run_id)
+        return runs.cancel(app_state().system, run_id)
 
 
 @blp.route("/runs/<int:run_id>/logs")
@@ -369,7 +418,7 @@ class RunLogs(MethodView):
     def get(self, args, run_id):
         """Whole log lines from byte ``offset`` on, and the offset to ask for next."""
         run = _run_or_404(run_id)
-        text, offset = read_log(current_app_logs(), run_id, args["offset"])
+        text, offset = runs.read_log(app_state().system, run_id, args["offset"])
         return {"text": text, "offset": offset, "status": run["status"]}
 
 
@@ -379,14 +428,8 @@ class RunLogFile(MethodView):
     def get(self, run_id):
         """The whole run log as a text file download."""
         _run_or_404(run_id)
-        path = current_app_logs() / f"{int(run_id)}.log"
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
         return current_app.response_class(
-            text,
+            runs.log_text(app_state().system, run_id),
             mimetype="text/plain",
             headers={"Content-Disposition": f"attachment; filename=run-{int(run_id)}.log"},
         )
-
-
-def current_app_logs():
-    return app_state().service.system.settings.logs_dir

@@ -20,8 +20,12 @@ from flask_smorest import abort
 from dashapp.state import app_state
 
 SESSION_KEY = "admin"
-#: outputs of the Dash callbacks that change things (upload validation, start, cancel)
-GUARDED_OUTPUTS = ("retraining-report.children", "retraining-message.children")
+#: the OpenAPI security scheme of the token (declared in ``dashapp/api.py``)
+BEARER_SCHEME = "bearerAuth"
+#: outputs of the Dash callbacks that change things but cannot look at the session
+#: themselves: the background job that starts a run (the others check ``is_admin`` and
+#: say "sign in" on the page)
+GUARDED_OUTPUTS = ("retraining-submit-message.children",)
 REFUSAL = (
     "Changing data or models needs the admin token: sign in on the Retraining page, "
     "or send 'Authorization: Bearer <ADMIN_TOKEN>' with the API call."

@@ -5,6 +5,12 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 MAX_HORIZON_DAYS = 365
+MAX_ID = 2**63 - 1
+
+
+def whole_number(**kwargs) -> fields.Integer:
+    """An integer in JSON: 2.5 is refused (422), never cut to 2."""
+    return fields.Integer(strict=True, **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -23,7 +29,7 @@ class HistoryArgs(SelectionArgs):
 
 
 class ForecastRequest(Schema):
-    horizon = fields.Integer(
+    horizon = whole_number(
         required=True,
         validate=validate.Range(min=1),
         metadata={"description": "periods ahead (up to 365 days, 52 weeks or 12 months)"},
@@ -33,7 +39,7 @@ class ForecastRequest(Schema):
     model = fields.String(
         load_default=None, metadata={"description": "a trained model; default the served one"}
     )
-    level = fields.Integer(load_default=95, validate=validate.OneOf([80, 95]))
+    level = whole_number(load_default=95, validate=validate.OneOf([80, 95]))
     drivers = fields.Dict(
         keys=fields.String(),
         values=fields.Raw(),
@@ -160,6 +166,19 @@ class RunSchema(Schema):
     mlflow_run_id = fields.String(allow_none=True)
     cancel_requested = fields.Boolean()
     production = fields.Boolean()
+    heartbeat_at = fields.String(
+        allow_none=True,
+        metadata={"description": "when the run last reported progress or checked for cancel"},
+    )
+    quiet_seconds = fields.Integer(
+        allow_none=True, metadata={"description": "seconds since the heartbeat, while active"}
+    )
+    stalled = fields.Boolean(
+        metadata={
+            "description": "active, and no heartbeat for RUN_STALL_SECONDS (120 s): it may be "
+            "stuck; cancelling it stops it"
+        }
+    )
 
 
 class RunList(Schema):
@@ -168,11 +187,34 @@ class RunList(Schema):
 
 
 class RunRequest(Schema):
-    dataset_id = fields.Integer(load_default=None)
-    models = fields.List(fields.String(), load_default=None)
-    trials = fields.Integer(load_default=0, validate=validate.Range(min=0, max=500))
-    horizon = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    timeout = fields.Float(load_default=None, validate=validate.Range(min=1))
+    dataset_id = whole_number(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={
+            "description": "data set version to train; default the most recent one, i.e. the "
+            "latest upload (POST /api/upload)"
+        },
+    )
+    models = fields.List(
+        fields.String(), load_default=None, metadata={"description": "default every model"}
+    )
+    trials = whole_number(
+        load_default=0,
+        validate=validate.Range(min=0, max=500),
+        metadata={"description": "Optuna trials per model"},
+    )
+    horizon = whole_number(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "periods held out and forecast; default 28 days, 13 weeks or 12 months"
+        },
+    )
+    timeout = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "tuning time budget per model, seconds"},
+    )
 
 
 class EdaArgs(Schema):
@@ -208,8 +250,9 @@ class UploadForm(Schema):
 
 
 class UploadResponse(Schema):
-    dataset_id = fields.Integer(required=True)
+    dataset_id = fields.Integer(required=True, metadata={"description": "the new version"})
     report = fields.Dict(required=True)
+    run_id = fields.Integer(metadata={"description": "the ingest run that stored it"})
 
 
 class HealthResponse(Schema):

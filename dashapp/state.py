@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from dashapp.response_cache import ResponseCache
-from pipeline.options import RunOptions
-from pipeline.runner import start_run
 from pipeline.serve import ForecastService
 from pipeline.system import System
 from storage.settings import Settings
@@ -25,10 +23,6 @@ class AppState:
     system: System
     service: ForecastService
     responses: ResponseCache = field(default_factory=ResponseCache)
-
-    def start(self, opts: RunOptions) -> int:
-        """Persist a queued run (``RunConflict`` while another is active)."""
-        return start_run(self.system, opts)
 
 
 def app_state() -> AppState:

@@ -19,8 +19,7 @@ from flask import Flask, jsonify, request
 from flask_sock import Sock
 
 from dashapp.state import app_state
-from pipeline.runlog import read_log
-from storage import runs
+from pipeline import runs
 
 POLL_SECONDS = 0.25
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -48,9 +47,8 @@ def init_websocket(server: Flask) -> None:
 
 @sock.route("/ws/runs/<int:run_id>/logs")
 def run_logs(ws, run_id: int) -> None:
-    state = app_state()
-    db, logs_dir = state.system.db, state.settings.logs_dir
-    run = runs.get_run(db, run_id)
+    system = app_state().system
+    run = runs.status(system, run_id)
     if run is None:
         ws.send(json.dumps({"type": "error", "error": f"There is no run {run_id}."}))
         ws.close(reason=1008, message="unknown run")
@@ -58,15 +56,15 @@ def run_logs(ws, run_id: int) -> None:
     offset = 0
     last_status_check = 0.0
     while True:
-        text, offset = read_log(logs_dir, run_id, offset)
+        text, offset = runs.read_log(system, run_id, offset)
         if text:
             ws.send(json.dumps({"type": "log", "text": text}))
         now = time.monotonic()
         if now - last_status_check >= 1.0 or not text:
             last_status_check = now
-            run = runs.get_run(db, run_id)
+            run = runs.status(system, run_id)
             if run["status"] in TERMINAL:
-                text, offset = read_log(logs_dir, run_id, offset)  # the last lines
+                text, offset = runs.read_log(system, run_id, offset)  # the last lines
                 if text:
                     ws.send(json.dumps({"type": "log", "text": text}))
                 ws.send(

@@ -103,11 +103,14 @@ def select(
     max_ensemble: int = 3,
     profile: pd.DataFrame | None = None,
     short_ok: frozenset[str] | set[str] = frozenset(),
+    ensemble_margin: float = 0.0,
 ) -> Selection:
     """Per-series validation scores of every candidate and the choice for every series.
 
     ``profile`` (from ``ladder.profile_series``) gives each series' ladder step and
-    demand class; without it every validated series is treated as ``long``.
+    demand class; without it every validated series is treated as ``long``. An
+    ensemble is chosen over the best single model only when its validation score is
+    lower by more than ``ensemble_margin`` (a share: 0.05 = 5%).
     """
     if mode not in MODES:
         raise ValueError(f"Unknown selection mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -117,22 +120,34 @@ def select(
         return _unvalidated(list(cvs), profile, mode)
     wide, members = candidate_table(validated, scales, max_ensemble, classes)
     scores = pd.DataFrame({name: validation_score(wide, scales, name) for name in members})
-    choice = _validated_choice(scores, mode, classes)
+    choice = _validated_choice(scores, mode, classes, members, ensemble_margin)
     if profile is not None:
         choice = _ladder_choice(choice, scores, members, profile, short_ok)
     return Selection(members, choice, scores, mode, wide)
 
 
-def _validated_choice(scores: pd.DataFrame, mode: str, classes: pd.Series | None) -> pd.Series:
-    best = scores.mean().idxmin()
+def _validated_choice(
+    scores: pd.DataFrame,
+    mode: str,
+    classes: pd.Series | None,
+    members: dict[str, list[str]],
+    margin: float,
+) -> pd.Series:
+    singles = [c for c in scores.columns if len(members[c]) == 1]
+
+    def best(means: pd.Series) -> str:
+        single = means[singles].idxmin()
+        overall = means.idxmin()
+        return overall if means[overall] < (1 - margin) * means[single] else single
+
     if mode == "per_series":
-        return scores.idxmin(axis=1)
-    choice = pd.Series(best, index=scores.index)
+        return scores.apply(best, axis=1)
+    choice = pd.Series(best(scores.mean()), index=scores.index)
     if mode == "per_class" and classes is not None:
         labels = classes.reindex(scores.index)
         for _, rows in scores.groupby(labels, sort=False):
             if len(rows) >= MIN_CLASS_SERIES:
-                choice[rows.index] = rows.mean().idxmin()
+                choice[rows.index] = best(rows.mean())
     return choice
 
 

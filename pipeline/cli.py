@@ -19,6 +19,7 @@ from joblib.externals.loky import get_reusable_executor
 from forecasting.errors import DataError
 from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.models import MODELS
+from pipeline.processes import die_with, own_helpers
 from storage.runs import RunConflict
 
 EXIT_BAD_INPUT = 2
@@ -70,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p = sub.add_parser("cancel", help="ask a queued or running run to stop")
     p.add_argument("run_id", type=int)
-    p = sub.add_parser("execute", help="execute a queued run (how the web app launches one)")
+    p = sub.add_parser(
+        "execute", help="execute a queued run in this process (how the front door starts one)"
+    )
     p.add_argument("run_id", type=int)
+    p.add_argument(
+        "--supervisor", type=int, help="pid of the supervising parent; exit when it dies"
+    )
     _output_flags(p)
     return parser
 
@@ -104,7 +110,9 @@ def _train_options(p: argparse.ArgumentParser, horizon_required: bool) -> None:
         "--horizon",
         type=int,
         required=horizon_required,
-        help="periods to forecast (default 28 days, 13 weeks or 12 months)",
+        help="periods to forecast (required)"
+        if horizon_required
+        else "periods to forecast (default 28 days, 13 weeks or 12 months)",
     )
     p.add_argument(
         "--models",
@@ -136,6 +144,9 @@ def _run_flags(p: argparse.ArgumentParser, output: bool = True) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "supervisor", None):
+        die_with(args.supervisor)
+    own_helpers()  # joblib's worker processes end when this process ends, however it ends
     level = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # run logs go to their file at INFO regardless

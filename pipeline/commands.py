@@ -1,17 +1,23 @@
-"""The stored, tracked commands: runs, the production forecast, listing and cancelling."""
+"""The stored, tracked commands: runs, the production forecast, listing and cancelling.
+
+Runs go through the front door (``pipeline/runs.py``): ``run``, ``ingest``,
+``eda`` and ``train`` execute in a child process this command supervises;
+``execute`` is that child.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from forecasting.errors import DataError
+from pipeline import runs
 from pipeline.options import RunOptions
-from pipeline.runner import execute, start_run
+from pipeline.runner import Stopped, execute
 from pipeline.system import System, open_system
 from pipeline.terminal import terminal_progress, write_forecast_csv
-from storage import runs
 from storage.datasets import series_keys
 from storage.results import production
 
@@ -19,7 +25,7 @@ RUN_COMMANDS = ("ingest", "eda", "train", "run")
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    system = open_system()
+    system = open_system()  # recovers runs whose processes died
     for run_id in system.recovered:
         print(
             f"note: run {run_id} was abandoned by a process that died; marked failed",
@@ -34,7 +40,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "cancel":
         return _cancel(system, args.run_id)
     if args.command == "execute":
-        return _execute(system, args.run_id, args.quiet)
+        return _execute(system, args.run_id)
     raise AssertionError(args.command)
 
 
@@ -64,11 +70,19 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 
 def _run(system: System, args: argparse.Namespace) -> int:
+    """A run in the foreground: Ctrl-C cancels it, and it dies with this command."""
     opts = options_from_args(args)
-    run_id = start_run(system, opts)
-    print(f"run {run_id} ({opts.kind}): log in {system.settings.logs_dir / f'{run_id}.log'}")
+    announced = set()
     with terminal_progress(args.quiet) as bar:
-        result = execute(system, run_id, on_progress=bar)
+
+        def on_update(run: dict) -> None:
+            if run["id"] not in announced:
+                announced.add(run["id"])
+                log = system.settings.logs_dir / f"{run['id']}.log"
+                print(f"run {run['id']} ({opts.kind}): log in {log}", flush=True)
+            bar(run["progress"], run["message"] or "")
+
+        result = runs.run_here(system, opts, on_update)
     print(_summary_line(result))
     if result["status"] == "failed":
         print(f"error: {result['error']}", file=sys.stderr)
@@ -76,14 +90,22 @@ def _run(system: System, args: argparse.Namespace) -> int:
     return 0 if result["status"] == "succeeded" else 1
 
 
-def _execute(system: System, run_id: int, quiet: bool) -> int:
-    run = runs.get_run(system.db, run_id)
+def _stop_on_sigterm(_signum, _frame) -> None:
+    raise Stopped()
+
+
+def _execute(system: System, run_id: int) -> int:
+    """The run's own process: started by the front door, never by hand."""
+    run = runs.status(system, run_id)
     if run is None:
         raise DataError(f"There is no run {run_id}.")
     if run["status"] != "queued":
         raise DataError(f"Run {run_id} is {run['status']}; only a queued run can be executed.")
-    with terminal_progress(quiet) as bar:
-        result = execute(system, run_id, on_progress=bar)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        result = execute(system, run_id)
+    except Stopped:
+        return 143
     print(_summary_line(result))
     return 0 if result["status"] == "succeeded" else 1
 
@@ -117,7 +139,7 @@ def _forecast(system: System, args: argparse.Namespace) -> int:
 
 
 def _runs(system: System, args: argparse.Namespace) -> int:
-    rows = runs.list_runs(system.db, args.limit)
+    rows = runs.list_runs(system, args.limit)
     if args.json:
         print(json.dumps({"production": production(system.db), "runs": rows}, indent=1))
         return 0
@@ -128,8 +150,9 @@ def _runs(system: System, args: argparse.Namespace) -> int:
         mark = "*" if r["production"] else " "
         metrics = r["metrics"] or {}
         score = f"MASE {metrics['mase']:.3f}" if "mase" in metrics else ""
+        status = "stalled" if r["stalled"] else r["status"]
         print(
-            f"{mark}{r['id']:>4} {r['kind']:<6} {r['status']:<9} {r['step'] or '':<8} "
+            f"{mark}{r['id']:>4} {r['kind']:<6} {status:<9} {r['step'] or '':<8} "
             f"{r['progress']:>4.0%} {r['created_at']} {r['selected_model'] or '':<30} {score}"
         )
         if r["error"]:
@@ -139,12 +162,18 @@ def _runs(system: System, args: argparse.Namespace) -> int:
 
 
 def _cancel(system: System, run_id: int) -> int:
-    try:
-        status = runs.request_cancel(system.db, run_id)
-    except KeyError:
-        raise DataError(f"There is no run {run_id}; see python -m pipeline runs.") from None
-    if status in ("queued", "running"):
-        print(f"run {run_id}: cancellation requested; it stops at its next check")
+    before = runs.status(system, run_id)
+    if before is None:
+        raise DataError(f"There is no run {run_id}; see python -m pipeline runs.")
+    if not runs.is_active(before):
+        print(f"run {run_id} already ended ({before['status']}); nothing to cancel")
         return 0
-    print(f"run {run_id} already ended ({status}); nothing to cancel")
+    after = runs.cancel(system, run_id)
+    if runs.is_active(after):
+        print(
+            f"run {run_id}: cancellation requested; it stops at its next check, or its "
+            f"processes are stopped after {runs.GRACE_SECONDS:.0f} s"
+        )
+    else:
+        print(f"run {run_id} {after['status']}")
     return 0

@@ -1,9 +1,9 @@
 """The run context every pipeline step receives: progress, cancellation, log, timings.
 
 ``report`` writes progress to the run's row (throttled, so a chatty library
-does not hammer the database) and to an optional listener (a terminal bar, a
-Dash ``set_progress``). ``check_cancelled`` reads the run's flag from the
-database, so ``cancel`` works from any process.
+does not hammer the database) and to an optional listener. ``check_cancelled``
+reads the run's flag from the database, so ``cancel`` works from any process;
+both advance the run's heartbeat, which is how a stalled run is recognised.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class RunContext:
         now = time.monotonic()
         if not self._cancelled and now - self._last_poll >= POLL_EVERY:
             self._last_poll = now
-            self._cancelled = runs.cancel_requested(self.db, self.run_id)
+            self._cancelled = runs.heartbeat(self.db, self.run_id)
         if self._cancelled:
             raise Cancelled(f"Run {self.run_id} was cancelled.")
 

@@ -21,6 +21,11 @@ def log_path(logs_dir: Path, run_id: int) -> Path:
     return Path(logs_dir) / f"{int(run_id)}.log"
 
 
+def stderr_path(logs_dir: Path, run_id: int) -> Path:
+    """What the run's process wrote outside logging (warnings, a crash's last words)."""
+    return Path(logs_dir) / f"{int(run_id)}.stderr"
+
+
 @contextmanager
 def run_logging(logs_dir: Path, run_id: int) -> Iterator[logging.Logger]:
     """Route the run's and the library's log records to the run's file while it executes."""

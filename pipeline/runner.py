@@ -1,9 +1,9 @@
-"""Start and execute runs: the row first, then the steps, then one final status.
+"""Execute a persisted run: its steps in order, then one final status.
 
-``start_run`` persists a queued run (refused while another is active);
-``execute`` runs its steps in this process, from the command line or a Dash
-background job alike. Only a succeeded run is promoted; the switch commits
-with the run's final status in one transaction.
+Called only in the run's own process (``python -m pipeline execute ID``, which
+the front door in ``pipeline/runs.py`` spawns). Only a succeeded run is
+promoted; the switch commits with the run's final status in one transaction,
+and only if nobody (its supervisor, after a cancel's grace period) ended it first.
 """
 
 from __future__ import annotations
@@ -28,21 +28,27 @@ from storage import runs
 log = logging.getLogger(__name__)
 
 
-def start_run(system: System, opts: RunOptions) -> int:
-    """Persist a queued run; raises ``RunConflict`` while another run is active."""
-    return runs.create_run(system.db, opts.kind, opts.to_dict(), opts.dataset_id)
+class Stopped(BaseException):
+    """The process was told to stop (SIGTERM): end the run now, wherever it is.
+
+    A ``BaseException``, so no ``except Exception`` in library code swallows it.
+    """
 
 
 def execute(
     system: System, run_id: int, on_progress: Callable[[float, str], None] | None = None
 ) -> dict:
-    """Run every step of the run; never raises for a data error, a failure or a cancel."""
+    """Run every step of a queued run; never raises for a data error, a failure or a cancel.
+
+    A run that is no longer queued (cancelled before it started) is left as it is.
+    """
     db, settings = system.db, system.settings
     row = runs.get_run(db, run_id)
     if row is None:
         raise KeyError(run_id)
     opts = RunOptions.from_dict(row["options"])
-    runs.claim(db, run_id)
+    if not runs.claim(db, run_id):
+        return runs.get_run(db, run_id)
     with run_logging(settings.logs_dir, run_id) as run_log:
         ctx = RunContext(db, settings, run_id, run_log, on_progress)
         run_log.info("run %d (%s) started: steps %s", run_id, opts.kind, " -> ".join(opts.steps))
@@ -55,17 +61,26 @@ def execute(
         except KeyboardInterrupt:
             _end(ctx, "cancelled", "Interrupted (Ctrl-C).")
             raise
+        except Stopped:
+            if runs.cancel_requested(db, run_id):
+                _end(ctx, "cancelled", f"Cancelled on request during step {ctx.current_step}.")
+            else:
+                _end(ctx, "failed", f"Stopped (SIGTERM) during step {ctx.current_step}.")
+            raise
         except Exception as exc:
             run_log.exception("run %d failed", run_id)
             _end(ctx, "failed", f"{type(exc).__name__}: {exc}")
         else:
             trained = "train" in opts.steps
-            runs.finish(db, run_id, "succeeded", promote=trained, step_seconds=ctx.step_seconds)
-            run_log.info(
-                "run %d succeeded%s", run_id, "; it now serves forecasts" if trained else ""
-            )
-            if version is not None:
-                _set_alias(version, run_log)
+            if runs.finish(db, run_id, "succeeded", promote=trained, step_seconds=ctx.step_seconds):
+                run_log.info(
+                    "run %d succeeded%s", run_id, "; it now serves forecasts" if trained else ""
+                )
+                if version is not None:
+                    _set_alias(version, run_log)
+            else:
+                shutil.rmtree(ctx.artifacts.path(run_id), ignore_errors=True)
+                run_log.warning("run %d had already been ended; its result is not kept", run_id)
     return runs.get_run(db, run_id)
 
 

@@ -31,6 +31,10 @@ TOTAL = "total"
 LEVELS = (80, 95)
 
 
+class UnknownSelection(DataError):
+    """The request names a series, group or model the production run does not have."""
+
+
 @dataclass(frozen=True)
 class Selection:
     """What to show: one series, a group of series sharing an attribute value, or the total."""
@@ -145,15 +149,15 @@ class ForecastService:
     def members(self, selection: Selection, keys: pd.DataFrame) -> list[str]:
         if selection.series and selection.series != TOTAL:
             if selection.series not in set(keys["unique_id"]):
-                raise DataError(f"Unknown series {selection.series!r}; see GET /api/series.")
+                raise UnknownSelection(f"Unknown series {selection.series!r}; see GET /api/series.")
             return [selection.series]
         if selection.group:
             col, _, value = selection.group.partition("=")
             if col not in keys.columns or col in ("unique_id", "total"):
-                raise DataError(f"Unknown group {selection.group!r}; use column=value.")
+                raise UnknownSelection(f"Unknown group {selection.group!r}; use column=value.")
             chosen = keys.loc[keys[col].astype(str) == value, "unique_id"].tolist()
             if not chosen:
-                raise DataError(f"No series has {selection.group!r}.")
+                raise UnknownSelection(f"No series has {selection.group!r}; see GET /api/series.")
             return chosen
         return keys["unique_id"].tolist()
 
@@ -202,6 +206,11 @@ class ForecastService:
         if horizon < 1:
             raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
         prod = self.production()
+        if model not in (None, "selected") and model not in prod.serving.models:
+            raise UnknownSelection(
+                f"Unknown model {model!r}; trained: {', '.join(prod.serving.models)} "
+                "(see GET /api/models)."
+            )
         chosen = self.members(selection, prod.keys)
         unknown = sorted(set(drivers or {}) - set(prod.serving.spec.exog))
         if unknown:

@@ -1,8 +1,9 @@
 """Open the system of record: settings, a migrated database, recovery after a crash.
 
-Every entry point (the command line, the web app, a background job) calls
-``open_system`` first, so a run whose process died is marked failed, and
-half-written model directories are swept, before anything else happens.
+Every entry point (the command line, the web app) calls ``open_system``
+first, so a run whose processes died is marked failed (and any helper it left
+behind stopped), and half-written model directories are swept, before
+anything else happens.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
+from pipeline.processes import stop_group
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.runs import recover_abandoned
@@ -36,7 +38,7 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
     db.migrate()
-    recovered = recover_abandoned(db)
+    recovered = recover_abandoned(db, on_abandoned=lambda _, owner: stop_group(owner))
     for run_id in recovered:
         log.warning("run %d was left running by a process that died; marked failed", run_id)
     ArtifactStore(settings.models_dir).remove_partial()

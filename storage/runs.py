@@ -1,13 +1,17 @@
 """Run rows: create (one active at a time), claim, progress, cancel, finish, recover.
 
 The single-active-run rule lives in the database (``runs.active`` is unique),
-so two processes or two gunicorn workers cannot both start training.
+so two processes or two gunicorn workers cannot both start training. Every
+change of status is conditional on the status it expects, so the process
+executing a run and the one supervising it can both try to end it and only
+the first succeeds (a run stopped as cancelled is never promoted afterwards).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,7 +40,8 @@ class RunConflict(Exception):
 
 @dataclass(frozen=True)
 class Owner:
-    """The process executing a run: host, pid and the pid's start time (pids get reused)."""
+    """The process that answers for a run: host, pid and the pid's start time (pids get
+    reused). Its submitter until its supervisor, then its executing process, take it over."""
 
     host: str
     pid: int
@@ -115,13 +120,13 @@ def active_run_id(db: Database) -> int | None:
         return s.scalar(select(Run.id).where(Run.active.is_(True)))
 
 
-def claim(db: Database, run_id: int) -> None:
-    """The executing process takes the run over (it may not be the one that created it)."""
+def claim(db: Database, run_id: int) -> bool:
+    """The executing process takes a queued run over; False when it is no longer queued."""
     now = utcnow()
     with db.session() as s:
-        s.execute(
+        taken = s.execute(
             update(Run)
-            .where(Run.id == run_id)
+            .where(Run.id == run_id, Run.status == "queued")
             .values(
                 status="running",
                 owner=str(Owner.current()),
@@ -129,6 +134,21 @@ def claim(db: Database, run_id: int) -> None:
                 heartbeat_at=now,
             )
         )
+        return taken.rowcount == 1
+
+
+def hand_over(db: Database, run_id: int, owner: Owner) -> bool:
+    """Name the process that now answers for a queued run (its supervisor, then executor)."""
+    with db.session() as s:
+        moved = s.execute(
+            update(Run).where(Run.id == run_id, Run.status == "queued").values(owner=str(owner))
+        )
+        return moved.rowcount == 1
+
+
+def owner_of(db: Database, run_id: int) -> Owner | None:
+    with db.session() as s:
+        return Owner.parse(s.scalar(select(Run.owner).where(Run.id == run_id)))
 
 
 def report(
@@ -154,16 +174,17 @@ def finish(
     error: str | None = None,
     promote: bool = False,
     **values,
-) -> None:
-    """End a run; with ``promote`` the production switch commits in the same transaction."""
+) -> bool:
+    """End an active run; with ``promote`` the production switch commits in the same
+    transaction. False (and nothing changed) when the run had already ended."""
     if status not in TERMINAL:
         raise ValueError(f"{status!r} is not a final status")
     if promote and status != "succeeded":
         raise ValueError("Only a succeeded run may serve.")
     with db.session() as s:
-        s.execute(
+        ended = s.execute(
             update(Run)
-            .where(Run.id == run_id)
+            .where(Run.id == run_id, Run.status.in_(ACTIVE_STATUSES))
             .values(
                 status=status,
                 active=None,
@@ -173,6 +194,8 @@ def finish(
                 **values,
             )
         )
+        if ended.rowcount != 1:
+            return False
         if promote:
             current = s.get(Production, 1)
             if current is None:
@@ -181,6 +204,7 @@ def finish(
                 current.previous_run_id = current.run_id
                 current.run_id = run_id
                 current.promoted_at = utcnow()
+        return True
 
 
 def request_cancel(db: Database, run_id: int) -> str:
@@ -199,9 +223,31 @@ def cancel_requested(db: Database, run_id: int) -> bool:
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
 
-def recover_abandoned(db: Database) -> list[int]:
-    """Mark runs whose process died (kill -9, crash, reboot) as failed; returns their ids."""
+def heartbeat(db: Database, run_id: int) -> bool:
+    """The executing run is alive and reached a check; returns whether it should stop."""
+    with db.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=utcnow()))
+        return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def abandoned_error(owner: Owner | None, step: str | None, how: str = "killed or crashed") -> str:
+    where = f"pid {owner.pid} on {owner.host}" if owner else "an unknown process"
+    return (
+        f"The process running this run ({where}) ended without finishing it "
+        f"({how}) during step {step or 'start'}. "
+        "The previous production model keeps serving; start a new run."
+    )
+
+
+def recover_abandoned(
+    db: Database, on_abandoned: Callable[[int, Owner | None], None] | None = None
+) -> list[int]:
+    """Mark runs whose process died (kill -9, crash, reboot) as failed; returns their ids.
+
+    ``on_abandoned(run_id, owner)`` is called for each, e.g. to stop helpers left behind.
+    """
     recovered = []
+    dead_owners = []
     now = utcnow()
     with db.session() as s:
         for run in s.scalars(select(Run).where(Run.status.in_(ACTIVE_STATUSES))):
@@ -212,16 +258,15 @@ def recover_abandoned(db: Database) -> list[int]:
                 alive = now - beat < STALE_AFTER
             if alive:
                 continue
-            where = f"pid {owner.pid} on {owner.host}" if owner else "an unknown process"
             run.status = "failed"
             run.active = None
             run.finished_at = now
-            run.error = (
-                f"The process running this run ({where}) ended without finishing it "
-                f"(killed or crashed) during step {run.step or 'start'}. "
-                "The previous production model keeps serving; start a new run."
-            )
+            run.error = abandoned_error(owner, run.step)
             recovered.append(run.id)
+            dead_owners.append(owner)
+    if on_abandoned is not None:
+        for run_id, owner in zip(recovered, dead_owners, strict=True):
+            on_abandoned(run_id, owner)
     return recovered
 
 
@@ -272,5 +317,6 @@ def run_dict(run: Run, production: int | None = None) -> dict:
         "step_seconds": run.step_seconds,
         "mlflow_run_id": run.mlflow_run_id,
         "cancel_requested": run.cancel_requested,
+        "heartbeat_at": stamp(run.heartbeat_at or run.created_at),
         "production": production is not None and production == run.id,
     }

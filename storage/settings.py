@@ -53,6 +53,8 @@ class Settings:
     max_rows: int = field(default_factory=lambda: _int("MAX_ROWS", 5_000_000))
     max_columns: int = field(default_factory=lambda: _int("MAX_COLUMNS", 200))
     max_series: int = field(default_factory=lambda: _int("MAX_SERIES", 50_000))
+    #: a run whose heartbeat is older than this many seconds is shown as stalled
+    run_stall_seconds: int = field(default_factory=lambda: _int("RUN_STALL_SECONDS", 120))
 
     @property
     def sqlite_path(self) -> Path:
@@ -79,6 +81,11 @@ class Settings:
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded files waiting for (or read by) the run that ingests them."""
+        return self.data_dir / "uploads"
 
     @property
     def reports_dir(self) -> Path:

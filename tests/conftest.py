@@ -281,3 +281,27 @@ def empty_client(tmp_path):
 
     app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
     return app.server.test_client()
+
+
+def run_processes(data_dir: Path) -> list:
+    """The processes of runs on this data directory: supervisors and executing processes.
+
+    Matched by their DATA_DIR, so tests in other checkouts running at the same
+    time on this machine keep theirs.
+    """
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline[1:4] != ["-m", "pipeline", "execute"] and cmdline[1:3] != [
+            "-m",
+            "pipeline.supervision",
+        ]:
+            continue
+        try:
+            if process.environ().get("DATA_DIR") == str(Path(data_dir).resolve()):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found

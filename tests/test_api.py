@@ -110,7 +110,7 @@ def test_history_series_metrics_models_importance_and_eda(client):
     assert len(history["data"]) == 731 and history["data"][0]["date"] == "2023-01-01"
     one = client.get(f"/api/historical?series={SERIES}&start=2024-12-01").get_json()
     assert len(one["data"]) == 31 and one["series"] == SERIES
-    assert client.get("/api/historical?series=nope").status_code == 404
+    assert client.get("/api/historical?series=nope").status_code == 422
     series = client.get("/api/series").get_json()
     assert len(series["series"]) == 9 and "store=north" in series["groups"]
     metrics = client.get("/api/metrics").get_json()
@@ -142,6 +142,15 @@ def test_runs_logs_and_cancel_of_a_finished_run(client):
     assert cancel.status_code == 202 and cancel.get_json()["status"] == "succeeded"
 
 
+def _wait_for(client, run_id: int, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/api/runs/{run_id}").get_json()
+        if run["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return run
+        time.sleep(0.5)
+
+
 def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
         response = client.post("/api/upload", data={"file": (handle, "sales.csv")})
@@ -149,14 +158,71 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     body = response.get_json()
     assert body["dataset_id"] == 2
     assert body["report"]["cleaning"]["series"] == 1
+    # stored by an ingest run, with its log, that read the validated file rather than again
+    ingest = client.get(f"/api/runs/{body['run_id']}").get_json()
+    assert ingest["kind"] == "ingest" and ingest["status"] == "succeeded"
+    assert ingest["dataset_id"] == 2
+    log = client.get(f"/api/runs/{body['run_id']}/logs").get_json()["text"]
+    assert "was validated on upload" in log and "stored as data set version 2" in log
+    runs_before = len(client.get("/api/runs").get_json()["runs"])
     with open(__file__, "rb") as handle:
         bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})
     assert bad.status_code == 422
     assert "could not be read as CSV" in bad.get_json()["detail"]
+    assert len(client.get("/api/runs").get_json()["runs"]) == runs_before  # no run, no data
     missing = client.post("/api/upload", data={})
     assert missing.status_code == 422 and "file" in missing.get_json()["detail"]["files"]
     assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
     assert client.get("/api/eda?dataset_id=3").status_code == 404
+
+
+def test_a_run_without_a_data_set_trains_the_latest_upload(client):
+    with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
+        uploaded = client.post("/api/upload", data={"file": (handle, "sales.csv")}).get_json()
+    assert uploaded["dataset_id"] == 2
+    # the data set that serves is still 1; a start that names none trains the upload
+    assert client.get("/api/series").get_json()["dataset_id"] == 1
+    started = client.post("/api/runs", json={"models": ["linear_trend"], "horizon": 7})
+    assert started.status_code == 202, started.get_json()
+    assert started.get_json()["dataset_id"] == 2
+    run = _wait_for(client, started.get_json()["id"])
+    assert run["status"] == "succeeded", run
+    serving = client.get("/api/series").get_json()
+    assert serving["dataset_id"] == 2 and len(serving["series"]) == 1
+    # naming a version trains that one
+    named = client.post("/api/runs", json={"models": ["linear_trend"], "dataset_id": 1})
+    assert named.status_code == 202 and named.get_json()["dataset_id"] == 1
+    assert _wait_for(client, named.get_json()["id"])["status"] == "succeeded"
+    unknown = client.post("/api/runs", json={"dataset_id": 99})
+    assert unknown.status_code == 422 and "does not exist" in unknown.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/api/forecast", {"horizon": 2.5}),
+        ("/api/forecast", {"horizon": 7, "level": 80.5}),
+        ("/api/runs", {"horizon": 2.5}),
+        ("/api/runs", {"trials": 1.5}),
+    ],
+)
+def test_a_horizon_is_a_whole_number_everywhere(client, route, body):
+    response = client.post(route, json=body)
+    assert response.status_code == 422, response.get_json()
+    assert "Not a valid integer" in str(response.get_json()["detail"])
+    assert client.get("/api/runs").get_json()["runs"][0]["id"] == 1  # nothing started
+
+
+@pytest.mark.parametrize(
+    "selection", [{"series": "nope"}, {"group": "store=mars"}, {"group": "planet=mars"}]
+)
+def test_an_unknown_selection_gets_the_same_status_on_every_route(client, selection):
+    forecast = client.post("/api/forecast", json={"horizon": 5, **selection})
+    history = client.get("/api/historical", query_string=selection)
+    assert forecast.status_code == history.status_code == 422
+    assert forecast.get_json()["detail"] == history.get_json()["detail"]
+    model = client.post("/api/forecast", json={"horizon": 5, "model": "nope"})
+    assert model.status_code == 422 and "see GET /api/models" in model.get_json()["detail"]
 
 
 def test_openapi_document_and_health(client):
@@ -164,6 +230,24 @@ def test_openapi_document_and_health(client):
     assert spec["openapi"].startswith("3.")
     for path in ("/api/forecast", "/api/historical", "/api/runs/{run_id}/logs", "/api/upload"):
         assert path in spec["paths"], path
+    # the admin token is a bearer scheme, declared by exactly the routes that change things
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    secured = {
+        (path, method)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("security") == [{"bearerAuth": []}]
+    }
+    assert secured == {
+        ("/api/upload", "post"),
+        ("/api/runs", "post"),
+        ("/api/runs/{run_id}/cancel", "post"),
+    }
+    assert "latest upload" in str(spec["paths"]["/api/runs"]["post"])
     health = client.get("/health")
     assert health.status_code == 200
     assert health.get_json() == {"status": "ok", "database": True, "production_run_id": 1}

@@ -32,24 +32,30 @@ def _sign_in_callback(token: str) -> dict:
     }
 
 
-def _cancel_output(app) -> str:
-    """The cancel callback's output id (it shares its output, so Dash adds a hash)."""
-    app.server.test_client().get("/")  # Dash registers callbacks at the first request
-    return next(
-        key
-        for key, spec in app.callback_map.items()
-        if key.startswith("retraining-message.children@")
-        and [i["id"] for i in spec["inputs"]] == ["retraining-cancel"]
-    )
-
-
 def _cancel_callback(app) -> dict:
+    app.server.test_client().get("/")  # Dash registers callbacks at the first request
     return {
-        "output": _cancel_output(app),
-        "outputs": {"id": "retraining-message", "property": "children"},
+        "output": "retraining-cancel-message.children",
+        "outputs": {"id": "retraining-cancel-message", "property": "children"},
         "inputs": [{"id": "retraining-cancel", "property": "n_clicks", "value": 1}],
         "changedPropIds": ["retraining-cancel.n_clicks"],
     }
+
+
+def _start_job_callback() -> dict:
+    """The background job that submits a run: it cannot see the session, so it is guarded."""
+    return {
+        "output": "retraining-submit-message.children",
+        "outputs": {"id": "retraining-submit-message", "property": "children"},
+        "inputs": [
+            {"id": "retraining-start-request", "property": "data", "value": {"options": {}}}
+        ],
+        "changedPropIds": ["retraining-start-request.data"],
+    }
+
+
+def _cancel_refused(response) -> bool:
+    return response.status_code == 200 and "Sign in to cancel runs" in response.get_data(True)
 
 
 def test_without_the_token_changes_get_401_and_nothing_happens(guarded):
@@ -85,12 +91,14 @@ def test_reading_stays_open_and_the_bearer_token_allows_changes(guarded):
 
 
 def test_the_dashboard_needs_a_signed_in_session_to_change_things(guarded):
-    client, _, app = guarded
+    client, db, app = guarded
     refused = client.post("/_dash-update-component", json=_cancel_callback(app))
-    assert refused.status_code == 401
+    assert _cancel_refused(refused), refused.get_data(True)
+    assert client.post("/_dash-update-component", json=_start_job_callback()).status_code == 401
     wrong = client.post("/_dash-update-component", json=_sign_in_callback("guess"))
     assert wrong.status_code == 200 and "That is not the admin token" in wrong.get_data(True)
-    assert client.post("/_dash-update-component", json=_cancel_callback(app)).status_code == 401
+    assert _cancel_refused(client.post("/_dash-update-component", json=_cancel_callback(app)))
+    assert not runs.cancel_requested(db, 1)
     signed = client.post("/_dash-update-component", json=_sign_in_callback(TOKEN))
     assert "Signed in" in signed.get_data(True)
     cookie = signed.headers["Set-Cookie"]
@@ -108,7 +116,7 @@ def test_changing_the_token_signs_sessions_out(app_dir):
     cookie = client.get_cookie("session")
     other = second.server.test_client()
     other.set_cookie("session", cookie.value)
-    assert other.post("/_dash-update-component", json=_cancel_callback(second)).status_code == 401
+    assert _cancel_refused(other.post("/_dash-update-component", json=_cancel_callback(second)))
 
 
 def test_without_a_token_changes_are_open(app_dir):

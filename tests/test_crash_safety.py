@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from storage.database import Database
-from tests.conftest import gunicorn
+from tests.conftest import gunicorn, run_processes
 
 SLOW_RUN = {"models": ["xgboost", "random_forest"], "trials": 30, "horizon": 7}
 QUICK_RUN = {"models": ["linear_trend"], "horizon": 7}
@@ -48,15 +48,10 @@ def _training(run: dict) -> bool:
     return run["step"] == "train" or _ended(run)
 
 
-def _is_job(cmdline: list[str]) -> bool:
-    """``python -m pipeline execute ID``: the process executing a run."""
-    return "pipeline" in cmdline and "execute" in cmdline
-
-
-def _job(run_id: int) -> psutil.Process:
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if _is_job(cmdline) and str(run_id) in cmdline:
+def _job(data_dir: Path, run_id: int) -> psutil.Process:
+    """``python -m pipeline execute ID``: the process executing a run on this data directory."""
+    for process in run_processes(data_dir):
+        if process.cmdline()[2:5] == ["pipeline", "execute", str(run_id)]:
             return process
     raise AssertionError(f"no process executes run {run_id}")
 
@@ -88,18 +83,11 @@ def _gunicorn_processes(url: str) -> tuple[psutil.Process, list[psutil.Process]]
 
 
 @pytest.fixture(autouse=True)
-def _no_run_outlives_its_test():
+def _no_run_outlives_its_test(app_dir):
     """A failing test must not leave training running to slow the rest of the suite."""
-    started = time.time()
     yield
-    for process in psutil.process_iter(["cmdline", "create_time"]):
-        cmdline = process.info["cmdline"] or []
-        if (
-            "execute" in cmdline
-            and "pipeline" in cmdline
-            and process.info["create_time"] >= started
-        ):
-            process.kill()
+    for process in run_processes(app_dir):
+        process.kill()
 
 
 def _assert_nothing_half_written(data_dir: Path) -> None:
@@ -173,7 +161,7 @@ def test_kill_9_of_a_web_worker_leaves_the_run_and_the_service_standing(app_dir)
 def test_kill_9_of_the_training_process_fails_the_run_and_keeps_production(app_dir):
     with gunicorn(app_dir, workers=2) as url:
         before, run_id = _start_slow_run(url)
-        _job(run_id).kill()
+        _job(app_dir, run_id).kill()
         run = _wait(url, run_id, _ended, timeout=30)
         assert run["status"] == "failed"
         assert "killed or crashed" in run["error"] and "during step train" in run["error"]
@@ -189,7 +177,7 @@ def test_kill_9_of_the_whole_app_mid_run_recovers_at_restart(app_dir):
     with gunicorn(app_dir, workers=2) as url:
         before, run_id = _start_slow_run(url)
         master, workers = _gunicorn_processes(url)
-        for process in (_job(run_id), *workers, master):
+        for process in (_job(app_dir, run_id), *workers, master):
             process.kill()
         psutil.wait_procs([master, *workers], timeout=30)
     _assert_nothing_half_written(app_dir)

@@ -133,10 +133,11 @@ def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.Data
 
 
 def _check_horizon(horizon) -> int:
+    """A whole number of periods within the limit (2.5 is refused, not cut to 2)."""
     prod = app_state().service.production()
     limit = max_horizon(prod.serving.spec.freq)
-    if horizon is None or not 1 <= int(horizon) <= limit:
-        raise DataError(f"Choose a horizon from 1 to {limit}.")
+    if horizon is None or horizon != int(horizon) or not 1 <= int(horizon) <= limit:
+        raise DataError(f"Choose a whole number of periods from 1 to {limit} as the horizon.")
     return int(horizon)
 
 
@@ -186,6 +187,7 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
 
 @callback(
     Output("forecast-download", "data"),
+    Output("forecast-message", "children", allow_duplicate=True),
     Input("forecast-download-csv", "n_clicks"),
     Input("forecast-download-xlsx", "n_clicks"),
     State("forecast-series", "value"),
@@ -196,11 +198,15 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
     prevent_initial_call=True,
 )
 def download(_csv, _xlsx, selector, horizon, model, driver_values, driver_ids):
-    frame, label = _frame(selector, _check_horizon(horizon), model, driver_values, driver_ids)
+    """The table as a file; what keeps the chart from drawing is said the same way here."""
+    try:
+        frame, label = _frame(selector, _check_horizon(horizon), model, driver_values, driver_ids)
+    except DataError as exc:
+        return dash.no_update, ui.error_notice(str(exc))
     table = _table(frame)
     table.insert(0, "series", label)
     table = protect_formulas(table)
     if dash.ctx.triggered_id == "forecast-download-xlsx":
-        return dcc.send_bytes(excel_bytes(table), "forecast.xlsx")
+        return dcc.send_bytes(excel_bytes(table), "forecast.xlsx"), None
     table["date"] = table["date"].dt.date.astype(str)
-    return dcc.send_data_frame(table.to_csv, "forecast.csv", index=False)
+    return dcc.send_data_frame(table.to_csv, "forecast.csv", index=False), None

@@ -2,7 +2,8 @@
 and log, cancel, and the history of runs.
 
 The run's state lives in the database, so a reload or a second tab shows the
-same run; only the run id and a file path cross into the background job.
+same run; only the run's options (with a file path) cross into the background
+job. The run panel (start, progress, cancel, runs) is ``dashapp/run_panel.py``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import base64
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
+from dashapp import run_panel
 from dashapp.auth import admin_token, is_admin, sign_in, sign_out
-from dashapp.state import app_state, background_settings
+from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.models import BASELINE, MODELS
+from pipeline import uploads
 from pipeline.options import RunOptions
-from storage import runs
-from storage.datasets import latest_dataset_id
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
 
@@ -160,37 +161,8 @@ def layout(**_):
                     ),
                 ]
             ),
-            html.Div(
-                [
-                    dbc.Button(
-                        "Start training", id="retraining-start", color="primary", className="me-2"
-                    ),
-                    dbc.Button("Cancel run", id="retraining-cancel", color="danger", outline=True),
-                ],
-                className="my-3",
-            ),
-            html.Div(id="retraining-message"),
-            dbc.Progress(
-                id="retraining-progress",
-                value=0,
-                label="",
-                striped=True,
-                animated=True,
-                style={"height": "1.5rem"},
-                className="mb-2",
-            ),
-            html.Div(id="retraining-status", className="small mb-2"),
-            html.Div(id="retraining-log-run", className="d-none"),
-            html.Pre(id="retraining-log", className="run-log"),
-            html.Div(id="retraining-download"),
-            html.H5("Runs", className="mt-4"),
-            dash_table.DataTable(
-                id="retraining-runs",
-                page_size=10,
-                style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "fontSize": 14, "whiteSpace": "normal"},
-            ),
-            dcc.Interval(id="retraining-poll", interval=1000),
+            run_panel.controls(),
+            run_panel.progress_and_history(),
         ]
     )
 
@@ -251,14 +223,15 @@ def driver_choices(pending):
     prevent_initial_call=True,
 )
 def validate_upload(contents, filename):
-    from dashapp.uploads import check_size, save_pending
-    from pipeline.steps.ingest import validate_csv
-
-    state = app_state()
+    if not is_admin():
+        return dbc.Alert(
+            "Sign in to upload data: enter the admin token above.",
+            color="warning",
+            id="retraining-sign-in-needed",
+        ), None
     try:
         raw = base64.b64decode(contents.split(",", 1)[1])
-        check_size(state, raw)
-        data = validate_csv(raw, state.settings, RunOptions(kind="eda"))
+        upload = uploads.accept(app_state().settings, raw, filename, RunOptions(kind="eda"))
     except DataError as exc:
         return dbc.Alert(
             [
@@ -271,13 +244,11 @@ def validate_upload(contents, filename):
         ), None
     except (ValueError, IndexError):
         return dbc.Alert("The upload could not be read as a file.", color="danger"), None
-    path = save_pending(state, raw)
-    drivers = list(data.loaded.mapping.drivers)
-    return _report_card(data, filename), {"path": path, "name": filename, "drivers": drivers}
+    pending = {"path": str(upload.path), "name": upload.name, "drivers": upload.drivers}
+    return _report_card(upload.report, upload.notes, filename), pending
 
 
-def _report_card(data, filename: str) -> dbc.Card:
-    report = data.validation_report()
+def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     mapping = report["detected"]["mapping"]
     r = report["cleaning"]
     items = [
@@ -292,7 +263,7 @@ def _report_card(data, filename: str) -> dbc.Card:
         f"filled ({r['gap_policy']}), {r['leading_zeros_trimmed']} leading zeros trimmed, "
         f"{r['outliers_flagged']} outliers flagged.",
     ]
-    items += [note[0].upper() + note[1:].rstrip(".") + "." for note in data.notes()[1:]]
+    items += [note[0].upper() + note[1:].rstrip(".") + "." for note in notes[1:]]
     if r["dropped_series"]:
         items.append(
             f"Left out ({len(r['dropped_series'])}): "
@@ -312,125 +283,59 @@ def _report_card(data, filename: str) -> dbc.Card:
     )
 
 
+# -- the run panel (dashapp/run_panel.py): start, follow, cancel, poll ----------------------
+
+
 @callback(
     Output("retraining-message", "children"),
+    Output("retraining-start-request", "data"),
     Input("retraining-start", "n_clicks"),
     State("retraining-pending", "data"),
     State("retraining-models", "value"),
     State("retraining-trials", "value"),
     State("retraining-horizon", "value"),
     State("retraining-exog", "value"),
-    background=True,
-    progress=[
-        Output("retraining-progress", "value"),
-        Output("retraining-progress", "label"),
-        Output("retraining-log-run", "children"),
-    ],
-    running=[(Output("retraining-start", "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def start_training(set_progress, _clicks, pending, models, trials, horizon, exog):
-    """The background job: create the run row, then execute the pipeline here."""
-    from pipeline.runner import execute, start_run
-    from pipeline.system import open_system
-    from storage.runs import RunConflict
-
-    system = open_system(background_settings())
-    try:
-        opts = RunOptions(
-            kind="run" if pending else "train",
-            csv=pending["path"] if pending else None,
-            source_name=pending["name"] if pending else None,
-            models=list(models or MODELS),
-            trials=int(trials or 0),
-            horizon=int(horizon) if horizon else None,
-            exog=list(exog or []) if pending else [],
-        )
-        if not pending and latest_dataset_id(system.db) is None:
-            raise DataError("Upload a CSV first: there is no stored data to train on.")
-        run_id = start_run(system, opts)
-    except (DataError, RunConflict) as exc:
-        return dbc.Alert(str(exc), color="warning")
-    set_progress((0, "queued", str(run_id)))
-
-    def on_progress(value: float, message: str) -> None:
-        set_progress((round(value * 100), f"{value:.0%} {message[:40]}", str(run_id)))
-
-    result = execute(system, run_id, on_progress)
-    system.db.dispose()
-    color = {"succeeded": "success", "cancelled": "secondary"}.get(result["status"], "danger")
-    text = f"Run {run_id} {result['status']}."
-    if result["error"]:
-        text += f" {result['error']}"
-    elif result["selected_model"]:
-        text += f" Now serving {result['selected_model']}."
-    return dbc.Alert(text, color=color, id="retraining-outcome")
+def ask_to_start(clicks, pending, models, trials, horizon, exog):
+    return run_panel.ask_to_start(clicks, pending, models, trials, horizon, exog)
 
 
 @callback(
-    Output("retraining-status", "children"),
-    Output("retraining-runs", "data"),
-    Output("retraining-runs", "columns"),
-    Output("retraining-log-run", "children", allow_duplicate=True),
-    Output("retraining-download", "children"),
-    Output("retraining-progress", "value", allow_duplicate=True),
-    Input("retraining-poll", "n_intervals"),
-    State("retraining-log-run", "children"),
-    prevent_initial_call="initial_duplicate",
+    Output("retraining-submit-message", "children"),
+    Input("retraining-start-request", "data"),
+    background=True,
+    progress=[Output(*target) for target in run_panel.BAR],
+    running=[
+        (Output("retraining-start", "disabled"), True, False),
+        (Output("retraining-following", "data"), True, False),
+    ],
+    cancel=[Input("retraining-cancel", "n_clicks")],
+    prevent_initial_call=True,
 )
-def poll(_n, shown):
-    """Every tab reads the same state from the database: the active or latest run."""
-    db = app_state().system.db
-    runs.recover_abandoned(db)  # a run whose process was killed shows as failed, with why
-    listing = runs.list_runs(db, 20)
-    rows = [
-        {
-            "run": r["id"],
-            "kind": r["kind"],
-            "status": r["status"] + (" (serving)" if r["production"] else ""),
-            "step": r["step"] or "",
-            "progress": f"{r['progress']:.0%}",
-            "started": r["created_at"],
-            "model": r["selected_model"] or "",
-            "MASE": f"{r['metrics']['mase']:.3f}" if (r["metrics"] or {}).get("mase") else "",
-            "error": (r["error"] or "")[:160],
-        }
-        for r in listing
-    ]
-    columns = [{"name": c, "id": c} for c in (rows[0] if rows else {"run": 0})]
-    if not listing:
-        return "No runs yet.", rows, columns, dash.no_update, None, dash.no_update
-    active = next((r for r in listing if r["status"] in ("queued", "running")), None)
-    run = active or listing[0]
-    status = f"Run {run['id']}: {run['status']}"
-    if run["step"]:
-        status += f", step {run['step']}"
-    status += f", {run['progress']:.0%}"
-    if run["message"] and active:
-        status += f" ({run['message']})"
-    link = html.A(
-        f"Download the log of run {run['id']}",
-        href=f"/api/runs/{run['id']}/log.txt",
-        id="retraining-log-link",
-    )
-    progress = round(run["progress"] * 100) if active else dash.no_update
-    log_run = str(run["id"]) if str(run["id"]) != (shown or "") else dash.no_update
-    return status, rows, columns, log_run, link, progress
+def submit_and_follow(set_progress, request):
+    return run_panel.submit_and_follow(set_progress, request)
 
 
 @callback(
-    Output("retraining-message", "children", allow_duplicate=True),
+    Output("retraining-cancel-message", "children"),
     Input("retraining-cancel", "n_clicks"),
     prevent_initial_call=True,
 )
 def cancel(_clicks):
-    db = app_state().system.db
-    run_id = runs.active_run_id(db)
-    if run_id is None:
-        return dbc.Alert("No run is in progress.", color="info")
-    runs.request_cancel(db, run_id)
-    return dbc.Alert(
-        f"Cancellation of run {run_id} requested; it stops at its next check.",
-        color="secondary",
-        id="retraining-cancel-requested",
-    )
+    return run_panel.cancel()
+
+
+@callback(
+    *[Output(*target, allow_duplicate=True) for target in run_panel.BAR],
+    Output("retraining-outcome-area", "children"),
+    Output("retraining-runs", "data"),
+    Output("retraining-runs", "columns"),
+    Output("retraining-download", "children"),
+    Input("retraining-poll", "n_intervals"),
+    State("retraining-following", "data"),
+    State("retraining-log-run", "children"),
+    prevent_initial_call="initial_duplicate",
+)
+def poll(_n, following, shown):
+    return run_panel.poll(following, shown)

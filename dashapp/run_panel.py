@@ -1,0 +1,279 @@
+"""The Retraining page's run panel: start, follow, cancel, and the history of runs.
+
+Layout pieces and what each callback does; the page wires them (Dash executes a
+page module once per app, so callbacks declared there exist in every app).
+
+Pressing Start is judged in the web request (signed in? options valid? data to
+train on?); a refusal is a message on the page. An accepted start goes to a
+Dash background job (diskcache) that submits the run through the front door
+(``pipeline/runs.py``) and follows it, feeding the progress bar with
+``set_progress``. The job never trains: the run executes in its own fresh
+interpreter, so a web worker that already ran XGBoost or OpenMP cannot hang it.
+Cancel stops following and asks the run to stop; it lands within the grace period.
+
+When no job follows (a reload, another tab, a run started elsewhere) a poll
+draws the same bar from the database. Bar, bar label and status line always
+come from one reading of the run (``run_view``), so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dash_table, dcc, html
+
+from dashapp.auth import is_admin
+from dashapp.state import app_state, background_settings
+from forecasting.errors import DataError
+from forecasting.models import MODELS
+from pipeline import runs
+from pipeline.options import RunOptions
+from storage.runs import RunConflict
+
+COLORS = {"succeeded": "success", "failed": "danger", "cancelled": "secondary"}
+SIGN_IN_TO_START = "Sign in to start training: enter the admin token above."
+SIGN_IN_TO_CANCEL = "Sign in to cancel runs: enter the admin token above."
+#: the progress bar and status line, in the order ``run_view`` fills them
+BAR = (
+    ("retraining-progress", "value"),
+    ("retraining-progress", "label"),
+    ("retraining-progress", "color"),
+    ("retraining-progress", "animated"),
+    ("retraining-status", "children"),
+    ("retraining-log-run", "children"),
+)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the page shows of one run, all from one reading of it."""
+
+    percent: int
+    label: str
+    color: str
+    animated: bool
+    status: str
+    run_id: str
+
+    @property
+    def bar(self) -> tuple:
+        return self.percent, self.label, self.color, self.animated, self.status, self.run_id
+
+
+def run_view(run: dict) -> RunView:
+    """Active: its progress; ended: a full bar in the outcome's colour, and the outcome."""
+    if runs.is_active(run):
+        percent = round(run["progress"] * 100)
+        where = f"step {run['step']}, {percent}%" if run["step"] else f"{percent}%"
+        if run["cancel_requested"]:
+            status = (
+                f"Run {run['id']}: cancelling ({where}); it stops at its next check, or "
+                f"within {runs.GRACE_SECONDS:.0f} s."
+            )
+            color = "secondary"
+        elif run["stalled"]:
+            status = (
+                f"Run {run['id']}: stalled, no progress for {run['quiet_seconds'] // 60} min "
+                f"({where}). It may be stuck: Cancel stops it."
+            )
+            color = "warning"
+        else:
+            status = f"Run {run['id']}: {run['status']}, {where}"
+            status += f" ({run['message']})" if run["message"] else ""
+            color = "primary"
+        return RunView(percent, f"{percent}%", color, True, status, str(run["id"]))
+    return RunView(
+        100, run["status"], COLORS[run["status"]], False, outcome_text(run), str(run["id"])
+    )
+
+
+def outcome_text(run: dict) -> str:
+    text = f"Run {run['id']} {run['status']}."
+    if run["error"]:
+        text += f" {run['error']}"
+    elif run["status"] == "succeeded" and run["kind"] in ("run", "train"):
+        text += f" Now serving {run['selected_model']}."
+    return text
+
+
+def outcome_alert(run: dict) -> dbc.Alert:
+    return dbc.Alert(outcome_text(run), color=COLORS[run["status"]], id="retraining-outcome")
+
+
+def controls() -> html.Div:
+    """Start and Cancel, where refusals and submissions say what happened."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Button(
+                        "Start training", id="retraining-start", color="primary", className="me-2"
+                    ),
+                    dbc.Button("Cancel run", id="retraining-cancel", color="danger", outline=True),
+                ],
+                className="my-3",
+            ),
+            html.Div(id="retraining-message"),
+            html.Div(id="retraining-submit-message"),
+            html.Div(id="retraining-cancel-message"),
+            dcc.Store(id="retraining-start-request"),
+            dcc.Store(id="retraining-following", data=False),
+        ]
+    )
+
+
+def progress_and_history() -> html.Div:
+    """The bar, status line, outcome and live log of the current run; the runs table."""
+    return html.Div(
+        [
+            dbc.Progress(
+                id="retraining-progress",
+                value=0,
+                label="",
+                striped=True,
+                animated=False,
+                style={"height": "1.5rem"},
+                className="mb-2",
+            ),
+            html.Div(id="retraining-status", className="small mb-2"),
+            html.Div(id="retraining-outcome-area"),
+            html.Div(id="retraining-log-run", className="d-none"),
+            html.Pre(id="retraining-log", className="run-log"),
+            html.Div(id="retraining-download"),
+            html.H5("Runs", className="mt-4"),
+            dash_table.DataTable(
+                id="retraining-runs",
+                page_size=10,
+                style_table={"overflowX": "auto"},
+                style_cell={"fontFamily": "inherit", "fontSize": 14, "whiteSpace": "normal"},
+            ),
+            dcc.Interval(id="retraining-poll", interval=1000),
+        ]
+    )
+
+
+def _notice(text: str, id_: str, color: str = "warning") -> dbc.Alert:
+    return dbc.Alert(text, color=color, id=id_)
+
+
+def whole(value: float | str | None, name: str) -> int | None:
+    """A whole number from a form field, or None when blank; 2.5 is refused, not cut to 2."""
+    if value in (None, ""):
+        return None
+    if float(value) != int(float(value)):
+        raise DataError(f"The {name} must be a whole number, got {value}.")
+    return int(float(value))
+
+
+def start_options(
+    pending: dict | None,
+    models: list[str] | None,
+    trials: float | None,
+    horizon: float | None,
+    exog: list[str] | None,
+) -> RunOptions:
+    """What the form asks for; ``DataError`` saying what to change."""
+    return RunOptions(
+        kind="run" if pending else "train",
+        csv=pending["path"] if pending else None,
+        source_name=pending["name"] if pending else None,
+        models=list(models or MODELS),
+        trials=whole(trials, "number of trials") or 0,
+        horizon=whole(horizon, "horizon"),
+        exog=list(exog or []) if pending else [],
+    )
+
+
+def ask_to_start(
+    clicks: int,
+    pending: dict | None,
+    models: list[str] | None,
+    trials: float | None,
+    horizon: float | None,
+    exog: list[str] | None,
+) -> tuple:
+    """Judge the start here, where the session is known; the background job submits."""
+    if not is_admin():
+        return _notice(SIGN_IN_TO_START, "retraining-sign-in-needed"), dash.no_update
+    system = app_state().system
+    try:
+        opts = runs.prepare(system, start_options(pending, models, trials, horizon, exog))
+    except DataError as exc:
+        return _notice(str(exc), "retraining-refused"), dash.no_update
+    current = runs.active(system)
+    if current is not None:
+        text = f"Run {current['id']} is already in progress; wait for it or cancel it."
+        return _notice(text, "retraining-refused"), dash.no_update
+    return None, {"options": opts.to_dict(), "clicks": clicks}
+
+
+def submit_and_follow(set_progress, request: dict | None) -> dbc.Alert | None:
+    """The background job: submit through the front door, then read the run until it ends."""
+    if not request:
+        return None
+    system = runs.connect(background_settings())
+    try:
+        run = runs.submit(system, RunOptions.from_dict(request["options"]))
+        runs.follow(system, run["id"], lambda r: set_progress(run_view(r).bar))
+    except (RunConflict, DataError) as exc:
+        return _notice(str(exc), "retraining-refused")
+    finally:
+        system.db.dispose()
+    return None
+
+
+def cancel() -> dbc.Alert:
+    if not is_admin():
+        return _notice(SIGN_IN_TO_CANCEL, "retraining-sign-in-needed")
+    system = app_state().system
+    current = runs.active(system)
+    if current is None:
+        return dbc.Alert("No run is in progress.", color="info")
+    runs.cancel(system, current["id"])
+    return dbc.Alert(
+        f"Cancellation of run {current['id']} requested; it stops at its next check, or "
+        f"within {runs.GRACE_SECONDS:.0f} s.",
+        color="secondary",
+        id="retraining-cancel-requested",
+    )
+
+
+def poll(following: bool, shown: str | None) -> tuple:
+    """Every tab reads the same state from the database: the active or the latest run."""
+    listing = runs.list_runs(app_state().system, 20)
+    rows = [_row(r) for r in listing]
+    columns = [{"name": c, "id": c} for c in (rows[0] if rows else {"run": 0})]
+    if not listing:
+        empty = (0, "", "primary", False, "No runs yet.", dash.no_update)
+        return *empty, None, rows, columns, None
+    run = next((r for r in listing if runs.is_active(r)), listing[0])
+    view = run_view(run)
+    if following:  # the background job draws the bar of the run it follows
+        bar = (dash.no_update,) * len(BAR)
+    else:
+        new_log = view.run_id if view.run_id != (shown or "") else dash.no_update
+        bar = (*view.bar[:-1], new_log)
+    outcome = None if runs.is_active(run) else outcome_alert(run)
+    link = html.A(
+        f"Download the log of run {run['id']}",
+        href=f"/api/runs/{run['id']}/log.txt",
+        id="retraining-log-link",
+    )
+    return *bar, outcome, rows, columns, link
+
+
+def _row(r: dict) -> dict:
+    status = "stalled" if r["stalled"] else r["status"]
+    return {
+        "run": r["id"],
+        "kind": r["kind"],
+        "status": status + (" (serving)" if r["production"] else ""),
+        "step": r["step"] or "",
+        "progress": f"{r['progress']:.0%}",
+        "started": r["created_at"],
+        "model": r["selected_model"] or "",
+        "MASE": f"{r['metrics']['mase']:.3f}" if (r["metrics"] or {}).get("mase") else "",
+        "error": (r["error"] or "")[:160],
+    }

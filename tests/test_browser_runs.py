@@ -1,0 +1,160 @@
+"""Runs from the dashboard in a real browser (Chromium, Playwright) against a real gunicorn
+with one worker: after live XGBoost and random-forest forecasts in that worker, Start
+training works twice in a row; refused actions say why on the page."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import SAMPLES, cli, gunicorn
+from tests.test_browser import CHROMIUM, FLAGS
+
+TREES = ["xgboost", "random_forest"]
+OFF = ["linear_trend", "prophet", "sarima", "ets", "theta"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def tab(chromium):
+    """A fresh page that collects console errors."""
+    context = chromium.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def trees_dir(tmp_path_factory):
+    """A data directory whose production run has the tree models (live forecasts use them)."""
+    data_dir = tmp_path_factory.mktemp("trees") / "data"
+    result = cli(
+        data_dir,
+        "run",
+        "--csv",
+        str(SAMPLES / "store_item_daily.csv"),
+        "--models",
+        "linear_trend," + ",".join(TREES),
+        "--horizon",
+        "14",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--no-tracking",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data_dir
+
+
+def _bar_and_status(page) -> tuple[str | None, str]:
+    """One snapshot of the progress bar's value and the status line."""
+    return page.evaluate(
+        """() => [
+            document.querySelector('#retraining-progress [role=progressbar]')
+                ?.getAttribute('aria-valuenow'),
+            document.querySelector('#retraining-status')?.textContent || '']"""
+    )
+
+
+def test_start_training_twice_after_live_tree_forecasts_in_the_same_worker(
+    tab, trees_dir, tmp_path
+):
+    page = tab
+    data_dir = tmp_path / "data"
+    shutil.copytree(trees_dir, data_dir)
+    with gunicorn(data_dir, workers=1) as url:
+        for model in TREES:  # the worker now holds XGBoost's and scikit-learn's thread pools
+            live = requests.post(
+                url + "/api/forecast", json={"horizon": 6, "model": model}, timeout=120
+            )
+            assert live.status_code == 200 and live.json()["model"] == model, live.text
+        page.goto(url + "/retraining")
+        for name in OFF:
+            page.get_by_label(name, exact=True).uncheck()
+        seconds = []
+        for run_id in (2, 3):
+            began = time.monotonic()
+            page.click("#retraining-start")
+            seen_running = False
+            deadline = time.monotonic() + 400
+            while time.monotonic() < deadline:
+                value, status = _bar_and_status(page)
+                if f"Run {run_id}: running" in status:
+                    seen_running = True
+                    assert f"{value}%" in status, (value, status)  # one value, both places
+                if f"Run {run_id} succeeded" in status or f"Run {run_id} failed" in status:
+                    break
+                page.wait_for_timeout(250)
+            outcome = page.locator("#retraining-outcome")
+            expect(outcome).to_contain_text(f"Run {run_id} succeeded", timeout=10_000)
+            expect(page.locator("#retraining-progress [role=progressbar]")).to_have_attribute(
+                "aria-valuenow", "100"
+            )
+            assert seen_running, "the bar never showed the run in progress"
+            seconds.append(time.monotonic() - began)
+            run = requests.get(f"{url}/api/runs/{run_id}", timeout=30).json()
+            assert run["status"] == "succeeded" and run["production"], run
+            assert set(run["options"]["models"]) == {"seasonal_naive", *TREES}
+        print(f"\ntwo runs from the page after live tree forecasts: {seconds[0]:.0f} s, "
+              f"{seconds[1]:.0f} s")  # fmt: skip
+        assert page.errors == []
+
+
+def test_signed_out_start_and_cancel_say_to_sign_in(tab, app_dir):
+    page = tab
+    with gunicorn(app_dir, ADMIN_TOKEN="correct-horse") as url:
+        page.goto(url + "/retraining")
+        page.click("#retraining-start")
+        expect(page.locator("#retraining-sign-in-needed")).to_contain_text(
+            "Sign in to start training"
+        )
+        page.click("#retraining-cancel")
+        expect(page.locator("#retraining-cancel-message")).to_contain_text("Sign in to cancel runs")
+        page.get_by_label("I understand").check()
+        page.locator("#retraining-upload input[type=file]").set_input_files(
+            str(SAMPLES / "store_item_daily.csv")
+        )
+        expect(page.locator("#retraining-report")).to_contain_text("Sign in to upload data")
+        page.wait_for_timeout(1500)
+        listing = requests.get(url + "/api/runs", timeout=30).json()["runs"]
+        assert [r["id"] for r in listing] == [1]  # nothing started
+
+
+def test_a_bad_horizon_says_the_same_on_the_chart_and_on_download(tab, live_server):
+    page = tab
+    page.goto(live_server + "/forecast")
+    expect(page.locator("#forecast-table")).to_contain_text("2025-01-01", timeout=30_000)
+    page.fill("#forecast-horizon", "2.5")
+    page.press("#forecast-horizon", "Enter")
+    message = page.locator("#forecast-message")
+    expect(message).to_contain_text("Choose a whole number of periods from 1 to 365")
+    said = message.inner_text()
+
+    def is_download(response) -> bool:
+        body = response.request.post_data or ""
+        return "_dash-update-component" in response.url and "forecast-download" in body
+
+    with page.expect_response(is_download) as answer:
+        page.click("#forecast-download-csv")
+    response = answer.value
+    assert response.status == 200, response.text()
+    payload = json.dumps(response.json())
+    assert re.search(re.escape(said), payload), payload
+    expect(message).to_have_text(said)
+    assert page.errors == []
