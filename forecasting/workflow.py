@@ -24,7 +24,13 @@ from forecasting.metrics import evaluate, summarize
 from forecasting.models import ALWAYS, MODELS, Forecaster
 from forecasting.models.base import forecast_grid
 from forecasting.progress import Reporter
-from forecasting.selection import Selection, select
+from forecasting.selection import (
+    DEFAULT_MODE,
+    ENSEMBLE_MARGIN,
+    MAX_ENSEMBLE,
+    Selection,
+    select,
+)
 from forecasting.serving import SERVED as SELECTED
 from forecasting.serving import ServingModel, serving_model
 from forecasting.spec import DataSpec
@@ -39,8 +45,9 @@ class TrainOptions:
     trials: int = 0
     timeout: float | None = None
     n_windows: int = 3
-    selection: str = "global"
-    max_ensemble: int = 3
+    selection: str = DEFAULT_MODE
+    max_ensemble: int = MAX_ENSEMBLE
+    ensemble_margin: float = ENSEMBLE_MARGIN
     tune_series: int | None = 30
     storage: str | None = None
     study_prefix: str = "sales"
@@ -226,7 +233,15 @@ def validate(
         )
     cvs = {name: result.cv for name, result in tuning.items()}
     short_ok = {name for name in names if MODELS[name].short_ok}
-    selection = select(cvs, scales, options.selection, options.max_ensemble, profile, short_ok)
+    selection = select(
+        cvs,
+        scales,
+        options.selection,
+        options.max_ensemble,
+        profile,
+        short_ok,
+        options.ensemble_margin,
+    )
     log.info("selected: %s", selection.choice.value_counts().to_dict())
     return tuning, selection
 

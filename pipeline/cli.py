@@ -19,6 +19,7 @@ from joblib.externals.loky import get_reusable_executor
 from forecasting.errors import DataError
 from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.models import MODELS
+from forecasting.selection import DEFAULT_MODE, MODES
 from pipeline.processes import die_with, own_helpers
 from storage.runs import RunConflict
 
@@ -122,7 +123,13 @@ def _train_options(p: argparse.ArgumentParser, horizon_required: bool) -> None:
     p.add_argument("--trials", type=int, default=0, help="Optuna trials per model (default 0)")
     p.add_argument("--timeout", type=float, help="tuning time budget per model, seconds")
     p.add_argument("--windows", type=int, default=3, help="rolling-origin validation folds")
-    p.add_argument("--selection", default="global", choices=["global", "per_series"])
+    p.add_argument(
+        "--selection",
+        default=DEFAULT_MODE,
+        choices=MODES,
+        help=f"who shares a model choice: all series, each demand class or each series "
+        f"(default {DEFAULT_MODE})",
+    )
     p.add_argument(
         "--optuna-storage", help="one-shot commands: keep Optuna studies in this database URL"
     )

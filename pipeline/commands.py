@@ -13,6 +13,7 @@ import signal
 import sys
 
 from forecasting.errors import DataError
+from forecasting.selection import DEFAULT_MODE
 from pipeline import runs
 from pipeline.options import RunOptions
 from pipeline.runner import Stopped, execute
@@ -63,7 +64,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         trials=getattr(args, "trials", 0),
         timeout=getattr(args, "timeout", None),
         windows=getattr(args, "windows", 3),
-        selection=getattr(args, "selection", "global"),
+        selection=getattr(args, "selection", DEFAULT_MODE),
         jobs=getattr(args, "jobs", -1),
         track=not args.no_tracking,
     )

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from forecasting.errors import DataError
 from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.models import MODELS
+from forecasting.selection import DEFAULT_MODE, MODES
 
 #: which steps each kind of run executes, in order
 STEPS = {
@@ -36,7 +37,7 @@ class RunOptions:
     trials: int = 0
     timeout: float | None = None
     windows: int = 3
-    selection: str = "global"
+    selection: str = DEFAULT_MODE
     jobs: int = -1
     track: bool = True
 
@@ -52,6 +53,8 @@ class RunOptions:
             raise DataError(
                 f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
             )
+        if self.selection not in MODES:
+            raise DataError(f"Unknown selection {self.selection!r}; use one of {', '.join(MODES)}.")
         if self.trials < 0:
             raise DataError(f"--trials must be 0 or more, got {self.trials}.")
         if self.windows < 1:

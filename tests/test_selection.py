@@ -33,12 +33,26 @@ def test_per_series_and_global_choices():
     per_series = select(cvs, scales, mode="per_series")
     assert per_series.choice.to_dict() == {"s0": "a", "s1": "b"}
     assert per_series.served_models() == {"a", "b"}
-    chosen = select(cvs, scales, mode="global")
+    chosen = select(cvs, scales, mode="global", ensemble_margin=0.0)
     assert chosen.choice.nunique() == 1
     best = chosen.scores.mean().idxmin()
     assert chosen.choice.iloc[0] == best
     pairs = [set(m) for name, m in chosen.members.items() if name.startswith("ensemble(")]
     assert {"c", "a"} in pairs or {"c", "b"} in pairs  # the two best models, averaged
+
+
+def test_an_ensemble_must_beat_the_best_single_model_by_the_margin():
+    h = 7
+    df = make_frame(n_series=2, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    cvs = {"a": _cv(df, h, {"s0": 2.0, "s1": 2.0}), "b": _cv(df, h, {"s0": -1.5, "s1": -1.5})}
+    means = select(cvs, scales, mode="global", ensemble_margin=0.0).scores.mean()
+    gain = 1 - means["ensemble(a+b)"] / means[["a", "b"]].min()
+    assert 0 < gain < 1
+    below = select(cvs, scales, mode="global", ensemble_margin=gain * 0.9)
+    above = select(cvs, scales, mode="global", ensemble_margin=min(gain * 1.1, 0.99))
+    assert set(below.choice) == {"ensemble(a+b)"}
+    assert set(above.choice) == {"b"}
 
 
 def test_combine_averages_the_members_of_an_ensemble():
