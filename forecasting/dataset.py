@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +19,22 @@ from forecasting.wide import describe_wide
 
 @dataclass
 class Dataset:
+    """A cleaned data set, its spec and what was read from the file besides sales.
+
+    ``spec.exog`` are the candidate drivers: the columns named with ``exog``, or
+    without a name every numeric column with a value on every row (``drivers_named``
+    says which; training keeps a candidate only when validation says it helps).
+    ``plan`` holds the drivers' planned values from rows past the last sale in the
+    file (blank target), the future the forecast is made for.
+    """
+
     loaded: LoadedData
     cleaned: CleanData
     spec: DataSpec
+    drivers_named: bool = False
+    plan: pd.DataFrame | None = None
+    #: candidate columns left out, and why (blank cells)
+    drivers_left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -52,7 +65,28 @@ class Dataset:
         if mapping.wide:
             notes.append(describe_wide(mapping))
         notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
+        notes.append(self.describe_drivers())
         return notes
+
+    def describe_drivers(self) -> str:
+        """Which driver candidates training will try, and the plan the file holds."""
+        if not self.spec.exog:
+            text = "drivers: none"
+        elif self.drivers_named:
+            text = f"drivers: {', '.join(self.spec.exog)} (named, all used)"
+        else:
+            text = (
+                f"drivers: {', '.join(self.spec.exog)} tried, each kept only where validation "
+                "says it helps"
+            )
+        for name, why in self.drivers_left_out.items():
+            text += f"; {name} not tried ({why})"
+        if self.plan is not None:
+            text += (
+                f"; planned values for {self.plan['ds'].nunique()} periods past the last sale "
+                f"({self.plan['ds'].min().date()} to {self.plan['ds'].max().date()})"
+            )
+        return text
 
     def id_lookup(self) -> pd.DataFrame:
         """``unique_id`` to the input's own id columns, for output files."""
@@ -81,7 +115,8 @@ def prepare(
     if horizon is not None and horizon < 1:
         raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
     loaded = load_csv(source, date=date, target=target, ids=ids, limits=limits)
-    exog = list(exog or [])
+    named = bool(exog)
+    exog = list(exog or loaded.mapping.drivers)
     unknown = [c for c in exog if c not in loaded.mapping.drivers]
     if unknown:
         raise DataError(
@@ -89,21 +124,43 @@ def prepare(
             f"Numeric columns available as drivers: {', '.join(loaded.mapping.drivers) or 'none'}."
         )
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
-    frame = loaded.frame[keep]
+    frame, plan = split_plan(loaded.frame[keep], exog)
     freq = infer_frequency(frame)
     cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits)
+    left_out = {}
     for col in exog:
         holes = cleaned.frame[col].isna()
         if holes.any():
             uid = cleaned.frame.loc[holes, "unique_id"].iloc[0]
-            raise DataError(
-                f"Driver {col!r} has no values for series {uid!r} ({int(holes.sum())} rows). "
-                "Fill it in or leave it out of --exog."
-            )
+            if named:
+                raise DataError(
+                    f"Driver {col!r} has no values for series {uid!r} ({int(holes.sum())} "
+                    "rows). Fill it in or leave it out of --exog."
+                )
+            left_out[col] = f"blank in {int(holes.sum())} rows, e.g. series {uid}"
+    exog = [c for c in exog if c not in left_out]
+    if plan is not None:
+        plan = plan[["unique_id", "ds", *exog]].dropna(subset=exog, how="all") if exog else None
+        plan = plan if plan is not None and len(plan) else None
     spec = DataSpec(
         freq=freq,
         exog=tuple(exog),
         country=country or None,
         attributes=(*loaded.mapping.ids, *loaded.mapping.attributes),
     )
-    return Dataset(loaded, cleaned, spec)
+    return Dataset(loaded, cleaned, spec, named, plan, left_out)
+
+
+def split_plan(frame: pd.DataFrame, drivers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Rows past the file's last sale with a blank target are the drivers' plan, not
+    history: a planner lists next month's prices and promotions under the sales."""
+    if not drivers:
+        return frame, None
+    sold = frame["y"].notna()
+    if not sold.any():
+        return frame, None
+    future = ~sold & (frame["ds"] > frame.loc[sold, "ds"].max())
+    if not future.any():
+        return frame, None
+    plan = frame.loc[future, ["unique_id", "ds", *drivers]].reset_index(drop=True)
+    return frame.loc[~future].reset_index(drop=True), plan

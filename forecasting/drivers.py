@@ -33,6 +33,9 @@ class DriverChoice:
     def describe(self) -> list[str]:
         lines = []
         for name, row in self.report.items():
+            if "with" not in row:
+                lines.append(f"{name}: used (named)")
+                continue
             verdict = "used" if row["used"] else "not used"
             lines.append(
                 f"{name}: {verdict} (validation score {row['with']:.3f} with it, "

@@ -296,6 +296,7 @@ class BacktestReport:
             "coverage_by_step": _by_step(self.coverage_by_step),
             "series": self.outcome.series_report(),
             "diverged": self.outcome.diverged(),
+            "drivers": self.outcome.drivers.report if self.outcome.drivers else {},
             "seconds": round(self.seconds, 1),
         }
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
+from forecasting.plans import forecast_with_plan
 from forecasting.progress import Reporter
 from forecasting.workflow import (
     SELECTED,
@@ -26,6 +27,7 @@ from forecasting.workflow import (
 )
 from pipeline.formatting import scores
 from pipeline.serve import read_future_csv
+from pipeline.steps.forecast import describe_plan
 from pipeline.steps.ingest import country_option, limits_from
 from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.settings import load_settings
@@ -43,6 +45,7 @@ def run_adhoc(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         n_windows=args.windows,
         selection=args.selection,
+        drivers="all" if args.exog else "auto",
         storage=args.optuna_storage,
         study_prefix=f"{args.command}-{time.strftime('%Y%m%d-%H%M%S')}",
     )
@@ -102,6 +105,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     print(table.fillna("n/a").to_string())
     choice = report.outcome.selection.choice.value_counts()
     print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    _print_drivers(report.outcome)
     _print_ladder(report.outcome)
     print("interval coverage: " + ", ".join(f"{k}% -> {v:.1%}" for k, v in report.coverage.items()))
     by_step = report.coverage_by_step
@@ -127,22 +131,29 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
 
 
 def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
-    future = None
-    if data.spec.exog:
-        if args.future is None:
-            raise DataError(
-                f"--exog {' '.join(data.spec.exog)} needs their planned values for the forecast "
-                "periods: pass --future FILE with the id columns, the date and each driver."
-            )
+    plan = data.plan
+    if args.future is not None:
         mapping = data.loaded.mapping
-        future = read_future_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
-    outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, future, reporter)
-    _write_forecast(outcome.forecast.drop(columns=["model", "extrapolated"]), data, args.out)
+        plan = read_future_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
+    outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, None, reporter)
+    forecast = outcome.forecast
+    _print_drivers(outcome)
+    if outcome.serving.spec.exog:
+        last = data.frame.groupby("unique_id", sort=False)["ds"].max()
+        forecast, planned = forecast_with_plan(outcome.serving, args.horizon, last, plan)
+        print(describe_plan(outcome.serving.spec.exog, planned, args.horizon))
+    _write_forecast(forecast.drop(columns=["model", "extrapolated"]), data, args.out)
     choice = outcome.selection.choice.value_counts()
     print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     _print_ladder(outcome)
-    print(f"wrote {len(outcome.forecast)} rows to {args.out}")
+    print(f"wrote {len(forecast)} rows to {args.out}")
     return 0
+
+
+def _print_drivers(outcome: ForecastOutcome) -> None:
+    """Which candidate drivers the models use, with the validation scores that decided."""
+    for line in outcome.drivers.describe() if outcome.drivers else []:
+        print(f"driver {line}")
 
 
 def _print_ladder(outcome: ForecastOutcome) -> None:

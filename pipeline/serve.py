@@ -20,6 +20,7 @@ from forecasting.errors import DataError
 from forecasting.frequency import Frequency, frequency_from_alias
 from forecasting.ladder import describe_step
 from forecasting.models import BASELINE
+from forecasting.plans import forecast_with_plan
 from forecasting.serving import ServingModel
 from pipeline.eda_report import report_dir
 from pipeline.system import System
@@ -73,7 +74,7 @@ class ForecastService:
         #: (database version, production run id) last seen
         self._serving_seen: tuple[int | None, int | None] = (None, None)
         #: the latest data set read: id -> (frame, series keys)
-        self._history: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+        self._history: dict[int, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]] = {}
 
     # -- what serves ---------------------------------------------------------------------------
 
@@ -169,14 +170,20 @@ class ForecastService:
             raise DataError("No data set is stored yet: upload a CSV first.")
         return self._load(dataset_id)[0]
 
-    def _load(self, dataset_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """A data set's rows and series keys, read once and kept (versions never change)."""
+    def plan(self, dataset_id: int | None = None) -> pd.DataFrame | None:
+        """The drivers' planned values past the last sale, as the file gave them."""
+        dataset_id = dataset_id or self.dataset_id()
+        return None if dataset_id is None else self._load(dataset_id)[2]
+
+    def _load(self, dataset_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+        """A data set's rows, series keys and plan, read once and kept (versions never change)."""
         from pipeline.stored import resolve_dataset
 
         with self._lock:
             if dataset_id not in self._history:
-                frame = resolve_dataset(self.system.db, dataset_id).frame
-                self._history = {dataset_id: (frame, series_keys(self.system.db, dataset_id))}
+                stored = resolve_dataset(self.system.db, dataset_id)
+                keys = series_keys(self.system.db, dataset_id)
+                self._history = {dataset_id: (stored.frame, keys, stored.plan)}
             return self._history[dataset_id]
 
     def history(self, selection: Selection = Selection(), dataset_id: int | None = None):
@@ -222,9 +229,13 @@ class ForecastService:
         if covers:
             rows = prod.stored.loc[prod.stored["unique_id"].isin(chosen)]
             rows = rows.groupby("unique_id", sort=False).head(horizon)
-        else:
-            future = self._future(prod, horizon, drivers) if prod.serving.spec.exog else None
+        elif drivers:
+            future = self._future(prod, horizon, drivers)
             rows = prod.serving.forecast(horizon, future, model=model, series=chosen)
+        else:
+            last = self.history_frame(prod.dataset_id).groupby("unique_id", sort=False)["ds"].max()
+            plan = self.plan(prod.dataset_id)
+            rows, _ = forecast_with_plan(prod.serving, horizon, last, plan, model, chosen)
         bands = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
         step = rows.groupby("unique_id", sort=False).cumcount()
         rows = rows.assign(extrapolated=step >= prod.serving.horizon)
@@ -265,10 +276,18 @@ class ForecastService:
             return prod.series
 
     def _future(self, prod: Production, horizon: int, drivers: dict | None) -> pd.DataFrame:
+        """The what-if plan: the values given, and for the drivers not given the file's
+        plan where it has one, else each driver's last season repeated."""
         from pipeline.steps.forecast import assumed_future
 
         frame = self.history_frame(prod.dataset_id).drop(columns="is_outlier")
         future = assumed_future(frame, prod.serving.spec, horizon)
+        plan = self.plan(prod.dataset_id)
+        if plan is not None:
+            known = future[["unique_id", "ds"]].merge(plan, on=["unique_id", "ds"], how="left")
+            for name in prod.serving.spec.exog:
+                if name in known:
+                    future[name] = known[name].fillna(future[name]).to_numpy(float)
         for name, values in (drivers or {}).items():
             if isinstance(values, list):
                 if len(values) not in (1, horizon):

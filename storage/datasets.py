@@ -24,6 +24,8 @@ class StoredDataset:
     info: dict
     #: ``unique_id, ds, y, is_outlier``, the id and attribute columns, and the drivers
     frame: pd.DataFrame
+    #: ``unique_id, ds`` and the drivers' planned values past the last sale, if the file had any
+    plan: pd.DataFrame | None = None
 
 
 def save_dataset(
@@ -34,8 +36,12 @@ def save_dataset(
     key_columns: list[str],
     exog: list[str],
     outliers: pd.DataFrame | None = None,
+    plan: pd.DataFrame | None = None,
 ) -> int:
-    """Store one version in a single transaction (all of it or nothing)."""
+    """Store one version in a single transaction (all of it or nothing).
+
+    ``plan`` (drivers past the last sale) is stored with the drivers, after the history.
+    """
     frame = frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
     flags = pd.Series(False, index=frame.index)
     if outliers is not None and len(outliers):
@@ -80,17 +86,18 @@ def save_dataset(
             }
         )
         _bulk(s, Observation, obs)
-        for col in exog:
-            drivers = pd.DataFrame(
-                {
-                    "dataset_id": vid,
-                    "unique_id": frame["unique_id"].astype(str),
-                    "ds": frame["ds"].astype(object),
-                    "name": col,
-                    "value": frame[col].astype(float),
-                }
-            )
-            _bulk(s, DriverValue, drivers)
+        for rows in (frame, plan if plan is not None else frame.iloc[:0]):
+            for col in exog:
+                drivers = pd.DataFrame(
+                    {
+                        "dataset_id": vid,
+                        "unique_id": rows["unique_id"].astype(str),
+                        "ds": rows["ds"].astype(object),
+                        "name": col,
+                        "value": rows[col].astype(float),
+                    }
+                ).dropna(subset=["value"])
+                _bulk(s, DriverValue, drivers)
     return vid
 
 
@@ -132,6 +139,7 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
     if keys and info["attributes"]:
         lookup = pd.DataFrame([{"unique_id": uid, **k} for uid, k in keys])
         obs = obs.merge(lookup, on="unique_id", how="left")
+    plan = None
     if len(drivers):
         drivers["ds"] = pd.to_datetime(drivers["ds"])
         wide = drivers.pivot_table(
@@ -139,7 +147,10 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
         ).reset_index()
         wide.columns.name = None
         obs = obs.merge(wide, on=["unique_id", "ds"], how="left")
-    return StoredDataset(dataset_id, info, obs)
+        last = obs.groupby("unique_id")["ds"].max()
+        ahead = wide["ds"] > wide["unique_id"].map(last)
+        plan = wide.loc[ahead].reset_index(drop=True) if ahead.any() else None
+    return StoredDataset(dataset_id, info, obs, plan)
 
 
 def series_keys(db: Database, dataset_id: int) -> pd.DataFrame:

@@ -71,3 +71,28 @@ def with_extreme_cell(value: str = "1e308", days: int = 60, row: int = 17) -> by
     date, store, _ = rows[row - 1].split(",")
     rows[row - 1] = f"{date},{store},{value}"
     return ("date,store,sales\n" + "\n".join(rows) + "\n").encode()
+
+
+def priced_daily(days: int = 180, planned: int = 14, seed: int = 5) -> bytes:
+    """Two products whose daily sales follow a price changed at random, next to a column
+    of noise (``shelf_temp``); the last ``planned`` rows of each carry the planned price
+    and a blank sales cell, as a planner exports next fortnight's price list."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2025-01-01", periods=days + planned, freq="D")
+    parts = []
+    for i, product in enumerate(("espresso", "filter")):
+        price = rng.choice([8.0, 10.0, 12.0], len(dates))
+        week = 6 * np.sin(np.arange(len(dates)) * 2 * np.pi / 7)
+        sales = 320 + 25 * i - 18 * price + week + rng.normal(0, 3, len(dates))
+        frame = pd.DataFrame(
+            {
+                "date": dates.strftime("%Y-%m-%d"),
+                "product": product,
+                "units": np.round(sales, 1),
+                "price": price,
+                "shelf_temp": np.round(rng.normal(20, 2, len(dates)), 1),
+            }
+        )
+        frame.loc[days:, "units"] = np.nan
+        parts.append(frame)
+    return pd.concat(parts).to_csv(index=False).encode()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -145,6 +146,16 @@ def test_a_dataset_version_comes_back_as_it_went_in(db):
     frame = make_frame(n_series=3, periods=60, exog=True)
     frame["store"] = frame["unique_id"].map({"s0": 1, "s1": 2, "s2": 2})
     outliers = frame.iloc[[5, 70]][["unique_id", "ds", "y"]]
+    last = frame.groupby("unique_id")["ds"].max()
+    plan = pd.DataFrame(
+        {
+            "unique_id": np.repeat(last.index, 2),
+            "ds": np.concatenate(
+                [[d + pd.Timedelta(days=1), d + pd.Timedelta(days=2)] for d in last]
+            ),
+            "promo": [1.0, 0.0] * len(last),
+        }
+    )
     dataset_id = save_dataset(
         db,
         frame=frame,
@@ -159,9 +170,15 @@ def test_a_dataset_version_comes_back_as_it_went_in(db):
         key_columns=["store"],
         exog=["promo"],
         outliers=outliers,
+        plan=plan,
     )
     stored = load_dataset(db, dataset_id)
     assert stored.info["series"] == 3 and stored.info["rows"] == 180
+    # the plan comes back apart from the history, with its values
+    assert len(stored.frame) == 180 and stored.plan is not None
+    got_plan = stored.plan.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    assert got_plan[["unique_id", "ds"]].equals(plan[["unique_id", "ds"]])
+    assert got_plan["promo"].tolist() == plan["promo"].tolist()
     assert stored.info["exog"] == ["promo"] and stored.info["attributes"] == ["store"]
     got = stored.frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
     want = frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)

@@ -34,7 +34,7 @@ def layout(**_):
                 dbc.Input(
                     id={"type": "forecast-driver", "name": name},
                     type="number",
-                    placeholder="blank: repeat last season",
+                    placeholder="blank: plan in the file, else last season",
                     debounce=True,
                 ),
             ],
@@ -87,9 +87,15 @@ def layout(**_):
                 [
                     html.H5("What if"),
                     html.P(
-                        "Enter planned values for the drivers to see the forecast change; "
-                        "a blank field assumes the driver repeats its last season.",
+                        "The models use these drivers because validation said they help ("
+                        + _driver_verdicts(prod.run)
+                        + "). With every field blank the forecast uses the planned values "
+                        "the file gave past its last sale and, where it gave none, the same "
+                        "models fitted without the drivers. Enter a value to see the forecast "
+                        "with it; drivers left blank then take the file's plan or repeat "
+                        "their last season.",
                         className="small text-muted",
+                        id="forecast-drivers-note",
                     ),
                     dbc.Row(drivers),
                 ],
@@ -116,6 +122,19 @@ def layout(**_):
             ),
         ]
     )
+
+
+def _driver_verdicts(run: dict) -> str:
+    """``price 0.087 with it vs 0.959 without`` for each driver the run kept."""
+    report = (run.get("metrics") or {}).get("drivers") or {}
+    kept = [
+        f"{name}: validation score {row['with']:.3f} with it, {row['without']:.3f} without"
+        if "with" in row
+        else f"{name}: named"
+        for name, row in report.items()
+        if row.get("used")
+    ]
+    return "; ".join(kept) or "named when the model was trained"
 
 
 def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.DataFrame, str]:

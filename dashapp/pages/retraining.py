@@ -133,7 +133,7 @@ def layout(**_):
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Drivers known in advance (use as inputs)"),
+                            dbc.Label("Drivers known in advance (to force them in)"),
                             dbc.Checklist(id="retraining-exog", options=[], value=[], inline=True),
                             html.Div(
                                 "Upload a file to see its numeric columns.",
@@ -211,7 +211,9 @@ def driver_choices(pending):
         return [], "No numeric driver columns in the upload." if pending else ""
     return (
         [{"label": d, "value": d} for d in pending["drivers"]],
-        "Tick only values you will know for the future (a plan), not outcomes.",
+        "With none ticked, each is tried and kept only where validation says it helps "
+        "(the log and the Forecast page say which). Tick to use exactly these. Either way "
+        "they must be values you know ahead (a plan), not outcomes.",
     )
 
 

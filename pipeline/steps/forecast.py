@@ -1,8 +1,9 @@
 """Step ``forecast``: the served forecast with its bands for the run's horizon, stored.
 
-With drivers, the future needs their planned values; a run has none, so it
-assumes each driver repeats its last season and says so in the log (the
-what-if panel and ``--future`` replace the assumption with a plan).
+With drivers, the forecast needs their planned values: the rows past the last
+sale in the uploaded file. Where the plan ends (or when there is none) the
+served models refitted without the drivers serve, and the log says so; the
+what-if panel and ``--future`` give other plans.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pandas as pd
 
 from forecasting.frequency import max_horizon
 from forecasting.models.base import forecast_grid
+from forecasting.plans import forecast_with_plan
 from forecasting.spec import DataSpec
 from pipeline.context import RunContext
 from pipeline.steps.train import Trained
@@ -19,21 +21,14 @@ from storage.results import save_forecasts
 
 
 def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
-    """Store the served forecast a year ahead, so any horizon a user asks is a lookup.
-
-    Bands past the validated horizon reuse the width validated for its last period.
-    """
-    spec = trained.spec
-    h = max(trained.horizon, max_horizon(spec.freq))
-    future = None
-    if spec.exog:
-        future = assumed_future(trained.frame, spec, h)
-        ctx.log.warning(
-            "drivers %s have no planned values: assumed they repeat their last season",
-            ", ".join(spec.exog),
-        )
+    """Store the served forecast a year ahead, so any horizon a user asks is a lookup."""
+    h = max(trained.horizon, max_horizon(trained.spec.freq))
     ctx.check_cancelled()
-    served = trained.serving.forecast(h, future)
+    last = trained.frame.groupby("unique_id", sort=False)["ds"].max()
+    served, planned = forecast_with_plan(trained.serving, h, last, trained.plan)
+    drivers = trained.serving.spec.exog
+    if drivers:
+        ctx.log.info("%s", describe_plan(drivers, planned, h))
     count = save_forecasts(ctx.db, ctx.run_id, served)
     ctx.log.info(
         "stored %d forecast rows (%d series x %d periods, %s to %s; validated for %d)",
@@ -45,6 +40,20 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
         trained.horizon,
     )
     return served
+
+
+def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
+    """Which periods used the drivers' plan, and which were served without the drivers."""
+    names = ", ".join(drivers)
+    if planned >= h:
+        return f"drivers {names}: planned values used for all {h} periods"
+    without = (
+        f"served without {names} (the same models refitted without them)"
+        " - give planned values as rows past the last sale, --future or the what-if panel"
+    )
+    if planned == 0:
+        return f"drivers {names}: no planned values; {without}"
+    return f"drivers {names}: planned values for the first {planned} periods; then {without}"
 
 
 def assumed_future(df: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFrame:

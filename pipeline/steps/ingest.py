@@ -102,6 +102,7 @@ def store_dataset(db: Database, data: Dataset, raw: bytes, source_name: str) -> 
         key_columns=list(data.spec.attributes),
         exog=list(data.spec.exog),
         outliers=data.cleaned.outliers,
+        plan=data.plan,
     )
 
 

@@ -42,6 +42,8 @@ class Trained:
     report: BacktestReport
     #: the rows before the held-out window (what validation and the backtest saw)
     train: pd.DataFrame
+    #: the drivers' planned values past the last sale, from the file
+    plan: pd.DataFrame | None = None
     registered_version: str | None = None
 
 
@@ -66,6 +68,7 @@ def train(
         timeout=opts.timeout,
         n_windows=opts.windows,
         selection=opts.selection,
+        drivers="all" if opts.exog else "auto",
         storage=optuna_storage(ctx.settings) if opts.trials > 0 else None,
         study_prefix=f"run-{ctx.run_id}",
     )
@@ -100,6 +103,9 @@ def train(
         for k in report.coverage_by_step.columns
     }
     _log_series(ctx, series, diverged)
+    drivers = report.outcome.drivers
+    for line in drivers.describe() if drivers else []:
+        ctx.log.info("driver %s", line)
     ctx.log.info(
         "served %s: held-out MASE %.3f, RMSSE %.3f, WAPE %.1f%%; interval coverage %s",
         serving.describe(),
@@ -108,7 +114,7 @@ def train(
         served["wape"],
         coverage,
     )
-    trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
+    trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0], stored.plan)
     rows = _model_rows(trained, options)
     if tracker is not None:
         ctx.report(0.95, "logging to MLflow")
@@ -118,7 +124,13 @@ def train(
         ctx.db,
         ctx.run_id,
         selected_model=serving.describe()[:255],
-        metrics={**served, **coverage, **by_step, "horizon": h},
+        metrics={
+            **served,
+            **coverage,
+            **by_step,
+            "horizon": h,
+            "drivers": drivers.report if drivers else {},
+        },
         artifact_path=str(path),
     )
     return trained
