@@ -177,6 +177,7 @@ def ours_in_child(args: dict) -> dict:
         "tiers": outcome.profile["tier"].value_counts().to_dict(),
         "classes": outcome.profile["demand_class"].value_counts().to_dict(),
         "diverged": {k: len(v) for k, v in outcome.diverged().items()},
+        "drivers": outcome.drivers.describe() if outcome.drivers else [],
     }
     Path(args["out"]).write_bytes(pickle.dumps(result))
     return {}
@@ -265,6 +266,8 @@ def report(name: str, result: dict) -> dict:
     print(f"\n== {name}: {result['series']} series; ladder {result['tiers']}")
     print(f"demand classes {result['classes']}")
     print(f"served {result['choice']}")
+    for line in result.get("drivers", []):
+        print(f"driver {line}")
     if result["diverged"]:
         print(f"diverged and replaced (series per model): {result['diverged']}")
     print(table.sort_values("rmsse").round(3).to_string())
@@ -287,6 +290,7 @@ def report(name: str, result: dict) -> dict:
         "cost": result["cost"],
         "choice": result["choice"],
         "tiers": result["tiers"],
+        "drivers": result.get("drivers", []),
         "wins": bool(wins),
     }
 
