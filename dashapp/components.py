@@ -15,7 +15,9 @@ TOTAL = "__total__"
 INTERVAL_NOTE = (
     "The shaded bands are prediction intervals: in held-out tests, about 80% (darker) and "
     "95% (lighter) of actual values fell inside bands built this way. A wider band means "
-    "less certainty, not a worse model."
+    "less certainty, not a worse model. Past the horizon the models were validated for, "
+    "the bands are extrapolated (they keep widening, at least like a random walk) and that "
+    "part of the chart is shaded grey."
 )
 
 
@@ -134,6 +136,8 @@ def score_table(models: list[dict], id_: str, tuning: bool = False):
         ]
     for m in models:
         row = {"model": m["model"] + (" (served)" if m["selected"] else "")}
+        if m.get("diverged"):  # its forecast for these series was replaced by seasonal naive
+            row["model"] += f" (diverged on {len(m['diverged'])} series, replaced)"
         if tuning:
             row["validation"] = score(m["validation_score"])
             row |= {"trials": m["trials"], "seconds": round(m["seconds"] or 0, 1)}

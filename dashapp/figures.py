@@ -119,8 +119,26 @@ def history_with_forecast(
                 line={"color": "#1f77b4", "width": 2},
             )
         )
+        _mark_extrapolated(fig, forecast)
     fig.update_layout(hovermode="x unified")
     return responsive(fig, DATE_AXIS, quantity)
+
+
+def _mark_extrapolated(fig: go.Figure, forecast: pd.DataFrame) -> None:
+    """Shade the periods past the validated horizon: their bands are extrapolated."""
+    if "extrapolated" not in forecast or not forecast["extrapolated"].any():
+        return
+    beyond = forecast.loc[forecast["extrapolated"].astype(bool), "ds"]
+    fig.add_vrect(
+        x0=beyond.min(),
+        x1=beyond.max(),
+        fillcolor="#999",
+        opacity=0.12,
+        line_width=0,
+        annotation_text="bands extrapolated",
+        annotation_position="top left",
+        annotation_font_size=11,
+    )
 
 
 def comparison_title(metric: str = "mase") -> str:

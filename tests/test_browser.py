@@ -127,6 +127,9 @@ def test_the_forecast_page_draws_and_downloads_the_horizon(page, live_server, tm
     page.press("#forecast-horizon", "Enter")
     expect(page.locator("#forecast-chart .main-svg").first).to_be_visible()
     expect(page.locator("#forecast-table")).to_contain_text("2025-01-15")  # page 1 of 2
+    # validated for 14 days: the last 16 of 30 are shaded and flagged as extrapolated bands
+    expect(page.locator("#forecast-chart")).to_contain_text("bands extrapolated")
+    expect(page.locator("#forecast-table")).to_contain_text("yes")
     with page.expect_download() as info:
         page.click("#forecast-download-csv")
     path = tmp_path / "forecast.csv"

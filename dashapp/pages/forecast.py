@@ -184,6 +184,8 @@ def update(selector, horizon, model, driver_values, driver_ids):
     fig = figures.history_with_forecast(history, frame, quantity, tail=3 * horizon)
     table = _table(frame)
     table["date"] = table["date"].dt.date.astype(str)
+    if "bands extrapolated" in table:
+        table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
     columns = [{"name": c, "id": c} for c in table.columns]
     return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, None
 
@@ -198,6 +200,7 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
             "hi80": "upper 80%",
             "lo95": "lower 95%",
             "hi95": "upper 95%",
+            "extrapolated": "bands extrapolated",
         }
     )
     out["date"] = out["date"].dt.normalize()
