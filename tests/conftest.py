@@ -305,3 +305,58 @@ def run_processes(data_dir: Path) -> list:
         except psutil.Error:
             continue
     return found
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, one for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that collects console errors in ``page.errors``."""
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def run_status(url: str, run_id: int) -> dict:
+    import requests
+
+    return requests.get(f"{url}/api/runs/{run_id}", timeout=30).json()
+
+
+def wait_for_run(url: str, run_id: int, until, timeout: float = 240) -> dict:
+    """Poll a run through the API until ``until(run)`` or the timeout; the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = run_status(url, run_id)
+        if until(run) or time.monotonic() > deadline:
+            return run
+        time.sleep(0.2)
+
+
+def run_ended(run: dict) -> bool:
+    return run["status"] not in ("queued", "running")

@@ -11,33 +11,12 @@ import time
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import SAMPLES, cli, gunicorn
-from tests.test_browser import CHROMIUM, FLAGS
 
 TREES = ["xgboost", "random_forest"]
 OFF = ["linear_trend", "prophet", "sarima", "ets", "theta"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def tab(chromium):
-    """A fresh page that collects console errors."""
-    context = chromium.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +52,8 @@ def _bar_and_status(page) -> tuple[str | None, str]:
 
 
 def test_start_training_twice_after_live_tree_forecasts_in_the_same_worker(
-    tab, trees_dir, tmp_path
+    page, trees_dir, tmp_path
 ):
-    page = tab
     data_dir = tmp_path / "data"
     shutil.copytree(trees_dir, data_dir)
     with gunicorn(data_dir, workers=1) as url:
@@ -116,8 +94,7 @@ def test_start_training_twice_after_live_tree_forecasts_in_the_same_worker(
         assert page.errors == []
 
 
-def test_signed_out_start_and_cancel_say_to_sign_in(tab, app_dir):
-    page = tab
+def test_signed_out_start_and_cancel_say_to_sign_in(page, app_dir):
     with gunicorn(app_dir, ADMIN_TOKEN="correct-horse") as url:
         page.goto(url + "/retraining")
         page.click("#retraining-start")
@@ -136,8 +113,7 @@ def test_signed_out_start_and_cancel_say_to_sign_in(tab, app_dir):
         assert [r["id"] for r in listing] == [1]  # nothing started
 
 
-def test_a_bad_horizon_says_the_same_on_the_chart_and_on_download(tab, live_server):
-    page = tab
+def test_a_bad_horizon_says_the_same_on_the_chart_and_on_download(page, live_server):
     page.goto(live_server + "/forecast")
     expect(page.locator("#forecast-table")).to_contain_text("2025-01-01", timeout=30_000)
     page.fill("#forecast-horizon", "2.5")

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from storage.database import Database
-from tests.conftest import gunicorn, run_processes
+from tests.conftest import gunicorn, run_ended, run_processes, run_status, wait_for_run
 
 SLOW_RUN = {"models": ["xgboost", "random_forest"], "trials": 30, "horizon": 7}
 QUICK_RUN = {"models": ["linear_trend"], "horizon": 7}
@@ -27,25 +27,8 @@ def _forecast(url: str) -> dict:
     return response.json()
 
 
-def _run(url: str, run_id: int) -> dict:
-    return requests.get(f"{url}/api/runs/{run_id}", timeout=30).json()
-
-
-def _wait(url: str, run_id: int, until, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = _run(url, run_id)
-        if until(run) or time.monotonic() > deadline:
-            return run
-        time.sleep(0.3)
-
-
-def _ended(run: dict) -> bool:
-    return run["status"] not in ("queued", "running")
-
-
 def _training(run: dict) -> bool:
-    return run["step"] == "train" or _ended(run)
+    return run["step"] == "train" or run_ended(run)
 
 
 def _job(data_dir: Path, run_id: int) -> psutil.Process:
@@ -60,7 +43,7 @@ def _start_slow_run(url: str) -> tuple[dict, int]:
     """The forecast served before, and a run that is training (still running)."""
     before = _forecast(url)
     run_id = requests.post(url + "/api/runs", json=SLOW_RUN, timeout=30).json()["id"]
-    assert _wait(url, run_id, _training)["status"] == "running"
+    assert wait_for_run(url, run_id, _training)["status"] == "running"
     return before, run_id
 
 
@@ -113,7 +96,7 @@ def test_two_simultaneous_starts_one_runs_and_the_other_gets_409(app_dir):
             refused = next(a for a in answers if a.status_code == 409).json()
             assert refused["detail"]["running_run_id"] == started
             requests.post(f"{url}/api/runs/{started}/cancel", timeout=30)
-            assert _ended(_wait(url, started, _ended))
+            assert run_ended(wait_for_run(url, started, run_ended))
 
 
 def test_forecasts_answer_during_a_run_and_switch_to_the_new_model_whole(app_dir):
@@ -124,14 +107,14 @@ def test_forecasts_answer_during_a_run_and_switch_to_the_new_model_whole(app_dir
         ).json()["id"]
         seen = {before["run_id"]: before["predictions"]}
         slowest = 0.0
-        while not _ended(_run(url, started)):
+        while not run_ended(run_status(url, started)):
             began = time.monotonic()
             body = _forecast(url)
             slowest = max(slowest, time.monotonic() - began)
             # every answer is wholly one run's forecast, never a mix
             assert seen.setdefault(body["run_id"], body["predictions"]) == body["predictions"]
             time.sleep(0.05)  # leave the run some of the two cores
-        assert _run(url, started)["status"] == "succeeded"
+        assert run_status(url, started)["status"] == "succeeded"
         after = _forecast(url)
         assert after["run_id"] == started
         assert seen.setdefault(started, after["predictions"]) == after["predictions"]
@@ -151,9 +134,9 @@ def test_kill_9_of_a_web_worker_leaves_the_run_and_the_service_standing(app_dir)
         assert len(_gunicorn_processes(url)[1]) == 2, "the master did not replace the worker"
         assert _forecast(url)["predictions"] == before["predictions"]
         # the run is its own process: it carries on and finishes
-        assert _run(url, run_id)["status"] == "running"
+        assert run_status(url, run_id)["status"] == "running"
         requests.post(f"{url}/api/runs/{run_id}/cancel", timeout=30)
-        assert _wait(url, run_id, _ended)["status"] == "cancelled"
+        assert wait_for_run(url, run_id, run_ended)["status"] == "cancelled"
         assert master.is_running()
     _assert_nothing_half_written(app_dir)
 
@@ -162,14 +145,14 @@ def test_kill_9_of_the_training_process_fails_the_run_and_keeps_production(app_d
     with gunicorn(app_dir, workers=2) as url:
         before, run_id = _start_slow_run(url)
         _job(app_dir, run_id).kill()
-        run = _wait(url, run_id, _ended, timeout=30)
+        run = wait_for_run(url, run_id, run_ended, timeout=30)
         assert run["status"] == "failed"
         assert "killed or crashed" in run["error"] and "during step train" in run["error"]
         assert _forecast(url) == before
         # the slot is free again
         again = requests.post(url + "/api/runs", json=QUICK_RUN, timeout=30)
         assert again.status_code == 202, again.text
-        assert _wait(url, again.json()["id"], _ended)["status"] == "succeeded"
+        assert wait_for_run(url, again.json()["id"], run_ended)["status"] == "succeeded"
     _assert_nothing_half_written(app_dir)
 
 
@@ -182,7 +165,7 @@ def test_kill_9_of_the_whole_app_mid_run_recovers_at_restart(app_dir):
         psutil.wait_procs([master, *workers], timeout=30)
     _assert_nothing_half_written(app_dir)
     with gunicorn(app_dir, workers=2) as url:
-        run = _run(url, run_id)
+        run = run_status(url, run_id)
         assert run["status"] == "failed" and "killed or crashed" in run["error"]
         assert _forecast(url) == before
         assert requests.get(url + "/health", timeout=10).json()["status"] == "ok"

@@ -13,7 +13,7 @@ import requests
 
 from pipeline.runs import GRACE_SECONDS
 from pipeline.supervision import GRACE_SECONDS as SUPERVISOR_GRACE
-from tests.conftest import gunicorn, run_processes
+from tests.conftest import gunicorn, run_ended, run_processes, wait_for_run
 
 #: per-series models fitted in joblib's process workers (two on two cores), with tuning
 PARALLEL_RUN = {"models": ["ets", "theta"], "trials": 200, "horizon": 14}
@@ -22,28 +22,11 @@ TUNING_RUN = {"models": ["xgboost"], "trials": 200, "horizon": 14}
 STOPPING = 2.0 + 1.5
 
 
-def _run(url: str, run_id: int) -> dict:
-    return requests.get(f"{url}/api/runs/{run_id}", timeout=30).json()
-
-
-def _wait(url: str, run_id: int, until, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = _run(url, run_id)
-        if until(run) or time.monotonic() > deadline:
-            return run
-        time.sleep(0.2)
-
-
-def _ended(run: dict) -> bool:
-    return run["status"] not in ("queued", "running")
-
-
 def _start(url: str, body: dict, until) -> int:
     started = requests.post(url + "/api/runs", json=body, timeout=30)
     assert started.status_code == 202, started.text
     run_id = started.json()["id"]
-    run = _wait(url, run_id, lambda r: until(r) or _ended(r))
+    run = wait_for_run(url, run_id, lambda r: until(r) or run_ended(r))
     assert run["status"] == "running", run
     return run_id
 
@@ -98,14 +81,14 @@ def test_kill_9_of_a_run_leaves_none_of_its_processes(app_dir):
         assert len(helpers) >= 2, "the run should have joblib workers to leave behind"
         processes[1].kill()  # the executing process, kill -9
         took = _gone_within(processes, 5)
-        run = _wait(url, run_id, _ended, timeout=10)
+        run = wait_for_run(url, run_id, run_ended, timeout=10)
         assert run["status"] == "failed"
         assert "killed or crashed: SIGKILL" in run["error"] and "during step train" in run["error"]
         print(f"\nkill -9 to no process of the run left: {took:.2f} s")
         # the slot is free again
         again = requests.post(url + "/api/runs", json={"models": ["linear_trend"]}, timeout=30)
         assert again.status_code == 202, again.text
-        assert _wait(url, again.json()["id"], _ended)["status"] == "succeeded"
+        assert wait_for_run(url, again.json()["id"], run_ended)["status"] == "succeeded"
 
 
 def test_a_cancel_during_xgboost_tuning_lands_within_the_grace_period(app_dir):
@@ -115,7 +98,7 @@ def test_a_cancel_during_xgboost_tuning_lands_within_the_grace_period(app_dir):
         asked = time.monotonic()
         cancel = requests.post(f"{url}/api/runs/{run_id}/cancel", timeout=30)
         assert cancel.status_code == 202 and cancel.json()["cancel_requested"]
-        run = _wait(url, run_id, _ended, timeout=GRACE_SECONDS + STOPPING + 5)
+        run = wait_for_run(url, run_id, run_ended, timeout=GRACE_SECONDS + STOPPING + 5)
         took = time.monotonic() - asked
         assert run["status"] == "cancelled", run
         assert took <= GRACE_SECONDS, f"the cancel took {took:.1f} s"
@@ -130,13 +113,13 @@ def test_a_stuck_run_shows_as_stalled_and_its_cancel_still_lands(app_dir):
         processes = _processes_of(app_dir, run_id)
         for process in processes[1:]:  # frozen: it can reach no check and report nothing
             os.kill(process.pid, signal.SIGSTOP)
-        stalled = _wait(url, run_id, lambda r: r["stalled"], timeout=15)
+        stalled = wait_for_run(url, run_id, lambda r: r["stalled"], timeout=15)
         assert stalled["stalled"] and stalled["status"] == "running"
         listed = requests.get(url + "/api/runs", timeout=30).json()["runs"][0]
         assert listed["id"] == run_id and listed["stalled"]
         asked = time.monotonic()
         requests.post(f"{url}/api/runs/{run_id}/cancel", timeout=30)
-        run = _wait(url, run_id, _ended, timeout=GRACE_SECONDS + STOPPING + 10)
+        run = wait_for_run(url, run_id, run_ended, timeout=GRACE_SECONDS + STOPPING + 10)
         took = time.monotonic() - asked
         assert run["status"] == "cancelled", run
         assert "did not stop at a check within 10 s" in run["error"]
