@@ -11,6 +11,7 @@ A series, group or model the production run does not have is 422 on every route.
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
 from werkzeug.exceptions import HTTPException
@@ -20,7 +21,7 @@ from dashapp.auth import BEARER_SCHEME, admin_only
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon
-from pipeline import runs, uploads
+from pipeline import json_output, runs, uploads
 from pipeline.options import RunOptions
 from pipeline.serve import Selection, UnknownSelection, baseline_metrics
 from storage.runs import RunConflict
@@ -76,8 +77,21 @@ def allow_header(methods: set[str]) -> str:
     return ", ".join(sorted(methods | extra))
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """Responses are strict JSON: a score that could not be computed is null, not NaN."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return json_output.dumps(obj, **kwargs)
+
+
 class ApiFlask(Flask):
-    """Flask whose automatic OPTIONS answer under /api lists only the API's methods."""
+    """Flask whose automatic OPTIONS answer under /api lists only the API's methods, and
+    whose JSON is strict."""
+
+    json_provider_class = StrictJSONProvider
 
     def make_default_options_response(self):
         response = super().make_default_options_response()

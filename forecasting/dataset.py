@@ -65,8 +65,20 @@ class Dataset:
         if mapping.wide:
             notes.append(describe_wide(mapping))
         notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
+        ended = self.ended_early()
+        if len(ended):
+            notes.append(
+                f"{len(ended)} series end before the file's last date "
+                f"({self.frame['ds'].max().date()}), e.g. {ended.index[0]} on "
+                f"{ended.iloc[0].date()}: their forecasts start after their own last record"
+            )
         notes.append(self.describe_drivers())
         return notes
+
+    def ended_early(self) -> pd.Series:
+        """Last date of each series that stops before the data set's last date."""
+        last = self.frame.groupby("unique_id", sort=True)["ds"].max()
+        return last[last < last.max()]
 
     def describe_drivers(self) -> str:
         """Which driver candidates training will try, and the plan the file holds."""

@@ -83,9 +83,13 @@ def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str =
     return freq
 
 
+#: what one period is called (plural), by the frequency's name
+UNITS = {"daily": "days", "weekly": "weeks", "monthly": "months"}
+
+
 def period_unit(freq: Frequency) -> str:
     """The period in words, plural: days, weeks, months."""
-    return {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(freq.name, "periods")
+    return UNITS.get(freq.name, "periods")
 
 
 def future_dates(last: pd.Timestamp, h: int, freq: Frequency) -> pd.DatetimeIndex:

@@ -154,7 +154,9 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         reasons.append(f"{fill.series_missing} series never record a zero and sit far from it")
     if fill.periods_missing_everywhere:
         reasons.append(
-            f"{fill.periods_missing_everywhere} {unit} are missing from every series at once"
+            f"{fill.periods_missing_everywhere} {unit[:-1]} is missing from every series at once"
+            if fill.periods_missing_everywhere == 1
+            else f"{fill.periods_missing_everywhere} {unit} are missing from every series at once"
         )
     parts = []
     if fill.as_missing:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.backtest import min_train
+from forecasting.frequency import UNITS
 
 TIERS = ("zero", "new", "short", "long")
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "none")
@@ -36,8 +37,6 @@ TIER_TEXT = {
     "short": "short: {periods} {unit} of history, models that fit short histories",
     "long": "{periods} {unit} of history: every model, validated",
 }
-#: what one period is called, by the frequency's name
-UNITS = {"daily": "days", "weekly": "weeks", "monthly": "months"}
 
 
 def profile_series(df: pd.DataFrame, h: int, season_length: int) -> pd.DataFrame:
@@ -91,7 +90,8 @@ def ladder_step(periods: pd.Series, nonzero: pd.Series, h: int, season_length: i
 
 def describe_step(tier: str, periods: int, freq_name: str = "") -> str:
     """A planner's sentence for a series' ladder step ("new: 3 days of history, ...")."""
-    return TIER_TEXT[tier].format(periods=periods, unit=UNITS.get(freq_name, "periods"))
+    unit = UNITS.get(freq_name, "periods")
+    return TIER_TEXT[tier].format(periods=periods, unit=unit[:-1] if periods == 1 else unit)
 
 
 def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") -> pd.DataFrame:

@@ -55,6 +55,9 @@ class ServingModel:
     #: the served models that use drivers, fitted without them: they serve when no plan
     #: for the drivers is given
     plain: dict[str, Forecaster] | None = None
+    #: each series' last season of drivers: what a model without a driver-free twin is
+    #: given when no plan is (it is then assumed the drivers repeat their last season)
+    driver_tail: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -93,6 +96,7 @@ class ServingModel:
             self.profile,
             self.rungs,
             {name: self.plain[name]} if self.plain and name in self.plain else None,
+            self.driver_tail,
         )
 
     def describe(self) -> str:
@@ -135,10 +139,8 @@ class ServingModel:
         needed = [m for m in self.fitted if every_model or m in needed]
         wide = None
         for name in needed:
-            model = self._model_for(name, future)
-            if model is None:  # uses drivers, no plan given, not served: nothing to show
-                continue
-            pred = model.predict(h, future).rename(columns={"yhat": name})
+            model, drivers = self._model_for(name, future, h)
+            pred = model.predict(h, drivers).rename(columns={"yhat": name})
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
         rung_rows = self._rung_forecast(h, needed)
         if rung_rows is not None:
@@ -166,18 +168,21 @@ class ServingModel:
         """The drivers a forecast goes without: all of them when no plan is given."""
         return list(self.spec.exog) if self.spec.exog and future is None else []
 
-    def _model_for(self, name: str, future: pd.DataFrame | None) -> Forecaster | None:
-        """The fitted model, or its driver-free twin when the drivers have no plan."""
+    def _model_for(
+        self, name: str, future: pd.DataFrame | None, h: int
+    ) -> tuple[Forecaster, pd.DataFrame | None]:
+        """The fitted model and the drivers to give it: the plan; without a plan, its
+        driver-free twin (the served models have one), else the drivers' last season."""
         model = self.fitted[name]
         if not self.without_plan(future) or not model.uses_exog:
-            return model
+            return model, future
         if self.plain and name in self.plain:
-            return self.plain[name]
-        if self.served_models() >= {name}:
+            return self.plain[name], None
+        if self.driver_tail is None:
             raise DataError(
                 f"{name} needs planned values of {', '.join(self.spec.exog)}; give them."
             )
-        return None
+        return model, repeat_last_season(self.driver_tail, self.spec, h)
 
     def _rung_forecast(self, h: int, columns: list[str]) -> pd.DataFrame | None:
         """Forecast rows of the series on a ladder rung: their level, in every model column."""
@@ -228,7 +233,35 @@ def serving_model(
         profile,
         rungs,
         plain or None,
+        driver_tail(df, spec),
     )
+
+
+def driver_tail(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
+    """Each series' last season of drivers (``unique_id, ds`` and the drivers)."""
+    if not spec.exog or not set(spec.exog) <= set(df.columns):
+        return None
+    tail = df.groupby("unique_id", sort=False).tail(spec.season_length)
+    return tail[["unique_id", "ds", *spec.exog]].reset_index(drop=True)
+
+
+def repeat_last_season(tail: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFrame:
+    """Drivers for the next ``h`` periods: each series' last season, repeated."""
+    last = tail.groupby("unique_id", sort=False)["ds"].max()
+    grid = forecast_grid(last, h, spec)
+    seasons = {
+        uid: rows[list(spec.exog)].to_numpy(float)
+        for uid, rows in tail.groupby("unique_id", sort=False)
+    }
+    parts = [
+        pd.DataFrame(
+            np.resize(seasons[uid], (len(rows), len(spec.exog))),
+            columns=list(spec.exog),
+            index=rows.index,
+        )
+        for uid, rows in grid.groupby("unique_id", sort=False)
+    ]
+    return pd.concat([grid, pd.concat(parts)], axis=1)
 
 
 def _band_quantiles(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from forecasting.backtest import fold_scales, holdout_split
+from forecasting.backtest import fold_scales, holdout_split, min_train
 from forecasting.drivers import DriverChoice, screen_drivers
 from forecasting.intervals import LEVELS, coverage, coverage_by_step
 from forecasting.ladder import profile_series, series_table
@@ -117,18 +117,26 @@ def train_and_forecast(
     """Tune and cross-validate each model, select, refit on all of ``df`` and forecast ``h``."""
     options = options or TrainOptions()
     reporter = reporter or Reporter()
-    profile = profile_series(df, h, spec.season_length)
+    h_val = validation_horizon(df, h, spec.season_length)
+    if h_val < h:
+        log.warning(
+            "no series is long enough to validate %d periods ahead: validated %d ahead instead; "
+            "bands further out are extrapolated",
+            h,
+            h_val,
+        )
+    profile = profile_series(df, h_val, spec.season_length)
     modelled = fitted_rows(df, profile)
-    spec, drivers = choose_drivers(modelled, profile, spec, h, options)
+    spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
     if modelled.empty:  # nothing has sold yet, or only new products: the ladder's rungs serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
-        tuning, selection = validate(modelled, spec, h, options, reporter.sub(0, 0.8), profile)
+        tuning, selection = validate(modelled, spec, h_val, options, reporter.sub(0, 0.8), profile)
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     fitted = refit(modelled, spec, tuning, reporter.sub(0.8, 1.0))
     plain = refit_without_drivers(modelled, spec, tuning, selection) if future is None else {}
-    model = serving_model(fitted, selection, df, spec, h, profile, plain)
+    model = serving_model(fitted, selection, df, spec, h_val, profile, plain)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     seconds["refit"] = time.perf_counter() - started
     reporter.report(1.0, "forecast ready")
@@ -173,14 +181,25 @@ def production_model(
 ) -> ServingModel:
     """Refit every model of a backtest on all history and serve its validated choice,
     extended by the ladder to every series as it stands now."""
-    profile = profile_series(df, h, spec.season_length)
+    h_val = outcome.serving.horizon if outcome.serving is not None else h
+    profile = profile_series(df, h_val, spec.season_length)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
     selection = outcome.selection.for_profile(profile, short_ok)
     modelled = fitted_rows(df, profile)
     spec = outcome.spec or spec
     fitted = refit(modelled, spec, outcome.tuning, reporter) if len(modelled) else {}
     plain = refit_without_drivers(modelled, spec, outcome.tuning, selection)
-    return serving_model(fitted, selection, df, spec, h, profile, plain)
+    return serving_model(fitted, selection, df, spec, h_val, profile, plain)
+
+
+def validation_horizon(df: pd.DataFrame, h: int, season_length: int) -> int:
+    """``h``, or the longest horizon the longest series can be validated for (a 12-month
+    horizon on 24 months of history is validated 11 months ahead, not left unvalidated)."""
+    longest = int(df.groupby("unique_id", sort=False).size().max()) if len(df) else 0
+    for k in range(h, 0, -1):
+        if longest >= k + min_train(k, season_length):
+            return k
+    return h  # nothing can be validated at any horizon: the ladder decides
 
 
 def _by_step(table: pd.DataFrame | None) -> dict:

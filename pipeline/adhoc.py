@@ -6,7 +6,6 @@ For trying models on a file; the stored, tracked way is ``python -m pipeline run
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from forecasting.workflow import (
     backtest,
     train_and_forecast,
 )
+from pipeline import json_output
 from pipeline.formatting import scores
 from pipeline.serve import read_future_csv
 from pipeline.steps.forecast import describe_plan
@@ -112,16 +112,17 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     if by_step is not None and len(by_step) > 1:
         last = by_step.index.max()
         print(
-            "  by horizon step: "
-            + ", ".join(
-                f"{k}% {by_step.loc[1, k]:.0%} at step 1, {by_step.loc[last, k]:.0%} at step {last}"
+            "  by horizon step (across series): "
+            + "; ".join(
+                f"{k}% band covered {by_step.loc[1, k]:.0%} at step 1, "
+                f"{by_step.loc[last, k]:.0%} at step {last}"
                 for k in by_step.columns
             )
         )
     print(f"seconds: {report.seconds:.1f}")
     if args.json:
         payload = report.to_json(data.summary(), args.horizon)
-        args.json.write_text(json.dumps(payload, indent=2))
+        args.json.write_text(json_output.dumps(payload, indent=2))
     if args.forecasts:
         out = report.actuals[["unique_id", "ds", "y", SELECTED]].rename(columns={SELECTED: "yhat"})
         bands = report.outcome.forecast.drop(columns=["yhat", "model", "extrapolated"])

@@ -7,7 +7,6 @@ own headings that say what they show.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from forecasting.eda import EdaReport, SeriesProfile
+from pipeline import json_output
 
 
 def report_dir(reports_dir: Path, dataset_id: int) -> Path:
@@ -41,7 +41,7 @@ def write_report(report: EdaReport, target: Path, quantity: str = "sales") -> Pa
         _write_atomic(target / f"{name}.json", fig.to_json())
     payload = report_json(report)
     payload["figures"] = sorted(figures)
-    _write_atomic(target / "report.json", json.dumps(payload, indent=1, default=str))
+    _write_atomic(target / "report.json", json_output.dumps(payload, indent=1, default=str))
     return target
 
 

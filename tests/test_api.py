@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 
 import pytest
@@ -327,3 +328,12 @@ def test_other_methods_and_paths_under_api_get_json_not_the_dashboard(client):
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404 and "openapi.json" in missing.get_json()["detail"]
     assert client.get("/api/runs/9223372036854775808").status_code == 404
+
+
+def test_responses_are_strict_json_with_null_for_scores_that_could_not_be_computed(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    text = app.server.json.dumps({"adi": float("nan"), "scores": [1.5, float("inf")]})
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON")) == {
+        "adi": None,
+        "scores": [1.5, None],
+    }

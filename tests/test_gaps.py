@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 
 from forecasting.cleaning import clean
+from forecasting.dataset import prepare
 from forecasting.loading import load_csv
 from tests.conftest import cli
 from tests.planner_files import weekly_stores_with_lost_weeks
@@ -56,7 +58,7 @@ def test_a_period_missing_from_every_series_is_a_lost_record_even_with_zeros():
     result = clean(_frame({"a": a, "b": b, "c": c}))
     assert _filled(result, "b", "2024-02-03") == 80.0
     assert _filled(result, "a", "2024-02-11") == 0.0
-    assert "1 days are missing from every series at once" in result.report.gap_rule
+    assert "1 day is missing from every series at once" in result.report.gap_rule
 
 
 def test_a_chosen_policy_still_overrides():
@@ -122,3 +124,16 @@ def test_blank_targets_at_the_ends_are_left_out_not_zero():
     report = result.report
     assert (report.gaps_as_missing, report.missing_records_left_out) == (1, 3)
     assert "3 blank targets at a series' start or end left out" in report.gap_rule
+
+
+def test_a_series_that_lost_its_last_records_is_named_in_the_notes():
+    frame = pd.DataFrame(
+        {
+            "date": list(pd.date_range("2024-01-07", periods=30, freq="W").strftime("%Y-%m-%d"))
+            * 2,
+            "store": ["north"] * 30 + ["east"] * 30,
+            "sales": np.r_[np.full(30, 100.0), np.full(28, 80.0), [np.nan, np.nan]],
+        }
+    )
+    notes = " ".join(prepare(frame.to_csv(index=False).encode(), horizon=4).notes())
+    assert "1 series end before the file's last date (2024-07-28), e.g. store=east on" in notes

@@ -201,3 +201,15 @@ def test_conformal_quantiles_per_step_are_monotone():
     cv = pd.DataFrame(rows, columns=["unique_id", "ds", "cutoff", "y", "yhat"])
     table = conformal_quantiles(cv, pd.Series(1.0, index=cv["unique_id"].unique()), "yhat")
     assert (table.diff().dropna() >= 0).all().all()
+
+
+def test_a_horizon_the_history_cannot_validate_is_validated_as_far_as_it_can():
+    # 24 months and a 12-month horizon: a 12-month fold needs 25; 11 months ahead fit
+    df = make_frame(n_series=2, periods=24, alias="MS", start="2022-01-01")
+    outcome = train_and_forecast(df, spec_for("MS"), 12, QUICK)
+    assert outcome.serving.horizon == 11
+    assert not outcome.selection.scores.empty  # chosen on validation, not by default
+    assert set(outcome.profile["tier"]) == {"long"}
+    steps = outcome.forecast.groupby("unique_id").cumcount() + 1
+    assert (outcome.forecast.loc[steps == 12, "extrapolated"]).all()
+    assert not (outcome.forecast.loc[steps <= 11, "extrapolated"]).any()

@@ -28,8 +28,9 @@ REQUIREMENTS = [
     "One row per date (and per series): a date column, a sales column, optionally id columns "
     "(store, item, category) and drivers known in advance (price, promo, marketing spend).",
     "Daily, weekly or monthly dates; the format is detected. Comma or semicolon separated.",
-    "At least two seasons of history per series plus the forecast horizon (e.g. 2 weeks + 28 "
-    "days for daily data); shorter series are named and left out.",
+    "Any history per series: a product with a few days of sales gets a level forecast with "
+    "wide bands, one never sold a zero forecast; models are validated on the series with "
+    "a season plus the horizon (e.g. 7 + 28 days for daily data) or more.",
 ]
 COSTS = (
     "Training tunes and validates every chosen model, so time grows with series, models and "

@@ -8,12 +8,11 @@ what-if panel and ``--future`` give other plans.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from forecasting.frequency import max_horizon
-from forecasting.models.base import forecast_grid
 from forecasting.plans import forecast_with_plan
+from forecasting.serving import driver_tail, repeat_last_season
 from forecasting.spec import DataSpec
 from pipeline.context import RunContext
 from pipeline.steps.train import Trained
@@ -58,16 +57,4 @@ def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
 
 def assumed_future(df: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFrame:
     """Drivers for the next ``h`` periods: each series' last season, repeated."""
-    last = df.groupby("unique_id", sort=False)["ds"].max()
-    grid = forecast_grid(last, h, spec)
-    m = spec.season_length
-    tails = {
-        uid: g.to_numpy()
-        for uid, g in df.groupby("unique_id")[list(spec.exog)].tail(m).groupby(df["unique_id"])
-    }
-    parts = []
-    for uid, rows in grid.groupby("unique_id", sort=False):
-        tail = tails[uid]
-        values = np.resize(tail, (len(rows), len(spec.exog)))
-        parts.append(pd.DataFrame(values, columns=list(spec.exog), index=rows.index))
-    return pd.concat([grid, pd.concat(parts)], axis=1)
+    return repeat_last_season(driver_tail(df, spec), spec, h)

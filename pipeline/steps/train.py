@@ -80,6 +80,13 @@ def train(
         ",".join(options.model_names()),
         opts.trials,
     )
+    added = [m for m in options.model_names() if m not in opts.models]
+    if added:
+        ctx.log.info(
+            "always candidates added: %s (naive, seasonal naive and the intermittent-demand "
+            "models compete for every series, so the choice cannot lose badly to them)",
+            ", ".join(added),
+        )
     reporter = ctx.reporter()
     with progress.active(reporter), joblib.parallel_config(n_jobs=opts.jobs):
         report = backtest(df, spec, h, options, ctx.reporter(0.0, 0.8))
