@@ -87,7 +87,7 @@ def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
         ({"horizon": 5, "group": "store=mars"}, 422, "No series has"),
         ({"horizon": 5, "model": "nope"}, 422, "Unknown model"),
         ({"horizon": 5, "level": 50}, 422, "Must be one of"),
-        ({"horizon": 5, "drivers": {"promo": 1}}, 422, "not a driver"),
+        ({"horizon": 5, "drivers": {"shelf_temp": 1}}, 422, "not a driver"),
     ],
 )
 def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
