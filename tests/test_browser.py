@@ -95,11 +95,12 @@ def test_the_forecast_page_draws_and_downloads_the_horizon(page, live_server, tm
     page.goto(live_server + "/forecast")
     page.fill("#forecast-horizon", "30")
     page.press("#forecast-horizon", "Enter")
-    expect(page.locator("#forecast-chart .main-svg").first).to_be_visible()
-    expect(page.locator("#forecast-table")).to_contain_text("2025-01-15")  # page 1 of 2
+    expect(page.locator("#forecast-chart .main-svg").first).to_be_visible(timeout=30_000)
+    # page 1 of 2 (a loaded machine may take a while to forecast 30 days)
+    expect(page.locator("#forecast-table")).to_contain_text("2025-01-15", timeout=30_000)
     # validated for 14 days: the last 16 of 30 are shaded and flagged as extrapolated bands
-    expect(page.locator("#forecast-chart")).to_contain_text("bands extrapolated")
-    expect(page.locator("#forecast-table")).to_contain_text("yes")
+    expect(page.locator("#forecast-chart")).to_contain_text("bands extrapolated", timeout=30_000)
+    expect(page.locator("#forecast-table")).to_contain_text("yes", timeout=30_000)
     with page.expect_download() as info:
         page.click("#forecast-download-csv")
     path = tmp_path / "forecast.csv"
