@@ -34,8 +34,8 @@ REQUIREMENTS = [
 ]
 COSTS = (
     "Training tunes and validates every chosen model, so time grows with series, models and "
-    "trials: on 2 cores the bundled 9-series sample takes about 35 s with every model and no "
-    "tuning trials, 54 daily series about 2 minutes, 2,660 weekly series about half an hour. "
+    "trials: on 2 cores shared with other work the bundled 9-series sample took 3 minutes with "
+    "every model and no tuning trials; thousands of series take an hour or more. "
     "Prophet and SARIMA fit each series separately and cost most. One run at a time."
 )
 
