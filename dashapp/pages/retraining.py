@@ -18,7 +18,7 @@ from dashapp import run_panel
 from dashapp.auth import admin_token, is_admin, sign_in, sign_out
 from dashapp.state import app_state
 from forecasting.errors import DataError
-from forecasting.models import BASELINE, MODELS
+from forecasting.models import ALWAYS, MODELS
 from pipeline import uploads
 from pipeline.options import RunOptions
 
@@ -85,7 +85,11 @@ def access_panel() -> html.Div:
 
 
 def layout(**_):
-    model_options = [{"label": m, "value": m, "disabled": m == BASELINE} for m in MODELS]
+    # the baseline, naive and the intermittent-demand models compete for every series
+    model_options = [
+        {"label": f"{m} (always)" if m in ALWAYS else m, "value": m, "disabled": m in ALWAYS}
+        for m in MODELS
+    ]
     return html.Div(
         [
             html.H2("Retraining"),
