@@ -173,9 +173,11 @@ def _eda_summary(service, dataset_id: int):
         return ui.error_notice(str(exc))
     stats = report["aggregate"]["stats"]
 
-    def fmt(key):
-        value = stats.get(key)
-        return "n/a" if value is None else f"{value:.2f}"
+    def fmt(key, source=stats, spec=".2f"):
+        value = source.get(key)  # null in the report: not computable (e.g. nothing sold)
+        return "n/a" if value is None else format(value, spec)
+
+    overview = report["overview"]
 
     return html.Div(
         [
@@ -191,12 +193,12 @@ def _eda_summary(service, dataset_id: int):
                         f"{fmt('adf_pvalue')}, KPSS p = {fmt('kpss_pvalue')})."
                     ),
                     html.Li(
-                        f"Zero periods: {report['overview']['zero_share']:.1%}; outliers "
+                        f"Zero periods: {fmt('zero_share', overview, '.1%')}; outliers "
                         f"flagged: {report['overview']['outliers']}."
                     ),
                     html.Li(
                         f"The {len(report['top_series'])} largest series hold "
-                        f"{report['overview']['top_series_share']:.0%} of all sales."
+                        f"{fmt('top_series_share', overview, '.0%')} of all sales."
                     ),
                 ]
             ),
