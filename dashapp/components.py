@@ -12,6 +12,11 @@ from pipeline.formatting import score, scores
 from pipeline.serve import Selection
 
 TOTAL = "__total__"
+#: how every plain data table looks: the page's font, scrolling sideways inside its box
+TABLE_STYLE = {
+    "style_table": {"overflowX": "auto"},
+    "style_cell": {"fontFamily": "inherit", "fontSize": 14},
+}
 INTERVAL_NOTE = (
     "The shaded bands are prediction intervals: in held-out tests, about 80% (darker) and "
     "95% (lighter) of actual values fell inside bands built this way. A wider band means "

@@ -17,9 +17,10 @@ from forecasting.serving import ServingModel
 
 
 def planned_steps(
-    last_ds: pd.Series, plan: pd.DataFrame | None, serving: ServingModel, h: int
+    last_ds: pd.Series | None, plan: pd.DataFrame | None, serving: ServingModel, h: int
 ) -> int:
-    """How many leading periods the plan gives every used driver for every series."""
+    """How many leading periods the plan gives every used driver for every series
+    (``last_ds``, each series' last date of history, is needed only with a plan)."""
     drivers = list(serving.spec.exog)
     if plan is None or not drivers or plan.empty or not set(drivers) <= set(plan.columns):
         return 0
@@ -34,7 +35,7 @@ def planned_steps(
 def forecast_with_plan(
     serving: ServingModel,
     h: int,
-    last_ds: pd.Series,
+    last_ds: pd.Series | None,
     plan: pd.DataFrame | None,
     model: str | None = None,
     series: list[str] | None = None,

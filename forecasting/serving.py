@@ -139,8 +139,8 @@ class ServingModel:
         needed = [m for m in self.fitted if every_model or m in needed]
         wide = None
         for name in needed:
-            model, drivers = self._model_for(name, future, h)
-            pred = model.predict(h, drivers).rename(columns={"yhat": name})
+            forecaster, drivers = self._model_for(name, future, h)
+            pred = forecaster.predict(h, drivers).rename(columns={"yhat": name})
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
         rung_rows = self._rung_forecast(h, needed)
         if rung_rows is not None:

@@ -21,7 +21,7 @@ from forecasting.frequency import Frequency, frequency_from_alias
 from forecasting.ladder import describe_step
 from forecasting.models import BASELINE
 from forecasting.plans import forecast_with_plan
-from forecasting.serving import ServingModel
+from forecasting.serving import ServingModel, driver_tail, repeat_last_season
 from pipeline.eda_report import report_dir
 from pipeline.system import System
 from storage import runs
@@ -233,8 +233,12 @@ class ForecastService:
             future = self._future(prod, horizon, drivers)
             rows = prod.serving.forecast(horizon, future, model=model, series=chosen)
         else:
-            last = self.history_frame(prod.dataset_id).groupby("unique_id", sort=False)["ds"].max()
             plan = self.plan(prod.dataset_id)
+            last = None
+            if plan is not None:  # where each series' plan must start
+                last = (
+                    self.history_frame(prod.dataset_id).groupby("unique_id", sort=False)["ds"].max()
+                )
             rows, _ = forecast_with_plan(prod.serving, horizon, last, plan, model, chosen)
         bands = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
         step = rows.groupby("unique_id", sort=False).cumcount()
@@ -278,14 +282,15 @@ class ForecastService:
     def _future(self, prod: Production, horizon: int, drivers: dict | None) -> pd.DataFrame:
         """The what-if plan: the values given, and for the drivers not given the file's
         plan where it has one, else each driver's last season repeated."""
-        from pipeline.steps.forecast import assumed_future
-
-        frame = self.history_frame(prod.dataset_id).drop(columns="is_outlier")
-        future = assumed_future(frame, prod.serving.spec, horizon)
+        spec = prod.serving.spec
+        tail = prod.serving.driver_tail  # None for models saved before it was kept
+        if tail is None:
+            tail = driver_tail(self.history_frame(prod.dataset_id), spec)
+        future = repeat_last_season(tail, spec, horizon)
         plan = self.plan(prod.dataset_id)
         if plan is not None:
             known = future[["unique_id", "ds"]].merge(plan, on=["unique_id", "ds"], how="left")
-            for name in prod.serving.spec.exog:
+            for name in spec.exog:
                 if name in known:
                     future[name] = known[name].fillna(future[name]).to_numpy(float)
         for name, values in (drivers or {}).items():

@@ -96,8 +96,7 @@ def layout(**_):
                 page_size=20,
                 filter_action="native",
                 sort_action="native",
-                style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "fontSize": 14},
+                **ui.TABLE_STYLE,
             ),
             html.H4("Accuracy per model and per series", className="mt-4"),
             html.Div(id="data-accuracy"),
@@ -152,8 +151,7 @@ def _ladder_section(service, dataset_id: int):
                 page_size=10,
                 filter_action="native",
                 sort_action="native",
-                style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "fontSize": 14},
+                **ui.TABLE_STYLE,
             ),
         ]
     )

@@ -117,8 +117,7 @@ def layout(**_):
             dash_table.DataTable(
                 id="forecast-table",
                 page_size=15,
-                style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "fontSize": 14},
+                **ui.TABLE_STYLE,
             ),
         ]
     )

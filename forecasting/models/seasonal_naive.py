@@ -22,8 +22,11 @@ class SeasonalNaive(Forecaster):
     def _fit(self, df: pd.DataFrame) -> None:
         pass
 
+    def season(self) -> int:
+        return self.spec_.season_length
+
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
-        m = self.spec_.season_length
+        m = self.season()
         sizes = grid.groupby("unique_id", sort=False).size()
         return np.concatenate(
             [seasonal_naive_values(self.tails_[uid], n, m) for uid, n in sizes.items()]

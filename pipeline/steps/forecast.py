@@ -12,8 +12,6 @@ import pandas as pd
 
 from forecasting.frequency import max_horizon
 from forecasting.plans import forecast_with_plan
-from forecasting.serving import driver_tail, repeat_last_season
-from forecasting.spec import DataSpec
 from pipeline.context import RunContext
 from pipeline.steps.train import Trained
 from storage.results import save_forecasts
@@ -53,8 +51,3 @@ def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
     if planned == 0:
         return f"drivers {names}: no planned values; {without}"
     return f"drivers {names}: planned values for the first {planned} periods; then {without}"
-
-
-def assumed_future(df: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFrame:
-    """Drivers for the next ``h`` periods: each series' last season, repeated."""
-    return repeat_last_season(driver_tail(df, spec), spec, h)
