@@ -8,9 +8,12 @@ two apart per data set:
 
 - **missing records**, interpolated from the neighbouring periods:
   the gaps of a series that never records a zero and whose values sit far
-  from zero (its 2nd percentile is more than 3 noise units above zero; a noise
-  unit is the robust spread of its period-to-period changes, at least the
-  square root of its median as for counts); and any period missing from every
+  from zero (its 2nd percentile is more than 3 noise units above zero). A
+  noise unit is the square root of its median, as for counts; for a series
+  with fewer than ``LONG_RECORD`` recorded periods it is at least the robust
+  spread of its period-to-period changes too (a long record without a single
+  zero is evidence enough, however much a price or a season moves the
+  sales from one period to the next); and any period missing from every
   series that spans it at once, when chance would explain that less than once
   in a hundred (the product of the series' missing shares below 1%), e.g. a
   week the export skipped or a day every store was closed;
@@ -36,6 +39,8 @@ GAP_POLICIES = ("auto", "zero", "ffill", "interpolate")
 DEFAULT_GAP_POLICY = "auto"
 #: a zero this many noise units below a series' low values is not a plausible sale
 FAR_FROM_ZERO = 3.0
+#: recorded periods without a zero after which swings between periods no longer count as noise
+LONG_RECORD = 26
 #: periods every series misses are records lost when chance explains them less often than this
 CHANCE = 0.01
 
@@ -116,7 +121,8 @@ def _far_from_zero_series(full: pd.DataFrame) -> np.ndarray:
     by_series = recorded.groupby("unique_id", sort=False)["y"]
     change = by_series.diff().abs()
     spread = change.groupby(recorded["unique_id"], sort=False).median() * 1.4826 / np.sqrt(2)
-    noise = np.maximum(spread.fillna(0.0), np.sqrt(by_series.median().abs()))
+    counts = np.sqrt(by_series.median().abs())
+    noise = np.maximum(spread.fillna(0.0).where(by_series.size() < LONG_RECORD, 0.0), counts)
     low = by_series.quantile(0.02)
     no_zero = recorded["y"].eq(0).groupby(recorded["unique_id"], sort=False).sum() == 0
     far = no_zero & (low > FAR_FROM_ZERO * noise) & (noise > 0)

@@ -137,3 +137,15 @@ def test_a_series_that_lost_its_last_records_is_named_in_the_notes():
     )
     notes = " ".join(prepare(frame.to_csv(index=False).encode(), horizon=4).notes())
     assert "1 series end before the file's last date (2024-07-28), e.g. store=east on" in notes
+
+
+def test_a_steady_seller_moved_by_its_price_is_missing_records_not_zero_sales():
+    rng = np.random.default_rng(11)
+    price = rng.choice([3.99, 4.49, 4.99, 5.49], 104)
+    sales = np.round(330 - 50 * price + rng.normal(0, 4, 104))  # never near zero, big swings
+    assert sales.min() > 40
+    sales[[40, 80]] = np.nan  # two weeks the export lost
+    values = [None if np.isnan(v) else float(v) for v in sales]
+    result = clean(_frame({"Kaffee": values}))  # daily dates; only the values matter here
+    assert result.report.gaps_as_zero == 0 and result.report.gaps_as_missing == 2
+    assert _filled(result, "Kaffee", "2024-02-10") > 40
