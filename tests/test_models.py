@@ -110,3 +110,13 @@ def test_series_ending_on_different_dates_forecast_from_their_own_end():
         pred = _model(name).fit(df, spec_for()).predict(3)
         firsts = pred.groupby("unique_id")["ds"].min()
         assert firsts["s0"] - firsts["s1"] == pd.Timedelta(days=10), name
+
+
+def test_sarima_fits_a_series_whose_driver_never_changes():
+    # a product whose price never moved: a second constant next to the trend
+    df = make_frame(n_series=2, periods=120, exog=True)
+    df.loc[df["unique_id"] == "s1", "promo"] = 1.0
+    model = MODELS["sarima"]().fit(df, spec_for("D", exog=("promo",)))
+    future = df.groupby("unique_id").tail(7).assign(ds=lambda f: f["ds"] + pd.Timedelta(days=7))
+    pred = model.predict(7, future)
+    assert model.fallbacks_ == {} and pred["yhat"].notna().all() and len(pred) == 14

@@ -35,6 +35,9 @@ class SarimaState:
     seasonal: tuple[int, int, int, int]
     trend: str
     params: np.ndarray | None
+    #: the driver columns that vary in this series' history (a price that never changed
+    #: is a second constant next to the trend, which SARIMAX refuses)
+    varying: np.ndarray | None = None
 
     def model(self) -> SARIMAX:
         return SARIMAX(
@@ -88,7 +91,11 @@ class SARIMA(LocalForecaster):
             seasonal = (self.P, self.D, self.Q, m)
         d = self.d
         trend = "c" if d + seasonal[1] == 0 else ("t" if d + seasonal[1] == 1 else "n")
-        state = SarimaState(y, self._exog(X, ds), (self.p, d, self.q), seasonal, trend, None)
+        varying = np.ptp(X, axis=0) > 0 if X is not None else None
+        X = _columns(X, varying)
+        state = SarimaState(
+            y, self._exog(X, ds), (self.p, d, self.q), seasonal, trend, None, varying
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fitted = state.model().fit(disp=False, maxiter=self.maxiter, method="lbfgs")
@@ -99,6 +106,7 @@ class SARIMA(LocalForecaster):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             results = state.model().filter(state.params)
+            X = _columns(X, state.varying)
             return np.asarray(results.forecast(len(ds), exog=self._exog(X, ds)))
 
     @staticmethod
@@ -121,3 +129,10 @@ class SARIMA(LocalForecaster):
     @classmethod
     def test_params(cls):
         return {"history": 120, "maxiter": 20}
+
+
+def _columns(X: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray | None:
+    """The driver columns a series' model was fitted with (none left: no drivers)."""
+    if X is None or keep is None:
+        return X
+    return X[:, keep] if keep.any() else None
