@@ -75,7 +75,9 @@ class RunContext:
         """The library-facing view of this context for the slice [start, end] of the step."""
         step_start, step_end = self._slice
         span = step_end - step_start
-        return Reporter(self._write, self._cancel_flag, step_start + span * start, span * (end - start))
+        return Reporter(
+            self._write, self._cancel_flag, step_start + span * start, span * (end - start)
+        )
 
     def _cancel_flag(self) -> bool:
         try:
