@@ -34,6 +34,10 @@ from storage.runs import RunConflict
 
 COLORS = {"succeeded": "success", "failed": "danger", "cancelled": "secondary"}
 SIGN_IN_TO_START = "Sign in to start training: enter the admin token above."
+CONFIRM_FIRST = (
+    "Tick 'I understand ...' above first: a successful run replaces the model that serves "
+    "forecasts."
+)
 SIGN_IN_TO_CANCEL = "Sign in to cancel runs: enter the admin token above."
 #: the progress bar and status line, in the order ``run_view`` fills them
 BAR = (
@@ -188,6 +192,7 @@ def start_options(
 
 def ask_to_start(
     clicks: int,
+    confirmed: bool | None,
     pending: dict | None,
     models: list[str] | None,
     trials: float | None,
@@ -197,6 +202,8 @@ def ask_to_start(
     """Judge the start here, where the session is known; the background job submits."""
     if not is_admin():
         return _notice(SIGN_IN_TO_START, "retraining-sign-in-needed"), dash.no_update
+    if not confirmed:
+        return _notice(CONFIRM_FIRST, "retraining-refused"), dash.no_update
     system = app_state().system
     try:
         opts = runs.prepare(system, start_options(pending, models, trials, horizon, exog))
@@ -206,7 +213,12 @@ def ask_to_start(
     if current is not None:
         text = f"Run {current['id']} is already in progress; wait for it or cancel it."
         return _notice(text, "retraining-refused"), dash.no_update
-    return None, {"options": opts.to_dict(), "clicks": clicks}
+    starting = dbc.Alert(
+        "Starting the run: the bar below follows it in a few seconds.",
+        color="info",
+        id="retraining-starting",
+    )
+    return starting, {"options": opts.to_dict(), "clicks": clicks}
 
 
 def submit_and_follow(set_progress, request: dict | None) -> dbc.Alert | None:

@@ -297,6 +297,7 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     Output("retraining-message", "children"),
     Output("retraining-start-request", "data"),
     Input("retraining-start", "n_clicks"),
+    State("retraining-confirm", "value"),
     State("retraining-pending", "data"),
     State("retraining-models", "value"),
     State("retraining-trials", "value"),
@@ -304,8 +305,8 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     State("retraining-exog", "value"),
     prevent_initial_call=True,
 )
-def ask_to_start(clicks, pending, models, trials, horizon, exog):
-    return run_panel.ask_to_start(clicks, pending, models, trials, horizon, exog)
+def ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog):
+    return run_panel.ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog)
 
 
 @callback(
