@@ -119,7 +119,7 @@ def profile(y: pd.Series, spec: DataSpec) -> SeriesProfile:
         "cv": float(np.std(values) / np.mean(values)) if np.mean(values) else None,
     }
     decomposition = pd.DataFrame({"ds": y.index, "y": values})
-    if len(values) >= 2 * m + 1 and np.std(values) > 0:
+    if len(values) >= 2 * m and np.std(values) > 0:  # STL needs two full seasons
         fit = STL(values, period=m, robust=True).fit()
         decomposition["trend"] = fit.trend
         decomposition["seasonal"] = fit.seasonal

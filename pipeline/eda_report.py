@@ -100,8 +100,13 @@ def decomposition_figure(p: SeriesProfile, label: str, quantity: str = "sales") 
     for i, col in enumerate(parts, start=1):
         fig.add_trace(go.Scatter(x=d["ds"], y=d[col], mode="lines", name=col), row=i, col=1)
     strength = p.stats.get("seasonal_strength")
-    note = "" if strength is None else f" (trend strength {p.stats['trend_strength']:.2f}, "
-    note += "" if strength is None else f"seasonal strength {strength:.2f})"
+    if strength is not None:
+        trend = p.stats["trend_strength"]
+        note = f" (trend strength {trend:.2f}, seasonal strength {strength:.2f})"
+    elif p.stats["std"] == 0:
+        note = " (not drawn: the series never changes)"
+    else:
+        note = " (not drawn: STL needs two full seasons of history)"
     fig.update_layout(title=f"{label}: STL decomposition{note}", height=880, showlegend=False)
     fig.update_yaxes(title_text=quantity)
     fig.update_xaxes(title_text="date", row=4, col=1)

@@ -10,7 +10,7 @@ import plotly.io as pio
 
 from forecasting.dataset import prepare
 from forecasting.eda import analyse, profile, stationarity
-from pipeline.eda_report import write_report
+from pipeline.eda_report import decomposition_figure, write_report
 from tests.conftest import spec_for
 
 
@@ -24,6 +24,19 @@ def test_seasonal_series_has_strong_seasonality_and_white_noise_has_none():
     assert strong.stats["seasonal_strength"] > 0.9
     assert flat.stats["seasonal_strength"] < 0.3
     assert abs(strong.acf[7]) > 0.8 and abs(flat.acf[7]) < 0.2
+
+
+def test_two_full_seasons_are_decomposed_and_fewer_say_why_not():
+    rng = np.random.default_rng(2)
+    weeks = pd.date_range("2022-01-02", periods=104, freq="W-SUN")
+    yearly = 100 + 40 * np.sin(2 * np.pi * np.arange(104) / 52) + rng.normal(0, 3, 104)
+    two_years = profile(pd.Series(yearly, index=weeks), spec_for("W-SUN"))
+    assert two_years.stats["seasonal_strength"] > 0.8
+    assert two_years.decomposition["seasonal"].notna().all()
+    short = profile(pd.Series(yearly[:103], index=weeks[:103]), spec_for("W-SUN"))
+    assert short.stats["seasonal_strength"] is None
+    title = decomposition_figure(short, "Total").layout.title.text
+    assert "needs two full seasons" in title
 
 
 def test_stationarity_reads_a_random_walk_and_white_noise_correctly():
