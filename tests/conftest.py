@@ -161,7 +161,8 @@ def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8, **env: str) -> 
 
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    environment.update(DATA_DIR=str(data_dir), ACCESS_LOG="", **env)
+    # a browser's open WebSocket would hold a graceful stop for the whole 30 s
+    environment.update(DATA_DIR=str(data_dir), ACCESS_LOG="", WEB_GRACEFUL_TIMEOUT="2", **env)
     log_path = data_dir.parent / f"gunicorn-{port}.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
