@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from forecasting.models import ALWAYS
 from tests.conftest import SAMPLES, cli, gunicorn
+from tests.planner_files import priced_daily
 
 TREES = ["xgboost", "random_forest"]
 OFF = ["linear_trend", "prophet", "sarima", "ets", "theta"]
@@ -24,11 +25,13 @@ OFF = ["linear_trend", "prophet", "sarima", "ets", "theta"]
 def trees_dir(tmp_path_factory):
     """A data directory whose production run has the tree models (live forecasts use them)."""
     data_dir = tmp_path_factory.mktemp("trees") / "data"
+    small = data_dir.parent / "small.csv"  # the OpenMP hang needs a tree model, not big data
+    small.write_bytes(priced_daily(days=150, planned=0))
     result = cli(
         data_dir,
         "run",
         "--csv",
-        str(SAMPLES / "store_item_daily.csv"),
+        str(small),
         "--models",
         "linear_trend," + ",".join(TREES),
         "--horizon",
