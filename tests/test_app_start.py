@@ -30,8 +30,7 @@ def test_the_app_starts_and_trains_its_sample_by_itself(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["DATA_DIR"] = "var"  # relative, as by default: resolved where the command runs
     app = subprocess.Popen(
-        [sys.executable, "-m", "dashapp", "--port", str(port), "--workers", "1"]
-        + ["--sample", str(sample)],
+        [sys.executable, "-m", "dashapp", "--port", str(port), "--sample", str(sample)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
