@@ -25,6 +25,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 
 
+#: the files that take longest, measured (``--durations``): handed to the workers first, so
+#: that no worker is left with a long file at the end while the others sit idle
+SLOWEST_FILES = (
+    "test_pipeline_runs.py",
+    "test_run_processes.py",
+    "test_crash_safety.py",
+    "test_api.py",
+    "test_cli.py",
+    "test_browser_runs.py",
+    "test_browser.py",
+    "test_deploy.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
+
+    items.sort(key=rank)  # stable: within a file, and among the rest, the order stays
+
+
 @pytest.fixture(scope="session")
 def ecommerce_csv() -> Path:
     return SAMPLES / "ecommerce_sales_data.csv"
