@@ -16,15 +16,12 @@ from forecasting.models.base import forecast_grid
 from forecasting.serving import ServingModel
 
 
-def planned_steps(
-    last_ds: pd.Series | None, plan: pd.DataFrame | None, serving: ServingModel, h: int
-) -> int:
-    """How many leading periods the plan gives every used driver for every series
-    (``last_ds``, each series' last date of history, is needed only with a plan)."""
+def planned_steps(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> int:
+    """How many leading periods the plan gives every used driver for every series."""
     drivers = list(serving.spec.exog)
     if plan is None or not drivers or plan.empty or not set(drivers) <= set(plan.columns):
         return 0
-    grid = forecast_grid(last_ds, h, serving.spec)
+    grid = forecast_grid(serving.last_ds, h, serving.spec)
     rows = grid.merge(plan[["unique_id", "ds", *drivers]], on=["unique_id", "ds"], how="left")
     known = rows[drivers].notna().all(axis=1)
     # per series, the leading run of known periods; the plan covers the shortest of them
@@ -35,7 +32,6 @@ def planned_steps(
 def forecast_with_plan(
     serving: ServingModel,
     h: int,
-    last_ds: pd.Series | None,
     plan: pd.DataFrame | None,
     model: str | None = None,
     series: list[str] | None = None,
@@ -43,9 +39,8 @@ def forecast_with_plan(
     """The forecast for ``h`` periods, with drivers for the periods the plan covers.
 
     Returns the forecast and the number of leading periods that used the plan.
-    ``last_ds`` is every series' last date of history.
     """
-    steps = planned_steps(last_ds, plan, serving, h)
+    steps = planned_steps(plan, serving, h)
     if steps == 0:
         return serving.forecast(h, None, model=model, series=series), 0
     planned = serving.forecast(steps, plan, model=model, series=series)

@@ -67,6 +67,15 @@ class ServingModel:
     def series(self) -> list[str]:
         return list(self.choice.index)
 
+    @property
+    def last_ds(self) -> pd.Series:
+        """Each series' last date of history: where its forecast, and a plan, start."""
+        # every fitted model saw the same modelled series; the rungs hold the rest
+        parts = [next(iter(self.fitted.values())).last_ds_] if self.fitted else []
+        if self.rungs is not None and not self.rungs.empty:
+            parts.append(self.rungs["last_ds"])
+        return pd.concat(parts)
+
     def served_models(self) -> set[str]:
         return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
 

@@ -140,8 +140,7 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     forecast = outcome.forecast
     _print_drivers(outcome)
     if outcome.serving.spec.exog:
-        last = data.frame.groupby("unique_id", sort=False)["ds"].max()
-        forecast, planned = forecast_with_plan(outcome.serving, args.horizon, last, plan)
+        forecast, planned = forecast_with_plan(outcome.serving, args.horizon, plan)
         print(describe_plan(outcome.serving.spec.exog, planned, args.horizon))
     _write_forecast(forecast.drop(columns=["model", "extrapolated"]), data, args.out)
     choice = outcome.selection.choice.value_counts()

@@ -74,10 +74,8 @@ class RunContext:
     def reporter(self, start: float = 0.0, end: float = 1.0) -> Reporter:
         """The library-facing view of this context for the slice [start, end] of the step."""
         step_start, step_end = self._slice
-        span = step_end - step_start
-        return Reporter(
-            self._write, self._cancel_flag, step_start + span * start, span * (end - start)
-        )
+        step = Reporter(self._write, self._cancel_flag, step_start, step_end - step_start)
+        return step.sub(start, end)
 
     def _cancel_flag(self) -> bool:
         try:

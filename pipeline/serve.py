@@ -234,12 +234,7 @@ class ForecastService:
             rows = prod.serving.forecast(horizon, future, model=model, series=chosen)
         else:
             plan = self.plan(prod.dataset_id)
-            last = None
-            if plan is not None:  # where each series' plan must start
-                last = (
-                    self.history_frame(prod.dataset_id).groupby("unique_id", sort=False)["ds"].max()
-                )
-            rows, _ = forecast_with_plan(prod.serving, horizon, last, plan, model, chosen)
+            rows, _ = forecast_with_plan(prod.serving, horizon, plan, model, chosen)
         bands = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
         step = rows.groupby("unique_id", sort=False).cumcount()
         rows = rows.assign(extrapolated=step >= prod.serving.horizon)

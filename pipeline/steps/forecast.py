@@ -21,8 +21,7 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     """Store the served forecast a year ahead, so any horizon a user asks is a lookup."""
     h = max(trained.horizon, max_horizon(trained.spec.freq))
     ctx.check_cancelled()
-    last = trained.frame.groupby("unique_id", sort=False)["ds"].max()
-    served, planned = forecast_with_plan(trained.serving, h, last, trained.plan)
+    served, planned = forecast_with_plan(trained.serving, h, trained.plan)
     drivers = trained.serving.spec.exog
     if drivers:
         ctx.log.info("%s", describe_plan(drivers, planned, h))
