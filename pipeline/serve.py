@@ -10,6 +10,7 @@ lookup. Which run serves is asked again only after the database changed
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 from forecasting.errors import DataError
 from forecasting.frequency import Frequency, frequency_from_alias
 from forecasting.ladder import describe_step
+from forecasting.limits import Limits
 from forecasting.models import BASELINE
 from forecasting.plans import forecast_with_plan
 from forecasting.serving import ServingModel, driver_tail, repeat_last_season
@@ -288,17 +290,13 @@ class ForecastService:
             for name in spec.exog:
                 if name in known:
                     future[name] = known[name].fillna(future[name]).to_numpy(float)
-        for name, values in (drivers or {}).items():
-            if isinstance(values, list):
-                if len(values) not in (1, horizon):
-                    raise DataError(
-                        f"Driver {name!r} needs 1 or {horizon} values, got {len(values)}."
-                    )
-                step = future.groupby("unique_id", sort=False).cumcount()
-                values = pd.Series(values * (horizon if len(values) == 1 else 1))
-                future[name] = step.map(values).to_numpy(float)
-            else:
-                future[name] = float(values)
+        for name, given in (drivers or {}).items():
+            values = _driver_values(name, given if isinstance(given, list) else [given])
+            if len(values) not in (1, horizon):
+                raise DataError(f"Driver {name!r} needs 1 or {horizon} values, got {len(values)}.")
+            step = future.groupby("unique_id", sort=False).cumcount()
+            values = pd.Series(values * (horizon if len(values) == 1 else 1))
+            future[name] = step.map(values).to_numpy(float)
         return future
 
     # -- results and reports -------------------------------------------------------------------
@@ -382,3 +380,20 @@ def read_future_csv(
     first = exog[0]
     loaded = load_csv(path, date=date, target=first, ids=ids or None)
     return loaded.frame.rename(columns={"y": first})
+
+
+def _driver_values(name: str, values: list) -> list[float]:
+    """Planned values as numbers within the upload limit; a ``DataError`` saying which not."""
+    limit = Limits().max_abs_value
+    out = []
+    for value in values:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"Driver {name!r} needs numbers, got {value!r}.") from None
+        if not math.isfinite(number) or abs(number) > limit:
+            raise DataError(
+                f"Driver {name!r} got {value!r}; give a finite number of at most {limit:g} in size."
+            )
+        out.append(number)
+    return out

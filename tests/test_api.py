@@ -319,6 +319,11 @@ def test_what_if_drivers_change_the_forecast(driver_client):
         "/api/forecast", json={"horizon": 7, "drivers": {"marketing_spend": [1, 2]}}
     )
     assert wrong.status_code == 422 and "needs 1 or 7 values" in wrong.get_json()["detail"]
+    for value, says in (("cheap", "needs numbers"), (1e300, "finite number"), ([1, "x"], "'x'")):
+        bad = driver_client.post(
+            "/api/forecast", json={"horizon": 7, "drivers": {"marketing_spend": value}}
+        )
+        assert bad.status_code == 422 and says in bad.get_json()["detail"], bad.get_json()
 
 
 def test_other_methods_and_paths_under_api_get_json_not_the_dashboard(client):
