@@ -140,12 +140,17 @@ def _deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
 def _fill_gaps(
     frame: pd.DataFrame, freq: Frequency, policy: str
 ) -> tuple[pd.DataFrame, int, int, GapFill]:
-    """Reindex each series to every period between its first and last date, then fill."""
+    """Reindex each series to every period from its first date to the data set's last,
+    then fill. Periods after a series' own last record are filled only when its gaps
+    read as zero sales (a slow mover's export leaves out the weeks it sold nothing);
+    a series whose missing periods are lost records simply ends there."""
     missing = int(frame["y"].isna().sum())
-    grid = period_grid(frame, freq)
+    grid = period_grid(frame, freq, to_end=True)
     full = grid.merge(frame, on=["unique_id", "ds"], how="left", validate="one_to_one")
-    gaps = len(full) - len(frame)
-    if gaps < 0:
+    own_last = full["unique_id"].map(frame.groupby("unique_id", sort=False)["ds"].max())
+    beyond = (full["ds"] > own_last).to_numpy()
+    within = int(np.count_nonzero(~beyond))
+    if within < len(frame):
         raise DataError(
             f"Some dates do not fall on the inferred {freq.name} grid ({freq.alias}); "
             "re-date every row to the same weekday (weekly) or day of month (monthly)."
@@ -156,7 +161,8 @@ def _fill_gaps(
             f"{off_grid} row(s) have dates off the {freq.name} grid ({freq.alias}), e.g. a weekly "
             "series with a date on another weekday. Re-date them to one weekday per week."
         )
-    fill = fill_target(full, policy)
+    fill = fill_target(full, policy, beyond)
+    gaps = within - len(frame) + int(np.count_nonzero(fill.keep & beyond))
     if fill.invented() > len(frame):
         raise DataError(_too_many_gaps(full, fill, len(frame), freq))
     full["y"] = fill.y
@@ -181,12 +187,15 @@ def _too_many_gaps(full: pd.DataFrame, fill: GapFill, rows: int, freq: Frequency
     )
 
 
-def period_grid(frame: pd.DataFrame, freq: Frequency) -> pd.DataFrame:
-    """Every (series, period) from each series' first to last date, built without loops."""
+def period_grid(frame: pd.DataFrame, freq: Frequency, to_end: bool = False) -> pd.DataFrame:
+    """Every (series, period) from each series' first to last date (or, ``to_end``, to the
+    data set's last date), built without loops."""
     bounds = frame.groupby("unique_id", sort=False)["ds"].agg(["min", "max"])
     calendar = pd.date_range(bounds["min"].min(), bounds["max"].max(), freq=freq.alias)
     first = calendar.searchsorted(bounds["min"].to_numpy())
     last = calendar.searchsorted(bounds["max"].to_numpy())
+    if to_end:
+        last = np.full_like(last, len(calendar) - 1)
     lengths = last - first + 1
     starts = np.repeat(first, lengths)
     steps = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)

@@ -65,36 +65,43 @@ class GapFill:
         return self.as_missing
 
 
-def fill_target(full: pd.DataFrame, policy: str) -> GapFill:
-    """Fill the NaN targets of ``full`` (every period of each series' span, sorted)."""
+def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = None) -> GapFill:
+    """Fill the NaN targets of ``full`` (every period of each series' span, sorted).
+
+    ``beyond`` marks periods after a series' own last record: filled as zero sales when
+    the series' gaps read as zeros, otherwise left out (the series ended) and not counted.
+    """
     y = full["y"]
+    beyond = np.zeros(len(full), bool) if beyond is None else beyond
     hole = y.isna().to_numpy()
     series_rule = np.zeros(len(full), bool)
     period_rule = np.zeros(len(full), bool)
     if policy == "auto":
         series_rule = _far_from_zero_series(full)
-        period_rule = _missing_everywhere(full)
+        period_rule[~beyond] = _missing_everywhere(full.loc[~beyond])  # within each span
         missing = hole & (series_rule | period_rule)
     elif policy == "zero":
         missing = np.zeros(len(full), bool)
     else:
         missing = hole
+    ended = beyond & missing  # lost records after the last one: the series ended there
     filled = y.mask(hole & ~missing, 0.0)
     if policy == "ffill":
         filled = filled.groupby(full["unique_id"], sort=False).ffill()
     else:
         filled = _interpolate_inside(filled, full["unique_id"])
-    edge = filled.isna().to_numpy()
-    keep = ~edge if policy == "auto" else np.ones(len(full), bool)
+    edge = filled.isna().to_numpy() & ~ended
+    keep = (~edge if policy == "auto" else np.ones(len(full), bool)) & ~ended
     filled = filled.fillna(0.0).astype(float)
+    inside = hole & ~beyond
     return GapFill(
         y=filled,
         keep=keep,
         as_zero=int((hole & ~missing).sum() + (edge.sum() if policy != "auto" else 0)),
-        as_missing=int(missing.sum() - edge.sum()),
+        as_missing=int(missing.sum() - edge.sum() - ended.sum()),
         left_out=int(edge.sum()) if policy == "auto" else 0,
-        series_missing=int(full.loc[hole & series_rule, "unique_id"].nunique()),
-        periods_missing_everywhere=int(full.loc[hole & period_rule, "ds"].nunique()),
+        series_missing=int(full.loc[inside & series_rule, "unique_id"].nunique()),
+        periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
     )
 
 

@@ -52,7 +52,10 @@ def test_gap_policies_fill_differently():
 def test_short_series_are_dropped_and_named_when_others_remain():
     rows = [f"{d.date()},long,{i}" for i, d in enumerate(pd.date_range("2024-01-01", periods=40))]
     rows += [
-        f"{d.date()},short,{i + 1}" for i, d in enumerate(pd.date_range("2024-01-01", periods=5))
+        # launched five days before the file ends (a series that stops early instead reads
+        # as a slow mover whose export left out its days without sales)
+        f"{d.date()},short,{i + 1}"
+        for i, d in enumerate(pd.date_range("2024-02-05", periods=5))
     ]
     result = clean(load_csv(_csv(rows)).frame, min_length=20)
     assert set(result.frame["unique_id"]) == {"store=long"}

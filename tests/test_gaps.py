@@ -113,6 +113,21 @@ def test_the_upload_api_states_the_rule_per_data_set(empty_client):
     assert cleaning["rows_out"] == len(loaded) + lost
 
 
+def test_a_slow_mover_whose_export_stops_early_sells_zero_to_the_end_and_a_steady_one_ends():
+    # the slow mover's file lists only its days with sales, and it last sold on day 30 of 60;
+    # the steady seller's last 10 days are lost records (it never sells zero)
+    slow = [float(1 + i % 2) if i % 3 == 0 and i < 30 else None for i in range(60)]
+    steady = [1000.0 + 10 * (i % 5) if i < 50 else None for i in range(60)]
+    busy = [50.0 + i % 7 for i in range(60)]
+    result = clean(_frame({"slow": slow, "steady": steady, "busy": busy}))
+    last = result.frame.groupby("unique_id")["ds"].max()
+    assert last["slow"] == last["busy"] == pd.Timestamp("2024-02-29")  # forecasts start together
+    assert _filled(result, "slow", "2024-02-29") == 0.0
+    assert last["steady"] == pd.Timestamp("2024-02-19")  # nothing made up past its last record
+    assert result.report.missing_records_left_out == 0  # and no lost record is counted for it
+    assert result.report.gaps_as_zero == result.report.gaps_filled == 60 - 10
+
+
 def test_blank_targets_at_the_ends_are_left_out_not_zero():
     text = "date,store,sales\n" + "".join(
         f"2024-01-{d:02d},a,{'' if d in (1, 2, 9, 20) else 1000 + d}\n" for d in range(1, 21)
