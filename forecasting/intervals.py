@@ -1,17 +1,24 @@
 """Split-conformal prediction intervals that widen with the horizon.
 
 Conformity scores are the absolute rolling-origin errors divided by each
-series' naive scale, pooled across series. Where every horizon step holds at
-least ``MIN_SCORES`` scores, each step gets its own quantile. Where fewer (one
-series, three folds), the errors' growth with the step is estimated from the
-validation errors themselves (mean score ~ step ** g; a random walk gives
-0.5, a drifting trend 1), never below ``MIN_GROWTH``: a few folds can show
-flat errors by chance, and a level is never known better further out. The
-scores are divided by step ** g, pooled over all steps and scaled back. Either
-way the width never shrinks as the horizon grows (a running maximum). Past the
+series' naive scale, pooled across series and horizon steps. The errors'
+growth with the step is estimated from the validation errors themselves (mean
+score ~ step ** g; a random walk gives 0.5, a drifting trend 1), never below
+``MIN_GROWTH``: a few folds can show flat errors by chance, and a level is
+never known better further out. The scores are divided by step ** g, pooled
+over all steps and scaled back, so the width grows smoothly with the horizon
+(a quantile per step, kept monotone by a running maximum, carried one noisy
+step's width to all later ones: Favorita's 80% bands covered 91%). Past the
 validated horizon it keeps growing, at least like a random walk's: those
 bands are extrapolated, and the product says so. The scores come from
 validation folds only, never the evaluated window.
+
+Sales drift: a fold's errors say more about the next weeks the newer the fold
+is. Each fold's scores are weighted by ``FOLD_DECAY`` to the power of its age
+(the newest fold 1, the one before ``FOLD_DECAY``, ...) and the quantiles are
+weighted ones, as in non-exchangeable conformal prediction (Barber, Candes,
+Ramdas and Tibshirani 2023). With equal weights, Favorita's bands took an
+unusual April and covered 97% where 80% was asked.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 LEVELS = (80, 95)
-MIN_SCORES = 40
 #: the slowest growth of pooled bands with the step (a judgement: see the module docstring)
 MIN_GROWTH = 0.25
+#: the weight of a fold's errors relative to the next newer fold's
+FOLD_DECAY = 0.5
 #: z-scores of the central 80% and 95% of a normal distribution
 _Z = {80: 1.2816, 95: 1.9600}
 
@@ -39,23 +47,15 @@ def conformal_quantiles(
     cv = add_step(cv, ["unique_id", "cutoff"])
     score = ((cv["y"] - cv[column]).abs() / cv["unique_id"].map(scale)).to_numpy(float)
     steps = cv["step"].to_numpy()
+    weight = fold_weights(cv["cutoff"])
     keep = np.isfinite(score)
-    score, steps = score[keep], steps[keep]
+    score, steps, weight = score[keep], steps[keep], weight[keep]
     if len(score) == 0:
         return pd.DataFrame({level: [np.nan] for level in levels})
     horizon = int(steps.max()) + 1
-    counts = np.bincount(steps, minlength=horizon)
-    rows = {}
-    if counts.min() >= MIN_SCORES:
-        for s in range(horizon):
-            rows[s] = {level: _quantile(score[steps == s], level / 100) for level in levels}
-    else:
-        growth = np.arange(1, horizon + 1) ** error_growth(score, steps, horizon)
-        pooled = score / growth[steps]
-        for s in range(horizon):
-            rows[s] = {level: _quantile(pooled, level / 100) * growth[s] for level in levels}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    return table.cummax()
+    growth = np.arange(1, horizon + 1) ** error_growth(score, steps, horizon)
+    pooled = score / growth[steps]
+    return pd.DataFrame({lv: _quantile(pooled, lv / 100, weight) * growth for lv in levels})
 
 
 def error_growth(score: np.ndarray, steps: np.ndarray, horizon: int) -> float:
@@ -83,12 +83,25 @@ def zero_quantiles(levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
     return pd.DataFrame({level: [0.0] for level in levels})
 
 
-def _quantile(scores: np.ndarray, coverage: float) -> float:
+def fold_weights(cutoff: pd.Series) -> np.ndarray:
+    """``FOLD_DECAY ** age`` per row, where the newest fold has age 0."""
+    folds = np.sort(cutoff.unique())
+    age = len(folds) - 1 - np.searchsorted(folds, cutoff.to_numpy())
+    return FOLD_DECAY ** age.astype(float)
+
+
+def _quantile(scores: np.ndarray, coverage: float, weights: np.ndarray | None = None) -> float:
+    """The weighted conformal quantile: the smallest score whose weight below it, with
+    one more point of average weight at infinity (the point to be covered), reaches
+    ``coverage``. Equal weights give the usual ceil((n+1)(1-alpha))-th smallest score."""
     n = len(scores)
     if n == 0:
         return float("nan")
-    rank = min(1.0, np.ceil((n + 1) * coverage) / n)
-    return float(np.quantile(scores, rank, method="higher"))
+    weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    cumulative = np.cumsum(weights[order]) / (weights.sum() + weights.mean())
+    index = int(np.searchsorted(cumulative, coverage - 1e-12))
+    return float(scores[order][min(index, n - 1)])
 
 
 def extend(quantiles: pd.DataFrame, steps: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from forecasting.backtest import validation_score
@@ -33,6 +34,8 @@ MAX_ENSEMBLE = 3
 ENSEMBLE_MARGIN = 0.10
 #: a demand class chooses its own candidate when it holds at least this many validated series
 MIN_CLASS_SERIES = 10
+#: and serves it only when it beats the global choice on that class by this paired t statistic
+CLASS_T_STAT = 2.0
 #: what a ladder step serves when it needs no fitted model
 RUNGS = {"zero": "zero", "new": "level"}
 #: what short series are served when no series could be validated, in order of preference
@@ -147,13 +150,29 @@ def _validated_choice(
 
     if mode == "per_series":
         return scores.apply(best, axis=1)
-    choice = pd.Series(best(scores.mean()), index=scores.index)
+    overall = best(scores.mean())
+    choice = pd.Series(overall, index=scores.index)
     if mode == "per_class" and classes is not None:
         labels = classes.reindex(scores.index)
         for _, rows in scores.groupby(labels, sort=False):
-            if len(rows) >= MIN_CLASS_SERIES:
-                choice[rows.index] = best(rows.mean())
+            own = best(rows.mean())
+            if len(rows) >= MIN_CLASS_SERIES and clearly_better(rows[overall], rows[own]):
+                choice[rows.index] = own
     return choice
+
+
+def clearly_better(incumbent: pd.Series, challenger: pd.Series) -> bool:
+    """Whether the challenger's per-series scores beat the incumbent's beyond noise.
+
+    A paired t statistic of at least ``CLASS_T_STAT``: a class of ten series whose
+    best candidate is 1% ahead on average has chosen by luck as often as not.
+    """
+    gain = (incumbent - challenger).to_numpy(float)
+    gain = gain[np.isfinite(gain)]
+    if len(gain) < 2 or gain.mean() <= 0:
+        return False
+    spread = gain.std(ddof=1)
+    return spread == 0 or gain.mean() / (spread / np.sqrt(len(gain))) >= CLASS_T_STAT
 
 
 def _ladder_choice(

@@ -9,6 +9,7 @@ from forecasting.models.prophet import ProphetModel
 from forecasting.models.sarima import SARIMA
 from forecasting.models.seasonal_naive import SeasonalNaive
 from forecasting.models.theta import Theta
+from forecasting.models.total_scaled import IMAPAScaledToTotal
 from forecasting.models.trees import RandomForest, XGBoost
 
 MODELS: dict[str, type[Forecaster]] = {
@@ -25,11 +26,12 @@ MODELS: dict[str, type[Forecaster]] = {
     "tsb": TSB,
     "adida": ADIDA,
     "imapa": IMAPA,
+    "imapa_total": IMAPAScaledToTotal,
 }
 
 BASELINE = "seasonal_naive"
 #: always candidates, whatever models a run asks for: the baselines any forecast must beat
 #: and the intermittent-demand methods (cheap, and what slow movers need)
-ALWAYS = ("seasonal_naive", "naive", "croston", "tsb", "adida", "imapa")
+ALWAYS = ("seasonal_naive", "naive", "croston", "tsb", "adida", "imapa", "imapa_total")
 
 __all__ = ["ALWAYS", "BASELINE", "MODELS", "Forecaster", "LocalForecaster"]
