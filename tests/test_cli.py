@@ -45,7 +45,7 @@ def test_backtest_on_the_original_sample_writes_json_and_forecasts(tmp_path, eco
     scores = json.loads(out_json.read_text())
     assert scores["dataset"] == {"series": 1, "rows": 669, "freq": "D"}
     assert scores["horizon"] == 28
-    always = {"seasonal_naive", "naive", "croston", "tsb", "adida", "imapa"}
+    always = {"seasonal_naive", "naive", "croston", "tsb", "adida", "imapa", "imapa_total"}
     assert set(scores["models"]) == {"linear_trend", "theta", "xgboost", *always}
     keys = {"mase", "rmsse", "wape", "smape", "mape", "mae", "rmse"}
     assert keys <= set(scores["selected"]["metrics"])

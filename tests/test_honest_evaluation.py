@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting import intervals
 from forecasting.backtest import cross_validate, fold_scales, periods_from_end, split
 from forecasting.features import LagConfig, lag_features
 from forecasting.intervals import apply_intervals, conformal_quantiles, coverage
@@ -97,3 +98,40 @@ def test_short_series_sit_out_the_older_folds():
     folds = cv.groupby("unique_id")["cutoff"].nunique()
     assert folds["s0"] == 3
     assert folds["s1"] == 1  # 40 periods: only the latest fold leaves 14 to learn from
+
+
+def test_the_newest_fold_weighs_most_in_the_bands():
+    rng = np.random.default_rng(2)
+    n, h = 100, 7
+    ids = [f"s{i}" for i in range(n)]
+    cutoff = np.tile(np.repeat([0, 1, 2], h), n)
+    spread = np.where(cutoff == 0, 4.0, 1.0)  # an unusual oldest fold (a holiday, a stock-out)
+    cv = pd.DataFrame(
+        {
+            "unique_id": np.repeat(ids, h * 3),
+            "cutoff": cutoff,
+            "y": rng.normal(0, 1, n * h * 3) * spread,
+            "yhat": 0.0,
+        }
+    )
+    scale = pd.Series(1.0, index=ids)
+    fresh = pd.DataFrame({"unique_id": np.repeat(ids, h), "ds": np.tile(range(h), n), "yhat": 0.0})
+    fresh_y = rng.normal(0, 1, len(fresh))  # the weeks ahead look like the recent folds
+
+    def covered(decay: float) -> float:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(intervals, "FOLD_DECAY", decay)
+            q = conformal_quantiles(cv, scale, "yhat")
+        banded = apply_intervals(fresh, q, scale, pd.Series(False, index=scale.index))
+        return coverage(banded.assign(y=fresh_y))["80"]
+
+    equal, decayed = covered(1.0), covered(intervals.FOLD_DECAY)
+    assert equal > 0.9  # equal weights: the odd fold widens every band
+    assert decayed < equal - 0.02
+    assert decayed > 0.8  # a weighted quantile is still a conformal one: never below nominal here
+
+
+def test_equal_weights_give_the_usual_conformal_rank():
+    scores = np.arange(1.0, 20.0)  # 19 scores: the 80% quantile is the ceil(20 * 0.8) = 16th
+    assert intervals._quantile(scores, 0.80) == 16.0
+    assert intervals._quantile(scores, 0.95) == 19.0

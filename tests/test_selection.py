@@ -115,3 +115,26 @@ def test_short_series_take_their_class_best_among_models_that_fit_short_historie
         "s0": "global_tree", "s1": "global_tree", "young": "level", "launch": "level",
         "never": "zero",
     }  # fmt: skip
+
+
+def test_a_class_keeps_the_global_choice_unless_it_wins_beyond_noise():
+    h = 7
+    df = make_frame(n_series=24, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    ids = sorted(df["unique_id"].unique())
+    profile = _profile({uid: "smooth" if i < 12 else "lumpy" for i, uid in enumerate(ids)})
+    lumpy = profile.index[profile["demand_class"] == "lumpy"]
+    steady = {uid: 5.0 for uid in ids}
+    # on the lumpy series "toss_up" is a little ahead on average, series by series a coin toss
+    toss_up = {uid: 6.0 if uid not in lumpy else (2.0 if i % 2 else 7.5) for i, uid in
+               enumerate(ids)}  # fmt: skip
+    chosen = select({"steady": _cv(df, h, steady), "toss_up": _cv(df, h, toss_up)}, scales,
+                    "per_class", 1, profile)  # fmt: skip
+    assert chosen.scores.loc[lumpy, "toss_up"].mean() < chosen.scores.loc[lumpy, "steady"].mean()
+    assert set(chosen.choice) == {"steady"}
+    # ahead on every series of the class is clear: the class takes it
+    clear = {uid: 4.0 if uid in lumpy else 6.0 for uid in ids}
+    chosen = select({"steady": _cv(df, h, steady), "clear": _cv(df, h, clear)}, scales,
+                    "per_class", 1, profile)  # fmt: skip
+    assert set(chosen.choice[lumpy]) == {"clear"}
+    assert set(chosen.choice.drop(lumpy)) == {"steady"}
