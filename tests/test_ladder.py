@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.intervals import LEVELS, conformal_quantiles
+from forecasting.intervals import LEVELS, apply_intervals, conformal_quantiles
 from forecasting.ladder import profile_series
 from forecasting.models import MODELS
 from forecasting.models.base import DIVERGENCE_FACTOR, LocalForecaster
@@ -201,6 +201,37 @@ def test_conformal_quantiles_per_step_are_monotone():
     cv = pd.DataFrame(rows, columns=["unique_id", "ds", "cutoff", "y", "yhat"])
     table = conformal_quantiles(cv, pd.Series(1.0, index=cv["unique_id"].unique()), "yhat")
     assert (table.diff().dropna() >= 0).all().all()
+
+
+def test_a_falling_forecast_pinned_at_zero_keeps_its_band_width():
+    forecast = pd.DataFrame(
+        {"unique_id": "p", "ds": range(12), "yhat": np.linspace(1.0, 0.05, 12)}  # a fading part
+    )
+    flat = pd.DataFrame({80: [0.8] * 12, 95: [1.5] * 12})
+    banded = apply_intervals(forecast, flat, pd.Series({"p": 1.0}), pd.Series({"p": True}))
+    for level in LEVELS:
+        assert (banded[f"lo{level}"] >= 0).all()
+        width = (banded[f"hi{level}"] - banded[f"lo{level}"]).to_numpy()
+        assert np.all(np.diff(width) >= -1e-12), level
+        assert (banded[f"hi{level}"] >= banded["yhat"]).all()
+
+
+def test_many_validated_errors_that_do_not_grow_give_flat_bands():
+    rng = np.random.default_rng(3)
+    n, h = 60, 12
+    cv = pd.DataFrame(
+        {
+            "unique_id": np.repeat([f"s{i}" for i in range(n)], 2 * h),
+            "cutoff": np.tile(np.repeat([0, 1], h), n),
+            "y": rng.poisson(1.0, 2 * h * n).astype(float),  # slow movers: errors do not grow
+            "yhat": 1.0,
+        }
+    )
+    table = conformal_quantiles(cv, pd.Series(1.0, index=cv["unique_id"].unique()), "yhat")
+    assert table.loc[11, 80] < 1.25 * table.loc[0, 80]  # a forced step ** 0.25: 1.82
+    few = cv[cv["unique_id"] == "s0"]  # one series: its flat errors may be luck, so they grow
+    table = conformal_quantiles(few, pd.Series(1.0, index=["s0"]), "yhat")
+    assert table.loc[11, 80] >= 11**0.25 * table.loc[0, 80] * 0.99
 
 
 def test_a_horizon_the_history_cannot_validate_is_validated_as_far_as_it_can():
