@@ -199,8 +199,16 @@ def autoets_in_child(args: dict) -> dict:
     return {}
 
 
-def in_child(mode: str, args: dict) -> dict:
-    out = Path(tempfile.mkdtemp()) / "result.pkl"
+def in_child(mode: str, args: dict, keep: Path | None = None) -> dict:
+    """Run ``mode`` in a child process. With ``keep``, its result is kept there and a
+    result already kept is reused, so a long run that stopped resumes where it was."""
+    if keep is not None:
+        out = keep / f"{args['name']}-{mode}.pkl"
+        if out.is_file():
+            return pickle.loads(out.read_bytes())
+        keep.mkdir(parents=True, exist_ok=True)
+    else:
+        out = Path(tempfile.mkdtemp()) / "result.pkl"
     args = {**args, "out": str(out)}
     done = subprocess.run(
         [sys.executable, __file__, "--child", mode, json.dumps(args)], check=False
@@ -226,13 +234,13 @@ def run(name: str, args: argparse.Namespace) -> dict:
     data, h = load(name, args.data)
     df, spec = data.frame, data.spec
     train, _ = holdout_split(df, h)
-    ours = in_child("ours", common)
+    ours = in_child("ours", common, args.keep)
     actuals = ours["actuals"]
     seconds = {SELECTED: ours["seconds"]}
     cost = {"ours": (ours["seconds"], ours["peak_mb"])}
     peers = [p for p in args.peers.split(",") if p]
     if "autoets" in peers:
-        ets = in_child("autoets", common)
+        ets = in_child("autoets", common, args.keep)
         cost["autoets"] = (ets["seconds"], ets["peak_mb"])
         seconds["autoets"] = ets["seconds"]
         actuals = actuals.merge(ets["pred"], on=["unique_id", "ds"], how="left")
@@ -305,6 +313,9 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--selection", help="override the default selection mode")
     parser.add_argument("--json", type=Path, help="also write the tables as JSON")
+    parser.add_argument(
+        "--keep", type=Path, help="keep our run's and AutoETS's results here; reuse kept ones"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
