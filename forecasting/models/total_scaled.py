@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.backtest import periods_from_end
 from forecasting.models.intermittent import IMAPA
 
 #: the scale factor of a period stays within this range, whatever the total forecast says
@@ -54,15 +55,14 @@ def common_total(df: pd.DataFrame) -> tuple[set, np.ndarray]:
     Members are the series with sales that are at least as long as the median
     one; the total covers only the periods every member has.
     """
-    sizes = df.groupby("unique_id", sort=False)["y"].agg(["size", lambda y: (y != 0).any()])
-    sizes.columns = ["size", "sold"]
-    sizes = sizes[sizes["sold"]]
+    grouped = df["y"].ne(0).groupby(df["unique_id"], sort=False)
+    sizes = grouped.size()[grouped.any()]
     if sizes.empty:
         return set(), np.zeros(0)
-    window = int(sizes["size"].median())
-    members = set(sizes.index[sizes["size"] >= window])
+    window = int(sizes.median())
+    members = set(sizes.index[sizes >= window])
     rows = df[df["unique_id"].isin(members)]
-    back = rows.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy()
+    back = periods_from_end(rows)
     keep = back < window
     total = np.bincount(back[keep], weights=rows["y"].to_numpy(float)[keep], minlength=window)
     return members, total[::-1]
