@@ -13,12 +13,8 @@ import pandas as pd
 
 from forecasting.metrics import naive_scale
 from forecasting.models.base import Forecaster
+from forecasting.positions import periods_from_end
 from forecasting.spec import DataSpec
-
-
-def periods_from_end(df: pd.DataFrame) -> np.ndarray:
-    """0 for each series' last row, 1 for the one before, and so on."""
-    return df.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy()
 
 
 def split(df: pd.DataFrame, back: int, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from forecasting import intervals
-from forecasting.backtest import cross_validate, fold_scales, periods_from_end, split
+from forecasting.backtest import cross_validate, fold_scales, split
 from forecasting.features import LagConfig, lag_features
 from forecasting.intervals import apply_intervals, conformal_quantiles, coverage
 from forecasting.models import MODELS
+from forecasting.positions import periods_from_end
 from forecasting.tuning import tune
 from forecasting.workflow import TrainOptions, backtest
 from tests.conftest import make_frame, spec_for
