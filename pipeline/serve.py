@@ -9,6 +9,7 @@ lookup. Which run serves is asked again only after the database changed
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import threading
@@ -152,7 +153,9 @@ class ForecastService:
     def members(self, selection: Selection, keys: pd.DataFrame) -> list[str]:
         if selection.series and selection.series != TOTAL:
             if selection.series not in set(keys["unique_id"]):
-                raise UnknownSelection(f"Unknown series {selection.series!r}; see GET /api/series.")
+                asked = selection.series
+                hint = did_you_mean(asked, keys["unique_id"].tolist())
+                raise UnknownSelection(f"Unknown series {asked!r};{hint} see GET /api/series.")
             return [selection.series]
         if selection.group:
             col, _, value = selection.group.partition("=")
@@ -397,3 +400,10 @@ def _driver_values(name: str, values: list) -> list[float]:
             )
         out.append(number)
     return out
+
+
+def did_you_mean(asked: str, known: list[str]) -> str:
+    """Up to three ids that contain what was asked, or look like it (``0001`` -> ``part=0001``)."""
+    containing = [k for k in known if asked.lower() in k.lower()]
+    close = containing[:3] or difflib.get_close_matches(asked, known, n=3, cutoff=0.6)
+    return f" did you mean {', '.join(map(repr, close))}?" if close else ""

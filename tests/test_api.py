@@ -48,6 +48,13 @@ def test_bands_past_the_validated_horizon_are_marked_and_keep_widening(client):
     assert widths[-1] > widths[13]
 
 
+def test_an_unknown_series_names_the_ids_it_may_have_meant(client):
+    """A planner types the item number; the id carries its column name too."""
+    item = SERIES.split("=")[-1].split("|")[0]
+    body = _forecast(client, horizon=5, series=item).get_json()
+    assert "did you mean" in json.dumps(body) and SERIES in json.dumps(body)
+
+
 def test_series_says_how_each_series_is_forecast(client):
     body = client.get("/api/series").get_json()
     details = {d["unique_id"]: d for d in body["details"]}
