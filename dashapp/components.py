@@ -129,16 +129,15 @@ def score_table(models: list[dict], id_: str, tuning: bool = False):
     from dash import dash_table
 
     rows, columns = [], [{"name": ["", "model"], "id": "model"}]
-    if tuning:
-        columns.append({"name": ["validation", "score"], "id": "validation"})
+    if tuning:  # seconds are the whole validation (fits on every fold, plus trials if any)
+        columns += [
+            {"name": ["validation", "score"], "id": "validation"},
+            {"name": ["validation", "Optuna trials"], "id": "trials"},
+            {"name": ["validation", "seconds"], "id": "seconds"},
+        ]
     metrics = list(models[0]["test"]) if models else []
     group = "held-out test" if tuning else "held-out"
     columns += [{"name": [group, m.upper()], "id": m} for m in metrics]
-    if tuning:
-        columns += [
-            {"name": ["tuning", "trials"], "id": "trials"},
-            {"name": ["tuning", "seconds"], "id": "seconds"},
-        ]
     for m in models:
         row = {"model": m["model"] + (" (served)" if m["selected"] else "")}
         if m.get("diverged"):  # its forecast for these series was replaced by seasonal naive

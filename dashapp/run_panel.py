@@ -158,6 +158,10 @@ def progress_and_history() -> html.Div:
     )
 
 
+#: how long "Starting the run" shows: the progress bar moves within a few seconds
+STARTING_NOTICE_MS = 12_000
+
+
 def _notice(text: str, id_: str, color: str = "warning") -> dbc.Alert:
     return dbc.Alert(text, color=color, id=id_)
 
@@ -213,10 +217,11 @@ def ask_to_start(
     if current is not None:
         text = f"Run {current['id']} is already in progress; wait for it or cancel it."
         return _notice(text, "retraining-refused"), dash.no_update
-    starting = dbc.Alert(
+    starting = dbc.Alert(  # gone once the bar has taken over, so it never outlives the run
         "Starting the run: the bar below follows it in a few seconds.",
         color="info",
         id="retraining-starting",
+        duration=STARTING_NOTICE_MS,
     )
     return starting, {"options": opts.to_dict(), "clicks": clicks}
 

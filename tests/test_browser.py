@@ -213,6 +213,9 @@ def test_the_score_table_fits_a_laptop_screen(browser, live_server):
     fits = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert fits[0] <= fits[1], f"the score table overflows its box: {fits}"
     expect(page.locator("#models-table")).to_contain_text("held-out test")
+    # the seconds are validation's, tuned or not: they sit under "validation", not "tuning"
+    expect(page.locator("#models-table")).to_contain_text("Optuna trials")
+    expect(page.locator("#models-table")).not_to_contain_text("tuning")
     context.close()
 
 

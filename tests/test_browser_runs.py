@@ -88,6 +88,8 @@ def test_start_training_twice_after_live_tree_forecasts_in_the_same_worker(
                 page.wait_for_timeout(250)
             outcome = page.locator("#retraining-outcome")
             expect(outcome).to_contain_text(f"Run {run_id} succeeded", timeout=10_000)
+            # "Starting the run" does not outlive the start
+            expect(page.locator("#retraining-starting")).to_be_hidden(timeout=15_000)
             expect(page.locator("#retraining-progress [role=progressbar]")).to_have_attribute(
                 "aria-valuenow", "100"
             )
