@@ -13,7 +13,12 @@ two apart per data set:
   with fewer than ``LONG_RECORD`` recorded periods it is at least the robust
   spread of its period-to-period changes too (a long record without a single
   zero is evidence enough, however much a price or a season moves the
-  sales from one period to the next); and any period missing from every
+  sales from one period to the next); a run of missing periods in a series
+  that never records a zero, when selling nothing that long would happen
+  less than once in a hundred spans of its length (zero sales as a count at
+  the series' 10th percentile: ``n * exp(-k * p10) < 1%`` for a run of ``k``
+  periods in a span of ``n``), e.g. three missing weeks of an item that
+  always sells 3 to 20; and any period missing from every
   series that spans it at once, when chance would explain that less than once
   in a hundred (the product of the series' missing shares below 1%), e.g. a
   week the export skipped or a day every store was closed;
@@ -79,6 +84,9 @@ def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = Non
     if policy == "auto":
         series_rule = _far_from_zero_series(full)
         period_rule[~beyond] = _missing_everywhere(full.loc[~beyond])  # within each span
+        run_rule = np.zeros(len(full), bool)
+        run_rule[~beyond] = _implausible_zero_runs(full.loc[~beyond])
+        series_rule |= run_rule
         missing = hole & (series_rule | period_rule)
     elif policy == "zero":
         missing = np.zeros(len(full), bool)
@@ -136,6 +144,27 @@ def _far_from_zero_series(full: pd.DataFrame) -> np.ndarray:
     return full["unique_id"].map(far).fillna(False).to_numpy(bool)
 
 
+def _implausible_zero_runs(full: pd.DataFrame) -> np.ndarray:
+    """Holes in runs too long to be zero sales of a series that never records a zero.
+
+    Zero sales are scored as a Poisson count at the series' 10th percentile, a low
+    level of the series that promotions and seasons do not lift: a run of ``k``
+    zeros somewhere in ``n`` periods then has about ``n * exp(-k * p10)`` chances.
+    A file that lists only the days with sales keeps its zeros (its low values are
+    1 or 2, so runs of zeros are ordinary); an item selling 3 to 20 a week does not.
+    """
+    uid = full["unique_id"]
+    hole = full["y"].isna()
+    recorded = full.loc[~hole].groupby("unique_id", sort=False)["y"]
+    no_zero = recorded.min() > 0
+    low = recorded.quantile(0.10).where(no_zero)
+    span = uid.map(uid.value_counts())
+    starts = (hole != hole.groupby(uid, sort=False).shift()).cumsum()
+    run = hole.groupby([uid, starts], sort=False).transform("size")
+    log_chances = np.log(span) - run * uid.map(low)
+    return (hole & (log_chances < np.log(CHANCE))).fillna(False).to_numpy(bool)
+
+
 def _missing_everywhere(full: pd.DataFrame) -> np.ndarray:
     """Rows of periods that every spanning series misses, too often together for chance."""
     hole = full["y"].isna()
@@ -164,7 +193,10 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         return f"{policy} (chosen): {total} missing {unit} {how}."
     reasons = []
     if fill.series_missing:
-        reasons.append(f"{fill.series_missing} series never record a zero and sit far from it")
+        reasons.append(
+            f"{fill.series_missing} series never record a zero and sit far from it, "
+            "or miss too many periods in a row to have sold nothing"
+        )
     if fill.periods_missing_everywhere:
         reasons.append(
             f"{fill.periods_missing_everywhere} {unit[:-1]} is missing from every series at once"

@@ -165,3 +165,25 @@ def test_a_steady_seller_moved_by_its_price_is_missing_records_not_zero_sales():
     result = clean(_frame({"Kaffee": values}))  # daily dates; only the values matter here
     assert result.report.gaps_as_zero == 0 and result.report.gaps_as_missing == 2
     assert _filled(result, "Kaffee", "2024-02-10") > 40
+
+
+def test_weeks_missing_in_a_row_from_a_modest_seller_are_lost_records():
+    """3 to 20 a week, never a zero: three weeks without a sale are a lost export, not sales."""
+    rng = np.random.default_rng(5)
+    sales = rng.integers(3, 21, 130).astype(float)
+    sales[60:63] = np.nan
+    values = [None if np.isnan(v) else float(v) for v in sales]
+    result = clean(_frame({"SNK-011": values}))
+    assert result.report.gaps_as_missing == 3 and result.report.gaps_as_zero == 0
+    neighbours = sorted([sales[59], sales[63]])
+    assert neighbours[0] <= _filled(result, "SNK-011", "2024-03-02") <= neighbours[1]
+    assert "too many periods in a row" in result.report.gap_rule
+
+
+def test_a_slow_mover_missing_the_same_run_still_sold_nothing():
+    rng = np.random.default_rng(5)
+    sales = rng.integers(1, 4, 130).astype(float)  # 1 to 3 a week: a run of zeros is ordinary
+    sales[60:63] = np.nan
+    values = [None if np.isnan(v) else float(v) for v in sales]
+    result = clean(_frame({"slow": values}))
+    assert result.report.gaps_as_zero == 3 and result.report.gaps_as_missing == 0
