@@ -69,9 +69,10 @@ def score_rule(kept: dict, mode: str, k: int, strategy: str) -> tuple[float, flo
     from forecasting.selection import combine, select
 
     short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
+    seasonal = {m for m in kept["cvs"] if MODELS[m].needs_whole_season}
     margin = int(strategy[6:]) / 100 if strategy.startswith("margin") else 0.0
     selection = select(
-        kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok, ensemble_margin=margin
+        kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok, margin, seasonal
     )
     if strategy == "top":
         selection = top_k(selection, kept, mode, k)

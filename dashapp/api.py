@@ -415,13 +415,16 @@ class RunCancel(MethodView):
     @ADMIN
     @blp.response(202, schemas.RunSchema)
     @blp.alt_response(401, schema=schemas.ErrorSchema)
+    @blp.alt_response(409, schema=schemas.ErrorSchema)
     def post(self, run_id):
-        """Ask a queued or running run to stop.
+        """Ask a queued or running run to stop (409 when it has already ended).
 
         It ends ``cancelled`` at its next check (about a second); a run that does not
         reach one within 10 s has its processes stopped and is marked cancelled.
         """
-        _run_or_404(run_id)
+        run = _run_or_404(run_id)
+        if not runs.is_active(run):
+            abort(409, message=f"Run {run_id} already ended ({run['status']}); nothing to cancel.")
         return runs.cancel(app_state().system, run_id)
 
 

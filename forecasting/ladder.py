@@ -62,6 +62,7 @@ def profile_series(df: pd.DataFrame, h: int, season_length: int) -> pd.DataFrame
     out["zero_share"] = 1 - out["nonzero"] / out["periods"]
     out["demand_class"] = demand_class(out["adi"], out["cv2"], out["nonzero"])
     out["tier"] = ladder_step(out["periods"], out["nonzero"], h, season_length)
+    out["whole_season"] = out["periods"] >= season_length
     return out.drop(columns=["mean_size", "var_size"])
 
 

@@ -257,6 +257,10 @@ def _series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:
     return key
 
 
+#: a date written as three numbers (31.02.2025, 2025-02-31, 02/31/2025)
+_DATE_SHAPE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
 def _dates(
     table: pd.DataFrame, column: str, key: pd.Series | None
 ) -> tuple[pd.Series, DateReading]:
@@ -264,10 +268,19 @@ def _dates(
     bad = ds.isna() & table[column].notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = str(table[column].iloc[row]).strip()
+        where = f"{value!r} on data row {row + 1} (line {row + 2} of the file)"
+        if _DATE_SHAPE.fullmatch(value) and reading.order != "as written":
+            fix = (
+                f"It is written like the column's other dates ({reading.order}) but is not a "
+                "day of the calendar (a 31st of a 30-day month, a 29th of February outside a "
+                "leap year, a month over 12): correct that date or remove its row."
+            )
+        else:
+            fix = "Use a format such as 2024-01-31."
         raise DataError(
             f"Column {column!r} has {int(bad.sum())} value(s) that are not dates, e.g. "
-            f"{table[column].iloc[row]!r} on data row {row + 1}. Use a format such as "
-            "2024-01-31."
+            f"{where}. {fix}"
         )
     if ds.isna().all():
         raise DataError(f"Column {column!r} is empty. Fill in a date for every row.")

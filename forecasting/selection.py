@@ -12,7 +12,9 @@ folds (the ladder's ``long`` step) is made by its validation score:
 - ``per_series``: each series' own best.
 
 A ``short`` series takes the best candidate of its demand class among those
-made only of models that fit short histories; ``new`` and ``zero`` series take
+made only of models that fit short histories (and, for a series shorter than a
+season, none that repeats a season: validated on long series, seasonal naive
+there is a naive forecast of whatever the last period was); ``new`` and ``zero`` series take
 the ladder's ``level`` and ``zero`` rungs, which need no fitted model.
 """
 
@@ -56,13 +58,15 @@ class Selection:
     def served_models(self) -> set[str]:
         return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
 
-    def for_profile(self, profile: pd.DataFrame, short_ok: set[str]) -> Selection:
+    def for_profile(
+        self, profile: pd.DataFrame, short_ok: set[str], seasonal: set[str] = frozenset()
+    ) -> Selection:
         """The same validated choices, extended by the ladder to the series of ``profile``
         (all history, where a series may have climbed a step since validation)."""
         validated = self.choice.loc[self.choice.index.intersection(self.scores.index)]
         if self.scores.empty:
             return _unvalidated(list(self.members), profile, self.mode)
-        choice = _ladder_choice(validated, self.scores, self.members, profile, short_ok)
+        choice = _ladder_choice(validated, self.scores, self.members, profile, short_ok, seasonal)
         return Selection(self.members, choice, self.scores, self.mode, self.table)
 
 
@@ -112,13 +116,15 @@ def select(
     profile: pd.DataFrame | None = None,
     short_ok: frozenset[str] | set[str] = frozenset(),
     ensemble_margin: float = ENSEMBLE_MARGIN,
+    seasonal: frozenset[str] | set[str] = frozenset(),
 ) -> Selection:
     """Per-series validation scores of every candidate and the choice for every series.
 
     ``profile`` (from ``ladder.profile_series``) gives each series' ladder step and
     demand class; without it every validated series is treated as ``long``. An
     ensemble is chosen over the best single model only when its validation score is
-    lower by more than ``ensemble_margin`` (a share: 0.05 = 5%).
+    lower by more than ``ensemble_margin`` (a share: 0.05 = 5%). ``seasonal`` names
+    the short-fit models that need a whole season of history to be themselves.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown selection mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -130,7 +136,7 @@ def select(
     scores = pd.DataFrame({name: validation_score(wide, scales, name) for name in members})
     choice = _validated_choice(scores, mode, classes, members, ensemble_margin)
     if profile is not None:
-        choice = _ladder_choice(choice, scores, members, profile, short_ok)
+        choice = _ladder_choice(choice, scores, members, profile, short_ok, seasonal)
     return Selection(members, choice, scores, mode, wide)
 
 
@@ -181,20 +187,31 @@ def _ladder_choice(
     members: dict[str, list[str]],
     profile: pd.DataFrame,
     short_ok: frozenset[str] | set[str],
+    seasonal: frozenset[str] | set[str] = frozenset(),
 ) -> pd.Series:
     """Extend the validated choice to every series of the profile, by ladder step."""
-    short_candidates = [c for c, m in members.items() if set(m) <= set(short_ok)]
-    short_scores = scores[short_candidates]
-    fallback = short_scores.mean().idxmin() if short_candidates else RUNGS["new"]
-    by_class = {}
-    if short_candidates:
-        labels = profile["demand_class"].reindex(scores.index)
-        by_class = short_scores.groupby(labels).mean().idxmin(axis=1).to_dict()
-    short = profile["demand_class"].map(by_class).fillna(fallback)
+    short = _best_short(scores, members, profile, set(short_ok))
+    if "whole_season" in profile and seasonal:
+        unseasoned = _best_short(scores, members, profile, set(short_ok) - set(seasonal))
+        short = short.where(profile["whole_season"], unseasoned)
     out = profile["tier"].map(RUNGS).fillna(short).astype(object)
     validated = choice.index.intersection(out.index)
     out[validated] = choice[validated]
     return out
+
+
+def _best_short(
+    scores: pd.DataFrame, members: dict[str, list[str]], profile: pd.DataFrame, fit: set[str]
+) -> pd.Series:
+    """Per series of the profile, the best validated candidate of its demand class made
+    only of the models in ``fit`` (the best over all classes where its class has none)."""
+    candidates = [c for c, m in members.items() if set(m) <= fit]
+    if not candidates:
+        return pd.Series(RUNGS["new"], index=profile.index, dtype=object)
+    short_scores = scores[candidates]
+    labels = profile["demand_class"].reindex(scores.index)
+    by_class = short_scores.groupby(labels).mean().idxmin(axis=1).to_dict()
+    return profile["demand_class"].map(by_class).fillna(short_scores.mean().idxmin())
 
 
 def _unvalidated(models: list[str], profile: pd.DataFrame | None, mode: str) -> Selection:

@@ -184,7 +184,8 @@ def production_model(
     h_val = outcome.serving.horizon if outcome.serving is not None else h
     profile = profile_series(df, h_val, spec.season_length)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
-    selection = outcome.selection.for_profile(profile, short_ok)
+    seasonal = {name for name in outcome.tuning if MODELS[name].needs_whole_season}
+    selection = outcome.selection.for_profile(profile, short_ok, seasonal)
     modelled = fitted_rows(df, profile)
     spec = outcome.spec or spec
     fitted = refit(modelled, spec, outcome.tuning, reporter) if len(modelled) else {}
@@ -260,6 +261,7 @@ def validate(
         profile,
         short_ok,
         options.ensemble_margin,
+        seasonal={name for name in names if MODELS[name].needs_whole_season},
     )
     log.info("selected: %s", selection.choice.value_counts().to_dict())
     return tuning, selection

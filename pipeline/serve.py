@@ -158,13 +158,7 @@ class ForecastService:
                 raise UnknownSelection(f"Unknown series {asked!r};{hint} see GET /api/series.")
             return [selection.series]
         if selection.group:
-            col, _, value = selection.group.partition("=")
-            if col not in keys.columns or col in ("unique_id", "total"):
-                raise UnknownSelection(f"Unknown group {selection.group!r}; use column=value.")
-            chosen = keys.loc[keys[col].astype(str) == value, "unique_id"].tolist()
-            if not chosen:
-                raise UnknownSelection(f"No series has {selection.group!r}; see GET /api/series.")
-            return chosen
+            return group_members(selection.group, keys)
         return keys["unique_id"].tolist()
 
     # -- history -------------------------------------------------------------------------------
@@ -400,6 +394,26 @@ def _driver_values(name: str, values: list) -> list[float]:
             )
         out.append(number)
     return out
+
+
+def group_members(group: str, keys: pd.DataFrame) -> list[str]:
+    """The series of ``column=value``; the column's and the value's case do not matter
+    (a planner types ``store=berlin`` for the file's ``Store``/``Berlin``)."""
+    asked_col, sep, value = group.partition("=")
+    columns = {c.lower(): c for c in keys.columns.drop(["unique_id", "total"], errors="ignore")}
+    col = columns.get(asked_col.strip().lower())
+    if not sep or col is None:
+        known = ", ".join(columns.values()) or "none: the data set has one id column"
+        raise UnknownSelection(
+            f"Unknown group {group!r}; use column=value with a column of: {known}."
+        )
+    values = keys[col].astype(str)
+    exact = values == value
+    chosen = keys.loc[exact if exact.any() else values.str.lower() == value.lower(), "unique_id"]
+    if chosen.empty:
+        hint = did_you_mean(value, sorted(values.unique()))
+        raise UnknownSelection(f"No series has {group!r};{hint} see GET /api/series.")
+    return chosen.tolist()
 
 
 def did_you_mean(asked: str, known: list[str]) -> str:

@@ -55,6 +55,16 @@ def test_an_unknown_series_names_the_ids_it_may_have_meant(client):
     assert "did you mean" in json.dumps(body) and SERIES in json.dumps(body)
 
 
+def test_a_group_is_found_whatever_the_case_of_its_column_and_value(client):
+    exact = _forecast(client, horizon=5, group="store=north").get_json()
+    typed = _forecast(client, horizon=5, group="Store=NORTH").get_json()
+    assert typed["predictions"] == exact["predictions"]
+    wrong = _forecast(client, horizon=5, group="shop=north").get_json()
+    assert "use column=value with a column of:" in json.dumps(wrong) and "store" in json.dumps(
+        wrong
+    )
+
+
 def test_series_says_how_each_series_is_forecast(client):
     body = client.get("/api/series").get_json()
     details = {d["unique_id"]: d for d in body["details"]}
@@ -147,7 +157,8 @@ def test_runs_logs_and_cancel_of_a_finished_run(client):
     download = client.get("/api/runs/1/log.txt")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     cancel = client.post("/api/runs/1/cancel")
-    assert cancel.status_code == 202 and cancel.get_json()["status"] == "succeeded"
+    assert cancel.status_code == 409 and "already ended (succeeded)" in cancel.get_json()["message"]
+    assert client.get("/api/runs/1").get_json()["status"] == "succeeded"
 
 
 def _wait_for(client, run_id: int, timeout: float = 180) -> dict:

@@ -108,3 +108,13 @@ def test_other_forms_in_the_column_keep_their_own_reading():
     ds, reading = _read(["2024-01-30", "31.01.2024", "01.02.2024"])
     assert reading.order == "day-first"
     assert ds.tolist() == list(pd.date_range("2024-01-30", periods=3))
+
+
+def test_a_day_that_is_not_in_the_calendar_is_named_with_its_line():
+    weeks = [f"{d:02d}.0{m}.2025" for m, d in [(1, 6), (1, 13), (1, 20), (1, 27), (2, 3)]]
+    rows = "\n".join(f"{w},{i}" for i, w in enumerate([*weeks, "31.02.2025"]))
+    with pytest.raises(DataError) as refused:
+        load_csv(f"week,units\n{rows}\n".encode())
+    message = str(refused.value)
+    assert "'31.02.2025' on data row 6 (line 7 of the file)" in message
+    assert "not a day of the calendar" in message and "day-first" in message

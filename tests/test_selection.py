@@ -117,6 +117,24 @@ def test_short_series_take_their_class_best_among_models_that_fit_short_historie
     }  # fmt: skip
 
 
+def test_a_short_series_under_a_season_does_not_take_a_model_that_repeats_a_season():
+    """Validated on long series, seasonal naive wins; on 8 weeks it would repeat last week."""
+    h = 7
+    df = make_frame(n_series=2, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    cvs = {
+        "seasonal_naive": _cv(df, h, {"s0": 0.1, "s1": 0.1}),
+        "level": _cv(df, h, {"s0": 3.0, "s1": 3.0}),
+    }
+    launches = _profile({"eight_weeks": "smooth", "a_year": "smooth"}, "short")
+    launches["whole_season"] = [False, True]
+    profile = pd.concat([_profile({"s0": "smooth", "s1": "smooth"}), launches])
+    fit = {"seasonal_naive", "level"}
+    chosen = select(cvs, scales, "global", 1, profile, fit, seasonal={"seasonal_naive"})
+    assert chosen.choice["eight_weeks"] == "level"
+    assert chosen.choice["a_year"] == chosen.choice["s0"] == "seasonal_naive"
+
+
 def test_a_class_keeps_the_global_choice_unless_it_wins_beyond_noise():
     h = 7
     df = make_frame(n_series=24, periods=80)

@@ -42,6 +42,9 @@ class Forecaster(BaseEstimator):
     #: whether it may serve a series too short for a validation fold (the ladder's
     #: ``short`` step): it needs no full season and cannot extrapolate a few points wildly
     short_ok: ClassVar[bool] = False
+    #: whether it is itself only on a whole season of history (seasonal naive repeats the
+    #: last season; on less it repeats the last period, which is another model)
+    needs_whole_season: ClassVar[bool] = False
 
     def fit(self, df: pd.DataFrame, spec: DataSpec) -> Self:
         missing = {"unique_id", "ds", "y", *spec.exog} - set(df.columns)

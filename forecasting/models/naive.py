@@ -9,6 +9,7 @@ class Naive(SeasonalNaive):
     """y[t + k] = y[t]: seasonal naive with a season of one period."""
 
     name = "naive"
+    needs_whole_season = False
 
     def season(self) -> int:
         return 1

@@ -18,6 +18,7 @@ class SeasonalNaive(Forecaster):
     name = "seasonal_naive"
     uses_exog = False
     short_ok = True
+    needs_whole_season = True
 
     def _fit(self, df: pd.DataFrame) -> None:
         pass
