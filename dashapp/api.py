@@ -202,6 +202,7 @@ def _forecast(service, body: dict) -> dict:
         "horizon": body["horizon"],
         "series": _selection(body).label,
         "model": body["model"] or prod.run["selected_model"],
+        "served": service.how_served(_selection(body), body["model"]),
         "level": level,
         "run_id": prod.run["id"],
     }

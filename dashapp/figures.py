@@ -64,6 +64,10 @@ def empty(message: str) -> go.Figure:
     return fig
 
 
+#: a history this short is drawn with a marker on each period
+FEW_POINTS = 30
+
+
 def history_with_forecast(
     history: pd.DataFrame | None,
     forecast: pd.DataFrame | None,
@@ -82,7 +86,9 @@ def history_with_forecast(
                 x=hist["ds"],
                 y=hist["y"],
                 name="actual",
-                mode="lines",
+                # a launch's one or two weeks are invisible as a line alone
+                mode="lines+markers" if len(hist) <= FEW_POINTS else "lines",
+                marker={"size": 5},
                 line={"color": "#333", "width": 1.2},
             )
         )

@@ -71,6 +71,13 @@ class ForecastResponse(Schema):
     validated_horizon = fields.Integer(
         metadata={"description": "periods whose bands were checked on held-out validation folds"}
     )
+    served = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "what forecasts the selection: a series' ladder step and model, "
+            "or how many of a group's series keep a ladder forecast whatever model is asked"
+        },
+    )
 
 
 class HistoryPoint(Schema):

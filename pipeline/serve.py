@@ -24,6 +24,7 @@ from forecasting.ladder import describe_step
 from forecasting.limits import Limits
 from forecasting.models import BASELINE
 from forecasting.plans import forecast_with_plan
+from forecasting.selection import RUNGS
 from forecasting.serving import ServingModel, driver_tail, repeat_last_season
 from pipeline.eda_report import report_dir
 from pipeline.system import System
@@ -240,6 +241,31 @@ class ForecastService:
         agg = {**{b: "sum" for b in bands}, "extrapolated": "max"}
         return rows.groupby("ds", sort=True).agg(agg).reset_index()
 
+    def how_served(self, selection: Selection, model: str | None = None) -> str | None:
+        """In words, what forecasts the selection: one series' ladder step and model, or
+        how many of a group's series keep a ladder forecast whatever model is asked."""
+        details = self.series_details()
+        if details is None:
+            return None
+        prod = self.production()
+        chosen = self.members(selection, prod.keys)
+        rows = details.set_index("unique_id").reindex(chosen)
+        asked = model not in (None, "selected")
+        on_rung = rows["served_by"].isin(LADDER_RUNGS)
+        if len(rows) == 1:
+            row = rows.iloc[0]
+            served = row["served_by"] if not asked or on_rung.iloc[0] else model
+            text = f"{chosen[0]}: {row['step']}; served by {served}"
+            if asked and on_rung.iloc[0]:
+                text += f", whatever model is chosen ({model} has nothing to fit here)"
+            return text + "."
+        if asked and on_rung.any():
+            return (
+                f"{int(on_rung.sum())} of {len(rows)} series here are new or have never sold: "
+                f"they keep their level or zero forecast, whatever model is chosen."
+            )
+        return None
+
     def series_ladder(self, dataset_id: int | None = None) -> tuple[pd.DataFrame, str]:
         """Every series' ladder step and demand class, and where the table comes from: the
         production run when it serves this data set, else the data set's EDA report."""
@@ -394,6 +420,10 @@ def _driver_values(name: str, values: list) -> list[float]:
             )
         out.append(number)
     return out
+
+
+#: what the ladder serves without a model: a never-sold series' zeros, a new one's level
+LADDER_RUNGS = tuple(RUNGS.values())
 
 
 def group_members(group: str, keys: pd.DataFrame) -> list[str]:

@@ -96,3 +96,24 @@ def priced_daily(days: int = 180, planned: int = 14, seed: int = 5) -> bytes:
         frame.loc[days:, "units"] = np.nan
         parts.append(frame)
     return pd.concat(parts).to_csv(index=False).encode()
+
+
+def launch_and_never_sold() -> bytes:
+    """Store x item daily sales in the shapes a planner exports: a seasonal seller, a steady
+    one, a slow mover, a launch on sale for three days and an item listed but never sold."""
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2024-01-01", periods=120)
+    rows = []
+    for item, y in {
+        "coffee": 40 + 10 * np.sin(np.arange(120) * 2 * np.pi / 7) + rng.normal(0, 3, 120),
+        "kettle": rng.poisson(12, 120),
+        "descaler": rng.poisson(0.4, 120),  # a slow mover: most days sell nothing
+        "launch": [np.nan] * 117 + [4, 6, 5],  # on sale for three days
+        "gift box": np.zeros(120),  # listed, never sold
+    }.items():
+        rows += [
+            {"date": d.date(), "store": "north", "item": item, "units": v}
+            for d, v in zip(days, y, strict=True)
+            if not np.isnan(v)
+        ]
+    return pd.DataFrame(rows).to_csv(index=False).encode()

@@ -10,7 +10,8 @@ import pytest
 
 from dashapp import create_app
 from forecasting.models import ALWAYS
-from tests.conftest import SAMPLES
+from tests.conftest import QUICK_RUN, SAMPLES, cli
+from tests.planner_files import launch_and_never_sold
 
 SERIES = "store=north/item=mug"
 
@@ -63,6 +64,28 @@ def test_a_group_is_found_whatever_the_case_of_its_column_and_value(client):
     assert "use column=value with a column of:" in json.dumps(wrong) and "store" in json.dumps(
         wrong
     )
+
+
+@pytest.fixture(scope="module")
+def launch_client(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("launch") / "data"
+    source = data_dir.parent / "sales.csv"
+    source.write_bytes(launch_and_never_sold())
+    ran = cli(data_dir, "run", "--csv", str(source), *QUICK_RUN, "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    return create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
+
+
+def test_the_forecast_says_a_launch_keeps_its_level_whatever_model_is_asked(launch_client):
+    launch = "item=launch/store=north"
+    body = _forecast(launch_client, horizon=7, series=launch, model="xgboost").get_json()
+    assert {p["value"] for p in body["predictions"]} == {5.0}  # its 3 days' mean
+    assert "new: 3 days of history, level forecast; served by level" in body["served"]
+    assert "whatever model is chosen" in body["served"]
+    kettle = _forecast(launch_client, horizon=7, series="item=kettle/store=north").get_json()
+    assert "whatever model" not in kettle["served"] and "served by" in kettle["served"]
+    store = _forecast(launch_client, horizon=7, group="store=north", model="xgboost").get_json()
+    assert store["served"].startswith("2 of 5 series here are new or have never sold")
 
 
 def test_series_says_how_each_series_is_forecast(client):
@@ -157,7 +180,7 @@ def test_runs_logs_and_cancel_of_a_finished_run(client):
     download = client.get("/api/runs/1/log.txt")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     cancel = client.post("/api/runs/1/cancel")
-    assert cancel.status_code == 409 and "already ended (succeeded)" in cancel.get_json()["message"]
+    assert cancel.status_code == 409 and "already ended (succeeded)" in cancel.get_json()["detail"]
     assert client.get("/api/runs/1").get_json()["status"] == "succeeded"
 
 

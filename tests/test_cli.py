@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 
 from tests.conftest import ROOT
+from tests.planner_files import launch_and_never_sold
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -178,29 +178,9 @@ def test_forecast_with_planned_driver_values(tmp_path, store_item_csv):
     assert means[1] > 1.3 * means[0]
 
 
-def _planners_file(path) -> None:
-    """Store x item daily sales in the shapes a planner exports (made here, not real data)."""
-    rng = np.random.default_rng(7)
-    days = pd.date_range("2024-01-01", periods=120)
-    rows = []
-    for item, y in {
-        "coffee": 40 + 10 * np.sin(np.arange(120) * 2 * np.pi / 7) + rng.normal(0, 3, 120),
-        "kettle": rng.poisson(12, 120),
-        "descaler": rng.poisson(0.4, 120),  # a slow mover: most days sell nothing
-        "launch": [np.nan] * 117 + [4, 6, 5],  # on sale for three days
-        "gift box": np.zeros(120),  # listed, never sold
-    }.items():
-        rows += [
-            {"date": d.date(), "store": "north", "item": item, "units": v}
-            for d, v in zip(days, y, strict=True)
-            if not np.isnan(v)
-        ]
-    pd.DataFrame(rows).to_csv(path, index=False)
-
-
 def test_every_series_of_a_planners_file_gets_a_forecast(tmp_path):
     source, out = tmp_path / "sales.csv", tmp_path / "forecast.csv"
-    _planners_file(source)
+    source.write_bytes(launch_and_never_sold())
     result = _run(
         "forecast", "--csv", str(source), "--horizon", "14", "--models", "linear_trend,theta",
         "--quiet", "--out", str(out),

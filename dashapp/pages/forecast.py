@@ -186,7 +186,9 @@ def update(selector, horizon, model, driver_values, driver_ids):
     if "bands extrapolated" in table:
         table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
     columns = [{"name": c, "id": c} for c in table.columns]
-    return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, None
+    served = service.how_served(ui.parse_selector(selector), None if model == "selected" else model)
+    note = dbc.Alert(served, color="light", id="forecast-served") if served else None
+    return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, note
 
 
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
