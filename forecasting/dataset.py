@@ -9,8 +9,9 @@ import pandas as pd
 
 from forecasting.cleaning import CleanData, clean
 from forecasting.errors import DataError
-from forecasting.frequency import infer_frequency
+from forecasting.frequency import default_horizon, infer_frequency, period_unit
 from forecasting.gaps import DEFAULT_GAP_POLICY
+from forecasting.ladder import NEW_PERIODS, profile_series
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
 from forecasting.spec import DataSpec
@@ -65,6 +66,10 @@ class Dataset:
         if mapping.wide:
             notes.append(describe_wide(mapping))
         notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
+        notes.append(self.describe_rows())
+        history = self.describe_history()
+        if history:
+            notes.append(history)
         ended = self.ended_early()
         if len(ended):
             notes.append(
@@ -74,6 +79,34 @@ class Dataset:
             )
         notes.append(self.describe_drivers())
         return notes
+
+    def describe_rows(self) -> str:
+        """Why the row count differs from the file's: gaps filled, zeros trimmed, rows merged."""
+        r = self.cleaned.report
+        changes = [
+            (r.gaps_filled, "missing periods filled"),
+            (-r.leading_zeros_trimmed, "zeros before a series' first sale trimmed"),
+            (-r.exact_duplicates_dropped, "exact duplicates dropped"),
+            (-r.duplicate_periods_summed, "rows of one period summed into one"),
+            (-r.missing_records_left_out, "blank targets at a series' edge left out"),
+        ]
+        said = [f"{abs(n):,} {what}" for n, what in changes if n]
+        how = f" ({'; '.join(said)})" if said else ""
+        return f"rows: {r.rows_in:,} read, {r.rows_out:,} after cleaning{how}"
+
+    def describe_history(self) -> str | None:
+        """The series that stand on the ladder's lowest steps, named before training."""
+        freq = self.spec.freq
+        profile = profile_series(self.frame, default_horizon(freq), self.spec.season_length)
+        unit = period_unit(freq)
+        parts = []
+        for tier, what in (("zero", "never sold: zero forecast"), ("new", "new")):
+            ids = profile.index[profile["tier"] == tier]
+            if len(ids) and tier == "new":
+                what = f"new, under {NEW_PERIODS} {unit} of history: level forecast"
+            if len(ids):
+                parts.append(f"{len(ids)} {what} (e.g. {ids[0]})")
+        return f"history: {'; '.join(parts)}" if parts else None
 
     def ended_early(self) -> pd.Series:
         """Last date of each series that stops before the data set's last date."""

@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.dataset import prepare
 from forecasting.intervals import LEVELS, apply_intervals, conformal_quantiles
 from forecasting.ladder import profile_series
 from forecasting.models import MODELS
 from forecasting.models.base import DIVERGENCE_FACTOR, LocalForecaster
 from forecasting.workflow import TrainOptions, backtest, train_and_forecast
 from tests.conftest import make_frame, spec_for
+from tests.planner_files import launch_and_never_sold
 
 H = 7
 QUICK = TrainOptions(models=("linear_trend", "xgboost", "ets", "theta"), n_windows=2)
@@ -244,3 +246,12 @@ def test_a_horizon_the_history_cannot_validate_is_validated_as_far_as_it_can():
     steps = outcome.forecast.groupby("unique_id").cumcount() + 1
     assert (outcome.forecast.loc[steps == 12, "extrapolated"]).all()
     assert not (outcome.forecast.loc[steps <= 11, "extrapolated"]).any()
+
+
+def test_the_upload_report_names_new_and_never_sold_series_before_training():
+    data = prepare(launch_and_never_sold(), horizon=14)
+    notes = "\n".join(data.notes())
+    assert "1 never sold: zero forecast (e.g. item=gift box/store=north)" in notes
+    assert "1 new, under 4 days of history: level forecast (e.g. item=launch/store=north)" in notes
+    read = data.cleaned.report.rows_in
+    assert f"rows: {read:,} read, {len(data.frame):,} after cleaning" in notes
