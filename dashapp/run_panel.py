@@ -254,6 +254,7 @@ def cancel() -> dbc.Alert:
         f"within {runs.GRACE_SECONDS:.0f} s.",
         color="secondary",
         id="retraining-cancel-requested",
+        duration=STARTING_NOTICE_MS,  # the run's outcome below says when it has stopped
     )
 
 

@@ -281,7 +281,10 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
             [
                 html.H5(f"Validation report: {filename}"),
                 html.Ul([html.Li(i) for i in items]),
-                html.P("Nothing is stored until you start training.", className="small mb-0"),
+                html.P(
+                    "The file is stored when a run starts with it; until then nothing is kept.",
+                    className="small mb-0",
+                ),
             ]
         ),
         color="success",
