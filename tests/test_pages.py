@@ -12,7 +12,7 @@ from dashapp import components as ui
 from dashapp import figures
 from forecasting.frequency import frequency_from_alias
 from pipeline.exports import excel_bytes
-from pipeline.formatting import DIVERGED, scores
+from pipeline.formatting import DIVERGED, drivers_left_out, drivers_used, scores
 
 
 def _model(name: str, mase: float, trials: int = 0, selected: bool = False) -> dict:
@@ -78,3 +78,15 @@ def test_the_excel_export_holds_dates_and_quotes_formulas():
     assert sheet["B2"].is_date and sheet["B2"].number_format == "yyyy-mm-dd"
     assert sheet["B2"].value == pd.Timestamp("2025-03-01").to_pydatetime()
     assert sheet["A2"].value == "'=cmd()" and sheet["C2"].value == 1.5
+
+
+def test_the_forecast_page_says_which_drivers_were_tried_and_left_out():
+    run = {"metrics": {"drivers": {
+        "Price": {"used": False, "with": 0.921, "without": 0.896},
+        "promo": {"used": True, "with": 0.5, "without": 0.9},
+    }}}  # fmt: skip
+    assert drivers_used(run) == "promo: validation score 0.500 with it, 0.900 without"
+    left_out = drivers_left_out(run)
+    assert "Price (validation score 0.921 with it, 0.896 without)" in left_out
+    assert "promo" not in left_out
+    assert "no driver column" in drivers_left_out({"metrics": {"drivers": {}}})

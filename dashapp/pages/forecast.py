@@ -13,6 +13,7 @@ from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon, period_unit
 from pipeline.exports import excel_bytes, protect_formulas
+from pipeline.formatting import drivers_left_out, drivers_used
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=1, title="Forecast")
 
@@ -88,7 +89,7 @@ def layout(**_):
                     html.H5("What if"),
                     html.P(
                         "The models use these drivers because validation said they help ("
-                        + _driver_verdicts(prod.run)
+                        + drivers_used(prod.run)
                         + "). With every field blank the forecast uses the planned values "
                         "the file gave past its last sale and, where it gave none, the same "
                         "models fitted without the drivers. Enter a value to see the forecast "
@@ -102,7 +103,11 @@ def layout(**_):
                 className="mb-3",
             )
             if drivers
-            else html.Div(),
+            else html.P(
+                drivers_left_out(prod.run),
+                className="small text-muted",
+                id="forecast-drivers-note",
+            ),
             html.Div(id="forecast-message"),
             ui.chart("forecast-chart"),
             html.P(ui.INTERVAL_NOTE, className="small text-muted"),
@@ -121,19 +126,6 @@ def layout(**_):
             ),
         ]
     )
-
-
-def _driver_verdicts(run: dict) -> str:
-    """``price 0.087 with it vs 0.959 without`` for each driver the run kept."""
-    report = (run.get("metrics") or {}).get("drivers") or {}
-    kept = [
-        f"{name}: validation score {row['with']:.3f} with it, {row['without']:.3f} without"
-        if "with" in row
-        else f"{name}: named"
-        for name, row in report.items()
-        if row.get("used")
-    ]
-    return "; ".join(kept) or "named when the model was trained"
 
 
 def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.DataFrame, str]:
