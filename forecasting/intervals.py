@@ -145,11 +145,24 @@ def apply_intervals(
     series = out["unique_id"].to_numpy()
     for j, level in enumerate(levels):
         half = width[:, j] * width_scale
-        low = np.maximum(yhat - half, floor)
-        shown = pd.Series(yhat + half - low).groupby(series, sort=False).cummax().to_numpy()
-        out[f"lo{level}"] = low
-        out[f"hi{level}"] = low + shown
+        out[f"lo{level}"], out[f"hi{level}"] = band_bounds(yhat, half, half, floor, series)
     return out.drop(columns="step")
+
+
+def band_bounds(
+    yhat: np.ndarray,
+    below: np.ndarray,
+    above: np.ndarray,
+    floor: np.ndarray | float,
+    series: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds ``below``/``above`` the forecast, the lower one clipped at
+    ``floor``; where the clip would narrow a band, the upper bound keeps the widest band
+    so far of its series (rows in time order within each series)."""
+    low = np.maximum(yhat - below, floor)
+    groups = np.zeros(len(yhat)) if series is None else series
+    shown = pd.Series(yhat + above - low).groupby(groups, sort=False).cummax().to_numpy()
+    return low, low + shown
 
 
 def coverage(frame: pd.DataFrame, levels: tuple[int, ...] = LEVELS) -> dict[str, float]:

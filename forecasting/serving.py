@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataError
+from forecasting.group_bands import sum_with_bands, validation_errors
 from forecasting.intervals import (
     apply_intervals,
     conformal_quantiles,
@@ -58,6 +59,9 @@ class ServingModel:
     #: each series' last season of drivers: what a model without a driver-free twin is
     #: given when no plan is (it is then assumed the drivers repeat their last season)
     driver_tail: pd.DataFrame | None = None
+    #: validation errors per series, fold, period and candidate: bands of sums of series
+    #: are calibrated on them (``forecasting.group_bands``)
+    errors: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -78,6 +82,11 @@ class ServingModel:
 
     def served_models(self) -> set[str]:
         return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+
+    def sum_forecast(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Per period, the sum of per-series forecast ``rows`` with bands of the sum's own
+        (``forecasting.group_bands``)."""
+        return sum_with_bands(rows, getattr(self, "errors", None), self.scale, self.nonnegative)
 
     def series_table(self) -> pd.DataFrame:
         """Per series: ladder step, demand class and what serves it (``ladder.series_table``)."""
@@ -106,6 +115,7 @@ class ServingModel:
             self.rungs,
             {name: self.plain[name]} if self.plain and name in self.plain else None,
             self.driver_tail,
+            self.errors,
         )
 
     def describe(self) -> str:
@@ -243,6 +253,7 @@ def serving_model(
         rungs,
         plain or None,
         driver_tail(df, spec),
+        validation_errors(selection.table, set(selection.choice) | set(fitted)),
     )
 
 

@@ -33,7 +33,6 @@ from storage.datasets import dataset_info, latest_dataset_id, series_keys
 from storage.results import model_results, stored_forecasts
 
 TOTAL = "total"
-LEVELS = (80, 95)
 
 
 class UnknownSelection(DataError):
@@ -207,8 +206,8 @@ class ForecastService:
         """``ds, yhat, lo80, hi80, lo95, hi95`` summed over the selection.
 
         The stored forecast answers when it covers the request; otherwise the
-        production model forecasts. Bands of a sum are the sums of the bands,
-        which assumes the series move together and so errs on the wide side.
+        production model forecasts. The bands of a sum of series are calibrated on
+        the sum's own validation errors (``forecasting.group_bands``).
         """
         if horizon < 1:
             raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
@@ -235,11 +234,9 @@ class ForecastService:
         else:
             plan = self.plan(prod.dataset_id)
             rows, _ = forecast_with_plan(prod.serving, horizon, plan, model, chosen)
-        bands = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
         step = rows.groupby("unique_id", sort=False).cumcount()
         rows = rows.assign(extrapolated=step >= prod.serving.horizon)
-        agg = {**{b: "sum" for b in bands}, "extrapolated": "max"}
-        return rows.groupby("ds", sort=True).agg(agg).reset_index()
+        return prod.serving.sum_forecast(rows)
 
     def how_served(self, selection: Selection, model: str | None = None) -> str | None:
         """In words, what forecasts the selection: one series' ladder step and model, or

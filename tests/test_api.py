@@ -114,6 +114,15 @@ def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
         n["upper"] - n["lower"] < w["upper"] - w["lower"]
         for n, w in zip(narrow, total, strict=True)
     )
+    # the total's band is calibrated on the total's errors, not the series' bands added up
+    ids = client.get("/api/series").get_json()["series"]
+    added = sum(
+        p["upper"] - p["lower"]
+        for uid in ids
+        for p in _forecast(client, horizon=7, series=uid).get_json()["predictions"][-1:]
+    )
+    assert total[-1]["upper"] - total[-1]["lower"] < 0.9 * added
+    assert all(p["lower"] <= p["value"] <= p["upper"] for p in total)
 
 
 @pytest.mark.parametrize(
