@@ -21,15 +21,16 @@ def _cv(df: pd.DataFrame, h: int, error: dict[str, float]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[["unique_id", "ds", "cutoff", "y", "yhat"]]
 
 
-def test_per_series_and_global_choices():
-    h = 7
+def _two_series(errors: dict[str, dict[str, float]], h: int = 7) -> tuple[dict, pd.DataFrame]:
+    """Validation folds of s0 and s1 for each model, off the actuals by the given errors."""
     df = make_frame(n_series=2, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    cvs = {
-        "a": _cv(df, h, {"s0": 0.1, "s1": 30.0}),
-        "b": _cv(df, h, {"s0": 30.0, "s1": 0.1}),
-        "c": _cv(df, h, {"s0": 5.0, "s1": 5.0}),
-    }
+    return {name: _cv(df, h, err) for name, err in errors.items()}, fold_scales(df, h, 2, 7)
+
+
+def test_per_series_and_global_choices():
+    cvs, scales = _two_series(
+        {"a": {"s0": 0.1, "s1": 30.0}, "b": {"s0": 30.0, "s1": 0.1}, "c": {"s0": 5.0, "s1": 5.0}}
+    )
     per_series = select(cvs, scales, mode="per_series")
     assert per_series.choice.to_dict() == {"s0": "a", "s1": "b"}
     assert per_series.served_models() == {"a", "b"}
@@ -42,10 +43,7 @@ def test_per_series_and_global_choices():
 
 
 def test_an_ensemble_must_beat_the_best_single_model_by_the_margin():
-    h = 7
-    df = make_frame(n_series=2, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    cvs = {"a": _cv(df, h, {"s0": 2.0, "s1": 2.0}), "b": _cv(df, h, {"s0": -1.5, "s1": -1.5})}
+    cvs, scales = _two_series({"a": {"s0": 2.0, "s1": 2.0}, "b": {"s0": -1.5, "s1": -1.5}})
     means = select(cvs, scales, mode="global", ensemble_margin=0.0).scores.mean()
     gain = 1 - means["ensemble(a+b)"] / means[["a", "b"]].min()
     assert 0 < gain < 1
@@ -94,14 +92,13 @@ def test_each_demand_class_gets_the_candidate_that_validates_best_on_it(monkeypa
 
 
 def test_short_series_take_their_class_best_among_models_that_fit_short_histories():
-    h = 7
-    df = make_frame(n_series=2, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    cvs = {
-        "global_tree": _cv(df, h, {"s0": 0.1, "s1": 0.1}),  # best, but not for short series
-        "level": _cv(df, h, {"s0": 3.0, "s1": 3.0}),
-        "trend": _cv(df, h, {"s0": 9.0, "s1": 9.0}),
-    }
+    cvs, scales = _two_series(
+        {
+            "global_tree": {"s0": 0.1, "s1": 0.1},  # best, but not for short series
+            "level": {"s0": 3.0, "s1": 3.0},
+            "trend": {"s0": 9.0, "s1": 9.0},
+        }
+    )
     profile = pd.concat(
         [
             _profile({"s0": "smooth", "s1": "smooth"}),
@@ -119,13 +116,9 @@ def test_short_series_take_their_class_best_among_models_that_fit_short_historie
 
 def test_a_short_series_under_a_season_does_not_take_a_model_that_repeats_a_season():
     """Validated on long series, seasonal naive wins; on 8 weeks it would repeat last week."""
-    h = 7
-    df = make_frame(n_series=2, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    cvs = {
-        "seasonal_naive": _cv(df, h, {"s0": 0.1, "s1": 0.1}),
-        "level": _cv(df, h, {"s0": 3.0, "s1": 3.0}),
-    }
+    cvs, scales = _two_series(
+        {"seasonal_naive": {"s0": 0.1, "s1": 0.1}, "level": {"s0": 3.0, "s1": 3.0}}
+    )
     launches = _profile({"eight_weeks": "smooth", "a_year": "smooth"}, "short")
     launches["whole_season"] = [False, True]
     profile = pd.concat([_profile({"s0": "smooth", "s1": "smooth"}), launches])
