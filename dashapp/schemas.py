@@ -13,6 +13,10 @@ def whole_number(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, **kwargs)
 
 
+#: what a query date must look like, said when it does not
+ISO_DATE = {"invalid": "Not a valid date: write it as YYYY-MM-DD, e.g. 2026-11-01."}
+
+
 class ErrorSchema(Schema):
     error = fields.String(required=True, metadata={"description": "what went wrong"})
     detail = fields.Raw(metadata={"description": "how to fix it, or the invalid fields"})
@@ -24,8 +28,8 @@ class SelectionArgs(Schema):
 
 
 class HistoryArgs(SelectionArgs):
-    start = fields.Date()
-    end = fields.Date()
+    start = fields.Date(error_messages=ISO_DATE)
+    end = fields.Date(error_messages=ISO_DATE)
 
 
 class ForecastRequest(Schema):

@@ -161,6 +161,8 @@ def test_history_series_metrics_models_importance_and_eda(client):
     one = client.get(f"/api/historical?series={SERIES}&start=2024-12-01").get_json()
     assert len(one["data"]) == 31 and one["series"] == SERIES
     assert client.get("/api/historical?series=nope").status_code == 422
+    european = client.get("/api/historical?start=01.11.2024")
+    assert european.status_code == 422 and "YYYY-MM-DD" in json.dumps(european.get_json())
     series = client.get("/api/series").get_json()
     assert len(series["series"]) == 9 and "store=north" in series["groups"]
     metrics = client.get("/api/metrics").get_json()
