@@ -145,13 +145,26 @@ def cli(data_dir: Path, *args: str, timeout: float = 600, **env) -> subprocess.C
 
 
 @pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory) -> Path:
-    """A data directory with one succeeded, tracked run on the multi-series sample."""
-    data_dir = tmp_path_factory.mktemp("trained") / "data"
-    result = cli(
-        data_dir, "run", "--csv", str(SAMPLES / "store_item_daily.csv"), *QUICK_RUN, "--quiet"
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def trained_dir(tmp_path_factory, worker_id) -> Path:
+    """A data directory with one succeeded, tracked run on the multi-series sample.
+
+    Trained once per test session, not once per xdist worker: the workers share the
+    session's base directory and take turns under a lock. Tests copy it (``app_dir``).
+    """
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
+    data_dir, done = shared / "trained" / "data", shared / "trained" / "done"
+    with open(shared / "trained.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            result = cli(
+                data_dir, "run", "--csv", str(SAMPLES / "store_item_daily.csv"), *QUICK_RUN,
+                "--quiet",
+            )  # fmt: skip
+            assert result.returncode == 0, result.stdout + result.stderr
+            done.touch()
     return data_dir
 
 
