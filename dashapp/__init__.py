@@ -101,4 +101,9 @@ def create_app(config: dict | None = None) -> Dash:
     )
     app.layout = shell(dash.page_registry)
     install_csp(app)
+    # Dash registers its script bundles on the first request, after marking that done:
+    # under gthread, bundle requests that arrive meanwhile get a 500 and the first page
+    # after a start stays blank (plotly/dash#3971). Register them before any request.
+    with server.test_request_context("/"):
+        app._setup_server()
     return app

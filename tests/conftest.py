@@ -187,11 +187,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8, **env: str) -> Iterator[str]:
+def gunicorn(
+    data_dir: Path, workers: int = 1, threads: int = 8, warm: bool = True, **env: str
+) -> Iterator[str]:
     """The app under a real gunicorn (gthread workers), as deployed; yields its base URL.
 
-    ``env`` adds environment variables (``ADMIN_TOKEN=...``) for the app.
+    ``env`` adds environment variables (``ADMIN_TOKEN=...``) for the app. With ``warm``
+    False it is yielded as soon as its port accepts connections, before any request.
     """
+    import socket
     import urllib.request
 
     port = free_port()
@@ -225,7 +229,10 @@ def gunicorn(data_dir: Path, workers: int = 1, threads: int = 8, **env: str) -> 
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                if warm:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2):
+                        break
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:

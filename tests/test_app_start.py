@@ -9,9 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
 
 from dashapp.__main__ import SAMPLE as BUNDLED_SAMPLE
-from tests.conftest import free_port
+from tests.conftest import free_port, gunicorn
 from tests.planner_files import priced_daily
 
 
@@ -58,3 +61,13 @@ def test_the_app_starts_and_trains_its_sample_by_itself(tmp_path):
     finally:
         os.killpg(app.pid, signal.SIGTERM)
         app.wait(timeout=30)
+
+
+def test_the_first_page_after_a_start_gets_every_script_bundle(tmp_path):
+    """Requests reaching a fresh gthread worker together all get their bundles (a blank
+    first page otherwise: Dash registered its bundles on the first request, plotly/dash#3971)."""
+    bundle = "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.min.js"
+    paths = ["/", *[bundle] * 15]
+    with gunicorn(tmp_path / "data", warm=False) as url, ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda p: requests.get(url + p, timeout=60).status_code, paths))
+    assert codes == [200] * 16, codes
