@@ -263,7 +263,8 @@ def validate(
         options.ensemble_margin,
         seasonal={name for name in names if MODELS[name].needs_whole_season},
     )
-    log.info("selected: %s", selection.choice.value_counts().to_dict())
+    counts = selection.choice.value_counts().to_dict()
+    log.info("selected on the history before the held-out window: %s", counts)
     return tuning, selection
 
 
