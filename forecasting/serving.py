@@ -86,7 +86,7 @@ class ServingModel:
     def sum_forecast(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Per period, the sum of per-series forecast ``rows`` with bands of the sum's own
         (``forecasting.group_bands``)."""
-        return sum_with_bands(rows, getattr(self, "errors", None), self.scale, self.nonnegative)
+        return sum_with_bands(rows, self.errors, self.scale, self.nonnegative)
 
     def series_table(self) -> pd.DataFrame:
         """Per series: ladder step, demand class and what serves it (``ladder.series_table``)."""

@@ -170,7 +170,8 @@ def update(selector, horizon, model, driver_values, driver_ids):
     except DataError as exc:
         return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
     service = app_state().service
-    history = service.history(ui.parse_selector(selector))
+    selection = ui.parse_selector(selector)
+    history = service.history(selection)
     quantity, _freq = service.quantity()
     fig = figures.history_with_forecast(history, frame, quantity, tail=3 * horizon)
     table = _table(frame)
@@ -178,7 +179,7 @@ def update(selector, horizon, model, driver_values, driver_ids):
     if "bands extrapolated" in table:
         table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
     columns = [{"name": c, "id": c} for c in table.columns]
-    served = service.how_served(ui.parse_selector(selector), None if model == "selected" else model)
+    served = service.how_served(selection, None if model == "selected" else model)
     note = dbc.Alert(served, color="light", id="forecast-served") if served else None
     return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, note
 
