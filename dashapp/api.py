@@ -336,6 +336,9 @@ class Upload(MethodView):
         upload = files["file"]
         reading = _reading_options(form)
         try:
+            busy = runs.active(state.system)  # answered before the file is read or kept
+            if busy is not None:
+                raise RunConflict(busy["id"])
             accepted = uploads.accept(
                 state.settings, upload.read(), upload.filename or "upload.csv", reading
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 MAX_HORIZON_DAYS = 365
 MAX_ID = 2**63 - 1
@@ -30,6 +30,15 @@ class SelectionArgs(Schema):
 class HistoryArgs(SelectionArgs):
     start = fields.Date(error_messages=ISO_DATE)
     end = fields.Date(error_messages=ISO_DATE)
+
+    @validates_schema
+    def _start_before_end(self, data: dict, **_) -> None:
+        """An empty answer for reversed dates looks like missing data; say so instead."""
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise ValidationError(
+                f"start {start.isoformat()} is after end {end.isoformat()}: swap them.", "start"
+            )
 
 
 class ForecastRequest(Schema):

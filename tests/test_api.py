@@ -165,6 +165,9 @@ def test_history_series_metrics_models_importance_and_eda(client):
     assert client.get("/api/historical?series=nope").status_code == 422
     european = client.get("/api/historical?start=01.11.2024")
     assert european.status_code == 422 and "YYYY-MM-DD" in json.dumps(european.get_json())
+    reversed_dates = client.get("/api/historical?start=2024-12-31&end=2024-12-01")
+    assert reversed_dates.status_code == 422, reversed_dates.get_json()
+    assert "is after end 2024-12-01: swap them" in json.dumps(reversed_dates.get_json())
     series = client.get("/api/series").get_json()
     assert len(series["series"]) == 9 and "store=north" in series["groups"]
     metrics = client.get("/api/metrics").get_json()
@@ -317,6 +320,13 @@ def test_start_a_run_through_the_api_and_a_second_is_refused(client):
     second = client.post("/api/runs", json={"models": ["linear_trend"]})
     assert second.status_code == 409
     assert second.get_json()["detail"]["running_run_id"] == run_id
+    uploads = client.application.config["APP_DIR"] / "uploads"
+    before = sorted(uploads.glob("*")) if uploads.exists() else []
+    with open(SAMPLES / "store_item_daily.csv", "rb") as handle:
+        upload = client.post("/api/upload", data={"file": (handle, "sales.csv")})
+    assert upload.status_code == 409 and upload.get_json()["detail"]["running_run_id"] == run_id
+    after = sorted(uploads.glob("*")) if uploads.exists() else []
+    assert after == before, "a refused upload kept its file"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         run = client.get(f"/api/runs/{run_id}").get_json()
