@@ -26,11 +26,14 @@ from accuracy import DATASETS, load
 
 #: (mode, k, strategy): "best" serves the candidate (a model or an ensemble of up to k of the
 #: best models) with the best validation score; "top" always serves the mean of the k best;
-#: "marginN" is "best" where an ensemble must beat the best single model by N% on validation
+#: "marginN" is "best" where an ensemble must beat the best single model by N% on validation;
+#: "tN" is "marginN" or a gain with a paired t statistic of 2 over the series sharing the choice
 RULES = [
     *[(mode, k, "best") for mode in ("global", "per_class", "per_series") for k in (1, 3)],
     *[(mode, k, "top") for mode in ("global", "per_class", "per_series") for k in (3, 5)],
     *[(mode, 3, f"margin{m}") for mode in ("global", "per_class") for m in (2, 5, 10)],
+    *[(mode, k, "t10") for mode in ("global", "per_class") for k in (3, 5)],
+    *[(mode, 5, f"margin{m}") for mode in ("global", "per_class") for m in (5, 10)],
 ]
 
 
@@ -70,10 +73,11 @@ def score_rule(kept: dict, mode: str, k: int, strategy: str) -> tuple[float, flo
 
     short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
     seasonal = {m for m in kept["cvs"] if MODELS[m].needs_whole_season}
-    margin = int(strategy[6:]) / 100 if strategy.startswith("margin") else 0.0
-    selection = select(
-        kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok, margin, seasonal
-    )
+    tested = strategy.startswith("t") and strategy[1:].isdigit()
+    number = strategy.removeprefix("margin").removeprefix("t")
+    margin = int(number) / 100 if number.isdigit() else 0.0
+    selection = select(kept["cvs"], kept["scales"], mode, k, kept["profile"], short_ok, margin,
+                       seasonal, ensemble_test=tested)  # fmt: skip
     if strategy == "top":
         selection = top_k(selection, kept, mode, k)
     actuals = kept["actuals"].copy()
@@ -86,7 +90,33 @@ def score_rule(kept: dict, mode: str, k: int, strategy: str) -> tuple[float, flo
         float(row["mase"]),
         float(row["rmsse"]),
         selection.choice.value_counts().head(3).to_dict(),
+        rule_coverage(kept, selection, actuals.loc[~rung]),
     )
+
+
+def rule_coverage(kept: dict, selection, rows: pd.DataFrame) -> dict[str, float]:
+    """Held-out coverage of the 80/95% bands the rule would serve: each candidate's
+    conformal quantiles on its validation forecasts, as ``serving.serving_model`` builds them."""
+    from forecasting.intervals import LEVELS, apply_intervals, conformal_quantiles, coverage
+    from forecasting.metrics import naive_scale
+
+    grouped = kept["train"].groupby("unique_id", sort=False)["y"]
+    m = kept["season_length"]
+    scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), m, 1))
+    nonnegative = grouped.min() >= 0
+    chosen = rows["unique_id"].map(selection.choice)
+    parts = []
+    for cand in chosen.unique():
+        mine = rows.loc[chosen == cand, ["unique_id", "ds", "y", "rule"]]
+        table = selection.table
+        if cand not in table:  # an ensemble only the "top" strategy makes
+            table = table.assign(**{cand: table[selection.members[cand]].mean(axis=1)})
+        quantiles = conformal_quantiles(table, scale, cand)
+        mine = mine.sort_values(["unique_id", "ds"])
+        banded = apply_intervals(mine.rename(columns={"rule": "yhat"}), quantiles, scale,
+                                 nonnegative)  # fmt: skip
+        parts.append(banded)
+    return {k: round(v, 3) for k, v in coverage(pd.concat(parts), LEVELS).items()}
 
 
 def top_k(selection, kept: dict, mode: str, k: int):
@@ -132,10 +162,10 @@ def main() -> None:
         print(f"\n== {name}: best single model on the held-out window (hindsight): {best} "
               f"{singles.loc[best, 'mase']:.3f} / {singles.loc[best, 'rmsse']:.3f}")  # fmt: skip
         for mode, k, strategy in RULES:
-            mase, rmsse, top = score_rule(kept, mode, k, strategy)
+            mase, rmsse, top, cov = score_rule(kept, mode, k, strategy)
             rows.append({"data": name, "rule": f"{mode} {strategy} {k}", "mase": mase,
                          "rmsse": rmsse})  # fmt: skip
-            print(f"{mode:<11} {strategy} k={k}  MASE {mase:.3f}  RMSSE {rmsse:.3f}  {top}")
+            print(f"{mode:<11} {strategy} k={k}  MASE {mase:.3f}  RMSSE {rmsse:.3f}  {cov}  {top}")
     table = pd.DataFrame(rows)
     ranks = table.groupby("data")[["mase", "rmsse"]].rank()
     table["mean_rank"] = ranks.mean(axis=1)

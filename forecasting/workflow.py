@@ -27,6 +27,7 @@ from forecasting.progress import Reporter
 from forecasting.selection import (
     DEFAULT_MODE,
     ENSEMBLE_MARGIN,
+    ENSEMBLE_TEST,
     MAX_ENSEMBLE,
     Selection,
     select,
@@ -48,6 +49,7 @@ class TrainOptions:
     selection: str = DEFAULT_MODE
     max_ensemble: int = MAX_ENSEMBLE
     ensemble_margin: float = ENSEMBLE_MARGIN
+    ensemble_test: bool = ENSEMBLE_TEST
     tune_series: int | None = 30
     storage: str | None = None
     study_prefix: str = "sales"
@@ -262,6 +264,7 @@ def validate(
         short_ok,
         options.ensemble_margin,
         seasonal={name for name in names if MODELS[name].needs_whole_season},
+        ensemble_test=options.ensemble_test,
     )
     counts = selection.choice.value_counts().to_dict()
     log.info("selected on the history before the held-out window: %s", counts)

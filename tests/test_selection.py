@@ -149,3 +149,27 @@ def test_a_class_keeps_the_global_choice_unless_it_wins_beyond_noise():
                     "per_class", 1, profile)  # fmt: skip
     assert set(chosen.choice[lumpy]) == {"clear"}
     assert set(chosen.choice.drop(lumpy)) == {"steady"}
+
+
+def test_an_ensemble_serves_on_a_small_gain_only_when_series_after_series_share_it():
+    h = 7
+    df = make_frame(n_series=12, periods=80)
+    scales = fold_scales(df, h, 2, 7)
+    ids = sorted(df["unique_id"].unique())
+    # "a" misses 2.9 high, "b" 1 low on every series: their average misses 0.95, 5% better
+    steady = {"a": dict.fromkeys(ids, 2.9), "b": dict.fromkeys(ids, -1.0)}
+    cvs = {name: _cv(df, h, errors) for name, errors in steady.items()}
+    plain = select(cvs, scales, mode="global", ensemble_test=False)  # the margin alone
+    tested = select(cvs, scales, mode="global")  # the default: the margin or the test
+    means = plain.scores.mean()
+    assert 0 < 1 - means["ensemble(a+b)"] / means["b"] < 0.10  # under the margin
+    assert set(plain.choice) == {"b"}
+    assert set(tested.choice) == {"ensemble(a+b)"}
+    # about the same average gain, but half the series lose: noise, the single model serves
+    mixed = {"a": {uid: (2.0 if i % 2 else 3.8) for i, uid in enumerate(ids)},
+             "b": dict.fromkeys(ids, -1.0)}  # fmt: skip
+    cvs = {name: _cv(df, h, errors) for name, errors in mixed.items()}
+    noisy = select(cvs, scales, mode="global")
+    means = noisy.scores.mean()
+    assert 0 < 1 - means["ensemble(a+b)"] / means["b"] < 0.10
+    assert set(noisy.choice) == {"b"}
