@@ -91,6 +91,14 @@ def read_dates(
     month_first_ok = bool((first <= 12).all() and (second <= 31).all())
     pattern = _pattern(parts)
     if not (day_first_ok or month_first_ok):
+        impossible = (first > 31) | (second > 31) | ((first > 12) & (second > 12))
+        if impossible.any():  # a typo, not a second order: no reading makes it a date
+            value = distinct[numeric][impossible].iloc[0]
+            raise DataError(
+                f"Column {column!r}: {value!r} (data row {_first_row(text, value)}) is not a "
+                "date whichever of its first two numbers is the day (a day is 1-31, a month "
+                "1-12). Correct that value and upload the file again."
+            )
         raise DataError(_mixed_orders(column, text, distinct[numeric], first, second))
 
     def reading(order: str) -> pd.Series:
@@ -167,13 +175,17 @@ def _map(text: pd.Series, distinct: pd.Series, parsed: pd.Series) -> pd.Series:
     return pd.to_datetime(out).astype("datetime64[ns]").dt.normalize()
 
 
+def _first_row(text: pd.Series, value: str) -> int:
+    """The 1-based data row where ``value`` first appears."""
+    return int(np.flatnonzero((text == value).fillna(False).to_numpy())[0]) + 1
+
+
 def _mixed_orders(
     column: str, text: pd.Series, distinct: pd.Series, first: pd.Series, second: pd.Series
 ) -> str:
     day_first = distinct[first > 12].iloc[0]
     month_first = distinct[second > 12].iloc[0]
-    rows = {v: int(np.flatnonzero((text == v).fillna(False).to_numpy())[0]) + 1
-            for v in (day_first, month_first)}  # fmt: skip
+    rows = {v: _first_row(text, v) for v in (day_first, month_first)}
     return (
         f"Column {column!r} mixes day-first and month-first dates: {day_first!r} (data row "
         f"{rows[day_first]}) has the day first, {month_first!r} (data row {rows[month_first]}) "

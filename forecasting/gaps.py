@@ -15,10 +15,12 @@ two apart per data set:
   zero is evidence enough, however much a price or a season moves the
   sales from one period to the next); a run of missing periods in a series
   that never records a zero, when selling nothing that long would happen
-  less than once in a hundred spans of its length (zero sales as a count at
-  the series' 10th percentile: ``n * exp(-k * p10) < 1%`` for a run of ``k``
-  periods in a span of ``n``), e.g. three missing weeks of an item that
-  always sells 3 to 20; and any period missing from every
+  less than once in a hundred spans of its length (a period without a sale
+  as likely as the larger of a Poisson zero at the series' 10th percentile
+  and the share of its span with no row: ``n * p0 ** k < 1%`` for a run of
+  ``k`` periods in a span of ``n``), e.g. three missing weeks of an item that
+  always sells 3 to 20, never the gaps of a part listed only in the 10 weeks
+  of 106 it sold; and any period missing from every
   series that spans it at once, when chance would explain that less than once
   in a hundred (the product of the series' missing shares below 1%), e.g. a
   week the export skipped or a day every store was closed;
@@ -147,21 +149,26 @@ def _far_from_zero_series(full: pd.DataFrame) -> np.ndarray:
 def _implausible_zero_runs(full: pd.DataFrame) -> np.ndarray:
     """Holes in runs too long to be zero sales of a series that never records a zero.
 
-    Zero sales are scored as a Poisson count at the series' 10th percentile, a low
-    level of the series that promotions and seasons do not lift: a run of ``k``
-    zeros somewhere in ``n`` periods then has about ``n * exp(-k * p10)`` chances.
-    A file that lists only the days with sales keeps its zeros (its low values are
-    1 or 2, so runs of zeros are ordinary); an item selling 3 to 20 a week does not.
+    A period without a sale is taken to be at least as likely as the larger of a
+    Poisson zero at the series' 10th percentile (a low level of the series that
+    promotions and seasons do not lift) and the share of its span it has no row
+    for: a run of ``k`` zeros somewhere in ``n`` periods then has about
+    ``n * p0 ** k`` chances. An item selling 3 to 20 a week that lost three weeks
+    is a lost record; a file that lists only the weeks with a sale keeps its
+    zeros, however large the few sales it lists (a spare part sold in 10 of 106
+    weeks has a period without a sale 90% of the time).
     """
     uid = full["unique_id"]
     hole = full["y"].isna()
     recorded = full.loc[~hole].groupby("unique_id", sort=False)["y"]
     no_zero = recorded.min() > 0
     low = recorded.quantile(0.10).where(no_zero)
+    empty_share = hole.groupby(uid, sort=False).mean()
+    log_p0 = np.log(np.maximum(np.exp(-low), empty_share.reindex(low.index)))
     span = uid.map(uid.value_counts())
     starts = (hole != hole.groupby(uid, sort=False).shift()).cumsum()
     run = hole.groupby([uid, starts], sort=False).transform("size")
-    log_chances = np.log(span) - run * uid.map(low)
+    log_chances = np.log(span) + run * uid.map(log_p0)
     return (hole & (log_chances < np.log(CHANCE))).fillna(False).to_numpy(bool)
 
 

@@ -118,3 +118,16 @@ def test_a_day_that_is_not_in_the_calendar_is_named_with_its_line():
     message = str(refused.value)
     assert "'31.02.2025' on data row 6 (line 7 of the file)" in message
     assert "not a day of the calendar" in message and "day-first" in message
+
+
+def test_a_date_no_order_can_read_is_a_typo_named_with_its_row(empty_client):
+    weeks = [f"{d:%d.%m.%Y}" for d in pd.date_range("2024-07-01", periods=12, freq="W-MON")]
+    weeks[5] = "32.09.2024"  # the stranger's typo: day 32 with the day first
+    with pytest.raises(DataError, match=r"'32.09.2024' \(data row 6\) is not a date"):
+        _read(weeks)
+    rows = "\n".join(f"{w},{i}" for i, w in enumerate(weeks))
+    response = empty_client.post(
+        "/api/upload", data={"file": (io.BytesIO(f"Datum,Menge\n{rows}\n".encode()), "t.csv")}
+    )
+    assert response.status_code == 422, response.get_json()
+    assert "'32.09.2024'" in response.get_json()["detail"]

@@ -187,3 +187,22 @@ def test_a_slow_mover_missing_the_same_run_still_sold_nothing():
     values = [None if np.isnan(v) else float(v) for v in sales]
     result = clean(_frame({"slow": values}))
     assert result.report.gaps_as_zero == 3 and result.report.gaps_as_missing == 0
+
+
+def test_a_part_listed_only_in_the_weeks_it_sold_keeps_its_zeros_through_long_runs():
+    """The stranger's spare part: 17 units in 10 of 106 weeks, runs of 10+ empty weeks,
+    next to a busy item that fixes the frequency."""
+    weeks = pd.date_range("2023-01-02", periods=106, freq="W-MON")
+    sold_at = [0, 9, 21, 33, 40, 52, 66, 79, 91, 105]
+    units = [2.0, 1.0, 2.0, 3.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
+    frame = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "Kaffee", "ds": weeks, "y": 40.0 + np.arange(106) % 7}),
+            pd.DataFrame({"unique_id": "Ersatzteil", "ds": weeks[sold_at], "y": units}),
+        ],
+        ignore_index=True,
+    )
+    result = clean(frame)
+    assert result.report.gaps_as_missing == 0 and result.report.gaps_as_zero == 96
+    part = result.frame.loc[result.frame["unique_id"] == "Ersatzteil", "y"]
+    assert len(part) == 106 and part.sum() == sum(units)  # nothing invented
