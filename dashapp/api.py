@@ -10,6 +10,8 @@ A series, group or model the production run does not have is 422 on every route.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
@@ -344,7 +346,7 @@ class Upload(MethodView):
             )
             run = runs.ingest(state.system, accepted, reading, wait=UPLOAD_WAIT_SECONDS)
         except RunConflict as exc:
-            abort(409, message=str(exc), errors={"running_run_id": exc.running_id})
+            _conflict(exc)
         except DataError as exc:
             _bad(exc, 422)
         if runs.is_active(run):
@@ -352,6 +354,11 @@ class Upload(MethodView):
         if run["status"] != "succeeded":
             abort(500, message=f"Run {run['id']} could not store the file: {run['error']}")
         return {"dataset_id": run["dataset_id"], "report": accepted.report, "run_id": run["id"]}
+
+
+def _conflict(exc: RunConflict) -> NoReturn:
+    """409 that says which run holds the slot and what to do: wait, or cancel it."""
+    abort(409, errors={"running_run_id": exc.running_id, "message": str(exc)})
 
 
 def _reading_options(form: dict) -> RunOptions:
@@ -386,7 +393,7 @@ class Runs(MethodView):
         try:
             return runs.submit(system, _train_options(body))
         except RunConflict as exc:
-            abort(409, message=str(exc), errors={"running_run_id": exc.running_id})
+            _conflict(exc)
         except DataError as exc:
             _bad(exc, 422)
 

@@ -325,6 +325,7 @@ def test_start_a_run_through_the_api_and_a_second_is_refused(client):
     with open(SAMPLES / "store_item_daily.csv", "rb") as handle:
         upload = client.post("/api/upload", data={"file": (handle, "sales.csv")})
     assert upload.status_code == 409 and upload.get_json()["detail"]["running_run_id"] == run_id
+    assert "Wait for it to finish or cancel it" in upload.get_json()["detail"]["message"]
     after = sorted(uploads.glob("*")) if uploads.exists() else []
     assert after == before, "a refused upload kept its file"
     deadline = time.monotonic() + 180
