@@ -65,6 +65,8 @@ class Dataset:
         ]
         if mapping.wide:
             notes.append(describe_wide(mapping))
+        if self.loaded.unreadable:
+            notes.append(self.loaded.unreadable)
         notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
         notes.append(self.describe_rows())
         history = self.describe_history()

@@ -39,6 +39,8 @@ class LoadedData:
     decimal: str
     rows_read: int
     dates: DateReading
+    #: a sentence naming sales cells that are not numbers and were read as blank (or None)
+    unreadable: str | None = None
 
     def describe(self) -> dict:
         return {
@@ -68,7 +70,23 @@ def load_csv(
     decimal = _decimal_mark(table, delimiter)
     mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
     frame, dates = _to_long(table, mapping, decimal, limits.max_abs_value)
-    return LoadedData(frame, mapping, encoding, delimiter, decimal, len(table), dates)
+    unreadable = _unreadable_sales(table, mapping, decimal)
+    return LoadedData(frame, mapping, encoding, delimiter, decimal, len(table), dates, unreadable)
+
+
+def _unreadable_sales(table: pd.DataFrame, mapping: ColumnMapping, decimal: str) -> str | None:
+    """Name the few sales cells that are written but are not numbers (``12O`` for ``120``):
+    they are read as blank, and a blank inside a series is a missing period, so say so."""
+    for column in mapping.wide or [mapping.target]:
+        text_y = parse_numbers(table[column], decimal).isna() & table[column].notna()
+        if text_y.any():
+            row = int(np.flatnonzero(text_y.to_numpy())[0])
+            return (
+                f"{int(text_y.sum())} sales value(s) are not numbers and were read as blank, "
+                f"e.g. {str(table[column].iloc[row]).strip()!r} in {column!r} on data row "
+                f"{row + 1} (line {row + 2} of the file): correct them if they were sales"
+            )
+    return None
 
 
 def _read_bytes(source: str | Path | bytes, limits: Limits) -> bytes:

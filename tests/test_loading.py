@@ -87,3 +87,17 @@ def test_reference_formats_infer_frequency(ecommerce_csv, store_item_csv):
     )
     monthly = clean(load_csv(monthly_text.encode()).frame)
     assert monthly.freq.alias == "MS" and monthly.freq.season_length == 12
+
+
+def test_a_sales_cell_that_is_not_a_number_is_named_not_dropped_silently():
+    from forecasting.dataset import prepare
+
+    weeks = pd.date_range("2024-01-01", periods=40, freq="W-MON")
+    rows = [f"{d:%d.%m.%Y};Berlin;{100 + i % 9}" for i, d in enumerate(weeks)]
+    rows[6] = rows[6].rsplit(";", 1)[0] + ";12O"  # the letter O typed for a zero
+    raw = ("Datum;Filiale;Menge\n" + "\n".join(rows) + "\n").encode()
+    loaded = load_csv(raw)
+    assert "'12O' in 'Menge' on data row 7 (line 8 of the file)" in loaded.unreadable
+    notes = prepare(raw, horizon=4).notes()
+    assert any("1 sales value(s) are not numbers and were read as blank" in n for n in notes)
+    assert load_csv(raw.replace(b";12O", b";120")).unreadable is None
