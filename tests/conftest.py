@@ -226,7 +226,7 @@ def gunicorn(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a ceiling: a loaded two-core machine took over 60 s
         while True:
             try:
                 if warm:
