@@ -69,24 +69,23 @@ def load_csv(
     table = _read_table(text, delimiter, limits)
     decimal = _decimal_mark(table, delimiter)
     mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
-    frame, dates = _to_long(table, mapping, decimal, limits.max_abs_value)
-    unreadable = _unreadable_sales(table, mapping, decimal)
+    frame, dates, unreadable = _to_long(table, mapping, decimal, limits.max_abs_value)
     return LoadedData(frame, mapping, encoding, delimiter, decimal, len(table), dates, unreadable)
 
 
-def _unreadable_sales(table: pd.DataFrame, mapping: ColumnMapping, decimal: str) -> str | None:
-    """Name the few sales cells that are written but are not numbers (``12O`` for ``120``):
-    they are read as blank, and a blank inside a series is a missing period, so say so."""
-    for column in mapping.wide or [mapping.target]:
-        text_y = parse_numbers(table[column], decimal).isna() & table[column].notna()
-        if text_y.any():
-            row = int(np.flatnonzero(text_y.to_numpy())[0])
-            return (
-                f"{int(text_y.sum())} sales value(s) are not numbers and were read as blank, "
-                f"e.g. {str(table[column].iloc[row]).strip()!r} in {column!r} on data row "
-                f"{row + 1} (line {row + 2} of the file): correct them if they were sales"
-            )
-    return None
+def _unreadable_sales(table: pd.DataFrame, column: str, y: pd.Series) -> str | None:
+    """Name the few sales cells of ``column`` that are written but did not parse into ``y``
+    (``12O`` for ``120``): they are read as blank, and a blank inside a series is a missing
+    period, so say so."""
+    text_y = y.isna() & table[column].notna()
+    if not text_y.any():
+        return None
+    row = int(np.flatnonzero(text_y.to_numpy())[0])
+    return (
+        f"{int(text_y.sum())} sales value(s) are not numbers and were read as blank, "
+        f"e.g. {str(table[column].iloc[row]).strip()!r} in {column!r} on data row "
+        f"{row + 1} (line {row + 2} of the file): correct them if they were sales"
+    )
 
 
 def _read_bytes(source: str | Path | bytes, limits: Limits) -> bytes:
@@ -232,29 +231,32 @@ def _decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
 
 def _to_long(
     table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
-) -> tuple[pd.DataFrame, DateReading]:
+) -> tuple[pd.DataFrame, DateReading, str | None]:
     if mapping.wide:
         return _wide_to_long(table, mapping, decimal, limit)
     key = _series_key(table, mapping.ids)
     ds, reading = _dates(table, mapping.date, key)
     y = _target(table, mapping.target, decimal, limit)
+    unreadable = _unreadable_sales(table, mapping.target, y)
     frame = pd.DataFrame({"unique_id": key.astype(str), "ds": ds, "y": y})
     for col in [*mapping.ids, *mapping.attributes]:
         frame[col] = table[col].astype("string").str.strip()
     for col in mapping.drivers:
         frame[col] = _driver(table, col, decimal, limit)
-    return frame.loc[ds.notna()].reset_index(drop=True), reading
+    return frame.loc[ds.notna()].reset_index(drop=True), reading, unreadable
 
 
 def _wide_to_long(
     table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
-) -> tuple[pd.DataFrame, DateReading]:
+) -> tuple[pd.DataFrame, DateReading, str | None]:
     """One block of rows per value column; a blank cell is a period with no record."""
     ds, reading = _dates(table, mapping.date, None)
     drivers = {col: _driver(table, col, decimal, limit) for col in mapping.drivers}
     blocks = []
+    unreadable = None
     for col in mapping.wide:
         y = _target(table, col, decimal, limit)
+        unreadable = unreadable or _unreadable_sales(table, col, y)
         block = pd.DataFrame({"unique_id": f"{mapping.ids[0]}={col}", "ds": ds, "y": y})
         block[mapping.ids[0]] = col
         for name, values in drivers.items():
@@ -262,7 +264,7 @@ def _wide_to_long(
         blocks.append(block.loc[ds.notna() & y.notna()])
     frame = pd.concat(blocks, ignore_index=True)
     frame[mapping.ids[0]] = frame[mapping.ids[0]].astype("string")
-    return frame, reading
+    return frame, reading, unreadable
 
 
 def _series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:
