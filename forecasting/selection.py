@@ -159,20 +159,20 @@ def _validated_choice(
 ) -> pd.Series:
     singles = [c for c in scores.columns if len(members[c]) == 1]
 
-    def best(rows: pd.DataFrame) -> str:
-        means = rows.mean()
+    def best(rows: pd.DataFrame | pd.Series) -> str:
+        """The choice for a group of series' scores, or one series' (a row: margin only)."""
+        grouped = isinstance(rows, pd.DataFrame)
+        means = rows.mean() if grouped else rows
         single = means[singles].idxmin()
         overall = means.idxmin()
         if means[overall] < (1 - margin) * means[single]:
             return overall
-        if test and len(rows) >= MIN_CLASS_SERIES and clearly_better(rows[single], rows[overall]):
-            return overall
+        if test and grouped and len(rows) >= MIN_CLASS_SERIES:
+            return overall if clearly_better(rows[single], rows[overall]) else single
         return single
 
     if mode == "per_series":
-        return pd.Series(
-            [best(scores.loc[[uid]]) for uid in scores.index], index=scores.index, dtype=object
-        )
+        return scores.apply(best, axis=1)
     overall = best(scores)
     choice = pd.Series(overall, index=scores.index)
     if mode == "per_class" and classes is not None:
