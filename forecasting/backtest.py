@@ -57,14 +57,21 @@ def cross_validate(
     n_windows: int,
     on_fold: Callable[[int, pd.DataFrame], None] | None = None,
     diverged: dict[str, str] | None = None,
+    last: list[Forecaster] | None = None,
 ) -> pd.DataFrame:
-    """Fit on each fold's past, forecast its window: rows ``unique_id, ds, cutoff, y, yhat``.
+    """Forecast each fold's window from its past: rows ``unique_id, ds, cutoff, y, yhat``.
 
-    ``on_fold`` is called after each fold with its forecasts (Optuna reports and
-    prunes there; the pipeline checks for cancellation there). Series whose
-    forecast diverged in a fold are added to ``diverged``.
+    A model is fitted once, at the first fold, and moved ``forward`` to each later
+    fold's past (statsforecast's ``refit=False``; a series that joins at a later fold
+    is fitted there), unless its history grew too much for that
+    (``Forecaster.refit_growth``: the global models). ``on_fold`` is called after each
+    fold with its forecasts (Optuna reports and prunes there; the pipeline checks for
+    cancellation there). Series whose forecast diverged in a fold are added to
+    ``diverged``; the model of the last fold is appended to ``last``, so the held-out
+    window can move it forward instead of fitting again.
     """
     frames = []
+    model: Forecaster | None = None
     for fold, back in enumerate(fold_offsets(h, n_windows)):
         train, window = split(df, back, h)
         sizes = train.groupby("unique_id", sort=False).size()
@@ -74,7 +81,7 @@ def cross_validate(
         window = window.loc[window["unique_id"].isin(enough)]
         if train.empty:
             continue
-        model = make_model().fit(train, spec)
+        model = make_model().fit(train, spec) if model is None else model.moved(train)
         future = window if spec.exog else None
         pred = model.predict(h, future)
         if diverged is not None:
@@ -84,6 +91,8 @@ def cross_validate(
         frames.append(out)
         if on_fold is not None:
             on_fold(fold, out)
+    if last is not None and model is not None:
+        last.append(model)
     if not frames:  # no series is long enough for a fold (the ladder serves them)
         return pd.DataFrame(columns=["unique_id", "ds", "y", "yhat", "cutoff"])
     return pd.concat(frames, ignore_index=True)

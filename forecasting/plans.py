@@ -10,8 +10,11 @@ drivers serve, and the caller says so.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from forecasting.loading import load_csv
 from forecasting.models.base import forecast_grid
 from forecasting.serving import ServingModel
 
@@ -53,3 +56,12 @@ def forecast_with_plan(
     return out.assign(_o=order).sort_values(["_o", "ds"]).drop(columns="_o").reset_index(
         drop=True
     ), steps
+
+
+def read_plan_csv(
+    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
+) -> pd.DataFrame:
+    """Planned driver values for the forecast periods, read like any sales CSV."""
+    first = exog[0]
+    loaded = load_csv(path, date=date, target=first, ids=ids or None)
+    return loaded.frame.rename(columns={"y": first})

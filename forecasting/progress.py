@@ -64,3 +64,34 @@ def checkpoint() -> None:
     reporter = _active.get()
     if reporter is not None:
         reporter.check_cancelled()
+
+
+class Plan:
+    """Parts of a piece of work with their expected seconds: the reporter for a part
+    reports that part's own fraction, and the plan reports to ``reporter`` the share of
+    all expected seconds done (``forecasting.costs``). A part added later (a model a
+    screening kept) grows the plan; the bar that shows it never moves back."""
+
+    def __init__(self, reporter: Reporter, parts: dict[str, float]) -> None:
+        self.reporter = reporter
+        self.parts = {name: max(float(s), 1e-6) for name, s in parts.items()}
+        self.done: dict[str, float] = {}
+
+    def add(self, name: str, seconds: float) -> None:
+        self.parts[name] = max(float(seconds), 1e-6)
+
+    def part(self, name: str) -> Reporter:
+        """A reporter for ``name``'s own fraction (0 to 1)."""
+        if name not in self.parts:
+            self.add(name, 1e-6)
+
+        def on_progress(fraction: float, message: str) -> None:
+            self.done[name] = min(max(fraction, self.done.get(name, 0.0)), 1.0)
+            total = sum(self.parts.values())
+            share = sum(self.parts[n] * f for n, f in self.done.items() if n in self.parts)
+            self.reporter.report(share / total, message)
+
+        return Reporter(on_progress, self.reporter.is_cancelled)
+
+    def finish(self, name: str, message: str = "") -> None:
+        self.part(name).report(1.0, message)

@@ -190,12 +190,18 @@ def clearly_better(incumbent: pd.Series, challenger: pd.Series) -> bool:
     A paired t statistic of at least ``CLASS_T_STAT``: a class of ten series whose
     best candidate is 1% ahead on average has chosen by luck as often as not.
     """
+    return paired_t(incumbent, challenger) >= CLASS_T_STAT
+
+
+def paired_t(incumbent: pd.Series, challenger: pd.Series) -> float:
+    """The paired t statistic of the challenger's gain over the incumbent, series by
+    series (infinite when every series gains the same; 0 without a mean gain)."""
     gain = (incumbent - challenger).to_numpy(float)
     gain = gain[np.isfinite(gain)]
     if len(gain) < 2 or gain.mean() <= 0:
-        return False
+        return 0.0
     spread = gain.std(ddof=1)
-    return spread == 0 or gain.mean() / (spread / np.sqrt(len(gain))) >= CLASS_T_STAT
+    return float("inf") if spread == 0 else float(gain.mean() / (spread / np.sqrt(len(gain))))
 
 
 def _ladder_choice(

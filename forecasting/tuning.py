@@ -35,6 +35,9 @@ class TuningResult:
     study_name: str | None = None
     #: series whose validation forecast diverged and was replaced (see ``Forecaster``)
     diverged: dict[str, str] = field(default_factory=dict)
+    #: the model as fitted for the last fold, with the chosen parameters: the held-out
+    #: window and production move it forward instead of fitting again
+    model: Forecaster | None = None
 
 
 def tune(
@@ -58,6 +61,7 @@ def tune(
     started = time.perf_counter()
     tuned = _tuned_parameters(cls, spec)
     diverged: dict[str, str] = {}
+    last: list[Forecaster] = []
     if trials <= 0 or not tuned:
         cv = cross_validate(
             lambda: cls(),
@@ -67,9 +71,17 @@ def tune(
             n_windows,
             on_fold=lambda f, _: _fold_done(reporter, f, n_windows),
             diverged=diverged,
+            last=last,
         )
         score = float(validation_score(cv, scales).mean())
-        return TuningResult({}, cv, score, seconds=time.perf_counter() - started, diverged=diverged)
+        return TuningResult(
+            {},
+            cv,
+            score,
+            seconds=time.perf_counter() - started,
+            diverged=diverged,
+            model=last[-1] if last else None,
+        )
 
     subset = _tuning_subset(cls, df, tune_series, seed)
     best_cv: dict = {}
@@ -88,14 +100,28 @@ def tune(
                 raise optuna.TrialPruned()
 
         seen: dict[str, str] = {}
+        fitted: list[Forecaster] = []
         cv = cross_validate(
-            lambda: cls(**params), subset, spec, h, n_windows, on_fold=on_fold, diverged=seen
+            lambda: cls(**params),
+            subset,
+            spec,
+            h,
+            n_windows,
+            on_fold=on_fold,
+            diverged=seen,
+            last=fitted,
         )
         score = float(validation_score(cv, scales).mean())
         if not np.isfinite(score):
             raise optuna.TrialPruned()
         if "score" not in best_cv or score < best_cv["score"]:
-            best_cv.update(score=score, cv=cv, params=params, diverged=seen)
+            best_cv.update(
+                score=score,
+                cv=cv,
+                params=params,
+                diverged=seen,
+                model=fitted[-1] if fitted else None,
+            )
         return score
 
     study = optuna.create_study(
@@ -128,9 +154,13 @@ def tune(
     params = best_cv["params"]
     cv = best_cv["cv"]
     diverged = best_cv["diverged"]
+    model = best_cv["model"]
     if len(subset) != len(df):
         diverged = {}
-        cv = cross_validate(lambda: cls(**params), df, spec, h, n_windows, diverged=diverged)
+        cv = cross_validate(
+            lambda: cls(**params), df, spec, h, n_windows, diverged=diverged, last=last
+        )
+        model = last[-1] if last else None
     score = float(validation_score(cv, scales).mean())
     log.info(
         "%s: %d trials (%d pruned), best validation score %.4f with %s",
@@ -149,6 +179,7 @@ def tune(
         time.perf_counter() - started,
         study.study_name,
         diverged,
+        model,
     )
 
 

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from forecasting.backtest import fold_scales, holdout_split, min_train
+from forecasting.costs import Shape, validation_seconds, workflow_plan
 from forecasting.drivers import DriverChoice, screen_drivers
 from forecasting.intervals import LEVELS, coverage, coverage_by_step
 from forecasting.ladder import profile_series, series_table
 from forecasting.metrics import evaluate, summarize
 from forecasting.models import ALWAYS, MODELS, Forecaster
 from forecasting.models.base import forecast_grid
-from forecasting.progress import Reporter
+from forecasting.progress import Plan, Reporter
+from forecasting.screening import Screen, judge, sample_size, stratified_sample
 from forecasting.selection import (
     DEFAULT_MODE,
     ENSEMBLE_MARGIN,
@@ -42,7 +44,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainOptions:
-    models: tuple[str, ...] = tuple(MODELS)
+    #: the models asked for; None: the default, every model, each expensive one validated
+    #: on a sample of series first (``forecasting.screening``)
+    models: tuple[str, ...] | None = None
     trials: int = 0
     timeout: float | None = None
     n_windows: int = 3
@@ -56,15 +60,28 @@ class TrainOptions:
     #: "auto": keep each driver of the spec that validation says helps; "all": keep them all
     drivers: str = "auto"
 
+    #: candidates whatever a run names: the baselines and the intermittent-demand methods
+    always: tuple[str, ...] = ALWAYS
+    #: the candidates when a run names none
+    default: tuple[str, ...] = tuple(MODELS)
+
     def model_names(self) -> list[str]:
         """The models asked for plus those that are always candidates, in registry order."""
-        unknown = [m for m in self.models if m not in MODELS]
+        asked = self.default if self.models is None else self.models
+        unknown = [m for m in (*asked, *self.always) if m not in MODELS]
         if unknown:
             raise ValueError(
                 f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
             )
-        wanted = {*ALWAYS, *self.models}
+        wanted = {*self.always, *asked}
         return [m for m in MODELS if m in wanted]
+
+    def screened(self) -> set[str]:
+        """The expensive models that earn their place on a sample first: those of the
+        default set. A model a run names is validated on every series."""
+        if self.models is not None:
+            return set()
+        return {m for m in self.model_names() if MODELS[m].expensive}
 
 
 @dataclass
@@ -82,6 +99,8 @@ class ForecastOutcome:
     profile: pd.DataFrame | None = None
     #: the candidate drivers and which the models use
     drivers: DriverChoice | None = None
+    #: what the sample said of each expensive model (``forecasting.screening``)
+    screens: list[Screen] = field(default_factory=list)
 
     @property
     def spec(self) -> DataSpec | None:
@@ -130,20 +149,26 @@ def train_and_forecast(
     profile = profile_series(df, h_val, spec.season_length)
     modelled = fitted_rows(df, profile)
     spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
+    names = options.model_names()
+    plan = Plan(
+        reporter,
+        workflow_plan(Shape.of(modelled), names, options.screened(), options.n_windows),
+    )
+    screens: list[Screen] = []
     if modelled.empty:  # nothing has sold yet, or only new products: the ladder's rungs serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
-        tuning, selection = validate(modelled, spec, h_val, options, reporter.sub(0, 0.8), profile)
+        tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile)
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
-    fitted = refit(modelled, spec, tuning, reporter.sub(0.8, 1.0))
+    fitted = forward_all(modelled, spec, tuning, plan.part("forecast"))
     plain = refit_without_drivers(modelled, spec, tuning, selection) if future is None else {}
     model = serving_model(fitted, selection, df, spec, h_val, profile, plain)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     seconds["refit"] = time.perf_counter() - started
-    reporter.report(1.0, "forecast ready")
+    plan.finish("bands and scores", "forecast ready")
     return ForecastOutcome(
-        served, per_model, selection, tuning, fitted, seconds, model, profile, drivers
+        served, per_model, selection, tuning, fitted, seconds, model, profile, drivers, screens
     )
 
 
@@ -181,8 +206,9 @@ def production_model(
     outcome: ForecastOutcome,
     reporter: Reporter | None = None,
 ) -> ServingModel:
-    """Refit every model of a backtest on all history and serve its validated choice,
-    extended by the ladder to every series as it stands now."""
+    """Serve a backtest's validated choice on all history, extended by the ladder to every
+    series as it stands now: the served models are fitted afresh on all of it, the others
+    (which the Forecast page may still be asked for) moved forward to it."""
     h_val = outcome.serving.horizon if outcome.serving is not None else h
     profile = profile_series(df, h_val, spec.season_length)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
@@ -190,7 +216,10 @@ def production_model(
     selection = outcome.selection.for_profile(profile, short_ok, seasonal)
     modelled = fitted_rows(df, profile)
     spec = outcome.spec or spec
-    fitted = refit(modelled, spec, outcome.tuning, reporter) if len(modelled) else {}
+    fitted = {}
+    if len(modelled):
+        served = selection.served_models()
+        fitted = refit(modelled, spec, outcome.tuning, reporter, served, outcome.fitted)
     plain = refit_without_drivers(modelled, spec, outcome.tuning, selection)
     return serving_model(fitted, selection, df, spec, h_val, profile, plain)
 
@@ -224,37 +253,80 @@ def validate(
     spec: DataSpec,
     h: int,
     options: TrainOptions,
-    reporter: Reporter | None = None,
+    plan: Plan | None = None,
     profile: pd.DataFrame | None = None,
-) -> tuple[dict[str, TuningResult], Selection]:
-    """Tune each model on rolling-origin folds of ``df`` and choose what to serve."""
-    reporter = reporter or Reporter()
+) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
+    """Tune each model on rolling-origin folds of ``df`` and choose what to serve.
+
+    The cheap candidates are validated on every series; each expensive model of the
+    default set first on a sample (``forecasting.screening``), and on the rest only
+    where it wins there. ``plan`` (``forecasting.costs``) paces the progress reports.
+    """
     names = options.model_names()
+    plan = plan or Plan(Reporter(), workflow_plan(Shape.of(df), names, set(), options.n_windows))
+    screened = [n for n in names if n in options.screened()]
     scales = fold_scales(df, h, options.n_windows, spec.season_length)
     validated = profile is None or (profile["tier"] == "long").any()
     tuning: dict[str, TuningResult] = {}
-    for i, name in enumerate(names):
+    screens: list[Screen] = []
+
+    def run(name: str, rows: pd.DataFrame, part: str, windows: int | None = None) -> TuningResult:
+        reporter = plan.part(part)
         reporter.check_cancelled()
-        reporter.report(i / len(names), f"validating {name}")
-        tuning[name] = tune(
+        reporter.report(0.0, f"validating {name}" + (" on a sample" if "screen" in part else ""))
+        result = tune(
             MODELS[name],
-            df,
+            rows,
             spec,
             h,
-            options.n_windows,
+            windows or options.n_windows,
             scales,
             trials=options.trials if validated else 0,
             timeout=options.timeout,
             storage=options.storage,
             study_name=f"{options.study_prefix}-{name}" if options.storage else None,
             tune_series=options.tune_series,
-            reporter=reporter.sub(i / len(names), (i + 1) / len(names)),
+            reporter=reporter,
         )
-        log.info(
-            "%s validated in %.1fs (score %.4f)", name, tuning[name].seconds, tuning[name].score
+        reporter.report(1.0)
+        log.info("%s validated in %.1fs (score %.4f)", name, result.seconds, result.score)
+        return result
+
+    cheap = [n for n in names if n not in screened]
+    for name in cheap:
+        tuning[name] = run(name, df, f"validate {name}")
+    validated_ids = (
+        profile.index[profile["tier"] == "long"]
+        if profile is not None
+        else pd.Index(df["unique_id"].unique())
+    )
+    volume = df["y"].abs().groupby(df["unique_id"], sort=False).mean()
+    for name in screened:
+        size = sample_size(len(validated_ids))
+        if size is None:  # little to spare: validate it whole
+            tuning[name] = run(name, df, f"validate {name}")
+            continue
+        classes = (
+            profile
+            if profile is not None
+            else pd.DataFrame({"demand_class": "all"}, index=validated_ids)
         )
+        sample = stratified_sample(classes, volume, validated_ids, size)
+        # the newest fold only: a third of the cost, and the fold most like the weeks ahead
+        trial = run(name, df.loc[df["unique_id"].isin(sample)], f"screen {name}", 1)
+        newest = options.n_windows - 1
+        cvs = {n: r.cv.loc[r.cv["cutoff"] == newest] for n, r in tuning.items() if n in cheap}
+        cvs[name] = trial.cv.assign(cutoff=newest)
+        verdict = judge(
+            name, cvs, scales, sample, trial.seconds, len(validated_ids), options.max_ensemble
+        )
+        screens.append(verdict)
+        log.info("screen: %s", verdict.describe())
+        if verdict.kept:  # the plan grows by its validation on every series
+            plan.add(f"validate {name}", validation_seconds(name, Shape.of(df), options.n_windows))
+            tuning[name] = run(name, df, f"validate {name}")
     cvs = {name: result.cv for name, result in tuning.items()}
-    short_ok = {name for name in names if MODELS[name].short_ok}
+    short_ok = {name for name in tuning if MODELS[name].short_ok}
     selection = select(
         cvs,
         scales,
@@ -263,12 +335,34 @@ def validate(
         profile,
         short_ok,
         options.ensemble_margin,
-        seasonal={name for name in names if MODELS[name].needs_whole_season},
+        seasonal={name for name in tuning if MODELS[name].needs_whole_season},
         ensemble_test=options.ensemble_test,
     )
     counts = selection.choice.value_counts().to_dict()
     log.info("selected on the history before the held-out window: %s", counts)
-    return tuning, selection
+    return tuning, selection, screens
+
+
+def forward_all(
+    df: pd.DataFrame,
+    spec: DataSpec,
+    tuning: dict[str, TuningResult],
+    reporter: Reporter | None = None,
+) -> dict[str, Forecaster]:
+    """Every model on all of ``df``: its last validation fit moved forward (fitted only
+    where validation fitted none)."""
+    reporter = reporter or Reporter()
+    fitted: dict[str, Forecaster] = {}
+    for i, (name, result) in enumerate(tuning.items()):
+        reporter.check_cancelled()
+        reporter.report(i / len(tuning), f"forecasting with {name}")
+        started = time.perf_counter()
+        if result.model is not None:
+            fitted[name] = result.model.moved(df)
+        else:
+            fitted[name] = MODELS[name](**result.params).fit(df, spec)
+        log.info("%s moved to %d rows in %.1fs", name, len(df), time.perf_counter() - started)
+    return fitted
 
 
 def refit(
@@ -276,16 +370,25 @@ def refit(
     spec: DataSpec,
     tuning: dict[str, TuningResult],
     reporter: Reporter | None = None,
+    only: set[str] | None = None,
+    fitted_before: dict[str, Forecaster] | None = None,
 ) -> dict[str, Forecaster]:
-    """Fit every model with its tuned parameters on all of ``df``."""
+    """Fit every model with its tuned parameters on all of ``df``; with ``only``, just
+    those, moving the others' ``fitted_before`` forward instead."""
     reporter = reporter or Reporter()
     fitted: dict[str, Forecaster] = {}
     for i, (name, result) in enumerate(tuning.items()):
         reporter.check_cancelled()
         reporter.report(i / len(tuning), f"refitting {name}")
         started = time.perf_counter()
-        fitted[name] = MODELS[name](**result.params).fit(df, spec)
-        log.info("%s refitted on %d rows in %.1fs", name, len(df), time.perf_counter() - started)
+        before = (fitted_before or {}).get(name)
+        if only is not None and name not in only and before is not None:
+            fitted[name] = before.forward(df)
+            how = "moved forward to"
+        else:
+            fitted[name] = MODELS[name](**result.params).fit(df, spec)
+            how = "refitted on"
+        log.info("%s %s %d rows in %.1fs", name, how, len(df), time.perf_counter() - started)
     return fitted
 
 
@@ -322,6 +425,7 @@ class BacktestReport:
             "series": self.outcome.series_report(),
             "diverged": self.outcome.diverged(),
             "drivers": self.outcome.drivers.report if self.outcome.drivers else {},
+            "screened": [screen.to_dict() for screen in self.outcome.screens],
             "seconds": round(self.seconds, 1),
         }
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
-from forecasting.plans import forecast_with_plan
+from forecasting.plans import forecast_with_plan, read_plan_csv
 from forecasting.progress import Reporter
 from forecasting.workflow import (
     SELECTED,
@@ -25,10 +25,8 @@ from forecasting.workflow import (
     train_and_forecast,
 )
 from pipeline import json_output
-from pipeline.formatting import scores
-from pipeline.serve import read_future_csv
-from pipeline.steps.forecast import describe_plan
-from pipeline.steps.ingest import country_option, limits_from
+from pipeline.formatting import describe_plan, scores
+from pipeline.options import country_option, limits_from
 from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.settings import load_settings
 
@@ -40,7 +38,9 @@ def run_adhoc(args: argparse.Namespace) -> int:
     if args.horizon < 1:
         raise DataError(f"--horizon must be at least 1, got {args.horizon}.")
     options = TrainOptions(
-        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip())
+        if args.models
+        else None,
         trials=args.trials,
         timeout=args.timeout,
         n_windows=args.windows,
@@ -106,6 +106,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     choice = report.outcome.selection.choice.value_counts()
     print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     _print_drivers(report.outcome)
+    _print_screens(report.outcome)
     _print_ladder(report.outcome)
     print("interval coverage: " + ", ".join(f"{k}% -> {v:.1%}" for k, v in report.coverage.items()))
     by_step = report.coverage_by_step
@@ -131,14 +132,20 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     return 0
 
 
+def _print_screens(outcome: ForecastOutcome) -> None:
+    for screen in outcome.screens:
+        print(f"screened: {screen.describe()}")
+
+
 def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
     plan = data.plan
     if args.future is not None:
         mapping = data.loaded.mapping
-        plan = read_future_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
+        plan = read_plan_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
     outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, None, reporter)
     forecast = outcome.forecast
     _print_drivers(outcome)
+    _print_screens(outcome)
     if outcome.serving.spec.exog:
         forecast, planned = forecast_with_plan(outcome.serving, args.horizon, plan)
         print(describe_plan(outcome.serving.spec.exog, planned, args.horizon))

@@ -117,8 +117,8 @@ def _train_options(p: argparse.ArgumentParser, horizon_required: bool) -> None:
     )
     p.add_argument(
         "--models",
-        default=",".join(MODELS),
-        help=f"comma-separated models (default all: {','.join(MODELS)})",
+        help=f"comma-separated models, each fitted on every series (default all of "
+        f"{','.join(MODELS)}, the expensive ones only where a sample of series says they win)",
     )
     p.add_argument("--trials", type=int, default=0, help="Optuna trials per model (default 0)")
     p.add_argument("--timeout", type=float, help="tuning time budget per model, seconds")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from forecasting.progress import Cancelled, Reporter
 from storage import runs
@@ -24,6 +25,8 @@ from storage.settings import Settings
 
 WRITE_EVERY = 0.5  # seconds between progress writes
 POLL_EVERY = 1.0  # seconds between cancellation reads
+#: the time left is estimated once this share is done and this many seconds have passed
+ESTIMATE_FROM = (0.03, 3.0)
 
 
 @dataclass
@@ -41,6 +44,9 @@ class RunContext:
     _last_poll: float = 0.0
     _last_message: str = ""
     _cancelled: bool = False
+    _began: float = field(default_factory=time.monotonic)
+    #: expected seconds of the steps not yet started (``pipeline.pacing``)
+    _planned: dict[str, float] = field(default_factory=dict)
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -60,8 +66,24 @@ class RunContext:
         if self.on_progress is not None:
             self.on_progress(progress, message)
         if force or now - self._last_write >= WRITE_EVERY:
-            runs.report(self.db, self.run_id, progress, message, self.current_step)
+            runs.report(
+                self.db, self.run_id, progress, message, self.current_step, self.expected_end()
+            )
             self._last_write = now
+
+    def seconds_left(self) -> float | None:
+        """The time so far times the share left over the share done: the bar advances
+        with the work's expected cost (``forecasting.costs``), so this is the time the
+        rest is expected to take at the pace so far. None too early to tell."""
+        elapsed = time.monotonic() - self._began
+        done = self._shown
+        if done < ESTIMATE_FROM[0] or elapsed < ESTIMATE_FROM[1] or done >= 1.0:
+            return None
+        return elapsed * (1 - done) / done
+
+    def expected_end(self) -> datetime | None:
+        left = self.seconds_left()
+        return None if left is None else datetime.now(UTC) + timedelta(seconds=left)
 
     def check_cancelled(self) -> None:
         now = time.monotonic()
@@ -84,10 +106,27 @@ class RunContext:
             return True
         return False
 
+    def plan(self, seconds: dict[str, float]) -> None:
+        """Expected seconds of the steps to come: each gets the share of what is left of
+        the bar that its seconds are of theirs, when it starts."""
+        self._planned = {name: max(float(v), 1e-3) for name, v in seconds.items()}
+
+    def _slice_for(self, name: str) -> tuple[float, float]:
+        start = self._shown
+        rest = {n: v for n, v in self._planned.items() if n not in self.step_seconds}
+        if name not in rest:
+            return start, start
+        return start, start + (1.0 - start) * rest[name] / sum(rest.values())
+
     @contextmanager
-    def step(self, name: str, start: float, end: float) -> Iterator[Reporter]:
-        """Mark the current step, time it and give it its share of the progress bar."""
+    def step(
+        self, name: str, start: float | None = None, end: float | None = None
+    ) -> Iterator[Reporter]:
+        """Mark the current step, time it and give it its share of the progress bar
+        (``start`` to ``end``, or its planned share of what is left)."""
         self.check_cancelled()
+        if start is None or end is None:
+            start, end = self._slice_for(name)
         self.current_step, self._slice = name, (start, end)
         self.report(0.0, f"step {name} started", force=True)
         began = time.perf_counter()

@@ -85,3 +85,17 @@ def drivers_left_out(run: dict) -> str:
         + ". The forecast uses sales history alone; ticking a driver when you upload on the "
         "Retraining page (or --exog on the command line) forces it in."
     )
+
+
+def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
+    """Which periods used the drivers' plan, and which were served without the drivers."""
+    names = ", ".join(drivers)
+    if planned >= h:
+        return f"drivers {names}: planned values used for all {h} periods"
+    without = (
+        f"served without {names} (the same models refitted without them)"
+        " - give planned values as rows past the last sale, --future or the what-if panel"
+    )
+    if planned == 0:
+        return f"drivers {names}: no planned values; {without}"
+    return f"drivers {names}: planned values for the first {planned} periods; then {without}"

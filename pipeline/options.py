@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from forecasting.errors import DataError
 from forecasting.gaps import DEFAULT_GAP_POLICY
+from forecasting.limits import Limits
 from forecasting.models import MODELS
 from forecasting.selection import DEFAULT_MODE, MODES
 
@@ -16,8 +17,6 @@ STEPS = {
     "eda": ("eda",),
     "train": ("train", "forecast"),
 }
-#: share of the progress bar each step gets, before normalising to the run's steps
-WEIGHTS = {"ingest": 0.05, "eda": 0.05, "train": 0.85, "forecast": 0.05}
 
 
 @dataclass
@@ -33,7 +32,8 @@ class RunOptions:
     gap_policy: str = DEFAULT_GAP_POLICY
     dataset_id: int | None = None
     horizon: int | None = None
-    models: list[str] = field(default_factory=lambda: list(MODELS))
+    #: the models asked for; None: the default set (expensive models screened on a sample)
+    models: list[str] | None = None
     trials: int = 0
     timeout: float | None = None
     windows: int = 3
@@ -48,7 +48,7 @@ class RunOptions:
             raise DataError("A run that ingests needs a CSV file (--csv FILE).")
         if self.horizon is not None and self.horizon < 1:
             raise DataError(f"The horizon must be at least 1 period, got {self.horizon}.")
-        unknown = [m for m in self.models if m not in MODELS]
+        unknown = [m for m in self.models or [] if m not in MODELS]
         if unknown:
             raise DataError(
                 f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
@@ -64,15 +64,6 @@ class RunOptions:
     def steps(self) -> tuple[str, ...]:
         return STEPS[self.kind]
 
-    def progress_slices(self) -> dict[str, tuple[float, float]]:
-        total = sum(WEIGHTS[s] for s in self.steps)
-        out, start = {}, 0.0
-        for step in self.steps:
-            end = start + WEIGHTS[step] / total
-            out[step] = (start, end)
-            start = end
-        return out
-
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -80,3 +71,19 @@ class RunOptions:
     def from_dict(cls, data: dict) -> RunOptions:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def limits_from(settings) -> Limits:
+    """The upload limits of ``storage.settings.Settings`` for the loader."""
+    return Limits(
+        max_bytes=settings.max_upload_mb * 1024 * 1024,
+        max_rows=settings.max_rows,
+        max_columns=settings.max_columns,
+        max_series=settings.max_series,
+    )
+
+
+def country_option(value: str | None, settings) -> str | None:
+    """The holiday calendar asked for, else the settings' (``none``: no calendar)."""
+    country = value or settings.holiday_country
+    return None if country.lower() == "none" else country

@@ -12,18 +12,21 @@ import logging
 import shutil
 from collections.abc import Callable
 
+from forecasting.costs import Shape
 from forecasting.errors import DataError
 from forecasting.progress import Cancelled
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
+from pipeline.pacing import step_seconds
 from pipeline.runlog import run_logging
 from pipeline.steps.eda import eda
 from pipeline.steps.forecast import forecast
 from pipeline.steps.ingest import ingest
-from pipeline.steps.train import train
+from pipeline.steps.train import train, train_options
 from pipeline.system import System
 from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
 from storage import runs
+from storage.datasets import dataset_info, latest_dataset_id
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +89,16 @@ def execute(
 
 def _steps(ctx: RunContext, opts: RunOptions) -> str | None:
     """Execute the steps in order; returns the registered MLflow model version, if any."""
-    slices = opts.progress_slices()
     tracker = Tracker(ctx.settings, ctx.run_id) if opts.track else None
     state: dict = {"dataset_id": opts.dataset_id}
+    ctx.plan(expected_seconds(ctx, opts, opts.dataset_id))
 
     def body() -> None:
         for name in opts.steps:
-            with ctx.step(name, *slices[name]):
+            with ctx.step(name):
                 if name == "ingest":
                     state["dataset_id"] = ingest(ctx, opts)
+                    ctx.plan(expected_seconds(ctx, opts, state["dataset_id"]))
                 elif name == "eda":
                     eda(ctx, state["dataset_id"], tracker)
                 elif name == "train":
@@ -115,6 +119,19 @@ def _steps(ctx: RunContext, opts: RunOptions) -> str | None:
         tracker.log_metrics(ctx.step_seconds, "seconds")
     trained = state.get("trained")
     return trained.registered_version if trained else None
+
+
+def expected_seconds(ctx: RunContext, opts: RunOptions, dataset_id: int | None) -> dict:
+    """The steps' expected seconds: from the stored data set's shape, else the file's size."""
+    shape = None
+    info = dataset_info(ctx.db, dataset_id) if dataset_id else None
+    if dataset_id is None and "ingest" not in opts.steps:
+        latest = latest_dataset_id(ctx.db)
+        info = dataset_info(ctx.db, latest) if latest else None
+    if info:
+        series = max(int(info["series"]), 1)
+        shape = Shape(series, info["rows"] / series, int(info["rows"]))
+    return step_seconds(opts.steps, train_options(opts), opts.track, shape, opts.csv)
 
 
 def _end(ctx: RunContext, status: str, reason: str) -> None:

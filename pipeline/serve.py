@@ -23,7 +23,7 @@ from forecasting.frequency import Frequency, frequency_from_alias
 from forecasting.ladder import describe_step
 from forecasting.limits import Limits
 from forecasting.models import BASELINE
-from forecasting.plans import forecast_with_plan
+from forecasting.plans import forecast_with_plan, read_plan_csv
 from forecasting.selection import RUNGS
 from forecasting.serving import ServingModel, driver_tail, repeat_last_season
 from pipeline.eda_report import report_dir
@@ -387,19 +387,8 @@ def production_forecast(
         if future_csv is None:
             future = service._future(prod, horizon, None)
         else:
-            future = read_future_csv(future_csv, serving.spec.exog)
+            future = read_plan_csv(future_csv, serving.spec.exog)
     return serving.forecast(horizon, future, model=model, series=series), prod.dataset_id
-
-
-def read_future_csv(
-    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
-) -> pd.DataFrame:
-    """Planned driver values for the forecast periods, read like any sales CSV."""
-    from forecasting.loading import load_csv
-
-    first = exog[0]
-    loaded = load_csv(path, date=date, target=first, ids=ids or None)
-    return loaded.frame.rename(columns={"y": first})
 
 
 def _driver_values(name: str, values: list) -> list[float]:

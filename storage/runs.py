@@ -152,9 +152,19 @@ def owner_of(db: Database, run_id: int) -> Owner | None:
 
 
 def report(
-    db: Database, run_id: int, progress: float, message: str, step: str | None = None
+    db: Database,
+    run_id: int,
+    progress: float,
+    message: str,
+    step: str | None = None,
+    expected_end: datetime | None = None,
 ) -> None:
-    values = {"progress": round(progress, 4), "message": message[:500], "heartbeat_at": utcnow()}
+    values = {
+        "progress": round(progress, 4),
+        "message": message[:500],
+        "heartbeat_at": utcnow(),
+        "expected_end": expected_end,
+    }
     if step is not None:
         values["step"] = step
     with db.session() as s:
@@ -318,5 +328,14 @@ def run_dict(run: Run, production: int | None = None) -> dict:
         "mlflow_run_id": run.mlflow_run_id,
         "cancel_requested": run.cancel_requested,
         "heartbeat_at": stamp(run.heartbeat_at or run.created_at),
+        "eta_seconds": seconds_left(run),
         "production": production is not None and production == run.id,
     }
+
+
+def seconds_left(run: Run) -> int | None:
+    """Whole seconds until an active run expects to end (None when it has no estimate)."""
+    end = as_utc(run.expected_end)
+    if end is None or run.status not in ACTIVE_STATUSES:
+        return None
+    return max(0, round((end - utcnow()).total_seconds()))

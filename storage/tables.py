@@ -126,6 +126,8 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    #: when the run expects to end, from its progress so far (``pipeline.context``)
+    expected_end: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     selected_model: Mapped[str | None] = mapped_column(String(255))

@@ -45,3 +45,19 @@ def test_evaluate_and_summarize_pool_wape():
     summary = summarize(per_series, forecasts)
     assert summary.loc["m", "wape"] == pytest.approx(22 / 220 * 100)
     assert summary.loc["m", "mae"] == pytest.approx(5.5)
+
+
+def test_the_panel_pass_gives_the_numbers_of_the_functions_one_series_at_a_time():
+    rng = np.random.default_rng(1)
+    ids = np.repeat([f"s{i}" for i in range(30)], 6)
+    y = rng.poisson(2.0, len(ids)).astype(float)
+    y[ids == "s3"] = 0.0  # never sold in the window: WAPE, MAPE and bias undefined
+    forecasts = pd.DataFrame({"unique_id": ids, "y": y, "a": y + rng.normal(0, 1, len(ids))})
+    forecasts["b"] = np.where(forecasts.index % 4 == 0, 0.0, forecasts["a"] * 1.3)
+    history = pd.DataFrame(
+        {"unique_id": np.repeat(forecasts["unique_id"].unique(), 20), "y": rng.poisson(2, 600)}
+    )
+    history.loc[history["unique_id"] == "s5", "y"] = 4.0  # a flat history: the level scale
+    fast = evaluate(forecasts, history, ["a", "b"], season_length=7)
+    slow = evaluate(forecasts, history, ["a", "b"], season_length=7, metrics=dict(METRICS))
+    pd.testing.assert_frame_equal(fast, slow, check_dtype=False)

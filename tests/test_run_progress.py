@@ -1,33 +1,85 @@
-"""The run's progress bar: each step fills its own share, and the bar never moves back."""
+"""The run's progress bar: each step fills its planned share, and the bar never moves back;
+the time left is estimated from the share done, and shrinks as the run goes."""
 
 from __future__ import annotations
 
 import logging
+import time
 
+import pytest
+
+from forecasting.progress import Plan
 from pipeline.context import RunContext
-from pipeline.options import RunOptions
 from storage import runs
 from storage.database import Database
 
 
-def test_steps_report_within_their_share_and_the_bar_only_moves_forward(tmp_path):
+@pytest.fixture
+def context(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'runs.db'}")
     db.migrate()
     run_id = runs.create_run(db, "run", {})
     seen: list[float] = []
     ctx = RunContext(db, None, run_id, logging.getLogger("test"), lambda p, _m: seen.append(p))
-    slices = RunOptions(kind="run", csv="x.csv").progress_slices()
+    return ctx, seen
+
+
+def test_steps_fill_their_planned_share_and_the_bar_only_moves_forward(context):
+    ctx, seen = context
+    ctx.plan({"ingest": 1.0, "eda": 1.0, "train": 6.0, "forecast": 2.0})
     for name in ("ingest", "eda", "train", "forecast"):
-        with ctx.step(name, *slices[name]) as reporter:
+        with ctx.step(name) as reporter:
             ctx.report(0.5, f"{name} half way")  # what the ingest and eda steps do
             validation = ctx.reporter(0.0, 0.8)  # what the train step hands the library
             validation.report(0.0)
             validation.report(1.0)
             reporter.report(0.3)  # a late report for work already passed
     assert seen == sorted(seen), "the bar moved backwards"
-    ingest_start, ingest_end = slices["ingest"]
-    assert seen[1] == ingest_start + 0.5 * (ingest_end - ingest_start)
-    train_start, train_end = slices["train"]
-    assert train_start + 0.8 * (train_end - train_start) in seen
+    assert seen[1] == pytest.approx(0.05)  # half of ingest's tenth
+    assert pytest.approx(0.2 + 0.8 * 0.6) in seen  # train is 60% of the bar, from 20%
     assert seen[-1] == 1.0
-    assert runs.get_run(db, run_id)["progress"] == 1.0
+    assert runs.get_run(ctx.db, ctx.run_id)["progress"] == 1.0
+
+
+def test_a_new_plan_shares_what_is_left_among_the_steps_to_come(context):
+    ctx, seen = context
+    ctx.plan({"ingest": 1.0, "train": 1.0})
+    with ctx.step("ingest"):
+        ctx.report(1.0)
+        ctx.plan({"ingest": 1.0, "train": 3.0})  # ingest found the data bigger than guessed
+    with ctx.step("train"):
+        ctx.report(0.5)
+        assert seen[-1] == pytest.approx(0.75)  # the train step has all of the second half
+
+
+def test_a_plan_paces_its_parts_by_their_expected_seconds():
+    reported: list[float] = []
+    from forecasting.progress import Reporter
+
+    plan = Plan(Reporter(lambda v, _m: reported.append(v)), {"cheap": 1.0, "dear": 9.0})
+    plan.part("cheap").report(1.0)
+    assert reported[-1] == pytest.approx(0.1)
+    plan.part("dear").report(0.5)
+    assert reported[-1] == pytest.approx(0.55)
+    plan.add("kept after a screen", 10.0)  # the plan grows: the share done shrinks
+    plan.part("dear").report(1.0)
+    assert reported[-1] == pytest.approx(0.5)
+
+
+def test_the_time_left_is_present_and_shrinks_as_the_run_goes(context, monkeypatch):
+    ctx, _ = context
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
+    ctx._began = 1000.0
+    ctx.plan({"train": 1.0})
+    estimates = []
+    with ctx.step("train"):
+        for done in (0.1, 0.3, 0.5, 0.8):
+            clock["now"] += 10.0  # the work goes at an even pace: 10 s per 10-30%
+            ctx.report(done, force=True)
+            estimates.append(runs.get_run(ctx.db, ctx.run_id)["eta_seconds"])
+    assert all(e is not None for e in estimates)
+    assert estimates == sorted(estimates, reverse=True), estimates
+    # at 50% after 30 s the rest is expected to take as long again
+    assert estimates[2] == pytest.approx(30, abs=1)
+    assert runs.get_run(ctx.db, ctx.run_id)["eta_seconds"] is None  # ended: nothing left

@@ -11,6 +11,7 @@ from dash import Input, Output, callback, dcc, html
 from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
+from forecasting.screening import describe_screen
 
 dash.register_page(__name__, path="/models", name="Models", order=3, title="Models")
 
@@ -57,6 +58,7 @@ def layout(**_):
                 id="models-intro",
             ),
             html.Div(links),
+            _screens(prod.run.get("metrics") or {}),
             dbc.Row(
                 [
                     dbc.Col(ui.series_selector("models-series", service.series_options()), md=6),
@@ -96,6 +98,20 @@ def layout(**_):
             ),
             ui.loading(html.Div(id="models-tuning")),
         ]
+    )
+
+
+def _screens(metrics: dict) -> html.Div:
+    """What the sample said of each expensive model the run did not fit on every series."""
+    screens = metrics.get("screened") or []
+    if not screens:
+        return html.Div(id="models-screens")
+    return html.Div(
+        [
+            html.H5("Expensive models, tried on a sample first"),
+            html.Ul([html.Li(describe_screen(s)) for s in screens], className="small"),
+        ],
+        id="models-screens",
     )
 
 

@@ -15,11 +15,13 @@ naive, or the level of a series shorter than a season) and flagged in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, clone
 
 from forecasting.errors import DataError
@@ -31,6 +33,16 @@ log = logging.getLogger(__name__)
 
 #: a forecast further than this many history ranges outside the history has diverged
 DIVERGENCE_FACTOR = 10.0
+#: a model whose fit costs more than this per series on a 2-core machine is ``expensive``
+#: (Prophet 0.2-0.5 s, SARIMA 0.1-1 s; AutoETS 0.01-0.2 s, the intermittent methods and
+#: the global trees well under 0.01 s a series)
+EXPENSIVE_SECONDS = 0.1
+#: the smoothing models (ETS, Theta) fit on at most this many recent periods: a year of
+#: days holds 52 weekly cycles, and a fit on five years of M5 days cost four times as much
+SMOOTHING_HISTORY = 365
+#: per-series fits go to the workers in this many batches per worker: one task per series
+#: cost more in pickling than the fit itself for the cheap models
+BATCHES_PER_WORKER = 4
 
 
 class Forecaster(BaseEstimator):
@@ -45,8 +57,56 @@ class Forecaster(BaseEstimator):
     #: whether it is itself only on a whole season of history (seasonal naive repeats the
     #: last season; on less it repeats the last period, which is another model)
     needs_whole_season: ClassVar[bool] = False
+    #: whether a fit costs more than ``EXPENSIVE_SECONDS`` per series: such a model is
+    #: validated on a sample of series first, and fitted on the rest only where it wins
+    #: there (``forecasting.screening``), unless a run names it
+    expensive: ClassVar[bool] = False
+    #: when a fitted model is moved to a longer history (a later validation fold, the
+    #: held-out window): ``None`` moves it ``forward`` whatever the growth (a per-series
+    #: model's smoothing weights hardly change; statsforecast's ``refit=False``); a share
+    #: refits it when the history has grown by more than that since its fit (a global
+    #: model learns from every series' newest periods at once)
+    refit_growth: ClassVar[float | None] = None
+    #: expected seconds of a fit on a 2-core machine (``bench/cost.py``), per series and
+    #: per period of a series' history; and what moving forward costs, as a share of a
+    #: fit (1: it refits). Only their proportions matter: they pace the progress bar
+    series_seconds: ClassVar[float] = 2e-5
+    period_seconds: ClassVar[float] = 0.0
+    forward_share: ClassVar[float] = 1.0
 
     def fit(self, df: pd.DataFrame, spec: DataSpec) -> Self:
+        df = self._setup(df, spec)
+        self._fit(df)
+        return self
+
+    def forward(self, df: pd.DataFrame) -> Self:
+        """A copy with the fitted parameters moved forward to the history in ``df``.
+
+        As statsforecast's ``forward``: what was estimated (smoothing weights, an
+        ARIMA's coefficients, a tree ensemble) is kept, the state (levels, lags,
+        scales) is rebuilt from ``df``. A series the model has not seen is fitted.
+        Cheaper than a fit wherever the model has something to keep; ``self`` is
+        left as it was. Validation folds, the held-out window and production all
+        move one fit forward instead of fitting afresh (``forecasting.backtest``).
+        """
+        if not hasattr(self, "spec_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first.")
+        moved = clone(self)
+        df = moved._setup(df, self.spec_)
+        moved._forward(df, self)
+        return moved
+
+    def moved(self, df: pd.DataFrame) -> Self:
+        """This model on the longer history ``df``: moved ``forward``, or fitted afresh
+        with the same parameters where ``refit_growth`` says the history grew too much."""
+        if self.refit_growth is not None:
+            periods = int(df.groupby("unique_id", sort=False).size().max()) if len(df) else 0
+            if periods > (1 + self.refit_growth) * getattr(self, "periods_", 0):
+                return clone(self).fit(df, self.spec_)
+        return self.forward(df)
+
+    def _setup(self, df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
+        """Check the frame and keep what every model needs to forecast and to fall back."""
         missing = {"unique_id", "ds", "y", *spec.exog} - set(df.columns)
         if missing:
             raise DataError(f"Columns missing for {self.name}: {', '.join(sorted(missing))}.")
@@ -55,15 +115,20 @@ class Forecaster(BaseEstimator):
         df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         self.spec_ = spec
         grouped = df.groupby("unique_id", sort=False)
+        self.periods_ = int(grouped.size().max()) if len(df) else 0
         self.last_ds_ = grouped["ds"].max()
         self.nonnegative_ = grouped["y"].min() >= 0
         self.bounds_ = grouped["y"].agg(["min", "max"])
         keep = 2 * spec.season_length
-        self.tails_ = {uid: y.to_numpy(float)[-keep:] for uid, y in grouped["y"]}
+        y = df["y"].to_numpy(float)
+        self.tails_ = {uid: y[max(a, b - keep) : b] for uid, a, b, _ in _series_slices(df, False)}
         self.fallbacks_: dict[str, str] = {}
         self.diverged_: dict[str, str] = {}
+        return df
+
+    def _forward(self, df: pd.DataFrame, fitted: Forecaster) -> None:
+        """Move ``fitted``'s parameters to ``df``; by default there is nothing to keep: fit."""
         self._fit(df)
-        return self
 
     def predict(self, h: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast ``h`` periods after each series' last date.
@@ -85,6 +150,11 @@ class Forecaster(BaseEstimator):
         floor = np.where(self.nonnegative_.reindex(grid["unique_id"]).to_numpy(), 0.0, -np.inf)
         grid["yhat"] = np.maximum(yhat, floor)
         return grid[["unique_id", "ds", "yhat"]]
+
+    @classmethod
+    def fit_seconds(cls, series: int, periods: float, rows: int) -> float:
+        """Expected seconds of a fit to ``series`` series of ``periods`` periods each."""
+        return series * (cls.series_seconds + cls.period_seconds * periods)
 
     def _guard(self, ids: pd.Series, yhat: np.ndarray) -> np.ndarray:
         """Replace the forecast of every series that diverged (see the module docstring)."""
@@ -192,56 +262,75 @@ def seasonal_naive_values(y: np.ndarray, h: int, season_length: int) -> np.ndarr
 
 
 class LocalForecaster(Forecaster):
-    """A model fitted separately to each series, in parallel (joblib) unless it is cheap."""
+    """A model fitted separately to each series, in parallel (joblib) unless it is cheap.
+
+    Series go to the workers in batches (``BATCHES_PER_WORKER`` per worker), so a
+    thousand cheap fits cost a few task round trips, not a thousand.
+    """
 
     #: fit in joblib workers; models that fit in microseconds per series stay in-process
     parallel: ClassVar[bool] = True
+    #: whether ``_fit_one``/``_predict_one`` read the dates (else they get the raw array:
+    #: a ``DatetimeIndex`` per series costs more than an intermittent fit)
+    reads_dates: ClassVar[bool] = True
 
     def _fit(self, df: pd.DataFrame) -> None:
+        self._fit_series(df, {})
+
+    def _forward(self, df: pd.DataFrame, fitted: Forecaster) -> None:
+        states = getattr(fitted, "states_", {}) if type(fitted) is type(self) else {}
+        self._fit_series(df, states)
+
+    def _fit_series(self, df: pd.DataFrame, previous: dict[str, Any]) -> None:
+        """Fit every series of ``df``, or move it forward from its ``previous`` state."""
         cols = list(self.spec_.exog) if self.uses_exog else []
+        y = df["y"].to_numpy(float)
+        X = df[cols].to_numpy(float) if cols else None
         tasks = [
-            (uid, g["y"].to_numpy(float), g[cols].to_numpy(float) if cols else None,
-             pd.DatetimeIndex(g["ds"]))
-            for uid, g in df.groupby("unique_id", sort=False)
-        ]  # fmt: skip
-        worker = self._worker()
-        if self.parallel:
-            results = Parallel(return_as="generator_unordered")(
-                delayed(_fit_one_safely)(worker, uid, y, X, ds) for uid, y, X, ds in tasks
-            )
-        else:
-            results = (_fit_one_safely(worker, uid, y, X, ds) for uid, y, X, ds in tasks)
+            (uid, y[a:b], X[a:b] if cols else None, ds, previous.get(uid))
+            for uid, a, b, ds in _series_slices(df, self.reads_dates)
+        ]
         self.states_ = {}
-        for uid, state, error in results:
-            checkpoint()  # a cancelled run stops between series fits
+        for uid, state, error in self._map(_fit_batch, tasks):
             self.states_[uid] = state
             if error is not None:
                 self._fell_back(uid, error)
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
         cols = list(self.spec_.exog) if self.uses_exog else []
+        X = grid[cols].to_numpy(float) if cols else None
         tasks = [
-            (uid, g[cols].to_numpy(float) if cols else None, pd.DatetimeIndex(g["ds"]))
-            for uid, g in grid.groupby("unique_id", sort=False)
+            (uid, self.states_[uid], X[a:b] if cols else None, ds)
+            for uid, a, b, ds in _series_slices(grid, self.reads_dates)
         ]
-        worker = self._worker()
-        if self.parallel:
-            results = Parallel()(
-                delayed(_predict_one_safely)(worker, self.states_[uid], X, ds)
-                for uid, X, ds in tasks
-            )
-        else:
-            results = [
-                _predict_one_safely(worker, self.states_[uid], X, ds) for uid, X, ds in tasks
-            ]
+        results = {uid: (values, error) for uid, values, error in self._map(_predict_batch, tasks)}
         out = []
-        for (uid, _, ds), (values, error) in zip(tasks, results, strict=True):
+        for uid, _, _, ds in tasks:
+            values, error = results[uid]
             if values is None:
                 if uid not in self.fallbacks_:
                     self._fell_back(uid, error)
                 values = seasonal_naive_values(self.tails_[uid], len(ds), self.spec_.season_length)
             out.append(values)
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.empty(0)
+
+    def _map(self, batch_fn, tasks: list[tuple]) -> Iterator[tuple]:
+        """Results of ``batch_fn`` over ``tasks`` in batches: in workers when ``parallel``."""
+        worker = self._worker()
+        if not self.parallel or len(tasks) < 2:
+            for start in range(0, len(tasks), 64):
+                checkpoint()  # a cancelled run stops between batches of series
+                yield from batch_fn(worker, tasks[start : start + 64])
+            return
+        backend, n_jobs = get_active_backend()
+        workers = max(1, backend.effective_n_jobs(n_jobs))
+        size = max(1, -(-len(tasks) // (workers * BATCHES_PER_WORKER)))
+        batches = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+        for results in Parallel(return_as="generator_unordered")(
+            delayed(batch_fn)(worker, batch) for batch in batches
+        ):
+            checkpoint()
+            yield from results
 
     def _worker(self) -> LocalForecaster:
         """A light copy (parameters and spec only) to ship to joblib workers."""
@@ -256,24 +345,58 @@ class LocalForecaster(Forecaster):
     def _fit_one(self, y: np.ndarray, X: np.ndarray | None, ds: pd.DatetimeIndex) -> Any:
         raise NotImplementedError
 
+    def _forward_one(
+        self, state: Any, y: np.ndarray, X: np.ndarray | None, ds: pd.DatetimeIndex
+    ) -> Any:
+        """The series' fitted parameters on its longer history ``y``; by default a fit."""
+        return self._fit_one(y, X, ds)
+
     def _predict_one(self, state: Any, X: np.ndarray | None, ds: pd.DatetimeIndex) -> np.ndarray:
         raise NotImplementedError
 
 
-def _fit_one_safely(model: LocalForecaster, uid: str, y, X, ds):
-    try:
-        return uid, model._fit_one(y, X, ds), None
-    except Exception as exc:  # one bad series must not fail the run
-        return uid, None, f"{type(exc).__name__}: {exc}"[:200]
+def _series_slices(frame: pd.DataFrame, as_index: bool = True) -> Iterator[tuple]:
+    """``(unique_id, start, end, dates)`` of each series of a frame whose rows are grouped
+    by series (as ``Forecaster._setup`` and ``forecast_grid`` leave them): slicing arrays
+    costs far less than a groupby's sub-frames on thousands of series. The dates are a
+    ``DatetimeIndex``, or with ``as_index=False`` the plain array."""
+    ids = frame["unique_id"].to_numpy()
+    if len(ids) == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    dates = frame["ds"].to_numpy()
+    for a, b in zip(starts, ends, strict=True):
+        yield ids[a], int(a), int(b), pd.DatetimeIndex(dates[a:b]) if as_index else dates[a:b]
 
 
-def _predict_one_safely(model: LocalForecaster, state, X, ds):
-    if state is None:
-        return None, "fit failed"
-    try:
-        values = np.asarray(model._predict_one(state, X, ds), dtype=float)
-        if values.shape != (len(ds),) or not np.isfinite(values).all():
-            raise ValueError("non-finite or misshaped forecast")
-        return values, None
-    except Exception as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:200]
+def _fit_batch(model: LocalForecaster, tasks: list[tuple]) -> list[tuple]:
+    """``(uid, state, error)`` per series: one bad series must not fail the run."""
+    out = []
+    for uid, y, X, ds, previous in tasks:
+        try:
+            if previous is None:
+                state = model._fit_one(y, X, ds)
+            else:
+                state = model._forward_one(previous, y, X, ds)
+            out.append((uid, state, None))
+        except Exception as exc:
+            out.append((uid, None, f"{type(exc).__name__}: {exc}"[:200]))
+    return out
+
+
+def _predict_batch(model: LocalForecaster, tasks: list[tuple]) -> list[tuple]:
+    """``(uid, values, error)`` per series; values None where it failed."""
+    out = []
+    for uid, state, X, ds in tasks:
+        if state is None:
+            out.append((uid, None, "fit failed"))
+            continue
+        try:
+            values = np.asarray(model._predict_one(state, X, ds), dtype=float)
+            if values.shape != (len(ds),) or not np.isfinite(values).all():
+                raise ValueError("non-finite or misshaped forecast")
+            out.append((uid, values, None))
+        except Exception as exc:
+            out.append((uid, None, f"{type(exc).__name__}: {exc}"[:200]))
+    return out

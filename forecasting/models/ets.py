@@ -7,9 +7,11 @@ on our benchmarks (bench/RESULTS.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from forecasting.models.base import LocalForecaster
+from forecasting.models.base import SMOOTHING_HISTORY, LocalForecaster
 
 #: seasons longer than this (52 weeks) make the state vector huge and the fit slow;
 #: Theta, SARIMA's Fourier terms and the tree models cover those
@@ -18,14 +20,37 @@ MAX_SEASON = 24
 MIN_PERIODS = 8
 
 
+@dataclass
+class EtsState:
+    """A fitted ETS model (statsforecast's dict, compacted) and how many of the series'
+    first periods its fit left out (the ``history`` cap): moving it forward filters the
+    longer series from the same start, so its initial states still fit."""
+
+    model: dict
+    offset: int
+
+
 class ETS(LocalForecaster):
     """Additive or multiplicative error, trend and season chosen by AICc per series."""
 
     name = "ets"
     uses_exog = False
     short_ok = True
+    reads_dates = False
+    series_seconds = 1e-3
+    period_seconds = 1.2e-4
+    forward_share = 0.02
 
-    def __init__(self, model: str = "ZZZ", damped: bool | None = None, history: int | None = 730):
+    @classmethod
+    def fit_seconds(cls, series, periods, rows):
+        return super().fit_seconds(series, min(periods, SMOOTHING_HISTORY), rows)
+
+    def __init__(
+        self,
+        model: str = "ZZZ",
+        damped: bool | None = None,
+        history: int | None = SMOOTHING_HISTORY,
+    ):
         self.model = model
         self.damped = damped
         self.history = history
@@ -33,36 +58,48 @@ class ETS(LocalForecaster):
     def _fit_one(self, y, X, ds):
         from statsforecast.models import AutoETS
 
-        if self.history:
-            y = y[-self.history :]
+        offset = max(0, len(y) - self.history) if self.history else 0
+        y = y[offset:]
         if len(y) < MIN_PERIODS:
             return float(np.mean(y))
         m = self.spec_.season_length
         seasonal = m <= MAX_SEASON and len(y) >= 2 * m + 2
         spec = self.model if seasonal else self.model[:2] + "N"
         fitted = AutoETS(season_length=m if seasonal else 1, model=spec, damped=self.damped)
-        return _compact(fitted.fit(y))
+        return EtsState(_compact(fitted.fit(y).model_), offset)
+
+    def _forward_one(self, state, y, X, ds):
+        from statsforecast.ets import forward_ets
+
+        if not isinstance(state, EtsState) or state.offset >= len(y):
+            return self._fit_one(y, X, ds)
+        return EtsState(_compact(forward_ets(state.model, y[state.offset :])), state.offset)
 
     def _predict_one(self, state, X, ds):
+        from statsforecast.ets import forecast_ets
+
         if isinstance(state, float):
             return np.full(len(ds), state)
-        return np.asarray(state.predict(len(ds))["mean"])
+        return np.asarray(forecast_ets(state.model, h=len(ds))["mean"])
 
     @staticmethod
     def search_space(trial, spec):
         return {
             "model": trial.suggest_categorical("model", ["ZZZ", "ZZN", "ZNZ", "ANN"]),
             "damped": trial.suggest_categorical("damped", [None, True]),
-            "history": trial.suggest_categorical("history", [730, 8 * spec.season_length]),
+            "history": trial.suggest_categorical(
+                "history", [SMOOTHING_HISTORY, 730, 8 * spec.season_length]
+            ),
         }
 
 
-def _compact(fitted):
-    """Keep what forecasting reads (the last state, components, parameters): model files
-    stay small (the fit keeps every state, residual and the optimiser's simplex)."""
-    model = fitted.model_
+def _compact(model: dict) -> dict:
+    """Keep what forecasting and moving forward read (the last state, components,
+    parameters): model files stay small (a fit keeps every state, residual and the
+    optimiser's simplex)."""
+    model = dict(model)
     for key in ("residuals", "fitted", "actual_residuals"):
         model[key] = np.empty(0)
     model["states"] = model["states"][-1:]
-    model.pop("fit", None)
-    return fitted
+    model["fit"] = None
+    return model

@@ -20,6 +20,9 @@ class _FlatRateForecaster(LocalForecaster):
     uses_exog = False
     short_ok = True
     parallel = False
+    reads_dates = False
+    series_seconds = 1e-4
+    period_seconds = 3e-7
 
     def _method(self):
         raise NotImplementedError
@@ -27,7 +30,10 @@ class _FlatRateForecaster(LocalForecaster):
     def _fit_one(self, y, X, ds) -> float:
         if not np.any(y != 0):
             return 0.0
-        return float(self._method().forecast(y=y, h=1)["mean"][0])
+        method = self.__dict__.get("_method_cache")
+        if method is None:  # one statsforecast object per batch of series, not per series
+            method = self.__dict__["_method_cache"] = self._method()
+        return float(method.forecast(y=y, h=1)["mean"][0])
 
     def _predict_one(self, state: float, X, ds) -> np.ndarray:
         return np.full(len(ds), state)

@@ -11,6 +11,8 @@ from forecasting.calendar import calendar_features
 from forecasting.models.base import LocalForecaster
 
 _YEAR_DAYS = 365.25
+#: calendar columns by date span (see ``LinearTrend._calendar``)
+_CALENDARS: dict[tuple, np.ndarray] = {}
 
 
 def seasonal_design(ds: pd.DatetimeIndex, alias: str, fourier_terms: int) -> np.ndarray:
@@ -40,6 +42,8 @@ class LinearTrend(LocalForecaster):
     """Trend, season, holiday and drivers by ridge on the last ``history`` periods."""
 
     name = "linear_trend"
+    series_seconds = 5e-4
+    period_seconds = 1e-6
 
     def __init__(self, history: int | None = None, alpha: float = 1.0, fourier_terms: int = 4):
         self.history = history
@@ -47,15 +51,37 @@ class LinearTrend(LocalForecaster):
         self.fourier_terms = fourier_terms
 
     def _design(self, ds: pd.DatetimeIndex, X: np.ndarray | None, origin, step_days) -> np.ndarray:
-        trend = ((ds - origin).days.to_numpy() / step_days)[:, None]
-        parts = [trend, seasonal_design(ds, self.spec_.freq.alias, self.fourier_terms)]
-        if self.spec_.country:
-            cal = calendar_features(ds, self.spec_.freq, self.spec_.country)
-            flag = "holiday" if "holiday" in cal else "holidays_in_period"
-            parts.append(cal[[flag]].to_numpy(float))
+        days = (ds - origin).to_numpy() / np.timedelta64(1, "D")
+        trend = (days / step_days)[:, None]
+        parts = [trend, self._calendar(ds)]
         if X is not None:
             parts.append(X)
         return np.hstack(parts)
+
+    def _calendar(self, ds: pd.DatetimeIndex) -> np.ndarray:
+        """Season and holiday columns of ``ds``; series of a panel mostly share their dates,
+        so each span is computed once (it was most of a fit's cost)."""
+        spec = self.spec_
+        key = (
+            ds[0].value,
+            ds[-1].value,
+            len(ds),
+            spec.freq.alias,
+            spec.country,
+            self.fourier_terms,
+        )
+        cached = _CALENDARS.get(key)
+        if cached is None:
+            parts = [seasonal_design(ds, spec.freq.alias, self.fourier_terms)]
+            if spec.country:
+                cal = calendar_features(ds, spec.freq, spec.country)
+                flag = "holiday" if "holiday" in cal else "holidays_in_period"
+                parts.append(cal[[flag]].to_numpy(float))
+            cached = np.hstack(parts)
+            if len(_CALENDARS) >= 256:
+                _CALENDARS.clear()
+            _CALENDARS[key] = cached
+        return cached
 
     def _fit_one(self, y, X, ds):
         if self.history:

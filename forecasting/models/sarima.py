@@ -12,7 +12,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from forecasting.models.base import LocalForecaster
 from forecasting.models.linear_trend import seasonal_design
@@ -39,7 +38,11 @@ class SarimaState:
     #: is a second constant next to the trend, which SARIMAX refuses)
     varying: np.ndarray | None = None
 
-    def model(self) -> SARIMAX:
+    def model(self):
+        """The statsmodels SARIMAX of this state (imported here: statsmodels takes a
+        second to import, and most runs never fit an ARIMA)."""
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
         return SARIMAX(
             self.y,
             exog=self.exog,
@@ -53,6 +56,9 @@ class SarimaState:
 
 class SARIMA(LocalForecaster):
     name = "sarima"
+    expensive = True
+    series_seconds = 0.15
+    forward_share = 0.05
 
     def __init__(
         self,
@@ -101,6 +107,18 @@ class SARIMA(LocalForecaster):
             fitted = state.model().fit(disp=False, maxiter=self.maxiter, method="lbfgs")
         state.params = np.asarray(fitted.params)
         return state
+
+    def _forward_one(self, state, y, X, ds):
+        """The estimated coefficients on the longer history: filtering is all it costs."""
+        if not isinstance(state, SarimaState) or state.params is None:
+            return self._fit_one(y, X, ds)
+        if self.history:
+            y, ds = y[-self.history :], ds[-self.history :]
+            X = X[-self.history :] if X is not None else None
+        exog = self._exog(_columns(X, state.varying), ds)
+        return SarimaState(
+            y, exog, state.order, state.seasonal, state.trend, state.params, state.varying
+        )
 
     def _predict_one(self, state, X, ds):
         with warnings.catch_warnings():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.models.base import SMOOTHING_HISTORY
 from forecasting.models.intermittent import IMAPA
 from forecasting.positions import periods_from_end
 
@@ -35,9 +36,16 @@ class IMAPAScaledToTotal(IMAPA):
 
     name = "imapa_total"
 
+    @classmethod
+    def fit_seconds(cls, series, periods, rows):
+        return super().fit_seconds(series, periods, rows) + 0.05  # AutoTheta of the total
+
     def _fit(self, df: pd.DataFrame) -> None:
         super()._fit(df)
         self.members_, self.total_ = common_total(df)
+
+    def _forward(self, df: pd.DataFrame, fitted) -> None:
+        self._fit(df)  # nothing is estimated: the rates and the total are the data's
 
     def _predict(self, grid: pd.DataFrame) -> np.ndarray:
         rates = super()._predict(grid)
@@ -90,9 +98,11 @@ def total_forecast(total: np.ndarray, h: int, season_length: int) -> np.ndarray 
     """AutoTheta on the log of the total (seasonal when it holds two seasons), so its
     trend is a rate: a declining range approaches zero and never reaches it (on the raw
     total, Theta's straight line took a range falling 3% a month to zero within a year).
-    None if it cannot fit."""
+    None if it cannot fit. It sees the last ``SMOOTHING_HISTORY`` periods (a year of
+    days), as the per-series smoothing models do."""
     from statsforecast.models import AutoTheta
 
+    total = total[-SMOOTHING_HISTORY:]
     m = season_length if len(total) >= 2 * season_length else 1
     try:
         model = AutoTheta(season_length=m, decomposition_type="additive")

@@ -21,6 +21,17 @@ COUNT_ZERO_SHARE = 0.3
 class GlobalTreeForecaster(Forecaster):
     """Shared machinery; subclasses say which regressor to build."""
 
+    #: refitted when the history grew by over a tenth since the fit (Walmart's weekly folds,
+    #: 13 of about 100 weeks); moved forward otherwise (M5's 28 of 1,800 days)
+    refit_growth = 0.1
+    #: seconds per training row (at most ``_train_periods`` of each series)
+    row_seconds: float = 5e-5
+    forward_share = 0.02
+
+    @classmethod
+    def fit_seconds(cls, series, periods, rows):
+        return cls.row_seconds * series * min(periods, 730)
+
     #: at most this many most recent periods of each series become training rows
     max_train_periods: int | None = None
 
@@ -35,15 +46,11 @@ class GlobalTreeForecaster(Forecaster):
         spec = self.spec_
         self.nonnegative_train_ = bool((df["y"] >= 0).all())
         self.counts_ = self.nonnegative_train_ and (df["y"] == 0).mean() >= COUNT_ZERO_SHARE
-        self.order_ = self.last_ds_.index
         self.cfg_ = lag_config(spec.freq)
-        cols = ["y", "ds", *spec.exog]
-        panel = right_aligned(df, self.order_, cols)
-        values = panel["y"]
-        self.scale_ = self._series_scale(values)
-        self.attributes_ = self._attribute_codes(df)
-        scaled = values / self.scale_[:, None]
-        width = values.shape[1]
+        self.levels_ = self._attribute_levels(df)
+        panel = self._state(df, self.last_ds_.index)
+        scaled = panel["y"] / self.scale_[:, None]
+        width = scaled.shape[1]
         first = max(1, width - self._train_periods())
         target_cols = np.arange(first, width)
         known = self._known(
@@ -56,12 +63,41 @@ class GlobalTreeForecaster(Forecaster):
         self.feature_names_ = list(block)
         X = np.column_stack([block[name][keep] for name in self.feature_names_])
         self.model_ = self._regressor(len(X)).fit(X, target[keep])
-        reach = self.cfg_.reach
+        if hasattr(self.model_, "n_jobs"):  # a recursive step predicts a few rows: threads
+            self.model_.set_params(n_jobs=1)  # would cost more than they save
+
+    def _forward(self, df: pd.DataFrame, fitted: Forecaster) -> None:
+        """The fitted trees, with lags, scales and codes rebuilt from ``df``."""
+        if type(fitted) is not type(self):
+            self._fit(df)
+            return
+        for name in ("nonnegative_train_", "counts_", "cfg_", "levels_", "feature_names_"):
+            setattr(self, name, getattr(fitted, name))
+        self.model_ = fitted.model_
+        self._state(df, fitted.order_)
+
+    def _state(self, df: pd.DataFrame, known_series: pd.Index) -> dict[str, np.ndarray]:
+        """Lay ``df`` on the panel and keep what forecasting reads: each series' scale,
+        codes (as the fit numbered them; a series or attribute it never saw has none)
+        and its last ``reach`` scaled periods."""
+        self.order_ = self.last_ds_.index
+        panel = right_aligned(df, self.order_, ["y", "ds", *self.spec_.exog])
+        values = panel["y"]
+        self.scale_ = self._series_scale(values)
+        self.series_code_ = _codes(pd.Index(known_series), self.order_)
+        first = df.groupby("unique_id", sort=False)[list(self.levels_)].first()
+        self.attributes_ = {
+            f"attr_{name}": _codes(levels, first[name].reindex(self.order_))
+            for name, levels in self.levels_.items()
+        }
+        scaled = values / self.scale_[:, None]
+        width, reach = values.shape[1], self.cfg_.reach
         self.tail_ = (
             scaled[:, -reach:]
             if width >= reach
             else np.hstack([np.full((len(self.order_), reach - width), np.nan), scaled])
         )
+        return panel
 
     def feature_importance(self) -> pd.Series | None:
         if not hasattr(self, "model_"):
@@ -71,13 +107,10 @@ class GlobalTreeForecaster(Forecaster):
             ascending=False
         )
 
-    def _attribute_codes(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Integer codes of each series' attributes (store, department...), shared by its rows."""
+    def _attribute_levels(self, df: pd.DataFrame) -> dict[str, pd.Index]:
+        """The values of each series attribute (store, department...) the fit numbers."""
         names = [a for a in self.spec_.attributes if a in df.columns]
-        if not names:
-            return {}
-        first = df.groupby("unique_id", sort=False)[names].first().reindex(self.order_)
-        return {f"attr_{a}": pd.factorize(first[a])[0].astype(float) for a in names}
+        return {name: pd.Index(pd.unique(df[name].dropna())) for name in names}
 
     def _train_periods(self) -> int:
         if self.max_train_periods:
@@ -101,7 +134,9 @@ class GlobalTreeForecaster(Forecaster):
         block = lag_features(scaled, cols, self.cfg_) | known
         n = len(self.order_)
         shape = (n, len(cols))
-        block["series"] = np.broadcast_to(np.arange(n)[:, None], shape).astype(float)
+        codes = getattr(self, "series_code_", None)  # models saved before codes were kept
+        codes = np.arange(n, dtype=float) if codes is None else codes
+        block["series"] = np.broadcast_to(codes[:, None], shape)
         block["log_scale"] = np.broadcast_to(np.log1p(self.scale_)[:, None], shape)
         for name, codes in self.attributes_.items():
             block[name] = np.broadcast_to(codes[:, None], shape)
@@ -123,6 +158,13 @@ class GlobalTreeForecaster(Forecaster):
             X = np.column_stack([block[name][:, 0] for name in self.feature_names_])
             values[:, reach + step] = self.model_.predict(X)
         return (values[:, reach:] * self.scale_[:, None]).ravel()
+
+
+def _codes(levels: pd.Index, values) -> np.ndarray:
+    """Position of each value in ``levels`` as a float; NaN for a value not in it."""
+    codes = levels.get_indexer(pd.Index(values)).astype(float)
+    codes[codes < 0] = np.nan
+    return codes
 
 
 class XGBoost(GlobalTreeForecaster):
@@ -197,6 +239,12 @@ MAX_ROWS_PER_TREE = 8_000
 
 class RandomForest(GlobalTreeForecaster):
     name = "random_forest"
+
+    @classmethod
+    def fit_seconds(cls, series, periods, rows):
+        # each tree sees at most MAX_ROWS_PER_TREE rows: the cost flattens on big panels
+        rows = series * min(periods, 730)
+        return 2.4e-4 * min(0.5 * rows, MAX_ROWS_PER_TREE) + 1e-6 * rows
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ import pandas as pd
 from forecasting.frequency import max_horizon
 from forecasting.plans import forecast_with_plan
 from pipeline.context import RunContext
+from pipeline.formatting import describe_plan
 from pipeline.steps.train import Trained
 from storage.results import save_forecasts
 
@@ -36,17 +37,3 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
         trained.horizon,
     )
     return served
-
-
-def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
-    """Which periods used the drivers' plan, and which were served without the drivers."""
-    names = ", ".join(drivers)
-    if planned >= h:
-        return f"drivers {names}: planned values used for all {h} periods"
-    without = (
-        f"served without {names} (the same models refitted without them)"
-        " - give planned values as rows past the last sale, --future or the what-if panel"
-    )
-    if planned == 0:
-        return f"drivers {names}: no planned values; {without}"
-    return f"drivers {names}: planned values for the first {planned} periods; then {without}"

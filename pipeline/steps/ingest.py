@@ -17,27 +17,12 @@ import joblib
 
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
-from forecasting.limits import Limits
 from pipeline.context import RunContext
-from pipeline.options import RunOptions
+from pipeline.options import RunOptions, country_option, limits_from
 from storage import runs
 from storage.database import Database
 from storage.datasets import save_dataset
 from storage.settings import Settings
-
-
-def limits_from(settings: Settings) -> Limits:
-    return Limits(
-        max_bytes=settings.max_upload_mb * 1024 * 1024,
-        max_rows=settings.max_rows,
-        max_columns=settings.max_columns,
-        max_series=settings.max_series,
-    )
-
-
-def country_option(value: str | None, settings: Settings) -> str | None:
-    country = value or settings.holiday_country
-    return None if country.lower() == "none" else country
 
 
 def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:

@@ -15,13 +15,17 @@ import pandas as pd
 
 from forecasting import progress
 from forecasting.backtest import fold_scales, split, validation_metrics
+from forecasting.costs import Shape
 from forecasting.frequency import default_horizon
+from forecasting.models import MODELS
+from forecasting.progress import Plan
 from forecasting.serving import ServingModel
 from forecasting.spec import DataSpec
 from forecasting.workflow import SELECTED, BacktestReport, TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
+from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.tracking import Tracker
 from storage import runs
@@ -54,6 +58,20 @@ def optuna_storage(settings: Settings) -> optuna.storages.RDBStorage:
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 
 
+def train_options(opts: RunOptions, storage=None, study_prefix: str = "sales") -> TrainOptions:
+    """The workflow's options for what a run was asked."""
+    return TrainOptions(
+        models=tuple(opts.models) if opts.models is not None else None,
+        trials=opts.trials,
+        timeout=opts.timeout,
+        n_windows=opts.windows,
+        selection=opts.selection,
+        drivers="all" if opts.exog else "auto",
+        storage=storage,
+        study_prefix=study_prefix,
+    )
+
+
 def train(
     ctx: RunContext, opts: RunOptions, dataset_id: int | None, tracker: Tracker | None
 ) -> Trained:
@@ -62,13 +80,8 @@ def train(
     spec = spec_from_info(stored.info)
     df = training_frame(stored)
     h = opts.horizon or default_horizon(spec.freq)
-    options = TrainOptions(
-        models=tuple(opts.models),
-        trials=opts.trials,
-        timeout=opts.timeout,
-        n_windows=opts.windows,
-        selection=opts.selection,
-        drivers="all" if opts.exog else "auto",
+    options = train_options(
+        opts,
         storage=optuna_storage(ctx.settings) if opts.trials > 0 else None,
         study_prefix=f"run-{ctx.run_id}",
     )
@@ -80,18 +93,18 @@ def train(
         ",".join(options.model_names()),
         opts.trials,
     )
-    added = [m for m in options.model_names() if m not in opts.models]
+    added = [m for m in options.model_names() if m not in (opts.models or MODELS)]
     if added:
         ctx.log.info(
             "always candidates added: %s (naive, seasonal naive and the intermittent-demand "
             "models compete for every series, so the choice cannot lose badly to them)",
             ", ".join(added),
         )
-    reporter = ctx.reporter()
-    with progress.active(reporter), joblib.parallel_config(n_jobs=opts.jobs):
-        report = backtest(df, spec, h, options, ctx.reporter(0.0, 0.8))
-        serving = production_model(df, spec, h, report.outcome, ctx.reporter(0.8, 0.9))
-    ctx.report(0.92, "saving the fitted models")
+    plan = Plan(ctx.reporter(), train_parts(Shape.of(df), options, tracker is not None))
+    with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
+        report = backtest(df, spec, h, options, plan.part("backtest"))
+        serving = production_model(df, spec, h, report.outcome, plan.part("production"))
+    plan.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
     series = serving_series(serving, diverged)
     path = ctx.artifacts.save(
@@ -123,8 +136,9 @@ def train(
     )
     trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0], stored.plan)
     rows = _model_rows(trained, options)
+    plan.finish("saving")
     if tracker is not None:
-        ctx.report(0.95, "logging to MLflow")
+        plan.part("MLflow").report(0.0, "logging to MLflow")
         trained.registered_version = _track(tracker, trained, rows, served, coverage)
     save_model_results(ctx.db, ctx.run_id, rows)
     runs.update_run(
@@ -137,6 +151,7 @@ def train(
             **by_step,
             "horizon": h,
             "drivers": drivers.report if drivers else {},
+            "screened": [screen.to_dict() for screen in report.outcome.screens],
         },
         artifact_path=str(path),
     )

@@ -1,0 +1,436 @@
+"""Where a default backtest and a default run spend their time, next to a plain AutoETS script.
+
+For each data set, three whole processes on the same CSV, one after the
+other, each timed from spawn to exit with the peak memory of its process tree
+(its workers included) sampled every 0.2 s:
+
+- the peer: ``bench/autoets_script.py`` (pandas + statsforecast AutoETS on all
+  cores: what the product must cost about the same as);
+- ``python -m pipeline backtest --csv FILE --horizon H`` with the defaults, run
+  through the real command line in a child whose phases are timed by hooks on
+  the workflow's functions and on every model's ``fit``/``predict``/``forward``
+  (start-up and imports, loading, ladder, drivers, validation per model,
+  screening, selection, the held-out forecast, intervals, scoring, writing);
+- ``python -m pipeline run --csv FILE --horizon H`` (ingest, EDA, train,
+  forecast, with SQLite, MLflow and the run log) on a fresh data directory;
+  its steps and the train step's parts are read from the run's log.
+
+    python bench/cost.py --data ../shared/data [--datasets m5,carparts] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+#: name: (csv under --data, horizon, holiday country, peer's id columns, date, target,
+#: pandas frequency, season length, variant)
+DATASETS = {
+    "ecommerce": (
+        "ecommerce_sales_daily/ecommerce_sales_data.csv",
+        28, "US", [], "date", "daily_sales", "D", 7, None,
+    ),
+    "m5": (
+        "m5_tx1_wi1_items_daily/m5_tx1_wi1_28items_daily.csv",
+        28, "US", ["item_id", "store_id"], "date", "sales", "D", 7, None,
+    ),
+    "favorita": (
+        "favorita_store_transactions_daily/transactions.csv",
+        28, "EC", ["store_nbr"], "date", "transactions", "D", 7, None,
+    ),
+    "carparts": (
+        "carparts_monthly/carparts.csv", 12, "US", ["part"], "month", "demand", "MS", 12, None,
+    ),
+    "walmart": (
+        "walmart_store_dept_weekly/train.csv",
+        13, "US", ["Store", "Dept"], "Date", "Weekly_Sales", "W-FRI", 52, "full_history",
+    ),
+}  # fmt: skip
+
+
+class TreeSampler:
+    """Peak resident memory of a process and all its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            rss = 0
+            with contextlib.suppress(psutil.Error):
+                for p in [self.process, *self.process.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        rss += p.memory_info().rss
+            self.peak_mb = max(self.peak_mb, rss / 2**20)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+def whole_process(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+    """Wall seconds from spawn to exit and the peak memory of the process tree."""
+    started = time.perf_counter()
+    # the code of this checkout, whatever is installed (bench a worktree of an older commit)
+    env = {**(env or os.environ), "PYTHONPATH": str(ROOT)}
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    sampler = TreeSampler(proc.pid)
+    code = proc.wait()
+    peak = sampler.stop()
+    if log:
+        out.close()
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak, "returncode": code}
+
+
+def dataset_csv(name: str, data: Path, work: Path) -> Path:
+    rel, *_, variant = DATASETS[name]
+    path = data / rel
+    if variant != "full_history":
+        return path
+    out = work / "walmart_full_history.csv"
+    if not out.exists():  # the store x dept series present in every week of the file
+        import pandas as pd
+
+        raw = pd.read_csv(path)
+        counts = raw.groupby(["Store", "Dept"])["Date"].transform("nunique")
+        raw.loc[counts == raw["Date"].nunique()].to_csv(out, index=False)
+    return out
+
+
+def peer_command(name: str, csv: Path) -> list[str]:
+    _, h, _, ids, date, target, freq, season, _ = DATASETS[name]
+    cmd = [sys.executable, str(BENCH / "autoets_script.py"), "--csv", str(csv)]
+    cmd += ["--date", date, "--target", target, "--freq", freq]
+    cmd += ["--season", str(season), "--horizon", str(h)]
+    for col in ids:
+        cmd += ["--id", col]
+    return cmd
+
+
+def cli_arguments(name: str, csv: Path) -> list[str]:
+    _, h, country, *_ = DATASETS[name]
+    return ["--csv", str(csv), "--horizon", str(h), "--country", country, "--quiet"]
+
+
+# ---- the instrumented backtest (runs in the child) ---------------------------------------
+
+#: workflow functions and the phase they stand for, by module; a name missing from a
+#: version of the code is skipped, so the same hooks measure the code before and after
+PHASES = {
+    "pipeline.adhoc": {"prepare": "loading"},
+    "forecasting.workflow": {
+        "profile_series": "ladder",
+        "choose_drivers": "drivers",
+        "validate": "validation",
+        "screen": "screening",
+        "select": "selection",
+        "refit": "holdout fit",
+        "forward_all": "holdout fit",
+        "refit_without_drivers": "holdout fit",
+        "serving_model": "intervals",
+        "evaluate": "scoring",
+        "summarize": "scoring",
+        "coverage": "scoring",
+        "coverage_by_step": "scoring",
+    },
+}
+MODEL_METHODS = ("fit", "predict", "forward")
+
+
+class Clock:
+    """Exclusive seconds per phase (a nested phase pauses its parent) and per model."""
+
+    def __init__(self) -> None:
+        self.stack: list[list] = []
+        self.phases: dict[str, float] = {}
+        self.models: dict[tuple[str, str], float] = {}
+        self.peaks: dict[str, float] = {}
+
+    @property
+    def phase(self) -> str:
+        return self.stack[-1][0] if self.stack else "other"
+
+    def enter(self, phase: str) -> None:
+        now = time.perf_counter()
+        if self.stack:
+            top = self.stack[-1]
+            self.phases[top[0]] = self.phases.get(top[0], 0.0) + now - top[1]
+        self.stack.append([phase, now])
+
+    def leave(self) -> None:
+        now = time.perf_counter()
+        phase, began = self.stack.pop()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - began
+        if self.stack:
+            self.stack[-1][1] = now
+
+
+def install_hooks(clock: Clock) -> None:
+    import importlib
+
+    def phased(fn, phase):
+        def wrapper(*args, **kwargs):
+            clock.enter(phase)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                clock.leave()
+
+        return wrapper
+
+    for module_name, names in PHASES.items():
+        module = importlib.import_module(module_name)
+        for fname, phase in names.items():
+            if hasattr(module, fname):
+                setattr(module, fname, phased(getattr(module, fname), phase))
+
+    from forecasting.models import MODELS
+    from forecasting.serving import ServingModel
+
+    ServingModel.forecast_with_members = phased(
+        ServingModel.forecast_with_members, "holdout forecast"
+    )
+
+    from forecasting.models.base import Forecaster
+
+    depth = threading.local()
+
+    def timed(fn):
+        """Seconds of the outermost fit, predict or forward call, for the instance's model."""
+
+        def wrapper(self, *args, **kwargs):
+            if getattr(depth, "n", 0):
+                return fn(self, *args, **kwargs)
+            depth.n = 1
+            started = time.perf_counter()
+            try:
+                return fn(self, *args, **kwargs)
+            finally:
+                depth.n = 0
+                key = (self.name, clock.phase)
+                clock.models[key] = clock.models.get(key, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    for method in MODEL_METHODS:
+        if hasattr(Forecaster, method):
+            setattr(Forecaster, method, timed(getattr(Forecaster, method)))
+    for cls in MODELS.values():  # a model that overrides one of them (none today)
+        for method in MODEL_METHODS:
+            if method in cls.__dict__:
+                setattr(cls, method, timed(cls.__dict__[method]))
+
+
+def child_backtest(argv: list[str], out: str, spawned: float) -> None:
+    """The real command line, ``pipeline backtest``, with its phases timed."""
+    clock = Clock()
+    clock.phases["start-up and imports"] = time.time() - spawned
+    clock.enter("start-up and imports")
+    from pipeline import adhoc, cli  # the imports the command makes before any data
+
+    _ = adhoc
+    install_hooks(clock)
+    clock.leave()
+
+    stop = threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process()
+        while not stop.is_set():
+            rss = 0
+            for p in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    rss += p.memory_info().rss
+            label = clock.phase
+            clock.peaks[label] = max(clock.peaks.get(label, 0.0), rss / 2**20)
+            stop.wait(0.2)
+
+    threading.Thread(target=sample, daemon=True).start()
+    clock.enter("writing")  # what is left outside every phase: printing and the JSON
+    code = cli.main(["backtest", *argv, "--json", out + ".scores.json"])
+    clock.leave()
+    stop.set()
+    scores = json.loads(Path(out + ".scores.json").read_text()) if code == 0 else {}
+    Path(out).write_text(
+        json.dumps(
+            {
+                "code": code,
+                "phases": clock.phases,
+                "models": [[m, p, s] for (m, p), s in clock.models.items()],
+                "peaks": clock.peaks,
+                "scores": scores,
+            }
+        )
+    )
+
+
+# ---- the run (its steps from its log) ---------------------------------------------------
+
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \w+ (.*)$")
+
+
+def run_breakdown(log: Path) -> dict:
+    """Seconds per step and, in the train step, between its milestones (from the run log)."""
+    steps: dict[str, float] = {}
+    marks: list[tuple[float, str]] = []
+    for line in log.read_text().splitlines():
+        m = LOG_LINE.match(line)
+        if not m:
+            continue
+        stamp = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+        text = m.group(2)
+        if done := re.match(r"step (\w+) finished in ([\d.]+)s", text):
+            steps[done.group(1)] = float(done.group(2))
+        marks.append((stamp, text))
+    milestones = {}
+    keys = {
+        "backtest": "training on data set",
+        "production refit": "refitting",
+        "saving": "saving the fitted models",
+        "MLflow": "logging to MLflow",
+    }
+    for label, needle in keys.items():
+        hit = next((s for s, t in marks if needle in t), None)
+        if hit is not None:
+            milestones[label] = hit
+    return {"steps": steps, "milestones": milestones}
+
+
+def measure(name: str, data: Path, work: Path, what: set[str], repeat: int = 1) -> dict:
+    """``repeat`` rounds of peer, backtest and run in turn; each kept at its median round
+    (every round's seconds under ``rounds``): these machines are noisy."""
+    rounds = [measure_once(name, data, work, what) for _ in range(repeat)]
+    result: dict = {"name": name, "rounds": {}}
+    for key in ("peer", "backtest", "run"):
+        kept = [r[key] for r in rounds if key in r]
+        if kept:
+            kept.sort(key=lambda r: r["seconds"])
+            result[key] = kept[len(kept) // 2]
+            result["rounds"][key] = [round(r["seconds"], 1) for r in kept]
+    return result
+
+
+def measure_once(name: str, data: Path, work: Path, what: set[str]) -> dict:
+    csv = dataset_csv(name, data, work)
+    result: dict = {"name": name}
+    result["peer"] = whole_process(peer_command(name, csv), log=work / f"{name}-peer.log")
+    if result["peer"]["returncode"] != 0:
+        raise RuntimeError(f"the AutoETS script failed on {csv}: see {work}/{name}-peer.log")
+    print(f"{name}: AutoETS script {result['peer']['seconds']:.1f} s", flush=True)
+    if "backtest" in what:
+        out = work / f"{name}-backtest.json"
+        cmd = [sys.executable, __file__, "--child", str(out), str(time.time())]
+        cmd += cli_arguments(name, csv)
+        result["backtest"] = whole_process(cmd, log=work / f"{name}-backtest.log")
+        if out.exists():
+            result["backtest"].update(json.loads(out.read_text()))
+        print(f"{name}: backtest {result['backtest']['seconds']:.1f} s", flush=True)
+    if "run" in what:
+        data_dir = Path(tempfile.mkdtemp(prefix=f"cost-{name}-", dir=work))
+        env = {**os.environ, "DATA_DIR": str(data_dir)}
+        cmd = [sys.executable, "-m", "pipeline", "run", *cli_arguments(name, csv)]
+        result["run"] = whole_process(cmd, env=env, log=work / f"{name}-run.log")
+        logs = sorted((data_dir / "logs").glob("*.log"))
+        if logs:
+            result["run"].update(run_breakdown(logs[-1]))
+        if result["run"]["returncode"] != 0:
+            print(f"{name}: the run failed: see {work}/{name}-run.log", flush=True)
+        print(f"{name}: run {result['run']['seconds']:.1f} s", flush=True)
+    return result
+
+
+def print_report(result: dict) -> None:
+    name, peer = result["name"], result["peer"]
+    print(f"\n== {name}")
+    if result.get("rounds"):
+        print(f"seconds of every round: {result['rounds']}")
+    print(f"AutoETS script: {peer['seconds']:.1f} s, peak {peer['peak_mb']:.0f} MB")
+    bt = result.get("backtest")
+    if bt and "phases" in bt:
+        ratio = bt["seconds"] / peer["seconds"]
+        print(
+            f"default backtest: {bt['seconds']:.1f} s ({ratio:.2f}x AutoETS), "
+            f"peak {bt['peak_mb']:.0f} MB"
+        )
+        print(f"{'phase':<22} {'seconds':>8} {'peak MB':>8}")
+        for phase, secs in sorted(bt["phases"].items(), key=lambda kv: -kv[1]):
+            print(f"{phase:<22} {secs:>8.1f} {bt['peaks'].get(phase, 0):>8.0f}")
+        table: dict[str, dict[str, float]] = {}
+        for model, phase, secs in bt["models"]:
+            table.setdefault(model, {})[phase] = secs
+        cols = sorted({p for row in table.values() for p in row})
+        print(f"{'model':<16}" + "".join(f"{c:>18}" for c in cols))
+        for model, row in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
+            print(f"{model:<16}" + "".join(f"{row.get(c, 0):>18.1f}" for c in cols))
+        served = bt.get("scores", {}).get("selected", {})
+        if served:
+            metrics = served["metrics"]
+            name, mase, rmsse = served["name"], metrics["mase"], metrics["rmsse"]
+            print(f"served {name}: MASE {mase:.3f}, RMSSE {rmsse:.3f}")
+    elif bt:
+        print(f"default backtest failed ({bt['returncode']}) after {bt['seconds']:.1f} s")
+    run = result.get("run")
+    if run:
+        ratio = run["seconds"] / peer["seconds"]
+        print(
+            f"default run: {run['seconds']:.1f} s ({ratio:.2f}x AutoETS), "
+            f"peak {run['peak_mb']:.0f} MB; steps {run.get('steps', {})}"
+        )
+        marks = run.get("milestones", {})
+        if marks:
+            start = min(marks.values())
+            print("train step milestones (s after training began): " + ", ".join(
+                f"{k} {v - start:.0f}" for k, v in sorted(marks.items(), key=lambda kv: kv[1])
+            ))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--what", default="backtest,run", help="backtest, run or both")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per data set (medians)")
+    parser.add_argument("--work", type=Path, help="keep logs and data directories here")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.child:
+        out, spawned = args.child
+        child_backtest(rest, out, float(spawned))
+        return
+    work = args.work or Path(tempfile.mkdtemp(prefix="cost-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.datasets.split(","):
+        what = set(args.what.split(","))
+        results.append(measure(name, args.data.resolve(), work, what, args.repeat))
+        print_report(results[-1])
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, default=str))
+    print(f"\nlogs in {work}")
+
+
+if __name__ == "__main__":
+    main()
