@@ -6,18 +6,25 @@ page module once per app, so callbacks declared there exist in every app).
 Pressing Start is judged in the web request (signed in? options valid? data to
 train on?); a refusal is a message on the page. An accepted start goes to a
 Dash background job (diskcache) that submits the run through the front door
-(``pipeline/runs.py``) and follows it, feeding the progress bar with
-``set_progress``. The job never trains: the run executes in its own fresh
-interpreter, so a web worker that already ran XGBoost or OpenMP cannot hang it.
-Cancel stops following and asks the run to stop; it lands within the grace period.
+(``pipeline/runs.py``) and follows it until it ends, keeping Start disabled
+meanwhile. The job never trains: the run executes in its own fresh interpreter,
+so a web worker that already ran XGBoost or OpenMP cannot hang it. Cancel stops
+following and asks the run to stop; it lands within the grace period.
 
-When no job follows (a reload, another tab, a run started elsewhere) a poll
-draws the same bar from the database. Bar, bar label and status line always
-come from one reading of the run (``run_view``), so they cannot disagree.
+The bar is drawn by one poll, every second, from the database, in every tab,
+whoever started the run. It used to be drawn from the background job's progress
+channel while a job followed: that channel is keyed by a hash of the job's
+inputs, so two tabs that sent the same start (same options, same click count)
+shared one, and diskcache hands each progress value to whichever tab asks first
+and deletes it; a tab could show 29% for minutes while the runs table, read
+from the database, showed 70%. Every start request now carries a token of its
+own as well. Bar, bar label, status line and the runs table come from one
+reading of the run (``run_view``), so they cannot disagree.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import dash
@@ -29,6 +36,7 @@ from dashapp.state import app_state, background_settings
 from forecasting.errors import DataError
 from forecasting.models import MODELS
 from pipeline import runs
+from pipeline.formatting import time_left
 from pipeline.options import RunOptions
 from storage.runs import RunConflict
 
@@ -85,6 +93,8 @@ def run_view(run: dict) -> RunView:
             color = "warning"
         else:
             status = f"Run {run['id']}: {run['status']}, {where}"
+            left = time_left(run.get("eta_seconds"))
+            status += f", {left}" if left else ""
             status += f" ({run['message']})" if run["message"] else ""
             color = "primary"
         return RunView(percent, f"{percent}%", color, True, status, str(run["id"]))
@@ -123,7 +133,6 @@ def controls() -> html.Div:
             html.Div(id="retraining-submit-message"),
             html.Div(id="retraining-cancel-message"),
             dcc.Store(id="retraining-start-request"),
-            dcc.Store(id="retraining-following", data=False),
         ]
     )
 
@@ -187,7 +196,8 @@ def start_options(
         kind="run" if pending else "train",
         csv=pending["path"] if pending else None,
         source_name=pending["name"] if pending else None,
-        models=list(models or MODELS),
+        # every model ticked is the default set (the expensive ones screened on a sample)
+        models=None if not models or set(models) >= set(MODELS) else list(models),
         trials=whole(trials, "number of trials") or 0,
         horizon=whole(horizon, "horizon"),
         exog=list(exog or []) if pending else [],
@@ -223,17 +233,23 @@ def ask_to_start(
         id="retraining-starting",
         duration=STARTING_NOTICE_MS,
     )
-    return starting, {"options": opts.to_dict(), "clicks": clicks}
+    return starting, start_request(opts, clicks)
 
 
-def submit_and_follow(set_progress, request: dict | None) -> dbc.Alert | None:
+def start_request(opts: RunOptions, clicks: int) -> dict:
+    """What the background job gets: with a token of its own, since a job's cache key is a
+    hash of its inputs and two tabs' identical starts must not share one."""
+    return {"options": opts.to_dict(), "clicks": clicks, "token": uuid.uuid4().hex}
+
+
+def submit_and_follow(request: dict | None) -> dbc.Alert | None:
     """The background job: submit through the front door, then read the run until it ends."""
     if not request:
         return None
     system = runs.connect(background_settings())
     try:
         run = runs.submit(system, RunOptions.from_dict(request["options"]))
-        runs.follow(system, run["id"], lambda r: set_progress(run_view(r).bar))
+        runs.follow(system, run["id"], poll=1.0)
     except (RunConflict, DataError) as exc:
         return _notice(str(exc), "retraining-refused")
     finally:
@@ -258,7 +274,7 @@ def cancel() -> dbc.Alert:
     )
 
 
-def poll(following: bool, shown: str | None) -> tuple:
+def poll(shown: str | None) -> tuple:
     """Every tab reads the same state from the database: the active or the latest run."""
     listing = runs.list_runs(app_state().system, 20)
     rows = [_row(r) for r in listing]
@@ -268,11 +284,8 @@ def poll(following: bool, shown: str | None) -> tuple:
         return *empty, None, rows, columns, None
     run = next((r for r in listing if runs.is_active(r)), listing[0])
     view = run_view(run)
-    if following:  # the background job draws the bar of the run it follows
-        bar = (dash.no_update,) * len(BAR)
-    else:
-        new_log = view.run_id if view.run_id != (shown or "") else dash.no_update
-        bar = (*view.bar[:-1], new_log)
+    new_log = view.run_id if view.run_id != (shown or "") else dash.no_update
+    bar = (*view.bar[:-1], new_log)
     outcome = None if runs.is_active(run) else outcome_alert(run)
     link = html.A(
         f"Download the log of run {run['id']}",
@@ -290,6 +303,7 @@ def _row(r: dict) -> dict:
         "status": status + (" (serving)" if r["production"] else ""),
         "step": r["step"] or "",
         "progress": f"{r['progress']:.0%}",
+        "time left": time_left(r.get("eta_seconds")),
         "started": r["created_at"],
         "model": r["selected_model"] or "",
         "MASE": f"{r['metrics']['mase']:.3f}" if (r["metrics"] or {}).get("mase") else "",

@@ -193,6 +193,13 @@ class RunSchema(Schema):
     quiet_seconds = fields.Integer(
         allow_none=True, metadata={"description": "seconds since the heartbeat, while active"}
     )
+    eta_seconds = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "while active: seconds the run expects still to take, from the "
+            "time so far and the share done (the bar advances with the work's expected cost)"
+        },
+    )
     stalled = fields.Boolean(
         metadata={
             "description": "active, and no heartbeat for RUN_STALL_SECONDS (120 s): it may be "

@@ -99,3 +99,14 @@ def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
     if planned == 0:
         return f"drivers {names}: no planned values; {without}"
     return f"drivers {names}: planned values for the first {planned} periods; then {without}"
+
+
+def time_left(seconds: float | None) -> str:
+    """ "about 3 min left" for an estimate in seconds (empty when there is none yet)."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5):.0f} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60):.0f} min left"
+    return f"about {seconds / 3600:.1f} h left"

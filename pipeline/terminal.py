@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,12 +12,18 @@ import pandas as pd
 from tqdm import tqdm
 
 from pipeline.exports import protect_formulas
+from pipeline.formatting import time_left
 
 
 @contextmanager
 def terminal_progress(quiet: bool) -> Iterator[Callable[[float, str], None]]:
-    """A tqdm bar on stderr fed with ``(fraction, message)``; silent with ``quiet``."""
+    """A tqdm bar on stderr fed with ``(fraction, message)``; silent with ``quiet``.
+
+    The bar advances with the work's expected cost, so the time left is the time so
+    far times the share left over the share done (as ``pipeline.context`` estimates it).
+    """
     bar = None
+    started = time.monotonic()
     if not quiet:
         bar = tqdm(
             total=100, unit="%", file=sys.stderr, bar_format="{l_bar}{bar}| {elapsed} {postfix}"
@@ -25,7 +32,10 @@ def terminal_progress(quiet: bool) -> Iterator[Callable[[float, str], None]]:
     def update(value: float, message: str) -> None:
         if bar is not None:
             bar.n = round(value * 100)
-            bar.set_postfix_str(message[:60], refresh=True)
+            elapsed = time.monotonic() - started
+            left = elapsed * (1 - value) / value if 0.03 <= value < 1 and elapsed > 3 else None
+            text = ", ".join(t for t in (time_left(left), message[:60]) if t)
+            bar.set_postfix_str(text, refresh=True)
 
     try:
         yield update

@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import expect
 
 from forecasting.models import ALWAYS
-from tests.conftest import SAMPLES, cli, gunicorn
+from tests.conftest import SAMPLES, cli, gunicorn, run_ended, run_status, wait_for_run
 from tests.planner_files import priced_daily
 
 TREES = ["xgboost", "random_forest"]
@@ -143,3 +143,44 @@ def test_a_bad_horizon_says_the_same_on_the_chart_and_on_download(page, live_ser
     assert re.search(re.escape(said), payload), payload
     expect(message).to_have_text(said)
     assert page.errors == []
+
+
+def test_two_tabs_bars_follow_the_run_after_the_other_tab_is_refused(browser, app_dir):
+    """Tab A starts a run; tab B asks to start one too and is refused. Both bars must
+    keep up with the run as the database has it (they once froze at 29% for five
+    minutes while the runs table said 70%: the bar came from the background job's
+    progress channel, keyed by the job's inputs and shared by identical starts)."""
+    with gunicorn(app_dir, workers=2) as url:
+        contexts = [browser.new_context() for _ in range(2)]
+        tab_a, tab_b = (c.new_page() for c in contexts)
+        for tab in (tab_a, tab_b):
+            tab.goto(url + "/retraining")
+            for name in ["xgboost", "random_forest", *OFF]:
+                tab.get_by_label(name, exact=True).uncheck()
+            tab.get_by_label("I understand").check()
+        tab_a.click("#retraining-start")
+        run = wait_for_run(url, 2, lambda r: r.get("status") == "running", timeout=60)
+        assert run["status"] == "running", run
+        tab_b.click("#retraining-start")
+        expect(tab_b.locator("#retraining-refused")).to_contain_text("Run 2 is already")
+        readings = []  # (seconds, database's progress, tab A's bar, tab B's bar)
+        began = time.monotonic()
+        while True:
+            run = run_status(url, 2)
+            bars = [_bar_and_status(tab)[0] for tab in (tab_a, tab_b)]
+            readings.append((time.monotonic() - began, run["progress"] * 100, *bars))
+            if run_ended(run):
+                break
+            assert time.monotonic() - began < 300, "the run did not end"
+            time.sleep(0.5)
+        assert run["status"] == "succeeded", run
+        for tab in (tab_a, tab_b):
+            expect(tab.locator("#retraining-outcome")).to_contain_text("Run 2 succeeded")
+        # every reading of the database is on both bars within 3 s (the poll is 1 s)
+        for t, progress, *_ in readings:
+            later = [r for r in readings if t <= r[0] <= t + 3]
+            for tab in (2, 3):
+                shown = max(float(r[tab] or 0) for r in later)
+                assert shown >= progress - 5 or later[-1] is readings[-1], (t, progress, readings)
+        for context in contexts:
+            context.close()

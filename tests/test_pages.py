@@ -90,3 +90,21 @@ def test_the_forecast_page_says_which_drivers_were_tried_and_left_out():
     assert "Price (validation score 0.921 with it, 0.896 without)" in left_out
     assert "promo" not in left_out
     assert "no driver column" in drivers_left_out({"metrics": {"drivers": {}}})
+
+
+def test_two_identical_starts_get_background_jobs_of_their_own(tmp_path):
+    """Dash keys a background job by a hash of its inputs; two tabs that sent the same
+    start shared one job's progress channel, which hands each value to one of them."""
+    import diskcache
+    from dash import DiskcacheManager
+
+    from dashapp.run_panel import start_request
+    from pipeline.options import RunOptions
+
+    manager = DiskcacheManager(diskcache.Cache(str(tmp_path)))
+    opts = RunOptions(kind="train")
+    keys = {
+        manager.build_cache_key(start_request, [start_request(opts, 1)], [], ["start"])
+        for _ in range(2)
+    }
+    assert len(keys) == 2

@@ -40,6 +40,19 @@ COSTS = (
 )
 
 
+MODELS_NOTE = (
+    "With every model ticked (the default), the expensive ones ("
+    + ", ".join(m for m in MODELS if MODELS[m].expensive)
+    + ") are first tried on a sample of series and fitted on the rest only where they beat "
+    "the others there. Untick any to choose yourself: then every ticked model is fitted on "
+    "every series."
+)
+
+
+def _model_label(name: str) -> str:
+    return f"{name} (always)" if name in ALWAYS else name
+
+
 def access_panel() -> html.Div:
     """Who may change things here: open, signed in, or a sign-in form."""
     if not admin_token():
@@ -87,8 +100,7 @@ def access_panel() -> html.Div:
 def layout(**_):
     # the baseline, naive and the intermittent-demand models compete for every series
     model_options = [
-        {"label": f"{m} (always)" if m in ALWAYS else m, "value": m, "disabled": m in ALWAYS}
-        for m in MODELS
+        {"label": _model_label(m), "value": m, "disabled": m in ALWAYS} for m in MODELS
     ]
     return html.Div(
         [
@@ -133,6 +145,7 @@ def layout(**_):
                                 value=list(MODELS),
                                 inline=True,
                             ),
+                            html.Div(MODELS_NOTE, className="small text-muted"),
                         ],
                         md=6,
                     ),
@@ -316,16 +329,12 @@ def ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog):
     Output("retraining-submit-message", "children"),
     Input("retraining-start-request", "data"),
     background=True,
-    progress=[Output(*target) for target in run_panel.BAR],
-    running=[
-        (Output("retraining-start", "disabled"), True, False),
-        (Output("retraining-following", "data"), True, False),
-    ],
+    running=[(Output("retraining-start", "disabled"), True, False)],
     cancel=[Input("retraining-cancel", "n_clicks")],
     prevent_initial_call=True,
 )
-def submit_and_follow(set_progress, request):
-    return run_panel.submit_and_follow(set_progress, request)
+def submit_and_follow(request):
+    return run_panel.submit_and_follow(request)
 
 
 @callback(
@@ -338,15 +347,13 @@ def cancel(_clicks):
 
 
 @callback(
-    *[Output(*target, allow_duplicate=True) for target in run_panel.BAR],
+    *[Output(*target) for target in run_panel.BAR],
     Output("retraining-outcome-area", "children"),
     Output("retraining-runs", "data"),
     Output("retraining-runs", "columns"),
     Output("retraining-download", "children"),
     Input("retraining-poll", "n_intervals"),
-    State("retraining-following", "data"),
     State("retraining-log-run", "children"),
-    prevent_initial_call="initial_duplicate",
 )
-def poll(_n, following, shown):
-    return run_panel.poll(following, shown)
+def poll(_n, shown):
+    return run_panel.poll(shown)
