@@ -21,6 +21,7 @@ other, each timed from spawn to exit with the peak memory of its process tree
 from __future__ import annotations
 
 import argparse
+import calendar
 import contextlib
 import json
 import os
@@ -65,10 +66,13 @@ DATASETS = {
 class TreeSampler:
     """Peak resident memory of a process and all its descendants, sampled in a thread."""
 
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
+    def __init__(self, pid: int, interval: float = 0.2, label=None) -> None:
         self.process = psutil.Process(pid)
         self.interval = interval
         self.peak_mb = 0.0
+        #: peak per label (``label()``: what the process is doing, e.g. the run's step)
+        self.label = label
+        self.peaks: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -81,6 +85,9 @@ class TreeSampler:
                     with contextlib.suppress(psutil.Error):
                         rss += p.memory_info().rss
             self.peak_mb = max(self.peak_mb, rss / 2**20)
+            if self.label is not None:
+                key = self.label() or "start"
+                self.peaks[key] = max(self.peaks.get(key, 0.0), rss / 2**20)
             self._stop.wait(self.interval)
 
     def stop(self) -> float:
@@ -89,19 +96,87 @@ class TreeSampler:
         return self.peak_mb
 
 
-def whole_process(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+class EstimateWatcher:
+    """Reads the run's progress and time-left estimate from its database every half second:
+    how good the estimate was, against when the run really ended."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.readings: list[tuple[float, float, float | None]] = []
+        self.step: str | None = None
+        self._stop = threading.Event()
+        self._began = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        import sqlite3
+
+        while not self._stop.wait(0.5):
+            if not self.database.exists():
+                continue
+            try:
+                with sqlite3.connect(self.database, timeout=1) as db:
+                    row = db.execute(
+                        "SELECT progress, expected_end, status, step FROM runs "
+                        "ORDER BY id DESC LIMIT 1"
+                    ).fetchone()
+            except sqlite3.Error:
+                continue
+            if not row or row[2] not in ("queued", "running"):
+                continue
+            self.step = row[3]
+            left = None
+            if row[1]:
+                end = calendar.timegm(time.strptime(row[1][:19], "%Y-%m-%d %H:%M:%S"))
+                left = end - time.time()
+            self.readings.append((time.monotonic() - self._began, row[0], left))
+
+    def stop(self) -> list[tuple[float, float, float | None]]:
+        self._stop.set()
+        self._thread.join()
+        return self.readings
+
+
+def estimate_quality(readings: list, total: float) -> dict:
+    """At half the run's true length: the estimated time left against the truth; and from
+    what share of the run on every estimate stayed within 30% of the truth (until its
+    last tenth, where a few seconds either way are a large share of what is left)."""
+    usable = [(t, p, left) for t, p, left in readings if left is not None]
+    if not usable:
+        return {}
+    half = min(usable, key=lambda r: abs(r[0] - total / 2))
+    within_from = None
+    for t, _, left in reversed(usable):
+        truth = total - t
+        if truth < 0.1 * total:
+            continue
+        if abs(left - truth) > 0.3 * truth:
+            break
+        within_from = t / total
+    return {
+        "at_half": {"seconds": round(half[0], 1), "estimated_left": round(half[2], 1),
+                    "truly_left": round(total - half[0], 1), "progress": half[1]},
+        "within_30pct_from": None if within_from is None else round(within_from, 2),
+    }  # fmt: skip
+
+
+def whole_process(
+    cmd: list[str], env: dict | None = None, log: Path | None = None, label=None
+) -> dict:
     """Wall seconds from spawn to exit and the peak memory of the process tree."""
     started = time.perf_counter()
     # the code of this checkout, whatever is installed (bench a worktree of an older commit)
     env = {**(env or os.environ), "PYTHONPATH": str(ROOT)}
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    sampler = TreeSampler(proc.pid)
+    sampler = TreeSampler(proc.pid, label=label)
     code = proc.wait()
     peak = sampler.stop()
     if log:
         out.close()
-    return {"seconds": time.perf_counter() - started, "peak_mb": peak, "returncode": code}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mb": peak, "returncode": code, "peaks": sampler.peaks}
 
 
 def dataset_csv(name: str, data: Path, work: Path) -> Path:
@@ -351,7 +426,11 @@ def measure_once(name: str, data: Path, work: Path, what: set[str]) -> dict:
         data_dir = Path(tempfile.mkdtemp(prefix=f"cost-{name}-", dir=work))
         env = {**os.environ, "DATA_DIR": str(data_dir)}
         cmd = [sys.executable, "-m", "pipeline", "run", *cli_arguments(name, csv)]
-        result["run"] = whole_process(cmd, env=env, log=work / f"{name}-run.log")
+        watcher = EstimateWatcher(data_dir / "app.sqlite")
+        result["run"] = whole_process(
+            cmd, env=env, log=work / f"{name}-run.log", label=lambda: watcher.step
+        )
+        result["run"]["estimates"] = watcher.stop()
         logs = sorted((data_dir / "logs").glob("*.log"))
         if logs:
             result["run"].update(run_breakdown(logs[-1]))
@@ -398,12 +477,24 @@ def print_report(result: dict) -> None:
             f"default run: {run['seconds']:.1f} s ({ratio:.2f}x AutoETS), "
             f"peak {run['peak_mb']:.0f} MB; steps {run.get('steps', {})}"
         )
+        quality = estimate_quality(run.get("estimates", []), run["seconds"])
+        if quality:
+            half = quality["at_half"]
+            print(
+                f"time left at {half['seconds']:.0f} s (half way, bar {half['progress']:.0%}): "
+                f"estimated {half['estimated_left']:.0f} s, truly {half['truly_left']:.0f} s; "
+                f"within 30% of the truth from {quality['within_30pct_from']} of the run on"
+            )
+            run["estimate_quality"] = quality
         marks = run.get("milestones", {})
         if marks:
             start = min(marks.values())
-            print("train step milestones (s after training began): " + ", ".join(
-                f"{k} {v - start:.0f}" for k, v in sorted(marks.items(), key=lambda kv: kv[1])
-            ))
+            print(
+                "train step milestones (s after training began): "
+                + ", ".join(
+                    f"{k} {v - start:.0f}" for k, v in sorted(marks.items(), key=lambda kv: kv[1])
+                )
+            )
 
 
 def main() -> None:

@@ -23,58 +23,83 @@ from forecasting.screening import sample_size
 FIXED_SECONDS = 1.0
 #: seconds per series of profiling, scales, selection, bands and scoring
 PER_SERIES_SECONDS = 2e-3
+#: starting the worker processes of the first per-series model fitted in parallel
+WORKER_START_SECONDS = 2.0
+#: the driver screen validates the ridge model without drivers and with each candidate;
+#: with drivers its fits cost this much more than without
+DRIVER_SCREEN_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
 class Shape:
-    """What a fit's cost depends on: how many series, how long, how many rows."""
+    """What a fit's cost depends on: how many series, how long, how many rows, the season."""
 
     series: int
     periods: float
     rows: int
+    season: int = 1
 
     @classmethod
-    def of(cls, df: pd.DataFrame) -> Shape:
+    def of(cls, df: pd.DataFrame, season: int = 1) -> Shape:
         series = int(df["unique_id"].nunique()) if len(df) else 0
-        return cls(series, len(df) / series if series else 0.0, len(df))
+        return cls(series, len(df) / series if series else 0.0, len(df), season)
 
     def sample(self, size: int) -> Shape:
         """The shape of ``size`` of these series."""
         n = min(size, self.series)
-        return Shape(n, self.periods, int(self.periods * n))
+        return Shape(n, self.periods, int(self.periods * n), self.season)
 
 
 def fit_seconds(name: str, shape: Shape) -> float:
     """Expected seconds of one fit of model ``name`` on data of this shape."""
-    return MODELS[name].fit_seconds(shape.series, shape.periods, shape.rows)
+    return MODELS[name].fit_seconds(shape.series, shape.periods, shape.rows, shape.season)
 
 
-def validation_seconds(name: str, shape: Shape, n_windows: int) -> float:
-    """One fit, then a move forward to each later fold (or a refit, for models that refit)."""
+def validation_seconds(name: str, shape: Shape, n_windows: int, h: int = 0) -> float:
+    """One fit, then a move forward to each later fold (a refit, for a model whose
+    ``refit_growth`` the folds' spacing exceeds)."""
     cls = MODELS[name]
-    later = cls.forward_share if cls.refit_growth is None else 1.0
-    return fit_seconds(name, shape) * (1 + later * max(n_windows - 1, 0))
+    # the first fit sees the history before the oldest fold (at least a season of it)
+    first = max(shape.periods - n_windows * h, shape.season + 1.0)
+    refits = cls.refit_growth is not None and h / first > cls.refit_growth
+    later = (1.0 if refits else cls.forward_share) * fit_seconds(name, shape)
+    earliest = Shape(shape.series, first, int(first * shape.series), shape.season)
+    return fit_seconds(name, earliest) + later * max(n_windows - 1, 0)
 
 
 def workflow_plan(
-    shape: Shape, names: list[str], screened: set[str], n_windows: int
+    shape: Shape,
+    names: list[str],
+    screened: set[str],
+    n_windows: int,
+    h: int = 0,
+    drivers: int = 0,
 ) -> dict[str, float]:
     """Expected seconds of each part of ``train_and_forecast``, in the order they run.
 
-    An expensive model of the default set is planned for its sample (on the newest
-    fold only); if the sample keeps it, the plan grows by its validation on every
-    series when that starts.
+    ``drivers`` candidate drivers are screened first. An expensive model of the default
+    set is planned for its sample (on the newest fold only); if the sample keeps it,
+    the plan grows by its validation on every series when that starts.
     """
     plan: dict[str, float] = {}
-    for name in names:
+    if drivers:
+        ridge = validation_seconds("linear_trend", shape, n_windows, h)
+        plan["drivers"] = (1 + drivers) * DRIVER_SCREEN_FACTOR * ridge
+    started = False
+    cheap = [n for n in names if n not in screened]
+    for name in [*cheap, *[n for n in names if n in screened]]:
         size = sample_size(shape.series)
         if name in screened and size is not None:
-            plan[f"screen {name}"] = validation_seconds(name, shape.sample(size), 1)
+            seconds = validation_seconds(name, shape.sample(size), 1, h)
+            key = f"screen {name}"
         else:
-            plan[f"validate {name}"] = validation_seconds(name, shape, n_windows)
-    plan["forecast"] = sum(
-        MODELS[n].forward_share * fit_seconds(n, shape) for n in names if n not in screened
-    )
+            seconds = validation_seconds(name, shape, n_windows, h)
+            key = f"validate {name}"
+        if not started and getattr(MODELS[name], "parallel", False):
+            seconds += WORKER_START_SECONDS
+            started = True
+        plan[key] = seconds
+    plan["forecast"] = sum(MODELS[n].forward_share * fit_seconds(n, shape) for n in cheap)
     plan["bands and scores"] = FIXED_SECONDS + PER_SERIES_SECONDS * shape.series
     return plan
 

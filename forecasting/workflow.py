@@ -148,12 +148,14 @@ def train_and_forecast(
         )
     profile = profile_series(df, h_val, spec.season_length)
     modelled = fitted_rows(df, profile)
-    spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
     names = options.model_names()
-    plan = Plan(
-        reporter,
-        workflow_plan(Shape.of(modelled), names, options.screened(), options.n_windows),
-    )
+    screening = len(spec.exog) if options.drivers == "auto" else 0
+    shape = Shape.of(modelled, spec.season_length)
+    parts = workflow_plan(shape, names, options.screened(), options.n_windows, h_val, screening)
+    plan = Plan(reporter, parts)
+    plan.part("drivers").report(0.0, "screening the drivers" if screening else "")
+    spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
+    plan.finish("drivers")
     screens: list[Screen] = []
     if modelled.empty:  # nothing has sold yet, or only new products: the ladder's rungs serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
@@ -263,7 +265,7 @@ def validate(
     where it wins there. ``plan`` (``forecasting.costs``) paces the progress reports.
     """
     names = options.model_names()
-    plan = plan or Plan(Reporter(), workflow_plan(Shape.of(df), names, set(), options.n_windows))
+    plan = plan or Plan(Reporter(), {})
     screened = [n for n in names if n in options.screened()]
     scales = fold_scales(df, h, options.n_windows, spec.season_length)
     validated = profile is None or (profile["tier"] == "long").any()
@@ -323,7 +325,8 @@ def validate(
         screens.append(verdict)
         log.info("screen: %s", verdict.describe())
         if verdict.kept:  # the plan grows by its validation on every series
-            plan.add(f"validate {name}", validation_seconds(name, Shape.of(df), options.n_windows))
+            shape = Shape.of(df, spec.season_length)
+            plan.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
             tuning[name] = run(name, df, f"validate {name}")
     cvs = {name: result.cv for name, result in tuning.items()}
     short_ok = {name for name in tuning if MODELS[name].short_ok}
@@ -379,7 +382,7 @@ def refit(
     fitted: dict[str, Forecaster] = {}
     for i, (name, result) in enumerate(tuning.items()):
         reporter.check_cancelled()
-        reporter.report(i / len(tuning), f"refitting {name}")
+        reporter.report(i / len(tuning), f"production: {name} on all history")
         started = time.perf_counter()
         before = (fitted_before or {}).get(name)
         if only is not None and name not in only and before is not None:

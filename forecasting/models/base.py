@@ -72,6 +72,7 @@ class Forecaster(BaseEstimator):
     #: fit (1: it refits). Only their proportions matter: they pace the progress bar
     series_seconds: ClassVar[float] = 2e-5
     period_seconds: ClassVar[float] = 0.0
+    fit_overhead_seconds: ClassVar[float] = 0.0
     forward_share: ClassVar[float] = 1.0
 
     def fit(self, df: pd.DataFrame, spec: DataSpec) -> Self:
@@ -152,9 +153,17 @@ class Forecaster(BaseEstimator):
         return grid[["unique_id", "ds", "yhat"]]
 
     @classmethod
-    def fit_seconds(cls, series: int, periods: float, rows: int) -> float:
+    def fit_seconds(cls, series: int, periods: float, rows: int, season: int = 1) -> float:
         """Expected seconds of a fit to ``series`` series of ``periods`` periods each."""
-        return series * (cls.series_seconds + cls.period_seconds * periods)
+        periods = cls.fitted_periods(periods, season)
+        return cls.fit_overhead_seconds + series * (
+            cls.series_seconds + cls.period_seconds * periods
+        )
+
+    @classmethod
+    def fitted_periods(cls, periods: float, season: int) -> float:
+        """The periods of a series a fit reads (a model that caps its history reads fewer)."""
+        return periods
 
     def _guard(self, ids: pd.Series, yhat: np.ndarray) -> np.ndarray:
         """Replace the forecast of every series that diverged (see the module docstring)."""

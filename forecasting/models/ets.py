@@ -38,12 +38,19 @@ class ETS(LocalForecaster):
     short_ok = True
     reads_dates = False
     series_seconds = 1e-3
-    period_seconds = 1.2e-4
+    period_seconds = 5e-5
     forward_share = 0.02
 
     @classmethod
-    def fit_seconds(cls, series, periods, rows):
-        return super().fit_seconds(series, min(periods, SMOOTHING_HISTORY), rows)
+    def fit_seconds(cls, series, periods, rows, season=1):
+        # a seasonal search (a season of 24 or less, two of them in the history) costs four
+        # times as much: Favorita's stores against Walmart's departments (bench/cost.py)
+        seasonal = season <= MAX_SEASON and min(periods, SMOOTHING_HISTORY) >= 2 * season + 2
+        return super().fit_seconds(series, periods, rows, season) * (4 if seasonal else 1)
+
+    @classmethod
+    def fitted_periods(cls, periods, season):
+        return min(periods, SMOOTHING_HISTORY)
 
     def __init__(
         self,

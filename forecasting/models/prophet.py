@@ -29,8 +29,12 @@ class ProphetModel(LocalForecaster):
 
     name = "prophet"
     expensive = True
-    series_seconds = 0.15
-    period_seconds = 1e-4
+    series_seconds = 0.08
+    period_seconds = 4e-5
+
+    @classmethod
+    def fitted_periods(cls, periods, season):
+        return min(periods, 1100)
 
     def __init__(
         self,

@@ -57,7 +57,7 @@ class SarimaState:
 class SARIMA(LocalForecaster):
     name = "sarima"
     expensive = True
-    series_seconds = 0.15
+    series_seconds = 0.12
     forward_share = 0.05
 
     def __init__(

@@ -24,13 +24,13 @@ class Theta(LocalForecaster):
     uses_exog = False
     short_ok = True
     reads_dates = False
-    series_seconds = 5e-4
-    period_seconds = 2.5e-5
+    series_seconds = 3e-4
+    period_seconds = 2.7e-5
     forward_share = 0.05
 
     @classmethod
-    def fit_seconds(cls, series, periods, rows):
-        return super().fit_seconds(series, min(periods, SMOOTHING_HISTORY), rows)
+    def fitted_periods(cls, periods, season):
+        return min(periods, SMOOTHING_HISTORY)
 
     def __init__(
         self,

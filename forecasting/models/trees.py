@@ -24,13 +24,14 @@ class GlobalTreeForecaster(Forecaster):
     #: refitted when the history grew by over a tenth since the fit (Walmart's weekly folds,
     #: 13 of about 100 weeks); moved forward otherwise (M5's 28 of 1,800 days)
     refit_growth = 0.1
-    #: seconds per training row (at most ``_train_periods`` of each series)
-    row_seconds: float = 5e-5
+    fit_overhead_seconds = 0.3
+    #: seconds per training row (at most 730 days of each series)
+    period_seconds = 1.8e-5
     forward_share = 0.02
 
     @classmethod
-    def fit_seconds(cls, series, periods, rows):
-        return cls.row_seconds * series * min(periods, 730)
+    def fitted_periods(cls, periods, season):
+        return min(periods, 730)
 
     #: at most this many most recent periods of each series become training rows
     max_train_periods: int | None = None
@@ -241,10 +242,10 @@ class RandomForest(GlobalTreeForecaster):
     name = "random_forest"
 
     @classmethod
-    def fit_seconds(cls, series, periods, rows):
+    def fit_seconds(cls, series, periods, rows, season=1):
         # each tree sees at most MAX_ROWS_PER_TREE rows: the cost flattens on big panels
-        rows = series * min(periods, 730)
-        return 2.4e-4 * min(0.5 * rows, MAX_ROWS_PER_TREE) + 1e-6 * rows
+        rows = series * cls.fitted_periods(periods, season)
+        return 0.3 + 2e-4 * min(0.5 * rows, MAX_ROWS_PER_TREE) + 1e-6 * rows
 
     def __init__(
         self,

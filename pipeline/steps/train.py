@@ -100,7 +100,10 @@ def train(
             "models compete for every series, so the choice cannot lose badly to them)",
             ", ".join(added),
         )
-    plan = Plan(ctx.reporter(), train_parts(Shape.of(df), options, tracker is not None))
+    screened_drivers = len(spec.exog) if options.drivers == "auto" else 0
+    shape = Shape.of(df, spec.season_length)
+    parts = train_parts(shape, options, tracker is not None, h, screened_drivers)
+    plan = Plan(ctx.reporter(), parts)
     with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
         report = backtest(df, spec, h, options, plan.part("backtest"))
         serving = production_model(df, spec, h, report.outcome, plan.part("production"))
