@@ -12,7 +12,7 @@ left is the time so far times the share left over the share done
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -38,21 +38,28 @@ class Shape:
     periods: float
     rows: int
     season: int = 1
+    #: every value above zero (ETS then also searches the multiplicative forms)
+    positive: bool = False
 
     @classmethod
     def of(cls, df: pd.DataFrame, season: int = 1) -> Shape:
         series = int(df["unique_id"].nunique()) if len(df) else 0
-        return cls(series, len(df) / series if series else 0.0, len(df), season)
+        positive = bool(len(df)) and bool((df["y"] > 0).all())
+        return cls(series, len(df) / series if series else 0.0, len(df), season, positive)
+
+    def with_periods(self, periods: float) -> Shape:
+        return replace(self, periods=periods, rows=int(periods * self.series))
 
     def sample(self, size: int) -> Shape:
         """The shape of ``size`` of these series."""
         n = min(size, self.series)
-        return Shape(n, self.periods, int(self.periods * n), self.season)
+        return replace(self, series=n, rows=int(self.periods * n))
 
 
 def fit_seconds(name: str, shape: Shape) -> float:
     """Expected seconds of one fit of model ``name`` on data of this shape."""
-    return MODELS[name].fit_seconds(shape.series, shape.periods, shape.rows, shape.season)
+    seconds = MODELS[name].fit_seconds(shape.series, shape.periods, shape.rows, shape.season)
+    return seconds * (MODELS[name].positive_factor if shape.positive else 1.0)
 
 
 def validation_seconds(name: str, shape: Shape, n_windows: int, h: int = 0) -> float:
@@ -63,8 +70,8 @@ def validation_seconds(name: str, shape: Shape, n_windows: int, h: int = 0) -> f
     first = max(shape.periods - n_windows * h, shape.season + 1.0)
     refits = cls.refit_growth is not None and h / first > cls.refit_growth
     later = (1.0 if refits else cls.forward_share) * fit_seconds(name, shape)
-    earliest = Shape(shape.series, first, int(first * shape.series), shape.season)
-    return fit_seconds(name, earliest) + later * max(n_windows - 1, 0)
+    forecasts = n_windows * cls.predict_seconds(shape.series, h)
+    return fit_seconds(name, shape.with_periods(first)) + later * max(n_windows - 1, 0) + forecasts
 
 
 def workflow_plan(
@@ -99,7 +106,10 @@ def workflow_plan(
             seconds += WORKER_START_SECONDS
             started = True
         plan[key] = seconds
-    plan["forecast"] = sum(MODELS[n].forward_share * fit_seconds(n, shape) for n in cheap)
+    plan["forecast"] = sum(
+        MODELS[n].forward_share * fit_seconds(n, shape) + MODELS[n].predict_seconds(shape.series, h)
+        for n in cheap
+    )
     plan["bands and scores"] = FIXED_SECONDS + PER_SERIES_SECONDS * shape.series
     return plan
 

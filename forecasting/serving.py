@@ -115,7 +115,7 @@ class ServingModel:
             self.rungs,
             {name: self.plain[name]} if self.plain and name in self.plain else None,
             self.driver_tail,
-            self.errors,
+            _errors_of(self.errors, name),
         )
 
     def describe(self) -> str:
@@ -210,6 +210,13 @@ class ServingModel:
         grid = forecast_grid(self.rungs["last_ds"], h, self.spec)
         level = grid["unique_id"].map(self.rungs["level"]).to_numpy(float)
         return grid.assign(**{name: level for name in columns}, _rung=level)
+
+
+def _errors_of(errors: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
+    """The validation errors of one candidate (what its bands of sums are made from)."""
+    if errors is None or name not in errors.columns:
+        return None
+    return errors[["unique_id", "cutoff", "ds", name]]
 
 
 def serving_model(

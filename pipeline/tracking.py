@@ -124,7 +124,7 @@ class Tracker:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "serving.joblib"
             joblib.dump(serving, path)
-            example = serving.forecast(1).head(3)
+            example = serving.forecast(1, series=serving.series[:3])
             signature = ModelSignature(INPUT_SCHEMA, infer_signature(None, example).outputs)
             info = mlflow.pyfunc.log_model(
                 name="model",

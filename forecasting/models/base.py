@@ -74,6 +74,8 @@ class Forecaster(BaseEstimator):
     period_seconds: ClassVar[float] = 0.0
     fit_overhead_seconds: ClassVar[float] = 0.0
     forward_share: ClassVar[float] = 1.0
+    #: a fit's cost on data with no zero nor negative value, as a multiple of the figures
+    positive_factor: ClassVar[float] = 1.0
 
     def fit(self, df: pd.DataFrame, spec: DataSpec) -> Self:
         df = self._setup(df, spec)
@@ -159,6 +161,11 @@ class Forecaster(BaseEstimator):
         return cls.fit_overhead_seconds + series * (
             cls.series_seconds + cls.period_seconds * periods
         )
+
+    @classmethod
+    def predict_seconds(cls, series: int, h: int) -> float:
+        """Expected seconds of a forecast ``h`` periods ahead (most models: next to nothing)."""
+        return 0.0
 
     @classmethod
     def fitted_periods(cls, periods: float, season: int) -> float:

@@ -40,6 +40,7 @@ class ETS(LocalForecaster):
     series_seconds = 1e-3
     period_seconds = 5e-5
     forward_share = 0.02
+    positive_factor = 2.0  # the multiplicative forms join the search
 
     @classmethod
     def fit_seconds(cls, series, periods, rows, season=1):

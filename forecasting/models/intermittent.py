@@ -21,7 +21,7 @@ class _FlatRateForecaster(LocalForecaster):
     short_ok = True
     parallel = False
     reads_dates = False
-    series_seconds = 3e-4
+    series_seconds = 4e-5
     period_seconds = 3e-7
 
     def _method(self):

@@ -42,7 +42,7 @@ class LinearTrend(LocalForecaster):
     """Trend, season, holiday and drivers by ridge on the last ``history`` periods."""
 
     name = "linear_trend"
-    series_seconds = 8e-4
+    series_seconds = 4e-4
     period_seconds = 1e-6
 
     def __init__(self, history: int | None = None, alpha: float = 1.0, fourier_terms: int = 4):
