@@ -497,6 +497,82 @@ def print_report(result: dict) -> None:
             )
 
 
+PHASE_ORDER = [
+    "start-up and imports", "loading", "ladder", "drivers", "validation", "screening",
+    "selection", "holdout fit", "holdout forecast", "intervals", "scoring", "writing",
+]  # fmt: skip
+
+
+def markdown(results: list[dict]) -> str:
+    """The backtests' phases and models, and the runs' steps, as Markdown tables."""
+    bts = [r for r in results if "phases" in r.get("backtest", {})]
+    lines = []
+    if bts:
+        lines += ["| phase (s) | " + " | ".join(r["name"] for r in bts) + " |"]
+        lines += ["|---|" + "---|" * len(bts)]
+        for phase in PHASE_ORDER:
+            if any(r["backtest"]["phases"].get(phase) for r in bts):
+                cells = [f"{r['backtest']['phases'].get(phase, 0):.1f}" for r in bts]
+                lines += [f"| {phase} | " + " | ".join(cells) + " |"]
+        rows = {
+            "**default backtest, whole process**": [
+                f"**{r['backtest']['seconds']:.1f}**" for r in bts
+            ],
+            "AutoETS script, whole process": [f"{r['peer']['seconds']:.1f}" for r in bts],
+            "**ours / AutoETS**": [
+                f"**{r['backtest']['seconds'] / r['peer']['seconds']:.2f}x**" for r in bts
+            ],
+            "peak MB, ours / AutoETS": [
+                f"{r['backtest']['peak_mb']:.0f} / {r['peer']['peak_mb']:.0f}" for r in bts
+            ],
+        }  # fmt: skip
+        lines += [f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()]
+        models = sorted({m for r in bts for m, _, _ in r["backtest"]["models"]})
+        lines += [
+            "",
+            "| model: validation / held-out (s) | " + " | ".join(r["name"] for r in bts) + " |",
+        ]
+        lines += ["|---|" + "---|" * len(bts)]
+        for model in models:
+            cells = []
+            for r in bts:
+                parts = r["backtest"]["models"]
+                val = sum(s for m, p, s in parts if m == model and p == "validation")
+                held = sum(s for m, p, s in parts if m == model and p.startswith("holdout"))
+                cells.append(f"{val:.1f} / {held:.1f}")
+            lines += [f"| {model} | " + " | ".join(cells) + " |"]
+    runs = [r for r in results if "run" in r]
+    if runs:
+        steps = ["ingest", "eda", "train", "forecast"]
+        lines += ["", "| default run (s) | " + " | ".join(r["name"] for r in runs) + " |"]
+        lines += ["|---|" + "---|" * len(runs)]
+        for step in steps:
+            cells = [f"{r['run'].get('steps', {}).get(step, 0):.1f}" for r in runs]
+            lines += [f"| {step} | " + " | ".join(cells) + " |"]
+        lines += [
+            "| **whole process** | "
+            + " | ".join(f"**{r['run']['seconds']:.1f}**" for r in runs)
+            + " |"
+        ]
+        lines += [
+            "| ours / AutoETS | "
+            + " | ".join(f"{r['run']['seconds'] / r['peer']['seconds']:.2f}x" for r in runs)
+            + " |"
+        ]
+        lines += ["| peak MB | " + " | ".join(f"{r['run']['peak_mb']:.0f}" for r in runs) + " |"]
+        left = []
+        for r in runs:
+            q = r["run"].get("estimate_quality") or estimate_quality(
+                r["run"].get("estimates", []), r["run"]["seconds"]
+            )
+            half = q.get("at_half") if q else None
+            left.append(
+                f"{half['estimated_left']:.0f} / {half['truly_left']:.0f}" if half else "n/a"
+            )
+        lines += ["| time left at half way, estimated / true (s) | " + " | ".join(left) + " |"]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -506,7 +582,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="rounds per data set (medians)")
     parser.add_argument("--work", type=Path, help="keep logs and data directories here")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--markdown", type=Path, help="print the tables of a --json file, run nothing"
+    )
     args, rest = parser.parse_known_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     if args.child:
         out, spawned = args.child
         child_backtest(rest, out, float(spawned))
@@ -520,6 +602,7 @@ def main() -> None:
         print_report(results[-1])
         if args.json:
             args.json.write_text(json.dumps(results, indent=1, default=str))
+    print("\n" + markdown(results))
     print(f"\nlogs in {work}")
 
 

@@ -3,6 +3,13 @@
 AutoETS picks error, trend and season types by AICc per series; it matches R's
 ``ets`` on M4 and beat the statsmodels Holt-Winters fit this model used before
 on our benchmarks (bench/RESULTS.md).
+
+By default the pool has no trend (``ZNZ``): the reduced pool of "fast and
+frugal" retail forecasting (Petropoulos et al. 2023, arXiv 2102.13209). Held out
+on Favorita, M5, Carparts and Walmart it scored as well or better than the full
+pool (Walmart 1.48 against 1.59 MASE, Carparts 0.85 against 0.92) at a quarter to
+a seventh of the cost; Theta and the global models carry trends. The full pool
+stays a tuning choice.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ class ETS(LocalForecaster):
     short_ok = True
     reads_dates = False
     series_seconds = 1e-3
-    period_seconds = 5e-5
+    period_seconds = 1.5e-5
     forward_share = 0.02
     positive_factor = 2.0  # the multiplicative forms join the search
 
@@ -55,7 +62,7 @@ class ETS(LocalForecaster):
 
     def __init__(
         self,
-        model: str = "ZZZ",
+        model: str = "ZNZ",
         damped: bool | None = None,
         history: int | None = SMOOTHING_HISTORY,
     ):
@@ -93,7 +100,7 @@ class ETS(LocalForecaster):
     @staticmethod
     def search_space(trial, spec):
         return {
-            "model": trial.suggest_categorical("model", ["ZZZ", "ZZN", "ZNZ", "ANN"]),
+            "model": trial.suggest_categorical("model", ["ZNZ", "ZZZ", "ZZN", "ANN"]),
             "damped": trial.suggest_categorical("damped", [None, True]),
             "history": trial.suggest_categorical(
                 "history", [SMOOTHING_HISTORY, 730, 8 * spec.season_length]
