@@ -222,7 +222,7 @@ PHASES = {
         "screen": "screening",
         "select": "selection",
         "refit": "holdout fit",
-        "forward_all": "holdout fit",
+        "fit_models": "holdout fit",
         "refit_without_drivers": "holdout fit",
         "serving_model": "intervals",
         "evaluate": "scoring",

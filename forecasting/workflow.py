@@ -163,7 +163,8 @@ def train_and_forecast(
         tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile)
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
-    fitted = forward_all(modelled, spec, tuning, plan.part("forecast"))
+    last_fits = {name: result.model for name, result in tuning.items() if result.model}
+    fitted = fit_models(modelled, spec, tuning, plan.part("forecast"), last_fits)
     plain = refit_without_drivers(modelled, spec, tuning, selection) if future is None else {}
     model = serving_model(fitted, selection, df, spec, h_val, profile, plain)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
@@ -221,7 +222,9 @@ def production_model(
     fitted = {}
     if len(modelled):
         served = selection.served_models()
-        fitted = refit(modelled, spec, outcome.tuning, reporter, served, outcome.fitted)
+        fitted = fit_models(
+            modelled, spec, outcome.tuning, reporter, outcome.fitted, served, "production:"
+        )
     plain = refit_without_drivers(modelled, spec, outcome.tuning, selection)
     return serving_model(fitted, selection, df, spec, h_val, profile, plain)
 
@@ -346,51 +349,30 @@ def validate(
     return tuning, selection, screens
 
 
-def forward_all(
+def fit_models(
     df: pd.DataFrame,
     spec: DataSpec,
     tuning: dict[str, TuningResult],
     reporter: Reporter | None = None,
+    previous: dict[str, Forecaster] | None = None,
+    fresh: set[str] = frozenset(),
+    purpose: str = "forecasting with",
 ) -> dict[str, Forecaster]:
-    """Every model on all of ``df``: its last validation fit moved forward (fitted only
-    where validation fitted none)."""
+    """Every model on all of ``df``: its ``previous`` fit moved forward (``Forecaster.moved``),
+    or fitted afresh with its tuned parameters where it is in ``fresh`` or has none."""
     reporter = reporter or Reporter()
     fitted: dict[str, Forecaster] = {}
     for i, (name, result) in enumerate(tuning.items()):
         reporter.check_cancelled()
-        reporter.report(i / len(tuning), f"forecasting with {name}")
+        reporter.report(i / len(tuning), f"{purpose} {name}")
         started = time.perf_counter()
-        if result.model is not None:
-            fitted[name] = result.model.moved(df)
-        else:
+        before = (previous or {}).get(name)
+        if before is None or name in fresh:
             fitted[name] = MODELS[name](**result.params).fit(df, spec)
-        log.info("%s moved to %d rows in %.1fs", name, len(df), time.perf_counter() - started)
-    return fitted
-
-
-def refit(
-    df: pd.DataFrame,
-    spec: DataSpec,
-    tuning: dict[str, TuningResult],
-    reporter: Reporter | None = None,
-    only: set[str] | None = None,
-    fitted_before: dict[str, Forecaster] | None = None,
-) -> dict[str, Forecaster]:
-    """Fit every model with its tuned parameters on all of ``df``; with ``only``, just
-    those, moving the others' ``fitted_before`` forward instead."""
-    reporter = reporter or Reporter()
-    fitted: dict[str, Forecaster] = {}
-    for i, (name, result) in enumerate(tuning.items()):
-        reporter.check_cancelled()
-        reporter.report(i / len(tuning), f"production: {name} on all history")
-        started = time.perf_counter()
-        before = (fitted_before or {}).get(name)
-        if only is not None and name not in only and before is not None:
-            fitted[name] = before.forward(df)
-            how = "moved forward to"
+            how = "fitted on"
         else:
-            fitted[name] = MODELS[name](**result.params).fit(df, spec)
-            how = "refitted on"
+            fitted[name] = before.moved(df)
+            how = "moved to"
         log.info("%s %s %d rows in %.1fs", name, how, len(df), time.perf_counter() - started)
     return fitted
 

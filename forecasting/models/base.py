@@ -371,6 +371,22 @@ class LocalForecaster(Forecaster):
         raise NotImplementedError
 
 
+class SmoothingForecaster(LocalForecaster):
+    """A per-series smoothing model (ETS, Theta) fitted on the last ``history`` periods
+    (``SMOOTHING_HISTORY`` by default); moved forward, it filters the longer series from
+    the fit's first period, so its initial states still fit."""
+
+    history: int | None = SMOOTHING_HISTORY
+
+    @classmethod
+    def fitted_periods(cls, periods: float, season: int) -> float:
+        return min(periods, SMOOTHING_HISTORY)
+
+    def _offset(self, n: int) -> int:
+        """How many of a series' first periods its fit leaves out."""
+        return max(0, n - self.history) if self.history else 0
+
+
 def _series_slices(frame: pd.DataFrame, as_index: bool = True) -> Iterator[tuple]:
     """``(unique_id, start, end, dates)`` of each series of a frame whose rows are grouped
     by series (as ``Forecaster._setup`` and ``forecast_grid`` leave them): slicing arrays

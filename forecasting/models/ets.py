@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, LocalForecaster
+from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster
 
 #: seasons longer than this (52 weeks) make the state vector huge and the fit slow;
 #: Theta, SARIMA's Fourier terms and the tree models cover those
@@ -37,7 +37,7 @@ class EtsState:
     offset: int
 
 
-class ETS(LocalForecaster):
+class ETS(SmoothingForecaster):
     """Additive or multiplicative error, trend and season chosen by AICc per series."""
 
     name = "ets"
@@ -56,10 +56,6 @@ class ETS(LocalForecaster):
         seasonal = season <= MAX_SEASON and min(periods, SMOOTHING_HISTORY) >= 2 * season + 2
         return super().fit_seconds(series, periods, rows, season) * (4 if seasonal else 1)
 
-    @classmethod
-    def fitted_periods(cls, periods, season):
-        return min(periods, SMOOTHING_HISTORY)
-
     def __init__(
         self,
         model: str = "ZNZ",
@@ -73,7 +69,7 @@ class ETS(LocalForecaster):
     def _fit_one(self, y, X, ds):
         from statsforecast.models import AutoETS
 
-        offset = max(0, len(y) - self.history) if self.history else 0
+        offset = self._offset(len(y))
         y = y[offset:]
         if len(y) < MIN_PERIODS:
             return float(np.mean(y))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, LocalForecaster
+from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster
 
 #: below this many periods there is no trend line to draw: the mean is the forecast
 MIN_PERIODS = 4
 
 
-class Theta(LocalForecaster):
+class Theta(SmoothingForecaster):
     """Seasonally adjusted SES with drift; ``model`` is the variant (Fiorucci et al. 2016):
     standard (STM, theta 2), optimised theta (OTM) or their dynamic forms (DSTM, DOTM)."""
 
@@ -27,10 +27,6 @@ class Theta(LocalForecaster):
     series_seconds = 3e-4
     period_seconds = 2.7e-5
     forward_share = 0.05
-
-    @classmethod
-    def fitted_periods(cls, periods, season):
-        return min(periods, SMOOTHING_HISTORY)
 
     def __init__(
         self,
@@ -43,8 +39,7 @@ class Theta(LocalForecaster):
         self.history = history
 
     def _fit_one(self, y, X, ds):
-        offset = max(0, len(y) - self.history) if self.history else 0
-        return self._theta(y, offset)
+        return self._theta(y, self._offset(len(y)))
 
     def _forward_one(self, state, y, X, ds):
         """The fitted weights on the longer series, from the fit's first period (see ETS)."""
