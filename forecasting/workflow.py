@@ -16,72 +16,25 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from forecasting.backtest import fold_scales, holdout_split, min_train
-from forecasting.costs import Shape, validation_seconds, workflow_plan
+from forecasting.backtest import holdout_split, min_train
+from forecasting.costs import Shape, workflow_plan
 from forecasting.drivers import DriverChoice, screen_drivers
 from forecasting.intervals import LEVELS, coverage, coverage_by_step
 from forecasting.ladder import profile_series, series_table
 from forecasting.metrics import evaluate, summarize
-from forecasting.models import ALWAYS, MODELS, Forecaster
+from forecasting.models import MODELS, Forecaster
 from forecasting.models.base import forecast_grid
+from forecasting.options import TrainOptions
 from forecasting.progress import Plan, Reporter
-from forecasting.screening import Screen, judge, sample_size, stratified_sample
-from forecasting.selection import (
-    DEFAULT_MODE,
-    ENSEMBLE_MARGIN,
-    ENSEMBLE_TEST,
-    MAX_ENSEMBLE,
-    Selection,
-    select,
-)
+from forecasting.screening import Screen
+from forecasting.selection import Selection, select
 from forecasting.serving import SERVED as SELECTED
 from forecasting.serving import ServingModel, serving_model
 from forecasting.spec import DataSpec
-from forecasting.tuning import TuningResult, tune
+from forecasting.tuning import TuningResult
+from forecasting.validation import validate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainOptions:
-    #: the models asked for; None: the default, every model, each expensive one validated
-    #: on a sample of series first (``forecasting.screening``)
-    models: tuple[str, ...] | None = None
-    trials: int = 0
-    timeout: float | None = None
-    n_windows: int = 3
-    selection: str = DEFAULT_MODE
-    max_ensemble: int = MAX_ENSEMBLE
-    ensemble_margin: float = ENSEMBLE_MARGIN
-    ensemble_test: bool = ENSEMBLE_TEST
-    tune_series: int | None = 30
-    storage: str | None = None
-    study_prefix: str = "sales"
-    #: "auto": keep each driver of the spec that validation says helps; "all": keep them all
-    drivers: str = "auto"
-
-    #: candidates whatever a run names: the baselines and the intermittent-demand methods
-    always: tuple[str, ...] = ALWAYS
-    #: the candidates when a run names none
-    default: tuple[str, ...] = tuple(MODELS)
-
-    def model_names(self) -> list[str]:
-        """The models asked for plus those that are always candidates, in registry order."""
-        asked = self.default if self.models is None else self.models
-        unknown = [m for m in (*asked, *self.always) if m not in MODELS]
-        if unknown:
-            raise ValueError(
-                f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
-            )
-        wanted = {*self.always, *asked}
-        return [m for m in MODELS if m in wanted]
-
-    def screened(self) -> set[str]:
-        """The expensive models that earn their place on a sample first: those of the
-        default set. A model a run names is validated on every series."""
-        if self.models is not None:
-            return set()
-        return {m for m in self.model_names() if MODELS[m].expensive}
 
 
 @dataclass
@@ -251,102 +204,6 @@ def fitted_rows(df: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
     if len(modelled) == len(profile):
         return df
     return df.loc[df["unique_id"].isin(modelled)]
-
-
-def validate(
-    df: pd.DataFrame,
-    spec: DataSpec,
-    h: int,
-    options: TrainOptions,
-    plan: Plan | None = None,
-    profile: pd.DataFrame | None = None,
-) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
-    """Tune each model on rolling-origin folds of ``df`` and choose what to serve.
-
-    The cheap candidates are validated on every series; each expensive model of the
-    default set first on a sample (``forecasting.screening``), and on the rest only
-    where it wins there. ``plan`` (``forecasting.costs``) paces the progress reports.
-    """
-    names = options.model_names()
-    plan = plan or Plan(Reporter(), {})
-    screened = [n for n in names if n in options.screened()]
-    scales = fold_scales(df, h, options.n_windows, spec.season_length)
-    validated = profile is None or (profile["tier"] == "long").any()
-    tuning: dict[str, TuningResult] = {}
-    screens: list[Screen] = []
-
-    def run(name: str, rows: pd.DataFrame, part: str, windows: int | None = None) -> TuningResult:
-        reporter = plan.part(part)
-        reporter.check_cancelled()
-        reporter.report(0.0, f"validating {name}" + (" on a sample" if "screen" in part else ""))
-        result = tune(
-            MODELS[name],
-            rows,
-            spec,
-            h,
-            windows or options.n_windows,
-            scales,
-            trials=options.trials if validated else 0,
-            timeout=options.timeout,
-            storage=options.storage,
-            study_name=f"{options.study_prefix}-{name}" if options.storage else None,
-            tune_series=options.tune_series,
-            reporter=reporter,
-        )
-        reporter.report(1.0)
-        log.info("%s validated in %.1fs (score %.4f)", name, result.seconds, result.score)
-        return result
-
-    cheap = [n for n in names if n not in screened]
-    for name in cheap:
-        tuning[name] = run(name, df, f"validate {name}")
-    validated_ids = (
-        profile.index[profile["tier"] == "long"]
-        if profile is not None
-        else pd.Index(df["unique_id"].unique())
-    )
-    volume = df["y"].abs().groupby(df["unique_id"], sort=False).mean()
-    for name in screened:
-        size = sample_size(len(validated_ids))
-        if size is None:  # little to spare: validate it whole
-            tuning[name] = run(name, df, f"validate {name}")
-            continue
-        classes = (
-            profile
-            if profile is not None
-            else pd.DataFrame({"demand_class": "all"}, index=validated_ids)
-        )
-        sample = stratified_sample(classes, volume, validated_ids, size)
-        # the newest fold only: a third of the cost, and the fold most like the weeks ahead
-        trial = run(name, df.loc[df["unique_id"].isin(sample)], f"screen {name}", 1)
-        newest = options.n_windows - 1
-        cvs = {n: r.cv.loc[r.cv["cutoff"] == newest] for n, r in tuning.items() if n in cheap}
-        cvs[name] = trial.cv.assign(cutoff=newest)
-        verdict = judge(
-            name, cvs, scales, sample, trial.seconds, len(validated_ids), options.max_ensemble
-        )
-        screens.append(verdict)
-        log.info("screen: %s", verdict.describe())
-        if verdict.kept:  # the plan grows by its validation on every series
-            shape = Shape.of(df, spec.season_length)
-            plan.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
-            tuning[name] = run(name, df, f"validate {name}")
-    cvs = {name: result.cv for name, result in tuning.items()}
-    short_ok = {name for name in tuning if MODELS[name].short_ok}
-    selection = select(
-        cvs,
-        scales,
-        options.selection,
-        options.max_ensemble,
-        profile,
-        short_ok,
-        options.ensemble_margin,
-        seasonal={name for name in tuning if MODELS[name].needs_whole_season},
-        ensemble_test=options.ensemble_test,
-    )
-    counts = selection.choice.value_counts().to_dict()
-    log.info("selected on the history before the held-out window: %s", counts)
-    return tuning, selection, screens
 
 
 def fit_models(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from forecasting.costs import Shape, fit_seconds, workflow_plan
 from forecasting.models import MODELS
-from forecasting.workflow import TrainOptions
+from forecasting.options import TrainOptions
 
 #: reading, cleaning and storing: seconds per byte of the file and per row
 INGEST_PER_BYTE = 6e-7

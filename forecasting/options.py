@@ -1,0 +1,50 @@
+"""What a training run is asked: the candidates, tuning, folds and the selection rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forecasting.models import ALWAYS, MODELS
+from forecasting.selection import DEFAULT_MODE, ENSEMBLE_MARGIN, ENSEMBLE_TEST, MAX_ENSEMBLE
+
+
+@dataclass
+class TrainOptions:
+    #: the models asked for; None: the default, every model, each expensive one validated
+    #: on a sample of series first (``forecasting.screening``)
+    models: tuple[str, ...] | None = None
+    trials: int = 0
+    timeout: float | None = None
+    n_windows: int = 3
+    selection: str = DEFAULT_MODE
+    max_ensemble: int = MAX_ENSEMBLE
+    ensemble_margin: float = ENSEMBLE_MARGIN
+    ensemble_test: bool = ENSEMBLE_TEST
+    tune_series: int | None = 30
+    storage: str | None = None
+    study_prefix: str = "sales"
+    #: "auto": keep each driver of the spec that validation says helps; "all": keep them all
+    drivers: str = "auto"
+
+    #: candidates whatever a run names: the baselines and the intermittent-demand methods
+    always: tuple[str, ...] = ALWAYS
+    #: the candidates when a run names none
+    default: tuple[str, ...] = tuple(MODELS)
+
+    def model_names(self) -> list[str]:
+        """The models asked for plus those that are always candidates, in registry order."""
+        asked = self.default if self.models is None else self.models
+        unknown = [m for m in (*asked, *self.always) if m not in MODELS]
+        if unknown:
+            raise ValueError(
+                f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
+            )
+        wanted = {*self.always, *asked}
+        return [m for m in MODELS if m in wanted]
+
+    def screened(self) -> set[str]:
+        """The expensive models that earn their place on a sample first: those of the
+        default set. A model a run names is validated on every series."""
+        if self.models is not None:
+            return set()
+        return {m for m in self.model_names() if MODELS[m].expensive}

@@ -1,0 +1,121 @@
+"""Validation: each candidate on rolling-origin folds, the expensive ones on a sample first.
+
+The cheap candidates are validated on every series. Each expensive model of the
+default set is validated on a stratified sample of series (``forecasting.screening``)
+and goes on to the rest only where it wins there. Then the selection chooses what
+serves each series (``forecasting.selection``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from forecasting.backtest import fold_scales
+from forecasting.costs import Shape, validation_seconds
+from forecasting.models import MODELS
+from forecasting.options import TrainOptions
+from forecasting.progress import Plan, Reporter
+from forecasting.screening import Screen, judge, sample_size, stratified_sample
+from forecasting.selection import Selection, select
+from forecasting.spec import DataSpec
+from forecasting.tuning import TuningResult, tune
+
+log = logging.getLogger(__name__)
+
+
+def validate(
+    df: pd.DataFrame,
+    spec: DataSpec,
+    h: int,
+    options: TrainOptions,
+    plan: Plan | None = None,
+    profile: pd.DataFrame | None = None,
+) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
+    """Tune each model on rolling-origin folds of ``df`` and choose what to serve.
+
+    The cheap candidates are validated on every series; each expensive model of the
+    default set first on a sample (``forecasting.screening``), and on the rest only
+    where it wins there. ``plan`` (``forecasting.costs``) paces the progress reports.
+    """
+    names = options.model_names()
+    plan = plan or Plan(Reporter(), {})
+    screened = [n for n in names if n in options.screened()]
+    scales = fold_scales(df, h, options.n_windows, spec.season_length)
+    validated = profile is None or (profile["tier"] == "long").any()
+    tuning: dict[str, TuningResult] = {}
+    screens: list[Screen] = []
+
+    def run(name: str, rows: pd.DataFrame, part: str, windows: int | None = None) -> TuningResult:
+        reporter = plan.part(part)
+        reporter.check_cancelled()
+        reporter.report(0.0, f"validating {name}" + (" on a sample" if "screen" in part else ""))
+        result = tune(
+            MODELS[name],
+            rows,
+            spec,
+            h,
+            windows or options.n_windows,
+            scales,
+            trials=options.trials if validated else 0,
+            timeout=options.timeout,
+            storage=options.storage,
+            study_name=f"{options.study_prefix}-{name}" if options.storage else None,
+            tune_series=options.tune_series,
+            reporter=reporter,
+        )
+        reporter.report(1.0)
+        log.info("%s validated in %.1fs (score %.4f)", name, result.seconds, result.score)
+        return result
+
+    cheap = [n for n in names if n not in screened]
+    for name in cheap:
+        tuning[name] = run(name, df, f"validate {name}")
+    validated_ids = (
+        profile.index[profile["tier"] == "long"]
+        if profile is not None
+        else pd.Index(df["unique_id"].unique())
+    )
+    volume = df["y"].abs().groupby(df["unique_id"], sort=False).mean()
+    for name in screened:
+        size = sample_size(len(validated_ids))
+        if size is None:  # little to spare: validate it whole
+            tuning[name] = run(name, df, f"validate {name}")
+            continue
+        classes = (
+            profile
+            if profile is not None
+            else pd.DataFrame({"demand_class": "all"}, index=validated_ids)
+        )
+        sample = stratified_sample(classes, volume, validated_ids, size)
+        # the newest fold only: a third of the cost, and the fold most like the weeks ahead
+        trial = run(name, df.loc[df["unique_id"].isin(sample)], f"screen {name}", 1)
+        newest = options.n_windows - 1
+        cvs = {n: r.cv.loc[r.cv["cutoff"] == newest] for n, r in tuning.items() if n in cheap}
+        cvs[name] = trial.cv.assign(cutoff=newest)
+        verdict = judge(
+            name, cvs, scales, sample, trial.seconds, len(validated_ids), options.max_ensemble
+        )
+        screens.append(verdict)
+        log.info("screen: %s", verdict.describe())
+        if verdict.kept:  # the plan grows by its validation on every series
+            shape = Shape.of(df, spec.season_length)
+            plan.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
+            tuning[name] = run(name, df, f"validate {name}")
+    cvs = {name: result.cv for name, result in tuning.items()}
+    short_ok = {name for name in tuning if MODELS[name].short_ok}
+    selection = select(
+        cvs,
+        scales,
+        options.selection,
+        options.max_ensemble,
+        profile,
+        short_ok,
+        options.ensemble_margin,
+        seasonal={name for name in tuning if MODELS[name].needs_whole_season},
+        ensemble_test=options.ensemble_test,
+    )
+    counts = selection.choice.value_counts().to_dict()
+    log.info("selected on the history before the held-out window: %s", counts)
+    return tuning, selection, screens
