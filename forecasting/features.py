@@ -65,6 +65,8 @@ def right_aligned(df: pd.DataFrame, order: pd.Index, columns: list[str]) -> dict
 def lag_features(values: np.ndarray, cols: np.ndarray, cfg: LagConfig) -> dict[str, np.ndarray]:
     """Lags, rolling means/stds and a seasonal mean at each of ``cols``, from earlier columns."""
     n, width = values.shape
+    if len(cols) == 1:
+        return _lag_features_at(values, int(cols[0]), cfg)
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)
     zeros = np.zeros((n, 1))
@@ -91,6 +93,33 @@ def lag_features(values: np.ndarray, cols: np.ndarray, cfg: LagConfig) -> dict[s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out["seasonal_mean"] = np.nanmean(np.stack(seasonal), axis=0)
+    out["lag1_minus_seasonal"] = out["lag_1"] - out["seasonal_mean"]
+    return out
+
+
+def _lag_features_at(values: np.ndarray, col: int, cfg: LagConfig) -> dict[str, np.ndarray]:
+    """``lag_features`` at one column (a recursive forecast step) from slices of the
+    periods before it: prefix sums over the whole panel cost a year ahead minutes."""
+    n = len(values)
+    out: dict[str, np.ndarray] = {}
+    missing = np.full((n, 1), np.nan)
+    for k in cfg.lags:
+        out[f"lag_{k}"] = values[:, col - k : col - k + 1] if col - k >= 0 else missing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for w in cfg.windows:
+            past = values[:, max(col - w, 0) : col]
+            count = (~np.isnan(past)).sum(axis=1, keepdims=True)
+            mean = np.nanmean(past, axis=1, keepdims=True) if past.shape[1] else missing
+            std = np.nanstd(past, axis=1, keepdims=True) if past.shape[1] else missing
+            out[f"mean_{w}"] = np.where(count > 0, mean, np.nan)
+            out[f"std_{w}"] = np.where(count > 1, std, np.nan)
+        m = cfg.season
+        seasonal = [
+            values[:, col - c * m] if col - c * m >= 0 else np.full(n, np.nan)
+            for c in range(1, cfg.seasonal_cycles + 1)
+        ]
+        out["seasonal_mean"] = np.nanmean(np.stack(seasonal), axis=0)[:, None]
     out["lag1_minus_seasonal"] = out["lag_1"] - out["seasonal_mean"]
     return out
 

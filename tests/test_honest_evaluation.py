@@ -136,3 +136,17 @@ def test_equal_weights_give_the_usual_conformal_rank():
     scores = np.arange(1.0, 20.0)  # 19 scores: the 80% quantile is the ceil(20 * 0.8) = 16th
     assert intervals._quantile(scores, 0.80) == 16.0
     assert intervals._quantile(scores, 0.95) == 19.0
+
+
+def test_lag_features_at_one_column_equal_those_of_the_whole_panel():
+    """A recursive step reads one column's features from slices; they are the panel's."""
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(5, 80))
+    values[values > 1.2] = np.nan  # gaps, as in a right-aligned panel of unequal series
+    cfg = LagConfig((1, 2, 7, 30), (3, 7, 28), 2, 7)
+    cols = np.arange(0, 80)
+    panel = lag_features(values, cols, cfg)
+    for t in (0, 1, 5, 29, 30, 79):
+        single = lag_features(values, np.array([t]), cfg)
+        for name, arr in single.items():
+            np.testing.assert_allclose(arr[:, 0], panel[name][:, t], err_msg=f"{name} at {t}")

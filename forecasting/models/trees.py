@@ -157,9 +157,11 @@ class GlobalTreeForecaster(Forecaster):
         reach = self.tail_.shape[1]
         values = np.hstack([self.tail_, np.full((n, h), np.nan)])
         for step in range(h):
-            col = np.array([reach + step])
+            # the last ``reach`` periods are all a step's features read: a window of them,
+            # not the whole growing panel (a year ahead was quadratic in the horizon)
+            window = values[:, step : reach + step + 1]
             block = self._features(
-                values, col, {k: v[:, step : step + 1] for k, v in known.items()}
+                window, np.array([reach]), {k: v[:, step : step + 1] for k, v in known.items()}
             )
             X = np.column_stack([block[name][:, 0] for name in self.feature_names_])
             values[:, reach + step] = self.model_.predict(X)
