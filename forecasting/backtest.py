@@ -13,7 +13,7 @@ import pandas as pd
 
 from forecasting.metrics import naive_scale
 from forecasting.models.base import Forecaster
-from forecasting.positions import periods_from_end
+from forecasting.positions import periods_from_end, series_runs
 from forecasting.spec import DataSpec
 
 
@@ -36,6 +36,15 @@ def holdout_split(df: pd.DataFrame, h: int) -> tuple[pd.DataFrame, pd.DataFrame]
     length = df.groupby("unique_id", sort=False)["y"].transform("size").to_numpy()
     held = pos < np.minimum(h, length - 1)
     return df.loc[~held], df.loc[held]
+
+
+def series_sizes(df: pd.DataFrame) -> pd.Series:
+    """Rows per series (from where each series' rows start, when they are together)."""
+    bounds = series_runs(df)
+    if bounds is None:
+        return df.groupby("unique_id", sort=False).size()
+    starts, ends = bounds
+    return pd.Series(ends - starts, index=df["unique_id"].to_numpy()[starts])
 
 
 def fold_offsets(h: int, n_windows: int, step: int | None = None) -> list[int]:
@@ -74,7 +83,7 @@ def cross_validate(
     model: Forecaster | None = None
     for fold, back in enumerate(fold_offsets(h, n_windows)):
         train, window = split(df, back, h)
-        sizes = train.groupby("unique_id", sort=False).size()
+        sizes = series_sizes(train)
         enough = sizes.index[sizes >= min_train(h, spec.season_length)]
         if len(enough) < len(sizes):
             train = train.loc[train["unique_id"].isin(enough)]

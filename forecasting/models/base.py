@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, clone
 
 from forecasting.errors import DataError
 from forecasting.frequency import future_dates
+from forecasting.positions import grouped_by_series
 from forecasting.progress import checkpoint
 from forecasting.spec import DataSpec
 
@@ -115,16 +116,20 @@ class Forecaster(BaseEstimator):
             raise DataError(f"Columns missing for {self.name}: {', '.join(sorted(missing))}.")
         if df["y"].isna().any():
             raise DataError("The target has missing values; clean the data before fitting.")
-        df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        df, starts, ends = grouped_by_series(df)
         self.spec_ = spec
-        grouped = df.groupby("unique_id", sort=False)
-        self.periods_ = int(grouped.size().max()) if len(df) else 0
-        self.last_ds_ = grouped["ds"].max()
-        self.nonnegative_ = grouped["y"].min() >= 0
-        self.bounds_ = grouped["y"].agg(["min", "max"])
-        keep = 2 * spec.season_length
+        ids = pd.Index(df["unique_id"].to_numpy()[starts], name="unique_id")
         y = df["y"].to_numpy(float)
-        self.tails_ = {uid: y[max(a, b - keep) : b] for uid, a, b, _ in _series_slices(df, False)}
+        self.periods_ = int((ends - starts).max()) if len(df) else 0
+        self.last_ds_ = pd.Series(df["ds"].to_numpy()[ends - 1], index=ids, name="ds")
+        low = np.minimum.reduceat(y, starts) if len(y) else np.zeros(0)
+        high = np.maximum.reduceat(y, starts) if len(y) else np.zeros(0)
+        self.nonnegative_ = pd.Series(low >= 0, index=ids, name="y")
+        self.bounds_ = pd.DataFrame({"min": low, "max": high}, index=ids)
+        keep = 2 * spec.season_length
+        self.tails_ = {
+            uid: y[max(a, b - keep) : b] for uid, a, b in zip(ids, starts, ends, strict=True)
+        }
         self.fallbacks_: dict[str, str] = {}
         self.diverged_: dict[str, str] = {}
         return df
