@@ -24,7 +24,7 @@ FIXED_SECONDS = 1.0
 #: seconds per series of profiling, scales, selection, bands and scoring
 PER_SERIES_SECONDS = 2e-3
 #: starting the worker processes of the first per-series model fitted in parallel
-WORKER_START_SECONDS = 2.0
+WORKER_START_SECONDS = 0.3
 #: the driver screen validates the ridge model without drivers and with each candidate;
 #: with drivers its fits cost this much more than without
 DRIVER_SCREEN_FACTOR = 1.5

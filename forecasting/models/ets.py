@@ -41,11 +41,12 @@ class ETS(SmoothingForecaster):
     """Additive or multiplicative error, trend and season chosen by AICc per series."""
 
     name = "ets"
+    fit_overhead_seconds = 0.04
     uses_exog = False
     short_ok = True
     reads_dates = False
-    series_seconds = 1e-3
-    period_seconds = 1.5e-5
+    series_seconds = 2.7e-4
+    period_seconds = 5e-6
     forward_share = 0.02
     positive_factor = 2.0  # the multiplicative forms join the search
 

@@ -21,8 +21,8 @@ class _FlatRateForecaster(LocalForecaster):
     short_ok = True
     parallel = False
     reads_dates = False
-    series_seconds = 4e-5
-    period_seconds = 3e-7
+    series_seconds = 8e-6
+    period_seconds = 1.5e-7
 
     def _method(self):
         raise NotImplementedError
@@ -43,6 +43,7 @@ class Croston(_FlatRateForecaster):
     """Croston's method with the Syntetos-Boylan bias correction (SBA, alpha 0.1)."""
 
     name = "croston"
+    fit_overhead_seconds = 0.1  # the first of the family compiles statsforecast's numba code
 
     def _method(self):
         from statsforecast.models import CrostonSBA

@@ -29,8 +29,8 @@ class ProphetModel(LocalForecaster):
 
     name = "prophet"
     expensive = True
-    series_seconds = 0.08
-    period_seconds = 4e-5
+    series_seconds = 0.07
+    period_seconds = 9e-5
 
     @classmethod
     def fitted_periods(cls, periods, season):

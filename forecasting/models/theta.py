@@ -24,8 +24,8 @@ class Theta(SmoothingForecaster):
     uses_exog = False
     short_ok = True
     reads_dates = False
-    series_seconds = 3e-4
-    period_seconds = 2.7e-5
+    series_seconds = 3.5e-5
+    period_seconds = 1.6e-5
     forward_share = 0.05
 
     def __init__(

@@ -35,7 +35,7 @@ class IMAPAScaledToTotal(IMAPA):
     """IMAPA per series, scaled each period to an AutoTheta forecast of the total."""
 
     name = "imapa_total"
-    fit_overhead_seconds = 0.1  # AutoTheta of the total
+    fit_overhead_seconds = 0.01  # AutoTheta of the total
 
     def _fit(self, df: pd.DataFrame) -> None:
         super()._fit(df)

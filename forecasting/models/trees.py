@@ -24,15 +24,15 @@ class GlobalTreeForecaster(Forecaster):
     #: refitted when the history grew by over a tenth since the fit (Walmart's weekly folds,
     #: 13 of about 100 weeks); moved forward otherwise (M5's 28 of 1,800 days)
     refit_growth = 0.1
-    fit_overhead_seconds = 0.3
+    fit_overhead_seconds = 0.9
     #: seconds per training row (at most 730 days of each series)
-    period_seconds = 1.5e-5
+    period_seconds = 3e-6
     forward_share = 0.02
 
     @classmethod
     def predict_seconds(cls, series: int, h: int) -> float:
         # recursive: one prediction over every series per step
-        return h * (0.008 + 2e-6 * series)
+        return h * (0.004 + 1e-6 * series)
 
     @classmethod
     def fitted_periods(cls, periods, season):
@@ -252,7 +252,7 @@ class RandomForest(GlobalTreeForecaster):
     def fit_seconds(cls, series, periods, rows, season=1):
         # each tree sees at most MAX_ROWS_PER_TREE rows: the cost flattens on big panels
         rows = series * cls.fitted_periods(periods, season)
-        return 0.3 + 2e-4 * min(0.5 * rows, MAX_ROWS_PER_TREE) + 1e-6 * rows
+        return 0.15 + 1e-4 * min(0.5 * rows, MAX_ROWS_PER_TREE) + 1e-6 * rows
 
     def __init__(
         self,
