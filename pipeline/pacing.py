@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forecasting.costs import Shape, fit_seconds, workflow_plan
+from forecasting.costs import Shape, fit_seconds, served_refit_seconds, workflow_plan
 from forecasting.models import MODELS
 from forecasting.options import TrainOptions
 
@@ -29,9 +29,6 @@ FORECAST_PER_SERIES = 5e-4
 MLFLOW_SECONDS = 2.2
 MLFLOW_PER_MODEL = 0.1
 MLFLOW_PER_MODEL_SERIES = 2e-4
-#: production fits the served models afresh: mostly one model, an ensemble of up to five
-#: at most; planned as one fit of an average candidate (which one serves is not known yet)
-SERVED_PLANNED = 1
 
 
 def train_parts(
@@ -43,11 +40,10 @@ def train_parts(
     plan = workflow_plan(shape, names, screened, options.n_windows, h, drivers)
     backtest = sum(plan.values())
     kept = [n for n in names if n not in screened]
-    fits = [fit_seconds(n, shape) for n in kept]
     forwards = sum(MODELS[n].forward_share * fit_seconds(n, shape) for n in kept)
     parts = {
         "backtest": backtest,
-        "production": SERVED_PLANNED * sum(fits) / max(len(fits), 1) + forwards,
+        "production": served_refit_seconds(shape, kept) + forwards,
         "saving": 0.5 + 1e-5 * shape.rows,
     }
     if track:  # a nested run per model, each logging the model (its file grows with series)
@@ -62,6 +58,8 @@ def step_seconds(
     track: bool,
     shape: Shape | None = None,
     csv: str | None = None,
+    h: int = 0,
+    drivers: int = 0,
 ) -> dict[str, float]:
     """Expected seconds per step; without the data's ``shape``, guessed from the file."""
     if shape is None:
@@ -74,7 +72,7 @@ def step_seconds(
     estimates = {
         "ingest": ingest,
         "eda": EDA_SECONDS + EDA_PER_ROW * shape.rows,
-        "train": sum(train_parts(shape, options, track).values()),
+        "train": sum(train_parts(shape, options, track, h, drivers).values()),
         "forecast": FORECAST_SECONDS + FORECAST_PER_SERIES * shape.series,
     }
     return {step: estimates[step] for step in steps}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from forecasting.costs import Shape
 from forecasting.errors import DataError
+from forecasting.frequency import default_horizon, frequency_from_alias
 from forecasting.progress import Cancelled
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
@@ -128,10 +129,15 @@ def expected_seconds(ctx: RunContext, opts: RunOptions, dataset_id: int | None) 
     if dataset_id is None and "ingest" not in opts.steps:
         latest = latest_dataset_id(ctx.db)
         info = dataset_info(ctx.db, latest) if latest else None
+    options = train_options(opts)
+    h, drivers = 0, 0
     if info:
         series = max(int(info["series"]), 1)
-        shape = Shape(series, info["rows"] / series, int(info["rows"]))
-    return step_seconds(opts.steps, train_options(opts), opts.track, shape, opts.csv)
+        freq = frequency_from_alias(info["freq"])
+        shape = Shape(series, info["rows"] / series, int(info["rows"]), freq.season_length)
+        h = opts.horizon or default_horizon(freq)
+        drivers = len(info.get("exog") or []) if options.drivers == "auto" else 0
+    return step_seconds(opts.steps, options, opts.track, shape, opts.csv, h, drivers)
 
 
 def _end(ctx: RunContext, status: str, reason: str) -> None:

@@ -42,8 +42,8 @@ class LinearTrend(LocalForecaster):
     """Trend, season, holiday and drivers by ridge on the last ``history`` periods."""
 
     name = "linear_trend"
-    series_seconds = 1e-4
-    period_seconds = 5.7e-6
+    series_seconds = 7.8e-5
+    period_seconds = 4.5e-6
 
     def __init__(self, history: int | None = None, alpha: float = 1.0, fourier_terms: int = 4):
         self.history = history
