@@ -44,7 +44,9 @@ class RunContext:
     _last_poll: float = 0.0
     _last_message: str = ""
     _cancelled: bool = False
-    _began: float = field(default_factory=time.monotonic)
+    #: when the first step began: the plan covers the steps, not the setup before them
+    #: (opening MLflow, its store's first creation), so the pace is read from there
+    _began: float | None = None
     #: expected seconds of the steps not yet started (``pipeline.pacing``)
     _planned: dict[str, float] = field(default_factory=dict)
 
@@ -75,6 +77,8 @@ class RunContext:
         """The time so far times the share left over the share done: the bar advances
         with the work's expected cost (``forecasting.costs``), so this is the time the
         rest is expected to take at the pace so far. None too early to tell."""
+        if self._began is None:
+            return None
         elapsed = time.monotonic() - self._began
         done = self._shown
         if done < ESTIMATE_FROM[0] or elapsed < ESTIMATE_FROM[1] or done >= 1.0:
@@ -125,6 +129,8 @@ class RunContext:
         """Mark the current step, time it and give it its share of the progress bar
         (``start`` to ``end``, or its planned share of what is left)."""
         self.check_cancelled()
+        if self._began is None:
+            self._began = time.monotonic()
         if start is None or end is None:
             start, end = self._slice_for(name)
         self.current_step, self._slice = name, (start, end)
