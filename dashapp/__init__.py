@@ -20,7 +20,7 @@ from dashapp.headers import install_csp
 from dashapp.layout import shell
 from dashapp.state import EXTENSION, AppState, set_background_settings
 from dashapp.websocket import init_websocket
-from pipeline.serve import ForecastService
+from pipeline.serving import ServingCache
 from pipeline.system import open_system
 from storage.runs import production_run_id
 from storage.settings import Settings, load_settings
@@ -60,7 +60,7 @@ def create_app(config: dict | None = None) -> Dash:
     settings = settings_from(config)
     key = secret_key(settings)
     system = open_system(settings)
-    state = AppState(settings, system, ForecastService(system))
+    state = AppState(settings, system, ServingCache(system))
     set_background_settings(settings)
 
     server = ApiFlask(__name__)

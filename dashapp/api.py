@@ -23,9 +23,19 @@ from dashapp.auth import BEARER_SCHEME, admin_only
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon
-from pipeline import json_output, runs, uploads
+from forecasting.requests import ForecastRequest
+from pipeline import json_output, runs, serving, uploads
 from pipeline.options import RunOptions
-from pipeline.serve import Selection, UnknownSelection, baseline_metrics
+from pipeline.serving import Scope, queries, reports
+from pipeline.serving.errors import (
+    NoDataSet,
+    NothingServes,
+    RequestError,
+    UnknownDriver,
+    UnknownGroup,
+    UnknownModel,
+    UnknownSeries,
+)
 from storage.runs import RunConflict
 
 blp = Blueprint("api", __name__, url_prefix="/api", description="Sales forecasts and runs")
@@ -136,17 +146,31 @@ def init_api(server) -> JsonErrorApi:
     return api
 
 
-def _bad(exc: Exception, status: int = 400):
+def _bad(exc: Exception | str, status: int = 400):
     abort(status, message=str(exc))
 
 
-def _read_error(exc: DataError):
-    """Unknown series, group or model: 422 everywhere; nothing trained or stored yet: 409."""
-    _bad(exc, 422 if isinstance(exc, UnknownSelection) else 409)
+#: where an API caller finds what a read error says is missing or unknown
+READ_HINTS = {
+    UnknownSeries: "see GET /api/series",
+    UnknownGroup: "see GET /api/series",
+    UnknownModel: "see GET /api/models",
+    UnknownDriver: "see GET /api/models",
+    NothingServes: "train one: POST /api/runs, or the Retraining page",
+    NoDataSet: "upload one: POST /api/upload, or the Retraining page",
+}
 
 
-def _selection(args: dict) -> Selection:
-    return Selection(series=args.get("series") or None, group=args.get("group") or None)
+def _read_error(exc: DataError, status: int | None = None) -> NoReturn:
+    """A request the read side cannot answer as asked (unknown series, group, model or
+    driver, a bad value): 422 everywhere; nothing trained or stored yet: 409."""
+    hint = next((h for kind, h in READ_HINTS.items() if isinstance(exc, kind)), None)
+    text = f"{str(exc).rstrip('.')} ({hint})." if hint else str(exc)
+    _bad(text, status or (422 if isinstance(exc, RequestError) else 409))
+
+
+def _scope(args: dict) -> Scope:
+    return Scope(series=args.get("series") or None, group=args.get("group") or None)
 
 
 @blp.route("/forecast")
@@ -157,11 +181,11 @@ class Forecast(MethodView):
         """Forecast with a prediction interval, for a series, a group or the total."""
         state = app_state()
         if body["drivers"]:  # a what-if: computed each time
-            return _forecast(state.service, body)
+            return _forecast(state.reads, body)
         key = ("forecast", *(body[k] for k in ("horizon", "series", "group", "model", "level")))
-        service = state.service
+        reads = state.reads
         return state.responses.respond(
-            service.generation(), key, lambda: FORECAST_RESPONSE.dump(_forecast(service, body))
+            reads.generation(), key, lambda: FORECAST_RESPONSE.dump(_forecast(reads, body))
         )
 
 
@@ -169,18 +193,20 @@ FORECAST_RESPONSE = schemas.ForecastResponse()
 HISTORY_RESPONSE = schemas.HistoryResponse()
 
 
-def _forecast(service, body: dict) -> dict:
+def _forecast(reads: serving.ServingCache, body: dict) -> dict:
     try:
-        prod = service.production()
+        prod = reads.production()
     except DataError as exc:
-        abort(409, message=str(exc))
+        _read_error(exc)
     limit = max_horizon(prod.serving.spec.freq)
     if body["horizon"] > limit:
         abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
+    request = ForecastRequest(body["horizon"], model=body["model"], drivers=body["drivers"])
     try:
-        frame = service.forecast(body["horizon"], _selection(body), body["model"], body["drivers"])
+        frame = serving.forecast(reads, request, _scope(body)).summed()
+        served = queries.how_served(reads, _scope(body), body["model"])
     except DataError as exc:  # an unknown selection or model, a driver that is not one
-        _bad(exc, 422)
+        _read_error(exc, 422)
     level = body["level"]
     return {
         "predictions": [
@@ -202,9 +228,9 @@ def _forecast(service, body: dict) -> dict:
         ],
         "validated_horizon": prod.serving.horizon,
         "horizon": body["horizon"],
-        "series": _selection(body).label,
+        "series": _scope(body).label,
         "model": body["model"] or prod.run["selected_model"],
-        "served": service.how_served(_selection(body), body["model"]),
+        "served": served,
         "level": level,
         "run_id": prod.run["id"],
     }
@@ -218,15 +244,15 @@ class Historical(MethodView):
         """Sales history (summed over the selection), with outlier counts per period."""
         state = app_state()
         key = ("history", *(args.get(k) for k in ("series", "group", "start", "end")))
-        service = state.service
+        reads = state.reads
         return state.responses.respond(
-            service.generation(), key, lambda: HISTORY_RESPONSE.dump(_history(service, args))
+            reads.generation(), key, lambda: HISTORY_RESPONSE.dump(_history(reads, args))
         )
 
 
-def _history(service, args: dict) -> dict:
+def _history(reads: serving.ServingCache, args: dict) -> dict:
     try:
-        frame = service.history(_selection(args))
+        frame = queries.history(reads, _scope(args))
     except DataError as exc:
         _read_error(exc)
     if args.get("start"):
@@ -234,7 +260,7 @@ def _history(service, args: dict) -> dict:
     if args.get("end"):
         frame = frame.loc[frame["ds"].dt.date <= args["end"]]
     return {
-        "series": _selection(args).label,
+        "series": _scope(args).label,
         "data": [
             {"date": ds.date().isoformat(), "value": float(y), "outliers": int(o)}
             for ds, y, o in zip(frame["ds"], frame["y"], frame["outliers"], strict=True)
@@ -247,11 +273,11 @@ class SeriesList(MethodView):
     @blp.response(200, schemas.SeriesResponse)
     def get(self):
         """Every series id (largest first) and the groups they form."""
-        service = app_state().service
-        details = service.series_details()
+        reads = app_state().reads
+        details = queries.series_details(reads)
         return {
-            **service.series_options(),
-            "dataset_id": service.dataset_id(),
+            **queries.series_options(reads),
+            "dataset_id": reads.dataset_id(),
             "details": details.to_dict(orient="records") if details is not None else [],
         }
 
@@ -261,17 +287,17 @@ class Metrics(MethodView):
     @blp.response(200, schemas.MetricsResponse)
     def get(self):
         """Held-out accuracy of the served forecast and of every model, with the baseline."""
-        service = app_state().service
-        run_id = runs.production_run_id(service.system)
+        reads = app_state().reads
+        run_id = runs.production_run_id(reads.system)
         if run_id is None:
             return {"run_id": None, "selected_model": None, "served": None, "models": []}
-        run = runs.status(service.system, run_id)
-        models = service.model_table(run_id)
+        run = runs.status(reads.system, run_id)
+        models = reports.model_table(reads, run_id)
         return {
             "run_id": run_id,
             "selected_model": run["selected_model"],
             "served": run["metrics"],
-            "baseline": baseline_metrics(models),
+            "baseline": reports.baseline_metrics(models),
             "models": models,
         }
 
@@ -281,10 +307,10 @@ class Models(MethodView):
     @blp.response(200, schemas.ModelsResponse)
     def get(self):
         """The trained models of the production run, and the one served."""
-        service = app_state().service
-        if not service.has_production():
+        reads = app_state().reads
+        if not reads.serves():
             return {"run_id": None, "selected_model": None, "models": []}
-        prod = service.production()
+        prod = reads.production()
         return {
             "run_id": prod.run["id"],
             "selected_model": prod.run["selected_model"],
@@ -298,9 +324,9 @@ class FeatureImportance(MethodView):
     def get(self):
         """Feature importance of the tree models (xgboost, random_forest) in production."""
         try:
-            return app_state().service.feature_importance()
+            return reports.feature_importance(app_state().reads)
         except DataError as exc:
-            _bad(exc, 409)
+            _read_error(exc)
 
 
 @blp.route("/eda")
@@ -310,9 +336,9 @@ class Eda(MethodView):
     def get(self, args):
         """The EDA report of the serving (or latest) data set version."""
         try:
-            return app_state().service.eda(args.get("dataset_id"))
+            return reports.eda(app_state().reads, args.get("dataset_id"))
         except DataError as exc:
-            _bad(exc, 404)
+            _read_error(exc, 404)
 
 
 @blp.route("/upload")

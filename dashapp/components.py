@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from forecasting.frequency import Frequency, period_unit
 from pipeline.formatting import score, scores
-from pipeline.serve import Selection
+from pipeline.serving import Scope
 
 TOTAL = "__total__"
 #: how every plain data table looks: the page's font, scrolling sideways inside its box
@@ -33,11 +33,11 @@ def selector_options(options: dict[str, list[str]]) -> list[dict]:
     return items
 
 
-def parse_selector(value: str | None) -> Selection:
+def parse_selector(value: str | None) -> Scope:
     if not value or value == TOTAL:
-        return Selection()
+        return Scope()
     kind, _, rest = value.partition(":")
-    return Selection(series=rest) if kind == "series" else Selection(group=rest)
+    return Scope(series=rest) if kind == "series" else Scope(group=rest)
 
 
 def series_selector(id_: str, options: dict[str, list[str]]) -> html.Div:

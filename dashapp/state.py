@@ -1,4 +1,4 @@
-"""What the app holds per process: settings, the opened system, the read service and
+"""What the app holds per process: settings, the opened system, the read side's cache and
 the cache of finished read responses."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from dashapp.response_cache import ResponseCache
-from pipeline.serve import ForecastService
+from pipeline.serving import ServingCache
 from pipeline.system import System
 from storage.settings import Settings
 
@@ -21,7 +21,8 @@ _background_settings: Settings | None = None
 class AppState:
     settings: Settings
     system: System
-    service: ForecastService
+    #: the read side: what serves, cached per process (``pipeline.serving``)
+    reads: ServingCache
     responses: ResponseCache = field(default_factory=ResponseCache)
 
 

@@ -1,5 +1,30 @@
 """The forecasting library: data in, validated forecasts out (no web, no database).
 
+One word per idea, here and in every module, page and API field of the product:
+
+- **data set**: one stored version of an uploaded file, every series in the long
+  ``unique_id, ds, y`` frame (``forecasting.dataset``); a new upload is a new version.
+- **series**: one ``unique_id`` (store x item x ...); a **scope** is what a reader asks
+  for: one series, a **group** (``column=value``) or the total.
+- **run**: one pass of the pipeline over a data set (``pipeline.runs``); the **serving
+  run** is the succeeded run whose model answers reads (``pipeline.serving``).
+- **model**: one registry entry (``forecasting.models``), fitted per series or over the
+  panel; a **candidate** is what a series can be served by: a model, an ensemble of
+  models, or a ladder rung.
+- **choice**: which candidate serves each series (``forecasting.selection``); the
+  **served** forecast (``SERVED``, ``"selected"`` in the API) is the choices'.
+- **ladder step**: how much history a series has (``zero``, ``new``, ``short``, ``long``;
+  ``forecasting.ladder``); the ``zero`` and ``new`` steps are served by **rungs** (zero,
+  level), the others by models.
+- **screen**: an expensive model tried on a sample of series first
+  (``forecasting.screening``).
+- **held-out window**: the last H periods of every series, seen by nothing but the
+  final score; **validation**: the rolling folds before it, which tune, choose and
+  calibrate.
+- **band**: a prediction interval (80% and 95%), calibrated on validation errors
+  (``forecasting.intervals``; of a sum of series: ``forecasting.group_bands``).
+- **plan**: the drivers' values for the periods ahead (``forecasting.plans``).
+
 OpenMP threads (XGBoost's, through libgomp) spin while they wait for work. On a
 machine whose cores are busy with other work (the web workers, a second run, the
 joblib workers of the same run) the spinning threads take the cores from the

@@ -94,7 +94,7 @@ def cross_validate(
         future = window if spec.exog else None
         pred = model.predict(h, future)
         if diverged is not None:
-            diverged.update(model.diverged_)
+            diverged.update(pred.attrs.get("diverged", {}))
         out = window[["unique_id", "ds", "y"]].merge(pred, on=["unique_id", "ds"], how="inner")
         out["cutoff"] = fold
         frames.append(out)

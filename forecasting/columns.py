@@ -8,94 +8,14 @@ here too (``forecasting.wide``).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
 import pandas as pd
 
 from forecasting.dates import parse_dates
 from forecasting.errors import DataError
+from forecasting.mapping import DATE_HINTS, ID_HINTS, TARGET_HINTS, ColumnMapping, hint_rank
 from forecasting.numbers import BOOL_WORDS as _BOOL_WORDS
 from forecasting.numbers import parse_numbers
-
-#: English names first, then the usual words of European exports (German, French, Spanish,
-#: Italian, Dutch), which planners' files keep in their own language
-DATE_HINTS = (
-    "ds", "date", "day", "week", "month", "period", "time", "timestamp",
-    "fecha", "datum", "tag", "monat", "woche", "jour", "mois", "semaine", "mes", "data",
-)  # fmt: skip
-TARGET_HINTS = (
-    "y",
-    "sales",
-    "weekly_sales",
-    "daily_sales",
-    "monthly_sales",
-    "transactions",
-    "units",
-    "quantity",
-    "qty",
-    "demand",
-    "revenue",
-    "amount",
-    "volume",
-    "orders",
-    "target",
-    "umsatz", "absatz", "menge", "verkauf", "ventas", "venta", "ventes", "vendite",
-    "cantidad", "quantite", "omzet", "aantal",
-)  # fmt: skip
-ID_HINTS = (
-    "unique_id",
-    "id",
-    "store",
-    "item",
-    "product",
-    "sku",
-    "category",
-    "dept",
-    "department",
-    "family",
-    "region",
-    "shop",
-    "brand",
-    "channel",
-    "location",
-    "country",
-    "city",
-    "series",
-    "part",
-    "article",
-    "material",
-    "code",
-    "filiale", "markt", "artikel", "produkt", "kategorie", "tienda", "magasin", "produit",
-    "articulo", "producto", "negozio", "winkel", "customer", "kunde", "client", "cliente",
-)  # fmt: skip
-
-
-@dataclass
-class ColumnMapping:
-    """Which input columns became the date, the target, the series key and the drivers.
-
-    ``attributes`` are text columns fixed within each series (a product's category,
-    a store's region): kept for grouping and as series-level features. ``wide``
-    lists the columns of a wide table, one series each (empty for a long table).
-    """
-
-    date: str
-    target: str
-    ids: list[str]
-    drivers: list[str] = field(default_factory=list)
-    attributes: list[str] = field(default_factory=list)
-    wide: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "date": self.date,
-            "target": self.target,
-            "ids": self.ids,
-            "drivers": self.drivers,
-            "attributes": self.attributes,
-            "wide": self.wide,
-        }
+from forecasting.wide import detect_wide
 
 
 def _numeric_share(values: pd.Series, decimal: str) -> float:
@@ -111,15 +31,6 @@ def _date_share(values: pd.Series) -> float:
     if present.empty or present.astype(str).str.fullmatch(r"-?\d+([.,]\d+)?").mean() > 0.5:
         return 0.0
     return float(parse_dates(present).notna().mean())
-
-
-def hint_rank(name: str, hints: tuple[str, ...]) -> int:
-    """0 for an exact hint, 1 for a hint inside the name, 2 for none."""
-    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if key in hints:
-        return 0
-    parts = set(key.split("_"))
-    return 1 if parts & set(hints) or any(h in key for h in hints if len(h) > 3) else 2
 
 
 def detect_columns(
@@ -143,8 +54,6 @@ def detect_columns(
     date = date or _detect_date(table)
     numeric = {c: _numeric_share(table[c], decimal) for c in columns if c != date}
     if target is None and ids is None:
-        from forecasting.wide import detect_wide
-
         wide = detect_wide(table, date, numeric)
         if wide is not None:
             return wide

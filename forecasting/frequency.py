@@ -19,6 +19,16 @@ class Frequency:
     name: str
     season_length: int
 
+    @property
+    def periods_per_year(self) -> int:
+        """365 days, 52 weeks or 12 months."""
+        return {"daily": 365, "monthly": 12}.get(self.name, 52)
+
+    @property
+    def days_per_period(self) -> float:
+        """1 for a day, 7 for a week, a mean month's 30.44 days."""
+        return {"daily": 1.0, "monthly": 30.44}.get(self.name, 7.0)
+
 
 def season_length_for(alias: str) -> int:
     if alias.startswith("W"):

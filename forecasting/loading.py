@@ -19,10 +19,11 @@ import charset_normalizer
 import numpy as np
 import pandas as pd
 
-from forecasting.columns import ColumnMapping, detect_columns
+from forecasting.columns import detect_columns
 from forecasting.dates import DateReading, parse_dates, read_dates
 from forecasting.errors import DataError
 from forecasting.limits import Limits
+from forecasting.mapping import ColumnMapping
 from forecasting.numbers import parse_numbers, refuse_extreme
 
 __all__ = ["ColumnMapping", "LoadedData", "load_csv", "parse_dates", "parse_numbers"]

@@ -86,6 +86,8 @@ METRICS: dict[str, Metric] = {
     "rmse": rmse,
     "bias": bias,
 }
+#: the order every table of scores shows them in
+METRIC_NAMES = tuple(METRICS)
 
 
 def evaluate(

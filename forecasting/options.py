@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forecasting.models import ALWAYS, MODELS
+from forecasting.models import ALWAYS, MODELS, check_names
 from forecasting.selection import DEFAULT_MODE, ENSEMBLE_MARGIN, ENSEMBLE_TEST, MAX_ENSEMBLE
 
 
@@ -34,11 +34,7 @@ class TrainOptions:
     def model_names(self) -> list[str]:
         """The models asked for plus those that are always candidates, in registry order."""
         asked = self.default if self.models is None else self.models
-        unknown = [m for m in (*asked, *self.always) if m not in MODELS]
-        if unknown:
-            raise ValueError(
-                f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
-            )
+        check_names([*asked, *self.always])
         wanted = {*self.always, *asked}
         return [m for m in MODELS if m in wanted]
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from forecasting.loading import load_csv
 from forecasting.models.base import forecast_grid
-from forecasting.serving import ServingModel
+from forecasting.serving_model import ServingModel
 
 
 def planned_steps(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> int:

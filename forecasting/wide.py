@@ -15,7 +15,7 @@ import re
 
 import pandas as pd
 
-from forecasting.columns import ID_HINTS, TARGET_HINTS, ColumnMapping, hint_rank
+from forecasting.mapping import ID_HINTS, TARGET_HINTS, ColumnMapping, hint_rank
 
 #: the id column and target name a wide table gets: ``unique_id`` is ``series=<column>``
 WIDE_ID = "series"

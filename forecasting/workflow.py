@@ -21,15 +21,14 @@ from forecasting.costs import Shape, workflow_plan
 from forecasting.drivers import DriverChoice, screen_drivers
 from forecasting.intervals import LEVELS, coverage, coverage_by_step
 from forecasting.ladder import profile_series, series_table
-from forecasting.metrics import evaluate, summarize
+from forecasting.metrics import METRIC_NAMES, evaluate, summarize
 from forecasting.models import MODELS, Forecaster
 from forecasting.models.base import forecast_grid
 from forecasting.options import TrainOptions
 from forecasting.progress import Plan, Reporter
 from forecasting.screening import Screen
 from forecasting.selection import Selection, select
-from forecasting.serving import SERVED as SELECTED
-from forecasting.serving import ServingModel, serving_model
+from forecasting.serving_model import SERVED, ServingModel, serving_model
 from forecasting.spec import DataSpec
 from forecasting.tuning import TuningResult
 from forecasting.validation import validate
@@ -54,6 +53,8 @@ class ForecastOutcome:
     drivers: DriverChoice | None = None
     #: what the sample said of each expensive model (``forecasting.screening``)
     screens: list[Screen] = field(default_factory=list)
+    #: per model, the series whose held-out forecast diverged and was replaced (and why)
+    replaced: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def spec(self) -> DataSpec | None:
@@ -72,9 +73,7 @@ class ForecastOutcome:
 
     def diverged(self) -> dict[str, dict[str, str]]:
         """Per model, the series whose forecast diverged and was replaced, in any fit."""
-        out: dict[str, dict[str, str]] = {}
-        for name, model in self.fitted.items():
-            out.setdefault(name, {}).update(model.diverged_)
+        out: dict[str, dict[str, str]] = {n: dict(s) for n, s in self.replaced.items()}
         for name, result in self.tuning.items():
             out.setdefault(name, {}).update(result.diverged)
         return {name: series for name, series in out.items() if series}
@@ -124,7 +123,17 @@ def train_and_forecast(
     seconds["refit"] = time.perf_counter() - started
     plan.finish("bands and scores", "forecast ready")
     return ForecastOutcome(
-        served, per_model, selection, tuning, fitted, seconds, model, profile, drivers, screens
+        served,
+        per_model,
+        selection,
+        tuning,
+        fitted,
+        seconds,
+        model,
+        profile,
+        drivers,
+        screens,
+        per_model.attrs.get("diverged", {}),
     )
 
 
@@ -248,9 +257,9 @@ class BacktestReport:
     coverage_by_step: pd.DataFrame | None = None
 
     def to_json(self, dataset: dict, h: int) -> dict:
-        cols = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
+        cols = list(METRIC_NAMES)
         table = self.summary[cols].round(4)
-        models = {name: table.loc[name].to_dict() for name in table.index if name != SELECTED}
+        models = {name: table.loc[name].to_dict() for name in table.index if name != SERVED}
         choice = self.outcome.selection.choice
         name = choice.iloc[0] if choice.nunique() == 1 else f"per-series ({choice.nunique()} kinds)"
         return {
@@ -259,7 +268,7 @@ class BacktestReport:
             "models": models,
             "selected": {
                 "name": name,
-                "metrics": table.loc[SELECTED].to_dict(),
+                "metrics": table.loc[SERVED].to_dict(),
                 "by_series": choice.value_counts().to_dict(),
             },
             "coverage": {k: round(v, 4) for k, v in self.coverage.items()},
@@ -286,9 +295,9 @@ def backtest(
     outcome = train_and_forecast(train, spec, h, options, future=future, reporter=reporter)
     actuals = test[["unique_id", "ds", "y"]].merge(outcome.per_model, on=["unique_id", "ds"])
     actuals = actuals.merge(
-        outcome.forecast.rename(columns={"yhat": SELECTED}), on=["unique_id", "ds"]
+        outcome.forecast.rename(columns={"yhat": SERVED}), on=["unique_id", "ds"]
     )
-    names = [*outcome.per_model.columns.drop(["unique_id", "ds"]), SELECTED]
+    names = [*outcome.per_model.columns.drop(["unique_id", "ds"]), SERVED]
     per_series = evaluate(actuals, train, names, spec.season_length)
     summary = summarize(per_series, actuals)
     cov = coverage(actuals, LEVELS)

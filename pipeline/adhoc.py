@@ -15,10 +15,12 @@ import pandas as pd
 
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
-from forecasting.plans import forecast_with_plan, read_plan_csv
+from forecasting.metrics import METRIC_NAMES
+from forecasting.plans import read_plan_csv
 from forecasting.progress import Reporter
+from forecasting.requests import ForecastRequest, answer
+from forecasting.serving_model import SERVED
 from forecasting.workflow import (
-    SELECTED,
     ForecastOutcome,
     TrainOptions,
     backtest,
@@ -31,7 +33,6 @@ from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.settings import load_settings
 
 log = logging.getLogger("pipeline")
-TABLE_METRICS = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
 
 
 def run_adhoc(args: argparse.Namespace) -> int:
@@ -96,7 +97,7 @@ def _print_dataset(data: Dataset) -> None:
 
 def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
     report = backtest(data.frame, data.spec, args.horizon, options, reporter)
-    table = report.summary[TABLE_METRICS].sort_values("rmsse")
+    table = report.summary[list(METRIC_NAMES)].sort_values("rmsse")
     table = pd.DataFrame([scores(row) for row in table.to_dict("records")], index=table.index)
     print(
         f"\nHeld-out last {args.horizon} periods of each series (lower is better; "
@@ -104,7 +105,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     )
     print(table.fillna("n/a").to_string())
     choice = report.outcome.selection.choice.value_counts()
-    print(f"\nserved ({SELECTED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    print(f"\nserved ({SERVED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     _print_drivers(report.outcome)
     _print_screens(report.outcome)
     _print_ladder(report.outcome)
@@ -125,7 +126,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
         payload = report.to_json(data.summary(), args.horizon)
         args.json.write_text(json_output.dumps(payload, indent=2))
     if args.forecasts:
-        out = report.actuals[["unique_id", "ds", "y", SELECTED]].rename(columns={SELECTED: "yhat"})
+        out = report.actuals[["unique_id", "ds", "y", SERVED]].rename(columns={SERVED: "yhat"})
         bands = report.outcome.forecast.drop(columns=["yhat", "model", "extrapolated"])
         out = out.merge(bands, on=["unique_id", "ds"])
         _write_forecast(out, data, args.forecasts)
@@ -147,8 +148,9 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     _print_drivers(outcome)
     _print_screens(outcome)
     if outcome.serving.spec.exog:
-        forecast, planned = forecast_with_plan(outcome.serving, args.horizon, plan)
-        print(describe_plan(outcome.serving.spec.exog, planned, args.horizon))
+        result = answer(outcome.serving, ForecastRequest(args.horizon, plan=plan))
+        forecast = result.rows
+        print(describe_plan(outcome.serving.spec.exog, result.planned_steps, args.horizon))
     _write_forecast(forecast.drop(columns=["model", "extrapolated"]), data, args.out)
     choice = outcome.selection.choice.value_counts()
     print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))

@@ -149,6 +149,19 @@ def _run_flags(p: argparse.ArgumentParser, output: bool = True) -> None:
     p.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
 
 
+def phrased(exc: DataError) -> str:
+    """The error's text, with the command line's way forward for the read side's typed
+    errors (``pipeline.serving.errors``)."""
+    from pipeline.serving.errors import NoDataSet, NothingServes
+
+    hints = {
+        NothingServes: "train one: python -m pipeline run --csv FILE",
+        NoDataSet: "store one: python -m pipeline ingest --csv FILE",
+    }
+    hint = next((h for kind, h in hints.items() if isinstance(exc, kind)), None)
+    return f"{str(exc).rstrip('.')} ({hint})." if hint else str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "supervisor", None):
@@ -167,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return commands.dispatch(args)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {phrased(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RunConflict as exc:
         print(f"refused: {exc}", file=sys.stderr)

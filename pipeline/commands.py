@@ -18,7 +18,6 @@ from pipeline import runs
 from pipeline.options import RunOptions
 from pipeline.system import System, open_system
 from pipeline.terminal import terminal_progress, write_forecast_csv
-from storage.datasets import series_keys
 from storage.results import production
 
 RUN_COMMANDS = ("ingest", "eda", "train", "run")
@@ -129,12 +128,19 @@ def _summary_line(run: dict) -> str:
 
 
 def _forecast(system: System, args: argparse.Namespace) -> int:
-    from pipeline.serve import production_forecast
+    from forecasting.plans import read_plan_csv
+    from forecasting.requests import ForecastRequest
+    from pipeline import serving
 
-    frame, dataset_id = production_forecast(
-        system, args.horizon, series=args.series, model=args.model, future_csv=args.future
-    )
-    keys = series_keys(system.db, dataset_id).drop(columns="total")
+    cache = serving.ServingCache(system)
+    prod = cache.production()
+    plan = None
+    if args.future is not None and prod.serving.spec.exog:
+        plan = read_plan_csv(args.future, prod.serving.spec.exog)
+    series = tuple(args.series) if args.series else None
+    request = ForecastRequest(args.horizon, series, args.model, plan=plan)
+    frame = serving.forecast(cache, request).rows
+    keys = prod.keys.drop(columns="total")
     write_forecast_csv(frame, keys, args.out)
     if args.out:
         print(f"wrote {len(frame)} rows to {args.out}")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from forecasting.errors import DataError
 from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.limits import Limits
-from forecasting.models import MODELS
+from forecasting.models import check_names
 from forecasting.selection import DEFAULT_MODE, MODES
 
 #: which steps each kind of run executes, in order
@@ -48,11 +48,7 @@ class RunOptions:
             raise DataError("A run that ingests needs a CSV file (--csv FILE).")
         if self.horizon is not None and self.horizon < 1:
             raise DataError(f"The horizon must be at least 1 period, got {self.horizon}.")
-        unknown = [m for m in self.models or [] if m not in MODELS]
-        if unknown:
-            raise DataError(
-                f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}."
-            )
+        check_names(self.models or [])
         if self.selection not in MODES:
             raise DataError(f"Unknown selection {self.selection!r}; use one of {', '.join(MODES)}.")
         if self.trials < 0:

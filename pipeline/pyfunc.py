@@ -1,7 +1,9 @@
 """The MLflow pyfunc wrapper: a logged model that forecasts.
 
 ``mlflow.pyfunc.load_model(uri).predict(pd.DataFrame({"horizon": [28]}))``
-returns the forecast with its bands; optional columns ``unique_id`` (limit to
+returns the forecast with its bands, by the same rule as the API and the
+command line (``forecasting.requests``: the data set's driver plan where it
+reaches, the driver-free models past it); optional columns ``unique_id`` (limit to
 those series) and ``model`` (one trained model instead of the served one).
 The fitted state travels as an artifact written by this product, never as
 anything a user uploaded.
@@ -13,6 +15,8 @@ import joblib
 import mlflow.models
 import mlflow.pyfunc
 import pandas as pd
+
+from forecasting.requests import ForecastRequest, answer
 
 
 class ForecastModel(mlflow.pyfunc.PythonModel):
@@ -29,7 +33,8 @@ class ForecastModel(mlflow.pyfunc.PythonModel):
         model = None
         if "model" in model_input and model_input["model"].notna().any():
             model = str(model_input["model"].dropna().iloc[0])
-        return self.serving.forecast(horizon, model=model, series=series)
+        request = ForecastRequest(horizon, tuple(series) if series else None, model)
+        return answer(self.serving, request).rows
 
 
 # Logged as "models from code": MLflow loads this file, no pickled class.

@@ -11,12 +11,16 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.processes import stop_group
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.runs import recover_abandoned
 from storage.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import optuna
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +54,17 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
     return System(settings, db, recovered)
 
 
+def optuna_storage(settings: Settings) -> optuna.storages.RDBStorage:
+    """The study store, with a connection timeout so a dashboard reading it never fails a run."""
+    import optuna  # a second to import: only runs that tune and the dashboards' setup need it
+
+    url = settings.resolved_optuna_storage()
+    kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+
+
 def create_study_store(settings: Settings) -> None:
     """Create Optuna's tables: the Optuna dashboard refuses a store without them."""
-    from pipeline.steps.train import optuna_storage
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     optuna_storage(settings).engine.dispose()
 

@@ -24,6 +24,7 @@ from mlflow import MlflowClient
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
+from forecasting.requests import ForecastRequest, answer
 from pipeline import pyfunc
 from storage.settings import Settings
 
@@ -124,7 +125,7 @@ class Tracker:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "serving.joblib"
             joblib.dump(serving, path)
-            example = serving.forecast(1, series=serving.series[:3])
+            example = answer(serving, ForecastRequest(1, tuple(serving.series[:3]))).rows
             signature = ModelSignature(INPUT_SCHEMA, infer_signature(None, example).outputs)
             info = mlflow.pyfunc.log_model(
                 name="model",

@@ -10,6 +10,7 @@ order is checked at once.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,11 +35,12 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def top_level_imports(path: Path) -> set[str]:
-    """Modules of ours imported when ``path`` is imported (not those inside functions)."""
+def top_level_imports(path: Path, inside_functions: bool = False) -> set[str]:
+    """Modules of ours imported when ``path`` is imported (with ``inside_functions``,
+    also those a function imports when it runs)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     found: set[str] = set()
-    for node in tree.body:
+    for node in ast.walk(tree) if inside_functions else tree.body:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -48,13 +50,13 @@ def top_level_imports(path: Path) -> set[str]:
     return {name for name in found if name.split(".")[0] in PACKAGES}
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(inside_functions: bool = False) -> dict[str, set[str]]:
     files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
     modules = {module_name(p): p for p in files}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         edges = set()
-        for target in top_level_imports(path):
+        for target in top_level_imports(path, inside_functions):
             if target in modules:
                 edges.add(target)
             # importing a.b.c runs a/__init__ and a/b/__init__ first
@@ -101,13 +103,32 @@ def test_the_cycle_check_sees_a_cycle():
 
 
 def test_packages_import_only_what_design_allows():
+    """Also what a function imports when it runs: a late import is still a dependency."""
     broken = [
         f"{a} imports {b}"
-        for a, edges in import_graph().items()
+        for a, edges in import_graph(inside_functions=True).items()
         for b in edges
         if b.split(".")[0] not in ALLOWED[a.split(".")[0]]
     ]
     assert not broken, broken
+
+
+def test_only_the_runner_imports_a_step():
+    """A step is a stage of a run: what two rooms share lives outside ``pipeline/steps``."""
+    reaching = [
+        f"{a} imports {b}"
+        for a, edges in import_graph(inside_functions=True).items()
+        for b in edges
+        if b.startswith("pipeline.steps.") and a != "pipeline.runner"
+    ]
+    assert not reaching, reaching
+
+
+def test_the_graph_reads_imports_inside_functions(tmp_path):
+    module = tmp_path / "late.py"
+    module.write_text("def f():\n    from pipeline.steps.train import train\n")
+    assert top_level_imports(module) == set()
+    assert "pipeline.steps.train" in top_level_imports(module, inside_functions=True)
 
 
 #: gunicorn's (which failed) and the backtest's; the graph test above covers every order
@@ -119,3 +140,17 @@ def test_each_entry_point_imports_first_in_a_fresh_interpreter(entry):
     command = [sys.executable, "-c", f"import {entry}"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_readme_layout_names_every_module():
+    """A newcomer finds each module's room from the README's layout."""
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("## Layout") : text.index("## Accuracy")]
+    words = set(re.findall(r"[a-z_]+", layout))
+    missing = [
+        module_name(p)
+        for pkg in PACKAGES
+        for p in (ROOT / pkg).rglob("*.py")
+        if p.stem not in ("__init__",) and "migrations" not in p.parts and p.stem not in words
+    ]
+    assert not missing, missing

@@ -161,12 +161,13 @@ def test_a_diverged_forecast_is_replaced_and_flagged():
     df.loc[df["unique_id"] == "s1", "y"] += 50
     model = _Explodes().fit(df, spec_for(country=None))
     pred = model.predict(H)
-    assert set(model.diverged_) == {"s1"}
-    assert "5e+21" in model.diverged_["s1"] and f"{DIVERGENCE_FACTOR:g}x" in model.diverged_["s1"]
+    diverged = pred.attrs["diverged"]  # returned with the forecast: the model is unchanged
+    assert set(diverged) == {"s1"} and not hasattr(model, "diverged_")
+    assert "5e+21" in diverged["s1"] and f"{DIVERGENCE_FACTOR:g}x" in diverged["s1"]
     s1 = df[df.unique_id == "s1"]["y"].to_numpy()
     np.testing.assert_allclose(pred[pred.unique_id == "s1"]["yhat"], s1[-7:])  # seasonal naive
     assert pred[pred.unique_id == "s0"]["yhat"].max() < 1e3
-    assert not model.fallbacks_  # the fit worked; the forecast was what went wrong
+    assert not model.fallbacks_ and not pred.attrs["fallbacks"]  # the forecast went wrong
 
 
 def test_diverged_models_are_reported_by_the_workflow(monkeypatch):

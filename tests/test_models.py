@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,7 +45,23 @@ def test_fit_predict_contract(name, alias):
     level = df.groupby("unique_id")["y"].mean()
     ratio = pred.groupby("unique_id")["yhat"].mean() / level
     assert ratio.between(0.5, 2.0).all(), ratio
-    assert not model.fallbacks_
+    assert not model.fallbacks_ and pred.attrs == {"diverged": {}, "fallbacks": {}}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_predict_leaves_the_model_as_it_was_and_the_model_clones_and_pickles(name):
+    """As in scikit-learn: what a forecast found (diverged series, fallbacks) comes back
+    with it, never stored on the model, so two readers of one model cannot disagree."""
+    df = make_frame(n_series=3, periods=120)
+    model = _model(name).fit(df, spec_for("D"))
+    assert MODELS[model.name] is type(model)  # the registry key is the model's name
+    before = joblib.hash(model)
+    first = model.predict(H)
+    assert joblib.hash(model) == before
+    again = pickle.loads(pickle.dumps(model)).predict(H)
+    pd.testing.assert_frame_equal(first, again)
+    fresh = clone(model)
+    assert fresh.get_params() == model.get_params() and not hasattr(fresh, "spec_")
 
 
 @pytest.mark.parametrize("name", [n for n, c in MODELS.items() if c.uses_exog])

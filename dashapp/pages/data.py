@@ -13,6 +13,7 @@ from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from pipeline.formatting import scores
+from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/data", name="Data", order=2, title="Data")
 
@@ -33,8 +34,8 @@ CLEANING_LABELS = {
 
 
 def layout(**_):
-    service = app_state().service
-    info = service.dataset()
+    reads = app_state().reads
+    info = reports.dataset(reads)
     if info is None:
         return html.Div([html.H2("Data"), ui.no_model_notice()])
     cleaning = info["cleaning"]
@@ -81,15 +82,15 @@ def layout(**_):
                         ],
                         md=5,
                     ),
-                    dbc.Col(_eda_summary(service, info["id"]), md=7),
+                    dbc.Col(_eda_summary(reads, info["id"]), md=7),
                 ]
             ),
             html.H4("How each series is forecast", className="mt-3"),
-            _ladder_section(service, info["id"]),
+            _ladder_section(reads, info["id"]),
             html.H4("Exploratory analysis", className="mt-3"),
-            html.Div(_eda_figures(service, info["id"])),
+            html.Div(_eda_figures(reads, info["id"])),
             html.H4("History", className="mt-3"),
-            ui.series_selector("data-series", service.series_options()),
+            ui.series_selector("data-series", queries.series_options(reads)),
             ui.chart("data-history"),
             dash_table.DataTable(
                 id="data-table",
@@ -119,10 +120,10 @@ LADDER_COLUMNS = {
 }
 
 
-def _ladder_section(service, dataset_id: int):
+def _ladder_section(reads, dataset_id: int):
     """Every series' ladder step and demand class, from the serving run or the EDA report."""
     try:
-        table, source = service.series_ladder(dataset_id)
+        table, source = queries.series_ladder(reads, dataset_id)
     except DataError as exc:
         return ui.error_notice(str(exc))
     steps = table["tier"].value_counts().to_dict()
@@ -164,9 +165,9 @@ def _gap_rule(cleaning: dict) -> str:
     return f"{cleaning.get('gap_policy')}, {cleaning.get('gaps_filled', 0)} filled."
 
 
-def _eda_summary(service, dataset_id: int):
+def _eda_summary(reads, dataset_id: int):
     try:
-        report = service.eda(dataset_id)
+        report = reports.eda(reads, dataset_id)
     except DataError as exc:
         return ui.error_notice(str(exc))
     stats = report["aggregate"]["stats"]
@@ -204,10 +205,10 @@ def _eda_summary(service, dataset_id: int):
     )
 
 
-def _eda_figures(service, dataset_id: int) -> list:
+def _eda_figures(reads, dataset_id: int) -> list:
     out = []
     for name in EDA_FIGURES:
-        text = service.eda_figure(name, dataset_id)
+        text = reports.eda_figure(reads, name, dataset_id)
         if text is not None:
             fig = pio.from_json(text)
             title = figures.take_title(fig)
@@ -225,10 +226,10 @@ def _eda_figures(service, dataset_id: int) -> list:
     Input("data-series", "value"),
 )
 def update_history(selector):
-    service = app_state().service
+    reads = app_state().reads
     selection = ui.parse_selector(selector)
-    history = service.history(selection)
-    quantity, _freq = service.quantity()
+    history = queries.history(reads, selection)
+    quantity, _freq = reports.quantity(reads)
     fig = figures.history_with_forecast(history, None, quantity, tail=10_000)
     title = f"History of {quantity}: {selection.label} (red: periods with outliers)"
     table = history.assign(date=history["ds"].dt.date.astype(str))[["date", "y", "outliers"]]
@@ -243,11 +244,11 @@ def update_history(selector):
     Input("data-series", "value"),
 )
 def update_accuracy(_selector):
-    service = app_state().service
-    if not service.has_production():
+    reads = app_state().reads
+    if not reads.serves():
         return ui.no_model_notice(), figures.empty("No trained model yet")
-    models = service.model_table()
-    per_series = service.run_artifact("per_series")
+    models = reports.model_table(reads)
+    per_series = reports.run_artifact(reads, "per_series")
     metrics = [c for c in per_series.columns if c not in ("unique_id", "model")]
     shown = [
         {**row, **scores({m: row[m] for m in metrics})} for row in per_series.to_dict("records")
@@ -272,7 +273,7 @@ def update_accuracy(_selector):
             ),
         ]
     )
-    importance = service.feature_importance()
+    importance = reports.feature_importance(reads)
     if not importance:
         return accuracy, figures.empty("No tree model (xgboost, random_forest) was trained")
     fig = go.Figure()

@@ -12,21 +12,25 @@ from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon, period_unit
+from forecasting.requests import ForecastRequest
+from forecasting.serving_model import SERVED
+from pipeline import serving
 from pipeline.exports import excel_bytes, protect_formulas
 from pipeline.formatting import drivers_left_out, drivers_used
+from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=1, title="Forecast")
 
 
 def layout(**_):
-    service = app_state().service
-    if not service.has_production():
+    reads = app_state().reads
+    if not reads.serves():
         return html.Div([html.H2("Forecast"), ui.no_model_notice()])
-    prod = service.production()
+    prod = reads.production()
     spec = prod.serving.spec
     limit = max_horizon(spec.freq)
     unit = period_unit(spec.freq)
-    model_options = [{"label": f"Served: {prod.run['selected_model']}", "value": "selected"}]
+    model_options = [{"label": f"Served: {prod.run['selected_model']}", "value": SERVED}]
     model_options += [{"label": m, "value": m} for m in prod.serving.models]
     drivers = [
         dbc.Col(
@@ -54,7 +58,9 @@ def layout(**_):
             ),
             dbc.Row(
                 [
-                    dbc.Col(ui.series_selector("forecast-series", service.series_options()), md=5),
+                    dbc.Col(
+                        ui.series_selector("forecast-series", queries.series_options(reads)), md=5
+                    ),
                     dbc.Col(
                         [
                             dbc.Label(f"Horizon ({unit})", html_for="forecast-horizon"),
@@ -76,7 +82,7 @@ def layout(**_):
                             dcc.Dropdown(
                                 id="forecast-model",
                                 options=model_options,
-                                value="selected",
+                                value=SERVED,
                                 clearable=False,
                             ),
                         ],
@@ -129,22 +135,23 @@ def layout(**_):
 
 
 def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.DataFrame, str]:
-    service = app_state().service
+    reads = app_state().reads
     selection = ui.parse_selector(selector)
     drivers = {
         ident["name"]: float(value)
         for ident, value in zip(driver_ids, driver_values, strict=True)
         if value not in (None, "")
     }
-    frame = service.forecast(
-        int(horizon), selection, None if model == "selected" else model, drivers or None
+    request = ForecastRequest(
+        int(horizon), model=None if model == SERVED else model, drivers=drivers or None
     )
+    frame = serving.forecast(reads, request, selection).summed()
     return frame, selection.label
 
 
 def _check_horizon(horizon) -> int:
     """A whole number of periods within the limit (2.5 is refused, not cut to 2)."""
-    prod = app_state().service.production()
+    prod = app_state().reads.production()
     limit = max_horizon(prod.serving.spec.freq)
     if horizon is None or horizon != int(horizon) or not 1 <= int(horizon) <= limit:
         raise DataError(f"Choose a whole number of periods from 1 to {limit} as the horizon.")
@@ -169,17 +176,17 @@ def update(selector, horizon, model, driver_values, driver_ids):
         frame, label = _frame(selector, horizon, model, driver_values, driver_ids)
     except DataError as exc:
         return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
-    service = app_state().service
+    reads = app_state().reads
     selection = ui.parse_selector(selector)
-    history = service.history(selection)
-    quantity, _freq = service.quantity()
+    history = queries.history(reads, selection)
+    quantity, _freq = reports.quantity(reads)
     fig = figures.history_with_forecast(history, frame, quantity, tail=3 * horizon)
     table = _table(frame)
     table["date"] = table["date"].dt.date.astype(str)
     if "bands extrapolated" in table:
         table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
     columns = [{"name": c, "id": c} for c in table.columns]
-    served = service.how_served(selection, None if model == "selected" else model)
+    served = queries.how_served(reads, selection, None if model == SERVED else model)
     note = dbc.Alert(served, color="light", id="forecast-served") if served else None
     return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, note
 

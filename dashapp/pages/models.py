@@ -12,17 +12,19 @@ from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.screening import describe_screen
+from forecasting.serving_model import SERVED
+from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/models", name="Models", order=3, title="Models")
 
 
 def layout(**_):
     state = app_state()
-    service = state.service
-    if not service.has_production():
+    reads = state.reads
+    if not reads.serves():
         return html.Div([html.H2("Models"), ui.no_model_notice()])
-    prod = service.production()
-    models = service.model_table(prod.run["id"])
+    prod = reads.production()
+    models = reports.model_table(reads, prod.run["id"])
     links = []
     if state.settings.mlflow_ui_url:
         links.append(
@@ -61,7 +63,9 @@ def layout(**_):
             _screens(prod.run.get("metrics") or {}),
             dbc.Row(
                 [
-                    dbc.Col(ui.series_selector("models-series", service.series_options()), md=6),
+                    dbc.Col(
+                        ui.series_selector("models-series", queries.series_options(reads)), md=6
+                    ),
                     dbc.Col(
                         [
                             dbc.Label("Compare with", html_for="models-compare"),
@@ -122,16 +126,16 @@ def _screens(metrics: dict) -> html.Div:
     Input("models-compare", "value"),
 )
 def backtest_chart(selector, compare):
-    service = app_state().service
+    reads = app_state().reads
     selection = ui.parse_selector(selector)
-    prod = service.production()
-    backtest = service.run_artifact("backtest")
-    chosen = service.members(selection, prod.keys)
+    prod = reads.production()
+    backtest = reports.run_artifact(reads, "backtest")
+    chosen = queries.members(selection, prod.keys)
     rows = backtest.loc[backtest["unique_id"].isin(chosen)]
-    trained = [m["model"] for m in service.model_table(prod.run["id"])]
+    trained = [m["model"] for m in reports.model_table(reads, prod.run["id"])]
     shown = [c for c in (compare or []) if c in trained and c in rows.columns]
-    summed = rows.groupby("ds")[["y", "selected", *shown]].sum().reset_index()
-    history = service.history(selection)
+    summed = rows.groupby("ds")[["y", SERVED, *shown]].sum().reset_index()
+    history = queries.history(reads, selection)
     history = history.loc[history["ds"] < summed["ds"].min()].tail(3 * len(summed))
     fig = go.Figure(
         go.Scatter(x=history["ds"], y=history["y"], name="history", line={"color": "#999"})
@@ -144,11 +148,11 @@ def backtest_chart(selector, compare):
             line={"color": "black", "width": 2.5},
         )
     )
-    for col in ["selected", *shown]:
-        name = f"served: {prod.run['selected_model']}" if col == "selected" else col
+    for col in [SERVED, *shown]:
+        name = f"served: {prod.run['selected_model']}" if col == SERVED else col
         fig.add_trace(go.Scatter(x=summed["ds"], y=summed[col], name=name, mode="lines"))
     fig.update_layout(hovermode="x unified")
-    quantity, _freq = service.quantity()
+    quantity, _freq = reports.quantity(reads)
     title = f"Backtest of {quantity} on the held-out window: {selection.label}"
     return figures.responsive(fig, figures.DATE_AXIS, quantity), title
 
@@ -158,7 +162,7 @@ def tuning(model):
     if not model:
         return html.P("Train with trials > 0 to tune models with Optuna.", className="small")
     state = app_state()
-    row = next(m for m in state.service.model_table() if m["model"] == model)
+    row = next(m for m in reports.model_table(state.reads) if m["model"] == model)
     try:
         study = optuna.load_study(
             study_name=row["study_name"], storage=state.settings.resolved_optuna_storage()

@@ -11,15 +11,17 @@ from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import period_unit
+from forecasting.requests import ForecastRequest
+from pipeline import serving
 from pipeline.formatting import label
-from pipeline.serve import baseline_metrics
+from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="Overview")
 
 
 def layout(**_):
-    service = app_state().service
-    if service.dataset_id() is None:
+    reads = app_state().reads
+    if reads.dataset_id() is None:
         return html.Div([html.H2("Overview"), ui.no_model_notice()])
     return html.Div(
         [
@@ -29,7 +31,7 @@ def layout(**_):
                 "together, one group or one series.",
                 className="text-muted",
             ),
-            ui.series_selector("overview-series", service.series_options()),
+            ui.series_selector("overview-series", queries.series_options(reads)),
             ui.loading(dbc.Row(id="overview-kpis")),
             ui.chart("overview-chart"),
             html.P(ui.INTERVAL_NOTE, className="small text-muted"),
@@ -46,10 +48,10 @@ def layout(**_):
     Input("overview-series", "value"),
 )
 def update(selector):
-    service = app_state().service
+    reads = app_state().reads
     selection = ui.parse_selector(selector)
-    history = service.history(selection)
-    quantity, freq = service.quantity()
+    history = queries.history(reads, selection)
+    quantity, freq = reports.quantity(reads)
     unit = period_unit(freq)
     forecast, kpis = None, []
     total = history["y"].sum()
@@ -57,15 +59,16 @@ def update(selector):
     kpis.append(ui.kpi_card(f"Average per {unit.rstrip('s')}", f"{history['y'].mean():,.1f}"))
     kpis.append(ui.growth_card(history["y"], freq))
     models = []
-    if service.has_production():
-        prod = service.production()
+    if reads.serves():
+        prod = reads.production()
         try:
-            forecast = service.forecast(prod.serving.horizon, selection)
+            request = ForecastRequest(prod.serving.horizon)
+            forecast = serving.forecast(reads, request, selection).summed()
         except DataError:
             forecast = None
         metrics = prod.run["metrics"] or {}
-        models = service.model_table(prod.run["id"])
-        baseline = baseline_metrics(models) or {}
+        models = reports.model_table(reads, prod.run["id"])
+        baseline = reports.baseline_metrics(models) or {}
         kpis.append(
             ui.kpi_card(
                 "Production model",

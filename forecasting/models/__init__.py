@@ -1,5 +1,8 @@
 """The model registry: a new model is one module and one line here."""
 
+from collections.abc import Iterable
+
+from forecasting.errors import DataError
 from forecasting.models.base import Forecaster, LocalForecaster
 from forecasting.models.ets import ETS
 from forecasting.models.intermittent import ADIDA, IMAPA, TSB, Croston
@@ -35,3 +38,10 @@ BASELINE = "seasonal_naive"
 ALWAYS = ("seasonal_naive", "naive", "croston", "tsb", "adida", "imapa", "imapa_total")
 
 __all__ = ["ALWAYS", "BASELINE", "MODELS", "Forecaster", "LocalForecaster"]
+
+
+def check_names(names: Iterable[str]) -> None:
+    """A ``DataError`` naming every model the registry does not have, and what it has."""
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        raise DataError(f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}.")

@@ -8,8 +8,13 @@ to the seasonal-naive forecast with a warning instead of failing the run.
 Every forecast passes a sanity guard: a series whose forecast is non-finite or
 leaves its history's range by more than ``DIVERGENCE_FACTOR`` times that range
 is replaced, for that series only, by the next step of the ladder (seasonal
-naive, or the level of a series shorter than a season) and flagged in
-``diverged_``. One unstable fit can then never put 5e21 in front of a user.
+naive, or the level of a series shorter than a season) and flagged. One
+unstable fit can then never put 5e21 in front of a user.
+
+``predict`` changes nothing in the model (as in scikit-learn and statsforecast):
+what it replaced comes back with the forecast, in ``attrs["diverged"]`` (series
+whose forecast left its range) and ``attrs["fallbacks"]`` (series whose fit or
+forecast failed); ``diagnostics(pred)`` reads them.
 """
 
 from __future__ import annotations
@@ -131,7 +136,6 @@ class Forecaster(BaseEstimator):
             uid: y[max(a, b - keep) : b] for uid, a, b in zip(ids, starts, ends, strict=True)
         }
         self.fallbacks_: dict[str, str] = {}
-        self.diverged_: dict[str, str] = {}
         return df
 
     def _forward(self, df: pd.DataFrame, fitted: Forecaster) -> None:
@@ -151,13 +155,16 @@ class Forecaster(BaseEstimator):
         grid = forecast_grid(self.last_ds_, h, self.spec_)
         if self.spec_.exog and self.uses_exog:
             grid = attach_future_exog(grid, future, self.spec_.exog)
-        yhat = np.asarray(self._predict(grid), dtype=float)
+        failed: dict[str, str] = {}
+        yhat = np.asarray(self._predict(grid, failed), dtype=float)
         if yhat.shape != (len(grid),):
             raise RuntimeError(f"{self.name} returned {yhat.shape} values for {len(grid)} rows.")
-        yhat = self._guard(grid["unique_id"], yhat)
+        yhat, diverged = self._guard(grid["unique_id"], yhat)
         floor = np.where(self.nonnegative_.reindex(grid["unique_id"]).to_numpy(), 0.0, -np.inf)
         grid["yhat"] = np.maximum(yhat, floor)
-        return grid[["unique_id", "ds", "yhat"]]
+        out = grid[["unique_id", "ds", "yhat"]]
+        out.attrs = {"diverged": diverged, "fallbacks": {**self.fallbacks_, **failed}}
+        return out
 
     @classmethod
     def fit_seconds(cls, series: int, periods: float, rows: int, season: int = 1) -> float:
@@ -177,8 +184,9 @@ class Forecaster(BaseEstimator):
         """The periods of a series a fit reads (a model that caps its history reads fewer)."""
         return periods
 
-    def _guard(self, ids: pd.Series, yhat: np.ndarray) -> np.ndarray:
-        """Replace the forecast of every series that diverged (see the module docstring)."""
+    def _guard(self, ids: pd.Series, yhat: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
+        """Replace the forecast of every series that diverged (see the module docstring);
+        the replaced series, with why."""
         bounds = self.bounds_.reindex(ids).to_numpy()
         low, high = bounds[:, 0], bounds[:, 1]
         span = np.maximum(high - low, np.maximum(np.abs(high), 1.0) * (high == low))
@@ -186,33 +194,33 @@ class Forecaster(BaseEstimator):
             outside = ~np.isfinite(yhat) | (yhat < low - DIVERGENCE_FACTOR * span)
             outside |= yhat > high + DIVERGENCE_FACTOR * span
         if not outside.any():
-            return yhat
+            return yhat, {}
         yhat = yhat.copy()
+        diverged: dict[str, str] = {}
         bad = ids.to_numpy()[outside]
         m = self.spec_.season_length
         for uid in pd.unique(bad):
             rows = (ids == uid).to_numpy()
-            if uid not in self.diverged_:
-                values = yhat[rows]
-                finite = values[np.isfinite(values)]
-                worst = (
-                    "non-finite"
-                    if len(finite) < len(values)
-                    else f"{finite[np.abs(finite).argmax()]:.3g}"
-                )
-                self.diverged_[uid] = (
-                    f"forecast {worst} is outside {DIVERGENCE_FACTOR:g}x the history's range "
-                    f"[{self.bounds_.at[uid, 'min']:.3g}, {self.bounds_.at[uid, 'max']:.3g}]; "
-                    "replaced by seasonal naive"
-                )
-                log.warning("%s diverged on series %s; using seasonal naive", self.name, uid)
+            values = yhat[rows]
+            finite = values[np.isfinite(values)]
+            worst = "non-finite"
+            if len(finite) == len(values):
+                worst = f"{finite[np.abs(finite).argmax()]:.3g}"
+            diverged[uid] = (
+                f"forecast {worst} is outside {DIVERGENCE_FACTOR:g}x the history's range "
+                f"[{self.bounds_.at[uid, 'min']:.3g}, {self.bounds_.at[uid, 'max']:.3g}]; "
+                "replaced by seasonal naive"
+            )
+            log.warning("%s diverged on series %s; using seasonal naive", self.name, uid)
             yhat[rows] = seasonal_naive_values(self.tails_[uid], int(rows.sum()), m)
-        return yhat
+        return yhat, diverged
 
     def _fit(self, df: pd.DataFrame) -> None:
         raise NotImplementedError
 
-    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+    def _predict(self, grid: pd.DataFrame, failed: dict[str, str]) -> np.ndarray:
+        """The forecast for every row of ``grid``; a series whose forecast failed and was
+        replaced goes into ``failed`` with the error."""
         raise NotImplementedError
 
     def feature_importance(self) -> pd.Series | None:
@@ -317,7 +325,7 @@ class LocalForecaster(Forecaster):
             if error is not None:
                 self._fell_back(uid, error)
 
-    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+    def _predict(self, grid: pd.DataFrame, failed: dict[str, str]) -> np.ndarray:
         cols = list(self.spec_.exog) if self.uses_exog else []
         X = grid[cols].to_numpy(float) if cols else None
         tasks = [
@@ -330,7 +338,8 @@ class LocalForecaster(Forecaster):
             values, error = results[uid]
             if values is None:
                 if uid not in self.fallbacks_:
-                    self._fell_back(uid, error)
+                    failed[uid] = error
+                    log.warning("%s failed on %s (%s); seasonal naive", self.name, uid, error)
                 values = seasonal_naive_values(self.tails_[uid], len(ds), self.spec_.season_length)
             out.append(values)
         return np.concatenate(out) if out else np.empty(0)

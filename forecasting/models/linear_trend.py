@@ -87,7 +87,7 @@ class LinearTrend(LocalForecaster):
         if self.history:
             y, ds = y[-self.history :], ds[-self.history :]
             X = X[-self.history :] if X is not None else None
-        step_days = {"D": 1.0, "MS": 30.44, "ME": 30.44}.get(self.spec_.freq.alias, 7.0)
+        step_days = self.spec_.freq.days_per_period
         origin = ds[-1]
         A = self._design(ds, X, origin, step_days)
         mean, scale = A.mean(axis=0), A.std(axis=0)

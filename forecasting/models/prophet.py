@@ -84,7 +84,7 @@ class ProphetModel(LocalForecaster):
 
     @staticmethod
     def search_space(trial, spec):
-        year = {"D": 365, "MS": 12, "ME": 12}.get(spec.freq.alias, 52)
+        year = spec.freq.periods_per_year
         return {
             "changepoint_prior_scale": trial.suggest_float(
                 "changepoint_prior_scale", 1e-3, 0.5, log=True

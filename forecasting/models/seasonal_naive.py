@@ -26,7 +26,7 @@ class SeasonalNaive(Forecaster):
     def season(self) -> int:
         return self.spec_.season_length
 
-    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+    def _predict(self, grid: pd.DataFrame, failed: dict[str, str]) -> np.ndarray:
         m = self.season()
         sizes = grid.groupby("unique_id", sort=False).size()
         return np.concatenate(

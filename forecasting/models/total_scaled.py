@@ -44,8 +44,8 @@ class IMAPAScaledToTotal(IMAPA):
     def _forward(self, df: pd.DataFrame, fitted) -> None:
         self._fit(df)  # nothing is estimated: the rates and the total are the data's
 
-    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
-        rates = super()._predict(grid)
+    def _predict(self, grid: pd.DataFrame, failed: dict[str, str]) -> np.ndarray:
+        rates = super()._predict(grid, failed)
         step = grid.groupby("unique_id", sort=False).cumcount().to_numpy()
         h = int(step.max()) + 1 if len(step) else 0
         members = grid["unique_id"].isin(self.members_).to_numpy()

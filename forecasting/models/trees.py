@@ -16,6 +16,9 @@ from forecasting.models.base import Forecaster
 #: with at least this share of zero periods (and no negative sales) the tree models learn a
 #: count loss (Tweedie, Poisson) instead of squared error, as the M5 winners did
 COUNT_ZERO_SHARE = 0.3
+#: the most recent periods of each daily series that become training rows, unless
+#: ``max_train_periods`` says otherwise (weekly and monthly series train on all)
+DAILY_TRAIN_PERIODS = 730
 
 
 class GlobalTreeForecaster(Forecaster):
@@ -36,10 +39,7 @@ class GlobalTreeForecaster(Forecaster):
 
     @classmethod
     def fitted_periods(cls, periods, season):
-        return min(periods, 730)
-
-    #: at most this many most recent periods of each series become training rows
-    max_train_periods: int | None = None
+        return min(periods, DAILY_TRAIN_PERIODS)
 
     def _regressor(self, n_rows: int):
         raise NotImplementedError
@@ -121,10 +121,11 @@ class GlobalTreeForecaster(Forecaster):
     def _train_periods(self) -> int:
         if self.max_train_periods:
             return int(self.max_train_periods)
-        return {"D": 730}.get(self.spec_.freq.alias, 10_000)
+        return DAILY_TRAIN_PERIODS if self.spec_.freq.name == "daily" else 10_000
 
     def _series_scale(self, values: np.ndarray) -> np.ndarray:
-        window = {"D": 28}.get(self.spec_.freq.alias, self.spec_.season_length)
+        weeks = 4 if self.spec_.freq.name == "daily" else 1  # a daily series: four weeks
+        window = weeks * self.spec_.season_length
         recent = np.abs(values[:, -window:])
         with np.errstate(invalid="ignore"):
             scale = np.nanmean(recent, axis=1)
@@ -148,7 +149,7 @@ class GlobalTreeForecaster(Forecaster):
             block[name] = np.broadcast_to(codes[:, None], shape)
         return block
 
-    def _predict(self, grid: pd.DataFrame) -> np.ndarray:
+    def _predict(self, grid: pd.DataFrame, failed: dict[str, str]) -> np.ndarray:
         n = len(self.order_)
         h = len(grid) // n
         dates = grid["ds"].to_numpy().reshape(n, h)
@@ -189,6 +190,7 @@ class XGBoost(GlobalTreeForecaster):
         reg_lambda: float = 1.0,
         objective: str = "auto",
         n_jobs: int = 2,
+        max_train_periods: int | None = None,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -199,6 +201,7 @@ class XGBoost(GlobalTreeForecaster):
         self.reg_lambda = reg_lambda
         self.objective = objective
         self.n_jobs = n_jobs
+        self.max_train_periods = max_train_periods  # None: see DAILY_TRAIN_PERIODS
 
     def _regressor(self, n_rows: int):
         from xgboost import XGBRegressor
@@ -263,6 +266,7 @@ class RandomForest(GlobalTreeForecaster):
         max_samples: float = 0.5,
         criterion: str = "squared_error",
         n_jobs: int = 2,
+        max_train_periods: int | None = None,
     ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -271,6 +275,7 @@ class RandomForest(GlobalTreeForecaster):
         self.max_samples = max_samples
         self.criterion = criterion
         self.n_jobs = n_jobs
+        self.max_train_periods = max_train_periods  # None: see DAILY_TRAIN_PERIODS
 
     def _regressor(self, n_rows: int):
         from sklearn.ensemble import RandomForestRegressor

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pandas as pd
 
 from forecasting.frequency import max_horizon
-from forecasting.plans import forecast_with_plan
+from forecasting.requests import ForecastRequest, answer
 from pipeline.context import RunContext
 from pipeline.formatting import describe_plan
-from pipeline.steps.train import Trained
+from pipeline.trained import Trained
 from storage.results import save_forecasts
 
 
@@ -22,7 +22,8 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     """Store the served forecast a year ahead, so any horizon a user asks is a lookup."""
     h = max(trained.horizon, max_horizon(trained.spec.freq))
     ctx.check_cancelled()
-    served, planned = forecast_with_plan(trained.serving, h, trained.plan)
+    result = answer(trained.serving, ForecastRequest(h))
+    served, planned = result.rows, result.planned_steps
     drivers = trained.serving.spec.exog
     if drivers:
         ctx.log.info("%s", describe_plan(drivers, planned, h))

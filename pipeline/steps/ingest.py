@@ -1,73 +1,23 @@
 """Step ``ingest``: read, validate and clean a CSV, then store it as a new data set version.
 
-``validate_csv`` is also how an upload through the web app or the API is
-judged (``pipeline/uploads.py``), so a file is judged the same way everywhere;
-what that validation produced is kept beside the file, and this step uses it
-instead of reading the file a second time.
+A file is judged the way an upload is (``pipeline.uploads.validate_csv``); for
+an upload, what that validation produced was kept beside the file, and this
+step uses it instead of reading the file a second time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
 
-import joblib
-
-from forecasting.dataset import Dataset, prepare
+from forecasting.dataset import Dataset
 from forecasting.errors import DataError
 from pipeline.context import RunContext
-from pipeline.options import RunOptions, country_option, limits_from
+from pipeline.options import RunOptions
+from pipeline.uploads import load_validated, validate_csv, validated_path
 from storage import runs
 from storage.database import Database
 from storage.datasets import save_dataset
-from storage.settings import Settings
-
-
-def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
-    """Load, clean and validate; raises ``DataError`` saying what is wrong. Stores nothing."""
-    return prepare(
-        raw,
-        horizon=opts.horizon,
-        date=opts.date,
-        target=opts.target,
-        ids=opts.ids,
-        exog=opts.exog,
-        country=country_option(opts.country, settings),
-        gap_policy=opts.gap_policy,
-        limits=limits_from(settings),
-    )
-
-
-#: the options that change how a file is read and cleaned
-READING = ("date", "target", "ids", "exog", "country", "gap_policy", "horizon", "windows")
-
-
-def validated_path(path: Path, settings: Settings, opts: RunOptions) -> Path:
-    """Where the validated data set of this file, read with these options, is kept."""
-    reading = {k: getattr(opts, k) for k in READING}
-    reading["country"] = country_option(opts.country, settings)
-    key = hashlib.sha256(json.dumps(reading, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(path).with_name(f"{Path(path).stem}.{key}.validated")
-
-
-def keep_validated(path: Path, settings: Settings, opts: RunOptions, data: Dataset) -> None:
-    target = validated_path(path, settings, opts)
-    temp = target.with_name(f".{target.name}.{os.getpid()}")
-    joblib.dump(data, temp)
-    temp.replace(target)
-
-
-def load_validated(path: Path, settings: Settings, opts: RunOptions) -> Dataset | None:
-    """The data set validated from this file with these options, if one was kept."""
-    target = validated_path(path, settings, opts)
-    if not target.is_file():
-        return None
-    try:
-        return joblib.load(target)
-    except Exception:  # written by another version of the code: read the file again
-        return None
 
 
 def store_dataset(db: Database, data: Dataset, raw: bytes, source_name: str) -> int:

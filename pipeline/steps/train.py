@@ -7,55 +7,29 @@ selection and interval calibration; the scores on it are the run's metrics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import joblib
-import optuna
 import pandas as pd
 
 from forecasting import progress
 from forecasting.backtest import fold_scales, split, validation_metrics
 from forecasting.costs import Shape
 from forecasting.frequency import default_horizon
+from forecasting.metrics import METRIC_NAMES
 from forecasting.models import MODELS
 from forecasting.progress import Plan
-from forecasting.serving import ServingModel
-from forecasting.spec import DataSpec
-from forecasting.workflow import SELECTED, BacktestReport, TrainOptions, backtest, production_model
+from forecasting.serving_model import SERVED, ServingModel
+from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
+from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
+from pipeline.trained import Trained
 from storage import runs
 from storage.datasets import plain
 from storage.results import save_model_results
-from storage.settings import Settings
-
-METRICS = ["mase", "rmsse", "wape", "smape", "mape", "mae", "rmse", "bias"]
-
-
-@dataclass
-class Trained:
-    dataset_id: int
-    frame: pd.DataFrame
-    spec: DataSpec
-    horizon: int
-    serving: ServingModel
-    report: BacktestReport
-    #: the rows before the held-out window (what validation and the backtest saw)
-    train: pd.DataFrame
-    #: the drivers' planned values past the last sale, from the file
-    plan: pd.DataFrame | None = None
-    registered_version: str | None = None
-
-
-def optuna_storage(settings: Settings) -> optuna.storages.RDBStorage:
-    """The study store, with a connection timeout so a dashboard reading it never fails a run."""
-    url = settings.resolved_optuna_storage()
-    kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 
 
 def train_options(opts: RunOptions, storage=None, study_prefix: str = "sales") -> TrainOptions:
@@ -107,6 +81,7 @@ def train(
     with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
         report = backtest(df, spec, h, options, plan.part("backtest"))
         serving = production_model(df, spec, h, report.outcome, plan.part("production"))
+    serving.plan = stored.plan  # every reader forecasts with the file's plan
     plan.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
     series = serving_series(serving, diverged)
@@ -119,7 +94,7 @@ def train(
             "series": series,
         },
     )
-    served = _metrics(report.summary.loc[SELECTED])
+    served = _metrics(report.summary.loc[SERVED])
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
     by_step = {
         f"coverage{k}_by_step": [round(v, 4) for v in report.coverage_by_step[k]]
@@ -137,7 +112,7 @@ def train(
         served["wape"],
         coverage,
     )
-    trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0], stored.plan)
+    trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
     rows = _model_rows(trained, options)
     plan.finish("saving")
     if tracker is not None:
@@ -187,7 +162,7 @@ def _log_series(ctx: RunContext, series: pd.DataFrame, diverged: dict) -> None:
 
 
 def _metrics(row: pd.Series) -> dict:
-    return {m: round(float(row[m]), 4) for m in METRICS if m in row and pd.notna(row[m])}
+    return {m: round(float(row[m]), 4) for m in METRIC_NAMES if m in row and pd.notna(row[m])}
 
 
 def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
@@ -244,7 +219,7 @@ def _track(
             row["mlflow_run_id"] = mlflow_id
     tracker.log_metrics(served, "test")
     tracker.log_metrics(coverage, "test")
-    fig = plots.forecast_plot(train, report.actuals, SELECTED, "served forecast, held out")
+    fig = plots.forecast_plot(train, report.actuals, SERVED, "served forecast, held out")
     tracker.log_figure(fig, "forecast.png")
     plots.close(fig)
     uri = tracker.log_model(trained.serving)

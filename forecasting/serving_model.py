@@ -62,6 +62,9 @@ class ServingModel:
     #: validation errors per series, fold, period and candidate: bands of sums of series
     #: are calibrated on them (``forecasting.group_bands``)
     errors: pd.DataFrame | None = None
+    #: the drivers' planned values past the last sale, as the data set gave them: every
+    #: reader forecasts with the same plan (``forecasting.requests``)
+    plan: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -94,10 +97,6 @@ class ServingModel:
             return pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
         return series_table(self.profile, self.choice, self.spec.freq.name)
 
-    def diverged(self) -> dict[str, dict[str, str]]:
-        """Per model, the series whose forecast diverged and was replaced (and why)."""
-        return {name: dict(m.diverged_) for name, m in self.fitted.items() if m.diverged_}
-
     def only(self, name: str) -> ServingModel:
         """The same, serving one trained model for every series (for per-model tracking)."""
         choice = self.choice.where(self.choice.isin(RUNGS.values()), name)
@@ -116,6 +115,7 @@ class ServingModel:
             {name: self.plain[name]} if self.plain and name in self.plain else None,
             self.driver_tail,
             _errors_of(self.errors, name),
+            self.plan,
         )
 
     def describe(self) -> str:
@@ -145,7 +145,8 @@ class ServingModel:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The served forecast and the wide frame of the model forecasts it combines
         (every trained model's with ``every_model``, as a backtest scores them all).
-        Series on a ladder rung carry the rung's forecast in every model column."""
+        Series on a ladder rung carry the rung's forecast in every model column. The wide
+        frame's ``attrs["diverged"]`` holds, per model, the series it replaced."""
         if model is not None and model not in self.fitted and model != SERVED:
             raise DataError(f"Unknown model {model!r}; trained: {', '.join(self.fitted)}.")
         if series:
@@ -157,9 +158,12 @@ class ServingModel:
         needed = {m for cand in set(choice) for m in self.members.get(cand, [])}
         needed = [m for m in self.fitted if every_model or m in needed]
         wide = None
+        diverged: dict[str, dict[str, str]] = {}
         for name in needed:
             forecaster, drivers = self._model_for(name, future, h)
             pred = forecaster.predict(h, drivers).rename(columns={"yhat": name})
+            if pred.attrs.get("diverged"):
+                diverged[name] = pred.attrs["diverged"]
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
         rung_rows = self._rung_forecast(h, needed)
         if rung_rows is not None:
@@ -181,6 +185,7 @@ class ServingModel:
             parts.append(apply_intervals(rows, self.quantiles[cand], self.scale, self.nonnegative))
         served = pd.concat(parts).sort_index()
         served["extrapolated"] = served.groupby("unique_id", sort=False).cumcount() >= self.horizon
+        wide.attrs = {"diverged": diverged}
         return served, wide
 
     def without_plan(self, future: pd.DataFrame | None) -> list[str]:

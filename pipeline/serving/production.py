@@ -1,0 +1,129 @@
+"""What serves in this process: the serving run, its model and its data set, cached.
+
+A web worker reads the serving model once and keeps it; which run serves is
+asked again only after the database changed (``Database.data_version``), so a
+promotion is picked up at the next request. Data set versions never change, so
+the latest one read is kept as it is.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pandas as pd
+
+from forecasting.requests import StoredForecast
+from forecasting.serving_model import ServingModel, driver_tail
+from pipeline.serving.errors import NoDataSet, NothingServes
+from pipeline.stored import resolve_dataset
+from pipeline.system import System
+from storage import runs
+from storage.datasets import latest_dataset_id, series_keys
+from storage.results import stored_forecasts
+
+
+@dataclass
+class Production:
+    """The serving run as read once: its row, model, data set and stored forecast."""
+
+    run: dict
+    serving: ServingModel
+    dataset_id: int
+    keys: pd.DataFrame
+    stored: StoredForecast
+    #: per series: ladder step, demand class, what serves it (read on first ask)
+    series: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class DatasetRows:
+    """A data set version as the pages read it: rows (with outlier flags), keys, plan."""
+
+    frame: pd.DataFrame
+    keys: pd.DataFrame
+    plan: pd.DataFrame | None
+
+
+class ServingCache:
+    """The per-process memory of what serves; every read goes through one of these."""
+
+    def __init__(self, system: System):
+        self.system = system
+        self._lock = threading.Lock()
+        self._production: Production | None = None
+        #: (database version, serving run id) last seen
+        self._seen: tuple[int | None, int | None] = (None, None)
+        self._dataset: dict[int, DatasetRows] = {}
+
+    def run_id(self) -> int | None:
+        """The serving run; remembered until the database changes (SQLite)."""
+        version = self.system.db.data_version()
+        seen_version, seen_id = self._seen
+        if version is not None and version == seen_version:
+            return seen_id
+        run_id = runs.production_run_id(self.system.db)
+        self._seen = (version, run_id)
+        return run_id
+
+    def serves(self) -> bool:
+        return self.run_id() is not None
+
+    def production(self) -> Production:
+        run_id = self.run_id()
+        if run_id is None:
+            raise NothingServes("No model serves yet: train one first.")
+        with self._lock:
+            if self._production is None or self._production.run["id"] != run_id:
+                self._production = self._read(run_id)
+            return self._production
+
+    def _read(self, run_id: int) -> Production:
+        run = runs.get_run(self.system.db, run_id)
+        serving = self.system.artifacts.load(run_id, "serving")
+        dataset_id = run["dataset_id"]
+        if serving.spec.exog and (serving.plan is None or serving.driver_tail is None):
+            # a model saved before it kept its plan and drivers: take them from its data set
+            stored = resolve_dataset(self.system.db, dataset_id)
+            serving.plan = stored.plan if serving.plan is None else serving.plan
+            if serving.driver_tail is None:
+                serving.driver_tail = driver_tail(stored.frame, serving.spec)
+        keys = series_keys(self.system.db, dataset_id)
+        stored = StoredForecast.of(stored_forecasts(self.system.db, run_id))
+        return Production(run, serving, dataset_id, keys, stored)
+
+    def generation(self) -> tuple[int | None, int | None]:
+        """What a read depends on: the serving run and the data set shown (one lookup)."""
+        run_id = self.run_id()
+        return run_id, self._dataset_of(run_id)
+
+    def dataset_id(self) -> int | None:
+        """The data set shown: the serving run's, else the latest upload."""
+        return self._dataset_of(self.run_id())
+
+    def _dataset_of(self, run_id: int | None) -> int | None:
+        if run_id is None:
+            return latest_dataset_id(self.system.db)
+        prod = self._production
+        if prod is not None and prod.run["id"] == run_id:
+            return prod.dataset_id
+        return runs.get_run(self.system.db, run_id)["dataset_id"]
+
+    def dataset(self, dataset_id: int | None = None) -> DatasetRows:
+        """A data set version's rows, keys and plan, read once and kept."""
+        dataset_id = dataset_id or self.dataset_id()
+        if dataset_id is None:
+            raise NoDataSet("No data set is stored yet: upload a CSV first.")
+        with self._lock:
+            if dataset_id not in self._dataset:
+                stored = resolve_dataset(self.system.db, dataset_id)
+                keys = series_keys(self.system.db, dataset_id)
+                self._dataset = {dataset_id: DatasetRows(stored.frame, keys, stored.plan)}
+            return self._dataset[dataset_id]
+
+    def keys(self, dataset_id: int | None = None) -> pd.DataFrame:
+        """The series ids and attributes of a data set (none when nothing is stored)."""
+        try:
+            return self.dataset(dataset_id).keys
+        except NoDataSet:
+            return pd.DataFrame(columns=["unique_id", "total"])

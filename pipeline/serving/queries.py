@@ -1,0 +1,149 @@
+"""Which series there are, which a scope names, their history and how each is served."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import pandas as pd
+
+from forecasting.ladder import describe_step
+from forecasting.selection import RUNGS
+from forecasting.serving_model import SERVED
+from pipeline.serving import reports
+from pipeline.serving.errors import MissingReport, UnknownGroup, UnknownSeries
+from pipeline.serving.production import ServingCache
+
+TOTAL = "total"
+#: what the ladder serves without a model: a never-sold series' zeros, a new one's level
+LADDER_RUNGS = tuple(RUNGS.values())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to read: one series, a group of series sharing an attribute value, or the total."""
+
+    series: str | None = None
+    group: str | None = None  # "column=value", e.g. "store=north"
+
+    @property
+    def label(self) -> str:
+        return self.series or self.group or "all series (total)"
+
+
+def series_options(cache: ServingCache, dataset_id: int | None = None) -> dict[str, list[str]]:
+    """Series ids (largest first) and groups (``column=value``) for selectors."""
+    keys = cache.keys(dataset_id)
+    if keys.empty:
+        return {"series": [], "groups": []}
+    series = keys.sort_values("total", ascending=False)["unique_id"].tolist()
+    groups = []
+    for col in keys.columns.drop(["unique_id", "total"]):
+        values = keys[col].dropna().unique()
+        if 1 < len(values) < len(keys):
+            groups += [f"{col}={v}" for v in sorted(values, key=str)]
+    return {"series": series, "groups": groups}
+
+
+def members(scope: Scope, keys: pd.DataFrame) -> list[str]:
+    """The series a scope names (all of them for the total)."""
+    if scope.series and scope.series != TOTAL:
+        if scope.series not in set(keys["unique_id"]):
+            known = keys["unique_id"].tolist()
+            raise UnknownSeries([scope.series], did_you_mean(scope.series, known))
+        return [scope.series]
+    if scope.group:
+        return group_members(scope.group, keys)
+    return keys["unique_id"].tolist()
+
+
+def group_members(group: str, keys: pd.DataFrame) -> list[str]:
+    """The series of ``column=value``; the column's and the value's case do not matter
+    (a planner types ``store=berlin`` for the file's ``Store``/``Berlin``)."""
+    asked_col, sep, value = group.partition("=")
+    columns = {c.lower(): c for c in keys.columns.drop(["unique_id", "total"], errors="ignore")}
+    col = columns.get(asked_col.strip().lower())
+    if not sep or col is None:
+        raise UnknownGroup(group, list(columns.values()))
+    values = keys[col].astype(str)
+    exact = values == value
+    chosen = keys.loc[exact if exact.any() else values.str.lower() == value.lower(), "unique_id"]
+    if chosen.empty:
+        suggestions = did_you_mean(value, sorted(values.unique()))
+        raise UnknownGroup(group, list(columns.values()), suggestions)
+    return chosen.tolist()
+
+
+def did_you_mean(asked: str, known: list[str]) -> list[str]:
+    """Up to three ids that contain what was asked, or look like it (``0001`` -> ``part=0001``)."""
+    containing = [k for k in known if asked.lower() in k.lower()]
+    return containing[:3] or difflib.get_close_matches(asked, known, n=3, cutoff=0.6)
+
+
+def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None = None):
+    """``ds, y, outliers`` summed over the scope."""
+    rows = cache.dataset(dataset_id)
+    chosen = members(scope, rows.keys)
+    picked = rows.frame.loc[rows.frame["unique_id"].isin(chosen)]
+    out = picked.groupby("ds", sort=True).agg(y=("y", "sum"), outliers=("is_outlier", "sum"))
+    return out.reset_index()
+
+
+def series_details(cache: ServingCache) -> pd.DataFrame | None:
+    """Per series of the serving run: ladder step, demand class, what serves it (None when
+    nothing serves, or the data set shown is not the serving run's)."""
+    if not cache.serves():
+        return None
+    prod = cache.production()
+    if prod.dataset_id != cache.dataset_id():
+        return None
+    if prod.series is None:
+        try:
+            prod.series = cache.system.artifacts.load(prod.run["id"], "series")
+        except FileNotFoundError:  # a run from before the ladder
+            prod.series = prod.serving.series_table().assign(diverged="")
+    return prod.series
+
+
+def series_ladder(cache: ServingCache, dataset_id: int | None = None) -> tuple[pd.DataFrame, str]:
+    """Every series' ladder step and demand class, and where the table comes from: the
+    serving run when it serves this data set, else the data set's EDA report."""
+    dataset_id = dataset_id or cache.dataset_id()
+    if dataset_id == cache.dataset_id():
+        details = series_details(cache)
+        if details is not None:
+            return details, "the production run"
+    report = reports.eda(cache, dataset_id)
+    table = pd.DataFrame(report["series"])
+    if "tier" not in table:
+        raise MissingReport("This data set's EDA report predates demand classes; re-run EDA.")
+    freq = report["overview"].get("freq_name", "")
+    table["step"] = [
+        describe_step(t, p, freq) for t, p in zip(table["tier"], table["periods"], strict=True)
+    ]
+    return table, "the EDA report (at the usual horizon; training decides what serves)"
+
+
+def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> str | None:
+    """In words, what forecasts the scope: one series' ladder step and model, or how many
+    of a group's series keep a ladder forecast whatever model is asked."""
+    details = series_details(cache)
+    if details is None:
+        return None
+    chosen = members(scope, cache.production().keys)
+    rows = details.set_index("unique_id").reindex(chosen)
+    asked = model not in (None, SERVED)
+    on_rung = rows["served_by"].isin(LADDER_RUNGS)
+    if len(rows) == 1:
+        row = rows.iloc[0]
+        served = row["served_by"] if not asked or on_rung.iloc[0] else model
+        text = f"{chosen[0]}: {row['step']}; served by {served}"
+        if asked and on_rung.iloc[0]:
+            text += f", whatever model is chosen ({model} has nothing to fit here)"
+        return text + "."
+    if asked and on_rung.any():
+        return (
+            f"{int(on_rung.sum())} of {len(rows)} series here are new or have never sold: "
+            f"they keep their level or zero forecast, whatever model is chosen."
+        )
+    return None

@@ -1,0 +1,75 @@
+"""What a run measured and a data set's reports: model scores, stored frames, EDA."""
+
+from __future__ import annotations
+
+import json
+
+from forecasting.frequency import Frequency, frequency_from_alias
+from forecasting.models import BASELINE
+from pipeline.eda_report import report_dir
+from pipeline.serving.errors import MissingReport, NoDataSet, NothingServes
+from pipeline.serving.production import ServingCache
+from storage.datasets import dataset_info
+from storage.results import model_results
+
+
+def baseline_metrics(models: list[dict]) -> dict | None:
+    """Held-out metrics of the seasonal-naive baseline among a run's model results."""
+    return next((m["test"] for m in models if m["model"] == BASELINE), None)
+
+
+def model_table(cache: ServingCache, run_id: int | None = None) -> list[dict]:
+    """Every model's scores in a run (the serving run by default)."""
+    run_id = run_id or cache.run_id()
+    return [] if run_id is None else model_results(cache.system.db, run_id)
+
+
+def run_artifact(cache: ServingCache, name: str, run_id: int | None = None):
+    """A stored frame of a run (``per_series`` test metrics, ``backtest`` forecasts)."""
+    run_id = run_id or cache.run_id()
+    if run_id is None:
+        raise NothingServes("No model serves yet.")
+    return cache.system.artifacts.load(run_id, name)
+
+
+def feature_importance(cache: ServingCache) -> dict[str, dict[str, float]]:
+    """Per tree model of the serving run, each feature's importance."""
+    out = {}
+    for name, model in cache.production().serving.fitted.items():
+        importance = model.feature_importance()
+        if importance is not None:
+            out[name] = importance.round(6).to_dict()
+    return out
+
+
+def eda(cache: ServingCache, dataset_id: int | None = None) -> dict:
+    """A data set's EDA report (the one shown by default)."""
+    dataset_id = dataset_id or cache.dataset_id()
+    if dataset_id is None:
+        raise NoDataSet("No data set is stored yet: upload a CSV first.")
+    path = report_dir(cache.system.settings.reports_dir, dataset_id) / "report.json"
+    if not path.is_file():
+        raise MissingReport(f"Data set version {dataset_id} has no EDA report yet.")
+    return {"dataset_id": dataset_id, **json.loads(path.read_text())}
+
+
+def eda_figure(cache: ServingCache, name: str, dataset_id: int | None = None) -> str | None:
+    """A saved Plotly figure as JSON text, or None when the report has no such figure."""
+    dataset_id = dataset_id or cache.dataset_id()
+    if dataset_id is None or not name.isidentifier():
+        return None
+    path = report_dir(cache.system.settings.reports_dir, dataset_id) / f"{name}.json"
+    return path.read_text() if path.is_file() else None
+
+
+def dataset(cache: ServingCache, dataset_id: int | None = None) -> dict | None:
+    """A data set version's description (the one shown by default)."""
+    dataset_id = dataset_id or cache.dataset_id()
+    return dataset_info(cache.system.db, dataset_id) if dataset_id else None
+
+
+def quantity(cache: ServingCache, dataset_id: int | None = None) -> tuple[str, Frequency]:
+    """What the data set measures (its target column's name) and its frequency."""
+    info = dataset(cache, dataset_id) or {}
+    detected = (info.get("mapping") or {}).get("mapping") or {}
+    return detected.get("target") or "sales", frequency_from_alias(info.get("freq") or "D")
