@@ -38,10 +38,8 @@ COPY forecasting ./forecasting
 COPY pipeline ./pipeline
 COPY storage ./storage
 COPY dashapp ./dashapp
-COPY assets ./assets
-COPY data/samples ./data/samples
 COPY deploy ./deploy
-COPY wsgi.py gunicorn.conf.py pyproject.toml ./
+COPY pyproject.toml ./
 USER 10001:10001
 # Prophet's bundled CmdStan, xgboost and the app itself must work before the image ships
 RUN python deploy/smoke_test.py && rm -rf /tmp/*
@@ -50,5 +48,5 @@ EXPOSE 8050
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8050/health', timeout=4)"]
-# trains the bundled sample when /data is empty, then serves with gunicorn.conf.py
+# trains the bundled sample when /data is empty, then serves with dashapp/gunicorn_conf.py
 CMD ["python", "-m", "dashapp", "--host", "0.0.0.0", "--port", "8050"]

@@ -1,6 +1,6 @@
 """The peer for bench/load.py: a bare Flask route returning a constant 30-point forecast.
 
-Served by the same gunicorn.conf.py behind the same nginx configuration, it is
+Served by the same gunicorn settings behind the same nginx configuration, it is
 what the stack costs with no work in the handler: the ceiling for our own routes.
 """
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from storage import runs  # noqa: E402
 from storage.database import Database  # noqa: E402
 
-SAMPLE = ROOT / "data" / "samples" / "store_item_daily.csv"
+SAMPLE = ROOT / "dashapp" / "samples" / "store_item_daily.csv"
 
 
 def one(model: str, delay: float) -> float:

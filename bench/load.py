@@ -3,7 +3,7 @@
 Starts ``deploy/run-local.sh`` on a copy of a trained data directory and, in the
 same run, two peers: nginx serving a static file from ``assets/`` (the ceiling
 on this machine) and a bare Flask route returning a constant 30-point forecast
-through the same gunicorn.conf.py and nginx configuration (``bench/bare_app.py``).
+through the same gunicorn settings and nginx configuration (``bench/bare_app.py``).
 Then, at rising concurrency: ``POST /api/forecast`` of a stored 30-day forecast
 and ``GET /api/historical`` (the total's whole history). Last, the same two
 routes while a training run is in progress: errors and the added latency.
@@ -53,11 +53,11 @@ def wrk(url: str, connections: int, seconds: float, script: Path) -> dict:
 
 @contextmanager
 def bare_flask_behind_nginx(run_dir: Path) -> str:
-    """The peer: bench/bare_app.py under gunicorn.conf.py, behind a copy of the rendered nginx."""
+    """The peer: bench/bare_app.py with the same gunicorn settings, behind the rendered nginx."""
     app_port, nginx_port = free_port(), free_port()
     env = {**os.environ, "BIND": f"127.0.0.1:{app_port}", "ACCESS_LOG": ""}
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+        [sys.executable, "-m", "gunicorn", "-c", "python:dashapp.gunicorn_conf",
          "--chdir", str(ROOT / "bench"), "bare_app:server"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

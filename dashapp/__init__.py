@@ -25,7 +25,8 @@ from pipeline.system import open_system
 from storage.runs import production_run_id
 from storage.settings import Settings, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+#: the package folder: its CSS and scripts are package data, shipped by any install
+PACKAGE = Path(__file__).resolve().parent
 DEV_SECRET = "dev-only-secret-change-me"
 
 
@@ -92,7 +93,7 @@ def create_app(config: dict | None = None) -> Dash:
         server=server,
         use_pages=True,
         pages_folder=str(Path(__file__).with_name("pages")),
-        assets_folder=str(ROOT / "assets"),
+        assets_folder=str(PACKAGE / "assets"),
         background_callback_manager=manager,
         suppress_callback_exceptions=True,
         title="Sales forecasting",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Serve the dashboard as deployed, without Docker: gunicorn (gunicorn.conf.py) on
+# Serve the dashboard as deployed, without Docker: gunicorn (dashapp/gunicorn_conf.py) on
 # loopback behind nginx (deploy/nginx.conf.template) from Debian's packages.
 #
 #   deploy/run-local.sh               nginx on $PORT (8080), the app on $APP_PORT (8050)
@@ -75,12 +75,12 @@ if [ "$dashboards" = 1 ]; then
 fi
 
 # the app: python -m dashapp trains the sample on an empty DATA_DIR, then execs
-# gunicorn with gunicorn.conf.py (the pid stays the same)
+# gunicorn with dashapp/gunicorn_conf.py (the pid stays the same)
 start gunicorn "$PYTHON" -m dashapp --host "$HOST" --port "$APP_PORT"
 
 # nginx: render the template, wrap it in a main configuration that keeps every
 # file nginx writes under $RUN_DIR (so it runs without root)
-NGINX_PORT="$PORT" APP_UPSTREAM="$HOST:$APP_PORT" ASSETS_DIR="$ROOT/assets" \
+NGINX_PORT="$PORT" APP_UPSTREAM="$HOST:$APP_PORT" ASSETS_DIR="$ROOT/dashapp/assets" \
 "$PYTHON" - "$ROOT/deploy/nginx.conf.template" > "$RUN_DIR/site.conf" <<'PY'
 import os, re, sys
 names = ("NGINX_PORT", "APP_UPSTREAM", "MAX_UPLOAD_MB", "ASSETS_DIR")

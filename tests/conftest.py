@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -18,11 +19,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
+from dashapp.__main__ import GUNICORN_CONFIG, WSGI_APP
 from forecasting.frequency import frequency_from_alias
 from forecasting.spec import DataSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "data" / "samples"
+SAMPLES = ROOT / "dashapp" / "samples"
 
 
 #: the files that take longest, measured (``--durations``): handed to the workers first, so
@@ -39,7 +41,44 @@ SLOWEST_FILES = (
 )
 
 
+#: the test pyramid's levels (``pytest -m unit`` for the quick answer while editing)
+LEVELS = ("unit", "integration", "system")
+#: files whose every test drives a real server, nginx, Chromium or kills processes
+SYSTEM_FILES = {
+    "test_app_start.py", "test_browser.py", "test_browser_runs.py", "test_crash_safety.py",
+    "test_deploy.py", "test_mlflow_server.py", "test_package.py", "test_run_processes.py",
+    "test_websocket.py",
+}  # fmt: skip
+#: fixtures that put a test on a level: a served app or browser; a database, a client or
+#: a trained data directory
+SYSTEM_FIXTURES = {"live_server", "browser", "page"}
+INTEGRATION_FIXTURES = {
+    "database_url", "empty_client", "client", "trained_dir", "app_dir", "driver_client",
+    "stack", "served",
+}  # fmt: skip
+#: what a test's own code does that makes it an integration test: another interpreter, a
+#: command line run, the whole app
+INTEGRATION_CALLS = ("cli(", "create_app(", "subprocess.")
+
+
+def level_of(item: pytest.Item) -> str:
+    """The test's level: its own marker, else what it uses (see the constants above)."""
+    marked = [level for level in LEVELS if item.get_closest_marker(level)]
+    if marked:
+        return marked[0]
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item.path.name in SYSTEM_FILES or fixtures & SYSTEM_FIXTURES:
+        return "system"
+    source = inspect.getsource(item.function) if hasattr(item, "function") else ""
+    if fixtures & INTEGRATION_FIXTURES or any(call in source for call in INTEGRATION_CALLS):
+        return "integration"
+    return "unit"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(level_of(item))
+
     def rank(item: pytest.Item) -> int:
         name = item.path.name
         return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
@@ -210,14 +249,14 @@ def gunicorn(
                 "-m",
                 "gunicorn",
                 "--config",
-                str(ROOT / "gunicorn.conf.py"),
+                GUNICORN_CONFIG,
                 "--workers",
                 str(workers),
                 "--threads",
                 str(threads),
                 "--bind",
                 f"127.0.0.1:{port}",
-                "wsgi:server",
+                WSGI_APP,
             ],
             cwd=ROOT,
             env=environment,

@@ -70,11 +70,11 @@ def test_compose_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def _variables_read() -> set[str]:
-    """Every environment variable the app, gunicorn.conf.py, run-local.sh and compose read."""
+    """Every environment variable the app, gunicorn_conf.py, run-local.sh and compose read."""
     names = set()
     sources = {
         ROOT / "storage" / "settings.py": r'_(?:text|int)\("([A-Z_]+)"',
-        ROOT / "gunicorn.conf.py": r'(?:_env_int\(|environ\.get\()"([A-Z_]+)"',
+        ROOT / "dashapp" / "gunicorn_conf.py": r'(?:_env_int\(|environ\.get\()"([A-Z_]+)"',
         RUN_LOCAL: r"\$\{([A-Z_]+):-",
         ROOT / "docker-compose.yml": r"\$\{([A-Z_]+)[:?-]",
     }

@@ -4,7 +4,7 @@ Synthetic, so it is free to ship. Weekly and yearly seasonality, a trend, a
 promotion driver known in advance, price, a product launched late (leading
 zeros), a few returns (negative values) and one stock-out spike.
 
-    python data/samples/generate.py
+    python dashapp/samples/generate.py
 """
 
 from pathlib import Path

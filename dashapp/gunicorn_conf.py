@@ -1,4 +1,4 @@
-"""gunicorn settings for the dashboard: ``gunicorn -c gunicorn.conf.py wsgi:server``.
+"""gunicorn settings: ``gunicorn -c python:dashapp.gunicorn_conf dashapp.wsgi:server``.
 
 Read by ``python -m dashapp``, ``deploy/run-local.sh`` and the Docker image, so
 the three run the same server. Every value can be changed by an environment
