@@ -32,10 +32,15 @@ def installed(tmp_path_factory):
             )
         else:
             shutil.copy(ROOT / name, source / name)
+    # the wheel is built with this interpreter's setuptools (a new venv's may be too old)
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    done = subprocess.run([*build, "-w", work / "dist", source], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
-    install = [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", source]
+    wheel = next((work / "dist").glob("salesforecast-*.whl"))
+    install = [python, "-m", "pip", "install", "-q", "--no-deps", wheel]
     done = subprocess.run(install, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     shutil.rmtree(source)  # nothing may come from the source tree any more
@@ -80,8 +85,12 @@ def test_python_m_dashapp_serves_the_css_and_trains_the_sample(installed):
         forecast = requests.post(f"{base}/api/forecast", json={"horizon": 7}, timeout=30)
         assert forecast.status_code == 200 and len(forecast.json()["predictions"]) == 7
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        os.killpg(server.pid, signal.SIGTERM)  # gunicorn's graceful stop waits up to 30 s
+        try:
+            server.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
         log.close()
 
 

@@ -107,12 +107,12 @@ def test_four_readers_agree_past_the_end_of_the_plan(served, tmp_path, model):
     pyfunc = _pyfunc(served, **({"model": [model]} if model else {}))
     assert len(command_line) == len(api) == len(page) == len(pyfunc) == ASKED
     dates = pd.to_datetime(api["date"])
-    assert (pd.to_datetime(command_line["date"]) == dates).all()
+    assert (pd.to_datetime(command_line["ds"]) == dates).all()
     assert (pd.to_datetime(page["date"]) == dates).all()
     assert (pd.to_datetime(pyfunc["ds"]) == dates).all()
-    np.testing.assert_allclose(command_line["forecast"], api["value"], rtol=1e-6)
+    np.testing.assert_allclose(command_line["yhat"], api["value"], atol=6e-5)  # 4 places
     np.testing.assert_allclose(pyfunc["yhat"], api["value"], rtol=1e-6)
     np.testing.assert_allclose(page["forecast"], api["value"], atol=0.006)  # shown to 2 places
-    np.testing.assert_allclose(pyfunc["lo80"], api["lower"], rtol=1e-6)
-    np.testing.assert_allclose(page["upper 80%"], api["upper"], atol=0.006)
+    np.testing.assert_allclose(pyfunc["lo95"], api["lower"], rtol=1e-6)  # the API: 95% by default
+    np.testing.assert_allclose(page["upper 95%"], api["upper"], atol=0.006)
     assert api["extrapolated"].sum() == ASKED - HORIZON  # the bands past the validated days
