@@ -80,17 +80,27 @@ class Screen:
 
 
 def describe_screen(screen: dict) -> str:
-    """A planner's sentence for a screen (``Screen.to_dict``), with the sample's figures."""
-    verdict = "kept: validated on every series" if screen["kept"] else "left out, not fitted"
+    """A planner's sentence for a screen (``Screen.to_dict``): what the sample said, in
+    plain words first, then its figures (validation error: mean of MASE and RMSSE)."""
     t = screen["t_stat"]
-    return (
-        f"{screen['model']} {verdict} after a sample of {screen['sample_series']} of "
-        f"{screen['series']} series (newest validation fold): the best candidate with it, "
-        f"{screen['best_with']}, scored {screen['with_model']:.3f}; the best without it, "
-        f"{screen['best_without']}, {screen['without_model']:.3f} (mean of MASE and RMSSE; "
-        f"paired t {'n/a' if t is None else f'{t:.1f}'}, {screen['t_needed']:g} needed to keep "
-        f"it); the sample took {screen['seconds']:.1f}s"
+    sample = f"on a sample of {screen['sample_series']} of {screen['series']} series"
+    if screen["kept"]:
+        said = f"kept: {sample} it helped series after series, so it was validated on all"
+    elif screen["with_model"] >= screen["without_model"]:
+        said = f"left out: {sample} it did no better than the cheap models, so it was not fitted"
+    else:
+        said = (
+            f"left out: {sample} it helped on average, but not consistently enough across "
+            "series to be sure, so it was not fitted on the rest, to save time"
+        )
+    figures = (
+        f"validation error on the sample with it {screen['with_model']:.3f} (best: "
+        f"{screen['best_with']}), without it {screen['without_model']:.3f} (best: "
+        f"{screen['best_without']}); "
+        f"paired t {'n/a' if t is None else f'{t:.1f}'}, {screen['t_needed']:g} needed; "
+        f"the sample took {screen['seconds']:.1f}s"
     )
+    return f"{screen['model']} {said} ({figures})"
 
 
 def stratified_sample(
