@@ -171,7 +171,10 @@ QUICK_RUN = ["--models", "linear_trend,xgboost", "--trials", "2", "--horizon", "
 
 def cli(data_dir: Path, *args: str, timeout: float = 600, **env) -> subprocess.CompletedProcess:
     """``python -m pipeline ...`` on a data directory, as an operator runs it."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    # the data directory's own stores: mlflow.set_tracking_uri in an earlier test of this
+    # worker also exports MLFLOW_TRACKING_URI, which a child would inherit
+    dropped = ("DATABASE_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update(DATA_DIR=str(data_dir), **env)
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],

@@ -91,7 +91,9 @@ def _page(client, model: str = "selected") -> pd.DataFrame:
 
 
 def _pyfunc(data_dir, **columns) -> pd.DataFrame:
-    mlflow.set_tracking_uri(f"sqlite:///{data_dir / 'mlflow.sqlite'}")
+    uri = f"sqlite:///{data_dir / 'mlflow.sqlite'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     model = mlflow.pyfunc.load_model("models:/sales-forecaster@production")
     asked = pd.DataFrame({"horizon": [ASKED], "unique_id": [SERIES], **columns})
     return model.predict(asked).reset_index(drop=True)
