@@ -35,6 +35,7 @@ from pipeline.serving.errors import (
     UnknownGroup,
     UnknownModel,
     UnknownSeries,
+    with_hint,
 )
 from storage.runs import RunConflict
 
@@ -164,8 +165,7 @@ READ_HINTS = {
 def _read_error(exc: DataError, status: int | None = None) -> NoReturn:
     """A request the read side cannot answer as asked (unknown series, group, model or
     driver, a bad value): 422 everywhere; nothing trained or stored yet: 409."""
-    hint = next((h for kind, h in READ_HINTS.items() if isinstance(exc, kind)), None)
-    text = f"{str(exc).rstrip('.')} ({hint})." if hint else str(exc)
+    text = with_hint(exc, READ_HINTS)
     _bad(text, status or (422 if isinstance(exc, RequestError) else 409))
 
 

@@ -77,14 +77,17 @@ class ForecastRequest:
 
 @dataclass(frozen=True)
 class StoredForecast:
-    """A run's stored forecast and the periods every series of it covers."""
+    """A run's stored forecast, the periods every series of it covers, and how many
+    leading ones used the plan (both fixed when the run ended: worked out once)."""
 
     rows: pd.DataFrame
     horizon: int
+    planned: int = 0
 
     @classmethod
-    def of(cls, rows: pd.DataFrame) -> StoredForecast:
-        return cls(rows, int(rows.groupby("unique_id").size().min()) if len(rows) else 0)
+    def of(cls, rows: pd.DataFrame, serving: ServingModel) -> StoredForecast:
+        horizon = int(rows.groupby("unique_id").size().min()) if len(rows) else 0
+        return cls(rows, horizon, planned_steps(serving.plan, serving, horizon) if horizon else 0)
 
 
 @dataclass
@@ -125,7 +128,7 @@ def answer(
         rows = stored.rows
         rows = rows if series is None else rows.loc[rows["unique_id"].isin(series)]
         rows = rows.groupby("unique_id", sort=False).head(h).reset_index(drop=True)
-        return ForecastAnswer(_flag(rows, serving), planned_steps(plan, serving, h), "stored")
+        return ForecastAnswer(_flag(rows, serving), min(stored.planned, h), "stored")
     rows, steps = forecast_with_plan(serving, h, plan, model, series)
     return ForecastAnswer(_flag(rows, serving), steps, "model")
 

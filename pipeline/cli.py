@@ -152,14 +152,15 @@ def _run_flags(p: argparse.ArgumentParser, output: bool = True) -> None:
 def phrased(exc: DataError) -> str:
     """The error's text, with the command line's way forward for the read side's typed
     errors (``pipeline.serving.errors``)."""
-    from pipeline.serving.errors import NoDataSet, NothingServes
+    from pipeline.serving.errors import NoDataSet, NothingServes, with_hint
 
-    hints = {
-        NothingServes: "train one: python -m pipeline run --csv FILE",
-        NoDataSet: "store one: python -m pipeline ingest --csv FILE",
-    }
-    hint = next((h for kind, h in hints.items() if isinstance(exc, kind)), None)
-    return f"{str(exc).rstrip('.')} ({hint})." if hint else str(exc)
+    return with_hint(
+        exc,
+        {
+            NothingServes: "train one: python -m pipeline run --csv FILE",
+            NoDataSet: "store one: python -m pipeline ingest --csv FILE",
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

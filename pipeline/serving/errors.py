@@ -26,7 +26,14 @@ __all__ = [
     "UnknownGroup",
     "UnknownModel",
     "UnknownSeries",
+    "with_hint",
 ]
+
+
+def with_hint(exc: DataError, hints: dict[type, str]) -> str:
+    """The error's text with the caller's way forward for its kind (the first that fits)."""
+    hint = next((h for kind, h in hints.items() if isinstance(exc, kind)), None)
+    return f"{str(exc).rstrip('.')} ({hint})." if hint else str(exc)
 
 
 class ReadError(DataError):

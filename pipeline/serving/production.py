@@ -89,7 +89,7 @@ class ServingCache:
             if serving.driver_tail is None:
                 serving.driver_tail = driver_tail(stored.frame, serving.spec)
         keys = series_keys(self.system.db, dataset_id)
-        stored = StoredForecast.of(stored_forecasts(self.system.db, run_id))
+        stored = StoredForecast.of(stored_forecasts(self.system.db, run_id), serving)
         return Production(run, serving, dataset_id, keys, stored)
 
     def generation(self) -> tuple[int | None, int | None]:
