@@ -174,7 +174,7 @@ def ours_in_child(args: dict) -> dict:
         "coverage": report.coverage,
         "coverage_by_step": report.coverage_by_step,
         "choice": outcome.selection.choice.value_counts().to_dict(),
-        "tiers": outcome.profile["tier"].value_counts().to_dict(),
+        "ladder": outcome.profile["ladder_step"].value_counts().to_dict(),
         "classes": outcome.profile["demand_class"].value_counts().to_dict(),
         "diverged": {k: len(v) for k, v in outcome.diverged().items()},
         "drivers": outcome.drivers.describe() if outcome.drivers else [],
@@ -271,7 +271,7 @@ def report(name: str, result: dict) -> dict:
     peers = table[table["kind"] == "peer"]
     best_mase, best_rmsse = peers["mase"].min(), peers["rmsse"].min()
     sel = table.loc[SELECTED]
-    print(f"\n== {name}: {result['series']} series; ladder {result['tiers']}")
+    print(f"\n== {name}: {result['series']} series; ladder {result['ladder']}")
     print(f"demand classes {result['classes']}")
     print(f"served {result['choice']}")
     for line in result.get("drivers", []):
@@ -297,7 +297,7 @@ def report(name: str, result: dict) -> dict:
         "coverage_by_step": result["coverage_by_step"].round(4).to_dict(),
         "cost": result["cost"],
         "choice": result["choice"],
-        "tiers": result["tiers"],
+        "ladder": result["ladder"],
         "drivers": result.get("drivers", []),
         "wins": bool(wins),
     }

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage import runs  # noqa: E402
+from storage import run_rows  # noqa: E402
 from storage.database import Database  # noqa: E402
 
 SAMPLE = ROOT / "dashapp" / "samples" / "store_item_daily.csv"
@@ -54,14 +54,18 @@ def one(model: str, delay: float) -> float:
     )
     db = None
     try:
-        while db is None or runs.get_run(db, 1) is None or runs.get_run(db, 1)["step"] != "train":
+        while (
+            db is None
+            or run_rows.get_run(db, 1) is None
+            or run_rows.get_run(db, 1)["step"] != "train"
+        ):
             time.sleep(0.1)
             if db is None and (data_dir / "app.sqlite").exists():
                 db = Database(f"sqlite:///{data_dir / 'app.sqlite'}")
         time.sleep(delay)  # let tuning get going
         asked = time.perf_counter()
-        runs.request_cancel(db, 1)
-        while runs.get_run(db, 1)["status"] != "cancelled":
+        run_rows.request_cancel(db, 1)
+        while run_rows.get_run(db, 1)["status"] != "cancelled":
             time.sleep(0.05)
         return time.perf_counter() - asked
     finally:

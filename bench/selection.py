@@ -82,15 +82,15 @@ def score_rule(kept: dict, mode: str, k: int, strategy: str) -> tuple[float, flo
         selection = top_k(selection, kept, mode, k)
     actuals = kept["actuals"].copy()
     served = combine(actuals, selection)
-    rung = actuals["unique_id"].map(selection.choice).isin(["zero", "level"])
-    actuals["rule"] = served.where(~rung, actuals["selected"])
+    on_rule = actuals["unique_id"].map(selection.choice).isin(["zero", "level"])
+    actuals["rule"] = served.where(~on_rule, actuals["selected"])
     per_series = evaluate(actuals, kept["train"], ["rule"], kept["season_length"])
     row = summarize(per_series, actuals).loc["rule"]
     return (
         float(row["mase"]),
         float(row["rmsse"]),
         selection.choice.value_counts().head(3).to_dict(),
-        rule_coverage(kept, selection, actuals.loc[~rung]),
+        rule_coverage(kept, selection, actuals.loc[~on_rule]),
     )
 
 

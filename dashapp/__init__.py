@@ -22,7 +22,7 @@ from dashapp.state import EXTENSION, AppState, set_background_settings
 from dashapp.websocket import init_websocket
 from pipeline.serving import ServingCache
 from pipeline.system import open_system
-from storage.runs import production_run_id
+from storage.run_rows import production_run_id
 from storage.settings import Settings, load_settings
 
 #: the package folder: its CSS and scripts are package data, shipped by any install

@@ -17,7 +17,7 @@ from pipeline import runs
 from pipeline.options import RunOptions
 from pipeline.system import open_system
 from storage.datasets import latest_dataset_id
-from storage.runs import RunConflict
+from storage.run_rows import RunConflict
 from storage.settings import load_settings
 
 #: the first-start sample ships with the package (pyproject.toml's package data)

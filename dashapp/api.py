@@ -37,7 +37,7 @@ from pipeline.serving.errors import (
     UnknownSeries,
     with_hint,
 )
-from storage.runs import RunConflict
+from storage.run_rows import RunConflict
 
 blp = Blueprint("api", __name__, url_prefix="/api", description="Sales forecasts and runs")
 #: what the routes that change things declare: the admin token as a bearer token

@@ -38,7 +38,7 @@ from forecasting.models import MODELS
 from pipeline import runs
 from pipeline.formatting import time_left
 from pipeline.options import RunOptions
-from storage.runs import RunConflict
+from storage.run_rows import RunConflict
 
 COLORS = {"succeeded": "success", "failed": "danger", "cancelled": "secondary"}
 SIGN_IN_TO_START = "Sign in to start training: enter the admin token above."

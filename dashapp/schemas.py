@@ -108,10 +108,10 @@ class SeriesDetail(Schema):
     """How one series is forecast: its ladder step, demand class and what serves it."""
 
     unique_id = fields.String(required=True)
-    tier = fields.String(
-        metadata={"description": "ladder step: zero, new, short or long (enough for validation)"}
+    ladder_step = fields.String(
+        metadata={"description": "zero, new, short or long (enough for validation)"}
     )
-    step = fields.String(metadata={"description": "the ladder step in words"})
+    ladder_note = fields.String(metadata={"description": "the ladder step in words"})
     demand_class = fields.String(
         metadata={"description": "Syntetos-Boylan: smooth, erratic, intermittent, lumpy, none"}
     )
@@ -119,7 +119,7 @@ class SeriesDetail(Schema):
     zero_share = fields.Float()
     adi = fields.Float(allow_none=True, metadata={"description": "mean periods between sales"})
     cv2 = fields.Float(metadata={"description": "squared coefficient of variation of sizes"})
-    served_by = fields.String(metadata={"description": "model, ensemble or ladder rung"})
+    served_by = fields.String(metadata={"description": "model, ensemble or rule (zero, level)"})
     diverged = fields.String(
         metadata={"description": "models whose forecast diverged here and was replaced"}
     )

@@ -10,11 +10,11 @@ One word per idea, here and in every module, page and API field of the product:
   run** is the succeeded run whose model answers reads (``pipeline.serving``).
 - **model**: one registry entry (``forecasting.models``), fitted per series or over the
   panel; a **candidate** is what a series can be served by: a model, an ensemble of
-  models, or a ladder rung.
+  models, or a **rule** (``zero``, ``level``: a forecast that needs no fitted model).
 - **choice**: which candidate serves each series (``forecasting.selection``); the
   **served** forecast (``SERVED``, ``"selected"`` in the API) is the choices'.
 - **ladder step**: how much history a series has (``zero``, ``new``, ``short``, ``long``;
-  ``forecasting.ladder``); the ``zero`` and ``new`` steps are served by **rungs** (zero,
+  ``forecasting.ladder``); the ``zero`` and ``new`` steps are served by rules (zero,
   level), the others by models.
 - **screen**: an expensive model tried on a sample of series first
   (``forecasting.screening``).

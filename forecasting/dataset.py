@@ -102,9 +102,9 @@ class Dataset:
         profile = profile_series(self.frame, default_horizon(freq), self.spec.season_length)
         unit = period_unit(freq)
         parts = []
-        for tier, what in (("zero", "never sold: zero forecast"), ("new", "new")):
-            ids = profile.index[profile["tier"] == tier]
-            if len(ids) and tier == "new":
+        for step, what in (("zero", "never sold: zero forecast"), ("new", "new")):
+            ids = profile.index[profile["ladder_step"] == step]
+            if len(ids) and step == "new":
                 what = f"new, under {NEW_PERIODS} {unit} of history: level forecast"
             if len(ids):
                 parts.append(f"{len(ids)} {what} (e.g. {ids[0]})")

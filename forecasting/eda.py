@@ -73,7 +73,7 @@ def analyse(
     )
     table["share_of_total"] = table["total"] / max(float(table["total"].sum()), 1e-12)
     demand = profile_series(frame, default_horizon(spec.freq), m)
-    table = table.join(demand[["adi", "cv2", "demand_class", "tier"]])
+    table = table.join(demand[["adi", "cv2", "demand_class", "ladder_step"]])
     table["adi"] = table["adi"].replace(np.inf, np.nan)
     table = table.sort_values("total", ascending=False).reset_index()
     overview = {
@@ -93,7 +93,7 @@ def analyse(
         "gap_rule": (cleaning or {}).get("gap_rule", ""),
         "top_series_share": float(table["share_of_total"].head(top).sum()),
         "demand_classes": demand["demand_class"].value_counts().to_dict(),
-        "ladder": demand["tier"].value_counts().to_dict(),
+        "ladder": demand["ladder_step"].value_counts().to_dict(),
     }
     return EdaReport(
         overview=overview,

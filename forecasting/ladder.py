@@ -24,14 +24,14 @@ import pandas as pd
 from forecasting.backtest import min_train
 from forecasting.frequency import UNITS
 
-TIERS = ("zero", "new", "short", "long")
+LADDER_STEPS = ("zero", "new", "short", "long")
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "none")
 #: a series with fewer periods than this is new: a level is all its history supports
 NEW_PERIODS = 4
 ADI_CUT = 1.32
 CV2_CUT = 0.49
 
-TIER_TEXT = {
+LADDER_TEXT = {
     "zero": "no sales yet: zero forecast",
     "new": "new: {periods} {unit} of history, level forecast",
     "short": "short: {periods} {unit} of history, models that fit short histories",
@@ -61,7 +61,7 @@ def profile_series(df: pd.DataFrame, h: int, season_length: int) -> pd.DataFrame
         out["cv2"] = (out["var_size"] / out["mean_size"] ** 2).fillna(0.0)
     out["zero_share"] = 1 - out["nonzero"] / out["periods"]
     out["demand_class"] = demand_class(out["adi"], out["cv2"], out["nonzero"])
-    out["tier"] = ladder_step(out["periods"], out["nonzero"], h, season_length)
+    out["ladder_step"] = ladder_step(out["periods"], out["nonzero"], h, season_length)
     out["whole_season"] = out["periods"] >= season_length
     return out.drop(columns=["mean_size", "var_size"])
 
@@ -89,20 +89,32 @@ def ladder_step(periods: pd.Series, nonzero: pd.Series, h: int, season_length: i
     return pd.Series(steps, index=periods.index)
 
 
-def describe_step(tier: str, periods: int, freq_name: str = "") -> str:
+def describe_step(step: str, periods: int, freq_name: str = "") -> str:
     """A planner's sentence for a series' ladder step ("new: 3 days of history, ...")."""
     unit = UNITS.get(freq_name, "periods")
-    return TIER_TEXT[tier].format(periods=periods, unit=unit[:-1] if periods == 1 else unit)
+    return LADDER_TEXT[step].format(periods=periods, unit=unit[:-1] if periods == 1 else unit)
 
 
 def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") -> pd.DataFrame:
     """What a planner sees per series: its ladder step in words, demand class, what serves it."""
-    table = profile[["tier", "demand_class", "periods", "zero_share", "adi", "cv2"]].copy()
+    table = profile[["ladder_step", "demand_class", "periods", "zero_share", "adi", "cv2"]].copy()
     table["adi"] = table["adi"].replace(np.inf, np.nan).round(3)
     table["cv2"] = table["cv2"].round(3)
     table["zero_share"] = table["zero_share"].round(4)
     table["served_by"] = choice.reindex(table.index)
-    table["step"] = [
-        describe_step(t, p, freq_name) for t, p in zip(table["tier"], table["periods"], strict=True)
+    table["ladder_note"] = [
+        describe_step(t, p, freq_name)
+        for t, p in zip(table["ladder_step"], table["periods"], strict=True)
     ]
     return table.rename_axis("unique_id").reset_index()
+
+
+#: the column names of tables stored before the glossary (a profile's ``tier``, the
+#: series table's ``step``): readers of older runs and EDA reports rename them
+OLD_NAMES = {"tier": "ladder_step", "step": "ladder_note"}
+
+
+def upgrade_names(table: pd.DataFrame) -> pd.DataFrame:
+    """A stored profile or series table under today's column names."""
+    old = {a: b for a, b in OLD_NAMES.items() if a in table and b not in table}
+    return table.rename(columns=old) if old else table

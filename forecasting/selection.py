@@ -15,7 +15,7 @@ A ``short`` series takes the best candidate of its demand class among those
 made only of models that fit short histories (and, for a series shorter than a
 season, none that repeats a season: validated on long series, seasonal naive
 there is a naive forecast of whatever the last period was); ``new`` and ``zero`` series take
-the ladder's ``level`` and ``zero`` rungs, which need no fitted model.
+the ``level`` and ``zero`` rules, which need no fitted model.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ MIN_CLASS_SERIES = 10
 #: and serves it only when it beats the global choice on that class by this paired t statistic
 CLASS_T_STAT = 2.0
 #: what a ladder step serves when it needs no fitted model
-RUNGS = {"zero": "zero", "new": "level"}
+RULES = {"zero": "zero", "new": "level"}
 #: what short series are served when no series could be validated, in order of preference
 UNVALIDATED_DEFAULT = ("ets", "theta", "naive")
 
@@ -52,7 +52,7 @@ UNVALIDATED_DEFAULT = ("ets", "theta", "naive")
 @dataclass
 class Selection:
     members: dict[str, list[str]]
-    #: the candidate served for every series (a model, an ensemble or a rung)
+    #: the candidate served for every series (a model, an ensemble or a rule)
     choice: pd.Series
     #: validation score of every candidate for every validated series
     scores: pd.DataFrame
@@ -217,7 +217,7 @@ def _ladder_choice(
     if "whole_season" in profile and seasonal:
         unseasoned = _best_short(scores, members, profile, set(short_ok) - set(seasonal))
         short = short.where(profile["whole_season"], unseasoned)
-    out = profile["tier"].map(RUNGS).fillna(short).astype(object)
+    out = profile["ladder_step"].map(RULES).fillna(short).astype(object)
     validated = choice.index.intersection(out.index)
     out[validated] = choice[validated]
     return out
@@ -230,7 +230,7 @@ def _best_short(
     only of the models in ``fit`` (the best over all classes where its class has none)."""
     candidates = [c for c, m in members.items() if set(m) <= fit]
     if not candidates:
-        return pd.Series(RUNGS["new"], index=profile.index, dtype=object)
+        return pd.Series(RULES["new"], index=profile.index, dtype=object)
     short_scores = scores[candidates]
     labels = profile["demand_class"].reindex(scores.index)
     by_class = short_scores.groupby(labels).mean().idxmin(axis=1).to_dict()
@@ -239,18 +239,18 @@ def _best_short(
 
 def _unvalidated(models: list[str], profile: pd.DataFrame | None, mode: str) -> Selection:
     """No series is long enough for a validation fold: serve a robust default."""
-    default = next((m for m in UNVALIDATED_DEFAULT if m in models), RUNGS["new"])
+    default = next((m for m in UNVALIDATED_DEFAULT if m in models), RULES["new"])
     members = {name: [name] for name in models if not name.startswith("ensemble(")}
     index = profile.index if profile is not None else pd.Index([])
-    tiers = profile["tier"] if profile is not None else pd.Series(dtype=object)
+    steps = profile["ladder_step"] if profile is not None else pd.Series(dtype=object)
     choice = pd.Series(
-        [RUNGS.get(t, default) for t in tiers], index=index, dtype=object, name="choice"
+        [RULES.get(t, default) for t in steps], index=index, dtype=object, name="choice"
     )
     return Selection(members, choice, pd.DataFrame(index=index), mode, None)
 
 
 def combine(forecasts: pd.DataFrame, selection: Selection, column: str = "yhat") -> pd.Series:
-    """The served value per row of a wide frame with one column per model (rungs excluded)."""
+    """The served value per row of a wide frame with one column per model (rules excluded)."""
     out = pd.Series(index=forecasts.index, dtype=float)
     chosen = forecasts["unique_id"].map(selection.choice)
     for cand in chosen.dropna().unique():

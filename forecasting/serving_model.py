@@ -4,7 +4,7 @@ A ``ServingModel`` forecasts any horizon from its own state (no data set
 needed), for the served combination or any single trained model, so the
 command line, the web app and the MLflow pyfunc all forecast the same way.
 Every series it was given gets a forecast: fitted models serve the ``short``
-and ``long`` steps of the ladder, the ``level`` and ``zero`` rungs the ``new``
+and ``long`` steps of the ladder, the ``level`` and ``zero`` rules the ``new``
 and ``zero`` ones (``forecasting.ladder``). Bands past the validated horizon
 keep widening and are flagged ``extrapolated``.
 """
@@ -24,15 +24,15 @@ from forecasting.intervals import (
     random_walk_quantiles,
     zero_quantiles,
 )
-from forecasting.ladder import series_table
+from forecasting.ladder import series_table, upgrade_names
 from forecasting.metrics import naive_scale
 from forecasting.models import Forecaster
 from forecasting.models.base import forecast_grid
-from forecasting.selection import RUNGS, Selection, combine
+from forecasting.selection import RULES, Selection, combine
 from forecasting.spec import DataSpec
 
 SERVED = "selected"
-#: the band quantiles of the ``level`` rung are those of this validated model
+#: the band quantiles of the ``level`` rule are those of this validated model
 LEVEL_BANDS_FROM = "naive"
 
 
@@ -40,7 +40,7 @@ LEVEL_BANDS_FROM = "naive"
 class ServingModel:
     fitted: dict[str, Forecaster]
     members: dict[str, list[str]]
-    #: served candidate per series (a model, an ensemble name or a ladder rung)
+    #: served candidate per series (a model, an ensemble name or a rule)
     choice: pd.Series
     #: conformal quantiles per candidate: rows are horizon steps, columns levels
     quantiles: dict[str, pd.DataFrame]
@@ -51,8 +51,8 @@ class ServingModel:
     horizon: int
     #: per series: ladder step, demand class, history length (``ladder.profile_series``)
     profile: pd.DataFrame | None = None
-    #: per rung series (``new``, ``zero``): the level it forecasts and its last date
-    rungs: pd.DataFrame | None = None
+    #: per series a rule serves (ladder steps ``new``, ``zero``): its level and last date
+    rule_levels: pd.DataFrame | None = None
     #: the served models that use drivers, fitted without them: they serve when no plan
     #: for the drivers is given
     plain: dict[str, Forecaster] | None = None
@@ -66,6 +66,14 @@ class ServingModel:
     #: reader forecasts with the same plan (``forecasting.requests``)
     plan: pd.DataFrame | None = None
 
+    def __setstate__(self, state: dict) -> None:
+        """Load a model pickled before the glossary: ``rungs`` became ``rule_levels``."""
+        if "rungs" in state:
+            state["rule_levels"] = state.pop("rungs")
+        if state.get("profile") is not None:
+            state["profile"] = upgrade_names(state["profile"])
+        self.__dict__.update(state)
+
     @property
     def models(self) -> list[str]:
         return list(self.fitted)
@@ -77,10 +85,10 @@ class ServingModel:
     @property
     def last_ds(self) -> pd.Series:
         """Each series' last date of history: where its forecast, and a plan, start."""
-        # every fitted model saw the same modelled series; the rungs hold the rest
+        # every fitted model saw the same modelled series; the rules hold the rest
         parts = [next(iter(self.fitted.values())).last_ds_] if self.fitted else []
-        if self.rungs is not None and not self.rungs.empty:
-            parts.append(self.rungs["last_ds"])
+        if self.rule_levels is not None and not self.rule_levels.empty:
+            parts.append(self.rule_levels["last_ds"])
         return pd.concat(parts)
 
     def served_models(self) -> set[str]:
@@ -99,8 +107,8 @@ class ServingModel:
 
     def only(self, name: str) -> ServingModel:
         """The same, serving one trained model for every series (for per-model tracking)."""
-        choice = self.choice.where(self.choice.isin(RUNGS.values()), name)
-        quantiles = {k: v for k, v in self.quantiles.items() if k in (name, *RUNGS.values())}
+        choice = self.choice.where(self.choice.isin(RULES.values()), name)
+        quantiles = {k: v for k, v in self.quantiles.items() if k in (name, *RULES.values())}
         return ServingModel(
             {name: self.fitted[name]},
             {name: [name]},
@@ -111,7 +119,7 @@ class ServingModel:
             self.spec,
             self.horizon,
             self.profile,
-            self.rungs,
+            self.rule_levels,
             {name: self.plain[name]} if self.plain and name in self.plain else None,
             self.driver_tail,
             _errors_of(self.errors, name),
@@ -145,7 +153,7 @@ class ServingModel:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The served forecast and the wide frame of the model forecasts it combines
         (every trained model's with ``every_model``, as a backtest scores them all).
-        Series on a ladder rung carry the rung's forecast in every model column. The wide
+        Series served by a rule carry the rule's forecast in every model column. The wide
         frame's ``attrs["diverged"]`` holds, per model, the series it replaced."""
         if model is not None and model not in self.fitted and model != SERVED:
             raise DataError(f"Unknown model {model!r}; trained: {', '.join(self.fitted)}.")
@@ -153,8 +161,8 @@ class ServingModel:
             unknown = sorted(set(series) - set(self.choice.index))
             if unknown:
                 raise DataError(f"Unknown series {', '.join(unknown[:5])}.")
-        on_rung = self.choice.isin(RUNGS.values())
-        choice = self.choice if model in (None, SERVED) else self.choice.where(on_rung, model)
+        on_rule = self.choice.isin(RULES.values())
+        choice = self.choice if model in (None, SERVED) else self.choice.where(on_rule, model)
         needed = {m for cand in set(choice) for m in self.members.get(cand, [])}
         needed = [m for m in self.fitted if every_model or m in needed]
         wide = None
@@ -165,9 +173,9 @@ class ServingModel:
             if pred.attrs.get("diverged"):
                 diverged[name] = pred.attrs["diverged"]
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
-        rung_rows = self._rung_forecast(h, needed)
-        if rung_rows is not None:
-            wide = rung_rows if wide is None else pd.concat([wide, rung_rows], ignore_index=True)
+        rule_rows = self._rule_forecast(h, needed)
+        if rule_rows is not None:
+            wide = rule_rows if wide is None else pd.concat([wide, rule_rows], ignore_index=True)
         if wide is None:
             raise DataError("This model has no series to forecast.")
         if series:
@@ -175,10 +183,10 @@ class ServingModel:
         served = wide[["unique_id", "ds"]].copy()
         selection = Selection(self.members, choice, pd.DataFrame(), "stored")
         served["yhat"] = combine(wide, selection)
-        if rung_rows is not None:
-            rung = wide["unique_id"].isin(rung_rows["unique_id"].unique())
-            served.loc[rung, "yhat"] = wide.loc[rung, "_rung"]
-            wide = wide.drop(columns="_rung")
+        if rule_rows is not None:
+            on_rule = wide["unique_id"].isin(rule_rows["unique_id"].unique())
+            served.loc[on_rule, "yhat"] = wide.loc[on_rule, "_rule"]
+            wide = wide.drop(columns="_rule")
         served["model"] = served["unique_id"].map(choice)
         parts = []
         for cand, rows in served.groupby("model", sort=False):
@@ -208,13 +216,13 @@ class ServingModel:
             )
         return model, repeat_last_season(self.driver_tail, self.spec, h)
 
-    def _rung_forecast(self, h: int, columns: list[str]) -> pd.DataFrame | None:
-        """Forecast rows of the series on a ladder rung: their level, in every model column."""
-        if self.rungs is None or self.rungs.empty:
+    def _rule_forecast(self, h: int, columns: list[str]) -> pd.DataFrame | None:
+        """Forecast rows of the series served by a rule: their level, in every model column."""
+        if self.rule_levels is None or self.rule_levels.empty:
             return None
-        grid = forecast_grid(self.rungs["last_ds"], h, self.spec)
-        level = grid["unique_id"].map(self.rungs["level"]).to_numpy(float)
-        return grid.assign(**{name: level for name in columns}, _rung=level)
+        grid = forecast_grid(self.rule_levels["last_ds"], h, self.spec)
+        level = grid["unique_id"].map(self.rule_levels["level"]).to_numpy(float)
+        return grid.assign(**{name: level for name in columns}, _rule=level)
 
 
 def _errors_of(errors: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
@@ -235,21 +243,21 @@ def serving_model(
 ) -> ServingModel:
     """Bundle refitted models with intervals calibrated on the validation folds only.
 
-    ``df`` holds every series (rungs included); ``profile`` their ladder steps;
+    ``df`` holds every series (those served by rules included); ``profile`` their ladder steps;
     ``plain`` the served models refitted without drivers.
     """
     grouped = df.groupby("unique_id", sort=False)["y"]
     scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
     nonnegative = grouped.min() >= 0
     quantiles = _band_quantiles(selection, fitted, scale, horizon)
-    rungs = None
+    rule_levels = None
     if profile is not None:
-        on_rung = profile.index[profile["tier"].isin(RUNGS)]
-        rows = df.loc[df["unique_id"].isin(on_rung)].groupby("unique_id", sort=False)
-        rungs = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
-        rungs.loc[profile.loc[rungs.index, "tier"] == "zero", "level"] = 0.0
+        on_rule = profile.index[profile["ladder_step"].isin(RULES)]
+        rows = df.loc[df["unique_id"].isin(on_rule)].groupby("unique_id", sort=False)
+        rule_levels = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
+        rule_levels.loc[profile.loc[rule_levels.index, "ladder_step"] == "zero", "level"] = 0.0
         # a new series' own naive scale rests on a few points: never narrower than its level
-        new = rungs.index[rungs["level"] != 0]
+        new = rule_levels.index[rule_levels["level"] != 0]
         scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])
     members = {c: m for c, m in selection.members.items() if set(m) <= set(fitted)}
     return ServingModel(
@@ -262,7 +270,7 @@ def serving_model(
         spec,
         horizon,
         profile,
-        rungs,
+        rule_levels,
         plain or None,
         driver_tail(df, spec),
         validation_errors(selection.table, set(selection.choice) | set(fitted)),
@@ -303,11 +311,11 @@ def _band_quantiles(
     validation = selection.table
     candidates = set(selection.choice) | set(fitted)
     quantiles = {}
-    for cand in candidates - set(RUNGS.values()):
+    for cand in candidates - set(RULES.values()):
         if validation is not None and cand in validation:
             quantiles[cand] = conformal_quantiles(validation, scale, cand)
         else:  # nothing validated it: the bands of a random walk, never a false precision
             quantiles[cand] = random_walk_quantiles(horizon)
-    quantiles[RUNGS["zero"]] = zero_quantiles()
-    quantiles[RUNGS["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
+    quantiles[RULES["zero"]] = zero_quantiles()
+    quantiles[RULES["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
     return quantiles

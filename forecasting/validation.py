@@ -43,7 +43,7 @@ def validate(
     plan = plan or Plan(Reporter(), {})
     screened = [n for n in names if n in options.screened()]
     scales = fold_scales(df, h, options.n_windows, spec.season_length)
-    validated = profile is None or (profile["tier"] == "long").any()
+    validated = profile is None or (profile["ladder_step"] == "long").any()
     tuning: dict[str, TuningResult] = {}
     screens: list[Screen] = []
 
@@ -73,7 +73,7 @@ def validate(
     for name in cheap:
         tuning[name] = run(name, df, f"validate {name}")
     validated_ids = (
-        profile.index[profile["tier"] == "long"]
+        profile.index[profile["ladder_step"] == "long"]
         if profile is not None
         else pd.Index(df["unique_id"].unique())
     )

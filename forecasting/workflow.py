@@ -5,7 +5,7 @@ runs it on everything but the last ``h`` periods of every series and scores
 the result on those held-out periods, which nothing before has seen. Every
 series given in gets a forecast: the models are fitted to the series with
 history to fit (the ``short`` and ``long`` steps of ``forecasting.ladder``),
-the others stand on its ``level`` and ``zero`` rungs.
+the others are served by the ``level`` and ``zero`` rules.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def train_and_forecast(
     spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
     plan.finish("drivers")
     screens: list[Screen] = []
-    if modelled.empty:  # nothing has sold yet, or only new products: the ladder's rungs serve
+    if modelled.empty:  # nothing has sold yet, or only new products: the rules serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
         tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile)
@@ -144,7 +144,7 @@ def choose_drivers(
     if not spec.exog or options.drivers == "all":
         report = {name: {"used": True, "named": True} for name in spec.exog}
         return spec, DriverChoice(spec.exog, report)
-    long = df.loc[df["unique_id"].isin(profile.index[profile["tier"] == "long"])]
+    long = df.loc[df["unique_id"].isin(profile.index[profile["ladder_step"] == "long"])]
     choice = screen_drivers(long, spec, h, options.n_windows, spec.exog)
     for line in choice.describe():
         log.info("driver %s", line)
@@ -209,7 +209,7 @@ def _by_step(table: pd.DataFrame | None) -> dict:
 
 def fitted_rows(df: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
     """The rows of the series the models are fitted to (the ladder's short and long steps)."""
-    modelled = profile.index[profile["tier"].isin(["short", "long"])]
+    modelled = profile.index[profile["ladder_step"].isin(["short", "long"])]
     if len(modelled) == len(profile):
         return df
     return df.loc[df["unique_id"].isin(modelled)]

@@ -168,15 +168,15 @@ def _print_drivers(outcome: ForecastOutcome) -> None:
 def _print_ladder(outcome: ForecastOutcome) -> None:
     """How every series was forecast: ladder steps, demand classes, diverged models."""
     table = outcome.profile
-    steps = table["tier"].value_counts()
+    steps = table["ladder_step"].value_counts()
     classes = table["demand_class"].value_counts()
     print("ladder: " + ", ".join(f"{v} {k}" for k, v in steps.items()) + " series")
     print("demand classes: " + ", ".join(f"{v} {k}" for k, v in classes.items()))
-    rungs = [r for r in outcome.series_report() if r["tier"] in ("new", "zero")]
-    for row in rungs[:10]:
-        print(f"  {row['unique_id']}: {row['step']}")
-    if len(rungs) > 10:
-        print(f"  ... and {len(rungs) - 10} more new or never-sold series")
+    on_rules = [r for r in outcome.series_report() if r["ladder_step"] in ("new", "zero")]
+    for row in on_rules[:10]:
+        print(f"  {row['unique_id']}: {row['ladder_note']}")
+    if len(on_rules) > 10:
+        print(f"  ... and {len(on_rules) - 10} more new or never-sold series")
     for model, series in outcome.diverged().items():
         print(
             f"{model} diverged on {len(series)} series and was replaced by seasonal naive there "

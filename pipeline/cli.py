@@ -21,7 +21,7 @@ from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.models import MODELS
 from forecasting.selection import DEFAULT_MODE, MODES
 from pipeline.processes import die_with, own_helpers
-from storage.runs import RunConflict
+from storage.run_rows import RunConflict
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3

@@ -93,7 +93,7 @@ def _execute(system: System, run_id: int) -> int:
     """The run's own process: started by the front door, never by hand."""
     # the numeric stack loads here, in the run's process only: listing, cancelling and
     # supervising runs answer in a second or two instead of ten
-    from pipeline.runner import Stopped, execute
+    from pipeline.execution import Stopped, execute
 
     def stop_on_sigterm(_signum, _frame) -> None:
         raise Stopped()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from forecasting.progress import Cancelled, Reporter
-from storage import runs
+from storage import run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.settings import Settings
@@ -68,7 +68,7 @@ class RunContext:
         if self.on_progress is not None:
             self.on_progress(progress, message)
         if force or now - self._last_write >= WRITE_EVERY:
-            runs.report(
+            run_rows.report(
                 self.db, self.run_id, progress, message, self.current_step, self.expected_end()
             )
             self._last_write = now
@@ -93,7 +93,7 @@ class RunContext:
         now = time.monotonic()
         if not self._cancelled and now - self._last_poll >= POLL_EVERY:
             self._last_poll = now
-            self._cancelled = runs.heartbeat(self.db, self.run_id)
+            self._cancelled = run_rows.heartbeat(self.db, self.run_id)
         if self._cancelled:
             raise Cancelled(f"Run {self.run_id} was cancelled.")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from storage.runs import Owner
+from storage.run_rows import Owner
 from storage.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

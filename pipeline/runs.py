@@ -38,10 +38,10 @@ from pipeline.processes import ROOT, child_env, stop_group
 from pipeline.runlog import read_log as _read_log
 from pipeline.system import System
 from pipeline.uploads import Upload
-from storage import runs
+from storage import run_rows
 from storage.database import Database
 from storage.datasets import dataset_info, latest_dataset_id
-from storage.runs import RunConflict
+from storage.run_rows import RunConflict
 from storage.settings import Settings
 
 __all__ = ["GRACE_SECONDS", "RunConflict"]
@@ -108,9 +108,9 @@ def run_here(
         try:
             return supervisor.watch(on_update)
         except KeyboardInterrupt:
-            if runs.cancel_requested(system.db, run_id):
+            if run_rows.cancel_requested(system.db, run_id):
                 supervisor.grace = 0.0
-            runs.request_cancel(system.db, run_id)
+            run_rows.request_cancel(system.db, run_id)
 
 
 def cancel(system: System, run_id: int) -> dict:
@@ -118,13 +118,13 @@ def cancel(system: System, run_id: int) -> dict:
 
     A run whose processes are already gone (its supervisor died too) ends here.
     """
-    if runs.get_run(system.db, run_id) is None:
+    if run_rows.get_run(system.db, run_id) is None:
         raise KeyError(run_id)
-    if runs.request_cancel(system.db, run_id) in ACTIVE:
-        owner = runs.owner_of(system.db, run_id)
+    if run_rows.request_cancel(system.db, run_id) in ACTIVE:
+        owner = run_rows.owner_of(system.db, run_id)
         if owner is None or owner.is_alive() is False:
             stop_group(owner)
-            runs.finish(
+            run_rows.finish(
                 system.db,
                 run_id,
                 "cancelled",
@@ -135,26 +135,26 @@ def cancel(system: System, run_id: int) -> dict:
 
 def status(system: System, run_id: int) -> dict | None:
     """The run as stored, plus whether it looks stalled; ``None`` when there is no such run."""
-    run = runs.get_run(system.db, run_id)
+    run = run_rows.get_run(system.db, run_id)
     if run is None:
         return None
-    run["production"] = run["id"] == runs.production_run_id(system.db)
+    run["production"] = run["id"] == run_rows.production_run_id(system.db)
     return _with_liveness(run, system.settings.run_stall_seconds)
 
 
 def list_runs(system: System, limit: int = 50) -> list[dict]:
     stall = system.settings.run_stall_seconds
-    return [_with_liveness(r, stall) for r in runs.list_runs(system.db, limit)]
+    return [_with_liveness(r, stall) for r in run_rows.list_runs(system.db, limit)]
 
 
 def active(system: System) -> dict | None:
     """The queued or running run, if any."""
-    run_id = runs.active_run_id(system.db)
+    run_id = run_rows.active_run_id(system.db)
     return status(system, run_id) if run_id is not None else None
 
 
 def production_run_id(system: System) -> int | None:
-    return runs.production_run_id(system.db)
+    return run_rows.production_run_id(system.db)
 
 
 def read_log(system: System, run_id: int, offset: int = 0) -> tuple[str, int]:
@@ -192,7 +192,7 @@ def is_active(run: dict) -> bool:
 
 
 def _create(system: System, opts: RunOptions) -> int:
-    return runs.create_run(system.db, opts.kind, opts.to_dict(), opts.dataset_id)
+    return run_rows.create_run(system.db, opts.kind, opts.to_dict(), opts.dataset_id)
 
 
 def _launch_detached(settings: Settings, db: Database, run_id: int) -> None:
@@ -211,7 +211,7 @@ def _launch_detached(settings: Settings, db: Database, run_id: int) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         problem = str(exc)
     if problem:
-        runs.finish(db, run_id, "failed", error=f"The run could not be started: {problem}")
+        run_rows.finish(db, run_id, "failed", error=f"The run could not be started: {problem}")
 
 
 def _with_liveness(run: dict, stall_seconds: float) -> dict:

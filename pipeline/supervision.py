@@ -33,10 +33,10 @@ import psutil
 
 from pipeline.processes import spawn_executor, stop_group
 from pipeline.runlog import log_path, stderr_path
-from storage import runs
+from storage import run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
-from storage.runs import Owner
+from storage.run_rows import Owner
 from storage.settings import Settings, load_settings
 
 #: seconds a cancel request waits for the run to stop at a check before its processes are
@@ -68,7 +68,7 @@ class Supervisor:
                 code = self.process.wait(timeout=POLL_SECONDS)
             except subprocess.TimeoutExpired:
                 code = None
-            run = runs.get_run(self.db, self.run_id)
+            run = run_rows.get_run(self.db, self.run_id)
             if on_update is not None and run is not None:
                 on_update(run)
             if code is not None:
@@ -94,20 +94,20 @@ class Supervisor:
     def _stop(self, owner: Owner, run: dict | None) -> dict:
         stop_group(owner)
         self.process.wait()
-        run = runs.get_run(self.db, self.run_id)
+        run = run_rows.get_run(self.db, self.run_id)
         if run is None or run["status"] not in ("queued", "running"):
             return run  # it ended by itself meanwhile: keep what it left
         self._sweep()
         step = run["step"] or "start"
         if self.stop_reason:
-            runs.finish(
+            run_rows.finish(
                 self.db,
                 self.run_id,
                 "failed",
                 error=f"Stopped ({self.stop_reason}) during step {step}; start a new run.",
             )
         else:
-            runs.finish(
+            run_rows.finish(
                 self.db,
                 self.run_id,
                 "cancelled",
@@ -116,12 +116,12 @@ class Supervisor:
                     f"within {self.grace:.0f} s, so its processes were stopped."
                 ),
             )
-        return runs.get_run(self.db, self.run_id)
+        return run_rows.get_run(self.db, self.run_id)
 
     def _after_exit(self, owner: Owner, code: int) -> dict:
         """The executing process ended: stop its helpers; a run it left active failed."""
         stop_group(owner, term_seconds=1.0)
-        run = runs.get_run(self.db, self.run_id)
+        run = run_rows.get_run(self.db, self.run_id)
         if run is not None and run["status"] in ("queued", "running"):
             self._sweep()
             how = (
@@ -130,10 +130,13 @@ class Supervisor:
                 else f"killed or crashed: exit status {code}"
             )
             self._copy_stderr()
-            runs.finish(
-                self.db, self.run_id, "failed", error=runs.abandoned_error(owner, run["step"], how)
+            run_rows.finish(
+                self.db,
+                self.run_id,
+                "failed",
+                error=run_rows.abandoned_error(owner, run["step"], how),
             )
-            run = runs.get_run(self.db, self.run_id)
+            run = run_rows.get_run(self.db, self.run_id)
         return run
 
     def _sweep(self) -> None:
@@ -161,7 +164,7 @@ def start(db: Database, settings: Settings, run_id: int) -> Supervisor:
     """Spawn the run's executing process as a child of this one, and supervise it."""
     process = spawn_executor(run_id, settings, stderr_path(settings.logs_dir, run_id))
     owner = Owner(Owner.current().host, process.pid, psutil.Process(process.pid).create_time())
-    runs.hand_over(db, run_id, owner)
+    run_rows.hand_over(db, run_id, owner)
     return Supervisor(db, settings, run_id, process, owner)
 
 
@@ -190,11 +193,11 @@ def detached(run_id: int) -> None:
     settings = load_settings()
     db = Database(settings.resolved_database_url())
     try:
-        runs.hand_over(db, run_id, Owner.current())
+        run_rows.hand_over(db, run_id, Owner.current())
         try:
             supervisor = start(db, settings, run_id)
         except OSError as exc:
-            runs.finish(db, run_id, "failed", error=f"The run could not be started: {exc}")
+            run_rows.finish(db, run_id, "failed", error=f"The run could not be started: {exc}")
             return
         _stop_on_signal(supervisor)
         supervisor.watch()

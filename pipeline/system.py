@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pipeline.processes import stop_group
 from storage.artifacts import ArtifactStore
 from storage.database import Database
-from storage.runs import recover_abandoned
+from storage.run_rows import recover_abandoned
 from storage.settings import Settings, load_settings
 
 if TYPE_CHECKING:

@@ -95,10 +95,10 @@ def test_series_says_how_each_series_is_forecast(client):
     details = {d["unique_id"]: d for d in body["details"]}
     assert set(details) == set(body["series"])
     for row in details.values():
-        assert row["tier"] in {"zero", "new", "short", "long"}
+        assert row["ladder_step"] in {"zero", "new", "short", "long"}
         assert row["demand_class"] in {"smooth", "erratic", "intermittent", "lumpy", "none"}
-        assert row["step"] and row["served_by"]
-    assert details[SERIES]["tier"] == "long" and details[SERIES]["periods"] > 300
+        assert row["ladder_note"] and row["served_by"]
+    assert details[SERIES]["ladder_step"] == "long" and details[SERIES]["periods"] > 300
 
 
 def test_forecast_for_a_series_a_group_a_model_and_a_level(client):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashapp import DEV_SECRET, create_app
-from storage import runs
+from storage import run_rows
 from storage.datasets import latest_dataset_id
 from tests.conftest import SAMPLES
 
@@ -60,7 +60,7 @@ def _cancel_refused(response) -> bool:
 
 def test_without_the_token_changes_get_401_and_nothing_happens(guarded):
     client, db, _ = guarded
-    dataset_before, runs_before = latest_dataset_id(db), len(runs.list_runs(db))
+    dataset_before, runs_before = latest_dataset_id(db), len(run_rows.list_runs(db))
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
         started = client.post("/api/runs", json={"models": ["linear_trend"]}, headers=headers)
         assert started.status_code == 401, started.get_json()
@@ -75,8 +75,8 @@ def test_without_the_token_changes_get_401_and_nothing_happens(guarded):
     # checked before the body: a bad body without the token is still 401, not 422
     assert client.post("/api/runs", json={"models": ["nope"]}).status_code == 401
     assert latest_dataset_id(db) == dataset_before
-    assert len(runs.list_runs(db)) == runs_before
-    assert not runs.cancel_requested(db, 1)
+    assert len(run_rows.list_runs(db)) == runs_before
+    assert not run_rows.cancel_requested(db, 1)
 
 
 def test_reading_stays_open_and_the_bearer_token_allows_changes(guarded):
@@ -98,7 +98,7 @@ def test_the_dashboard_needs_a_signed_in_session_to_change_things(guarded):
     wrong = client.post("/_dash-update-component", json=_sign_in_callback("guess"))
     assert wrong.status_code == 200 and "That is not the admin token" in wrong.get_data(True)
     assert _cancel_refused(client.post("/_dash-update-component", json=_cancel_callback(app)))
-    assert not runs.cancel_requested(db, 1)
+    assert not run_rows.cancel_requested(db, 1)
     signed = client.post("/_dash-update-component", json=_sign_in_callback(TOKEN))
     assert "Signed in" in signed.get_data(True)
     cookie = signed.headers["Set-Cookie"]

@@ -113,13 +113,13 @@ def test_packages_import_only_what_design_allows():
     assert not broken, broken
 
 
-def test_only_the_runner_imports_a_step():
+def test_only_execution_imports_a_step():
     """A step is a stage of a run: what two rooms share lives outside ``pipeline/steps``."""
     reaching = [
         f"{a} imports {b}"
         for a, edges in import_graph(inside_functions=True).items()
         for b in edges
-        if b.startswith("pipeline.steps.") and a != "pipeline.runner"
+        if b.startswith("pipeline.steps.") and a != "pipeline.execution"
     ]
     assert not reaching, reaching
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,7 +97,7 @@ def test_demand_classes_follow_syntetos_boylan():
 def test_ladder_steps_by_history():
     df = retail_mix()
     profile = profile_series(df, 28, 7)
-    assert profile["tier"].to_dict() == {
+    assert profile["ladder_step"].to_dict() == {
         "s0": "long",
         "s1": "long",
         "slow": "long",
@@ -104,7 +106,7 @@ def test_ladder_steps_by_history():
         "spike": "long",
     }
     short = profile_series(_series("short", np.arange(1.0, 31.0)), 28, 7)
-    assert short.loc["short", "tier"] == "short"  # 30 days cannot hold out 28 and fit 8
+    assert short.loc["short", "ladder_step"] == "short"  # 30 days cannot hold out 28 and fit 8
 
 
 def test_every_input_series_gets_a_forecast_and_bands():
@@ -123,10 +125,10 @@ def test_every_input_series_gets_a_forecast_and_bands():
     assert launch["yhat"].eq(4.0).all()  # the mean of 3, 5, 4
     assert (launch["hi95"] - launch["lo95"]).min() > 2.0  # wide: three days say little
     steps = {row["unique_id"]: row for row in outcome.series_report()}
-    assert steps["launch"]["tier"] == "new"
-    assert steps["launch"]["step"] == "new: 3 days of history, level forecast"
+    assert steps["launch"]["ladder_step"] == "new"
+    assert steps["launch"]["ladder_note"] == "new: 3 days of history, level forecast"
     assert steps["never"]["served_by"] == "zero"
-    assert steps["young"]["tier"] == "short"
+    assert steps["young"]["ladder_step"] == "short"
     assert MODELS[steps["young"]["served_by"].split("(")[-1].split("+")[0].rstrip(")")].short_ok
 
 
@@ -243,7 +245,7 @@ def test_a_horizon_the_history_cannot_validate_is_validated_as_far_as_it_can():
     outcome = train_and_forecast(df, spec_for("MS"), 12, QUICK)
     assert outcome.serving.horizon == 11
     assert not outcome.selection.scores.empty  # chosen on validation, not by default
-    assert set(outcome.profile["tier"]) == {"long"}
+    assert set(outcome.profile["ladder_step"]) == {"long"}
     steps = outcome.forecast.groupby("unique_id").cumcount() + 1
     assert (outcome.forecast.loc[steps == 12, "extrapolated"]).all()
     assert not (outcome.forecast.loc[steps <= 11, "extrapolated"]).any()
@@ -256,3 +258,20 @@ def test_the_upload_report_names_new_and_never_sold_series_before_training():
     assert "1 new, under 4 days of history: level forecast (e.g. item=launch/store=north)" in notes
     read = data.cleaned.report.rows_in
     assert f"rows: {read:,} read, {len(data.frame):,} after cleaning" in notes
+
+
+def test_a_model_pickled_under_the_old_ladder_names_serves_the_same_forecast():
+    """Runs trained before the glossary stored ``rungs`` and a profile's ``tier``: the
+    serving run of an upgraded install must keep serving its new and never-sold series."""
+    outcome = train_and_forecast(retail_mix(), spec_for("D"), H, QUICK)
+    serving = outcome.serving
+    state = dict(serving.__dict__)
+    state["rungs"] = state.pop("rule_levels")
+    state["profile"] = state["profile"].rename(columns={"ladder_step": "tier"})
+    old = object.__new__(type(serving))
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    now = serving.forecast(H)
+    then = old.forecast(H)
+    pd.testing.assert_frame_equal(now, then)
+    assert old.series_table()["ladder_step"].eq(serving.series_table()["ladder_step"]).all()
+    assert then.loc[then["unique_id"] == "launch", "yhat"].eq(4.0).all()

@@ -71,7 +71,7 @@ class Stack:
 
     def wait_for(self, run_id: int, predicate, timeout: float = 120) -> dict:
         """Poll the database directly (no recovery side effects) until ``predicate(run)``."""
-        from storage.runs import get_run
+        from storage.run_rows import get_run
 
         db = Database(self.database_url)
         try:
@@ -221,7 +221,7 @@ def _wait_new_run(stack: Stack, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     db = Database(stack.database_url)
     try:
-        from storage.runs import active_run_id
+        from storage.run_rows import active_run_id
 
         while time.monotonic() < deadline:
             active = active_run_id(db)

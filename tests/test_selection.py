@@ -66,9 +66,9 @@ def test_combine_averages_the_members_of_an_ensemble():
     np.testing.assert_allclose(combine(frame, selection), [2.0, 3.0, 3.0])
 
 
-def _profile(classes: dict[str, str], tier: str = "long") -> pd.DataFrame:
+def _profile(classes: dict[str, str], step: str = "long") -> pd.DataFrame:
     return pd.DataFrame(
-        {"demand_class": pd.Series(classes), "tier": tier, "periods": 80}
+        {"demand_class": pd.Series(classes), "ladder_step": step, "periods": 80}
     ).rename_axis("unique_id")
 
 

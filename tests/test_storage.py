@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from storage import runs
+from storage import run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.datasets import load_dataset, save_dataset, series_keys
@@ -51,8 +51,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
 
 
 def test_readers_are_not_blocked_by_an_open_write(db):
-    first = runs.create_run(db, "run", {})
-    runs.finish(db, first, "succeeded", promote=True)
+    first = run_rows.create_run(db, "run", {})
+    run_rows.finish(db, first, "succeeded", promote=True)
     writer = db.engine.connect()
     tx = writer.begin()
     writer.execute(Run.__table__.update().where(Run.id == first).values(message="writing"))
@@ -60,7 +60,7 @@ def test_readers_are_not_blocked_by_an_open_write(db):
         seen = {}
 
         def read() -> None:
-            seen["runs"] = runs.list_runs(db)
+            seen["runs"] = run_rows.list_runs(db)
 
         reader = threading.Thread(target=read)
         reader.start()
@@ -73,73 +73,75 @@ def test_readers_are_not_blocked_by_an_open_write(db):
 
 
 def test_only_one_active_run_and_the_refusal_names_it(db):
-    first = runs.create_run(db, "train", {"trials": 5})
-    with pytest.raises(runs.RunConflict) as refused:
-        runs.create_run(db, "train", {})
+    first = run_rows.create_run(db, "train", {"trials": 5})
+    with pytest.raises(run_rows.RunConflict) as refused:
+        run_rows.create_run(db, "train", {})
     assert refused.value.running_id == first
     assert f"Run {first} is already in progress" in str(refused.value)
-    runs.finish(db, first, "cancelled", error="stopped")
-    second = runs.create_run(db, "train", {})
+    run_rows.finish(db, first, "cancelled", error="stopped")
+    second = run_rows.create_run(db, "train", {})
     assert second != first
-    assert runs.get_run(db, second)["status"] == "queued"
+    assert run_rows.get_run(db, second)["status"] == "queued"
 
 
 def test_a_run_whose_process_died_is_failed_and_frees_the_slot(db):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    owner = runs.Owner(
-        runs.Owner.current().host, child.pid, psutil.Process(child.pid).create_time()
+    owner = run_rows.Owner(
+        run_rows.Owner.current().host, child.pid, psutil.Process(child.pid).create_time()
     )
-    run_id = runs.create_run(db, "train", {})
-    runs.update_run(db, run_id, owner=str(owner), status="running", step="train")
-    assert runs.recover_abandoned(db) == []  # alive: left alone
+    run_id = run_rows.create_run(db, "train", {})
+    run_rows.update_run(db, run_id, owner=str(owner), status="running", step="train")
+    assert run_rows.recover_abandoned(db) == []  # alive: left alone
     child.kill()
     child.wait()
-    assert runs.recover_abandoned(db) == [run_id]
-    run = runs.get_run(db, run_id)
+    assert run_rows.recover_abandoned(db) == [run_id]
+    run = run_rows.get_run(db, run_id)
     assert run["status"] == "failed"
     assert "killed or crashed" in run["error"] and "during step train" in run["error"]
-    runs.create_run(db, "train", {})  # the slot is free again
+    run_rows.create_run(db, "train", {})  # the slot is free again
 
 
 def test_create_run_recovers_a_dead_owner_instead_of_refusing(db):
-    run_id = runs.create_run(db, "train", {})
-    runs.update_run(db, run_id, owner="elsewhere-host:1:1.00", status="running")
-    runs.update_run(db, run_id, heartbeat_at=pd.Timestamp("2020-01-01", tz="UTC").to_pydatetime())
-    new_id = runs.create_run(db, "train", {})
-    assert runs.get_run(db, run_id)["status"] == "failed"
-    assert runs.get_run(db, new_id)["status"] == "queued"
+    run_id = run_rows.create_run(db, "train", {})
+    run_rows.update_run(db, run_id, owner="elsewhere-host:1:1.00", status="running")
+    run_rows.update_run(
+        db, run_id, heartbeat_at=pd.Timestamp("2020-01-01", tz="UTC").to_pydatetime()
+    )
+    new_id = run_rows.create_run(db, "train", {})
+    assert run_rows.get_run(db, run_id)["status"] == "failed"
+    assert run_rows.get_run(db, new_id)["status"] == "queued"
 
 
 def test_production_switches_in_one_transaction_and_only_to_a_succeeded_run(db):
-    first = runs.create_run(db, "train", {})
-    runs.finish(db, first, "succeeded", promote=True)
+    first = run_rows.create_run(db, "train", {})
+    run_rows.finish(db, first, "succeeded", promote=True)
     assert production(db)["run_id"] == first
-    failed = runs.create_run(db, "train", {})
+    failed = run_rows.create_run(db, "train", {})
     with pytest.raises(ValueError, match="Only a succeeded run"):
-        runs.finish(db, failed, "failed", promote=True)
+        run_rows.finish(db, failed, "failed", promote=True)
     # the refused promotion changed nothing, not even the run's status
-    assert runs.get_run(db, failed)["status"] == "queued"
-    runs.finish(db, failed, "failed", error="boom")
-    second = runs.create_run(db, "train", {})
-    runs.finish(db, second, "succeeded", promote=True)
+    assert run_rows.get_run(db, failed)["status"] == "queued"
+    run_rows.finish(db, failed, "failed", error="boom")
+    second = run_rows.create_run(db, "train", {})
+    run_rows.finish(db, second, "succeeded", promote=True)
     assert production(db) | {"promoted_at": None} == {
         "run_id": second,
         "previous_run_id": first,
         "promoted_at": None,
     }
-    listed = {r["id"]: r["production"] for r in runs.list_runs(db)}
+    listed = {r["id"]: r["production"] for r in run_rows.list_runs(db)}
     assert listed == {first: False, failed: False, second: True}
 
 
 def test_cancel_sets_a_flag_only_on_active_runs(db):
-    run_id = runs.create_run(db, "train", {})
-    assert not runs.cancel_requested(db, run_id)
-    assert runs.request_cancel(db, run_id) == "queued"
-    assert runs.cancel_requested(db, run_id)
-    runs.finish(db, run_id, "cancelled")
-    assert runs.request_cancel(db, run_id) == "cancelled"
+    run_id = run_rows.create_run(db, "train", {})
+    assert not run_rows.cancel_requested(db, run_id)
+    assert run_rows.request_cancel(db, run_id) == "queued"
+    assert run_rows.cancel_requested(db, run_id)
+    run_rows.finish(db, run_id, "cancelled")
+    assert run_rows.request_cancel(db, run_id) == "cancelled"
     with pytest.raises(KeyError):
-        runs.request_cancel(db, 999)
+        run_rows.request_cancel(db, 999)
 
 
 def test_a_dataset_version_comes_back_as_it_went_in(db):
@@ -195,7 +197,7 @@ def test_a_dataset_version_comes_back_as_it_went_in(db):
 
 
 def test_forecasts_round_trip(db):
-    run_id = runs.create_run(db, "train", {})
+    run_id = run_rows.create_run(db, "train", {})
     frame = pd.DataFrame(
         {
             "unique_id": ["a", "a", "b"],
@@ -238,10 +240,10 @@ def test_artifacts_appear_whole_or_not_at_all(tmp_path):
 
 
 def test_run_rows_hold_what_runs_json_shows(db):
-    run_id = runs.create_run(db, "run", {"horizon": 14})
-    runs.claim(db, run_id)
-    runs.report(db, run_id, 0.42, "tuning xgboost", step="train")
-    row = runs.get_run(db, run_id)
+    run_id = run_rows.create_run(db, "run", {"horizon": 14})
+    run_rows.claim(db, run_id)
+    run_rows.report(db, run_id, 0.42, "tuning xgboost", step="train")
+    row = run_rows.get_run(db, run_id)
     assert row["status"] == "running" and row["step"] == "train" and row["progress"] == 0.42
     assert row["started_at"] and row["options"] == {"horizon": 14}
     with db.session() as s:

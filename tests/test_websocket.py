@@ -11,7 +11,7 @@ import time
 import pytest
 import websocket
 
-from storage import runs
+from storage import run_rows
 from storage.database import Database
 from tests.conftest import ROOT, ws_messages
 
@@ -54,7 +54,7 @@ def test_a_running_run_is_tailed_live_until_it_ends(live_server, app_dir):
     try:
         db = Database(f"sqlite:///{app_dir / 'app.sqlite'}")
         deadline = time.monotonic() + 60
-        while runs.active_run_id(db) is None and time.monotonic() < deadline:
+        while run_rows.active_run_id(db) is None and time.monotonic() < deadline:
             time.sleep(0.1)
         db.dispose()
         received = []

@@ -109,7 +109,7 @@ def layout(**_):
 
 LADDER_COLUMNS = {
     "unique_id": "series",
-    "step": "ladder step",
+    "ladder_note": "ladder step",
     "demand_class": "demand class",
     "periods": "periods",
     "zero_share": "zero share",
@@ -126,7 +126,7 @@ def _ladder_section(reads, dataset_id: int):
         table, source = queries.series_ladder(reads, dataset_id)
     except DataError as exc:
         return ui.error_notice(str(exc))
-    steps = table["tier"].value_counts().to_dict()
+    steps = table["ladder_step"].value_counts().to_dict()
     classes = table["demand_class"].value_counts().to_dict()
     columns = [c for c in LADDER_COLUMNS if c in table.columns]
     return html.Div(

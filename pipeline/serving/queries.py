@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecasting.ladder import describe_step
-from forecasting.selection import RUNGS
+from forecasting.ladder import describe_step, upgrade_names
+from forecasting.selection import RULES
 from forecasting.serving_model import SERVED
 from pipeline.serving import reports
 from pipeline.serving.errors import MissingReport, UnknownGroup, UnknownSeries
@@ -16,7 +16,7 @@ from pipeline.serving.production import ServingCache
 
 TOTAL = "total"
 #: what the ladder serves without a model: a never-sold series' zeros, a new one's level
-LADDER_RUNGS = tuple(RUNGS.values())
+RULE_CANDIDATES = tuple(RULES.values())
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def series_details(cache: ServingCache) -> pd.DataFrame | None:
         return None
     if prod.series is None:
         try:
-            prod.series = cache.system.artifacts.load(prod.run["id"], "series")
+            prod.series = upgrade_names(cache.system.artifacts.load(prod.run["id"], "series"))
         except FileNotFoundError:  # a run from before the ladder
             prod.series = prod.serving.series_table().assign(diverged="")
     return prod.series
@@ -114,12 +114,13 @@ def series_ladder(cache: ServingCache, dataset_id: int | None = None) -> tuple[p
         if details is not None:
             return details, "the production run"
     report = reports.eda(cache, dataset_id)
-    table = pd.DataFrame(report["series"])
-    if "tier" not in table:
+    table = upgrade_names(pd.DataFrame(report["series"]))
+    if "ladder_step" not in table:
         raise MissingReport("This data set's EDA report predates demand classes; re-run EDA.")
     freq = report["overview"].get("freq_name", "")
-    table["step"] = [
-        describe_step(t, p, freq) for t, p in zip(table["tier"], table["periods"], strict=True)
+    table["ladder_note"] = [
+        describe_step(t, p, freq)
+        for t, p in zip(table["ladder_step"], table["periods"], strict=True)
     ]
     return table, "the EDA report (at the usual horizon; training decides what serves)"
 
@@ -133,17 +134,17 @@ def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> s
     chosen = members(scope, cache.production().keys)
     rows = details.set_index("unique_id").reindex(chosen)
     asked = model not in (None, SERVED)
-    on_rung = rows["served_by"].isin(LADDER_RUNGS)
+    on_rule = rows["served_by"].isin(RULE_CANDIDATES)
     if len(rows) == 1:
         row = rows.iloc[0]
-        served = row["served_by"] if not asked or on_rung.iloc[0] else model
-        text = f"{chosen[0]}: {row['step']}; served by {served}"
-        if asked and on_rung.iloc[0]:
+        served = row["served_by"] if not asked or on_rule.iloc[0] else model
+        text = f"{chosen[0]}: {row['ladder_note']}; served by {served}"
+        if asked and on_rule.iloc[0]:
             text += f", whatever model is chosen ({model} has nothing to fit here)"
         return text + "."
-    if asked and on_rung.any():
+    if asked and on_rule.any():
         return (
-            f"{int(on_rung.sum())} of {len(rows)} series here are new or have never sold: "
+            f"{int(on_rule.sum())} of {len(rows)} series here are new or have never sold: "
             f"they keep their level or zero forecast, whatever model is chosen."
         )
     return None

@@ -15,7 +15,7 @@ from forecasting.errors import DataError
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
 from pipeline.uploads import load_validated, validate_csv, validated_path
-from storage import runs
+from storage import run_rows
 from storage.database import Database
 from storage.datasets import save_dataset
 
@@ -74,7 +74,7 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     ctx.check_cancelled()
     ctx.report(0.5, "storing the cleaned data")
     dataset_id = store_dataset(ctx.db, data, raw, source)
-    runs.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
+    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
     if uploaded:
         validated_path(path, ctx.settings, opts).unlink(missing_ok=True)
     ctx.log.info("stored as data set version %d", dataset_id)

@@ -27,7 +27,7 @@ from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
 from pipeline.trained import Trained
-from storage import runs
+from storage import run_rows
 from storage.datasets import plain
 from storage.results import save_model_results
 
@@ -50,7 +50,7 @@ def train(
     ctx: RunContext, opts: RunOptions, dataset_id: int | None, tracker: Tracker | None
 ) -> Trained:
     stored = resolve_dataset(ctx.db, dataset_id)
-    runs.update_run(ctx.db, ctx.run_id, dataset_id=stored.id)
+    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=stored.id)
     spec = spec_from_info(stored.info)
     df = training_frame(stored)
     h = opts.horizon or default_horizon(spec.freq)
@@ -119,7 +119,7 @@ def train(
         plan.part("MLflow").report(0.0, "logging to MLflow")
         trained.registered_version = _track(tracker, trained, rows, served, coverage)
     save_model_results(ctx.db, ctx.run_id, rows)
-    runs.update_run(
+    run_rows.update_run(
         ctx.db,
         ctx.run_id,
         selected_model=serving.describe()[:255],
@@ -148,7 +148,7 @@ def serving_series(serving: ServingModel, diverged: dict[str, dict[str, str]]) -
 
 
 def _log_series(ctx: RunContext, series: pd.DataFrame, diverged: dict) -> None:
-    steps = series["tier"].value_counts().to_dict()
+    steps = series["ladder_step"].value_counts().to_dict()
     classes = series["demand_class"].value_counts().to_dict()
     ctx.log.info("every series forecast; ladder steps %s; demand classes %s", steps, classes)
     for model, rows in diverged.items():

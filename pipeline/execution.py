@@ -26,7 +26,7 @@ from pipeline.steps.ingest import ingest
 from pipeline.steps.train import train, train_options
 from pipeline.system import System
 from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
-from storage import runs
+from storage import run_rows
 from storage.datasets import dataset_info, latest_dataset_id
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,12 @@ def execute(
     A run that is no longer queued (cancelled before it started) is left as it is.
     """
     db, settings = system.db, system.settings
-    row = runs.get_run(db, run_id)
+    row = run_rows.get_run(db, run_id)
     if row is None:
         raise KeyError(run_id)
     opts = RunOptions.from_dict(row["options"])
-    if not runs.claim(db, run_id):
-        return runs.get_run(db, run_id)
+    if not run_rows.claim(db, run_id):
+        return run_rows.get_run(db, run_id)
     with run_logging(settings.logs_dir, run_id) as run_log:
         ctx = RunContext(db, settings, run_id, run_log, on_progress)
         run_log.info("run %d (%s) started: steps %s", run_id, opts.kind, " -> ".join(opts.steps))
@@ -66,7 +66,7 @@ def execute(
             _end(ctx, "cancelled", "Interrupted (Ctrl-C).")
             raise
         except Stopped:
-            if runs.cancel_requested(db, run_id):
+            if run_rows.cancel_requested(db, run_id):
                 _end(ctx, "cancelled", f"Cancelled on request during step {ctx.current_step}.")
             else:
                 _end(ctx, "failed", f"Stopped (SIGTERM) during step {ctx.current_step}.")
@@ -76,7 +76,9 @@ def execute(
             _end(ctx, "failed", f"{type(exc).__name__}: {exc}")
         else:
             trained = "train" in opts.steps
-            if runs.finish(db, run_id, "succeeded", promote=trained, step_seconds=ctx.step_seconds):
+            if run_rows.finish(
+                db, run_id, "succeeded", promote=trained, step_seconds=ctx.step_seconds
+            ):
                 run_log.info(
                     "run %d succeeded%s", run_id, "; it now serves forecasts" if trained else ""
                 )
@@ -85,7 +87,7 @@ def execute(
             else:
                 shutil.rmtree(ctx.artifacts.path(run_id), ignore_errors=True)
                 run_log.warning("run %d had already been ended; its result is not kept", run_id)
-    return runs.get_run(db, run_id)
+    return run_rows.get_run(db, run_id)
 
 
 def _steps(ctx: RunContext, opts: RunOptions) -> str | None:
@@ -112,7 +114,7 @@ def _steps(ctx: RunContext, opts: RunOptions) -> str | None:
         return None
     tags = {"kind": opts.kind, "source": opts.source_name or str(opts.csv or "")}
     with tracker.parent(tags) as mlflow_id:
-        runs.update_run(ctx.db, ctx.run_id, mlflow_run_id=mlflow_id)
+        run_rows.update_run(ctx.db, ctx.run_id, mlflow_run_id=mlflow_id)
         tracker.log_params(
             {k: v for k, v in opts.to_dict().items() if v not in (None, [], "") and k != "csv"}
         )
@@ -144,7 +146,7 @@ def _end(ctx: RunContext, status: str, reason: str) -> None:
     """A failed or cancelled run keeps nothing that could be mistaken for a model."""
     (ctx.log.warning if status == "cancelled" else ctx.log.error)("run %s: %s", status, reason)
     shutil.rmtree(ctx.artifacts.path(ctx.run_id), ignore_errors=True)
-    runs.finish(ctx.db, ctx.run_id, status, error=reason, step_seconds=ctx.step_seconds)
+    run_rows.finish(ctx.db, ctx.run_id, status, error=reason, step_seconds=ctx.step_seconds)
 
 
 def _set_alias(version: str, run_log: logging.Logger) -> None:
