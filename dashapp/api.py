@@ -389,7 +389,7 @@ def _conflict(exc: RunConflict) -> NoReturn:
 
 def _reading_options(form: dict) -> RunOptions:
     fields = {k: form[k] for k in ("date", "target", "country", "gap_policy") if form.get(k)}
-    for name in ("ids", "exog"):
+    for name in ("ids", "exog", "prices", "promotions"):
         if form.get(name):
             fields[name] = [s.strip() for s in form[name].split(",") if s.strip()]
     return RunOptions(kind="eda", **fields)

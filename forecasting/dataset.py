@@ -14,7 +14,7 @@ from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.ladder import NEW_PERIODS, profile_series
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
-from forecasting.spec import DataSpec
+from forecasting.spec import DataSpec, driver_roles
 from forecasting.wide import describe_wide
 
 
@@ -48,7 +48,11 @@ class Dataset:
     def validation_report(self) -> dict:
         """What was detected, cleaned and dropped, and why; shown before anything is stored."""
         return {
-            "detected": self.loaded.describe(),
+            "detected": {
+                **self.loaded.describe(),
+                "prices": list(self.spec.prices),
+                "promotions": list(self.spec.promotions),
+            },
             "cleaning": self.cleaned.report.to_dict(),
             "exog": list(self.spec.exog),
             "country": self.spec.country,
@@ -151,6 +155,8 @@ def prepare(
     target: str | None = None,
     ids: list[str] | None = None,
     exog: list[str] | None = None,
+    prices: list[str] | None = None,
+    promotions: list[str] | None = None,
     country: str | None = "US",
     gap_policy: str = DEFAULT_GAP_POLICY,
     limits: Limits | None = None,
@@ -170,10 +176,18 @@ def prepare(
             f"Driver column(s) {', '.join(unknown)} are not numeric columns of the file. "
             f"Numeric columns available as drivers: {', '.join(loaded.mapping.drivers) or 'none'}."
         )
+    declared = [c for c in [*(prices or []), *(promotions or [])] if c not in exog]
+    if declared:
+        raise DataError(
+            f"{', '.join(declared)} declared a price or a promotion but not a driver of the "
+            f"file; its drivers: {', '.join(exog) or 'none'}."
+        )
+    price_cols, promo_cols = driver_roles(exog, prices or (), promotions or ())
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame, plan = split_plan(loaded.frame[keep], exog)
     freq = infer_frequency(frame)
     cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits)
+    fill_driver_holes(cleaned.frame, price_cols, promo_cols)
     left_out = {}
     for col in exog:
         holes = cleaned.frame[col].isna()
@@ -194,8 +208,22 @@ def prepare(
         exog=tuple(exog),
         country=country or None,
         attributes=(*loaded.mapping.ids, *loaded.mapping.attributes),
+        prices=tuple(c for c in price_cols if c in exog),
+        promotions=tuple(c for c in promo_cols if c in exog),
     )
     return Dataset(loaded, cleaned, spec, named, plan, left_out)
+
+
+def fill_driver_holes(frame: pd.DataFrame, prices, promotions) -> None:
+    """Blank prices and promotions in the history, filled by their roles' rules (in
+    place): a price is the series' last price before (or the first after), a promotion
+    that is not marked did not run."""
+    for col in prices:
+        by = frame.groupby("unique_id", sort=False)[col]
+        frame[col] = by.ffill()
+        frame[col] = frame.groupby("unique_id", sort=False)[col].bfill()
+    for col in promotions:
+        frame[col] = frame[col].fillna(0.0)
 
 
 def split_plan(frame: pd.DataFrame, drivers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -136,8 +136,9 @@ def apply_intervals(
 
     Where a falling forecast is pinned at the zero floor, its band would narrow as the
     upper bound falls with it; the upper bound keeps the widest band so far instead
-    (a later period is never known better)."""
-    out = add_step(forecast, ["unique_id"])
+    (a later period is never known better). A ``step`` column, when given, numbers the
+    rows' horizon steps (rows of a series split between candidates)."""
+    out = forecast if "step" in forecast else add_step(forecast, ["unique_id"])
     width = extend(quantiles[list(levels)], out["step"].to_numpy())
     width_scale = out["unique_id"].map(scale).to_numpy(float)
     floor = np.where(out["unique_id"].map(nonnegative).fillna(False).to_numpy(), 0.0, -np.inf)

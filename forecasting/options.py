@@ -25,6 +25,8 @@ class TrainOptions:
     study_prefix: str = "sales"
     #: "auto": keep each driver of the spec that validation says helps; "all": keep them all
     drivers: str = "auto"
+    #: whether the models that use drivers keep a price's and a promotion's effect signs
+    constraints: bool = True
 
     #: candidates whatever a run names: the baselines and the intermittent-demand methods
     always: tuple[str, ...] = ALWAYS

@@ -1,35 +1,119 @@
-"""Planned driver values for the forecast periods, and forecasts that use them where given.
+"""Planned driver values for the forecast periods, series by series, and forecasts that
+use them where given.
 
 A model that learned from a driver (price, promotion) needs the driver's value
 for each period it forecasts. Those values are a plan: rows past the last sale
-in the file, the ``--future`` file or the what-if panel. For the leading
-periods the plan covers for every series, the model with the drivers serves;
-past them (or with no plan at all) the same models refitted without the
-drivers serve, and the caller says so.
+in the file, the ``--future`` file or the what-if panel. Each series keeps its own
+plan for as many periods as it reaches (its last planned period); another
+series' shorter plan takes nothing from it. A hole inside a series' plan (a
+period with a driver blank) is filled by the driver's rule (``FILL_RULES``): a
+price keeps the series' previous planned value (its last price before the
+first), a promotion is off; a driver without a rule leaves the period to the
+driver-free choice. Past its plan a series is served by the candidates chosen
+for periods without drivers (``Selection.beyond_plan``), and the answer says
+which periods were planned and with which values.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from forecasting.loading import load_csv
 from forecasting.models.base import forecast_grid
 from forecasting.serving_model import ServingModel
 
+#: how a blank driver inside a series' plan is filled, by the driver's role
+FILL_RULES = {
+    "price": "the previous planned price",
+    "promotion": "no promotion (0)",
+    "other": "no value: the period is forecast without drivers",
+}
 
-def planned_steps(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> int:
-    """How many leading periods the plan gives every used driver for every series."""
+
+@dataclass
+class PlanUse:
+    """What a forecast takes from a plan, per series and period."""
+
+    #: ``unique_id, ds``, the drivers (blank where the period is not planned) and
+    #: ``planned``
+    rows: pd.DataFrame
+    #: ``unique_id, driver, periods, first, rule``: the holes filled inside a plan
+    holes: pd.DataFrame
+
+    def steps(self) -> pd.Series:
+        """Per series, how many forecast periods are planned."""
+        return self.rows.groupby("unique_id", sort=False)["planned"].sum().astype(int)
+
+    def describe_holes(self, limit: int = 5) -> list[str]:
+        """The holes in words: series, driver, periods and the rule that filled them."""
+        lines = [
+            f"{row.unique_id}: {row.driver} blank in {row.periods} planned period(s) from "
+            f"{row.first:%Y-%m-%d}; filled with {row.rule}"
+            for row in self.holes.head(limit).itertuples()
+        ]
+        if len(self.holes) > limit:
+            lines.append(f"... and {len(self.holes) - limit} more")
+        return lines
+
+
+def use_plan(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> PlanUse:
+    """Each series' plan over the next ``h`` periods, its holes filled by rule."""
     drivers = list(serving.spec.exog)
-    if plan is None or not drivers or plan.empty or not set(drivers) <= set(plan.columns):
-        return 0
     grid = forecast_grid(serving.last_ds, h, serving.spec)
-    rows = grid.merge(plan[["unique_id", "ds", *drivers]], on=["unique_id", "ds"], how="left")
-    known = rows[drivers].notna().all(axis=1)
-    # per series, the leading run of known periods; the plan covers the shortest of them
-    leading = known.groupby(rows["unique_id"], sort=False).cummin()
-    return int(leading.groupby(rows["unique_id"], sort=False).sum().min())
+    empty = pd.DataFrame(columns=["unique_id", "driver", "periods", "first", "rule"])
+    if not drivers:
+        return PlanUse(grid.assign(planned=False), empty)
+    given = None
+    if plan is not None and not plan.empty:
+        cols = ["unique_id", "ds", *[d for d in drivers if d in plan.columns]]
+        given = plan[cols].drop_duplicates(["unique_id", "ds"], keep="last")
+    rows = grid if given is None else grid.merge(given, on=["unique_id", "ds"], how="left")
+    for name in drivers:
+        if name not in rows:
+            rows[name] = np.nan
+    step = rows.groupby("unique_id", sort=False).cumcount()
+    anything = rows[drivers].notna().any(axis=1)
+    reach = step.where(anything).groupby(rows["unique_id"], sort=False).transform("max")
+    inside = (step <= reach).to_numpy()  # up to the series' last planned period
+    holes = []
+    last_known = _last_values(serving)
+    for name in drivers:
+        blank = inside & rows[name].isna().to_numpy()
+        if not blank.any():
+            continue
+        role = serving.spec.role(name)
+        if role == "price":
+            start = rows["unique_id"].map(last_known[name]) if name in last_known else np.nan
+            filled = rows[name].where(~(step == 0) | rows[name].notna(), start)
+            filled = filled.groupby(rows["unique_id"], sort=False).ffill()
+            rows[name] = np.where(inside, filled, rows[name])
+        elif role == "promotion":
+            rows.loc[blank, name] = 0.0
+        holes.append(_holes(rows.loc[blank], name, FILL_RULES[role]))
+    planned = inside & rows[drivers].notna().all(axis=1).to_numpy()
+    rows.loc[~planned, drivers] = np.nan
+    rows["planned"] = planned
+    table = pd.concat(holes, ignore_index=True) if holes else empty
+    return PlanUse(rows, table)
+
+
+def _holes(blank: pd.DataFrame, driver: str, rule: str) -> pd.DataFrame:
+    by = blank.groupby("unique_id", sort=False)["ds"]
+    out = pd.DataFrame({"periods": by.size(), "first": by.min()}).reset_index()
+    return out.assign(driver=driver, rule=rule)[["unique_id", "driver", "periods", "first", "rule"]]
+
+
+def _last_values(serving: ServingModel) -> dict[str, pd.Series]:
+    """Each driver's last value in each series' history (a price hole's start)."""
+    tail = serving.driver_tail
+    if tail is None:
+        return {}
+    last = tail.groupby("unique_id", sort=False).last()
+    return {name: last[name] for name in serving.spec.exog if name in last}
 
 
 def forecast_with_plan(
@@ -38,24 +122,44 @@ def forecast_with_plan(
     plan: pd.DataFrame | None,
     model: str | None = None,
     series: list[str] | None = None,
-) -> tuple[pd.DataFrame, int]:
-    """The forecast for ``h`` periods, with drivers for the periods the plan covers.
+) -> tuple[pd.DataFrame, PlanUse]:
+    """The forecast for ``h`` periods: each series with its own plan where it reaches,
+    the driver-free choice past it. The rows carry ``planned`` and the driver values
+    used (blank where no plan was)."""
+    use = use_plan(plan, serving, h)
+    drivers = list(serving.spec.exog)
+    if not drivers or serving.unplanned is None:
+        return _without_split(serving, h, plan, model, series, use), use
+    future = use.rows.loc[use.rows["planned"], ["unique_id", "ds", *drivers]]
+    rows = serving.forecast(h, future if len(future) else None, model=model, series=series)
+    values = use.rows[["unique_id", "ds", *drivers]]
+    return rows.merge(values, on=["unique_id", "ds"], how="left"), use
 
-    Returns the forecast and the number of leading periods that used the plan.
-    """
-    steps = planned_steps(plan, serving, h)
+
+def _without_split(
+    serving: ServingModel,
+    h: int,
+    plan: pd.DataFrame | None,
+    model: str | None,
+    series: list[str] | None,
+    use: PlanUse,
+) -> pd.DataFrame:
+    """A model trained before each series had its own plan: the leading periods every
+    series has planned use the drivers, the rest the driver-free twins."""
+    leading = use.rows.groupby("unique_id", sort=False)["planned"].cummin()
+    by_series = leading.groupby(use.rows["unique_id"], sort=False).sum()
+    steps = int(by_series.min()) if len(by_series) else 0
     if steps == 0:
-        return serving.forecast(h, None, model=model, series=series), 0
-    planned = serving.forecast(steps, plan, model=model, series=series)
+        return serving.forecast(h, None, model=model, series=series)
+    future = use.rows.loc[use.rows["planned"], ["unique_id", "ds", *serving.spec.exog]]
+    planned = serving.forecast(steps, future, model=model, series=series)
     if steps >= h:
-        return planned, steps
+        return planned
     rest = serving.forecast(h, None, model=model, series=series)
     rest = rest.loc[rest.groupby("unique_id", sort=False).cumcount() >= steps]
     out = pd.concat([planned, rest], ignore_index=True)
     order = pd.Categorical(out["unique_id"], categories=out["unique_id"].unique(), ordered=True)
-    return out.assign(_o=order).sort_values(["_o", "ds"]).drop(columns="_o").reset_index(
-        drop=True
-    ), steps
+    return out.assign(_o=order).sort_values(["_o", "ds"]).drop(columns="_o").reset_index(drop=True)
 
 
 def read_plan_csv(

@@ -17,12 +17,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataError
 from forecasting.limits import Limits
-from forecasting.plans import forecast_with_plan, planned_steps
-from forecasting.serving_model import SERVED, ServingModel, repeat_last_season
+from forecasting.models.base import forecast_grid
+from forecasting.plans import PlanUse, forecast_with_plan, use_plan
+from forecasting.serving_model import SERVED, ServingModel
 
 
 class RequestError(DataError):
@@ -77,27 +79,34 @@ class ForecastRequest:
 
 @dataclass(frozen=True)
 class StoredForecast:
-    """A run's stored forecast, the periods every series of it covers, and how many
-    leading ones used the plan (both fixed when the run ended: worked out once)."""
+    """A run's stored forecast, the periods every series of it covers, and what it took
+    from the plan (both fixed when the run ended: worked out once)."""
 
     rows: pd.DataFrame
     horizon: int
-    planned: int = 0
+    plan: PlanUse | None = None
 
     @classmethod
     def of(cls, rows: pd.DataFrame, serving: ServingModel) -> StoredForecast:
         horizon = int(rows.groupby("unique_id").size().min()) if len(rows) else 0
-        return cls(rows, horizon, planned_steps(serving.plan, serving, horizon) if horizon else 0)
+        use = use_plan(serving.plan, serving, horizon) if horizon and serving.spec.exog else None
+        return cls(rows, horizon, use)
 
 
 @dataclass
 class ForecastAnswer:
-    #: per series and period: ``unique_id, ds, yhat``, bands, ``model``, ``extrapolated``
+    #: per series and period: ``unique_id, ds, yhat``, bands, ``model``, ``extrapolated``;
+    #: with drivers also ``planned`` and the driver values each period used
     rows: pd.DataFrame
-    #: leading periods whose drivers came from a plan (0 without drivers or plan)
-    planned_steps: int
+    #: what the forecast took from a plan, series by series (None without drivers)
+    plan: PlanUse | None
     #: "stored" (the run's stored forecast) or "model" (forecast on request)
     source: str
+
+    @property
+    def planned_steps(self) -> int:
+        """The periods every series has planned (0 without drivers or plan)."""
+        return int(self.plan.steps().min()) if self.plan is not None and len(self.plan.rows) else 0
 
 
 def answer(
@@ -123,14 +132,28 @@ def answer(
     plan = request.plan if request.plan is not None else serving.plan
     model = None if request.served else request.model
     if request.drivers:
-        plan = what_if_plan(serving, plan, request.drivers, h)
+        plan = what_if_plan(serving, plan, request.drivers, h, series)
     elif request.plan is None and request.served and stored is not None and stored.horizon >= h:
         rows = stored.rows
         rows = rows if series is None else rows.loc[rows["unique_id"].isin(series)]
         rows = rows.groupby("unique_id", sort=False).head(h).reset_index(drop=True)
-        return ForecastAnswer(_flag(rows, serving), min(stored.planned, h), "stored")
-    rows, steps = forecast_with_plan(serving, h, plan, model, series)
-    return ForecastAnswer(_flag(rows, serving), steps, "model")
+        use = stored.plan
+        if use is not None:
+            use = _first_periods(use, h, series)
+            rows = rows.merge(use.rows, on=["unique_id", "ds"], how="left")
+        return ForecastAnswer(_flag(rows, serving), use, "stored")
+    rows, use = forecast_with_plan(serving, h, plan, model, series)
+    if use is not None and series:
+        use = _first_periods(use, h, series)
+    return ForecastAnswer(_flag(rows, serving), use if serving.spec.exog else None, "model")
+
+
+def _first_periods(use: PlanUse, h: int, series: list[str] | None) -> PlanUse:
+    """The plan use of the first ``h`` periods of some series."""
+    rows = use.rows if series is None else use.rows.loc[use.rows["unique_id"].isin(series)]
+    rows = rows.groupby("unique_id", sort=False).head(h).reset_index(drop=True)
+    holes = use.holes if series is None else use.holes.loc[use.holes["unique_id"].isin(series)]
+    return PlanUse(rows, holes.reset_index(drop=True))
 
 
 def what_if_plan(
@@ -138,18 +161,23 @@ def what_if_plan(
     plan: pd.DataFrame | None,
     drivers: Mapping[str, float | list[float]],
     h: int,
+    series: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Drivers for ``h`` periods: the values given; for the drivers not given, the
-    ``plan`` where it has them, else each series' last season repeated."""
+    """Drivers for ``h`` periods: the values given, for every asked series; the drivers
+    not given keep the ``plan`` where it has them. A driver given nowhere is blank: the
+    plan's fill rules or the driver-free choice decide (``forecasting.plans``), never a
+    guess such as last season's values."""
     spec = serving.spec
-    if serving.driver_tail is None:
-        raise BadRequest(f"This model cannot take a what-if; retrain it to plan {spec.exog}.")
-    future = repeat_last_season(serving.driver_tail, spec, h)
+    grid = forecast_grid(serving.last_ds, h, spec)
+    if series:
+        grid = grid.loc[grid["unique_id"].isin(series)].reset_index(drop=True)
+    future = grid.assign(**{name: np.nan for name in spec.exog})
     if plan is not None:
-        known = future[["unique_id", "ds"]].merge(plan, on=["unique_id", "ds"], how="left")
+        given = plan.drop_duplicates(["unique_id", "ds"])
+        known = grid.merge(given, on=["unique_id", "ds"], how="left")
         for name in spec.exog:
             if name in known:
-                future[name] = known[name].fillna(future[name]).to_numpy(float)
+                future[name] = known[name].to_numpy(float)
     step = future.groupby("unique_id", sort=False).cumcount()
     for name, given in drivers.items():
         values = driver_values(name, given if isinstance(given, list) else [given])
@@ -165,6 +193,9 @@ def driver_values(name: str, values: list) -> list[float]:
     limit = Limits().max_abs_value
     out = []
     for value in values:
+        if value is None or value == "":  # blank: no plan for this driver here
+            out.append(math.nan)
+            continue
         try:
             number = float(value)
         except (TypeError, ValueError):

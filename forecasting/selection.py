@@ -59,9 +59,13 @@ class Selection:
     mode: str
     #: the validation forecasts, one column per candidate (calibrates the intervals)
     table: pd.DataFrame | None = None
+    #: where drivers serve: the choice among the driver-free candidates, by their own
+    #: validation scores, for the periods no plan covers (``forecasting.plans``)
+    beyond_plan: Selection | None = None
 
     def served_models(self) -> set[str]:
-        return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+        own = {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+        return own | (self.beyond_plan.served_models() if self.beyond_plan else set())
 
     def for_profile(
         self, profile: pd.DataFrame, short_ok: set[str], seasonal: set[str] = frozenset()
@@ -72,7 +76,9 @@ class Selection:
         if self.scores.empty:
             return _unvalidated(list(self.members), profile, self.mode)
         choice = _ladder_choice(validated, self.scores, self.members, profile, short_ok, seasonal)
-        return Selection(self.members, choice, self.scores, self.mode, self.table)
+        beyond = self.beyond_plan
+        beyond = beyond.for_profile(profile, short_ok, seasonal) if beyond else None
+        return Selection(self.members, choice, self.scores, self.mode, self.table, beyond)
 
 
 def ensemble_name(models: list[str]) -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 from forecasting.errors import DataError
 from forecasting.group_bands import sum_with_bands, validation_errors
 from forecasting.intervals import (
+    add_step,
     apply_intervals,
     conformal_quantiles,
     random_walk_quantiles,
@@ -34,6 +35,7 @@ from forecasting.spec import DataSpec
 SERVED = "selected"
 #: the band quantiles of the ``level`` rule are those of this validated model
 LEVEL_BANDS_FROM = "naive"
+ERROR_KEYS = ("unique_id", "cutoff", "ds")
 
 
 @dataclass
@@ -65,6 +67,10 @@ class ServingModel:
     #: the drivers' planned values past the last sale, as the data set gave them: every
     #: reader forecasts with the same plan (``forecasting.requests``)
     plan: pd.DataFrame | None = None
+    #: where drivers serve: the candidate per series for the periods no plan covers,
+    #: chosen among the driver-free candidates by their validation scores (None: a model
+    #: trained before, whose ``plain`` twins serve those periods)
+    unplanned: pd.Series | None = None
 
     def __setstate__(self, state: dict) -> None:
         """Load a model pickled before the glossary: ``rungs`` became ``rule_levels``."""
@@ -163,12 +169,25 @@ class ServingModel:
                 raise DataError(f"Unknown series {', '.join(unknown[:5])}.")
         on_rule = self.choice.isin(RULES.values())
         choice = self.choice if model in (None, SERVED) else self.choice.where(on_rule, model)
-        needed = {m for cand in set(choice) for m in self.members.get(cand, [])}
+        beyond = self._beyond_choice(model, choice)
+        if beyond is not None and model not in (None, SERVED) and self._held_by_rules():
+            # a model asked by name forecasts the periods without a plan itself, with a
+            # price held at its last value and no promotion (the plan's fill rules)
+            future, beyond = self._held(h, future), None
+        grid_planned = self._planned(h, future) if beyond is not None else None
+        any_planned = grid_planned is None or bool(grid_planned["planned"].any())
+        any_unplanned = grid_planned is not None and not bool(grid_planned["planned"].all())
+        wanted = set(choice) if any_planned else set()
+        if any_unplanned:
+            wanted |= set(beyond)
+        needed = {m for cand in wanted for m in self.members.get(cand, [])}
         needed = [m for m in self.fitted if every_model or m in needed]
+        if beyond is not None and not any_planned:  # nothing to give the drivers' models
+            needed = [m for m in needed if not self._needs_plan(m)]
         wide = None
         diverged: dict[str, dict[str, str]] = {}
         for name in needed:
-            forecaster, drivers = self._model_for(name, future, h)
+            forecaster, drivers = self._model_for(name, future, h, beyond is not None)
             pred = forecaster.predict(h, drivers).rename(columns={"yhat": name})
             if pred.attrs.get("diverged"):
                 diverged[name] = pred.attrs["diverged"]
@@ -181,31 +200,98 @@ class ServingModel:
         if series:
             wide = wide.loc[wide["unique_id"].isin(series)].reset_index(drop=True)
         served = wide[["unique_id", "ds"]].copy()
-        selection = Selection(self.members, choice, pd.DataFrame(), "stored")
-        served["yhat"] = combine(wide, selection)
+        served["model"] = served["unique_id"].map(choice)
+        if grid_planned is not None:
+            planned = served.merge(grid_planned, on=["unique_id", "ds"], how="left")["planned"]
+            planned = planned.fillna(False).to_numpy(bool)
+            served["model"] = served["model"].where(planned, served["unique_id"].map(beyond))
+        by_choice = Selection(self.members, choice, pd.DataFrame(), "stored")
+        if grid_planned is None:
+            served["yhat"] = combine(wide, by_choice)
+        else:
+            served["yhat"] = np.nan
+            if planned.any():
+                served.loc[planned, "yhat"] = combine(wide.loc[planned], by_choice)
+            if not planned.all():
+                by_beyond = Selection(self.members, beyond, pd.DataFrame(), "stored")
+                served.loc[~planned, "yhat"] = combine(wide.loc[~planned], by_beyond)
         if rule_rows is not None:
             on_rule = wide["unique_id"].isin(rule_rows["unique_id"].unique())
             served.loc[on_rule, "yhat"] = wide.loc[on_rule, "_rule"]
             wide = wide.drop(columns="_rule")
-        served["model"] = served["unique_id"].map(choice)
+        served = add_step(served, ["unique_id"])
         parts = []
         for cand, rows in served.groupby("model", sort=False):
             parts.append(apply_intervals(rows, self.quantiles[cand], self.scale, self.nonnegative))
         served = pd.concat(parts).sort_index()
         served["extrapolated"] = served.groupby("unique_id", sort=False).cumcount() >= self.horizon
+        if grid_planned is not None:
+            served["planned"] = planned
         wide.attrs = {"diverged": diverged}
         return served, wide
+
+    def _beyond_choice(self, model: str | None, choice: pd.Series) -> pd.Series | None:
+        """What serves the periods no plan covers: the driver-free choice (None: no
+        drivers, or a model trained before they had a choice of their own); an asked
+        model that uses no drivers serves them itself."""
+        if not self.spec.exog or self.unplanned is None:
+            return None
+        if model not in (None, SERVED) and not self._needs_plan(model):
+            return choice
+        return self.unplanned
+
+    def _held_by_rules(self) -> bool:
+        """Whether every driver has a fill rule (a price, a promotion)."""
+        return self.driver_tail is not None and all(
+            self.spec.role(name) != "other" for name in self.spec.exog
+        )
+
+    def _held(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        """The plan on every period, the periods it leaves blank held by the fill rules."""
+        grid = forecast_grid(self.last_ds, h, self.spec)
+        cols = list(self.spec.exog)
+        out = (
+            grid
+            if future is None
+            else grid.merge(
+                future[["unique_id", "ds", *cols]].drop_duplicates(["unique_id", "ds"]), how="left"
+            )
+        )
+        last = self.driver_tail.groupby("unique_id", sort=False)[cols].last()
+        for name in cols:
+            if name not in out:
+                out[name] = np.nan
+            rule = 0.0 if self.spec.role(name) == "promotion" else out["unique_id"].map(last[name])
+            out[name] = out[name].fillna(rule)
+        return out
+
+    def _needs_plan(self, name: str) -> bool:
+        return bool(self.spec.exog) and self.fitted[name].uses_exog
+
+    def _planned(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        """``unique_id, ds, planned``: whether the plan gives every driver for the period."""
+        grid = forecast_grid(self.last_ds, h, self.spec)
+        if future is None or not set(self.spec.exog) <= set(future.columns):
+            return grid.assign(planned=False)
+        cols = ["unique_id", "ds", *self.spec.exog]
+        rows = grid.merge(future[cols].drop_duplicates(["unique_id", "ds"]), how="left")
+        return grid.assign(planned=rows[list(self.spec.exog)].notna().all(axis=1).to_numpy())
 
     def without_plan(self, future: pd.DataFrame | None) -> list[str]:
         """The drivers a forecast goes without: all of them when no plan is given."""
         return list(self.spec.exog) if self.spec.exog and future is None else []
 
     def _model_for(
-        self, name: str, future: pd.DataFrame | None, h: int
+        self, name: str, future: pd.DataFrame | None, h: int, split: bool = False
     ) -> tuple[Forecaster, pd.DataFrame | None]:
-        """The fitted model and the drivers to give it: the plan; without a plan, its
-        driver-free twin (the served models have one), else the drivers' last season."""
+        """The fitted model and the drivers to give it: the plan. With ``split`` (the
+        periods no plan covers have a choice of their own) the plan's holes get any
+        value, as those periods' forecasts are not used; for a model trained before,
+        without a plan: its driver-free twin, else the drivers' last season."""
         model = self.fitted[name]
+        if split and future is not None and model.uses_exog:
+            grid = forecast_grid(self.last_ds, h, self.spec)
+            return model, _stopgap(grid, future, self.spec.exog)
         if not self.without_plan(future) or not model.uses_exog:
             return model, future
         if self.plain and name in self.plain:
@@ -223,6 +309,17 @@ class ServingModel:
         grid = forecast_grid(self.rule_levels["last_ds"], h, self.spec)
         level = grid["unique_id"].map(self.rule_levels["level"]).to_numpy(float)
         return grid.assign(**{name: level for name in columns}, _rule=level)
+
+
+def _stopgap(grid: pd.DataFrame, future: pd.DataFrame, drivers: tuple[str, ...]) -> pd.DataFrame:
+    """The plan on every period of ``grid``, its holes filled by any value: those
+    periods' forecasts are served by a driver-free candidate instead."""
+    cols = list(drivers)
+    given = future[["unique_id", "ds", *cols]].drop_duplicates(["unique_id", "ds"])
+    out = grid.merge(given, on=["unique_id", "ds"], how="left")
+    out[cols] = out.groupby("unique_id", sort=False)[cols].ffill()
+    out[cols] = out.groupby("unique_id", sort=False)[cols].bfill().fillna(0.0)
+    return out
 
 
 def _errors_of(errors: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
@@ -260,6 +357,13 @@ def serving_model(
         new = rule_levels.index[rule_levels["level"] != 0]
         scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])
     members = {c: m for c, m in selection.members.items() if set(m) <= set(fitted)}
+    errors = validation_errors(selection.table, set(selection.choice) | set(fitted))
+    beyond = selection.beyond_plan if spec.exog else None
+    if beyond is not None:
+        extra = set(beyond.choice) - set(quantiles) - set(RULES.values())
+        quantiles |= _band_quantiles(beyond, {}, scale, horizon, extra)
+        members |= {c: m for c, m in beyond.members.items() if set(m) <= set(fitted)}
+        errors = _with_errors(errors, validation_errors(beyond.table, extra))
     return ServingModel(
         fitted,
         members,
@@ -273,8 +377,18 @@ def serving_model(
         rule_levels,
         plain or None,
         driver_tail(df, spec),
-        validation_errors(selection.table, set(selection.choice) | set(fitted)),
+        errors,
+        None,
+        beyond.choice if beyond is not None else None,
     )
+
+
+def _with_errors(errors: pd.DataFrame | None, more: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Validation errors of more candidates, joined on the fold's rows."""
+    if more is None or errors is None:
+        return errors if more is None else more
+    more = more[[c for c in more.columns if c not in errors.columns or c in ERROR_KEYS]]
+    return errors.merge(more, on=list(ERROR_KEYS), how="outer")
 
 
 def driver_tail(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
@@ -305,17 +419,26 @@ def repeat_last_season(tail: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFra
 
 
 def _band_quantiles(
-    selection: Selection, fitted: dict[str, Forecaster], scale: pd.Series, horizon: int
+    selection: Selection,
+    fitted: dict[str, Forecaster],
+    scale: pd.Series,
+    horizon: int,
+    candidates: set[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Quantiles of every candidate a series can be served by, and of every single model."""
+    """Quantiles of every candidate a series can be served by, of every single model and
+    of the rules; or of the ``candidates`` named only."""
     validation = selection.table
-    candidates = set(selection.choice) | set(fitted)
+    named = candidates is not None
+    if candidates is None:
+        candidates = set(selection.choice) | set(fitted)
     quantiles = {}
     for cand in candidates - set(RULES.values()):
         if validation is not None and cand in validation:
             quantiles[cand] = conformal_quantiles(validation, scale, cand)
         else:  # nothing validated it: the bands of a random walk, never a false precision
             quantiles[cand] = random_walk_quantiles(horizon)
+    if named:
+        return quantiles
     quantiles[RULES["zero"]] = zero_quantiles()
     quantiles[RULES["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
     return quantiles

@@ -104,18 +104,33 @@ def validate(
             plan.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
             tuning[name] = run(name, df, f"validate {name}")
     cvs = {name: result.cv for name, result in tuning.items()}
-    short_ok = {name for name in tuning if MODELS[name].short_ok}
-    selection = select(
+    selection = _select(cvs, scales, options, profile)
+    counts = selection.choice.value_counts().to_dict()
+    log.info("selected on the history before the held-out window: %s", counts)
+    if spec.exog:
+        free = {name: cv for name, cv in cvs.items() if not MODELS[name].uses_exog}
+        if free:
+            selection.beyond_plan = _select(free, scales, options, profile)
+            counts = selection.beyond_plan.choice.value_counts().to_dict()
+            log.info("selected for the periods no plan covers (no drivers): %s", counts)
+    return tuning, selection, screens
+
+
+def _select(
+    cvs: dict[str, pd.DataFrame],
+    scales: pd.DataFrame,
+    options: TrainOptions,
+    profile: pd.DataFrame | None,
+) -> Selection:
+    """The selection over ``cvs`` with the run's options."""
+    return select(
         cvs,
         scales,
         options.selection,
         options.max_ensemble,
         profile,
-        short_ok,
+        {name for name in cvs if MODELS[name].short_ok},
         options.ensemble_margin,
-        seasonal={name for name in tuning if MODELS[name].needs_whole_season},
+        seasonal={name for name in cvs if MODELS[name].needs_whole_season},
         ensemble_test=options.ensemble_test,
     )
-    counts = selection.choice.value_counts().to_dict()
-    log.info("selected on the history before the held-out window: %s", counts)
-    return tuning, selection, screens

@@ -35,6 +35,9 @@ from forecasting.validation import validate
 
 log = logging.getLogger(__name__)
 
+#: the held-out score of the served forecast made without the drivers' plan
+SERVED_WITHOUT_PLAN = "served_without_plan"
+
 
 @dataclass
 class ForecastOutcome:
@@ -55,6 +58,9 @@ class ForecastOutcome:
     screens: list[Screen] = field(default_factory=list)
     #: per model, the series whose held-out forecast diverged and was replaced (and why)
     replaced: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: where drivers serve and a plan was given: the forecast without it (what serves
+    #: the periods no plan covers), scored next to the planned one
+    unplanned: pd.DataFrame | None = None
 
     @property
     def spec(self) -> DataSpec | None:
@@ -90,6 +96,8 @@ def train_and_forecast(
     """Tune and cross-validate each model, select, refit on all of ``df`` and forecast ``h``."""
     options = options or TrainOptions()
     reporter = reporter or Reporter()
+    if not options.constraints:
+        spec = replace(spec, constrained=False)
     h_val = validation_horizon(df, h, spec.season_length)
     if h_val < h:
         log.warning(
@@ -117,9 +125,10 @@ def train_and_forecast(
     started = time.perf_counter()
     last_fits = {name: result.model for name, result in tuning.items() if result.model}
     fitted = fit_models(modelled, spec, tuning, plan.part("forecast"), last_fits)
-    plain = refit_without_drivers(modelled, spec, tuning, selection) if future is None else {}
-    model = serving_model(fitted, selection, df, spec, h_val, profile, plain)
+    model = serving_model(fitted, selection, df, spec, h_val, profile)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
+    # what a planner gets where no plan reaches: scored next to the planned forecast
+    unplanned = model.forecast(h) if spec.exog and future is not None else None
     seconds["refit"] = time.perf_counter() - started
     plan.finish("bands and scores", "forecast ready")
     return ForecastOutcome(
@@ -134,6 +143,7 @@ def train_and_forecast(
         drivers,
         screens,
         per_model.attrs.get("diverged", {}),
+        unplanned,
     )
 
 
@@ -149,19 +159,6 @@ def choose_drivers(
     for line in choice.describe():
         log.info("driver %s", line)
     return replace(spec, exog=choice.used), choice
-
-
-def refit_without_drivers(
-    df: pd.DataFrame, spec: DataSpec, tuning: dict[str, TuningResult], selection: Selection
-) -> dict[str, Forecaster]:
-    """The served models that use drivers, fitted without them: what serves when no plan
-    for the drivers is given (the product says so)."""
-    if not spec.exog or df.empty:
-        return {}
-    served = selection.served_models() & set(tuning)
-    names = [n for n in served if MODELS[n].uses_exog]
-    plain_spec = replace(spec, exog=())
-    return {n: MODELS[n](**tuning[n].params).fit(df, plain_spec) for n in names}
 
 
 def production_model(
@@ -187,8 +184,7 @@ def production_model(
         fitted = fit_models(
             modelled, spec, outcome.tuning, reporter, outcome.fitted, served, "production:"
         )
-    plain = refit_without_drivers(modelled, spec, outcome.tuning, selection)
-    return serving_model(fitted, selection, df, spec, h_val, profile, plain)
+    return serving_model(fitted, selection, df, spec, h_val, profile)
 
 
 def validation_horizon(df: pd.DataFrame, h: int, season_length: int) -> int:
@@ -255,11 +251,33 @@ class BacktestReport:
     seconds: float
     #: interval coverage at each horizon step (rows 1..h, a column per level)
     coverage_by_step: pd.DataFrame | None = None
+    #: where drivers serve: the coverage of the forecast made without their plan
+    coverage_without_plan: dict[str, float] | None = None
+
+    def holdout(self) -> dict | None:
+        """Where drivers serve, the held-out scores with the true drivers (what the plan
+        would give) and without them (what a planner gets beyond the plan)."""
+        if self.coverage_without_plan is None or SERVED_WITHOUT_PLAN not in self.summary.index:
+            return None
+
+        def scores(row: str, cov: dict[str, float]) -> dict:
+            table = self.summary.loc[row, list(METRIC_NAMES)]
+            out = {m: round(float(v), 4) for m, v in table.items() if pd.notna(v)}
+            return out | {f"coverage{k}": round(v, 4) for k, v in cov.items()}
+
+        return {
+            "with_plan": scores(SERVED, self.coverage),
+            "without_plan": scores(SERVED_WITHOUT_PLAN, self.coverage_without_plan),
+        }
 
     def to_json(self, dataset: dict, h: int) -> dict:
         cols = list(METRIC_NAMES)
         table = self.summary[cols].round(4)
-        models = {name: table.loc[name].to_dict() for name in table.index if name != SERVED}
+        models = {
+            name: table.loc[name].to_dict()
+            for name in table.index
+            if name not in (SERVED, SERVED_WITHOUT_PLAN)
+        }
         choice = self.outcome.selection.choice
         name = choice.iloc[0] if choice.nunique() == 1 else f"per-series ({choice.nunique()} kinds)"
         return {
@@ -273,6 +291,7 @@ class BacktestReport:
             },
             "coverage": {k: round(v, 4) for k, v in self.coverage.items()},
             "coverage_by_step": _by_step(self.coverage_by_step),
+            "holdout": self.holdout(),
             "series": self.outcome.series_report(),
             "diverged": self.outcome.diverged(),
             "drivers": self.outcome.drivers.report if self.outcome.drivers else {},
@@ -298,13 +317,28 @@ def backtest(
         outcome.forecast.rename(columns={"yhat": SERVED}), on=["unique_id", "ds"]
     )
     names = [*outcome.per_model.columns.drop(["unique_id", "ds"]), SERVED]
+    unplanned = None
+    if outcome.unplanned is not None:
+        bands = ["yhat", *[f"{side}{level}" for level in LEVELS for side in ("lo", "hi")]]
+        unplanned = test[["unique_id", "ds", "y"]].merge(
+            outcome.unplanned[["unique_id", "ds", *bands]], on=["unique_id", "ds"]
+        )
+        actuals[SERVED_WITHOUT_PLAN] = (
+            actuals[["unique_id", "ds"]]
+            .merge(unplanned, on=["unique_id", "ds"], how="left")["yhat"]
+            .to_numpy()
+        )
+        names.append(SERVED_WITHOUT_PLAN)
     per_series = evaluate(actuals, train, names, spec.season_length)
     summary = summarize(per_series, actuals)
     cov = coverage(actuals, LEVELS)
     by_step = coverage_by_step(actuals, LEVELS)
-    return BacktestReport(
+    report = BacktestReport(
         outcome, actuals, per_series, summary, cov, time.perf_counter() - started, by_step
     )
+    if unplanned is not None:
+        report.coverage_without_plan = coverage(unplanned, LEVELS)
+    return report
 
 
 def _known_future(train: pd.DataFrame, test: pd.DataFrame, h: int, spec: DataSpec):

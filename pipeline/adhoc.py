@@ -47,6 +47,7 @@ def run_adhoc(args: argparse.Namespace) -> int:
         n_windows=args.windows,
         selection=args.selection,
         drivers="all" if args.exog else "auto",
+        constraints=not args.no_constraints,
         storage=args.optuna_storage,
         study_prefix=f"{args.command}-{time.strftime('%Y%m%d-%H%M%S')}",
     )
@@ -64,6 +65,8 @@ def run_adhoc(args: argparse.Namespace) -> int:
         target=args.target,
         ids=args.ids,
         exog=args.exog,
+        prices=args.prices,
+        promotions=args.promotions,
         country=country,
         gap_policy=args.gap_policy,
         limits=limits,
@@ -127,7 +130,9 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
         args.json.write_text(json_output.dumps(payload, indent=2))
     if args.forecasts:
         out = report.actuals[["unique_id", "ds", "y", SERVED]].rename(columns={SERVED: "yhat"})
-        bands = report.outcome.forecast.drop(columns=["yhat", "model", "extrapolated"])
+        bands = report.outcome.forecast.drop(
+            columns=["yhat", "model", "extrapolated", "planned"], errors="ignore"
+        )
         out = out.merge(bands, on=["unique_id", "ds"])
         _write_forecast(out, data, args.forecasts)
     return 0
@@ -150,7 +155,7 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     if outcome.serving.spec.exog:
         result = answer(outcome.serving, ForecastRequest(args.horizon, plan=plan))
         forecast = result.rows
-        print(describe_plan(outcome.serving.spec.exog, result.planned_steps, args.horizon))
+        print(describe_plan(outcome.serving.spec.exog, result.plan, args.horizon))
     _write_forecast(forecast.drop(columns=["model", "extrapolated"]), data, args.out)
     choice = outcome.selection.choice.value_counts()
     print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))

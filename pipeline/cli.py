@@ -96,6 +96,22 @@ def _data_options(p: argparse.ArgumentParser, required: bool) -> None:
         default=[],
         help="driver known in advance (price, promo, marketing spend); repeatable",
     )
+    p.add_argument(
+        "--price",
+        dest="prices",
+        action="append",
+        default=[],
+        help="a driver that is a price: forecasts never rise with it (columns named like "
+        "'price' are prices anyway); repeatable",
+    )
+    p.add_argument(
+        "--promotion",
+        dest="promotions",
+        action="append",
+        default=[],
+        help="a driver that is a promotion, display or ad: forecasts never fall with it "
+        "(columns named like 'promo', 'deal', 'feature', 'display' are anyway); repeatable",
+    )
     p.add_argument("--country", help="holiday calendar, ISO code ($HOLIDAY_COUNTRY; 'none')")
     p.add_argument(
         "--gap-policy",
@@ -129,6 +145,11 @@ def _train_options(p: argparse.ArgumentParser, horizon_required: bool) -> None:
         choices=MODES,
         help=f"who shares a model choice: all series, each demand class or each series "
         f"(default {DEFAULT_MODE})",
+    )
+    p.add_argument(
+        "--no-constraints",
+        action="store_true",
+        help="let the models learn any effect of a price or a promotion, of either sign",
     )
     p.add_argument(
         "--optuna-storage", help="one-shot commands: keep Optuna studies in this database URL"

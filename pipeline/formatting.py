@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from forecasting.plans import PlanUse
+
 DIVERGED = "diverged"
 ABSURD = 1e6
 SCALE_BOUND = ("mae", "rmse")
@@ -87,18 +89,36 @@ def drivers_left_out(run: dict) -> str:
     )
 
 
-def describe_plan(drivers: tuple[str, ...], planned: int, h: int) -> str:
-    """Which periods used the drivers' plan, and which were served without the drivers."""
+def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
+    """Which periods of which series used the drivers' plan, the holes filled inside it,
+    and what served past it."""
     names = ", ".join(drivers)
-    if planned >= h:
-        return f"drivers {names}: planned values used for all {h} periods"
+    steps = use.steps() if use is not None and len(use.rows) else None
     without = (
-        f"served without {names} (the same models refitted without them)"
+        f"served without {names} (the candidates chosen for periods without a plan)"
         " - give planned values as rows past the last sale, --future or the what-if panel"
     )
-    if planned == 0:
-        return f"drivers {names}: no planned values; {without}"
-    return f"drivers {names}: planned values for the first {planned} periods; then {without}"
+    if steps is None or steps.max() == 0:
+        text = f"drivers {names}: no planned values; {without}"
+    elif steps.min() >= h:
+        text = f"drivers {names}: planned values used for all {h} periods"
+    elif steps.nunique() == 1:
+        text = (
+            f"drivers {names}: planned values for the first {steps.iloc[0]} periods; then {without}"
+        )
+    else:
+        counts = steps.value_counts().sort_index(ascending=False)
+        spread = ", ".join(f"{n} series {k} of {h} periods" for k, n in counts.items())
+        short = steps[steps < h].sort_values().head(3)
+        examples = ", ".join(f"{uid} ({k})" for uid, k in short.items())
+        text = (
+            f"drivers {names}: each series uses its own plan ({spread}; shortest: "
+            f"{examples}); past it {without}"
+        )
+    holes = use.describe_holes() if use is not None else []
+    if holes:
+        text += "; holes inside a plan: " + "; ".join(holes)
+    return text
 
 
 def time_left(seconds: float | None) -> str:

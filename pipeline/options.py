@@ -28,6 +28,11 @@ class RunOptions:
     target: str | None = None
     ids: list[str] | None = None
     exog: list[str] = field(default_factory=list)
+    #: drivers declared a price or a promotion (the rest get their role by name)
+    prices: list[str] = field(default_factory=list)
+    promotions: list[str] = field(default_factory=list)
+    #: whether prices and promotions keep their effect signs in the models
+    constraints: bool = True
     country: str | None = None
     gap_policy: str = DEFAULT_GAP_POLICY
     dataset_id: int | None = None

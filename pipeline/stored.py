@@ -14,6 +14,8 @@ def spec_from_info(info: dict) -> DataSpec:
     return DataSpec(
         freq=frequency_from_alias(info["freq"]),
         exog=tuple(info["exog"]),
+        prices=tuple((info.get("mapping") or {}).get("prices", ())),
+        promotions=tuple((info.get("mapping") or {}).get("promotions", ())),
         country=info["country"],
         attributes=tuple(info["attributes"]),
     )

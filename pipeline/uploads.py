@@ -33,6 +33,8 @@ def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
         target=opts.target,
         ids=opts.ids,
         exog=opts.exog,
+        prices=opts.prices,
+        promotions=opts.promotions,
         country=country_option(opts.country, settings),
         gap_policy=opts.gap_policy,
         limits=limits_from(settings),
@@ -40,7 +42,10 @@ def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
 
 
 #: the options that change how a file is read and cleaned
-READING = ("date", "target", "ids", "exog", "country", "gap_policy", "horizon", "windows")
+READING = (
+    "date", "target", "ids", "exog", "prices", "promotions", "country", "gap_policy", "horizon",
+    "windows",
+)  # fmt: skip
 
 
 def validated_path(path: Path, settings: Settings, opts: RunOptions) -> Path:

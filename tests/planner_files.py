@@ -1,6 +1,6 @@
 """Files shaped like planners' exports, generated: European dates, lost weeks, wide tables.
 
-Each returns the file's bytes; write them where a test needs a path.
+Each returns the file's bytes (write them where a test needs a path) or its frame.
 """
 
 from __future__ import annotations
@@ -117,3 +117,34 @@ def launch_and_never_sold() -> bytes:
             if not np.isnan(v)
         ]
     return pd.DataFrame(rows).to_csv(index=False).encode()
+
+
+def priced_promoted_weekly(
+    n_series: int = 12, weeks: int = 156, elasticity: float = -2.0, lift: float = 1.5, seed: int = 7
+) -> pd.DataFrame:
+    """Weekly store x item sales driven by a known price elasticity and promotion lift:
+    the price moves on its own (shelf changes, discounts) and an in-store display flag
+    runs in about one week in six, independently of the price."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2021-01-06", periods=weeks, freq="W-WED")
+    frames = []
+    for i in range(n_series):
+        base = rng.uniform(2.0, 6.0)
+        price = base * rng.choice([0.8, 0.9, 1.0, 1.0, 1.1, 1.2], weeks)
+        display = (rng.random(weeks) < 0.17).astype(float)
+        season = 1 + 0.2 * np.sin(2 * np.pi * np.arange(weeks) / 52)
+        mean = rng.uniform(40, 200) * (price / base) ** elasticity * lift**display * season
+        units = rng.poisson(mean * rng.gamma(20, 1 / 20, weeks)).astype(float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "store": f"st{i % 3}",
+                    "item": f"it{i // 3}",
+                    "week": dates,
+                    "units": units,
+                    "price": price.round(2),
+                    "display": display,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -114,8 +114,15 @@ def test_the_forecast_takes_the_planned_prices_from_rows_past_the_last_sale(tmp_
     assert "planned values for the first 14 periods; then served without price" in result.stdout
     forecast = pd.read_csv(out, parse_dates=["ds"])
     planned = pd.read_csv(path, parse_dates=["date"]).query("units != units")
-    rows = forecast.merge(planned, left_on=["product", "ds"], right_on=["product", "date"])
+    rows = forecast.merge(
+        planned, left_on=["product", "ds"], right_on=["product", "date"], suffixes=("", "_plan")
+    )
     assert len(rows) == 2 * 14 and len(forecast) == 2 * 21
+    assert (rows["price"] == rows["price_plan"]).all()  # each period says the price it used
+    assert (
+        forecast["planned"].sum() == 2 * 14
+        and forecast.loc[~forecast["planned"], "price"].isna().all()
+    )
     by_price = rows.groupby(["product", "price"])["yhat"].mean().unstack()
     # the file's sales fall by 18 units per unit of price: 8.0 sells about 72 more than 12.0
     assert (by_price[8.0] - by_price[12.0] > 40).all()

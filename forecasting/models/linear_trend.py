@@ -29,6 +29,26 @@ def seasonal_design(ds: pd.DatetimeIndex, alias: str, fourier_terms: int) -> np.
     return np.hstack(cols) if cols else np.empty((len(ds), 0))
 
 
+def _signed_ridge(Z: np.ndarray, y: np.ndarray, alpha: float, signs: np.ndarray) -> np.ndarray:
+    """Ridge (the intercept unpenalised) whose coefficients keep the ``signs`` asked
+    (-1: at most 0, +1: at least 0, 0: free). A coefficient of the wrong sign is held at 0
+    and the rest refitted, until none is: the active-set answer, as a price whose
+    estimated effect came out positive is a price with no effect the data can show."""
+    free = np.ones(Z.shape[1], dtype=bool)
+    coef = np.zeros(Z.shape[1])
+    for _ in range(int(np.count_nonzero(signs)) + 1):
+        Zf = Z[:, free]
+        penalty = alpha * np.eye(Zf.shape[1])
+        penalty[0, 0] = 0.0
+        coef = np.zeros(Z.shape[1])
+        coef[free] = np.linalg.solve(Zf.T @ Zf + penalty, Zf.T @ y)
+        wrong = signs * coef < 0
+        if not wrong.any():
+            break
+        free &= ~wrong
+    return coef
+
+
 @dataclass
 class _State:
     coef: np.ndarray
@@ -93,9 +113,10 @@ class LinearTrend(LocalForecaster):
         mean, scale = A.mean(axis=0), A.std(axis=0)
         scale[scale == 0] = 1.0
         Z = np.hstack([np.ones((len(A), 1)), (A - mean) / scale])
-        penalty = self.alpha * np.eye(Z.shape[1])
-        penalty[0, 0] = 0.0
-        coef = np.linalg.solve(Z.T @ Z + penalty, Z.T @ y)
+        signs = np.zeros(Z.shape[1])
+        if X is not None:  # the drivers are the last columns
+            signs[-X.shape[1] :] = [self.spec_.effect_sign(d) for d in self.spec_.exog]
+        coef = _signed_ridge(Z, y, self.alpha, signs)
         return _State(coef, mean, scale, origin, step_days)
 
     def _predict_one(self, state: _State, X, ds):

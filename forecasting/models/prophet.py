@@ -60,7 +60,7 @@ class ProphetModel(LocalForecaster):
         holidays = None
         if self.spec_.country and alias == "D":
             holidays = holiday_table(self.spec_.country, ds[0], ds[-1] + pd.Timedelta(days=800))
-        model = Prophet(
+        settings = dict(
             changepoint_prior_scale=self.changepoint_prior_scale,
             seasonality_prior_scale=self.seasonality_prior_scale,
             seasonality_mode=self.seasonality_mode,
@@ -72,14 +72,26 @@ class ProphetModel(LocalForecaster):
         )
         frame = pd.DataFrame({"ds": ds, "y": y})
         for j, name in enumerate(self.spec_.exog):
-            model.add_regressor(name)
             frame[name] = X[:, j]
-        return _compact(model.fit(frame))
+        kept = [name for name in self.spec_.exog if frame[name].nunique() > 1]
+        while True:  # a regressor whose effect comes out with the wrong sign is dropped
+            model = Prophet(**settings)
+            for name in kept:
+                model.add_regressor(name)
+            model.fit(frame[["ds", "y", *kept]])
+            wrong = [name for name in kept if _wrong_sign(model, name, self.spec_)]
+            if not wrong:
+                break
+            kept = [name for name in kept if name not in wrong]
+        model.drivers_kept = kept
+        return _compact(model)
 
     def _predict_one(self, state, X, ds):
         frame = pd.DataFrame({"ds": ds})
+        kept = getattr(state, "drivers_kept", list(self.spec_.exog))
         for j, name in enumerate(self.spec_.exog):
-            frame[name] = X[:, j]
+            if name in kept:
+                frame[name] = X[:, j]
         return state.predict(frame)["yhat"].to_numpy()
 
     @staticmethod
@@ -98,6 +110,17 @@ class ProphetModel(LocalForecaster):
             # A recent window often forecasts better than all history, and fits faster.
             "history": trial.suggest_categorical("history", [None, year, 2 * year]),
         }
+
+
+def _wrong_sign(model, name: str, spec) -> bool:
+    """Whether a fitted regressor's effect on sales has the sign its role forbids."""
+    from prophet.utilities import regressor_coefficients
+
+    sign = spec.effect_sign(name)
+    if not sign:
+        return False
+    table = regressor_coefficients(model).set_index("regressor")
+    return bool(sign * float(table.loc[name, "coef"]) < 0)
 
 
 def _compact(model):

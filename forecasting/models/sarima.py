@@ -100,15 +100,20 @@ class SARIMA(LocalForecaster):
         d = self.d
         trend = "c" if d + seasonal[1] == 0 else ("t" if d + seasonal[1] == 1 else "n")
         varying = np.ptp(X, axis=0) > 0 if X is not None else None
-        X = _columns(X, varying)
-        state = SarimaState(
-            y, self._exog(X, ds), (self.p, d, self.q), seasonal, trend, None, varying
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fitted = state.model().fit(disp=False, maxiter=self.maxiter, method="lbfgs")
-        state.params = np.asarray(fitted.params)
-        return state
+        signs = np.array([self.spec_.effect_sign(name) for name in self.spec_.exog])
+        while True:  # a driver whose effect comes out with the wrong sign is left out
+            state = SarimaState(
+                y, self._exog(_columns(X, varying), ds), (self.p, d, self.q), seasonal, trend,
+                None, varying,
+            )  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = state.model().fit(disp=False, maxiter=self.maxiter, method="lbfgs")
+            state.params = np.asarray(fitted.params)
+            wrong = _wrong_signs(fitted, varying, signs)
+            if wrong is None:
+                return state
+            varying = varying & ~wrong
 
     def _forward_one(self, state, y, X, ds):
         """The estimated coefficients on the longer history: filtering is all it costs."""
@@ -149,6 +154,21 @@ class SARIMA(LocalForecaster):
     @classmethod
     def test_params(cls):
         return {"history": 120, "maxiter": 20}
+
+
+def _wrong_signs(fitted, varying: np.ndarray | None, signs: np.ndarray) -> np.ndarray | None:
+    """The drivers whose fitted coefficient has the sign their role forbids (None: none).
+
+    The drivers fitted are the first exogenous columns, named ``x1, x2, ...``."""
+    if varying is None or not signs.any():
+        return None
+    names = list(fitted.model.param_names)
+    wrong = np.zeros(len(varying), dtype=bool)
+    for k, j in enumerate(np.flatnonzero(varying)):
+        name = f"x{k + 1}"
+        if signs[j] and name in names and signs[j] * fitted.params[names.index(name)] < 0:
+            wrong[j] = True
+    return wrong if wrong.any() else None
 
 
 def _columns(X: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray | None:

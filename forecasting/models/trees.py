@@ -7,6 +7,8 @@ recursive: each step's prediction becomes the next step's lag.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -96,6 +98,16 @@ class GlobalTreeForecaster(Forecaster):
             f"attr_{name}": _codes(levels, first[name].reindex(self.order_))
             for name, levels in self.levels_.items()
         }
+        self.last_drivers_ = {
+            name: pd.DataFrame(panel[name].astype(float)).ffill(axis=1).iloc[:, -1].to_numpy()
+            for name in self.spec_.exog
+        }
+        self.usual_price_ = {}
+        for name in self.spec_.prices:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a series with no price
+                usual = np.nanmedian(panel[name].astype(float), axis=1)
+            self.usual_price_[name] = np.where(np.isfinite(usual) & (usual > 0), usual, 1.0)
         scaled = values / self.scale_[:, None]
         width, reach = values.shape[1], self.cfg_.reach
         self.tail_ = (
@@ -123,6 +135,15 @@ class GlobalTreeForecaster(Forecaster):
             return int(self.max_train_periods)
         return DAILY_TRAIN_PERIODS if self.spec_.freq.name == "daily" else 10_000
 
+    def _signs(self) -> list[int]:
+        """Per feature, the sign its effect must have: a price's -1, a promotion's +1.
+
+        The constraint holds for the period the driver is planned for. A recursive
+        forecast reads its own earlier steps as lags, whose effect is left free (a week
+        after a promotion may sell less, as shoppers stocked up), so later periods can
+        move a little the other way; the horizon's total follows the sign."""
+        return [self.spec_.effect_sign(name) for name in self.feature_names_]
+
     def _series_scale(self, values: np.ndarray) -> np.ndarray:
         weeks = 4 if self.spec_.freq.name == "daily" else 1  # a daily series: four weeks
         window = weeks * self.spec_.season_length
@@ -132,8 +153,15 @@ class GlobalTreeForecaster(Forecaster):
         return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
     def _known(self, dates: np.ndarray, exog: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Features known in advance for a (series x period) block: calendar, holidays, drivers."""
-        return date_features(dates, self.spec_) | exog
+        """Features known in advance for a (series x period) block: calendar, holidays,
+        drivers. A price enters relative to the series' usual price (its median), so one
+        model learns how much a 10% rise costs from series priced 2 and 20 alike."""
+        relative = {
+            name: values / self.usual_price_[name][:, None]
+            for name, values in exog.items()
+            if name in self.spec_.prices
+        }
+        return date_features(dates, self.spec_) | exog | relative
 
     def _features(
         self, scaled: np.ndarray, cols: np.ndarray, known: dict[str, np.ndarray]
@@ -155,18 +183,42 @@ class GlobalTreeForecaster(Forecaster):
         dates = grid["ds"].to_numpy().reshape(n, h)
         exog = {name: grid[name].to_numpy(float).reshape(n, h) for name in self.spec_.exog}
         known = self._known(dates, exog)  # once for all steps: only the lags change per step
+        signed = [name for name in self.spec_.exog if self.spec_.effect_sign(name)]
+        path = self._known(dates, self._held(exog, signed)) if signed else known
+        planned = [self.feature_names_.index(name) for name in signed]
         reach = self.tail_.shape[1]
         values = np.hstack([self.tail_, np.full((n, h), np.nan)])
+        out = np.empty((n, h))
         for step in range(h):
             # the last ``reach`` periods are all a step's features read: a window of them,
             # not the whole growing panel (a year ahead was quadratic in the horizon)
             window = values[:, step : reach + step + 1]
             block = self._features(
-                window, np.array([reach]), {k: v[:, step : step + 1] for k, v in known.items()}
+                window, np.array([reach]), {k: v[:, step : step + 1] for k, v in path.items()}
             )
             X = np.column_stack([block[name][:, 0] for name in self.feature_names_])
             values[:, reach + step] = self.model_.predict(X)
-        return (values[:, reach:] * self.scale_[:, None]).ravel()
+            if planned:  # this period's own prices and promotions, on the held path's lags
+                for j, name in zip(planned, signed, strict=True):
+                    X[:, j] = known[name][:, step]
+                out[:, step] = self.model_.predict(X)
+            else:
+                out[:, step] = values[:, reach + step]
+        return (out * self.scale_[:, None]).ravel()
+
+    def _held(self, exog: dict[str, np.ndarray], signed: list[str]) -> dict[str, np.ndarray]:
+        """The drivers with the signed ones held: a price at its last value, a promotion
+        off. The recursion's lags follow this path, so a period's forecast moves with its
+        own price and promotion only, and always the way their signs say (a promotion in
+        one week never lowers the next through the lags)."""
+        held = dict(exog)
+        for name in signed:
+            shape = exog[name].shape
+            if self.spec_.role(name) == "price":
+                held[name] = np.broadcast_to(self.last_drivers_[name][:, None], shape).copy()
+            else:
+                held[name] = np.zeros(shape)
+        return held
 
 
 def _codes(levels: pd.Index, values) -> np.ndarray:
@@ -223,6 +275,7 @@ class XGBoost(GlobalTreeForecaster):
             tree_method="hist",
             n_jobs=self.n_jobs,
             random_state=0,
+            monotone_constraints=tuple(self._signs()) if any(self._signs()) else None,
         )
 
     @staticmethod
@@ -296,6 +349,7 @@ class RandomForest(GlobalTreeForecaster):
             max_samples=samples,
             n_jobs=self.n_jobs,
             random_state=0,
+            monotonic_cst=self._signs() if any(self._signs()) else None,
         )
 
     @staticmethod

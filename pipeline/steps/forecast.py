@@ -1,9 +1,10 @@
 """Step ``forecast``: the served forecast with its bands for the run's horizon, stored.
 
 With drivers, the forecast needs their planned values: the rows past the last
-sale in the uploaded file. Where the plan ends (or when there is none) the
-served models refitted without the drivers serve, and the log says so; the
-what-if panel and ``--future`` give other plans.
+sale in the uploaded file, series by series. Where a series' plan ends (or
+when there is none) the candidates chosen for periods without drivers serve,
+and the log names the series and the holes filled inside a plan; the what-if
+panel and ``--future`` give other plans.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     h = max(trained.horizon, max_horizon(trained.spec.freq))
     ctx.check_cancelled()
     result = answer(trained.serving, ForecastRequest(h))
-    served, planned = result.rows, result.planned_steps
+    served = result.rows
     drivers = trained.serving.spec.exog
     if drivers:
-        ctx.log.info("%s", describe_plan(drivers, planned, h))
+        ctx.log.info("%s", describe_plan(drivers, result.plan, h))
     count = save_forecasts(ctx.db, ctx.run_id, served)
     ctx.log.info(
         "stored %d forecast rows (%d series x %d periods, %s to %s; validated for %d)",

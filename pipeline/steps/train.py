@@ -13,6 +13,7 @@ import pandas as pd
 from forecasting import progress
 from forecasting.backtest import fold_scales, split, validation_metrics
 from forecasting.costs import Shape
+from forecasting.effects import driver_effects, group_effects
 from forecasting.frequency import default_horizon
 from forecasting.metrics import METRIC_NAMES
 from forecasting.models import MODELS
@@ -41,6 +42,7 @@ def train_options(opts: RunOptions, storage=None, study_prefix: str = "sales") -
         n_windows=opts.windows,
         selection=opts.selection,
         drivers="all" if opts.exog else "auto",
+        constraints=opts.constraints,
         storage=storage,
         study_prefix=study_prefix,
     )
@@ -85,6 +87,7 @@ def train(
     plan.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
     series = serving_series(serving, diverged)
+    effects = driver_effects(serving)
     path = ctx.artifacts.save(
         ctx.run_id,
         {
@@ -92,8 +95,10 @@ def train(
             "per_series": report.per_series,
             "backtest": report.actuals,
             "series": series,
+            "effects": effects,
         },
     )
+    _log_effects(ctx, effects, df, serving.spec)
     served = _metrics(report.summary.loc[SERVED])
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
     by_step = {
@@ -112,6 +117,16 @@ def train(
         served["wape"],
         coverage,
     )
+    holdout = report.holdout()
+    if holdout:
+        ctx.log.info(
+            "held out with the drivers' true values (what a perfect plan gives): MASE %.3f, "
+            "WAPE %.1f%%; without a plan (what serves past it): MASE %.3f, WAPE %.1f%%",
+            holdout["with_plan"]["mase"],
+            holdout["with_plan"]["wape"],
+            holdout["without_plan"]["mase"],
+            holdout["without_plan"]["wape"],
+        )
     trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
     rows = _model_rows(trained, options)
     plan.finish("saving")
@@ -129,6 +144,7 @@ def train(
             **by_step,
             "horizon": h,
             "drivers": drivers.report if drivers else {},
+            "holdout": report.holdout(),
             "screened": [screen.to_dict() for screen in report.outcome.screens],
         },
         artifact_path=str(path),
@@ -145,6 +161,16 @@ def serving_series(serving: ServingModel, diverged: dict[str, dict[str, str]]) -
             models_by_series.setdefault(uid, []).append(model)
     table["diverged"] = table["unique_id"].map(lambda u: ", ".join(models_by_series.get(u, [])))
     return table
+
+
+def _log_effects(ctx: RunContext, effects: pd.DataFrame, df: pd.DataFrame, spec) -> None:
+    """The served model's price elasticities and promotion lifts, over all series."""
+    attributes = df[["unique_id", *spec.attributes]].drop_duplicates("unique_id")
+    for row in group_effects(effects, attributes).query("group == 'total'").itertuples():
+        what = "price elasticity" if row.role == "price" else "promotion lift x"
+        ctx.log.info(
+            "driver %s: %s %.2f (median of %d series)", row.driver, what, row.effect, row.series
+        )
 
 
 def _log_series(ctx: RunContext, series: pd.DataFrame, diverged: dict) -> None:
