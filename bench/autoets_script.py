@@ -40,6 +40,10 @@ def main() -> None:
     df = df.groupby(["unique_id", "ds"], as_index=False)["y"].sum()
     back = df.groupby("unique_id").cumcount(ascending=False)
     train = df[back >= args.horizon]
+    # a series with only a few rows left cannot be fitted (statsforecast raises): dropped,
+    # as a notebook would
+    sizes = train.groupby("unique_id")["y"].transform("size")
+    train = train[sizes >= 10]
     sf = StatsForecast(models=[AutoETS(season_length=args.season)], freq=args.freq, n_jobs=-1)
     forecast = sf.forecast(df=train, h=args.horizon)
     if args.out:

@@ -10,6 +10,7 @@ A series, group or model the production run does not have is 422 on every route.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NoReturn
 
 from flask import Flask, current_app, request
@@ -23,6 +24,7 @@ from dashapp.auth import BEARER_SCHEME, admin_only
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import max_horizon
+from forecasting.plans import PlanUse
 from forecasting.requests import ForecastRequest
 from pipeline import json_output, runs, serving, uploads
 from pipeline.options import RunOptions
@@ -182,7 +184,13 @@ class Forecast(MethodView):
         state = app_state()
         if body["drivers"]:  # a what-if: computed each time
             return _forecast(state.reads, body)
-        key = ("forecast", *(body[k] for k in ("horizon", "series", "group", "model", "level")))
+        asked = body["series"]
+        key = (
+            "forecast",
+            body["horizon"],
+            tuple(asked) if isinstance(asked, list) else asked,
+            *(body[k] for k in ("group", "model", "level", "per_series")),
+        )
         reads = state.reads
         return state.responses.respond(
             reads.generation(), key, lambda: FORECAST_RESPONSE.dump(_forecast(reads, body))
@@ -202,37 +210,81 @@ def _forecast(reads: serving.ServingCache, body: dict) -> dict:
     if body["horizon"] > limit:
         abort(422, message=f"horizon must be 1 to {limit} periods for this data set.")
     request = ForecastRequest(body["horizon"], model=body["model"], drivers=body["drivers"])
+    asked = body["series"]
+    batch = isinstance(asked, list) or body["per_series"]
+    scope = Scope(series=None, group=body["group"]) if isinstance(asked, list) else _scope(body)
+    if isinstance(asked, list):
+        request = replace(request, series=tuple(dict.fromkeys(asked)))
+        scope = None
     try:
-        frame = serving.forecast(reads, request, _scope(body)).summed()
-        served = queries.how_served(reads, _scope(body), body["model"])
+        result = serving.forecast(reads, request, scope)
+        served = None if batch else queries.how_served(reads, _scope(body), body["model"])
     except DataError as exc:  # an unknown selection or model, a driver that is not one
         _read_error(exc, 422)
     level = body["level"]
-    return {
-        "predictions": [
-            {
-                "date": ds.date().isoformat(),
-                "value": float(v),
-                "lower": float(lo),
-                "upper": float(hi),
-                "extrapolated": bool(ex),
-            }
-            for ds, v, lo, hi, ex in zip(
-                frame["ds"],
-                frame["yhat"],
-                frame[f"lo{level}"],
-                frame[f"hi{level}"],
-                frame["extrapolated"],
-                strict=True,
-            )
-        ],
+    drivers = list(prod.serving.spec.exog)
+    out = {
         "validated_horizon": prod.serving.horizon,
         "horizon": body["horizon"],
-        "series": _scope(body).label,
         "model": body["model"] or prod.run["selected_model"],
-        "served": served,
         "level": level,
         "run_id": prod.run["id"],
+    }
+    if batch:
+        rows = result.rows
+        out["forecasts"] = [
+            {
+                "series": str(uid),
+                "predictions": _points(part, level, drivers),
+                "plan": _plan_report(result, [uid]),
+            }
+            for uid, part in rows.groupby("unique_id", sort=False)
+        ]
+        if isinstance(asked, list):  # in the order asked
+            order = {uid: i for i, uid in enumerate(dict.fromkeys(asked))}
+            out["forecasts"].sort(key=lambda f: order[f["series"]])
+        out["series"] = ", ".join(map(str, asked)) if isinstance(asked, list) else scope.label
+        return out
+    frame = result.summed()
+    one = result.rows["unique_id"].nunique() == 1
+    out["predictions"] = _points(result.rows if one else frame, level, drivers if one else [])
+    out["series"] = _scope(body).label
+    out["served"] = served
+    out["plan"] = _plan_report(result, None)
+    return out
+
+
+def _points(frame, level: int, drivers: list[str]) -> list[dict]:
+    """The forecast periods of one series or a sum; a series' also say its plan."""
+    points = []
+    for row in frame.to_dict("records"):
+        point = {
+            "date": row["ds"].date().isoformat(),
+            "value": float(row["yhat"]),
+            "lower": float(row[f"lo{level}"]),
+            "upper": float(row[f"hi{level}"]),
+            "extrapolated": bool(row["extrapolated"]),
+        }
+        if drivers and "planned" in row:
+            point["planned"] = bool(row["planned"]) if row["planned"] == row["planned"] else False
+            point["drivers"] = {
+                name: (None if row.get(name) != row.get(name) else float(row[name]))
+                for name in drivers
+            }
+        points.append(point)
+    return points
+
+
+def _plan_report(result: serving.ServedForecast, series: list | None) -> dict | None:
+    use = result.answer.plan
+    if use is None:
+        return None
+    rows = use.rows if series is None else use.rows.loc[use.rows["unique_id"].isin(series)]
+    holes = use.holes if series is None else use.holes.loc[use.holes["unique_id"].isin(series)]
+    steps = rows.groupby("unique_id", sort=False)["planned"].sum()
+    return {
+        "planned_periods": int(steps.min()) if len(steps) else 0,
+        "holes": PlanUse(rows, holes).describe_holes(limit=20),
     }
 
 
@@ -316,6 +368,18 @@ class Models(MethodView):
             "selected_model": prod.run["selected_model"],
             "models": prod.serving.models,
         }
+
+
+@blp.route("/drivers")
+class Drivers(MethodView):
+    @blp.response(200, schemas.DriversResponse)
+    def get(self):
+        """The drivers of the serving run, their roles and the served model's implied
+        price elasticity and promotion lift, per group and per series."""
+        reads = app_state().reads
+        if not reads.serves():
+            return {"run_id": None, "drivers": [], "groups": [], "series": []}
+        return reports.driver_effects(reads)
 
 
 @blp.route("/feature-importance")

@@ -41,14 +41,32 @@ class HistoryArgs(SelectionArgs):
             )
 
 
+class SeriesField(fields.Field):
+    """One series id, or a list of them (answered series by series in one call)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ValidationError("Give a series id or a non-empty list of series ids.")
+
+
 class ForecastRequest(Schema):
     horizon = whole_number(
         required=True,
         validate=validate.Range(min=1),
         metadata={"description": "periods ahead (up to 365 days, 52 weeks or 12 months)"},
     )
-    series = fields.String(load_default=None)
+    series = SeriesField(
+        load_default=None,
+        metadata={"description": "a series id, or a list of ids: one forecast each"},
+    )
     group = fields.String(load_default=None)
+    per_series = fields.Boolean(
+        load_default=False,
+        metadata={"description": "with a group (or none: every series), one forecast per series"},
+    )
     model = fields.String(
         load_default=None, metadata={"description": "a trained model; default the served one"}
     )
@@ -74,8 +92,39 @@ class Point(Schema):
     )
 
 
+class PlannedPoint(Point):
+    planned = fields.Boolean(
+        metadata={"description": "whether the drivers' plan reached this period"}
+    )
+    drivers = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(allow_none=True),
+        metadata={"description": "the driver values the period used (blank: no plan)"},
+    )
+
+
+class PlanReport(Schema):
+    planned_periods = fields.Integer(
+        metadata={"description": "periods the plan reached, for the series asked (fewest)"}
+    )
+    holes = fields.List(
+        fields.String(), metadata={"description": "blanks filled inside a plan, and how"}
+    )
+
+
+class SeriesForecast(Schema):
+    series = fields.String(required=True)
+    predictions = fields.List(fields.Nested(PlannedPoint), required=True)
+    plan = fields.Nested(PlanReport, allow_none=True)
+
+
 class ForecastResponse(Schema):
-    predictions = fields.List(fields.Nested(Point), required=True)
+    predictions = fields.List(fields.Nested(PlannedPoint))
+    forecasts = fields.List(
+        fields.Nested(SeriesForecast),
+        metadata={"description": "with a list of series or per_series: one per series"},
+    )
+    plan = fields.Nested(PlanReport, allow_none=True)
     horizon = fields.Integer()
     series = fields.String()
     model = fields.String()
@@ -159,6 +208,32 @@ class MetricsResponse(Schema):
     served = fields.Dict(allow_none=True)
     baseline = fields.Dict(allow_none=True)
     models = fields.List(fields.Nested(ModelRow))
+
+
+class DriverEffect(Schema):
+    group = fields.String(metadata={"description": "total, or column=value"})
+    unique_id = fields.String()
+    driver = fields.String(required=True)
+    role = fields.String(required=True, metadata={"description": "price or promotion"})
+    effect = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "a price's elasticity (-2: 1% dearer, 2% fewer units) or a "
+            "promotion's lift (1.5: half as many again), as the served model forecasts"
+        },
+    )
+    series = fields.Integer(metadata={"description": "series the group's median is over"})
+    units = fields.Float(metadata={"description": "mean units per period it was measured at"})
+
+
+class DriversResponse(Schema):
+    run_id = fields.Integer(allow_none=True)
+    constrained = fields.Boolean(
+        metadata={"description": "whether prices and promotions keep their effects' signs"}
+    )
+    drivers = fields.List(fields.Dict())
+    groups = fields.List(fields.Nested(DriverEffect))
+    series = fields.List(fields.Nested(DriverEffect))
 
 
 class ModelsResponse(Schema):

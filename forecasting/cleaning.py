@@ -72,6 +72,7 @@ def clean(
     min_length: int = 1,
     limits: Limits | None = None,
     outlier_threshold: float = 6.0,
+    drivers: tuple[str, ...] | list[str] = (),
 ) -> CleanData:
     """Deduplicate, regularise, trim and flag; then validate the contract."""
     if gap_policy not in GAP_POLICIES:
@@ -91,7 +92,7 @@ def clean(
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
     validate_long_frame(frame, min_length=min_length)
-    outliers = flag_outliers(frame, freq.season_length, outlier_threshold)
+    outliers = flag_outliers(frame, freq.season_length, outlier_threshold, drivers)
     report = CleaningReport(
         freq=freq.alias,
         freq_name=freq.name,
@@ -230,8 +231,19 @@ def _drop_short(frame: pd.DataFrame, min_length: int) -> tuple[pd.DataFrame, dic
     return frame.loc[~frame["unique_id"].isin(short.index)], dropped
 
 
-def flag_outliers(frame: pd.DataFrame, season_length: int, threshold: float = 6.0) -> pd.DataFrame:
-    """Points far from a centred rolling median, in robust (MAD) units; flagged, never removed."""
+def flag_outliers(
+    frame: pd.DataFrame,
+    season_length: int,
+    threshold: float = 6.0,
+    drivers: tuple[str, ...] | list[str] = (),
+) -> pd.DataFrame:
+    """Points far from what the series' level, season and drivers explain, in robust
+    (MAD) units; flagged, never removed.
+
+    The level is a centred rolling median. With two seasons of history the usual gap to
+    it at each point of the season is taken out too, and with drivers (price,
+    promotion) the part of the gap they explain, by least squares per series: a week
+    a promotion lifted is what the promotion does, not an anomaly."""
     window = max(5, min(2 * season_length + 1, 29))
     median = (
         frame.groupby("unique_id", sort=False)["y"]
@@ -240,9 +252,44 @@ def flag_outliers(frame: pd.DataFrame, season_length: int, threshold: float = 6.
         .reset_index(level=0, drop=True)
     )
     resid = frame["y"] - median
-    mad = resid.abs().groupby(frame["unique_id"], sort=False).transform("median") * 1.4826
+    drivers = [d for d in drivers if d in frame.columns]
+    if season_length > 1 or drivers:
+        resid = _explained_away(frame, resid, season_length, drivers)
+    by = resid.abs().groupby(frame["unique_id"], sort=False)
+    mad = by.transform("median") * 1.4826
+    # a series whose pattern explains nearly every point: the mean deviation, not none
+    mad = mad.where(mad > 0, by.transform("mean") * 1.2533)
     score = resid.abs() / mad.replace(0, np.nan)
     mask = score > threshold
     out = frame.loc[mask, ["unique_id", "ds", "y"]].copy()
     out["score"] = score[mask].round(2)
     return out.reset_index(drop=True)
+
+
+def _explained_away(
+    frame: pd.DataFrame, resid: pd.Series, season_length: int, drivers: list[str]
+) -> pd.Series:
+    """The gaps to the level less each series' seasonal pattern (two seasons or more) and
+    the drivers' least-squares part."""
+    out = resid.copy()
+    position = frame.groupby("unique_id", sort=False).cumcount() % max(season_length, 1)
+    periods = frame.groupby("unique_id", sort=False)["y"].transform("size")
+    if season_length > 1:
+        seasonal = out.groupby([frame["unique_id"], position], sort=False).transform("median")
+        out = out - seasonal.where(periods >= 2 * season_length, 0.0).fillna(0.0)
+    if not drivers:
+        return out
+    X_all = frame[drivers].to_numpy(float)
+    for index in frame.groupby("unique_id", sort=False).indices.values():
+        r = out.to_numpy()[index]
+        X = X_all[index]
+        ok = np.isfinite(r) & np.isfinite(X).all(axis=1)
+        varying = np.ptp(X[ok], axis=0) > 0 if ok.sum() > len(drivers) + 2 else None
+        if varying is None or not varying.any():
+            continue
+        Z = np.column_stack([np.ones(ok.sum()), X[ok][:, varying]])
+        coef, *_ = np.linalg.lstsq(Z, r[ok], rcond=None)
+        fit = np.full(len(index), 0.0)
+        fit[ok] = Z @ coef
+        out.iloc[index] = r - fit
+    return out

@@ -186,7 +186,8 @@ def prepare(
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame, plan = split_plan(loaded.frame[keep], exog)
     freq = infer_frequency(frame)
-    cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits)
+    fill_driver_holes(frame, price_cols, promo_cols)
+    cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits, drivers=exog)
     fill_driver_holes(cleaned.frame, price_cols, promo_cols)
     left_out = {}
     for col in exog:

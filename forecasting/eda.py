@@ -105,6 +105,10 @@ def analyse(
     )
 
 
+#: the years of history a yearly seasonal strength is measured from
+YEARS_FOR_A_YEARLY_SEASON = 3
+
+
 def profile(y: pd.Series, spec: DataSpec) -> SeriesProfile:
     """Summary, STL strengths, stationarity tests, autocorrelation and calendar profiles."""
     m = spec.season_length
@@ -126,6 +130,14 @@ def profile(y: pd.Series, spec: DataSpec) -> SeriesProfile:
         decomposition["resid"] = fit.resid
         stats["trend_strength"] = _strength(fit.resid, fit.trend + fit.resid)
         stats["seasonal_strength"] = _strength(fit.resid, fit.seasonal + fit.resid)
+        if m == spec.freq.periods_per_year and len(values) < YEARS_FOR_A_YEARLY_SEASON * m:
+            # two years give one difference of each week: promotions and one-off weeks
+            # pass for a season, so a yearly strength needs three
+            stats["seasonal_strength"] = None
+            stats["seasonal_note"] = (
+                f"yearly seasonality not measured: {len(values)} periods is under "
+                f"{YEARS_FOR_A_YEARLY_SEASON} years"
+            )
     else:
         for col in ("trend", "seasonal", "resid"):
             decomposition[col] = np.nan

@@ -19,6 +19,7 @@ import pandas as pd
 from forecasting.backtest import holdout_split, min_train
 from forecasting.costs import Shape, workflow_plan
 from forecasting.drivers import DriverChoice, screen_drivers
+from forecasting.effects import driver_effects, group_effects
 from forecasting.intervals import LEVELS, coverage, coverage_by_step
 from forecasting.ladder import profile_series, series_table
 from forecasting.metrics import METRIC_NAMES, evaluate, summarize
@@ -254,6 +255,12 @@ class BacktestReport:
     #: where drivers serve: the coverage of the forecast made without their plan
     coverage_without_plan: dict[str, float] | None = None
 
+    def effects(self) -> list[dict]:
+        """The served model's price elasticities and promotion lifts over all series."""
+        if self.outcome.serving is None or not self.outcome.serving.spec.exog:
+            return []
+        return group_effects(driver_effects(self.outcome.serving), None).to_dict("records")
+
     def holdout(self) -> dict | None:
         """Where drivers serve, the held-out scores with the true drivers (what the plan
         would give) and without them (what a planner gets beyond the plan)."""
@@ -292,6 +299,7 @@ class BacktestReport:
             "coverage": {k: round(v, 4) for k, v in self.coverage.items()},
             "coverage_by_step": _by_step(self.coverage_by_step),
             "holdout": self.holdout(),
+            "effects": self.effects(),
             "series": self.outcome.series_report(),
             "diverged": self.outcome.diverged(),
             "drivers": self.outcome.drivers.report if self.outcome.drivers else {},

@@ -66,3 +66,116 @@ def test_a_price_rise_never_raises_a_forecast_and_a_promotion_never_lowers_one(n
     assert (dear <= usual + 1e-6 * np.abs(usual).max()).all()
     promoted = forecast(1.0, 1.0)
     assert (promoted >= usual - 1e-6 * np.abs(usual).max()).all()
+
+
+def test_a_hole_in_one_series_plan_leaves_the_others_whole_and_is_named(trained):
+    grid = forecast_grid(trained.last_ds, H, trained.spec)
+    plan = grid.assign(price=3.0, display=0.0)
+    first = trained.series[0]
+    hole = plan.index[(plan["unique_id"] == first)][2]
+    plan.loc[hole, ["price", "display"]] = np.nan  # the source data's lost week
+    short = trained.series[1]
+    plan = plan.drop(plan.index[(plan["unique_id"] == short)][5:])  # its plan ends early
+    use = use_plan(plan, trained, H)
+    steps = use.steps()
+    assert steps[first] == H  # filled by rule: the previous price, no promotion
+    assert steps[short] == 5
+    assert (steps.drop([first, short]) == H).all()  # nobody else loses a period
+    filled = use.rows.set_index(["unique_id", "ds"]).loc[(first, plan.loc[hole, "ds"])]
+    assert filled["price"] == 3.0 and filled["display"] == 0.0
+    holes = use.describe_holes()
+    assert any(
+        first in line and "price" in line and "previous planned price" in line for line in holes
+    )
+    assert any(first in line and "display" in line and "no promotion" in line for line in holes)
+    rows = answer(trained, ForecastRequest(H, plan=plan)).rows
+    by_series = rows.groupby("unique_id")["planned"].sum()
+    assert by_series[short] == 5 and by_series[first] == H
+    past = rows.loc[(rows["unique_id"] == short) & ~rows["planned"]]
+    assert past["model"].isin(set(trained.unplanned)).all()  # the driver-free choice
+
+
+def test_a_blank_what_if_driver_gives_the_driver_free_forecast(trained):
+    blank = answer(trained, ForecastRequest(H, drivers={"price": None})).rows
+    none = trained.forecast(H)
+    assert not blank["planned"].any()
+    np.testing.assert_allclose(blank["yhat"].to_numpy(), none["yhat"].to_numpy())
+    assert set(blank["model"]) <= set(trained.unplanned)
+    assert not set(blank["model"]) & {"xgboost", "linear_trend"}
+
+
+def test_a_price_typed_as_it_stands_changes_nothing_a_blank_promotion_is_off(trained):
+    last = trained.driver_tail.groupby("unique_id")["price"].last()
+    uid = trained.series[0]
+    typed = answer(trained, ForecastRequest(H, series=(uid,), drivers={"price": float(last[uid])}))
+    held = answer(
+        trained,
+        ForecastRequest(H, series=(uid,), drivers={"price": float(last[uid]), "display": 0}),
+    )
+    np.testing.assert_allclose(typed.rows["yhat"], held.rows["yhat"])
+    assert typed.rows["planned"].all() and (typed.rows["display"] == 0).all()
+
+
+def test_the_held_out_scores_with_and_without_the_plan_are_both_reported(panel):
+    df, spec = panel
+    report = backtest(df, spec, H, QUICK)
+    holdout = report.holdout()
+    for key in ("with_plan", "without_plan"):
+        assert {"mase", "rmsse", "wape", "coverage80", "coverage95"} <= set(holdout[key])
+    # the prices and the display explain much: knowing them must show in the score
+    assert holdout["with_plan"]["mase"] < 0.85 * holdout["without_plan"]["mase"]
+    assert report.to_json({}, H)["holdout"] == holdout
+    beyond = report.outcome.selection.beyond_plan
+    assert not {m for c in set(beyond.choice) for m in beyond.members.get(c, [c])} & {
+        "xgboost",
+        "linear_trend",
+    }
+    # past the plan nothing serves that validates worse than the simple benchmarks
+    scores = beyond.scores
+    served = np.mean(
+        [scores.loc[uid, c] for uid, c in beyond.choice.items() if uid in scores.index]
+    )
+    assert served <= scores[["naive", "seasonal_naive"]].mean().min() + 1e-9
+
+
+def test_the_served_elasticity_and_lift_are_near_the_truth():
+    df, spec = _panel(seed=1)
+    serving = train_and_forecast(df, spec, H).serving  # the defaults
+    table = group_effects(driver_effects(serving), None).set_index("driver")
+    assert abs(table.loc["price", "effect"] / -2.0 - 1) < 0.25
+    assert 1.2 < table.loc["display", "effect"] < 1.8  # a lift of 1.5
+
+
+def test_a_promotion_week_is_not_an_outlier_a_week_nothing_explains_is():
+    from forecasting.cleaning import flag_outliers
+
+    rng = np.random.default_rng(3)
+    weeks = 110
+    promo = np.zeros(weeks)
+    promo[rng.choice(np.arange(5, weeks - 5), 12, replace=False)] = 1.0
+    y = rng.poisson(50, weeks) * (1 + 2.0 * promo)  # a promotion triples a week's units
+    odd = int(np.flatnonzero(promo == 0)[40])
+    y[odd] = 400.0  # a week nothing in the file explains
+    frame = pd.DataFrame(
+        {"unique_id": "s", "ds": pd.date_range("2022-01-05", periods=weeks, freq="W-WED"),
+         "y": y.astype(float), "promo": promo}
+    )  # fmt: skip
+    flagged = set(flag_outliers(frame, 52, drivers=["promo"])["ds"])
+    promoted = set(frame.loc[promo == 1, "ds"])
+    assert not flagged & promoted and frame.loc[odd, "ds"] in flagged
+    assert set(flag_outliers(frame, 52)["ds"]) & promoted  # blind to the driver, it would
+
+
+def test_a_yearly_season_is_measured_from_three_years_only():
+    from forecasting.eda import profile
+    from tests.conftest import spec_for
+
+    rng = np.random.default_rng(0)
+    for weeks, measured in ((115, False), (160, True)):
+        ds = pd.date_range("2020-01-01", periods=weeks, freq="W-WED")
+        y = pd.Series(
+            100 + 20 * np.sin(2 * np.pi * np.arange(weeks) / 52) + rng.normal(0, 3, weeks), index=ds
+        )
+        stats = profile(y, spec_for("W-WED")).stats
+        assert (stats["seasonal_strength"] is not None) is measured
+        assert ("under 3 years" in stats.get("seasonal_note", "")) is not measured

@@ -185,7 +185,8 @@ def _eda_summary(reads, dataset_id: int):
                 [
                     html.Li(
                         f"Trend strength {fmt('trend_strength')} and seasonal strength "
-                        f"{fmt('seasonal_strength')} (0 = none, 1 = all of the variation)."
+                        f"{fmt('seasonal_strength')} (0 = none, 1 = all of the variation)"
+                        + (f"; {stats['seasonal_note']}." if stats.get("seasonal_note") else ".")
                     ),
                     html.Li(
                         f"Stationarity: {stats.get('stationary')} (ADF p = "

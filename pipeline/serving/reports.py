@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from forecasting import effects
 from forecasting.frequency import Frequency, frequency_from_alias
 from forecasting.models import BASELINE
 from pipeline.eda_report import report_dir
@@ -73,3 +74,32 @@ def quantity(cache: ServingCache, dataset_id: int | None = None) -> tuple[str, F
     info = dataset(cache, dataset_id) or {}
     detected = (info.get("mapping") or {}).get("mapping") or {}
     return detected.get("target") or "sales", frequency_from_alias(info.get("freq") or "D")
+
+
+def driver_effects(cache: ServingCache) -> dict:
+    """The serving run's drivers: role, whether used, and the served model's price
+    elasticity or promotion lift per series and per group (``forecasting.effects``)."""
+    prod = cache.production()
+    spec = prod.serving.spec
+    try:
+        per_series = cache.system.artifacts.load(prod.run["id"], "effects")
+    except FileNotFoundError:  # a run from before effects were stored
+        per_series = effects.driver_effects(prod.serving)
+    attributes = prod.keys.drop(columns=["total"], errors="ignore")
+    groups = effects.group_effects(per_series, attributes)
+    screened = (prod.run.get("metrics") or {}).get("drivers", {})
+    return {
+        "run_id": prod.run["id"],
+        "constrained": spec.constrained,
+        "drivers": [
+            {"name": name, "role": spec.role(name), "used": True, **screened.get(name, {})}
+            for name in spec.exog
+        ]
+        + [
+            {"name": name, "role": "other", **row}
+            for name, row in screened.items()
+            if name not in spec.exog
+        ],
+        "groups": groups.to_dict("records"),
+        "series": per_series.to_dict("records"),
+    }

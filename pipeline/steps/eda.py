@@ -48,7 +48,8 @@ def eda(ctx: RunContext, dataset_id: int | None, tracker: Tracker | None = None)
     ctx.log.info(
         "EDA: trend strength %s, seasonal strength %s, %s (ADF p=%s, KPSS p=%s); saved to %s",
         _fmt(agg.get("trend_strength")),
-        _fmt(agg.get("seasonal_strength")),
+        _fmt(agg.get("seasonal_strength"))
+        + (f" ({agg['seasonal_note']})" if agg.get("seasonal_note") else ""),
         agg.get("stationary"),
         _fmt(agg.get("adf_pvalue")),
         _fmt(agg.get("kpss_pvalue")),
