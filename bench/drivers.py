@@ -8,8 +8,11 @@ weeks of every series are held out with their prices and promotions as the plan,
 planner would give them: the default ``pipeline backtest`` scores the served forecast
 with the plan and without it. Next to it: naive, seasonal naive, the mean of the last 8
 weeks, and a plain AutoETS script as a whole process on the same file (the cost peer).
-MASE is scaled by the one-step naive error of each series' history (the scale the
-issue's first table used); WAPE is total absolute error over total units.
+Every forecast is scored here the same way, on the weeks all of them cover: MASE
+scaled by the one-step naive error of each series' history (the scale of the issue's
+first table), WAPE as total absolute error over total units. The data's own figures
+are SOURCE.txt's (pooled fixed-effects log-log price slope, per-series median
+uplift of each flag) and the pooled slope recomputed on the rows read.
 
     PYTHONPATH=. python bench/drivers.py --data ../shared/data [--series N]
 """
@@ -106,14 +109,19 @@ def scores(table: pd.DataFrame, column: str) -> dict:
     }
 
 
-def pooled_elasticity(raw: pd.DataFrame) -> float:
-    """The data's own pooled fixed-effects log-log slope of units on price."""
-    rows = raw.loc[(raw["UNITS"] > 0) & (raw["PRICE"] > 0)].copy()
+def pooled_effects(raw: pd.DataFrame, controls: list[str]) -> dict[str, float]:
+    """The data's own pooled fixed-effects regression of log units on log price (and the
+    flags in ``controls``): the price slope, and each flag's lift (exp of its slope)."""
+    rows = raw.loc[(raw["UNITS"] > 0) & (raw["PRICE"] > 0)].dropna(subset=controls).copy()
     key = rows["STORE_NUM"].astype(str) + "/" + rows["UPC"].astype(str)
-    logq, logp = np.log(rows["UNITS"]), np.log(rows["PRICE"])
-    dq = logq - logq.groupby(key).transform("mean")
-    dp = logp - logp.groupby(key).transform("mean")
-    return float((dq * dp).sum() / (dp * dp).sum())
+    X = pd.DataFrame({"PRICE": np.log(rows["PRICE"]), **{c: rows[c] for c in controls}})
+    X = X - X.groupby(key).transform("mean")
+    y = np.log(rows["UNITS"])
+    y = y - y.groupby(key).transform("mean")
+    coef, *_ = np.linalg.lstsq(X.to_numpy(float), y.to_numpy(float), rcond=None)
+    out = {"PRICE": float(coef[0])}
+    out |= {c: float(np.exp(b)) for c, b in zip(controls, coef[1:], strict=True)}
+    return out
 
 
 def main() -> None:
@@ -139,31 +147,50 @@ def main() -> None:
              "--freq", "W-WED", "--season", str(SEASON), "--horizon", str(H)]
         )  # fmt: skip
         result = json.loads(out.read_text())
+        ours = pd.read_csv(fc, parse_dates=["ds"])
         if ets.returncode:
             print("AutoETS script failed:", ets.stderr[-1500:])
     table = peers(raw)
+    ours["unique_id"] = (
+        "STORE_NUM=" + ours["STORE_NUM"].astype(str) + "/UPC=" + ours["UPC"].astype(str)
+    )
+    cols = ["yhat", *(["served_without_plan"] if "served_without_plan" in ours else [])]
+    joined = table.merge(ours[["unique_id", "ds", *cols]], on=["unique_id", "ds"], how="inner")
     holdout = result.get("holdout") or {}
-    print(f"\n== dunnhumby breakfast at the frat: {raw.groupby(['STORE_NUM','UPC']).ngroups} "
-          f"series, last {H} weeks held out")  # fmt: skip
-    print(f"{'forecast of the held-out weeks':<44} {'MASE (ours)':>12} {'WAPE % (ours)':>14}")
-    for key in ("with_plan", "without_plan"):
-        row = holdout.get(key, {})
+    n, scored = raw.groupby(["STORE_NUM", "UPC"]).ngroups, joined["unique_id"].nunique()
+    print(f"\n== dunnhumby breakfast at the frat: {n} series, last {H} weeks held out "
+          f"({scored} scored by all)")  # fmt: skip
+    print(f"{'forecast of the held-out weeks':<44} {'MASE':>8} {'WAPE %':>8}  coverage 80/95")
+    for key, column in (("with_plan", "yhat"), ("without_plan", "served_without_plan")):
+        if column not in joined:
+            continue
+        sc, row = scores(joined, column), holdout.get(key, {})
+        cover = (
+            f"{row.get('coverage80', float('nan')):.1%} / {row.get('coverage95', float('nan')):.1%}"
+        )
         name = "the product, " + key.replace("_", " ")
-        mase, wape = row.get("mase", float("nan")), row.get("wape", float("nan"))
-        print(f"{name:<44} {mase:>12.3f} {wape:>14.1f}")
-    print(f"\n{'peer (one-step naive scale)':<44} {'MASE':>12} {'WAPE %':>14}")
+        print(f"{name:<44} {sc['mase']:>8.3f} {sc['wape']:>8.1f}  {cover}")
+    table = joined
     for name in ("naive", "seasonal_naive", "recent_mean_8"):
-        s = scores(table, name)
-        print(f"{name:<44} {s['mase']:>12.3f} {s['wape']:>14.1f}")
+        sc = scores(table, name)
+        print(f"{name:<44} {sc['mase']:>8.3f} {sc['wape']:>8.1f}")
     used = [f"{k} {'used' if v.get('used') else 'not used'}" for k, v in result["drivers"].items()]
     print(f"\nserved: {result['selected']['name']}; drivers: " + ", ".join(used))
-    print(f"\n{'driver':<12} {'implied by the served model':>28} {'the data (SOURCE.txt)':>22}")
-    own = pooled_elasticity(raw)
+    plain = pooled_effects(raw, [])
+    controlled = pooled_effects(raw, ["FEATURE", "DISPLAY", "TPR_ONLY"])
+    print(
+        f"\n{'driver':<12} {'served model':>13} {'series using it':>16} {'SOURCE.txt':>11} "
+        f"{'pooled FE':>10} {'FE, flags held':>15}"
+    )
     for row in result.get("effects", []):
-        ref = SOURCE_FIGURES.get(row["driver"])
-        extra = f"{ref:>22.2f}" if ref is not None else f"{'':>22}"
-        print(f"{row['driver']:<12} {row['effect']:>28.2f}{extra}")
-    print(f"pooled FE log-log price slope on these rows: {own:.2f}")
+        name = row["driver"]
+        ref = SOURCE_FIGURES.get(name)
+        effect = f"{row['effect']:>13.2f}" if row["effect"] is not None else f"{'none':>13}"
+        print(
+            f"{name:<12} {effect} {row['series']:>7} of {row['of']:<6}"
+            f"{ref if ref is not None else float('nan'):>11.2f} "
+            f"{plain.get(name, float('nan')):>10.2f} {controlled.get(name, float('nan')):>15.2f}"
+        )
     print(f"\ncost: pipeline backtest {ours_s:.1f} s vs AutoETS script {ets_s:.1f} s "
           f"({ours_s / ets_s:.2f}x); AutoETS exit {ets.returncode}")  # fmt: skip
 

@@ -126,8 +126,26 @@ def history_with_forecast(
             )
         )
         _mark_extrapolated(fig, forecast)
+        _mark_planned(fig, forecast)
     fig.update_layout(hovermode="x unified")
     return responsive(fig, DATE_AXIS, quantity)
+
+
+def _mark_planned(fig: go.Figure, forecast: pd.DataFrame) -> None:
+    """Mark the periods the drivers' plan reached (for every series forecast)."""
+    if "planned" not in forecast:
+        return
+    planned = forecast.loc[forecast["planned"].astype(float) >= 1.0]
+    if len(planned):
+        fig.add_trace(
+            go.Scatter(
+                x=planned["ds"],
+                y=planned["yhat"],
+                mode="markers",
+                name="planned prices and promotions",
+                marker={"color": "#ff7f0e", "size": 8, "symbol": "diamond"},
+            )
+        )
 
 
 def _mark_extrapolated(fig: go.Figure, forecast: pd.DataFrame) -> None:

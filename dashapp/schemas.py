@@ -222,7 +222,13 @@ class DriverEffect(Schema):
             "promotion's lift (1.5: half as many again), as the served model forecasts"
         },
     )
-    series = fields.Integer(metadata={"description": "series the group's median is over"})
+    series = fields.Integer(
+        metadata={"description": "series the group's median is over: those served using it"}
+    )
+    of = fields.Integer(metadata={"description": "series in the group"})
+    uses_driver = fields.Boolean(
+        metadata={"description": "whether the series' served forecast uses the driver"}
+    )
     units = fields.Float(metadata={"description": "mean units per period it was measured at"})
 
 

@@ -10,7 +10,8 @@ promotion running) but one driver moved:
 - a promotion on and off: the lift, units with it over units without (1.5: half
   as many again).
 
-A group's figure is the median of its series' (``group_effects``).
+A group's figure is the median over its series whose served forecast uses the
+driver (``group_effects``); a series served without it has no effect to report.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ def driver_effects(serving: ServingModel, h: int | None = None) -> pd.DataFrame:
     (elasticity for a price, lift for a promotion) and the units it was measured at."""
     spec = serving.spec
     drivers = [d for d in spec.exog if spec.role(d) in ("price", "promotion")]
-    columns = ["unique_id", "driver", "role", "effect", "units"]
+    columns = ["unique_id", "driver", "role", "effect", "units", "uses_driver"]
     if not drivers or serving.driver_tail is None or not serving.fitted:
         return pd.DataFrame(columns=columns)
     h = h or serving.horizon
     base = _held(serving, h)
+    uses = _uses_drivers(serving)
     parts = []
     for name in drivers:
         role = spec.role(name)
@@ -60,6 +62,7 @@ def driver_effects(serving: ServingModel, h: int | None = None) -> pd.DataFrame:
                     "role": role,
                     "effect": effect.round(4).to_numpy(),
                     "units": units.round(4).to_numpy(),
+                    "uses_driver": effect.index.map(uses).to_numpy(bool),
                 }
             )
         )
@@ -68,17 +71,18 @@ def driver_effects(serving: ServingModel, h: int | None = None) -> pd.DataFrame:
 
 def group_effects(effects: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
     """The median effect per driver over all series and over each group
-    (``attributes``: ``unique_id`` and one column per attribute)."""
-    columns = ["group", "driver", "role", "effect", "series"]
+    (``attributes``: ``unique_id`` and one column per attribute), over the series whose
+    served forecast uses the driver (``series`` of ``of``; the others' effect is none)."""
+    columns = ["group", "driver", "role", "effect", "series", "of"]
     if effects.empty:
         return pd.DataFrame(columns=columns)
     rows = []
 
     def add(group: str, part: pd.DataFrame) -> None:
-        for (driver, role), values in part.groupby(["driver", "role"], sort=False)["effect"]:
-            values = values.dropna()
-            if len(values):
-                rows.append((group, driver, role, round(float(values.median()), 4), len(values)))
+        for (driver, role), values in part.groupby(["driver", "role"], sort=False):
+            used = values.loc[values["uses_driver"].astype(bool), "effect"].dropna()
+            effect = round(float(used.median()), 4) if len(used) else None
+            rows.append((group, driver, role, effect, len(used), len(values)))
 
     add("total", effects)
     if attributes is not None and len(attributes.columns) > 1:
@@ -87,6 +91,15 @@ def group_effects(effects: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.
             for value, part in joined.groupby(column, sort=True):
                 add(f"{column}={value}", part)
     return pd.DataFrame(rows, columns=columns)
+
+
+def _uses_drivers(serving: ServingModel) -> dict[str, bool]:
+    """Per series, whether its served candidate has a member that uses the drivers."""
+    uses = {
+        cand: any(serving.fitted[m].uses_exog for m in serving.members.get(cand, []))
+        for cand in set(serving.choice)
+    }
+    return {uid: uses[cand] for uid, cand in serving.choice.items()}
 
 
 def _held(serving: ServingModel, h: int) -> pd.DataFrame:

@@ -25,6 +25,11 @@ class Frequency:
         return {"daily": 365, "monthly": 12}.get(self.name, 52)
 
     @property
+    def recent_periods(self) -> int:
+        """What "lately" means for a recent mean: 28 days, 8 weeks or 6 months."""
+        return {"daily": 28, "monthly": 6}.get(self.name, 8)
+
+    @property
     def days_per_period(self) -> float:
         """1 for a day, 7 for a week, a mean month's 30.44 days."""
         return {"daily": 1.0, "monthly": 30.44}.get(self.name, 7.0)

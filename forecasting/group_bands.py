@@ -54,6 +54,8 @@ def sum_with_bands(
     agg = {
         **{col: (col, "sum") for col in ["yhat", *bands]},
         "extrapolated": ("extrapolated", "max"),
+        # the share of the series whose plan reached the period
+        **({"planned": ("planned", "mean")} if "planned" in rows else {}),
     }
     summed = rows.groupby("ds", sort=True).agg(**agg).reset_index()
     served_by = rows.groupby("unique_id", sort=False)["model"].first()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from forecasting.backtest import fold_scales
 from forecasting.costs import Shape, validation_seconds
-from forecasting.models import MODELS
+from forecasting.models import MODELS, PAST_PLAN
 from forecasting.options import TrainOptions
 from forecasting.progress import Plan, Reporter
 from forecasting.screening import Screen, judge, sample_size, stratified_sample
@@ -40,6 +40,8 @@ def validate(
     where it wins there. ``plan`` (``forecasting.costs``) paces the progress reports.
     """
     names = options.model_names()
+    if spec.exog:
+        names += [name for name in PAST_PLAN if name not in names]
     plan = plan or Plan(Reporter(), {})
     screened = [n for n in names if n in options.screened()]
     scales = fold_scales(df, h, options.n_windows, spec.season_length)

@@ -21,6 +21,7 @@ from forecasting.progress import Reporter
 from forecasting.requests import ForecastRequest, answer
 from forecasting.serving_model import SERVED
 from forecasting.workflow import (
+    SERVED_WITHOUT_PLAN,
     ForecastOutcome,
     TrainOptions,
     backtest,
@@ -129,7 +130,10 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
         payload = report.to_json(data.summary(), args.horizon)
         args.json.write_text(json_output.dumps(payload, indent=2))
     if args.forecasts:
-        out = report.actuals[["unique_id", "ds", "y", SERVED]].rename(columns={SERVED: "yhat"})
+        extra = [c for c in (SERVED_WITHOUT_PLAN,) if c in report.actuals]
+        out = report.actuals[["unique_id", "ds", "y", SERVED, *extra]].rename(
+            columns={SERVED: "yhat"}
+        )
         bands = report.outcome.forecast.drop(
             columns=["yhat", "model", "extrapolated", "planned"], errors="ignore"
         )

@@ -130,3 +130,20 @@ def time_left(seconds: float | None) -> str:
     if seconds < 3600:
         return f"about {round(seconds / 60):.0f} min left"
     return f"about {seconds / 3600:.1f} h left"
+
+
+def describe_holdout(metrics: dict | None) -> str | None:
+    """Where drivers serve, the held-out scores with their true values and without a
+    plan, in one sentence (None without drivers)."""
+    holdout = (metrics or {}).get("holdout")
+    if not holdout:
+        return None
+
+    def part(scores: dict) -> str:
+        return f"MASE {scores.get('mase', math.nan):.3f}, WAPE {scores.get('wape', math.nan):.1f}%"
+
+    return (
+        f"Held out with the drivers' true values (what a perfect plan gives): "
+        f"{part(holdout['with_plan'])}; without a plan (what serves past it): "
+        f"{part(holdout['without_plan'])}."
+    )

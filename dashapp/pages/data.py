@@ -87,6 +87,7 @@ def layout(**_):
             ),
             html.H4("How each series is forecast", className="mt-3"),
             _ladder_section(reads, info["id"]),
+            _effects_section(reads, info["id"]),
             html.H4("Exploratory analysis", className="mt-3"),
             html.Div(_eda_figures(reads, info["id"])),
             html.H4("History", className="mt-3"),
@@ -155,6 +156,55 @@ def _ladder_section(reads, dataset_id: int):
                 **ui.TABLE_STYLE,
             ),
         ]
+    )
+
+
+EFFECT_COLUMNS = {
+    "group": "group",
+    "driver": "driver",
+    "role": "role",
+    "effect": "elasticity (price) or lift (promotion)",
+    "series": "series using it",
+    "of": "of series",
+}
+
+
+def _effects_section(reads, dataset_id: int):
+    """What the served model says each price and promotion does, per group."""
+    if not reads.serves() or reads.production().dataset_id != dataset_id:
+        return None
+    spec = reads.production().serving.spec
+    if not any(spec.role(name) != "other" for name in spec.exog):
+        return None
+    table = reports.driver_effects(reads)
+    rows = [r for r in table["groups"] if r["effect"] is not None]
+    return html.Div(
+        [
+            html.H5("Prices and promotions"),
+            html.P(
+                "What the served forecast does when one driver moves and the rest hold "
+                "(a price at its last value, no promotion): a price elasticity of -2 means "
+                "1% dearer sells about 2% fewer units; a lift of 1.5 means a promotion "
+                "sells half as many again. Each group's figure is the median over its "
+                "series whose served forecast uses the driver. "
+                + (
+                    "Prices never raise and promotions never lower a forecast (the models "
+                    "are constrained)."
+                    if table["constrained"]
+                    else "The models were trained without sign constraints."
+                ),
+                className="small text-muted",
+            ),
+            dash_table.DataTable(
+                id="data-effects",
+                columns=[{"name": v, "id": k} for k, v in EFFECT_COLUMNS.items()],
+                data=rows,
+                page_size=12,
+                sort_action="native",
+                **ui.TABLE_STYLE,
+            ),
+        ],
+        className="mb-4",
     )
 
 

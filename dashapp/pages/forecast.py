@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashapp import components as ui
 from dashapp import figures
@@ -32,22 +32,7 @@ def layout(**_):
     unit = period_unit(spec.freq)
     model_options = [{"label": f"Served: {prod.run['selected_model']}", "value": SERVED}]
     model_options += [{"label": m, "value": m} for m in prod.serving.models]
-    drivers = [
-        dbc.Col(
-            [
-                dbc.Label(f"Planned {name}", html_for={"type": "forecast-driver", "name": name}),
-                dbc.Input(
-                    id={"type": "forecast-driver", "name": name},
-                    type="number",
-                    placeholder="blank: plan in the file, else last season",
-                    debounce=True,
-                ),
-            ],
-            xs=12,
-            md=4,
-        )
-        for name in spec.exog
-    ]
+    drivers = list(spec.exog)
     return html.Div(
         [
             html.H2("Forecast"),
@@ -90,24 +75,7 @@ def layout(**_):
                     ),
                 ]
             ),
-            html.Div(
-                [
-                    html.H5("What if"),
-                    html.P(
-                        "The models use these drivers because validation said they help ("
-                        + drivers_used(prod.run)
-                        + "). With every field blank the forecast uses the planned values "
-                        "the file gave past its last sale and, where it gave none, the same "
-                        "models fitted without the drivers. Enter a value to see the forecast "
-                        "with it; drivers left blank then take the file's plan or repeat "
-                        "their last season.",
-                        className="small text-muted",
-                        id="forecast-drivers-note",
-                    ),
-                    dbc.Row(drivers),
-                ],
-                className="mb-3",
-            )
+            _plan_panel(prod.run, drivers)
             if drivers
             else html.P(
                 drivers_left_out(prod.run),
@@ -134,19 +102,162 @@ def layout(**_):
     )
 
 
-def _frame(selector, horizon, model, driver_values, driver_ids) -> tuple[pd.DataFrame, str]:
+def _plan_panel(run: dict, drivers: list[str]) -> html.Div:
+    """The plan as a table of periods x drivers: filled with the plan on file, editable,
+    or replaced by a CSV with a date column and one column per driver."""
+    columns = [{"name": "date", "id": "date", "editable": False}] + [
+        {"name": name, "id": name, "type": "numeric", "editable": True} for name in drivers
+    ]
+    return html.Div(
+        [
+            html.H5("Plan: prices and promotions ahead"),
+            html.P(
+                "The models use these drivers because validation said they help ("
+                + drivers_used(run)
+                + "). The table holds the plan on file for the periods shown (for a group, "
+                "the mean over its series). Change a cell to see the forecast with your "
+                "plan; a blank cell means no plan there: a price keeps its previous "
+                "value, a promotion is off, and a period with no plan at all is "
+                "forecast without the drivers. The chart marks the planned periods.",
+                className="small text-muted",
+                id="forecast-drivers-note",
+            ),
+            dash_table.DataTable(
+                id="forecast-plan",
+                columns=columns,
+                editable=True,
+                page_size=13,
+                **ui.TABLE_STYLE,
+            ),
+            dcc.Store(id="forecast-plan-on-file"),
+            dbc.ButtonGroup(
+                [
+                    dcc.Upload(
+                        dbc.Button("Upload a plan (CSV)", color="secondary", size="sm"),
+                        id="forecast-plan-upload",
+                        accept=".csv,text/csv",
+                    ),
+                    dbc.Button(
+                        "Back to the plan on file",
+                        id="forecast-plan-reset",
+                        color="link",
+                        size="sm",
+                    ),
+                ],
+                className="my-2",
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def _plan_rows(selector, horizon) -> list[dict]:
+    """The plan on file for the scope's next ``horizon`` periods, one row per period."""
+    reads = app_state().reads
+    drivers = list(reads.production().serving.spec.exog)
+    rows = serving.forecast(reads, ForecastRequest(int(horizon)), ui.parse_selector(selector)).rows
+    step = rows.groupby("unique_id", sort=False).cumcount()
+    table = rows.groupby(step)[["ds", *drivers]].agg(
+        {"ds": "first", **{name: "mean" for name in drivers}}
+    )
+    table["date"] = table["ds"].dt.date.astype(str)
+    table = table[["date", *drivers]].round(4).astype(object)
+    return table.where(table.notna(), None).to_dict("records")
+
+
+def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
     reads = app_state().reads
     selection = ui.parse_selector(selector)
-    drivers = {
-        ident["name"]: float(value)
-        for ident, value in zip(driver_ids, driver_values, strict=True)
-        if value not in (None, "")
-    }
+    drivers = None
+    if plan and plan != on_file:  # the planner's own plan: one value per period
+        names = [k for k in plan[0] if k != "date"]
+        drivers = {name: [_number(row.get(name)) for row in plan] for name in names}
+        if len(plan) != int(horizon):
+            raise DataError(
+                f"The plan table has {len(plan)} periods and the horizon is {horizon}: "
+                "go back to the plan on file, or upload one with a row per period."
+            )
     request = ForecastRequest(
-        int(horizon), model=None if model == SERVED else model, drivers=drivers or None
+        int(horizon), model=None if model == SERVED else model, drivers=drivers
     )
     frame = serving.forecast(reads, request, selection).summed()
     return frame, selection.label
+
+
+def _number(value):
+    """A cell as the what-if wants it: a number, or None for a blank (no plan)."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"The plan table holds {value!r}; give numbers or leave it blank."
+        ) from None
+
+
+@callback(
+    Output("forecast-plan", "data"),
+    Output("forecast-plan-on-file", "data"),
+    Output("forecast-message", "children", allow_duplicate=True),
+    Input("forecast-series", "value"),
+    Input("forecast-horizon", "value"),
+    Input("forecast-plan-reset", "n_clicks"),
+    Input("forecast-plan-upload", "contents"),
+    State("forecast-plan", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def fill_plan(selector, horizon, _reset, upload, current):
+    """The plan on file for what is shown; an uploaded plan in its place."""
+    try:
+        horizon = _check_horizon(horizon)
+        on_file = _plan_rows(selector, horizon)
+    except DataError as exc:
+        return dash.no_update, dash.no_update, ui.error_notice(str(exc))
+    if dash.ctx.triggered_id == "forecast-plan-upload" and upload:
+        try:
+            return _uploaded_plan(upload, on_file), on_file, None
+        except DataError as exc:
+            return dash.no_update, dash.no_update, ui.error_notice(str(exc))
+    return on_file, on_file, None
+
+
+def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
+    """A plan CSV (a date column and a column per driver) on the table's periods; a
+    period or a driver the file leaves out stays blank."""
+    import base64
+    import io
+
+    try:
+        raw = base64.b64decode(contents.split(",", 1)[1])
+        frame = pd.read_csv(io.BytesIO(raw))
+    except Exception as exc:  # any unreadable upload gets the same answer
+        raise DataError(f"The plan file could not be read as CSV ({exc}).") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    date = next((c for c in frame.columns if c.lower() in ("date", "ds", "week", "day")), None)
+    names = [k for k in on_file[0] if k != "date"] if on_file else []
+    known = [c for c in frame.columns if c in names]
+    if date is None or not known:
+        raise DataError(
+            "A plan file needs a 'date' column and at least one driver column of "
+            f"{', '.join(names)}."
+        )
+    frame[date] = pd.to_datetime(frame[date], errors="coerce").dt.date.astype(str)
+    by_date = frame.set_index(date)[known]
+    rows = []
+    for row in on_file:
+        values = by_date.loc[row["date"]] if row["date"] in by_date.index else None
+        if isinstance(values, pd.DataFrame):
+            values = values.iloc[-1]
+        rows.append(
+            {"date": row["date"]}
+            | {
+                name: (None if values is None or name not in known or pd.isna(values[name])
+                       else _number(values[name]))
+                for name in names
+            }
+        )  # fmt: skip
+    return rows
 
 
 def _check_horizon(horizon) -> int:
@@ -167,13 +278,13 @@ def _check_horizon(horizon) -> int:
     Input("forecast-series", "value"),
     Input("forecast-horizon", "value"),
     Input("forecast-model", "value"),
-    Input({"type": "forecast-driver", "name": ALL}, "value"),
-    State({"type": "forecast-driver", "name": ALL}, "id"),
+    Input("forecast-plan", "data"),
+    State("forecast-plan-on-file", "data"),
 )
-def update(selector, horizon, model, driver_values, driver_ids):
+def update(selector, horizon, model, plan, on_file):
     try:
         horizon = _check_horizon(horizon)
-        frame, label = _frame(selector, horizon, model, driver_values, driver_ids)
+        frame, label = _frame(selector, horizon, model, plan, on_file)
     except DataError as exc:
         return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
     reads = app_state().reads
@@ -202,6 +313,7 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
             "lo95": "lower 95%",
             "hi95": "upper 95%",
             "extrapolated": "bands extrapolated",
+            "planned": "planned share",
         }
     )
     out["date"] = out["date"].dt.normalize()
@@ -216,14 +328,14 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
     State("forecast-series", "value"),
     State("forecast-horizon", "value"),
     State("forecast-model", "value"),
-    State({"type": "forecast-driver", "name": ALL}, "value"),
-    State({"type": "forecast-driver", "name": ALL}, "id"),
+    State("forecast-plan", "data"),
+    State("forecast-plan-on-file", "data"),
     prevent_initial_call=True,
 )
-def download(_csv, _xlsx, selector, horizon, model, driver_values, driver_ids):
+def download(_csv, _xlsx, selector, horizon, model, plan, on_file):
     """The table as a file; what keeps the chart from drawing is said the same way here."""
     try:
-        frame, label = _frame(selector, _check_horizon(horizon), model, driver_values, driver_ids)
+        frame, label = _frame(selector, _check_horizon(horizon), model, plan, on_file)
     except DataError as exc:
         return dash.no_update, ui.error_notice(str(exc))
     table = _table(frame)

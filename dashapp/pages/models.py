@@ -13,6 +13,7 @@ from dashapp import figures
 from dashapp.state import app_state
 from forecasting.screening import describe_screen
 from forecasting.serving_model import SERVED
+from pipeline.formatting import describe_holdout
 from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/models", name="Models", order=3, title="Models")
@@ -58,6 +59,11 @@ def layout(**_):
                 f"last {prod.serving.horizon} periods of every series, which it never saw.",
                 className="text-muted",
                 id="models-intro",
+            ),
+            html.P(
+                describe_holdout(prod.run["metrics"]) or "",
+                className="text-muted",
+                id="models-holdout",
             ),
             html.Div(links),
             _screens(prod.run.get("metrics") or {}),

@@ -13,7 +13,7 @@ from forecasting.errors import DataError
 from forecasting.frequency import period_unit
 from forecasting.requests import ForecastRequest
 from pipeline import serving
-from pipeline.formatting import label
+from pipeline.formatting import describe_holdout, label
 from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="Overview")
@@ -74,7 +74,8 @@ def update(selector):
                 "Production model",
                 prod.run["selected_model"],
                 f"held-out MASE {label(metrics.get('mase'))} vs seasonal naive "
-                f"{label(baseline.get('mase'))}",
+                f"{label(baseline.get('mase'))}"
+                + (f". {describe_holdout(metrics)}" if describe_holdout(metrics) else ""),
                 id_="overview-production",
             )
         )

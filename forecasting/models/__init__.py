@@ -9,6 +9,7 @@ from forecasting.models.intermittent import ADIDA, IMAPA, TSB, Croston
 from forecasting.models.linear_trend import LinearTrend
 from forecasting.models.naive import Naive
 from forecasting.models.prophet import ProphetModel
+from forecasting.models.recent_mean import RecentMean
 from forecasting.models.sarima import SARIMA
 from forecasting.models.seasonal_naive import SeasonalNaive
 from forecasting.models.theta import Theta
@@ -18,6 +19,7 @@ from forecasting.models.trees import RandomForest, XGBoost
 MODELS: dict[str, type[Forecaster]] = {
     "seasonal_naive": SeasonalNaive,
     "naive": Naive,
+    "recent_mean": RecentMean,
     "linear_trend": LinearTrend,
     "xgboost": XGBoost,
     "random_forest": RandomForest,
@@ -36,8 +38,11 @@ BASELINE = "seasonal_naive"
 #: always candidates, whatever models a run asks for: the baselines any forecast must beat
 #: and the intermittent-demand methods (cheap, and what slow movers need)
 ALWAYS = ("seasonal_naive", "naive", "croston", "tsb", "adida", "imapa", "imapa_total")
+#: candidates too where drivers serve: past a plan the driver-free choice must not lose to
+#: the benchmark a planner reaches for first
+PAST_PLAN = ("recent_mean",)
 
-__all__ = ["ALWAYS", "BASELINE", "MODELS", "Forecaster", "LocalForecaster"]
+__all__ = ["ALWAYS", "BASELINE", "MODELS", "PAST_PLAN", "Forecaster", "LocalForecaster"]
 
 
 def check_names(names: Iterable[str]) -> None:

@@ -22,6 +22,7 @@ from forecasting.serving_model import SERVED, ServingModel
 from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
+from pipeline.formatting import describe_holdout
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
@@ -117,16 +118,9 @@ def train(
         served["wape"],
         coverage,
     )
-    holdout = report.holdout()
+    holdout = describe_holdout({"holdout": report.holdout()})
     if holdout:
-        ctx.log.info(
-            "held out with the drivers' true values (what a perfect plan gives): MASE %.3f, "
-            "WAPE %.1f%%; without a plan (what serves past it): MASE %.3f, WAPE %.1f%%",
-            holdout["with_plan"]["mase"],
-            holdout["with_plan"]["wape"],
-            holdout["without_plan"]["mase"],
-            holdout["without_plan"]["wape"],
-        )
+        ctx.log.info("%s", holdout)
     trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
     rows = _model_rows(trained, options)
     plan.finish("saving")
@@ -168,9 +162,13 @@ def _log_effects(ctx: RunContext, effects: pd.DataFrame, df: pd.DataFrame, spec)
     attributes = df[["unique_id", *spec.attributes]].drop_duplicates("unique_id")
     for row in group_effects(effects, attributes).query("group == 'total'").itertuples():
         what = "price elasticity" if row.role == "price" else "promotion lift x"
+        if row.effect is None or row.effect != row.effect:
+            ctx.log.info("driver %s: no served forecast uses it", row.driver)
+            continue
         ctx.log.info(
-            "driver %s: %s %.2f (median of %d series)", row.driver, what, row.effect, row.series
-        )
+            "driver %s: %s %.2f (median of the %d of %d series served using it)",
+            row.driver, what, row.effect, row.series, row.of,
+        )  # fmt: skip
 
 
 def _log_series(ctx: RunContext, series: pd.DataFrame, diverged: dict) -> None:
