@@ -108,3 +108,42 @@ def test_many_series_in_one_call_equal_the_answers_one_by_one(planned_client):
         "/api/forecast", json={"horizon": H, "series": ids[:3], "drivers": {"price": 2.0}}
     ).get_json()
     assert all(p["drivers"]["price"] == 2.0 for f in what_if["forecasts"] for p in f["predictions"])
+
+
+def test_the_forecast_page_plans_one_week_and_only_that_week_moves(browser, tmp_path):
+    """In Chromium: the plan table holds the file's plan, a price typed into one week
+    moves that week's forecast only, the planned weeks are marked, nothing logs an error."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import gunicorn
+
+    path, data_dir = tmp_path / "planned.csv", tmp_path / "data"
+    planned_file(path)
+    result = cli(
+        data_dir, "run", "--csv", str(path), "--horizon", str(H), "--models", "linear_trend",
+        "--jobs", "1", "--quiet", "--no-tracking",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = browser.new_page(viewport={"width": 1300, "height": 1800})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    forecast = (
+        "() => Array.from(document.querySelector('#forecast-chart .js-plotly-plot')"
+        "._fullData.find(t => t.name == 'forecast').y).map(Number)"
+    )
+    with gunicorn(data_dir) as url:
+        page.goto(url + "/forecast")
+        first_price = page.locator("#forecast-plan td[data-dash-column='price']").first
+        expect(first_price).not_to_be_empty(timeout=30_000)
+        expect(page.locator("#forecast-chart")).to_contain_text("planned prices", timeout=30_000)
+        page.wait_for_function(f"() => ({forecast})().length > 0", timeout=30_000)
+        before = page.evaluate(forecast)
+        usual = float(first_price.inner_text())
+        first_price.click()
+        page.keyboard.type(f"{usual * 1.5:.2f}")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => ({forecast})()[0] < {before[0] * 0.99}", timeout=30_000)
+        after = page.evaluate(forecast)
+    assert after[0] < before[0]  # half as dear again sells less that week
+    np.testing.assert_allclose(after[1:], before[1:], rtol=1e-9)  # and no other week moves
+    assert errors == []

@@ -116,9 +116,11 @@ def _plan_panel(run: dict, drivers: list[str]) -> html.Div:
                 + drivers_used(run)
                 + "). The table holds the plan on file for the periods shown (for a group, "
                 "the mean over its series). Change a cell to see the forecast with your "
-                "plan; a blank cell means no plan there: a price keeps its previous "
-                "value, a promotion is off, and a period with no plan at all is "
-                "forecast without the drivers. The chart marks the planned periods.",
+                "plan: for a group, a price changed by 10% moves every series' price by "
+                "10% in that period, a promotion typed is set for all of them. A blank "
+                "cell means no plan there: a price keeps its previous value, a promotion "
+                "is off, and a period with no plan at all is forecast without the "
+                "drivers. The chart marks the planned periods.",
                 className="small text-muted",
                 id="forecast-drivers-note",
             ),
@@ -168,20 +170,42 @@ def _plan_rows(selector, horizon) -> list[dict]:
 def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
     reads = app_state().reads
     selection = ui.parse_selector(selector)
-    drivers = None
-    if plan and plan != on_file:  # the planner's own plan: one value per period
-        names = [k for k in plan[0] if k != "date"]
-        drivers = {name: [_number(row.get(name)) for row in plan] for name in names}
-        if len(plan) != int(horizon):
+    model = None if model == SERVED else model
+    own = None
+    if plan and plan != on_file:  # the planner's own plan
+        if len(plan) != int(horizon) or len(on_file or []) != len(plan):
             raise DataError(
                 f"The plan table has {len(plan)} periods and the horizon is {horizon}: "
                 "go back to the plan on file, or upload one with a row per period."
             )
-    request = ForecastRequest(
-        int(horizon), model=None if model == SERVED else model, drivers=drivers
-    )
+        own = _edited_plan(reads, selection, int(horizon), plan, on_file)
+    request = ForecastRequest(int(horizon), model=model, plan=own)
     frame = serving.forecast(reads, request, selection).summed()
     return frame, selection.label
+
+
+def _edited_plan(reads, selection, horizon: int, plan: list[dict], on_file: list[dict]):
+    """Each series' plan on file with the planner's changes: a price changed from a to b
+    scales every series' planned price in that period by b/a (a group's table shows
+    their mean), a promotion is set as typed, and a cleared cell clears the period's
+    value for every series (no plan there: the fill rules or the driver-free forecast)."""
+    spec = reads.production().serving.spec
+    rows = serving.forecast(reads, ForecastRequest(horizon), selection).rows
+    own = rows[["unique_id", "ds", *spec.exog]].copy()
+    step = own.groupby("unique_id", sort=False).cumcount().to_numpy()
+    for k, (mine, theirs) in enumerate(zip(plan, on_file, strict=True)):
+        for name in spec.exog:
+            new, old = _number(mine.get(name)), _number(theirs.get(name))
+            if new == old:
+                continue
+            at = step == k
+            if new is None:
+                own.loc[at, name] = float("nan")
+            elif spec.role(name) == "price" and old:
+                own.loc[at, name] = own.loc[at, name].fillna(old) * (new / old)
+            else:
+                own.loc[at, name] = new
+    return own
 
 
 def _number(value):
