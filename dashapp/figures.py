@@ -93,16 +93,7 @@ def history_with_forecast(
             )
         )
         marks = hist.loc[hist.get("outliers", pd.Series(0, index=hist.index)) > 0]
-        if len(marks):
-            fig.add_trace(
-                go.Scatter(
-                    x=marks["ds"],
-                    y=marks["y"],
-                    mode="markers",
-                    name="outlier",
-                    marker={"color": "#d62728", "size": 7},
-                )
-            )
+        mark_points(fig, marks["ds"], marks["y"], "outlier", {"color": "#d62728", "size": 7})
     if forecast is not None and len(forecast):
         for level, color in ((95, BAND_95), (80, BAND_80)):
             fig.add_trace(
@@ -136,16 +127,14 @@ def _mark_planned(fig: go.Figure, forecast: pd.DataFrame) -> None:
     if "planned" not in forecast:
         return
     planned = forecast.loc[forecast["planned"].astype(float) >= 1.0]
-    if len(planned):
-        fig.add_trace(
-            go.Scatter(
-                x=planned["ds"],
-                y=planned["yhat"],
-                mode="markers",
-                name="planned prices and promotions",
-                marker={"color": "#ff7f0e", "size": 8, "symbol": "diamond"},
-            )
-        )
+    marker = {"color": "#ff7f0e", "size": 8, "symbol": "diamond"}
+    mark_points(fig, planned["ds"], planned["yhat"], "planned prices and promotions", marker)
+
+
+def mark_points(fig: go.Figure, x, y, name: str, marker: dict, **extra) -> None:
+    """Points marked on a line (outliers, planned periods); nothing when there are none."""
+    if len(x):
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=name, marker=marker, **extra))
 
 
 def _mark_extrapolated(fig: go.Figure, forecast: pd.DataFrame) -> None:

@@ -55,11 +55,11 @@ class ServingModel:
     profile: pd.DataFrame | None = None
     #: per series a rule serves (ladder steps ``new``, ``zero``): its level and last date
     rule_levels: pd.DataFrame | None = None
-    #: the served models that use drivers, fitted without them: they serve when no plan
-    #: for the drivers is given
+    #: a model trained before ``unplanned``: its served driver models fitted without the
+    #: drivers, which serve when no plan is given (None for models trained since)
     plain: dict[str, Forecaster] | None = None
-    #: each series' last season of drivers: what a model without a driver-free twin is
-    #: given when no plan is (it is then assumed the drivers repeat their last season)
+    #: each series' last season of drivers: where a price hole in a plan starts from (its
+    #: last value), and what a model trained before ``unplanned`` was given without a plan
     driver_tail: pd.DataFrame | None = None
     #: validation errors per series, fold, period and candidate: bands of sums of series
     #: are calibrated on them (``forecasting.group_bands``)
@@ -336,12 +336,12 @@ def serving_model(
     spec: DataSpec,
     horizon: int,
     profile: pd.DataFrame | None = None,
-    plain: dict[str, Forecaster] | None = None,
 ) -> ServingModel:
     """Bundle refitted models with intervals calibrated on the validation folds only.
 
-    ``df`` holds every series (those served by rules included); ``profile`` their ladder steps;
-    ``plain`` the served models refitted without drivers.
+    ``df`` holds every series (those served by rules included); ``profile`` their ladder
+    steps. Where drivers serve, the selection's ``beyond_plan`` choice serves the periods
+    no plan covers.
     """
     grouped = df.groupby("unique_id", sort=False)["y"]
     scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
@@ -375,7 +375,7 @@ def serving_model(
         horizon,
         profile,
         rule_levels,
-        plain or None,
+        None,
         driver_tail(df, spec),
         errors,
         None,
