@@ -7,9 +7,13 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from tests.conftest import ROOT
 from tests.planner_files import launch_and_never_sold
+
+#: every test here runs the command line in another interpreter
+pytestmark = pytest.mark.integration
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
