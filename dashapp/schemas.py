@@ -41,6 +41,15 @@ class HistoryArgs(SelectionArgs):
             )
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: 0, 1 and "yes" are refused (``0 == False`` in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Give true or false.")
+        return value
+
+
 class SeriesField(fields.Field):
     """One series id, or a list of them (answered series by series in one call)."""
 
@@ -63,7 +72,7 @@ class ForecastRequest(Schema):
         metadata={"description": "a series id, or a list of ids: one forecast each"},
     )
     group = fields.String(load_default=None)
-    per_series = fields.Boolean(
+    per_series = StrictBoolean(
         load_default=False,
         metadata={"description": "with a group (or none: every series), one forecast per series"},
     )

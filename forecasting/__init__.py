@@ -23,7 +23,16 @@ One word per idea, here and in every module, page and API field of the product:
   calibrate.
 - **band**: a prediction interval (80% and 95%), calibrated on validation errors
   (``forecasting.intervals``; of a sum of series: ``forecasting.group_bands``).
-- **plan**: the drivers' values for the periods ahead (``forecasting.plans``).
+- **plan**: the drivers' values for the periods ahead (``forecasting.plans``); a run's
+  progress ``Plan`` (``forecasting.progress``) is the bar's, not this.
+- **price**, **promotion**: the drivers whose effect has a known sign
+  (``forecasting.spec``); an **effect** is a price's elasticity or a promotion's lift
+  as the served model forecasts it (``forecasting.effects``).
+
+Names kept where users and stored data already read them: the API, the database and
+the pages call the served forecast ``selected`` (``selected_model``), the serving run
+the *production* run, and the held-out window's scores ``test``; a **step** alone is a
+run's step (ingest, eda, train, forecast) or a horizon step, never the ladder's.
 
 OpenMP threads (XGBoost's, through libgomp) spin while they wait for work. On a
 machine whose cores are busy with other work (the web workers, a second run, the

@@ -44,7 +44,7 @@ class PlanUse:
     #: ``unique_id, driver, periods, first, rule``: the holes filled inside a plan
     holes: pd.DataFrame
 
-    def steps(self) -> pd.Series:
+    def periods(self) -> pd.Series:
         """Per series, how many forecast periods are planned."""
         return self.rows.groupby("unique_id", sort=False)["planned"].sum().astype(int)
 

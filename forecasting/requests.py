@@ -104,9 +104,11 @@ class ForecastAnswer:
     source: str
 
     @property
-    def planned_steps(self) -> int:
+    def planned_periods(self) -> int:
         """The periods every series has planned (0 without drivers or plan)."""
-        return int(self.plan.steps().min()) if self.plan is not None and len(self.plan.rows) else 0
+        return (
+            int(self.plan.periods().min()) if self.plan is not None and len(self.plan.rows) else 0
+        )
 
 
 def answer(

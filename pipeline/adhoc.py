@@ -153,12 +153,11 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
         mapping = data.loaded.mapping
         plan = read_plan_csv(args.future, data.spec.exog, mapping.date, mapping.ids)
     outcome = train_and_forecast(data.frame, data.spec, args.horizon, options, None, reporter)
-    forecast = outcome.forecast
     _print_drivers(outcome)
     _print_screens(outcome)
+    result = answer(outcome.serving, ForecastRequest(args.horizon, plan=plan))  # as any reader
+    forecast = result.rows
     if outcome.serving.spec.exog:
-        result = answer(outcome.serving, ForecastRequest(args.horizon, plan=plan))
-        forecast = result.rows
         print(describe_plan(outcome.serving.spec.exog, result.plan, args.horizon))
     _write_forecast(forecast.drop(columns=["model", "extrapolated"]), data, args.out)
     choice = outcome.selection.choice.value_counts()

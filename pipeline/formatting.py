@@ -93,7 +93,7 @@ def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
     """Which periods of which series used the drivers' plan, the holes filled inside it,
     and what served past it."""
     names = ", ".join(drivers)
-    steps = use.steps() if use is not None and len(use.rows) else None
+    steps = use.periods() if use is not None and len(use.rows) else None
     without = (
         f"served without {names} (the candidates chosen for periods without a plan)"
         " - give planned values as rows past the last sale, --future or the what-if panel"

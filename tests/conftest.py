@@ -446,5 +446,14 @@ def wait_for_run(url: str, run_id: int, until, timeout: float = 240) -> dict:
         time.sleep(0.2)
 
 
+def expected_models(asked: set[str], metrics: dict | None) -> set[str]:
+    """The models a run trains: those asked, the always candidates and, where a driver
+    serves (``metrics["drivers"]``), the benchmarks past a plan."""
+    from forecasting.models import ALWAYS, PAST_PLAN
+
+    used = any(d.get("used") for d in ((metrics or {}).get("drivers") or {}).values())
+    return {*asked, *ALWAYS, *(PAST_PLAN if used else ())}
+
+
 def run_ended(run: dict) -> bool:
     return run["status"] not in ("queued", "running")

@@ -77,7 +77,7 @@ def test_a_hole_in_one_series_plan_leaves_the_others_whole_and_is_named(trained)
     short = trained.series[1]
     plan = plan.drop(plan.index[(plan["unique_id"] == short)][5:])  # its plan ends early
     use = use_plan(plan, trained, H)
-    steps = use.steps()
+    steps = use.periods()
     assert steps[first] == H  # filled by rule: the previous price, no promotion
     assert steps[short] == 5
     assert (steps.drop([first, short]) == H).all()  # nobody else loses a period

@@ -4,6 +4,7 @@ numbers for the same request, also past the end of a driver plan (``pipeline.ser
 from __future__ import annotations
 
 import json
+import os
 
 import mlflow
 import numpy as np
@@ -92,9 +93,15 @@ def _page(client, model: str = "selected") -> pd.DataFrame:
 
 def _pyfunc(data_dir, **columns) -> pd.DataFrame:
     uri = f"sqlite:///{data_dir / 'mlflow.sqlite'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    model = mlflow.pyfunc.load_model("models:/sales-forecaster@production")
+    try:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        model = mlflow.pyfunc.load_model("models:/sales-forecaster@production")
+    finally:  # the URIs are the process's (and exported): a later test must not find them
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            os.environ.pop(name, None)
     asked = pd.DataFrame({"horizon": [ASKED], "unique_id": [SERIES], **columns})
     return model.predict(asked).reset_index(drop=True)
 

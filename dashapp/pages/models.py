@@ -11,6 +11,7 @@ from dash import Input, Output, callback, dcc, html
 from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
+from forecasting.errors import DataError
 from forecasting.screening import describe_screen
 from forecasting.serving_model import SERVED
 from pipeline.formatting import describe_holdout
@@ -167,14 +168,12 @@ def backtest_chart(selector, compare):
 def tuning(model):
     if not model:
         return html.P("Train with trials > 0 to tune models with Optuna.", className="small")
-    state = app_state()
-    row = next(m for m in reports.model_table(state.reads) if m["model"] == model)
+    reads = app_state().reads
     try:
-        study = optuna.load_study(
-            study_name=row["study_name"], storage=state.settings.resolved_optuna_storage()
-        )
-    except KeyError:
-        return ui.error_notice(f"The study {row['study_name']} is no longer stored.")
+        study = reports.tuning_study(reads, model)
+    except DataError as exc:
+        return ui.error_notice(str(exc))
+    row = next(m for m in reports.model_table(reads) if m["model"] == model)
     parts = [_optuna_chart(optuna.visualization.plot_optimization_history(study), "history")]
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) >= 2 and complete[0].params:

@@ -103,3 +103,21 @@ def driver_effects(cache: ServingCache) -> dict:
         "groups": groups.to_dict("records"),
         "series": per_series.to_dict("records"),
     }
+
+
+def tuning_study(cache: ServingCache, model: str):
+    """The Optuna study that tuned ``model`` in the serving run (``MissingReport`` when
+    the store no longer holds it)."""
+    import optuna  # a second to import: only the Models page's tuning charts need it
+
+    from pipeline.system import optuna_storage
+
+    row = next((m for m in model_table(cache) if m["model"] == model), None)
+    if row is None or not row.get("study_name"):
+        raise MissingReport(f"{model} was not tuned in the serving run.")
+    try:
+        return optuna.load_study(
+            study_name=row["study_name"], storage=optuna_storage(cache.system.settings)
+        )
+    except KeyError:
+        raise MissingReport(f"The study {row['study_name']} is no longer stored.") from None
