@@ -279,12 +279,18 @@ def _plan_report(result: serving.ServedForecast, series: list | None) -> dict | 
     use = result.answer.plan
     if use is None:
         return None
-    rows = use.rows if series is None else use.rows.loc[use.rows["unique_id"].isin(series)]
-    holes = use.holes if series is None else use.holes.loc[use.holes["unique_id"].isin(series)]
-    steps = rows.groupby("unique_id", sort=False)["planned"].sum()
+
+    def mine(table):
+        return (
+            table if table is None or series is None else table.loc[table["unique_id"].isin(series)]
+        )
+
+    part = PlanUse(mine(use.rows), mine(use.holes), mine(use.outside))
+    steps = part.rows.groupby("unique_id", sort=False)["planned"].sum()
     return {
         "planned_periods": int(steps.min()) if len(steps) else 0,
-        "holes": PlanUse(rows, holes).describe_holes(limit=20),
+        "holes": part.describe_holes(limit=20),
+        "outside": part.describe_outside(limit=20),
     }
 
 

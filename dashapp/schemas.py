@@ -82,9 +82,12 @@ class ForecastRequest(Schema):
     level = whole_number(load_default=95, validate=validate.OneOf([80, 95]))
     drivers = fields.Dict(
         keys=fields.String(),
-        values=fields.Raw(),
+        values=fields.Raw(allow_none=True),
         load_default=None,
-        metadata={"description": "what-if: planned driver values, one number or one per period"},
+        metadata={
+            "description": "what-if: planned driver values, one number or one per period "
+            "(null: no plan for that driver; every driver null: the driver-free forecast)"
+        },
     )
 
 
@@ -118,6 +121,10 @@ class PlanReport(Schema):
     )
     holes = fields.List(
         fields.String(), metadata={"description": "blanks filled inside a plan, and how"}
+    )
+    outside = fields.List(
+        fields.String(),
+        metadata={"description": "planned prices beyond a series' history, and the price used"},
     )
 
 

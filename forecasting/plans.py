@@ -43,6 +43,9 @@ class PlanUse:
     rows: pd.DataFrame
     #: ``unique_id, driver, periods, first, rule``: the holes filled inside a plan
     holes: pd.DataFrame
+    #: ``unique_id, driver, periods, first, rule``: planned prices beyond the series'
+    #: history, forecast at its nearest edge
+    outside: pd.DataFrame | None = None
 
     def periods(self) -> pd.Series:
         """Per series, how many forecast periods are planned."""
@@ -57,6 +60,19 @@ class PlanUse:
         ]
         if len(self.holes) > limit:
             lines.append(f"... and {len(self.holes) - limit} more")
+        return lines
+
+    def describe_outside(self, limit: int = 5) -> list[str]:
+        """The planned prices no history supports, and what the forecast used instead."""
+        if self.outside is None:
+            return []
+        lines = [
+            f"{row.unique_id}: {row.driver} in {row.periods} planned period(s) from "
+            f"{row.first:%Y-%m-%d} is {row.rule}"
+            for row in self.outside.head(limit).itertuples()
+        ]
+        if len(self.outside) > limit:
+            lines.append(f"... and {len(self.outside) - limit} more")
         return lines
 
 
@@ -98,7 +114,38 @@ def use_plan(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> PlanUs
     rows.loc[~planned, drivers] = np.nan
     rows["planned"] = planned
     table = pd.concat(holes, ignore_index=True) if holes else empty
-    return PlanUse(rows, table)
+    return PlanUse(rows, table, _outside(rows, serving))
+
+
+def _outside(rows: pd.DataFrame, serving: ServingModel) -> pd.DataFrame | None:
+    """Planned prices beyond each series' history, and the edge they are held at."""
+    limits = serving.driver_range
+    if limits is None:
+        return None
+    parts = []
+    for name in serving.spec.prices:
+        if f"{name}_min" not in limits or name not in rows:
+            continue
+        low = rows["unique_id"].map(limits[f"{name}_min"])
+        high = rows["unique_id"].map(limits[f"{name}_max"])
+        for beyond, edge, word in (
+            (rows[name] > high, high, "above"),
+            (rows[name] < low, low, "below"),
+        ):
+            if beyond.any():
+                part = rows.loc[beyond].assign(edge=edge[beyond])
+                by = part.groupby("unique_id", sort=False)
+                out = pd.DataFrame(
+                    {"periods": by.size(), "first": by["ds"].min(), "edge": by["edge"].first()}
+                ).reset_index()
+                out["rule"] = [
+                    f"{word} its history's range: forecast at {e:g}, the nearest price it sold at"
+                    for e in out["edge"]
+                ]
+                parts.append(
+                    out.assign(driver=name)[["unique_id", "driver", "periods", "first", "rule"]]
+                )
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def _holes(blank: pd.DataFrame, driver: str, rule: str) -> pd.DataFrame:

@@ -145,7 +145,7 @@ def answer(
             rows = rows.merge(use.rows, on=["unique_id", "ds"], how="left")
         return ForecastAnswer(_flag(rows, serving), use, "stored")
     rows, use = forecast_with_plan(serving, h, plan, model, series)
-    if use is not None and series:
+    if use is not None:
         use = _first_periods(use, h, series)
     return ForecastAnswer(_flag(rows, serving), use if serving.spec.exog else None, "model")
 
@@ -154,8 +154,17 @@ def _first_periods(use: PlanUse, h: int, series: list[str] | None) -> PlanUse:
     """The plan use of the first ``h`` periods of some series."""
     rows = use.rows if series is None else use.rows.loc[use.rows["unique_id"].isin(series)]
     rows = rows.groupby("unique_id", sort=False).head(h).reset_index(drop=True)
-    holes = use.holes if series is None else use.holes.loc[use.holes["unique_id"].isin(series)]
-    return PlanUse(rows, holes.reset_index(drop=True))
+    last = rows.groupby("unique_id", sort=False)["ds"].max()
+
+    def within(table: pd.DataFrame | None) -> pd.DataFrame | None:
+        if table is None:
+            return None
+        if series is not None:
+            table = table.loc[table["unique_id"].isin(series)]
+        kept = table["first"].to_numpy() <= table["unique_id"].map(last).to_numpy()
+        return table.loc[kept].reset_index(drop=True)
+
+    return PlanUse(rows, within(use.holes), within(use.outside))
 
 
 def what_if_plan(

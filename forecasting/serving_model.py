@@ -71,6 +71,10 @@ class ServingModel:
     #: chosen among the driver-free candidates by their validation scores (None: a model
     #: trained before, whose ``plain`` twins serve those periods)
     unplanned: pd.Series | None = None
+    #: per series, the lowest and highest value of each price in its history: a planned
+    #: price beyond them is forecast at the nearest (``price_min``, ``price_max``
+    #: columns); what the history never showed, no model can say
+    driver_range: pd.DataFrame | None = None
 
     def __setstate__(self, state: dict) -> None:
         """Load a model pickled before the glossary: ``rungs`` became ``rule_levels``."""
@@ -169,6 +173,7 @@ class ServingModel:
                 raise DataError(f"Unknown series {', '.join(unknown[:5])}.")
         on_rule = self.choice.isin(RULES.values())
         choice = self.choice if model in (None, SERVED) else self.choice.where(on_rule, model)
+        future = self.within_range(future)
         beyond = self._beyond_choice(model, choice)
         if beyond is not None and model not in (None, SERVED) and self._held_by_rules():
             # a model asked by name forecasts the periods without a plan itself, with a
@@ -239,6 +244,18 @@ class ServingModel:
         if model not in (None, SERVED) and not self._needs_plan(model):
             return choice
         return self.unplanned
+
+    def within_range(self, future: pd.DataFrame | None) -> pd.DataFrame | None:
+        """The plan with each price held within the series' history (``driver_range``)."""
+        if future is None or self.driver_range is None:
+            return future
+        out = future.copy()
+        for name in self.spec.prices:
+            if name in out and f"{name}_min" in self.driver_range:
+                low = out["unique_id"].map(self.driver_range[f"{name}_min"])
+                high = out["unique_id"].map(self.driver_range[f"{name}_max"])
+                out[name] = out[name].clip(lower=low, upper=high)
+        return out
 
     def _held_by_rules(self) -> bool:
         """Whether every driver has a fill rule (a price, a promotion)."""
@@ -380,7 +397,18 @@ def serving_model(
         errors,
         None,
         beyond.choice if beyond is not None else None,
+        price_range(df, spec),
     )
+
+
+def price_range(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
+    """Per series, each price's lowest and highest value in the history."""
+    prices = [name for name in spec.prices if name in df.columns]
+    if not prices:
+        return None
+    by = df.groupby("unique_id", sort=False)[prices]
+    low, high = by.min().add_suffix("_min"), by.max().add_suffix("_max")
+    return pd.concat([low, high], axis=1)
 
 
 def _with_errors(errors: pd.DataFrame | None, more: pd.DataFrame | None) -> pd.DataFrame | None:

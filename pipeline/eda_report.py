@@ -103,6 +103,8 @@ def decomposition_figure(p: SeriesProfile, label: str, quantity: str = "sales") 
     if strength is not None:
         trend = p.stats["trend_strength"]
         note = f" (trend strength {trend:.2f}, seasonal strength {strength:.2f})"
+    elif p.stats.get("seasonal_note"):
+        note = f" (trend strength {p.stats['trend_strength']:.2f}; {p.stats['seasonal_note']})"
     elif p.stats["std"] == 0:
         note = " (not drawn: the series never changes)"
     else:

@@ -118,6 +118,9 @@ def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
     holes = use.describe_holes() if use is not None else []
     if holes:
         text += "; holes inside a plan: " + "; ".join(holes)
+    outside = use.describe_outside() if use is not None else []
+    if outside:
+        text += "; prices no history supports: " + "; ".join(outside)
     return text
 
 

@@ -179,3 +179,25 @@ def test_a_yearly_season_is_measured_from_three_years_only():
         stats = profile(y, spec_for("W-WED")).stats
         assert (stats["seasonal_strength"] is not None) is measured
         assert ("under 3 years" in stats.get("seasonal_note", "")) is not measured
+
+
+def test_a_price_beyond_the_history_is_held_at_its_edge_and_said(trained):
+    uid = trained.series[0]
+    highest = trained.driver_range.loc[uid, "price_max"]
+    asked = answer(trained, ForecastRequest(H, series=(uid,), drivers={"price": highest * 3}))
+    edge = answer(trained, ForecastRequest(H, series=(uid,), drivers={"price": float(highest)}))
+    np.testing.assert_allclose(asked.rows["yhat"], edge.rows["yhat"])
+    assert (asked.rows["yhat"] > 0).all()  # never the zero a straight line would reach
+    said = asked.plan.describe_outside()
+    assert said and uid in said[0] and "above its history's range" in said[0]
+
+
+def test_every_driver_null_gives_the_driver_free_forecast(trained):
+    blank = answer(trained, ForecastRequest(H, drivers={"price": None, "display": None})).rows
+    np.testing.assert_allclose(blank["yhat"], trained.forecast(H)["yhat"])
+    plan = forecast_grid(trained.last_ds, H, trained.spec).assign(price=9.0, display=1.0)
+    no_price = answer(trained, ForecastRequest(H, plan=plan, drivers={"price": None})).rows
+    last = trained.driver_tail.groupby("unique_id")["price"].last()
+    assert no_price["planned"].all() and (no_price["display"] == 1.0).all()  # it stands
+    held = no_price["unique_id"].map(last)  # the price: no plan, so it keeps its last value
+    np.testing.assert_allclose(no_price["price"], held)

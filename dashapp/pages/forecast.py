@@ -180,8 +180,24 @@ def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
             )
         own = _edited_plan(reads, selection, int(horizon), plan, on_file)
     request = ForecastRequest(int(horizon), model=model, plan=own)
-    frame = serving.forecast(reads, request, selection).summed()
-    return frame, selection.label
+    result = serving.forecast(reads, request, selection)
+    return result.summed(), selection.label, _plan_note(result.answer.plan, int(horizon))
+
+
+def _plan_note(use, horizon: int) -> str | None:
+    """What the plan gave the forecast shown: how far it reached, what was filled, which
+    prices no history supports."""
+    if use is None or not len(use.rows):
+        return None
+    reach = use.periods()
+    if len(reach) == 1:
+        text = f"The plan reaches {int(reach.iloc[0])} of the {horizon} periods shown"
+    else:
+        full = int((reach >= horizon).sum())
+        text = f"The plan reaches all {horizon} periods for {full} of {len(reach)} series"
+    text += "; past it the forecast is made without the drivers."
+    details = use.describe_holes() + use.describe_outside()
+    return text + (" " + "; ".join(details) + "." if details else "")
 
 
 def _edited_plan(reads, selection, horizon: int, plan: list[dict], on_file: list[dict]):
@@ -308,7 +324,7 @@ def _check_horizon(horizon) -> int:
 def update(selector, horizon, model, plan, on_file):
     try:
         horizon = _check_horizon(horizon)
-        frame, label = _frame(selector, horizon, model, plan, on_file)
+        frame, label, plan_note = _frame(selector, horizon, model, plan, on_file)
     except DataError as exc:
         return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
     reads = app_state().reads
@@ -322,7 +338,12 @@ def update(selector, horizon, model, plan, on_file):
         table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
     columns = [{"name": c, "id": c} for c in table.columns]
     served = queries.how_served(reads, selection, None if model == SERVED else model)
-    note = dbc.Alert(served, color="light", id="forecast-served") if served else None
+    notes = [
+        html.Div(served, id="forecast-served") if served else None,
+        html.Div(plan_note, id="forecast-plan-note") if plan_note else None,
+    ]
+    notes = [n for n in notes if n is not None]
+    note = dbc.Alert(notes, color="light") if notes else None
     return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, note
 
 
@@ -359,7 +380,7 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
 def download(_csv, _xlsx, selector, horizon, model, plan, on_file):
     """The table as a file; what keeps the chart from drawing is said the same way here."""
     try:
-        frame, label = _frame(selector, _check_horizon(horizon), model, plan, on_file)
+        frame, label, _note = _frame(selector, _check_horizon(horizon), model, plan, on_file)
     except DataError as exc:
         return dash.no_update, ui.error_notice(str(exc))
     table = _table(frame)
