@@ -193,8 +193,11 @@ def _plan_note(use, horizon: int) -> str | None:
     if len(reach) == 1:
         text = f"The plan reaches {int(reach.iloc[0])} of the {horizon} periods shown"
     else:
-        full = int((reach >= horizon).sum())
-        text = f"The plan reaches all {horizon} periods for {full} of {len(reach)} series"
+        counts = reach.value_counts()
+        text = "; ".join(
+            f"{n} of {len(reach)} series {k} of the {horizon} periods" for k, n in counts.items()
+        )
+        text = f"The plan reaches: {text}"
     text += "; past it the forecast is made without the drivers."
     details = use.describe_holes() + use.describe_outside()
     return text + (" " + "; ".join(details) + "." if details else "")
