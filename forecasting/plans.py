@@ -53,27 +53,28 @@ class PlanUse:
 
     def describe_holes(self, limit: int = 5) -> list[str]:
         """The holes in words: series, driver, periods and the rule that filled them."""
-        lines = [
-            f"{row.unique_id}: {row.driver} blank in {row.periods} planned period(s) from "
-            f"{row.first:%Y-%m-%d}; filled with {row.rule}"
-            for row in self.holes.head(limit).itertuples()
-        ]
-        if len(self.holes) > limit:
-            lines.append(f"... and {len(self.holes) - limit} more")
-        return lines
+        return _lines(
+            self.holes, "blank in {periods} planned period(s) from {first}; filled with", limit
+        )
 
     def describe_outside(self, limit: int = 5) -> list[str]:
         """The planned prices no history supports, and what the forecast used instead."""
-        if self.outside is None:
-            return []
-        lines = [
-            f"{row.unique_id}: {row.driver} in {row.periods} planned period(s) from "
-            f"{row.first:%Y-%m-%d} is {row.rule}"
-            for row in self.outside.head(limit).itertuples()
-        ]
-        if len(self.outside) > limit:
-            lines.append(f"... and {len(self.outside) - limit} more")
-        return lines
+        return _lines(self.outside, "in {periods} planned period(s) from {first} is", limit)
+
+
+def _lines(table: pd.DataFrame | None, middle: str, limit: int) -> list[str]:
+    """One sentence per row of a holes-shaped table, the first ``limit`` of them."""
+    if table is None:
+        return []
+    lines = [
+        f"{row.unique_id}: {row.driver} "
+        + middle.format(periods=row.periods, first=f"{row.first:%Y-%m-%d}")
+        + f" {row.rule}"
+        for row in table.head(limit).itertuples()
+    ]
+    if len(table) > limit:
+        lines.append(f"... and {len(table) - limit} more")
+    return lines
 
 
 def use_plan(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> PlanUse:
