@@ -145,6 +145,9 @@ def init_api(server) -> JsonErrorApi:
         },
     )
     api.register_blueprint(blp)
+    from dashapp.api_loop import loop  # its routes use this module's helpers
+
+    api.register_blueprint(loop)
     server.add_url_rule("/api/<path:path>", "api_fallback", api_fallback, methods=METHODS)
     return api
 
@@ -429,6 +432,10 @@ class Upload(MethodView):
         log, like every run; 409 while another run is in progress); the reply waits for
         it: 201 with the new data set version, or 202 with the run if it takes longer
         than two minutes. A run started afterwards without ``dataset_id`` trains it.
+
+        With ``mode=append`` the file holds new actuals: they go on top of the latest
+        version (same columns) as a new version; a stored period whose value changed is
+        a revision (the new value wins), listed in ``report.append``.
         """
         state = app_state()
         upload = files["file"]
@@ -437,8 +444,13 @@ class Upload(MethodView):
             busy = runs.active(state.system)  # answered before the file is read or kept
             if busy is not None:
                 raise RunConflict(busy["id"])
+            reading = runs.resolve_append(state.system, reading)
             accepted = uploads.accept(
-                state.settings, upload.read(), upload.filename or "upload.csv", reading
+                state.settings,
+                upload.read(),
+                upload.filename or "upload.csv",
+                reading,
+                state.system.db,
             )
             run = runs.ingest(state.system, accepted, reading, wait=UPLOAD_WAIT_SECONDS)
         except RunConflict as exc:
@@ -462,7 +474,7 @@ def _reading_options(form: dict) -> RunOptions:
     for name in ("ids", "exog", "prices", "promotions"):
         if form.get(name):
             fields[name] = [s.strip() for s in form[name].split(",") if s.strip()]
-    return RunOptions(kind="eda", **fields)
+    return RunOptions(kind="eda", append=form.get("mode") == "append", **fields)
 
 
 @blp.route("/runs")

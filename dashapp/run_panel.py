@@ -109,6 +109,8 @@ def outcome_text(run: dict) -> str:
         text += f" {run['error']}"
     elif run["status"] == "succeeded" and run["kind"] in ("run", "train"):
         text += f" Now serving {run['selected_model']}."
+    elif run["status"] == "succeeded" and run["kind"] == "ingest" and run["dataset_id"]:
+        text += f" Stored as data set version {run['dataset_id']}."
     return text
 
 
@@ -126,6 +128,13 @@ def controls() -> html.Div:
                         "Start training", id="retraining-start", color="primary", className="me-2"
                     ),
                     dbc.Button("Cancel run", id="retraining-cancel", color="danger", outline=True),
+                    dbc.Checkbox(
+                        id="retraining-train-too",
+                        label="Train on an uploaded file (untick to only store it, e.g. new "
+                        "actuals to score the last forecast on)",
+                        value=True,
+                        className="mt-2",
+                    ),
                 ],
                 className="my-3",
             ),
@@ -190,12 +199,17 @@ def start_options(
     trials: float | None,
     horizon: float | None,
     exog: list[str] | None,
+    train_too: bool = True,
 ) -> RunOptions:
-    """What the form asks for; ``DataError`` saying what to change."""
+    """What the form asks for; ``DataError`` saying what to change. An uploaded file is
+    stored and trained on, or with ``train_too`` off only stored."""
+    kind = ("run" if train_too else "ingest") if pending else "train"
     return RunOptions(
-        kind="run" if pending else "train",
+        kind=kind,
         csv=pending["path"] if pending else None,
         source_name=pending["name"] if pending else None,
+        append=bool(pending and pending.get("append_to")),
+        append_to=pending.get("append_to") if pending else None,
         # every model ticked is the default set (the expensive ones screened on a sample)
         models=None if not models or set(models) >= set(MODELS) else list(models),
         trials=whole(trials, "number of trials") or 0,
@@ -212,6 +226,7 @@ def ask_to_start(
     trials: float | None,
     horizon: float | None,
     exog: list[str] | None,
+    train_too: bool | None = True,
 ) -> tuple:
     """Judge the start here, where the session is known; the background job submits."""
     if not is_admin():
@@ -220,7 +235,8 @@ def ask_to_start(
         return _notice(CONFIRM_FIRST, "retraining-refused"), dash.no_update
     system = app_state().system
     try:
-        opts = runs.prepare(system, start_options(pending, models, trials, horizon, exog))
+        asked = start_options(pending, models, trials, horizon, exog, train_too is not False)
+        opts = runs.prepare(system, asked)
     except DataError as exc:
         return _notice(str(exc), "retraining-refused"), dash.no_update
     current = runs.active(system)

@@ -303,6 +303,9 @@ class RunSchema(Schema):
             "stuck; cancelling it stops it"
         }
     )
+    pruned = fields.Boolean(
+        metadata={"description": "its model files and stored forecast were removed (KEEP_RUNS)"}
+    )
 
 
 class RunList(Schema):
@@ -371,6 +374,14 @@ class UploadForm(Schema):
     exog = fields.String(metadata={"description": "driver columns known ahead, comma separated"})
     country = fields.String(metadata={"description": "holiday calendar, ISO code"})
     gap_policy = fields.String(validate=validate.OneOf(["auto", "zero", "ffill", "interpolate"]))
+    mode = fields.String(
+        load_default="replace",
+        validate=validate.OneOf(["replace", "append"]),
+        metadata={
+            "description": "replace: the file is the whole data set; append: new actuals "
+            "added to the latest version (its columns; a changed stored value is a revision)"
+        },
+    )
 
 
 class UploadResponse(Schema):
@@ -383,3 +394,56 @@ class HealthResponse(Schema):
     status = fields.String(required=True)
     database = fields.Boolean()
     production_run_id = fields.Integer(allow_none=True)
+
+
+class AccuracyArgs(Schema):
+    run_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "the run whose stored forecast is scored (default: serving)"},
+    )
+
+
+class Figures(Schema):
+    mase = fields.Float(allow_none=True)
+    rmsse = fields.Float(allow_none=True)
+    wape = fields.Float(allow_none=True, metadata={"description": "fraction of actual volume"})
+    bias = fields.Float(
+        allow_none=True, metadata={"description": "over-forecast, fraction of actual volume"}
+    )
+    coverage80 = fields.Float(allow_none=True)
+    coverage95 = fields.Float(allow_none=True)
+
+
+class SeriesAccuracy(Figures):
+    unique_id = fields.String(required=True)
+    points = fields.Integer()
+
+
+class StepAccuracy(Schema):
+    step = fields.Integer(required=True)
+    points = fields.Integer()
+    mase = fields.Float(allow_none=True)
+    wape = fields.Float(allow_none=True)
+    coverage80 = fields.Float(allow_none=True)
+    coverage95 = fields.Float(allow_none=True)
+
+
+class DriftSchema(Schema):
+    drifted = fields.Boolean(required=True)
+    why = fields.String()
+    rule = fields.String()
+
+
+class AccuracyResponse(Figures):
+    run_id = fields.Integer(required=True)
+    dataset_id = fields.Integer(metadata={"description": "the version the actuals come from"})
+    periods = fields.Integer(
+        required=True, metadata={"description": "forecast periods that now have actuals"}
+    )
+    points = fields.Integer(required=True, metadata={"description": "series x periods scored"})
+    first = fields.String(allow_none=True)
+    last = fields.String(allow_none=True)
+    promised = fields.Nested(Figures, metadata={"description": "the run's held-out backtest"})
+    drift = fields.Nested(DriftSchema)
+    series = fields.List(fields.Nested(SeriesAccuracy))
+    steps = fields.List(fields.Nested(StepAccuracy))

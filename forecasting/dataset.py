@@ -168,7 +168,33 @@ def prepare(
     if horizon is not None and horizon < 1:
         raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
     loaded = load_csv(source, date=date, target=target, ids=ids, limits=limits)
-    named = bool(exog)
+    return from_loaded(
+        loaded,
+        exog=exog,
+        prices=prices,
+        promotions=promotions,
+        country=country,
+        gap_policy=gap_policy,
+        limits=limits,
+    )
+
+
+def from_loaded(
+    loaded: LoadedData,
+    *,
+    exog: list[str] | None = None,
+    prices: list[str] | None = None,
+    promotions: list[str] | None = None,
+    country: str | None = "US",
+    gap_policy: str = DEFAULT_GAP_POLICY,
+    limits: Limits | None = None,
+    named: bool | None = None,
+) -> Dataset:
+    """Clean and validate a loaded frame (a file's, or history with new actuals added).
+
+    ``named``: whether the drivers were named by the user (a blank in one is then an
+    error); by default, whether ``exog`` was given."""
+    named = bool(exog) if named is None else named
     exog = list(exog or loaded.mapping.drivers)
     unknown = [c for c in exog if c not in loaded.mapping.drivers]
     if unknown:

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate, clean and store a CSV as a new data set version")
     _data_options(p, required=True)
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="the file holds new actuals: add them to the latest data set version (a new "
+        "version; a changed value of a stored period is a revision, and the new one wins)",
+    )
     _run_flags(p)
     p = sub.add_parser("eda", help="analyse a stored data set version and save its EDA report")
     p.add_argument("--dataset", type=int, help="data set version (default the latest)")
@@ -72,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p = sub.add_parser("cancel", help="ask a queued or running run to stop")
     p.add_argument("run_id", type=int)
+    p = sub.add_parser("promote", help="make an earlier succeeded run serve again (roll back)")
+    p.add_argument("run_id", type=int)
+    p = sub.add_parser(
+        "prune", help="remove model files, MLflow runs and stored forecasts of old runs"
+    )
+    p.add_argument(
+        "--keep", type=int, help="training runs to keep, newest first (default $KEEP_RUNS, 10)"
+    )
+    p = sub.add_parser(
+        "accuracy", help="how a run's stored forecast did against the actuals that arrived"
+    )
+    p.add_argument("--run", dest="run_id", type=int, help="run id (default the serving run)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = sub.add_parser(
         "execute", help="execute a queued run in this process (how the front door starts one)"
     )

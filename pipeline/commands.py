@@ -38,6 +38,12 @@ def dispatch(args: argparse.Namespace) -> int:
         return _runs(system, args)
     if args.command == "cancel":
         return _cancel(system, args.run_id)
+    if args.command == "promote":
+        return _promote(system, args.run_id)
+    if args.command == "prune":
+        return _prune(system, args.keep)
+    if args.command == "accuracy":
+        return _accuracy(system, args)
     if args.command == "execute":
         return _execute(system, args.run_id)
     raise AssertionError(args.command)
@@ -65,6 +71,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         trials=getattr(args, "trials", 0),
         timeout=getattr(args, "timeout", None),
         windows=getattr(args, "windows", 3),
+        append=getattr(args, "append", False),
         selection=getattr(args, "selection", DEFAULT_MODE),
         jobs=getattr(args, "jobs", -1),
         track=not args.no_tracking,
@@ -188,4 +195,46 @@ def _cancel(system: System, run_id: int) -> int:
         )
     else:
         print(f"run {run_id} {after['status']}")
+    return 0
+
+
+def _promote(system: System, run_id: int) -> int:
+    from pipeline.promotion import NotPromotable, promote
+
+    try:
+        run = promote(system, run_id)
+    except KeyError:
+        raise DataError(f"There is no run {run_id}; see python -m pipeline runs.") from None
+    except NotPromotable as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 3
+    print(f"run {run_id} serves: {run['selected_model']}")
+    return 0
+
+
+def _prune(system: System, keep: int | None) -> int:
+    from pipeline.retention import prune
+
+    try:
+        pruned = prune(system, keep)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    print(pruned.describe())
+    return 0
+
+
+def _accuracy(system: System, args: argparse.Namespace) -> int:
+    """How a run's stored forecast did on the actuals appended since, in a few lines."""
+    from pipeline import serving
+    from pipeline.serving import accuracy
+
+    cache = serving.ServingCache(system)
+    try:
+        answer = accuracy.report(cache, args.run_id)
+    except KeyError:
+        raise DataError(f"There is no run {args.run_id}; see python -m pipeline runs.") from None
+    if args.json:
+        print(json.dumps(answer, indent=1))
+        return 0
+    print(accuracy.describe(answer))
     return 0

@@ -36,6 +36,10 @@ class RunOptions:
     country: str | None = None
     gap_policy: str = DEFAULT_GAP_POLICY
     dataset_id: int | None = None
+    #: new actuals: the file goes on top of a stored version (``append_to``, the latest
+    #: when the front door takes it) instead of replacing the data
+    append: bool = False
+    append_to: int | None = None
     horizon: int | None = None
     #: the models asked for; None: the default set (expensive models screened on a sample)
     models: list[str] | None = None

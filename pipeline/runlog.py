@@ -49,6 +49,18 @@ def run_logging(logs_dir: Path, run_id: int) -> Iterator[logging.Logger]:
         handler.close()
 
 
+def append_line(logs_dir: Path, run_id: int, message: str) -> None:
+    """One more line in an ended run's log (a promotion by hand, a prune), formatted as
+    its own lines are."""
+    path = log_path(logs_dir, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = logging.Formatter(FORMAT, datefmt="%Y-%m-%d %H:%M:%S").format(
+        logging.LogRecord("pipeline", logging.INFO, "", 0, message, None, None)
+    )
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(stamp + "\n")
+
+
 def read_log(
     logs_dir: Path, run_id: int, offset: int = 0, limit: int = MAX_READ
 ) -> tuple[str, int]:

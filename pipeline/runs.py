@@ -68,6 +68,9 @@ def prepare(system: System, opts: RunOptions) -> RunOptions:
     if "ingest" in opts.steps:
         if not opts.csv or not _is_file(opts.csv):
             raise DataError(f"The file {opts.source_name or opts.csv} does not exist.")
+        opts = resolve_append(system, opts)
+        if opts.append and opts.kind == "ingest" and system.settings.retrain_after_append:
+            opts = replace(opts, kind="run")  # RETRAIN_AFTER_APPEND: the append trains too
         return opts
     dataset_id = opts.dataset_id or latest_dataset_id(system.db)
     if dataset_id is None:
@@ -75,6 +78,21 @@ def prepare(system: System, opts: RunOptions) -> RunOptions:
     if dataset_info(system.db, dataset_id) is None:
         raise DataError(f"Data set version {dataset_id} does not exist.")
     return replace(opts, dataset_id=dataset_id)
+
+
+def resolve_append(system: System, opts: RunOptions) -> RunOptions:
+    """An append names the version it goes on: the latest, unless one was named."""
+    if not opts.append:
+        return opts
+    base = opts.append_to or latest_dataset_id(system.db)
+    if base is None:
+        raise DataError(
+            "There is no data set to add new actuals to: upload the whole file first "
+            "(Replace data, or python -m pipeline ingest --csv FILE without --append)."
+        )
+    if dataset_info(system.db, base) is None:
+        raise DataError(f"Data set version {base} does not exist.")
+    return replace(opts, append_to=base)
 
 
 def submit(system: System, opts: RunOptions) -> dict:

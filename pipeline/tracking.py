@@ -26,11 +26,10 @@ from mlflow.types import ColSpec, Schema
 
 from forecasting.requests import ForecastRequest, answer
 from pipeline import pyfunc
+from pipeline.registry import PRODUCTION_ALIAS, REGISTERED_MODEL
 from storage.settings import Settings
 
 EXPERIMENT = "sales-forecasting"
-REGISTERED_MODEL = "sales-forecaster"
-PRODUCTION_ALIAS = "production"
 PYFUNC_FILE = str(Path(pyfunc.__file__).resolve())
 INPUT_SCHEMA = Schema(
     [

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import joblib
 
+from forecasting.appending import Appended, Previous, append_actuals
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
 from pipeline.options import RunOptions, country_option, limits_from
+from pipeline.stored import resolve_dataset
+from storage.database import Database
 from storage.settings import Settings
 
 
@@ -41,10 +44,36 @@ def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
     )
 
 
+def previous_version(db: Database, dataset_id: int) -> Previous:
+    """The stored version new actuals go on top of (``pipeline.runs.resolve_append``
+    names it)."""
+    stored = resolve_dataset(db, dataset_id)
+    return Previous.of(dataset_id, stored.info, stored.frame, stored.plan)
+
+
+def validate_append(
+    raw: bytes, settings: Settings, opts: RunOptions, previous: Previous
+) -> Appended:
+    """New actuals on top of ``previous``, validated as a whole file; stores nothing."""
+    country = country_option(opts.country, settings) if opts.country else None
+    return append_actuals(previous, raw, limits=limits_from(settings), country=country)
+
+
+def validate(
+    raw: bytes, settings: Settings, opts: RunOptions, db: Database | None
+) -> Dataset | Appended:
+    """A whole file, or with ``opts.append`` new actuals on top of ``opts.append_to``."""
+    if not opts.append:
+        return validate_csv(raw, settings, opts)
+    if db is None or opts.append_to is None:
+        raise ValueError("an append is validated against a stored version: resolve it first")
+    return validate_append(raw, settings, opts, previous_version(db, opts.append_to))
+
+
 #: the options that change how a file is read and cleaned
 READING = (
     "date", "target", "ids", "exog", "prices", "promotions", "country", "gap_policy", "horizon",
-    "windows",
+    "windows", "append", "append_to",
 )  # fmt: skip
 
 
@@ -56,14 +85,16 @@ def validated_path(path: Path, settings: Settings, opts: RunOptions) -> Path:
     return Path(path).with_name(f"{Path(path).stem}.{key}.validated")
 
 
-def keep_validated(path: Path, settings: Settings, opts: RunOptions, data: Dataset) -> None:
+def keep_validated(
+    path: Path, settings: Settings, opts: RunOptions, data: Dataset | Appended
+) -> None:
     target = validated_path(path, settings, opts)
     temp = target.with_name(f".{target.name}.{os.getpid()}")
     joblib.dump(data, temp)
     temp.replace(target)
 
 
-def load_validated(path: Path, settings: Settings, opts: RunOptions) -> Dataset | None:
+def load_validated(path: Path, settings: Settings, opts: RunOptions) -> Dataset | Appended | None:
     """The data set validated from this file with these options, if one was kept."""
     target = validated_path(path, settings, opts)
     if not target.is_file():
@@ -94,19 +125,29 @@ def check_size(settings: Settings, raw: bytes) -> None:
         )
 
 
-def accept(settings: Settings, raw: bytes, name: str, opts: RunOptions) -> Upload:
-    """Validate an upload and keep it for a run; ``DataError`` (nothing kept) when invalid."""
+def accept(
+    settings: Settings, raw: bytes, name: str, opts: RunOptions, db: Database | None = None
+) -> Upload:
+    """Validate an upload and keep it for a run; ``DataError`` (nothing kept) when invalid.
+
+    An append (``opts.append``, naming the version in ``opts.append_to``) is validated
+    on top of the stored version, which needs ``db``."""
     check_size(settings, raw)
-    data = validate_csv(raw, settings, opts)
+    validated = validate(raw, settings, opts, db)
     path = _keep(settings.uploads_dir, raw)
-    keep_validated(path, settings, opts, data)
-    report = json.loads(json.dumps(data.validation_report(), default=str))
+    keep_validated(path, settings, opts, validated)
+    data = validated.dataset if isinstance(validated, Appended) else validated
+    report = data.validation_report()
+    notes = data.notes()
+    if isinstance(validated, Appended):
+        report["append"] = validated.report()
+        notes.append(validated.describe())
     return Upload(
         path,
         Path(name).name or "upload.csv",
-        report,
+        json.loads(json.dumps(report, default=str)),
         list(data.loaded.mapping.drivers),
-        data.notes(),
+        notes,
     )
 
 

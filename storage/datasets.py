@@ -204,4 +204,6 @@ def dataset_dict(v: DatasetVersion) -> dict:
         "end": v.end.date().isoformat(),
         "cleaning": v.cleaning,
         "created_at": v.created_at.isoformat(timespec="seconds"),
+        "parent_id": v.parent_id,
+        "appended": v.appended,
     }

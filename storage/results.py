@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from storage.database import Database
 from storage.datasets import _bulk
@@ -59,7 +59,15 @@ def save_forecasts(db: Database, run_id: int, frame: pd.DataFrame) -> int:
     return len(rows)
 
 
-def stored_forecasts(db: Database, run_id: int, series: list[str] | None = None) -> pd.DataFrame:
+def delete_forecasts(db: Database, run_id: int) -> int:
+    with db.session() as s:
+        return s.execute(delete(ForecastPoint).where(ForecastPoint.run_id == run_id)).rowcount
+
+
+def stored_forecasts(
+    db: Database, run_id: int, series: list[str] | None = None, until=None
+) -> pd.DataFrame:
+    """A run's stored forecast; ``until``: only the periods up to that date."""
     query = select(
         ForecastPoint.unique_id,
         ForecastPoint.ds,
@@ -69,6 +77,8 @@ def stored_forecasts(db: Database, run_id: int, series: list[str] | None = None)
     ).where(ForecastPoint.run_id == run_id)
     if series:
         query = query.where(ForecastPoint.unique_id.in_(series))
+    if until is not None:
+        query = query.where(ForecastPoint.ds <= until)
     with db.session() as s:
         frame = pd.read_sql(
             query.order_by(ForecastPoint.unique_id, ForecastPoint.ds), s.connection()

@@ -217,6 +217,50 @@ def finish(
         return True
 
 
+class NotPromotable(Exception):
+    """A run that cannot serve: it did not succeed, trained nothing, or was pruned."""
+
+
+def promote(
+    db: Database, run_id: int, before_commit: Callable[[], None] | None = None
+) -> int | None:
+    """Make an earlier succeeded run serve again; returns the run it replaced.
+
+    ``before_commit`` runs inside the transaction (the MLflow alias moves there): if it
+    raises, nothing changes. Only a succeeded run that trained and still has its model
+    may serve; anything else raises ``NotPromotable`` saying why (KeyError: no such run).
+    """
+    with db.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise KeyError(run_id)
+        if run.status != "succeeded":
+            raise NotPromotable(f"Run {run_id} is {run.status}; only a succeeded run can serve.")
+        if not run.selected_model:
+            raise NotPromotable(
+                f"Run {run_id} ({run.kind}) trained no model; promote a training run."
+            )
+        if not run.artifact_path:
+            raise NotPromotable(
+                f"Run {run_id} was pruned (KEEP_RUNS): its model files are gone; promote a "
+                "run that still has its model, or train again."
+            )
+        current = s.get(Production, 1)
+        previous = current.run_id if current is not None else None
+        if previous == run_id:
+            return previous
+        if current is None:
+            s.add(Production(id=1, run_id=run_id))
+        else:
+            current.previous_run_id = current.run_id
+            current.run_id = run_id
+            current.promoted_at = utcnow()
+        s.flush()
+        if before_commit is not None:
+            before_commit()
+        return previous
+
+
 def request_cancel(db: Database, run_id: int) -> str:
     """Set the cancellation flag; returns the run's status (raises KeyError if unknown)."""
     with db.session() as s:
@@ -330,7 +374,27 @@ def run_dict(run: Run, production: int | None = None) -> dict:
         "heartbeat_at": stamp(run.heartbeat_at or run.created_at),
         "eta_seconds": seconds_left(run),
         "production": production is not None and production == run.id,
+        #: a succeeded training run whose model files retention removed
+        "pruned": bool(run.status == "succeeded" and run.selected_model and not run.artifact_path),
     }
+
+
+def past_retention(db: Database, keep: int, kept: tuple[int, ...] = ()) -> list[dict]:
+    """Training runs that still hold a model but fall outside the ``keep`` newest ones;
+    the serving run and the ``kept`` ids are never among them."""
+    with db.session() as s:
+        serving = s.scalar(select(Production.run_id).where(Production.id == 1))
+        holders = s.scalars(
+            select(Run).where(Run.artifact_path.is_not(None)).order_by(Run.id.desc())
+        ).all()
+        old = holders[max(keep, 0) :]
+        return [run_dict(r, serving) for r in old if r.id != serving and r.id not in kept]
+
+
+def mark_pruned(db: Database, run_id: int) -> None:
+    """The run's model files are gone: it reads as pruned and can no longer serve."""
+    with db.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(artifact_path=None))
 
 
 def seconds_left(run: Run) -> int | None:

@@ -30,6 +30,19 @@ def _int(name: str, default: int) -> int:
         ) from exc
 
 
+def _ids(name: str) -> tuple[int, ...]:
+    """A comma-separated list of run ids."""
+    value = _text(name)
+    if value is None:
+        return ()
+    try:
+        return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise ValueError(
+            f"Environment variable {name} must list run ids separated by commas, got {value!r}."
+        ) from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_text("DATA_DIR", "var")))
@@ -55,6 +68,16 @@ class Settings:
     max_series: int = field(default_factory=lambda: _int("MAX_SERIES", 50_000))
     #: a run whose heartbeat is older than this many seconds is shown as stalled
     run_stall_seconds: int = field(default_factory=lambda: _int("RUN_STALL_SECONDS", 120))
+
+    #: retention: the model files, MLflow runs and stored forecasts of this many latest
+    #: training runs are kept (``python -m pipeline prune``)
+    keep_runs: int = field(default_factory=lambda: _int("KEEP_RUNS", 10))
+    #: runs kept whatever their age, e.g. ``KEEP_RUN_IDS=3,17`` (a reference forecast)
+    keep_run_ids: tuple[int, ...] = field(default_factory=lambda: _ids("KEEP_RUN_IDS"))
+    #: "1": an append of new actuals also retrains (the append run trains and serves)
+    retrain_after_append: bool = field(
+        default_factory=lambda: _text("RETRAIN_AFTER_APPEND", "0").lower() in ("1", "true", "yes")
+    )
 
     @property
     def sqlite_path(self) -> Path:

@@ -59,6 +59,10 @@ class DatasetVersion(Base):
     end: Mapped[datetime]
     cleaning: Mapped[dict]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the version new actuals were appended to (None: a whole file)
+    parent_id: Mapped[int | None]
+    #: what the append changed: new periods, revisions, new series
+    appended: Mapped[dict | None]
 
 
 class Series(Base):

@@ -54,7 +54,7 @@ SYSTEM_FILES = {
 SYSTEM_FIXTURES = {"live_server", "browser", "page"}
 INTEGRATION_FIXTURES = {
     "database_url", "empty_client", "client", "trained_dir", "app_dir", "driver_client",
-    "planned_client",
+    "planned_client", "loop", "trained_monthly",
     "stack", "served",
 }  # fmt: skip
 #: what a test's own code does that makes it an integration test: another interpreter, a

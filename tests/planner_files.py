@@ -148,3 +148,25 @@ def priced_promoted_weekly(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def monthly_store_items(months: int = 60, seed: int = 11) -> pd.DataFrame:
+    """Two stores x three items, monthly, with trend and a yearly season: ``month, store,
+    item, category, units``. A test writes the first months as the history and appends the
+    rest as the new actuals."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2020-01-01", periods=months, freq="MS")
+    t = np.arange(months)
+    rows = []
+    for s, store in enumerate(("north", "south")):
+        for i, (item, category) in enumerate((("tea", "drinks"), ("coffee", "drinks"),
+                                              ("biscuits", "food"))):  # fmt: skip
+            level = 200 + 120 * i + 80 * s
+            season = 1 + 0.3 * np.sin(2 * np.pi * (t + 2 * i) / 12)
+            y = level * (1 + 0.01 * t) * season + rng.normal(0, 0.05 * level, months)
+            rows += [
+                {"month": d.date().isoformat(), "store": store, "item": item,
+                 "category": category, "units": round(float(v), 1)}
+                for d, v in zip(dates, np.maximum(y, 0), strict=True)
+            ]  # fmt: skip
+    return pd.DataFrame(rows)

@@ -6,10 +6,11 @@ import dash
 import dash_bootstrap_components as dbc
 import optuna
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from dashapp import components as ui
-from dashapp import figures
+from dashapp import figures, loop_views
+from dashapp.auth import is_admin
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.screening import describe_screen
@@ -66,6 +67,12 @@ def layout(**_):
                 className="text-muted",
                 id="models-holdout",
             ),
+            html.P(loop_views.why_sentence(prod.run) or "", className="small", id="models-why"),
+            html.P(
+                loop_views.realised_sentence(reads, prod.run["id"]) or "",
+                className="small",
+                id="models-realised",
+            ),
             html.Div(links),
             _screens(prod.run.get("metrics") or {}),
             dbc.Row(
@@ -100,6 +107,24 @@ def layout(**_):
                 className="small text-muted",
             ),
             ui.score_table(models, "models-table", tuning=True),
+            html.H5("Runs: held out and what happened", className="mt-4"),
+            html.P(
+                "Every succeeded training run with the score its backtest promised and, once "
+                "new actuals were added (Retraining, Add new actuals), the score its stored "
+                "forecast got on them. Pick a run and serve it again to roll back; failed, "
+                "cancelled and pruned runs cannot serve.",
+                className="small text-muted",
+            ),
+            html.Div(loop_views.runs_table(reads), id="models-runs-area"),
+            dbc.Button(
+                "Serve this run",
+                id="models-promote",
+                color="warning",
+                outline=True,
+                className="mt-2",
+            ),
+            dcc.ConfirmDialog(id="models-promote-confirm"),
+            html.Div(id="models-promote-message", className="mt-2"),
             html.H5("Tuning", className="mt-4"),
             dcc.Dropdown(
                 id="models-study",
@@ -196,3 +221,58 @@ def tuning(model):
 def _optuna_chart(fig: go.Figure, name: str):
     title = figures.take_title(fig)
     return ui.chart(f"models-{name}", figures.responsive(fig, height=440), title)
+
+
+@callback(
+    Output("models-promote-confirm", "displayed"),
+    Output("models-promote-confirm", "message"),
+    Output("models-promote-message", "children"),
+    Input("models-promote", "n_clicks"),
+    State("models-runs", "selected_rows"),
+    State("models-runs", "data"),
+    prevent_initial_call=True,
+)
+def ask_to_promote(clicks, selected, rows):
+    if not clicks:
+        return False, "", dash.no_update
+    if not selected:
+        return False, "", dbc.Alert("Pick a run in the table first.", color="info")
+    row = rows[selected[0]]
+    return (
+        True,
+        f"Serve run {row['run']} ({row['model']}) again? It replaces the serving model for "
+        "every page, the API and MLflow's production alias, until another run is promoted "
+        "or trains.",
+        None,
+    )
+
+
+@callback(
+    Output("models-promote-message", "children", allow_duplicate=True),
+    Output("models-runs-area", "children"),
+    Input("models-promote-confirm", "submit_n_clicks"),
+    State("models-runs", "selected_rows"),
+    State("models-runs", "data"),
+    prevent_initial_call=True,
+)
+def promote(confirmed, selected, rows):
+    from pipeline.promotion import NotPromotable
+    from pipeline.promotion import promote as serve_again
+
+    if not confirmed or not selected:
+        return dash.no_update, dash.no_update
+    if not is_admin():
+        alert = dbc.Alert("Sign in on the Retraining page to change which run serves.",
+                          color="warning", id="models-promote-refused")  # fmt: skip
+        return alert, dash.no_update
+    run_id = int(rows[selected[0]]["run"])
+    state = app_state()
+    try:
+        serve_again(state.system, run_id)
+    except NotPromotable as exc:
+        return dbc.Alert(str(exc), color="danger", id="models-promote-refused"), dash.no_update
+    text = f"Run {run_id} serves now. Reload a page to see its forecasts."
+    return (
+        dbc.Alert(text, color="success", id="models-promoted"),
+        loop_views.runs_table(state.reads),
+    )

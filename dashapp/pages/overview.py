@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
 from dashapp import components as ui
-from dashapp import figures
+from dashapp import figures, loop_views
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import period_unit
@@ -33,9 +33,11 @@ def layout(**_):
             ),
             ui.series_selector("overview-series", queries.series_options(reads)),
             ui.loading(dbc.Row(id="overview-kpis")),
+            html.Div(id="overview-why-area"),
             ui.chart("overview-chart"),
             html.P(ui.INTERVAL_NOTE, className="small text-muted"),
             ui.chart("overview-models", title=figures.comparison_title()),
+            ui.loading(html.Div(id="overview-loop")),
         ]
     )
 
@@ -45,6 +47,8 @@ def layout(**_):
     Output("overview-chart", "figure"),
     Output("overview-chart-title", "children"),
     Output("overview-models", "figure"),
+    Output("overview-why-area", "children"),
+    Output("overview-loop", "children"),
     Input("overview-series", "value"),
 )
 def update(selector):
@@ -58,7 +62,7 @@ def update(selector):
     kpis.append(ui.kpi_card(f"Total {quantity}", f"{total:,.0f}", f"{len(history)} {unit}"))
     kpis.append(ui.kpi_card(f"Average per {unit.rstrip('s')}", f"{history['y'].mean():,.1f}"))
     kpis.append(ui.growth_card(history["y"], freq))
-    models = []
+    models, why, loop = [], [], []
     if reads.serves():
         prod = reads.production()
         try:
@@ -79,10 +83,16 @@ def update(selector):
                 id_="overview-production",
             )
         )
+        said = (
+            ("why", loop_views.why_sentence(prod.run)),
+            ("earlier", loop_views.realised_sentence(reads, prod.run["id"])),
+        )
+        why = [html.P(s, className="small", id=f"overview-{k}") for k, s in said if s]
+        loop = loop_views.last_forecast_section(reads, selection, quantity)
     else:
         kpis.append(ui.kpi_card("Production model", "none yet", "train one on Retraining"))
     chart = figures.history_with_forecast(history, forecast, quantity)
     comparison = (
         figures.model_comparison(models) if models else figures.empty("No trained models yet")
     )
-    return kpis, chart, f"{quantity} and forecast: {selection.label}", comparison
+    return kpis, chart, f"{quantity} and forecast: {selection.label}", comparison, why, loop

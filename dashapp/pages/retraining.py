@@ -19,7 +19,7 @@ from dashapp.auth import admin_token, is_admin, sign_in, sign_out
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.models import ALWAYS, MODELS
-from pipeline import uploads
+from pipeline import runs, uploads
 from pipeline.options import RunOptions
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
@@ -41,6 +41,13 @@ COSTS = (
     "multiply the cost. The bar shows the time left. One run at a time."
 )
 
+
+MODE_NOTE = (
+    "Replace data: the file is the whole history. Add new actuals: the file holds the "
+    "periods since (same columns); they go on top of the stored data as a new version, a "
+    "stored period with a new value is a revision (the new value wins), and the Overview "
+    "then shows how the last forecast did against them."
+)
 
 MODELS_NOTE = (
     "With every model ticked (the default), the expensive ones ("
@@ -126,6 +133,17 @@ def layout(**_):
                 value=False,
                 className="mb-2",
             ),
+            dbc.RadioItems(
+                id="retraining-mode",
+                options=[
+                    {"label": "Replace data", "value": "replace"},
+                    {"label": "Add new actuals", "value": "append"},
+                ],
+                value="replace",
+                inline=True,
+                className="mb-1",
+            ),
+            html.Div(MODE_NOTE, className="small text-muted mb-2"),
             dcc.Upload(
                 id="retraining-upload",
                 children=html.Div(["Drop a sales CSV here or ", html.A("choose a file")]),
@@ -242,9 +260,10 @@ def driver_choices(pending):
     Output("retraining-pending", "data"),
     Input("retraining-upload", "contents"),
     State("retraining-upload", "filename"),
+    State("retraining-mode", "value"),
     prevent_initial_call=True,
 )
-def validate_upload(contents, filename):
+def validate_upload(contents, filename, mode):
     if not is_admin():
         return dbc.Alert(
             "Sign in to upload data: enter the admin token above.",
@@ -253,7 +272,9 @@ def validate_upload(contents, filename):
         ), None
     try:
         raw = base64.b64decode(contents.split(",", 1)[1])
-        upload = uploads.accept(app_state().settings, raw, filename, RunOptions(kind="eda"))
+        system = app_state().system
+        reading = runs.resolve_append(system, RunOptions(kind="eda", append=mode == "append"))
+        upload = uploads.accept(system.settings, raw, filename, reading, system.db)
     except DataError as exc:
         return dbc.Alert(
             [
@@ -266,7 +287,12 @@ def validate_upload(contents, filename):
         ), None
     except (ValueError, IndexError):
         return dbc.Alert("The upload could not be read as a file.", color="danger"), None
-    pending = {"path": str(upload.path), "name": upload.name, "drivers": upload.drivers}
+    pending = {
+        "path": str(upload.path),
+        "name": upload.name,
+        "drivers": upload.drivers,
+        "append_to": reading.append_to,
+    }
     return _report_card(upload.report, upload.notes, filename), pending
 
 
@@ -294,7 +320,12 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H5(f"Validation report: {filename}"),
+                html.H5(
+                    f"New actuals for data set version {report['append']['appended_to']}: "
+                    f"{filename}"
+                    if report.get("append")
+                    else f"Validation report: {filename}"
+                ),
                 html.Ul([html.Li(i) for i in items]),
                 html.P(
                     "The file is stored when a run starts with it; until then nothing is kept.",
@@ -321,10 +352,13 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     State("retraining-trials", "value"),
     State("retraining-horizon", "value"),
     State("retraining-exog", "value"),
+    State("retraining-train-too", "value"),
     prevent_initial_call=True,
 )
-def ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog):
-    return run_panel.ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog)
+def ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog, train_too):
+    return run_panel.ask_to_start(
+        clicks, confirmed, pending, models, trials, horizon, exog, train_too
+    )
 
 
 @callback(

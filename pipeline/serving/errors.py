@@ -19,6 +19,7 @@ __all__ = [
     "BadRequest",
     "MissingReport",
     "NoDataSet",
+    "NoForecast",
     "NothingServes",
     "ReadError",
     "RequestError",
@@ -46,6 +47,10 @@ class NothingServes(ReadError):
 
 class NoDataSet(ReadError):
     """No data set is stored yet."""
+
+
+class NoForecast(ReadError):
+    """A run without a stored forecast to score: it trained nothing, failed, or was pruned."""
 
 
 class MissingReport(ReadError):

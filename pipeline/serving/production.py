@@ -118,7 +118,10 @@ class ServingCache:
             if dataset_id not in self._dataset:
                 stored = resolve_dataset(self.system.db, dataset_id)
                 keys = series_keys(self.system.db, dataset_id)
-                self._dataset = {dataset_id: DatasetRows(stored.frame, keys, stored.plan)}
+                # two kept: the serving run's and the newest (the actuals since)
+                kept = {k: v for k, v in self._dataset.items() if k == self.dataset_id()}
+                kept[dataset_id] = DatasetRows(stored.frame, keys, stored.plan)
+                self._dataset = kept
             return self._dataset[dataset_id]
 
     def keys(self, dataset_id: int | None = None) -> pd.DataFrame:

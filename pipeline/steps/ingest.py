@@ -1,5 +1,9 @@
 """Step ``ingest``: read, validate and clean a CSV, then store it as a new data set version.
 
+With ``append`` the file is new actuals on top of a stored version
+(``forecasting.appending``): the new version holds that history with the new
+periods, and records which version it grew from and what it revised.
+
 A file is judged the way an upload is (``pipeline.uploads.validate_csv``); for
 an upload, what that validation produced was kept beside the file, and this
 step uses it instead of reading the file a second time.
@@ -10,17 +14,20 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from forecasting.appending import Appended
 from forecasting.dataset import Dataset
 from forecasting.errors import DataError
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
-from pipeline.uploads import load_validated, validate_csv, validated_path
+from pipeline.uploads import load_validated, validate, validated_path
 from storage import run_rows
 from storage.database import Database
 from storage.datasets import save_dataset
 
 
-def store_dataset(db: Database, data: Dataset, raw: bytes, source_name: str) -> int:
+def store_dataset(
+    db: Database, data: Dataset, raw: bytes, source_name: str, appended: Appended | None = None
+) -> int:
     """One transaction: the version row, its series, observations and drivers."""
     report = data.validation_report()
     return save_dataset(
@@ -33,6 +40,8 @@ def store_dataset(db: Database, data: Dataset, raw: bytes, source_name: str) -> 
             "freq": data.spec.freq.alias,
             "country": data.spec.country,
             "cleaning": report["cleaning"],
+            "parent_id": appended.base_id if appended else None,
+            "appended": appended.report() if appended else None,
         },
         key_columns=list(data.spec.attributes),
         exog=list(data.spec.exog),
@@ -48,12 +57,16 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     raw = path.read_bytes()
     source = opts.source_name or path.name
     uploaded = path.resolve().parent == ctx.settings.uploads_dir.resolve()
-    data = load_validated(path, ctx.settings, opts) if uploaded else None
-    if data is None:
+    validated = load_validated(path, ctx.settings, opts) if uploaded else None
+    if validated is None:
         ctx.report(0.1, f"read {len(raw):,} bytes from {source}")
-        data = validate_csv(raw, ctx.settings, opts)
+        validated = validate(raw, ctx.settings, opts, ctx.db)
     else:
         ctx.report(0.1, f"{source} ({len(raw):,} bytes) was validated on upload")
+    appended = validated if isinstance(validated, Appended) else None
+    data = appended.dataset if appended else validated
+    if appended:
+        ctx.log.info("%s", appended.describe())
     r = data.cleaned.report
     ctx.log.info("detected columns: %s", data.loaded.mapping.to_dict())
     for note in data.notes():
@@ -73,7 +86,7 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     )
     ctx.check_cancelled()
     ctx.report(0.5, "storing the cleaned data")
-    dataset_id = store_dataset(ctx.db, data, raw, source)
+    dataset_id = store_dataset(ctx.db, data, raw, source, appended)
     run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
     if uploaded:
         validated_path(path, ctx.settings, opts).unlink(missing_ok=True)

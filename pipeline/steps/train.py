@@ -19,6 +19,7 @@ from forecasting.metrics import METRIC_NAMES
 from forecasting.models import MODELS
 from forecasting.progress import Plan
 from forecasting.serving_model import SERVED, ServingModel
+from forecasting.why import why_served
 from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
@@ -140,10 +141,18 @@ def train(
             "drivers": drivers.report if drivers else {},
             "holdout": report.holdout(),
             "screened": [screen.to_dict() for screen in report.outcome.screens],
+            "why": _why(report.outcome),
         },
         artifact_path=str(path),
     )
     return trained
+
+
+def _why(outcome) -> list[dict]:
+    """The served choice's validation score against the runner-up's and the baseline's."""
+    profile = outcome.profile
+    classes = profile["demand_class"] if profile is not None else None
+    return why_served(outcome.selection.scores, outcome.selection.choice, classes)
 
 
 def serving_series(serving: ServingModel, diverged: dict[str, dict[str, str]]) -> pd.DataFrame:

@@ -1,0 +1,208 @@
+"""Realised accuracy: a run's stored forecast against the actuals that arrived since.
+
+The actuals are the newest data set version's: appending new actuals makes a
+version that holds them (``forecasting.appending``). Each series' history before
+its first forecast period scales MASE and RMSSE, as in the backtest. Results are
+kept per (run, newest version), so a page that lists every run asks the database
+once per new upload.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pandas as pd
+
+from forecasting.frequency import frequency_from_alias
+from forecasting.realised import MIN_PERIODS, Drift, Realised, judge_drift, realised_accuracy
+from pipeline.json_output import json_safe
+from pipeline.serving.errors import NoDataSet, NoForecast
+from pipeline.serving.production import ServingCache
+from pipeline.serving.queries import Scope, history, members
+from storage import run_rows
+from storage.datasets import dataset_info, latest_dataset_id
+from storage.results import stored_forecasts
+
+_kept: dict[tuple[int, int], tuple[Realised, dict]] = {}
+_lock = threading.Lock()
+
+
+def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, dict]:
+    """How run ``run_id`` (the serving one by default) did, and its run row.
+
+    ``KeyError``: no such run; ``NoForecast``: it has no stored forecast to score."""
+    db = cache.system.db
+    run_id = run_id or cache.run_id()
+    if run_id is None:
+        raise NoForecast("No model serves yet: train one first.")
+    run = run_rows.get_run(db, run_id)
+    if run is None:
+        raise KeyError(run_id)
+    if run["status"] != "succeeded" or not run["selected_model"]:
+        raise NoForecast(
+            f"Run {run_id} is a {run['status']} {run['kind']} run: it stored no forecast."
+        )
+    if run["pruned"]:
+        raise NoForecast(f"Run {run_id} was pruned (KEEP_RUNS): its stored forecast is gone.")
+    latest = latest_dataset_id(db)
+    if latest is None:
+        raise NoDataSet("No data set is stored yet.")
+    key = (run_id, latest)
+    with _lock:
+        if key in _kept:
+            return _kept[key]
+    info = dataset_info(db, latest)
+    rows = cache.dataset(latest).frame
+    forecast = stored_forecasts(db, run_id, until=pd.Timestamp(info["end"]))
+    first = forecast.groupby("unique_id")["ds"].min()
+    before = rows.loc[rows["ds"] < rows["unique_id"].map(first).fillna(rows["ds"].max())]
+    season = frequency_from_alias(info["freq"]).season_length
+    result = realised_accuracy(forecast, rows, before[["unique_id", "ds", "y"]], season), run
+    with _lock:
+        for old in [k for k in _kept if k[1] != latest]:  # a newer version arrived
+            del _kept[old]
+        _kept[key] = result
+    return result
+
+
+def report(cache: ServingCache, run_id: int | None = None) -> dict:
+    """The whole answer, as ``GET /api/accuracy`` and ``pipeline accuracy`` give it."""
+    result, run = realised(cache, run_id)
+    return json_safe(
+        {
+            "run_id": run["id"],
+            "dataset_id": latest_dataset_id(cache.system.db),
+            "periods": result.periods,
+            "points": result.points,
+            **result.overall,
+            "promised": promised(run),
+            "drift": vars(drift(result, run)),
+            "series": result.series.to_dict("records"),
+            "steps": result.steps.to_dict("records"),
+        }
+    )
+
+
+def describe(answer: dict) -> str:
+    """The answer in words: realised against promised, and the drift verdict."""
+    run, promised_ = answer["run_id"], answer["promised"]
+    if not answer["periods"]:
+        return (
+            f"run {run}: no actuals for its forecast periods yet; add them with "
+            "python -m pipeline ingest --csv FILE --append"
+        )
+    lines = [
+        f"run {run}: {answer['periods']} forecast periods have actuals ({answer['first']} to "
+        f"{answer['last']}, {answer['series_count']} series, {answer['points']} points)"
+    ]
+    for name, label in (
+        ("mase", "MASE"),
+        ("rmsse", "RMSSE"),
+        ("wape", "WAPE"),
+        ("bias", "bias"),
+        ("coverage80", "80% band"),
+        ("coverage95", "95% band"),
+    ):
+        got, then = answer.get(name), promised_.get(name)
+        percent = name not in ("mase", "rmsse")
+        got, then = (_shown(v, percent) for v in (got, then))
+        lines.append(f"  {label:<9} realised {got:>8}   held out {then:>8}")
+    verdict = answer["drift"]
+    lines.append(
+        ("DRIFT: " if verdict["drifted"] else "no drift: ")
+        + verdict["why"]
+        + ("; retrain: python -m pipeline train" if verdict["drifted"] else "")
+    )
+    return "\n".join(lines)
+
+
+def _shown(value, percent: bool) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1%}" if percent else f"{value:.3f}"
+
+
+def drift(realised_: Realised, run: dict) -> Drift:
+    """Whether run ``run`` drifted, by ``forecasting.realised``'s rule."""
+    metrics = run.get("metrics") or {}
+    return judge_drift(realised_, metrics.get("mase"), metrics.get("horizon") or MIN_PERIODS)
+
+
+def promised(run: dict) -> dict:
+    """What the run's backtest promised, on the same scales as the realised figures."""
+    m = run.get("metrics") or {}
+
+    def fraction(key: str):
+        return None if m.get(key) is None else m[key] / 100
+
+    return {
+        "mase": m.get("mase"),
+        "rmsse": m.get("rmsse"),
+        "wape": fraction("wape"),
+        "bias": fraction("bias"),
+        "coverage80": m.get("coverage80"),
+        "coverage95": m.get("coverage95"),
+    }
+
+
+def every_run(cache: ServingCache, limit: int = 50) -> list[dict]:
+    """Each succeeded training run: held-out and realised scores (None before actuals)."""
+    out = []
+    for run in run_rows.list_runs(cache.system.db, limit):
+        if run["status"] != "succeeded" or not run["selected_model"]:
+            continue
+        row = {"run": run, "promised": promised(run), "realised": None, "periods": 0}
+        if not run["pruned"]:
+            try:
+                result, _ = realised(cache, run["id"])
+            except (NoForecast, NoDataSet):
+                result = None
+            if result is not None and result.periods:
+                row["realised"], row["periods"] = result.overall, result.periods
+        out.append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A run's stored forecast for one scope next to what happened."""
+
+    run: dict
+    realised: Realised
+    #: ``ds, yhat`` and bands, summed over the scope (bands of the sum's own)
+    forecast: pd.DataFrame
+    #: ``ds, y, outliers`` of the scope from the newest version: the history and the
+    #: actuals that arrived
+    history: pd.DataFrame
+
+
+def last_scored(cache: ServingCache) -> tuple[Realised, dict] | None:
+    """The newest run whose stored forecast has actuals (the serving one, once its
+    periods arrive), or None."""
+    for row in every_run(cache):
+        if row["periods"]:
+            return realised(cache, row["run"]["id"])
+    return None
+
+
+def against_actuals(cache: ServingCache, scope: Scope) -> Comparison | None:
+    """The newest scored run's forecast of ``scope`` over the periods that have actuals."""
+    found = last_scored(cache)
+    if found is None:
+        return None
+    result, run = found
+    latest = latest_dataset_id(cache.system.db)
+    chosen = members(scope, cache.keys(latest))
+    rows = result.rows.loc[result.rows["unique_id"].isin(chosen)]
+    if rows.empty:
+        return None
+    if len(chosen) == 1:
+        summed = rows.drop(columns=["unique_id", "y"])
+    else:
+        if cache.run_id() == run["id"]:
+            model = cache.production().serving
+        else:
+            model = cache.system.artifacts.load(run["id"], "serving")
+        summed = model.sum_forecast(rows.drop(columns="y").assign(extrapolated=False))
+    return Comparison(run, result, summed, history(cache, scope, latest))
