@@ -75,11 +75,9 @@ def _rows(data_dir, query: str, *args) -> list[tuple]:
 
 def _expected(data_dir, run_id: int, monthly: pd.DataFrame) -> dict:
     """The figures from the stored forecast table and the appended file, computed here."""
-    stored = pd.DataFrame(
-        _rows(data_dir, "select unique_id, ds, yhat, lo80, hi80, lo95, hi95 from forecasts "
-              "where run_id = ?", run_id),  # fmt: skip
-        columns=["unique_id", "ds", "yhat", "lo80", "hi80", "lo95", "hi95"],
-    )
+    columns = ["unique_id", "ds", "yhat", "lo80", "hi80", "lo95", "hi95"]
+    query = f"select {', '.join(columns)} from forecasts where run_id = ?"
+    stored = pd.DataFrame(_rows(data_dir, query, run_id), columns=columns)
     stored["ds"] = pd.to_datetime(stored["ds"])
     frame = monthly.assign(
         unique_id="store=" + monthly["store"] + "/item=" + monthly["item"],
