@@ -258,3 +258,34 @@ def test_the_total_and_every_group_add_up_and_the_total_band_is_narrower(client)
 @pytest.fixture
 def client(app_dir):
     return create_app({"DATA_DIR": str(app_dir), "TESTING": True}).server.test_client()
+
+
+def test_an_alias_that_cannot_move_leaves_the_serving_run(loop):
+    from storage import run_rows
+    from storage.database import Database
+
+    client, data_dir = loop
+    _train(client, horizon=6)  # run 3 serves
+    db = Database(f"sqlite:///{data_dir / 'app.sqlite'}")
+
+    def refuse() -> None:
+        raise ConnectionError("the tracking server is down")
+
+    with pytest.raises(ConnectionError):
+        run_rows.promote(db, 2, before_commit=refuse)
+    assert run_rows.production_run_id(db) == 3
+    db.dispose()
+
+
+def test_retrain_after_append_trains_on_the_new_actuals(loop, monthly, tmp_path):
+    client, data_dir = loop
+    new = tmp_path / "new.csv"
+    new.write_bytes(_csv(monthly[monthly["month"] >= CUT]))
+    said = cli(data_dir, "ingest", "--csv", str(new), "--append", "--quiet",
+               "--no-tracking", RETRAIN_AFTER_APPEND="1")  # fmt: skip
+    assert said.returncode == 0, said.stdout + said.stderr
+    run = client.get("/api/runs/3").get_json()
+    assert run["kind"] == "run" and run["options"]["append_to"] == 1 and run["production"]
+    assert run["dataset_id"] == 2
+    forecast = client.post("/api/forecast", json={"horizon": 1}).get_json()
+    assert forecast["run_id"] == 3 and forecast["predictions"][0]["date"] == "2025-01-01"
