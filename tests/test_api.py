@@ -305,6 +305,7 @@ def test_openapi_document_and_health(client):
         ("/api/upload", "post"),
         ("/api/runs", "post"),
         ("/api/runs/{run_id}/cancel", "post"),
+        ("/api/runs/{run_id}/promote", "post"),
     }
     assert "latest upload" in str(spec["paths"]["/api/runs"]["post"])
     health = client.get("/health")

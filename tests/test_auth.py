@@ -3,6 +3,8 @@ production secret key, and the session cookie."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from dashapp import DEV_SECRET, create_app
@@ -72,6 +74,12 @@ def test_without_the_token_changes_get_401_and_nothing_happens(guarded):
             )
         assert upload.status_code == 401
         assert client.post("/api/runs/1/cancel", headers=headers).status_code == 401
+        assert client.post("/api/runs/1/promote", headers=headers).status_code == 401
+        appended = client.post(
+            "/api/upload", data={"file": (io.BytesIO(b"x"), "new.csv"), "mode": "append"},
+            headers=headers,
+        )  # fmt: skip
+        assert appended.status_code == 401
     # checked before the body: a bad body without the token is still 401, not 422
     assert client.post("/api/runs", json={"models": ["nope"]}).status_code == 401
     assert latest_dataset_id(db) == dataset_before
@@ -86,6 +94,8 @@ def test_reading_stays_open_and_the_bearer_token_allows_changes(guarded):
     assert client.get("/api/runs").status_code == 200
     cancel = client.post("/api/runs/1/cancel", headers=BEARER)
     assert cancel.status_code == 409, cancel.get_json()  # past the guard: run 1 has ended
+    promote = client.post("/api/runs/1/promote", headers=BEARER)
+    assert promote.status_code == 200 and promote.get_json()["production"]  # it serves already
     bad = client.post("/api/runs", json={"models": ["nope"]}, headers=BEARER)
     assert bad.status_code == 422  # past the guard, the body is judged
 
