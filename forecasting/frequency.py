@@ -128,3 +128,8 @@ def max_horizon(freq: Frequency) -> int:
     if freq.season_length == 12:
         return 12
     return 365
+
+
+def stored_horizon(freq: Frequency, h: int) -> int:
+    """How far ahead a run stores its forecast: a year, or its horizon if longer."""
+    return max(h, max_horizon(freq))

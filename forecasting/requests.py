@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataError
+from forecasting.intervals import LEVELS
 from forecasting.limits import Limits
 from forecasting.models.base import forecast_grid
 from forecasting.plans import PlanUse, forecast_with_plan, use_plan
@@ -145,9 +146,28 @@ def answer(
             rows = rows.merge(use.rows, on=["unique_id", "ds"], how="left")
         return ForecastAnswer(_flag(rows, serving), use, "stored")
     rows, use = forecast_with_plan(serving, h, plan, model, series)
+    if request.served and request.plan is None and not request.drivers:
+        rows = reconciled(rows, serving)
     if use is not None:
         use = _first_periods(use, h, series)
     return ForecastAnswer(_flag(rows, serving), use if serving.spec.exog else None, "model")
+
+
+def reconciled(rows: pd.DataFrame, serving: ServingModel) -> pd.DataFrame:
+    """The served forecast moved by the run's reconciliation (``forecasting.coherence``),
+    where MinT won on validation: each series' adjustment added to its forecast and bands
+    (a series that never goes below zero stays at or above it)."""
+    coherence = getattr(serving, "coherence", None)
+    if coherence is None or coherence.delta is None or rows.empty:
+        return rows
+    delta = rows[["unique_id", "ds"]].merge(coherence.delta, on=["unique_id", "ds"], how="left")
+    shift = delta["delta"].fillna(0.0).to_numpy()
+    out = rows.copy()
+    floor = np.where(out["unique_id"].map(serving.nonnegative).fillna(False), 0.0, -np.inf)
+    bands = [f"{side}{level}" for level in LEVELS for side in ("lo", "hi")]
+    for col in ("yhat", *[c for c in bands if c in out]):
+        out[col] = np.maximum(out[col].to_numpy(float) + shift, floor)
+    return out
 
 
 def _first_periods(use: PlanUse, h: int, series: list[str] | None) -> PlanUse:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasting.coherence import Coherence
 from forecasting.errors import DataError
 from forecasting.group_bands import sum_with_bands, validation_errors
 from forecasting.intervals import (
@@ -75,6 +76,9 @@ class ServingModel:
     #: price beyond them is forecast at the nearest (``price_min``, ``price_max``
     #: columns); what the history never showed, no model can say
     driver_range: pd.DataFrame | None = None
+    #: how the sums are made coherent (``forecasting.coherence``): bottom-up, or MinT
+    #: with each validated series' adjustment of the served forecast under the file's plan
+    coherence: Coherence | None = None
 
     def __setstate__(self, state: dict) -> None:
         """Load a model pickled before the glossary: ``rungs`` became ``rule_levels``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecasting.frequency import max_horizon
+from forecasting.frequency import stored_horizon
 from forecasting.requests import ForecastRequest, answer
 from pipeline.context import RunContext
 from pipeline.formatting import describe_plan
@@ -21,7 +21,7 @@ from storage.results import save_forecasts
 
 def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     """Store the served forecast a year ahead, so any horizon a user asks is a lookup."""
-    h = max(trained.horizon, max_horizon(trained.spec.freq))
+    h = stored_horizon(trained.spec.freq, trained.horizon)
     ctx.check_cancelled()
     result = answer(trained.serving, ForecastRequest(h))
     served = result.rows

@@ -12,9 +12,10 @@ import pandas as pd
 
 from forecasting import progress
 from forecasting.backtest import fold_scales, split, validation_metrics
+from forecasting.coherence import coherent
 from forecasting.costs import Shape
 from forecasting.effects import driver_effects, group_effects
-from forecasting.frequency import default_horizon
+from forecasting.frequency import default_horizon, stored_horizon
 from forecasting.metrics import METRIC_NAMES
 from forecasting.models import MODELS
 from forecasting.progress import Plan
@@ -86,6 +87,8 @@ def train(
         report = backtest(df, spec, h, options, plan.part("backtest"))
         serving = production_model(df, spec, h, report.outcome, plan.part("production"))
     serving.plan = stored.plan  # every reader forecasts with the file's plan
+    serving.coherence = coherent(serving, report.outcome, df, spec, stored_horizon(spec.freq, h))
+    ctx.log.info("%s", serving.coherence.describe())
     plan.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
     series = serving_series(serving, diverged)
@@ -142,6 +145,7 @@ def train(
             "holdout": report.holdout(),
             "screened": [screen.to_dict() for screen in report.outcome.screens],
             "why": _why(report.outcome),
+            "coherence": serving.coherence.report(),
         },
         artifact_path=str(path),
     )

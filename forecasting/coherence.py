@@ -1,0 +1,268 @@
+"""Totals that add up: bottom-up, or reconciled with a model of each total, by validation.
+
+Every total the product shows (the company, a store, a category) is the sum of its
+series' forecasts, so it is coherent whatever happens here. What this module
+decides is which series forecasts those are: the served ones as they are
+(bottom-up), or the same moved by MinT with shrinkage (``hierarchicalforecast``),
+which also listens to an AutoETS model fitted on each total's own history (a
+store's sum is smoother than its items and often forecast better on its own).
+Reconciliation serves only when it wins on the validation folds, scored on every
+level (each series, the total, every group) with each fold's weights estimated
+on the other folds' errors; otherwise bottom-up serves.
+
+Only the validated series are reconciled (the others keep their rule or short-
+history forecast and are added to the sums as they are), and only the served
+forecast under the data set's plan: a what-if or another model's forecast is the
+sum of its series as they come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecasting.metrics import naive_scale
+
+BOTTOM_UP = "bottom_up"
+MINT = "mint_shrink"
+#: reconciliation serves when its validation score (mean MASE over the levels) is at
+#: least this much lower than bottom-up's
+MARGIN = 0.02
+#: above this many validated series the weights' matrix is too large: bottom-up serves
+MAX_SERIES = 5_000
+#: the totals' models see at most this many periods of history (AutoETS on a year of
+#: days is as good and ten times cheaper than on five)
+HISTORY = 730
+
+
+@dataclass
+class Coherence:
+    """What serves the sums, why, and the reconciled adjustment of each series."""
+
+    method: str
+    #: per method, the validation MASE of every level and their mean
+    validation: dict = field(default_factory=dict)
+    levels: list[str] = field(default_factory=list)
+    note: str = ""
+    #: ``unique_id, ds, delta``: what reconciliation adds to the served forecast
+    delta: pd.DataFrame | None = None
+
+    def report(self) -> dict:
+        return {
+            "method": self.method,
+            "levels": self.levels,
+            "validation": self.validation,
+            "note": self.note,
+        }
+
+    def describe(self) -> str:
+        if not self.validation:
+            return f"totals: bottom-up ({self.note})" if self.note else "totals: bottom-up"
+        a, c = (self.validation[m]["mean"] for m in (BOTTOM_UP, MINT))
+        chosen = "reconciled (MinT)" if self.method == MINT else "bottom-up"
+        return (
+            f"totals: {chosen} serves; validation MASE over the levels "
+            f"({', '.join(self.levels)}): bottom-up {a:.3f}, reconciled {c:.3f}"
+        )
+
+
+def level_nodes(keys: pd.DataFrame, columns: list[str]) -> dict[str, pd.Series]:
+    """Per level, each series' node: the total, and each attribute with 2 or more groups
+    that are fewer than the series."""
+    ids = keys["unique_id"]
+    levels = {"total": pd.Series("total", index=ids.to_numpy())}
+    for col in columns:
+        values = keys[col].astype(str)
+        if 1 < values.nunique() < len(keys):
+            levels[col] = pd.Series((col + "=" + values).to_numpy(), index=ids.to_numpy())
+    return levels
+
+
+def summing_matrix(series: list[str], levels: dict[str, pd.Series]) -> tuple[np.ndarray, list]:
+    """``S`` (aggregates on top, then the series) and the node names in its row order."""
+    rows, names = [], []
+    for level in levels.values():
+        node = level.reindex(series)
+        for name in sorted(node.unique()):
+            rows.append((node == name).to_numpy(float))
+            names.append(name)
+    return np.vstack([*rows, np.eye(len(series))]), names + list(series)
+
+
+def aggregate(df: pd.DataFrame, levels: dict[str, pd.Series]) -> pd.DataFrame:
+    """``unique_id`` (the node), ``ds``, ``y``: each aggregate's history."""
+    parts = []
+    for level in levels.values():
+        node = df["unique_id"].map(level)
+        parts.append(
+            df.assign(unique_id=node).groupby(["unique_id", "ds"], as_index=False)["y"].sum()
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def total_forecasts(history: pd.DataFrame, h: int, season_length: int, freq: str) -> pd.DataFrame:
+    """AutoETS on each aggregate's own history: ``unique_id, ds, yhat``."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    tail = history.groupby("unique_id", sort=False).tail(HISTORY)
+    model = StatsForecast(models=[AutoETS(season_length=season_length)], freq=freq, n_jobs=1)
+    out = model.forecast(df=tail, h=h)
+    out = out.reset_index() if "unique_id" not in out.columns else out
+    return out.rename(columns={"AutoETS": "yhat"})[["unique_id", "ds", "yhat"]]
+
+
+def reconcile(S: np.ndarray, base: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """MinT with a shrunk error covariance: every node's reconciled forecast."""
+    from hierarchicalforecast.methods import MinTrace
+
+    out = MinTrace(method=MINT).fit_predict(
+        S=S, y_hat=base, y_insample=errors, y_hat_insample=np.zeros_like(errors)
+    )
+    return out["mean"]
+
+
+def choose(
+    table: pd.DataFrame,
+    served: pd.Series,
+    df: pd.DataFrame,
+    keys: pd.DataFrame,
+    columns: list[str],
+    season_length: int,
+    freq: str,
+) -> Coherence:
+    """Bottom-up or MinT, by the validation folds of ``table`` (``unique_id, cutoff, ds,
+    y``; ``served`` the served validation forecast of each row)."""
+    series = sorted(table["unique_id"].unique())
+    levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
+    if len(series) < 2:
+        return Coherence(BOTTOM_UP, note="one validated series: nothing to reconcile")
+    if len(series) > MAX_SERIES:
+        return Coherence(BOTTOM_UP, note=f"over {MAX_SERIES:,} validated series")
+    S, names = summing_matrix(series, levels)
+    folds = _fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
+                         season_length, freq)  # fmt: skip
+    if len(folds) < 2:
+        return Coherence(BOTTOM_UP, note="one validation fold: no held-apart weights")
+    first = table.loc[table["cutoff"] == table["cutoff"].min()]
+    scale = _scales(df, levels, first.groupby("unique_id")["ds"].min(), season_length, names)
+    level_of = _level_of(names, levels)
+    scores = {BOTTOM_UP: [], MINT: []}
+    for k, fold in enumerate(folds):
+        others = np.hstack([f["errors"] for j, f in enumerate(folds) if j != k])
+        bottom_up = S @ fold["bottom"]
+        mint = reconcile(S, fold["base"], others)
+        for method, got in ((BOTTOM_UP, bottom_up), (MINT, mint)):
+            scores[method].append(np.abs(fold["actual"] - got).mean(axis=1) / scale)
+    validation = {}
+    for method, parts in scores.items():
+        node = pd.Series(np.mean(parts, axis=0), index=names)
+        by_level = node.groupby(level_of.to_numpy()).mean()
+        validation[method] = {**{k: round(float(v), 4) for k, v in by_level.items()},
+                              "mean": round(float(by_level.mean()), 4)}  # fmt: skip
+    better = validation[MINT]["mean"] <= (1 - MARGIN) * validation[BOTTOM_UP]["mean"]
+    return Coherence(MINT if better else BOTTOM_UP, validation, [*levels, "series"])
+
+
+def adjustment(
+    forecast: pd.DataFrame,
+    table: pd.DataFrame,
+    served: pd.Series,
+    df: pd.DataFrame,
+    keys: pd.DataFrame,
+    columns: list[str],
+    season_length: int,
+    freq: str,
+) -> pd.DataFrame:
+    """Where MinT serves: ``unique_id, ds, delta`` to add to the served ``forecast`` (all
+    history's models, every period stored), with weights from every validation fold."""
+    series = sorted(table["unique_id"].unique())
+    levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
+    S, names = summing_matrix(series, levels)
+    folds = _fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
+                         season_length, freq)  # fmt: skip
+    errors = np.hstack([f["errors"] for f in folds])
+    rows = forecast.loc[forecast["unique_id"].isin(series)]
+    wide = rows.pivot(index="unique_id", columns="ds", values="yhat").reindex(series)
+    wide = wide.dropna(axis=1)  # the periods every validated series has
+    h = wide.shape[1]
+    mine = df.loc[df["unique_id"].isin(series)]
+    totals = total_forecasts(aggregate(mine, levels), h, season_length, freq)
+    top = totals.pivot(index="unique_id", columns="ds", values="yhat")
+    top = top.reindex(names[: S.shape[0] - len(series)]).to_numpy()
+    base = np.vstack([top, wide.to_numpy()])
+    moved = reconcile(S, base, errors)[-len(series) :] - wide.to_numpy()
+    delta = pd.DataFrame(moved, index=wide.index, columns=wide.columns)
+    delta = delta.stack().rename("delta").reset_index()
+    return delta.rename(columns={"level_1": "ds"}) if "level_1" in delta else delta
+
+
+def _fold_frames(table, series, S, names, df, levels, season_length, freq) -> list[dict]:
+    """Per validation fold: base forecasts of every node (AutoETS for the aggregates, the
+    served forecast for the series), the served bottoms, the actuals and the errors."""
+    n_top = S.shape[0] - len(series)
+    mine = df.loc[df["unique_id"].isin(series)]
+    folds = []
+    for _fold, part in table.groupby("cutoff", sort=True):
+        bottom = part.pivot(index="unique_id", columns="ds", values="served").reindex(series)
+        actual_b = part.pivot(index="unique_id", columns="ds", values="y").reindex(series)
+        keep = bottom.notna().all() & actual_b.notna().all()
+        bottom, actual_b = bottom.loc[:, keep], actual_b.loc[:, keep]
+        if bottom.shape[1] == 0:
+            continue
+        start = part.groupby("unique_id")["ds"].min()  # each series' fold begins here
+        past = aggregate(mine.loc[mine["ds"] < mine["unique_id"].map(start)], levels)
+        totals = total_forecasts(past, bottom.shape[1], season_length, freq)
+        top = totals.pivot(index="unique_id", columns="ds", values="yhat")
+        top = top.reindex(names[:n_top]).to_numpy()[:, : bottom.shape[1]]
+        base = np.vstack([top, bottom.to_numpy()])
+        actual = S @ actual_b.to_numpy()
+        folds.append(
+            {"base": base, "bottom": bottom.to_numpy(), "actual": actual, "errors": actual - base}
+        )
+    return folds
+
+
+def _scales(df, levels, start: pd.Series, season_length, names) -> np.ndarray:
+    """Each node's naive scale on its history before the first validation fold (``start``:
+    each series' first validated period)."""
+    mine = df.loc[df["ds"] < df["unique_id"].map(start)]
+    nodes = pd.concat([aggregate(mine, levels), mine[["unique_id", "ds", "y"]]])
+    scale = nodes.groupby("unique_id")["y"].apply(
+        lambda y: naive_scale(y.to_numpy(float), season_length, 1)
+    )
+    return scale.reindex(names).fillna(1.0).to_numpy()
+
+
+def _level_of(names: list[str], levels: dict[str, pd.Series]) -> pd.Series:
+    which = {}
+    for level, nodes in levels.items():
+        for name in nodes.unique():
+            which[name] = level
+    return pd.Series([which.get(n, "series") for n in names], index=names)
+
+
+def coherent(serving, outcome, df: pd.DataFrame, spec, stored_horizon: int) -> Coherence:
+    """Choose how the served forecast's sums are made (bottom-up or MinT) on the backtest's
+    validation folds; where MinT serves, fit the totals' models on all history and keep
+    each series' adjustment over the ``stored_horizon`` periods with the serving model."""
+    from forecasting.requests import ForecastRequest, answer
+    from forecasting.selection import combine
+
+    selection = outcome.selection
+    table = selection.table
+    if table is None or table.empty:
+        return Coherence(BOTTOM_UP, note="nothing validated")
+    columns = [c for c in spec.attributes if c in df.columns]
+    keys = df[["unique_id", *columns]].drop_duplicates("unique_id")
+    served = combine(table, selection)
+    table = table.loc[served.notna()]
+    served = served.loc[served.notna()]
+    freq, m = spec.freq.alias, spec.season_length
+    chosen = choose(table, served, df, keys, columns, m, freq)
+    if chosen.method == MINT:
+        base = answer(serving, ForecastRequest(stored_horizon)).rows
+        chosen.delta = adjustment(base, table, served, df, keys, columns, m, freq)
+    return chosen
