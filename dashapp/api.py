@@ -141,7 +141,7 @@ def init_api(server) -> JsonErrorApi:
         {
             "type": "http",
             "scheme": "bearer",
-            "description": "ADMIN_TOKEN; needed by uploads, run starts, cancels and promotions when set",
+            "description": "ADMIN_TOKEN; needed by uploads, runs, cancels and promotions when set",
         },
     )
     api.register_blueprint(blp)
