@@ -27,6 +27,9 @@ from forecasting.metrics import naive_scale
 
 BOTTOM_UP = "bottom_up"
 MINT = "mint_shrink"
+#: each total forecast by its own model: reported on validation, never served (it does
+#: not add up)
+AGGREGATE = "aggregate_model"
 #: reconciliation serves when its validation score (mean MASE over the levels) is at
 #: least this much lower than bottom-up's
 MARGIN = 0.02
@@ -62,9 +65,11 @@ class Coherence:
             return f"totals: bottom-up ({self.note})" if self.note else "totals: bottom-up"
         a, c = (self.validation[m]["mean"] for m in (BOTTOM_UP, MINT))
         chosen = "reconciled (MinT)" if self.method == MINT else "bottom-up"
+        alone = self.validation.get(AGGREGATE, {}).get("mean")
+        besides = f" (each total's own model {alone:.3f}, not adding up)" if alone else ""
         return (
             f"totals: {chosen} serves; validation MASE over the levels "
-            f"({', '.join(self.levels)}): bottom-up {a:.3f}, reconciled {c:.3f}"
+            f"({', '.join(self.levels)}): bottom-up {a:.3f}, reconciled {c:.3f}{besides}"
         )
 
 
@@ -136,34 +141,63 @@ def choose(
     """Bottom-up or MinT, by the validation folds of ``table`` (``unique_id, cutoff, ds,
     y``; ``served`` the served validation forecast of each row)."""
     series = sorted(table["unique_id"].unique())
-    levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
     if len(series) < 2:
         return Coherence(BOTTOM_UP, note="one validated series: nothing to reconcile")
     if len(series) > MAX_SERIES:
         return Coherence(BOTTOM_UP, note=f"over {MAX_SERIES:,} validated series")
+    scored = validation_scores(table, served, df, keys, columns, season_length, freq)
+    if scored is None:
+        return Coherence(BOTTOM_UP, note="one validation fold: no held-apart weights")
+    validation, levels = scored
+    better = validation[MINT]["mean"] <= (1 - MARGIN) * validation[BOTTOM_UP]["mean"]
+    return Coherence(MINT if better else BOTTOM_UP, validation, levels)
+
+
+def validation_scores(
+    table: pd.DataFrame,
+    served: pd.Series,
+    df: pd.DataFrame,
+    keys: pd.DataFrame,
+    columns: list[str],
+    season_length: int,
+    freq: str,
+) -> tuple[dict, list[str]] | None:
+    """Per way of making the totals, the mean validation MASE of each level and of all
+    levels, fold by fold with MinT's weights from the other folds; ``None`` with one fold.
+
+    Besides the two coherent ways (bottom-up, MinT) the table keeps the totals' own
+    AutoETS models (``AGGREGATE``: each aggregate forecast alone, the series as served),
+    which do not add up and are reported, never served."""
+    series = sorted(table["unique_id"].unique())
+    levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
     S, names = summing_matrix(series, levels)
-    folds = _fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
+    folds = fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
                          season_length, freq)  # fmt: skip
     if len(folds) < 2:
-        return Coherence(BOTTOM_UP, note="one validation fold: no held-apart weights")
+        return None
     first = table.loc[table["cutoff"] == table["cutoff"].min()]
-    scale = _scales(df, levels, first.groupby("unique_id")["ds"].min(), season_length, names)
-    level_of = _level_of(names, levels)
-    scores = {BOTTOM_UP: [], MINT: []}
+    scale = node_scales(df, levels, first.groupby("unique_id")["ds"].min(), season_length, names)
+    scores = {BOTTOM_UP: [], AGGREGATE: [], MINT: []}
     for k, fold in enumerate(folds):
         others = np.hstack([f["errors"] for j, f in enumerate(folds) if j != k])
-        bottom_up = S @ fold["bottom"]
-        mint = reconcile(S, fold["base"], others)
-        for method, got in ((BOTTOM_UP, bottom_up), (MINT, mint)):
+        made = {
+            BOTTOM_UP: S @ fold["bottom"],
+            AGGREGATE: fold["base"],
+            MINT: reconcile(S, fold["base"], others),
+        }
+        for method, got in made.items():
             scores[method].append(np.abs(fold["actual"] - got).mean(axis=1) / scale)
-    validation = {}
-    for method, parts in scores.items():
-        node = pd.Series(np.mean(parts, axis=0), index=names)
-        by_level = node.groupby(level_of.to_numpy()).mean()
-        validation[method] = {**{k: round(float(v), 4) for k, v in by_level.items()},
-                              "mean": round(float(by_level.mean()), 4)}  # fmt: skip
-    better = validation[MINT]["mean"] <= (1 - MARGIN) * validation[BOTTOM_UP]["mean"]
-    return Coherence(MINT if better else BOTTOM_UP, validation, [*levels, "series"])
+    level_of = level_names(names, levels)
+    validation = {m: level_means(np.mean(p, axis=0), level_of) for m, p in scores.items()}
+    return validation, [*levels, "series"]
+
+
+def level_means(node_mase: np.ndarray, level_of: pd.Series) -> dict[str, float]:
+    """Each level's mean over its nodes, and the mean of the levels (every level counts
+    the same however many nodes it has)."""
+    by_level = pd.Series(node_mase, index=level_of.index).groupby(level_of.to_numpy()).mean()
+    return {**{k: round(float(v), 4) for k, v in by_level.items()},
+            "mean": round(float(by_level.mean()), 4)}  # fmt: skip
 
 
 def adjustment(
@@ -181,7 +215,7 @@ def adjustment(
     series = sorted(table["unique_id"].unique())
     levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
     S, names = summing_matrix(series, levels)
-    folds = _fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
+    folds = fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
                          season_length, freq)  # fmt: skip
     errors = np.hstack([f["errors"] for f in folds])
     rows = forecast.loc[forecast["unique_id"].isin(series)]
@@ -199,7 +233,7 @@ def adjustment(
     return delta.rename(columns={"level_1": "ds"}) if "level_1" in delta else delta
 
 
-def _fold_frames(table, series, S, names, df, levels, season_length, freq) -> list[dict]:
+def fold_frames(table, series, S, names, df, levels, season_length, freq) -> list[dict]:
     """Per validation fold: base forecasts of every node (AutoETS for the aggregates, the
     served forecast for the series), the served bottoms, the actuals and the errors."""
     n_top = S.shape[0] - len(series)
@@ -225,9 +259,11 @@ def _fold_frames(table, series, S, names, df, levels, season_length, freq) -> li
     return folds
 
 
-def _scales(df, levels, start: pd.Series, season_length, names) -> np.ndarray:
-    """Each node's naive scale on its history before the first validation fold (``start``:
-    each series' first validated period)."""
+def node_scales(
+    df: pd.DataFrame, levels: dict, start: pd.Series, season_length: int, names: list
+) -> np.ndarray:
+    """Each node's naive scale on its history before ``start`` (each series' first scored
+    period: its first validation fold, or the held-out window)."""
     mine = df.loc[df["ds"] < df["unique_id"].map(start)]
     nodes = pd.concat([aggregate(mine, levels), mine[["unique_id", "ds", "y"]]])
     scale = nodes.groupby("unique_id")["y"].apply(
@@ -236,7 +272,8 @@ def _scales(df, levels, start: pd.Series, season_length, names) -> np.ndarray:
     return scale.reindex(names).fillna(1.0).to_numpy()
 
 
-def _level_of(names: list[str], levels: dict[str, pd.Series]) -> pd.Series:
+def level_names(names: list[str], levels: dict[str, pd.Series]) -> pd.Series:
+    """Each node's level (``series`` for the series)."""
     which = {}
     for level, nodes in levels.items():
         for name in nodes.unique():
