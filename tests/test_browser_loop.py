@@ -71,6 +71,13 @@ def test_add_new_actuals_read_how_the_forecast_did_and_roll_back(page, tmp_path)
                 page.get_by_label(name, exact=True).uncheck()
         _start_and_wait(page, url, 3)
 
+        console = []
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.goto(url + "/forecast")  # a data set without drivers: no plan, still a forecast
+        expect(page.locator("#forecast-table")).to_contain_text("2025-01", timeout=30_000)
+        expect(page.locator("#forecast-drivers-note")).to_be_visible()
+        assert not [text for text in console if "nonexistent object" in text], console
+
         page.goto(url + "/models")
         table = page.locator("#models-runs")
         expect(table).to_contain_text("serving", timeout=30_000)

@@ -75,13 +75,7 @@ def layout(**_):
                     ),
                 ]
             ),
-            _plan_panel(prod.run, drivers)
-            if drivers
-            else html.P(
-                drivers_left_out(prod.run),
-                className="small text-muted",
-                id="forecast-drivers-note",
-            ),
+            _plan_panel(prod.run, drivers) if drivers else _no_plan(prod.run),
             html.Div(id="forecast-message"),
             ui.chart("forecast-chart"),
             html.P(ui.INTERVAL_NOTE, className="small text-muted"),
@@ -97,6 +91,25 @@ def layout(**_):
                 id="forecast-table",
                 page_size=15,
                 **ui.TABLE_STYLE,
+            ),
+        ]
+    )
+
+
+def _no_plan(run: dict) -> html.Div:
+    """Why there is no plan, and the plan's components hidden: the page's callbacks
+    read them whether or not the data set has drivers."""
+    return html.Div(
+        [
+            html.P(drivers_left_out(run), className="small text-muted", id="forecast-drivers-note"),
+            html.Div(
+                [
+                    dash_table.DataTable(id="forecast-plan", data=[]),
+                    dcc.Store(id="forecast-plan-on-file", data=[]),
+                    dcc.Upload(id="forecast-plan-upload"),
+                    html.Button(id="forecast-plan-reset"),
+                ],
+                hidden=True,
             ),
         ]
     )
@@ -157,6 +170,8 @@ def _plan_rows(selector, horizon) -> list[dict]:
     """The plan on file for the scope's next ``horizon`` periods, one row per period."""
     reads = app_state().reads
     drivers = list(reads.production().serving.spec.exog)
+    if not drivers:
+        return []
     rows = serving.forecast(reads, ForecastRequest(int(horizon)), ui.parse_selector(selector)).rows
     step = rows.groupby("unique_id", sort=False).cumcount()
     table = rows.groupby(step)[["ds", *drivers]].agg(
