@@ -108,7 +108,10 @@ def outcome_text(run: dict) -> str:
     if run["error"]:
         text += f" {run['error']}"
     elif run["status"] == "succeeded" and run["kind"] in ("run", "train"):
-        text += f" Now serving {run['selected_model']}."
+        if run["production"]:
+            text += f" Now serving {run['selected_model']}."
+        else:  # promoted away since, or a run that did not beat the one serving
+            text += f" It trained {run['selected_model']}; another run serves (Models page)."
     elif run["status"] == "succeeded" and run["kind"] == "ingest" and run["dataset_id"]:
         text += f" Stored as data set version {run['dataset_id']}."
     return text

@@ -19,6 +19,7 @@ import pandas as pd
 
 from forecasting.dataset import Dataset, from_loaded
 from forecasting.errors import DataError
+from forecasting.frequency import frequency_from_alias, infer_frequency
 from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.limits import Limits
 from forecasting.loading import LoadedData, load_csv
@@ -154,6 +155,7 @@ def append_actuals(
             f"({', '.join(named)}): {exc}"
         ) from None
     _same_columns(previous, loaded)
+    _same_period(previous, loaded.frame)
     mapping = replace(
         loaded.mapping,
         attributes=[c for c in previous.attributes if c not in loaded.mapping.ids],
@@ -222,6 +224,10 @@ def append_actuals(
     )
 
 
+#: columns the loader makes, not the file's
+DERIVED = ("unique_id", "ds", "y")
+
+
 def _same_columns(previous: Previous, loaded: LoadedData) -> None:
     """The new file must name the series the way the stored version does."""
     mapping = loaded.mapping
@@ -231,12 +237,38 @@ def _same_columns(previous: Previous, loaded: LoadedData) -> None:
             f"version {previous.id} has {', '.join(previous.ids) or 'none (one series)'}: "
             "new actuals need the same columns as the stored data."
         )
+    stored = {previous.date, previous.target, *previous.ids, *previous.attributes,
+              *previous.exog}  # fmt: skip
+    extra = [c for c in loaded.frame.columns if c not in stored and c not in DERIVED]
+    if not previous.wide and extra:
+        raise DataError(
+            f"The file has columns data set version {previous.id} does not have: "
+            f"{', '.join(extra)}. New actuals need the stored columns and no others (a new "
+            "id, attribute or driver changes what the series are): drop them, or replace "
+            "the data instead."
+        )
     missing = [c for c in previous.exog if c not in mapping.drivers]
     if missing:
         raise DataError(
             f"The file has no {', '.join(missing)} column, a driver of data set version "
             f"{previous.id}: add it (the actual values of the new periods), or replace the "
             "data instead."
+        )
+
+
+def _same_period(previous: Previous, incoming: pd.DataFrame) -> None:
+    """A file of another period, said as such (the whole history's own check would only
+    find dates that fit no period)."""
+    try:
+        freq = infer_frequency(incoming.loc[incoming["y"].notna()])
+    except DataError:
+        return  # one date per series: the history with it is checked as a whole
+    stored = frequency_from_alias(previous.freq_alias)
+    if freq.name != stored.name:
+        raise DataError(
+            f"The new file is {freq.name} ({freq.alias}), but data set version {previous.id} "
+            f"is {stored.name} ({stored.alias}): new actuals must come in the stored periods. "
+            f"Aggregate them to {stored.name} periods, or replace the data instead."
         )
 
 

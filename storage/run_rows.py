@@ -333,7 +333,10 @@ def get_run(db: Database, run_id: int) -> dict | None:
         return None
     with db.session() as s:
         run = s.get(Run, run_id)
-        return run_dict(run) if run else None
+        if run is None:
+            return None
+        production = s.scalar(select(Production.run_id).where(Production.id == 1))
+        return run_dict(run, production)
 
 
 def list_runs(db: Database, limit: int = 50) -> list[dict]:

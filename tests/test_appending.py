@@ -96,3 +96,14 @@ def test_refusals_say_what_is_wrong(monthly):
     )
     with pytest.raises(DataError):
         append_actuals(previous, _csv(shifted))
+    region = monthly[monthly["month"] >= CUT].assign(region=lambda f: f["store"] + "-region")
+    with pytest.raises(DataError, match="does not have: region"):
+        append_actuals(previous, _csv(region))
+    weekly = pd.DataFrame(
+        [(d.date(), s, i, c, 10.0)
+         for d in pd.date_range("2024-01-07", periods=8, freq="W-SUN")
+         for s, i, c in monthly[["store", "item", "category"]].drop_duplicates().to_numpy()],
+        columns=["month", "store", "item", "category", "units"],
+    )  # fmt: skip
+    with pytest.raises(DataError, match=r"The new file is weekly .* version 1 is monthly"):
+        append_actuals(previous, _csv(weekly[[*monthly.columns]]))

@@ -108,3 +108,13 @@ def test_two_identical_starts_get_background_jobs_of_their_own(tmp_path):
         for _ in range(2)
     }
     assert len(keys) == 2
+
+
+def test_a_finished_run_names_what_serves_only_while_it_serves():
+    from dashapp.run_panel import outcome_text
+
+    run = {"id": 4, "status": "succeeded", "error": None, "kind": "run",
+           "selected_model": "autoets", "dataset_id": 2}  # fmt: skip
+    assert outcome_text({**run, "production": True}).endswith("Now serving autoets.")
+    rolled_back = outcome_text({**run, "production": False})
+    assert "Now serving" not in rolled_back and "another run serves" in rolled_back
