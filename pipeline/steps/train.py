@@ -86,8 +86,9 @@ def train(
     with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
         report = backtest(df, spec, h, options, plan.part("backtest"))
         serving = production_model(df, spec, h, report.outcome, plan.part("production"))
-    serving.plan = stored.plan  # every reader forecasts with the file's plan
-    serving.coherence = coherent(serving, report.outcome, df, spec, stored_horizon(spec.freq, h))
+        serving.plan = stored.plan  # every reader forecasts with the file's plan
+        horizon = stored_horizon(spec.freq, h)
+        serving.coherence = coherent(serving, report.outcome, df, spec, horizon)
     ctx.log.info("%s", serving.coherence.describe())
     plan.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
