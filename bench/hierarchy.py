@@ -104,10 +104,8 @@ def held_out_scores(kept: dict) -> tuple[dict, dict]:
     from forecasting import coherence as co
 
     table, train, m, freq = kept["table"], kept["train"], kept["season_length"], kept["freq"]
-    series = sorted(table["unique_id"].unique())
-    levels = co.level_nodes(kept["keys"].loc[kept["keys"]["unique_id"].isin(series)],
-                            kept["columns"])  # fmt: skip
-    S, names = co.summing_matrix(series, levels)
+    tree = co.Hierarchy.of(table, kept["keys"], kept["columns"])
+    series, levels, S, names = tree.series, tree.levels, tree.S, tree.names
     rows = kept["held_out"].loc[kept["held_out"]["unique_id"].isin(series)]
     bottom = rows.pivot(index="unique_id", columns="ds", values="yhat").reindex(series)
     truth = rows.pivot(index="unique_id", columns="ds", values="y").reindex(series)
@@ -121,13 +119,12 @@ def held_out_scores(kept: dict) -> tuple[dict, dict]:
     mine = train.loc[train["unique_id"].isin(series)]
     totals = co.total_forecasts(co.aggregate(mine, levels), kept["h"], m, freq)
     top = totals.pivot(index="unique_id", columns="ds", values="yhat")
-    top = top.reindex(index=names[: S.shape[0] - len(series)], columns=bottom.columns)
+    top = top.reindex(index=tree.aggregates, columns=bottom.columns)
     base = np.vstack([top.to_numpy(), bottom.to_numpy()])
     made["aggregate_model"] = base
     seconds["aggregate_model"] = time.perf_counter() - started
     started = time.perf_counter()
-    folds = co.fold_frames(table.assign(served=kept["served"].to_numpy()), series, S, names,
-                           train, levels, m, freq)  # fmt: skip
+    folds = co.fold_frames(table.assign(served=kept["served"].to_numpy()), tree, train, m, freq)
     errors = np.hstack([f["errors"] for f in folds])
     made["mint_shrink"] = co.reconcile(S, base, errors)
     seconds["mint_shrink"] = time.perf_counter() - started + seconds["aggregate_model"]

@@ -99,6 +99,26 @@ def summing_matrix(series: list[str], levels: dict[str, pd.Series]) -> tuple[np.
     return np.vstack([*rows, np.eye(len(series))]), names + list(series)
 
 
+@dataclass
+class Hierarchy:
+    """The validated series, their levels' nodes, and the summing matrix over both."""
+
+    series: list[str]
+    levels: dict[str, pd.Series]
+    S: np.ndarray
+    names: list[str]
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, keys: pd.DataFrame, columns: list[str]) -> Hierarchy:
+        series = sorted(table["unique_id"].unique())
+        levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
+        return cls(series, levels, *summing_matrix(series, levels))
+
+    @property
+    def aggregates(self) -> list[str]:
+        return self.names[: len(self.names) - len(self.series)]
+
+
 def aggregate(df: pd.DataFrame, levels: dict[str, pd.Series]) -> pd.DataFrame:
     """``unique_id`` (the node), ``ds``, ``y``: each aggregate's history."""
     parts = []
@@ -151,7 +171,8 @@ def choose(
         return Coherence(BOTTOM_UP, note="one validated series: nothing to reconcile")
     if len(series) > MAX_SERIES:
         return Coherence(BOTTOM_UP, note=f"over {MAX_SERIES:,} validated series")
-    scored = validation_scores(table, served, df, keys, columns, season_length, freq)
+    scored = validation_scores(table, served, df, Hierarchy.of(table, keys, columns),
+                               season_length, freq)  # fmt: skip
     if scored is None:
         return Coherence(BOTTOM_UP, note="one validation fold: no held-apart weights")
     validation, levels = scored
@@ -163,8 +184,7 @@ def validation_scores(
     table: pd.DataFrame,
     served: pd.Series,
     df: pd.DataFrame,
-    keys: pd.DataFrame,
-    columns: list[str],
+    tree: Hierarchy,
     season_length: int,
     freq: str,
 ) -> tuple[dict, list[str]] | None:
@@ -174,28 +194,25 @@ def validation_scores(
     Besides the two coherent ways (bottom-up, MinT) the table keeps the totals' own
     AutoETS models (``AGGREGATE``: each aggregate forecast alone, the series as served),
     which do not add up and are reported, never served."""
-    series = sorted(table["unique_id"].unique())
-    levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
-    S, names = summing_matrix(series, levels)
-    folds = fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
-                         season_length, freq)  # fmt: skip
+    folds = fold_frames(table.assign(served=served.to_numpy()), tree, df, season_length, freq)
     if len(folds) < 2:
         return None
     first = table.loc[table["cutoff"] == table["cutoff"].min()]
-    scale = node_scales(df, levels, first.groupby("unique_id")["ds"].min(), season_length, names)
+    start = first.groupby("unique_id")["ds"].min()
+    scale = node_scales(df, tree.levels, start, season_length, tree.names)
     scores = {BOTTOM_UP: [], AGGREGATE: [], MINT: []}
     for k, fold in enumerate(folds):
         others = np.hstack([f["errors"] for j, f in enumerate(folds) if j != k])
         made = {
-            BOTTOM_UP: S @ fold["bottom"],
+            BOTTOM_UP: tree.S @ fold["bottom"],
             AGGREGATE: fold["base"],
-            MINT: reconcile(S, fold["base"], others),
+            MINT: reconcile(tree.S, fold["base"], others),
         }
         for method, got in made.items():
             scores[method].append(np.abs(fold["actual"] - got).mean(axis=1) / scale)
-    level_of = level_names(names, levels)
+    level_of = level_names(tree.names, tree.levels)
     validation = {m: level_means(np.mean(p, axis=0), level_of) for m, p in scores.items()}
-    return validation, [*levels, "series"]
+    return validation, [*tree.levels, "series"]
 
 
 def level_means(node_mase: np.ndarray, level_of: pd.Series) -> dict[str, float]:
@@ -218,31 +235,31 @@ def adjustment(
 ) -> pd.DataFrame:
     """Where MinT serves: ``unique_id, ds, delta`` to add to the served ``forecast`` (all
     history's models, every period stored), with weights from every validation fold."""
-    series = sorted(table["unique_id"].unique())
-    levels = level_nodes(keys.loc[keys["unique_id"].isin(series)], columns)
-    S, names = summing_matrix(series, levels)
-    folds = fold_frames(table.assign(served=served.to_numpy()), series, S, names, df, levels,
-                         season_length, freq)  # fmt: skip
+    tree = Hierarchy.of(table, keys, columns)
+    series = tree.series
+    folds = fold_frames(table.assign(served=served.to_numpy()), tree, df, season_length, freq)
     errors = np.hstack([f["errors"] for f in folds])
     rows = forecast.loc[forecast["unique_id"].isin(series)]
     wide = rows.pivot(index="unique_id", columns="ds", values="yhat").reindex(series)
     wide = wide.dropna(axis=1)  # the periods every validated series has
     h = wide.shape[1]
     mine = df.loc[df["unique_id"].isin(series)]
-    totals = total_forecasts(aggregate(mine, levels), h, season_length, freq)
+    totals = total_forecasts(aggregate(mine, tree.levels), h, season_length, freq)
     top = totals.pivot(index="unique_id", columns="ds", values="yhat")
-    top = top.reindex(names[: S.shape[0] - len(series)]).to_numpy()
+    top = top.reindex(tree.aggregates).to_numpy()
     base = np.vstack([top, wide.to_numpy()])
-    moved = reconcile(S, base, errors)[-len(series) :] - wide.to_numpy()
+    moved = reconcile(tree.S, base, errors)[-len(series) :] - wide.to_numpy()
     delta = pd.DataFrame(moved, index=wide.index, columns=wide.columns)
     delta = delta.stack().rename("delta").reset_index()
     return delta.rename(columns={"level_1": "ds"}) if "level_1" in delta else delta
 
 
-def fold_frames(table, series, S, names, df, levels, season_length, freq) -> list[dict]:
+def fold_frames(
+    table: pd.DataFrame, tree: Hierarchy, df: pd.DataFrame, season_length: int, freq: str
+) -> list[dict]:
     """Per validation fold: base forecasts of every node (AutoETS for the aggregates, the
     served forecast for the series), the served bottoms, the actuals and the errors."""
-    n_top = S.shape[0] - len(series)
+    series = tree.series
     mine = df.loc[df["unique_id"].isin(series)]
     folds = []
     for _fold, part in table.groupby("cutoff", sort=True):
@@ -253,12 +270,12 @@ def fold_frames(table, series, S, names, df, levels, season_length, freq) -> lis
         if bottom.shape[1] == 0:
             continue
         start = part.groupby("unique_id")["ds"].min()  # each series' fold begins here
-        past = aggregate(mine.loc[mine["ds"] < mine["unique_id"].map(start)], levels)
+        past = aggregate(mine.loc[mine["ds"] < mine["unique_id"].map(start)], tree.levels)
         totals = total_forecasts(past, bottom.shape[1], season_length, freq)
         top = totals.pivot(index="unique_id", columns="ds", values="yhat")
-        top = top.reindex(names[:n_top]).to_numpy()[:, : bottom.shape[1]]
+        top = top.reindex(tree.aggregates).to_numpy()[:, : bottom.shape[1]]
         base = np.vstack([top, bottom.to_numpy()])
-        actual = S @ actual_b.to_numpy()
+        actual = tree.S @ actual_b.to_numpy()
         folds.append(
             {"base": base, "bottom": bottom.to_numpy(), "actual": actual, "errors": actual - base}
         )
