@@ -142,9 +142,9 @@ def _fill_gaps(
     frame: pd.DataFrame, freq: Frequency, policy: str
 ) -> tuple[pd.DataFrame, int, int, GapFill]:
     """Reindex each series to every period from its first date to the data set's last,
-    then fill. Periods after a series' own last record are filled only when its gaps
-    read as zero sales (a slow mover's export leaves out the weeks it sold nothing);
-    a series whose missing periods are lost records simply ends there."""
+    then fill. Periods after a series' own last record are filled only when its file
+    leaves out its periods without a sale (a slow mover's export lists only the weeks it
+    sold); a series that writes its zeros down, or has no gap at all, ends there."""
     missing = int(frame["y"].isna().sum())
     grid = period_grid(frame, freq, to_end=True)
     full = grid.merge(frame, on=["unique_id", "ds"], how="left", validate="one_to_one")

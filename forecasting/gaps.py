@@ -76,7 +76,8 @@ def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = Non
     """Fill the NaN targets of ``full`` (every period of each series' span, sorted).
 
     ``beyond`` marks periods after a series' own last record: filled as zero sales when
-    the series' gaps read as zeros, otherwise left out (the series ended) and not counted.
+    the series' file leaves out its periods without a sale (``_omits_zeros``), otherwise
+    left out (the series ended) and not counted.
     """
     y = full["y"]
     beyond = np.zeros(len(full), bool) if beyond is None else beyond
@@ -94,6 +95,8 @@ def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = Non
         missing = np.zeros(len(full), bool)
     else:
         missing = hole
+    if policy == "auto":  # past its last record a series sold nothing only if its file
+        missing |= beyond & ~_omits_zeros(full, hole & ~beyond & ~missing)  # omits zeros
     ended = beyond & missing  # lost records after the last one: the series ended there
     filled = y.mask(hole & ~missing, 0.0)
     if policy == "ffill":
@@ -113,6 +116,18 @@ def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = Non
         series_missing=int(full.loc[inside & series_rule, "unique_id"].nunique()),
         periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
     )
+
+
+def _omits_zeros(full: pd.DataFrame, zero_holes: np.ndarray) -> np.ndarray:
+    """Rows of series whose file leaves out the periods they sold nothing: holes inside
+    their span read as zero sales, and not one zero written down. Only for those do the
+    periods after the last record mean zero sales; a series that writes its zeros, or
+    has no hole at all, and stops before the file's end has ended (a discontinued line,
+    or a panel whose series end on different dates, as the Tourism competition's)."""
+    uid = full["unique_id"]
+    holes = pd.Series(zero_holes, index=full.index).groupby(uid, sort=False).any()
+    writes_zero = full["y"].eq(0).groupby(uid, sort=False).any()
+    return uid.map(holes & ~writes_zero).fillna(False).to_numpy(bool)
 
 
 def _interpolate_inside(y: pd.Series, series: pd.Series) -> pd.Series:
@@ -164,7 +179,8 @@ def _implausible_zero_runs(full: pd.DataFrame) -> np.ndarray:
     no_zero = recorded.min() > 0
     low = recorded.quantile(0.10).where(no_zero)
     empty_share = hole.groupby(uid, sort=False).mean()
-    log_p0 = np.log(np.maximum(np.exp(-low), empty_share.reindex(low.index)))
+    with np.errstate(divide="ignore"):  # a series with no hole and no low value: p0 = 0
+        log_p0 = np.log(np.maximum(np.exp(-low), empty_share.reindex(low.index)))
     span = uid.map(uid.value_counts())
     starts = (hole != hole.groupby(uid, sort=False).shift()).cumsum()
     run = hole.groupby([uid, starts], sort=False).transform("size")

@@ -128,6 +128,22 @@ def test_a_slow_mover_whose_export_stops_early_sells_zero_to_the_end_and_a_stead
     assert result.report.gaps_as_zero == result.report.gaps_filled == 60 - 10
 
 
+def test_a_series_that_writes_its_zeros_and_stops_early_has_ended_not_sold_nothing():
+    # as the Tourism competition's panel: series end on different dates; one recorded a
+    # month of zero visitors once, then its record stops three months before the file's end
+    stopped = [0.0 if i == 5 else 300.0 + 40 * (i % 12) for i in range(57)] + [None] * 3
+    running = [500.0 + 30 * (i % 12) for i in range(60)]
+    frame = _frame({"stopped": stopped, "running": running})
+    result = clean(frame)
+    last = result.frame.groupby("unique_id")["ds"].max()
+    assert last["stopped"] == frame.loc[frame["unique_id"] == "stopped", "ds"].max()
+    assert (result.frame["y"] == 0).sum() == 1  # only the zero it wrote down
+    assert result.report.gaps_filled == 0
+    # the user can still say that a stopped series sold nothing since
+    zeros = clean(frame, gap_policy="zero").frame
+    assert zeros.groupby("unique_id")["ds"].max()["stopped"] == last["running"]
+
+
 def test_blank_targets_at_the_ends_are_left_out_not_zero():
     text = "date,store,sales\n" + "".join(
         f"2024-01-{d:02d},a,{'' if d in (1, 2, 9, 20) else 1000 + d}\n" for d in range(1, 21)
