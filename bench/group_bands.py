@@ -28,13 +28,13 @@ def served_rows(kept: dict):
     from forecasting.intervals import apply_intervals, conformal_quantiles
     from forecasting.metrics import naive_scale
     from forecasting.models import MODELS
-    from forecasting.selection import DEFAULT_MODE, ENSEMBLE_MARGIN, MAX_ENSEMBLE, combine, select
+    from forecasting.selection import DEFAULT_MODE, MAX_ENSEMBLE, combine, select
 
     short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
     seasonal = {m for m in kept["cvs"] if MODELS[m].needs_whole_season}
     selection = select(
         kept["cvs"], kept["scales"], DEFAULT_MODE, MAX_ENSEMBLE, kept["profile"], short_ok,
-        ENSEMBLE_MARGIN, seasonal,
+        seasonal,
     )  # fmt: skip
     validated = selection.scores.index
     actuals = kept["actuals"].loc[kept["actuals"]["unique_id"].isin(validated)].copy()

@@ -35,14 +35,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import DATASETS, full_history_csv
+from panels import PANELS, panel_csv
 
 WAYS = ("bottom_up", "aggregate_model", "mint_shrink")
 
 
 def with_groups(name: str, root: Path) -> Path:
     """The data set's CSV with its attribute file joined (text columns, fixed per series)."""
-    rel = DATASETS[name][0]
+    rel = PANELS[name].csv
     out = Path(tempfile.mkdtemp()) / f"{name}.csv"
     if name == "favorita":
         sales = pd.read_csv(root / rel)
@@ -51,7 +51,7 @@ def with_groups(name: str, root: Path) -> Path:
             out, index=False
         )
     elif name == "walmart":
-        sales = pd.read_csv(full_history_csv(root / rel))
+        sales = pd.read_csv(panel_csv(name, root))
         stores = pd.read_csv(root / "walmart_store_dept_weekly/stores.csv")
         stores = stores.rename(columns={"Type": "StoreType"})[["Store", "StoreType"]]
         sales.merge(stores, on="Store").to_csv(out, index=False)
@@ -71,7 +71,7 @@ def backtested(name: str, root: Path, cache: Path) -> dict:
     from forecasting.serving_model import SERVED
     from forecasting.workflow import TrainOptions, backtest
 
-    _rel, h, country, _variant = DATASETS[name]
+    h, country = PANELS[name].horizon, PANELS[name].country
     data = prepare(with_groups(name, root), horizon=h, country=country)
     started = time.perf_counter()
     with joblib.parallel_config(n_jobs=2):

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import DATASETS, full_history_csv
 from measure import PeakMemory
+from panels import PANELS, panel_csv
 
 
 def measure_run(csv: str, args: dict) -> dict:
@@ -122,10 +122,8 @@ def main() -> None:
 
     results = {}
     for name in args.datasets:
-        rel, horizon, country, variant = DATASETS[name]
-        csv = args.data / rel
-        if variant == "full_history":
-            csv = full_history_csv(csv)
+        horizon, country = PANELS[name].horizon, PANELS[name].country
+        csv = panel_csv(name, args.data)
         options = {
             "horizon": horizon,
             "country": country,

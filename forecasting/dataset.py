@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasting.cleaning import CleanData, clean
+from forecasting.driver_kinds import why_not_a_driver
 from forecasting.errors import DataError
 from forecasting.frequency import default_horizon, infer_frequency, period_unit
 from forecasting.gaps import DEFAULT_GAP_POLICY
@@ -226,6 +227,11 @@ def from_loaded(
                     "rows). Fill it in or leave it out of --exog."
                 )
             left_out[col] = f"blank in {int(holes.sum())} rows, e.g. series {uid}"
+    if not named:  # what can never be a driver is not tried, and the report says why
+        for col in exog:
+            why = why_not_a_driver(cleaned.frame, col, freq) if col not in left_out else None
+            if why:
+                left_out[col] = why
     exog = [c for c in exog if c not in left_out]
     if plan is not None:
         plan = plan[["unique_id", "ds", *exog]].dropna(subset=exog, how="all") if exog else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forecasting.models import ALWAYS, MODELS, check_names
-from forecasting.selection import DEFAULT_MODE, ENSEMBLE_MARGIN, ENSEMBLE_TEST, MAX_ENSEMBLE
+from forecasting.selection import DEFAULT_MODE, MAX_ENSEMBLE
 
 
 @dataclass
@@ -18,8 +18,6 @@ class TrainOptions:
     n_windows: int = 3
     selection: str = DEFAULT_MODE
     max_ensemble: int = MAX_ENSEMBLE
-    ensemble_margin: float = ENSEMBLE_MARGIN
-    ensemble_test: bool = ENSEMBLE_TEST
     tune_series: int | None = 30
     storage: str | None = None
     study_prefix: str = "sales"

@@ -8,22 +8,26 @@ proportion, at least one series of each), next to the cheap candidates'
 validation on the same series. It goes on to the rest only when the best
 candidate with it (the model alone, or an average of the best few that
 includes it) beats the best candidate without it, series by series, beyond
-noise: a paired t statistic of ``CLASS_T_STAT``, the rule the selection
-applies to a demand class. The sample is validated on the newest fold only (a
+noise: a paired t statistic of ``NOISE_T``, the rule the selection
+applies to a pool of series. The sample is validated on the newest fold only (a
 third of the cost, and the fold most like the periods ahead). Where it cannot
 win, it is not fitted at all, and the run says so with the sample's figures. A
-data set with few series is simply validated whole: there is little to spare.
+model that wins must also be affordable: its validation on every series, projected
+from the sample's seconds, may cost no more than ``AFFORDABLE`` times what the
+cheap candidates' validation cost together (ARIMA on 366 monthly Tourism series
+would have cost three times AutoETS's whole fit). A data set with few series is
+simply validated whole: there is little to spare.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from forecasting.backtest import validation_score
-from forecasting.selection import CLASS_T_STAT, MAX_ENSEMBLE, candidate_table, paired_t
+from forecasting.selection import MAX_ENSEMBLE, NOISE_T, candidate_table, paired_t
 
 #: series in a screening sample: a quarter of the validated series, within these bounds;
 #: a data set with no more than twice the smallest sample is validated whole
@@ -40,6 +44,10 @@ def sample_size(series: int) -> int | None:
 
 #: volume bands within each demand class
 VOLUME_BANDS = 3
+#: an expensive model may cost at most this many times the cheap candidates' validation
+AFFORDABLE = 1.0
+#: or this many seconds, on a data set the cheap candidates validate in next to no time
+MIN_BUDGET_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,15 @@ class Screen:
     t_stat: float
     seconds: float
     series: int
+    #: its validation on every series projected from the sample, and what the cheap
+    #: candidates' validation cost (the budget it is held to, times ``AFFORDABLE``)
+    projected_seconds: float = float("nan")
+    budget_seconds: float = float("nan")
+
+    @property
+    def affordable(self) -> bool:
+        budget = max(AFFORDABLE * self.budget_seconds, MIN_BUDGET_SECONDS)
+        return not self.projected_seconds > budget
 
     def describe(self) -> str:
         return describe_screen(self.to_dict())
@@ -74,9 +91,15 @@ class Screen:
             "best_with": self.best_with,
             "best_without": self.best_without,
             "t_stat": round(self.t_stat, 2) if np.isfinite(self.t_stat) else None,
-            "t_needed": CLASS_T_STAT,
+            "t_needed": NOISE_T,
             "seconds": round(self.seconds, 1),
+            "projected_seconds": _seconds(self.projected_seconds),
+            "budget_seconds": _seconds(self.budget_seconds),
         }
+
+
+def _seconds(value: float) -> float | None:
+    return round(float(value), 1) if np.isfinite(value) else None
 
 
 def describe_screen(screen: dict) -> str:
@@ -84,8 +107,17 @@ def describe_screen(screen: dict) -> str:
     plain words first, then its figures (validation error: mean of MASE and RMSSE)."""
     t = screen["t_stat"]
     sample = f"on a sample of {screen['sample_series']} of {screen['series']} series"
+    projected, budget = screen.get("projected_seconds"), screen.get("budget_seconds")
+    costly = projected is not None and budget is not None and projected > max(
+        AFFORDABLE * budget, MIN_BUDGET_SECONDS
+    )
     if screen["kept"]:
         said = f"kept: {sample} it helped series after series, so it was validated on all"
+    elif costly and screen["with_model"] < screen["without_model"]:
+        said = (
+            f"left out: {sample} it helped, but on every series it would cost about "
+            f"{projected:.0f}s, more than the {budget:.0f}s all cheap models took together"
+        )
     elif screen["with_model"] >= screen["without_model"]:
         said = f"left out: {sample} it did no better than the cheap models, so it was not fitted"
     else:
@@ -139,8 +171,11 @@ def judge(
     seconds: float,
     series: int,
     max_ensemble: int = MAX_ENSEMBLE,
+    projected_seconds: float = float("nan"),
+    budget_seconds: float = float("nan"),
 ) -> Screen:
-    """Whether ``model`` beats the cheap candidates on the sample beyond noise.
+    """Whether ``model`` beats the cheap candidates on the sample beyond noise, at a cost
+    it can afford (``projected_seconds`` against ``budget_seconds``).
 
     ``cvs`` holds the validation forecasts of the cheap models and of ``model``,
     at least on the sample's series.
@@ -156,16 +191,10 @@ def judge(
     best_with = means[with_it].idxmin()
     best_without = means[without].idxmin() if without else best_with
     t = paired_t(scores[best_without], scores[best_with])
-    kept = bool(np.isfinite(t) and t >= CLASS_T_STAT)
-    return Screen(
-        model,
-        kept,
-        tuple(sample),
-        float(means[best_with]),
-        float(means[best_without]),
-        best_with,
-        best_without,
-        float(t),
-        seconds,
-        series,
-    )
+    cost = {"projected_seconds": projected_seconds, "budget_seconds": budget_seconds}
+    screen = Screen(
+        model, False, tuple(sample), float(means[best_with]), float(means[best_without]),
+        best_with, best_without, float(t), seconds, series, **cost,
+    )  # fmt: skip
+    kept = bool(np.isfinite(t) and t >= NOISE_T and screen.affordable)
+    return replace(screen, kept=kept)

@@ -1,21 +1,31 @@
-"""Choose what the product serves for every series: a model, or an average of the best few.
+"""Choose what serves every series: by default a combination of diverse strong models.
 
-Candidates are every model plus equal-weight ensembles of the top 2..k models
-by validation score (combinations win in M4 and M5), ranked over all series
-and within each demand class. The choice for a series that has validation
-folds (the ladder's ``long`` step) is made by its validation score:
+What serves by default is hard to beat by construction: for each demand family an
+equal-weight combination of the strong models of that family (``ANCHORS``; in M4
+12 of the 17 most accurate methods were combinations, and validation rarely picks
+the truly best model: Cerqueira et al. 2021, ACCURACY.md). A series leaves its
+family's combination only where validation shows a gain beyond noise, across
+series and across folds (``beyond_noise``): the candidate with the best mean
+validation score over a pool of series (a single model, an average of the best
+few, or the combination itself) replaces the pool's current choice when its gain
+holds series after series (a paired t statistic of ``NOISE_T``) and in every fold,
+and is at least ``MIN_GAIN`` of the score. Every such test is kept with its figures
+(``Departure``) for the report.
 
-- ``global``: the candidate with the best mean score over all series;
-- ``per_class``: the best candidate of each demand class (smooth, erratic,
-  intermittent, lumpy) with at least ``MIN_CLASS_SERIES`` series, the global
-  choice for smaller classes;
-- ``per_series``: each series' own best.
+The pools, by mode:
 
-A ``short`` series takes the best candidate of its demand class among those
-made only of models that fit short histories (and, for a series shorter than a
-season, none that repeats a season: validated on long series, seasonal naive
-there is a naive forecast of whatever the last period was); ``new`` and ``zero`` series take
-the ``level`` and ``zero`` rules, which need no fitted model.
+- ``per_class`` (the default): first all validated series, then each demand class
+  (smooth, erratic, intermittent, lumpy) with at least ``MIN_CLASS_SERIES`` series,
+  against what the first pool left it; a smaller class borrows the choice of the
+  larger pool instead of choosing on a handful of series;
+- ``global``: all validated series only;
+- ``per_series``: each series' own best candidate, no test.
+
+A ``short`` series takes what its class chose among the candidates made only of
+models that fit short histories (and, for a series shorter than a season, none that
+repeats a season: validated on long series, seasonal naive there is a naive
+forecast of whatever the last period was); ``new`` and ``zero`` series take the
+``level`` and ``zero`` rules, which need no fitted model.
 """
 
 from __future__ import annotations
@@ -25,28 +35,87 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.backtest import validation_score
+from forecasting.backtest import validation_parts
 
 KEYS = ["unique_id", "ds", "cutoff"]
 MODES = ("global", "per_class", "per_series")
-#: the default rule, chosen by bench/selection.py on five public sales data sets: per demand
-#: class; an average of up to five of the best models serves when it beats the best single
-#: model by 10% on validation, or by any amount that holds series after series (a paired t
-#: statistic of 2 over at least ``MIN_CLASS_SERIES`` series). One series needs the 10%;
-#: Walmart's 2,660 needed the test (a 3% lead on every kind of series: 0.770 / 0.622 held
-#: out, where the best single model scored 0.814 / 0.659)
 DEFAULT_MODE = "per_class"
+#: the largest average of the best models that competes with the combinations
 MAX_ENSEMBLE = 5
-ENSEMBLE_MARGIN = 0.10
-ENSEMBLE_TEST = True
-#: a demand class chooses its own candidate when it holds at least this many validated series
+#: the default combination of each demand family, of the models a run validated: for
+#: steady sellers the M4 statistical ensemble's smoothing and ARIMA models (ARIMA only
+#: where its sample says it earns its cost, ``forecasting.screening``); for slow movers
+#: the intermittent-demand methods that forecast a rate (ACCURACY.md, section 3)
+ANCHORS: dict[str, tuple[str, ...]] = {
+    "frequent": ("ets", "theta", "ces", "arima"),
+    "sparse": ("croston", "tsb", "adida", "imapa"),
+}
+#: the demand family of each Syntetos-Boylan class
+FAMILIES = {"smooth": "frequent", "erratic": "frequent", "intermittent": "sparse",
+            "lumpy": "sparse", "none": "sparse"}  # fmt: skip
+#: a demand class chooses on its own series when it holds at least this many; fewer
+#: borrow the choice made on all series
 MIN_CLASS_SERIES = 10
-#: and serves it only when it beats the global choice on that class by this paired t statistic
-CLASS_T_STAT = 2.0
+#: the paired t statistic, over series, a gain must reach to count beyond noise
+NOISE_T = 2.0
+#: and the share of the validation score it must save
+MIN_GAIN = 0.02
+#: with a single series there is no spread over series to test: the gain must hold in
+#: every fold and save this share
+SINGLE_SERIES_GAIN = 0.10
 #: what a ladder step serves when it needs no fitted model
 RULES = {"zero": "zero", "new": "level"}
 #: what short series are served when no series could be validated, in order of preference
 UNVALIDATED_DEFAULT = ("ets", "theta", "naive")
+
+
+@dataclass(frozen=True)
+class Departure:
+    """One test of a pool's choice: the challenger with the best mean validation score
+    against what the pool was served, and whether it replaced it."""
+
+    pool: str
+    series: int
+    incumbent: str
+    challenger: str
+    incumbent_score: float
+    challenger_score: float
+    #: paired t statistic of the gain over series (None with one series)
+    t: float | None
+    #: the share of the score saved in each fold, oldest first
+    fold_gains: tuple[float, ...]
+    departed: bool
+
+    def describe(self) -> str:
+        """One sentence with the figures that decided."""
+        gain = 1 - self.challenger_score / self.incumbent_score if self.incumbent_score else 0
+        folds = ", ".join(f"{g:+.1%}" for g in self.fold_gains)
+        t = "" if self.t is None else f", paired t {self.t:.1f} ({NOISE_T:g} needed)"
+        verdict = (
+            f"{self.challenger} serves instead of {self.incumbent}"
+            if self.departed
+            else f"{self.incumbent} stays"
+        )
+        if self.challenger == self.incumbent:
+            return f"{self.pool} ({self.series} series): {self.incumbent} validates best"
+        return (
+            f"{self.pool} ({self.series} series): {verdict}: validation score "
+            f"{self.challenger_score:.3f} for {self.challenger} against "
+            f"{self.incumbent_score:.3f} ({gain:+.1%}; by fold {folds}{t})"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "pool": self.pool,
+            "series": self.series,
+            "incumbent": self.incumbent,
+            "challenger": self.challenger,
+            "incumbent_score": round(self.incumbent_score, 4),
+            "challenger_score": round(self.challenger_score, 4),
+            "t": None if self.t is None else round(min(self.t, 1e6), 2),
+            "fold_gains": [round(g, 4) for g in self.fold_gains],
+            "departed": self.departed,
+        }
 
 
 @dataclass
@@ -62,6 +131,10 @@ class Selection:
     #: where drivers serve: the choice among the driver-free candidates, by their own
     #: validation scores, for the periods no plan covers (``forecasting.plans``)
     beyond_plan: Selection | None = None
+    #: every test of a pool's choice, in the order made
+    departures: tuple[Departure, ...] = ()
+    #: what a short series of each demand class takes (with and without a whole season)
+    short_choice: dict | None = None
 
     def served_models(self) -> set[str]:
         own = {m for cand in set(self.choice) for m in self.members.get(cand, [])}
@@ -75,14 +148,27 @@ class Selection:
         validated = self.choice.loc[self.choice.index.intersection(self.scores.index)]
         if self.scores.empty:
             return _unvalidated(list(self.members), profile, self.mode)
-        choice = _ladder_choice(validated, self.scores, self.members, profile, short_ok, seasonal)
+        short = self.short_choice or _short_choice(
+            self.scores, self.members, profile, set(short_ok), set(seasonal)
+        )
+        choice = _ladder_choice(validated, profile, short)
         beyond = self.beyond_plan
         beyond = beyond.for_profile(profile, short_ok, seasonal) if beyond else None
-        return Selection(self.members, choice, self.scores, self.mode, self.table, beyond)
+        return Selection(
+            self.members, choice, self.scores, self.mode, self.table, beyond,
+            self.departures, short,
+        )  # fmt: skip
+
+    def describe_departures(self) -> list[str]:
+        return [d.describe() for d in self.departures]
 
 
 def ensemble_name(models: list[str]) -> str:
     return "ensemble(" + "+".join(models) + ")"
+
+
+def family_of(demand_class: str) -> str:
+    return FAMILIES.get(demand_class, "frequent")
 
 
 def candidate_table(
@@ -93,15 +179,19 @@ def candidate_table(
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Wide CV table with a column per model and per ensemble candidate.
 
-    Ensembles are the top 2..k models ranked over all series and, with
-    ``classes``, ranked within each demand class.
+    Ensembles are each family's combination (``ANCHORS``, of the models validated)
+    and the top 2..k models ranked over all series and, with ``classes``, ranked
+    within each demand class.
     """
     wide = None
     for name, cv in cvs.items():
         part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})
         wide = part if wide is None else wide.merge(part.drop(columns="y"), on=KEYS, how="inner")
     members = {name: [name] for name in cvs}
-    scores = pd.DataFrame({name: validation_score(wide, scales, name) for name in cvs})
+    scores = pd.DataFrame({name: _series_scores(wide, scales, name) for name in cvs})
+
+    for anchor in _anchors(list(cvs)).values():
+        _add_ensemble(wide, members, anchor, list(cvs))
     groups = [scores.index]
     if classes is not None:
         labels = classes.reindex(scores.index)
@@ -111,12 +201,29 @@ def candidate_table(
             continue
         ranked = scores.loc[index].mean().sort_values().index.tolist()
         for k in range(2, min(max_ensemble, len(ranked)) + 1):
-            top = sorted(ranked[:k], key=list(cvs).index)
-            name = ensemble_name(top)
-            if name not in members:
-                wide[name] = wide[top].mean(axis=1)
-                members[name] = top
+            _add_ensemble(wide, members, ranked[:k], list(cvs))
     return wide, members
+
+
+def _add_ensemble(
+    wide: pd.DataFrame, members: dict[str, list[str]], models: list[str], order: list[str]
+) -> None:
+    """Add the equal-weight average of ``models`` (named in ``order``) as a candidate."""
+    top = sorted(models, key=order.index)
+    name = ensemble_name(top)
+    if name not in members and len(top) > 1:
+        wide[name] = wide[top].mean(axis=1)
+        members[name] = top
+
+
+def _anchors(models: list[str]) -> dict[str, list[str]]:
+    """Each family's combination of the validated models (two or more of its models)."""
+    out = {}
+    for family, wanted in ANCHORS.items():
+        present = [m for m in wanted if m in models]
+        if len(present) >= 2:
+            out[family] = sorted(present, key=models.index)
+    return out
 
 
 def select(
@@ -126,20 +233,14 @@ def select(
     max_ensemble: int = MAX_ENSEMBLE,
     profile: pd.DataFrame | None = None,
     short_ok: frozenset[str] | set[str] = frozenset(),
-    ensemble_margin: float = ENSEMBLE_MARGIN,
     seasonal: frozenset[str] | set[str] = frozenset(),
-    ensemble_test: bool = ENSEMBLE_TEST,
 ) -> Selection:
     """Per-series validation scores of every candidate and the choice for every series.
 
     ``profile`` (from ``ladder.profile_series``) gives each series' ladder step and
-    demand class; without it every validated series is treated as ``long``. An
-    ensemble is chosen over the best single model only when its validation score is
-    lower by more than ``ensemble_margin`` (a share: 0.05 = 5%) or, with
-    ``ensemble_test``, lower by a paired t statistic of ``CLASS_T_STAT`` over the
-    ``MIN_CLASS_SERIES`` or more series that share the choice (``clearly_better``).
-    ``seasonal`` names
-    the short-fit models that need a whole season of history to be themselves.
+    demand class; without it every validated series is treated as ``long`` and
+    ``smooth``. ``short_ok`` names the models that fit short histories, ``seasonal``
+    those of them that need a whole season of history to be themselves.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown selection mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -148,55 +249,111 @@ def select(
     if not validated:
         return _unvalidated(list(cvs), profile, mode)
     wide, members = candidate_table(validated, scales, max_ensemble, classes)
-    scores = pd.DataFrame({name: validation_score(wide, scales, name) for name in members})
-    choice = _validated_choice(scores, mode, classes, members, ensemble_margin, ensemble_test)
+    for fit in (set(short_ok), set(short_ok) - set(seasonal)):  # what short series may take
+        for anchor in _anchors([m for m in validated if m in fit]).values():
+            _add_ensemble(wide, members, anchor, list(validated))
+    units = validation_units(wide, scales, list(members))
+    scores = units.groupby(level="unique_id", sort=False).mean()
+    labels = (
+        classes.reindex(scores.index).fillna("smooth")
+        if classes is not None
+        else pd.Series("smooth", index=scores.index)
+    )
+    anchors = {f: ensemble_name(m) for f, m in _anchors(list(validated)).items()}
+    choice, departures = choose(units, labels, anchors, mode)
+    short = None
     if profile is not None:
-        choice = _ladder_choice(choice, scores, members, profile, short_ok, seasonal)
-    return Selection(members, choice, scores, mode, wide)
+        short = _short_choice(scores, members, profile, set(short_ok), set(seasonal), units)
+        choice = _ladder_choice(choice, profile, short)
+    return Selection(members, choice, scores, mode, wide, None, tuple(departures), short)
 
 
-def _validated_choice(
-    scores: pd.DataFrame,
-    mode: str,
-    classes: pd.Series | None,
-    members: dict[str, list[str]],
-    margin: float,
-    test: bool = False,
-) -> pd.Series:
-    singles = [c for c in scores.columns if len(members[c]) == 1]
-
-    def best(rows: pd.DataFrame | pd.Series) -> str:
-        """The choice for a group of series' scores, or one series' (a row: margin only)."""
-        grouped = isinstance(rows, pd.DataFrame)
-        means = rows.mean() if grouped else rows
-        single = means[singles].idxmin()
-        overall = means.idxmin()
-        if means[overall] < (1 - margin) * means[single]:
-            return overall
-        if test and grouped and len(rows) >= MIN_CLASS_SERIES:
-            return overall if clearly_better(rows[single], rows[overall]) else single
-        return single
-
-    if mode == "per_series":
-        return scores.apply(best, axis=1)
-    overall = best(scores)
-    choice = pd.Series(overall, index=scores.index)
-    if mode == "per_class" and classes is not None:
-        labels = classes.reindex(scores.index)
-        for _, rows in scores.groupby(labels, sort=False):
-            own = best(rows)
-            if len(rows) >= MIN_CLASS_SERIES and clearly_better(rows[overall], rows[own]):
-                choice[rows.index] = own
-    return choice
+def validation_units(wide: pd.DataFrame, scales: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per (series, fold), each candidate's validation score: (MASE + RMSSE) / 2."""
+    out = {}
+    for name in columns:
+        parts = validation_parts(wide, scales, name)
+        out[name] = (parts["mase"] + parts["rmsse"]) / 2
+    return pd.DataFrame(out)
 
 
-def clearly_better(incumbent: pd.Series, challenger: pd.Series) -> bool:
-    """Whether the challenger's per-series scores beat the incumbent's beyond noise.
+def _series_scores(wide: pd.DataFrame, scales: pd.DataFrame, column: str) -> pd.Series:
+    parts = validation_parts(wide, scales, column)
+    return ((parts["mase"] + parts["rmsse"]) / 2).groupby(level="unique_id", sort=False).mean()
 
-    A paired t statistic of at least ``CLASS_T_STAT``: a class of ten series whose
-    best candidate is 1% ahead on average has chosen by luck as often as not.
+
+def choose(
+    units: pd.DataFrame, classes: pd.Series, anchors: dict[str, str], mode: str = DEFAULT_MODE
+) -> tuple[pd.Series, list[Departure]]:
+    """The choice per series of ``units``' candidates and the tests that made it.
+
+    Each series starts on its family's combination (``anchors``: family -> candidate;
+    where its family has none, the other family's, else the best single candidate) and
+    leaves it only as ``beyond_noise`` allows, pool by pool (see the module docstring).
     """
-    return paired_t(incumbent, challenger) >= CLASS_T_STAT
+    scores = units.groupby(level="unique_id", sort=False).mean()
+    if mode == "per_series":
+        return scores.idxmin(axis=1), []
+    families = classes.map(family_of)
+    singles = [c for c in scores.columns if not str(c).startswith("ensemble(")] or scores.columns
+    start = {
+        family: anchors.get(family) or scores.loc[index, singles].mean().idxmin()
+        for family, index in families.groupby(families, sort=False).groups.items()
+    }
+    choice = families.map(start).astype(object)
+    pools = [("all series", scores.index)]
+    if mode == "per_class":
+        for label in pd.unique(classes):
+            index = classes.index[classes == label]
+            if len(index) >= MIN_CLASS_SERIES and len(index) < len(scores):
+                pools.append((f"{label} series", index))
+    departures = []
+    for label, index in pools:
+        test = departure(units, choice, index, label)
+        departures.append(test)
+        if test.departed:
+            choice[index] = test.challenger
+    return choice, departures
+
+
+def departure(units: pd.DataFrame, choice: pd.Series, index: pd.Index, label: str) -> Departure:
+    """Test the best candidate of a pool against what its series are served now."""
+    ids = units.index.get_level_values("unique_id")
+    pool = units.loc[ids.isin(index)]
+    means = pool.groupby(level="unique_id", sort=False).mean().mean()
+    challenger = str(means.idxmin())
+    served = choice.reindex(pool.index.get_level_values("unique_id")).to_numpy()
+    columns = pool.columns.get_indexer(served)
+    incumbent = pd.Series(pool.to_numpy()[np.arange(len(pool)), columns], index=pool.index)
+    names = pd.unique(served)
+    held = names[0] if len(names) == 1 else "each family's combination"
+    gains, t, departed = beyond_noise(incumbent, pool[challenger])
+    by_series = incumbent.groupby(level="unique_id", sort=False).mean().mean()
+    return Departure(
+        label, len(index), str(held), challenger, float(by_series), float(means[challenger]),
+        t, gains, departed and not (len(names) == 1 and names[0] == challenger),
+    )  # fmt: skip
+
+
+def beyond_noise(incumbent: pd.Series, challenger: pd.Series) -> tuple[tuple, float | None, bool]:
+    """Whether the challenger's per (series, fold) scores beat the incumbent's beyond noise:
+    in every fold on average, series after series (a paired t of ``NOISE_T`` over the
+    series' mean gains), by at least ``MIN_GAIN`` of the score. With one series, every
+    fold must gain and the gain be ``SINGLE_SERIES_GAIN``. Returns the share gained per
+    fold, the t statistic (None for one series) and the verdict."""
+    frame = pd.DataFrame({"old": incumbent, "new": challenger}).replace([np.inf, -np.inf], np.nan)
+    frame = frame.dropna()
+    if frame.empty:
+        return (), None, False
+    by_fold = frame.groupby(level="cutoff").mean()
+    fold_gains = tuple(float(g) for g in 1 - by_fold["new"] / by_fold["old"])
+    by_series = frame.groupby(level="unique_id", sort=False).mean()
+    share = 1 - by_series["new"].mean() / by_series["old"].mean()
+    every_fold = all(g > 0 for g in fold_gains)
+    if len(by_series) == 1:
+        return fold_gains, None, every_fold and share >= SINGLE_SERIES_GAIN
+    t = paired_t(by_series["old"], by_series["new"])
+    return fold_gains, t, every_fold and share >= MIN_GAIN and t >= NOISE_T
 
 
 def paired_t(incumbent: pd.Series, challenger: pd.Series) -> float:
@@ -210,37 +367,53 @@ def paired_t(incumbent: pd.Series, challenger: pd.Series) -> float:
     return float("inf") if spread == 0 else float(gain.mean() / (spread / np.sqrt(len(gain))))
 
 
-def _ladder_choice(
-    choice: pd.Series,
+def _short_choice(
     scores: pd.DataFrame,
     members: dict[str, list[str]],
     profile: pd.DataFrame,
-    short_ok: frozenset[str] | set[str],
-    seasonal: frozenset[str] | set[str] = frozenset(),
-) -> pd.Series:
-    """Extend the validated choice to every series of the profile, by ladder step."""
-    short = _best_short(scores, members, profile, set(short_ok))
-    if "whole_season" in profile and seasonal:
-        unseasoned = _best_short(scores, members, profile, set(short_ok) - set(seasonal))
-        short = short.where(profile["whole_season"], unseasoned)
-    out = profile["ladder_step"].map(RULES).fillna(short).astype(object)
-    validated = choice.index.intersection(out.index)
-    out[validated] = choice[validated]
+    short_ok: set[str],
+    seasonal: set[str],
+    units: pd.DataFrame | None = None,
+) -> dict:
+    """What a short series of each demand class takes: ``{"whole_season": {class: c},
+    "under_a_season": {class: c}}``, chosen on the long series as they are (see
+    ``choose``) among the candidates made only of the models that fit its history."""
+    out = {}
+    for key, fit in (("whole_season", short_ok), ("under_a_season", short_ok - seasonal)):
+        candidates = [c for c, m in members.items() if set(m) <= fit]
+        if not candidates:
+            out[key] = {}
+            continue
+        classes = profile["demand_class"].reindex(scores.index).fillna("smooth")
+        if units is not None:
+            singles = [c for c in candidates if members[c] == [c]]
+            anchors = {f: ensemble_name(m) for f, m in _anchors(singles).items()}
+            anchors = {f: a for f, a in anchors.items() if a in candidates}
+            choice, _ = choose(units[candidates], classes, anchors)
+        else:  # a stored selection without its folds: the best mean score per class
+            choice = classes.map(scores[candidates].groupby(classes).mean().idxmin(axis=1))
+        by_class = choice.groupby(classes).agg(lambda s: s.mode().iloc[0]).to_dict()
+        by_class["*"] = choice.mode().iloc[0]
+        out[key] = by_class
     return out
 
 
-def _best_short(
-    scores: pd.DataFrame, members: dict[str, list[str]], profile: pd.DataFrame, fit: set[str]
-) -> pd.Series:
-    """Per series of the profile, the best validated candidate of its demand class made
-    only of the models in ``fit`` (the best over all classes where its class has none)."""
-    candidates = [c for c, m in members.items() if set(m) <= fit]
-    if not candidates:
-        return pd.Series(RULES["new"], index=profile.index, dtype=object)
-    short_scores = scores[candidates]
-    labels = profile["demand_class"].reindex(scores.index)
-    by_class = short_scores.groupby(labels).mean().idxmin(axis=1).to_dict()
-    return profile["demand_class"].map(by_class).fillna(short_scores.mean().idxmin())
+def _ladder_choice(choice: pd.Series, profile: pd.DataFrame, short: dict) -> pd.Series:
+    """Extend the validated choice to every series of the profile, by ladder step."""
+    whole = profile.get("whole_season", True)
+    key = pd.Series(np.where(whole, "whole_season", "under_a_season"), index=profile.index)
+
+    def for_short(uid: str) -> str:
+        table = short.get(key[uid]) or short.get("whole_season") or {}
+        return table.get(profile.at[uid, "demand_class"], table.get("*", RULES["new"]))
+
+    out = profile["ladder_step"].map(RULES).astype(object)
+    shorts = profile.index[profile["ladder_step"] == "short"]
+    out[shorts] = [for_short(uid) for uid in shorts]
+    out = out.fillna(RULES["new"])  # a long series with no validation fold
+    validated = choice.index.intersection(out.index)
+    out[validated] = choice[validated]
+    return out
 
 
 def _unvalidated(models: list[str], profile: pd.DataFrame | None, mode: str) -> Selection:

@@ -96,9 +96,16 @@ def validate(
         newest = options.n_windows - 1
         cvs = {n: r.cv.loc[r.cv["cutoff"] == newest] for n, r in tuning.items() if n in cheap}
         cvs[name] = trial.cv.assign(cutoff=newest)
-        verdict = judge(
-            name, cvs, scales, sample, trial.seconds, len(validated_ids), options.max_ensemble
+        # validated on every series: a fit, a move to each later fold and to the held-out
+        # window, where the sample took one fit on a few series
+        whole = (
+            len(validated_ids) / len(sample) * (1 + options.n_windows * MODELS[name].forward_share)
         )
+        budget = sum(r.seconds for n, r in tuning.items() if n in cheap)
+        verdict = judge(
+            name, cvs, scales, sample, trial.seconds, len(validated_ids), options.max_ensemble,
+            trial.seconds * whole, budget,
+        )  # fmt: skip
         screens.append(verdict)
         log.info("screen: %s", verdict.describe())
         if verdict.kept:  # the plan grows by its validation on every series
@@ -107,6 +114,8 @@ def validate(
             tuning[name] = run(name, df, f"validate {name}")
     cvs = {name: result.cv for name, result in tuning.items()}
     selection = _select(cvs, scales, options, profile)
+    for line in selection.describe_departures():
+        log.info("choice: %s", line)
     counts = selection.choice.value_counts().to_dict()
     log.info("selected on the history before the held-out window: %s", counts)
     if spec.exog:
@@ -132,7 +141,5 @@ def _select(
         options.max_ensemble,
         profile,
         {name for name in cvs if MODELS[name].short_ok},
-        options.ensemble_margin,
         seasonal={name for name in cvs if MODELS[name].needs_whole_season},
-        ensemble_test=options.ensemble_test,
     )

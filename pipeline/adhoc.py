@@ -110,6 +110,8 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     print(table.fillna("n/a").to_string())
     choice = report.outcome.selection.choice.value_counts()
     print(f"\nserved ({SERVED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
+    for line in report.outcome.selection.describe_departures():
+        print(f"choice: {line}")
     _print_drivers(report.outcome)
     _print_screens(report.outcome)
     _print_ladder(report.outcome)

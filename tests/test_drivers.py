@@ -149,3 +149,76 @@ def test_a_run_stores_the_forecast_with_the_files_plan_and_serves_it(tmp_path):
     values = pd.Series({pd.Timestamp(p["date"]): p["value"] for p in points})
     by_price = values.groupby(price.reindex(values.index).to_numpy()).mean()
     assert by_price[8.0] - by_price[12.0] > 40
+
+
+def _grocery_export(items: int = 6, days: int = 800, seed: int = 3) -> bytes:
+    """Daily item sales that follow the item's price, beside the columns a store system
+    exports with them: a store number, M5's week counter, a day-of-week and a month
+    column, and a Christmas flag."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2021-01-01", periods=days)
+    frames = []
+    for item in range(items):
+        price = 3 + rng.choice([0.0, -0.5], size=days, p=[0.8, 0.2])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": dates.strftime("%Y-%m-%d"),
+                    "item": f"i{item}",
+                    "store_nbr": 101 + 11 * item,
+                    "sales": rng.poisson(5 * np.exp(-0.5 * (price - 3))),
+                    "sell_price": price,
+                    "wm_yr_wk": 11100 + (dates - pd.Timestamp("2021-01-02")).days // 7,
+                    "dow": dates.dayofweek,
+                    "mon": dates.month,
+                    "xmas": ((dates.month == 12) & (dates.day == 25)).astype(int),
+                }
+            )
+        )
+    return pd.concat(frames).to_csv(index=False).encode()
+
+
+def test_identifiers_counters_and_calendar_keys_are_never_tried_and_a_price_is():
+    from forecasting.dataset import prepare
+
+    data = prepare(_grocery_export(), horizon=28, ids=["item"])
+    assert data.spec.exog == ("sell_price",)
+    why = data.drivers_left_out
+    assert why["store_nbr"].startswith("an identifier")
+    assert why["wm_yr_wk"].startswith("a counter")
+    assert why["dow"] == "a calendar key: a function of the day of the week"
+    assert why["mon"] == "a calendar key: a function of the month"
+    assert why["xmas"].startswith("a calendar key")
+    assert "wm_yr_wk not tried (a counter" in data.describe_drivers()
+    # named by the user, a column is used as asked
+    named = prepare(_grocery_export(), horizon=28, ids=["item"], exog=["wm_yr_wk"])
+    assert named.spec.exog == ("wm_yr_wk",)
+
+
+def test_a_holiday_flag_that_no_cycle_repeats_stays_a_candidate():
+    from forecasting.driver_kinds import why_not_a_driver
+    from forecasting.frequency import frequency_from_alias
+
+    frame = make_weekly_with_moving_holiday()
+    assert why_not_a_driver(frame, "holiday", frequency_from_alias("W-SUN")) is None
+
+
+def make_weekly_with_moving_holiday() -> pd.DataFrame:
+    """Three years of weeks; the flag marks Easter's week, which moves through the year."""
+    dates = pd.date_range("2021-01-03", periods=156, freq="W-SUN")
+    easter = pd.to_datetime(["2021-04-04", "2022-04-17", "2023-04-09"])
+    flag = dates.isin(easter).astype(float)
+    return pd.concat(
+        [pd.DataFrame({"unique_id": u, "ds": dates, "y": 10.0, "holiday": flag}) for u in "ab"]
+    )
+
+
+def test_a_driver_that_only_helps_a_few_series_by_luck_is_not_kept():
+    # ten series; the noise column lowers the validation score of some, raises others'
+    df = price_frame(n_series=10, periods=160, seed=4)
+    options = TrainOptions(models=("linear_trend",), n_windows=3)
+    outcome = train_and_forecast(df, spec_for("D", exog=("price", "shelf_temp")), H, options)
+    report = outcome.drivers.report
+    assert report["price"]["used"] and report["price"]["t"] >= 2
+    assert not report["shelf_temp"]["used"]
+    assert len(report["shelf_temp"]["fold_gains"]) == 3

@@ -27,6 +27,44 @@ def _two_series(errors: dict[str, dict[str, float]], h: int = 7) -> tuple[dict, 
     return {name: _cv(df, h, err) for name, err in errors.items()}, fold_scales(df, h, 2, 7)
 
 
+def _panel(n: int, h: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    df = make_frame(n_series=n, periods=80)
+    return df, fold_scales(df, h, 2, 7), sorted(df["unique_id"].unique())
+
+
+def test_the_default_combination_serves_unless_a_candidate_wins_beyond_noise():
+    # ETS, Theta and CES all miss by 3; naive by 6
+    df, scales, ids = _panel(12)
+    errors = {"ets": 3.0, "theta": 3.0, "ces": 3.0, "naive": 6.0}
+    cvs = {name: _cv(df, 7, dict.fromkeys(ids, e)) for name, e in errors.items()}
+    chosen = select(cvs, scales)
+    assert set(chosen.choice) == {"ensemble(ets+theta+ces)"}
+    assert chosen.served_models() == {"ets", "theta", "ces"}
+    test = chosen.departures[0]
+    assert test.pool == "all series" and not test.departed
+    # a model that misses by 0.2 on every series and in every fold replaces it, and says so
+    cvs["xgboost"] = _cv(df, 7, dict.fromkeys(ids, 0.2))
+    chosen = select(cvs, scales)
+    assert set(chosen.choice) == {"xgboost"}
+    test = chosen.departures[0]
+    assert test.departed and test.challenger == "xgboost"
+    assert test.incumbent == "ensemble(ets+theta+ces)" and all(g > 0 for g in test.fold_gains)
+    assert "xgboost serves instead of ensemble(ets+theta+ces)" in test.describe()
+
+
+def test_a_gain_that_half_the_series_do_not_share_is_noise():
+    df, scales, ids = _panel(12)
+    anchor = {"ets": 1.0, "theta": 1.0, "ces": 1.0}
+    cvs = {name: _cv(df, 7, dict.fromkeys(ids, e)) for name, e in anchor.items()}
+    # better on average than the combination (which misses by 1), a coin toss per series
+    cvs["toss_up"] = _cv(df, 7, {uid: (0.0 if i % 2 else 1.6) for i, uid in enumerate(ids)})
+    chosen = select(cvs, scales)
+    means = chosen.scores.mean()
+    assert means["toss_up"] < means["ensemble(ets+theta+ces)"]
+    assert set(chosen.choice) == {"ensemble(ets+theta+ces)"}
+    assert chosen.departures[0].challenger == "toss_up" and not chosen.departures[0].departed
+
+
 def test_per_series_and_global_choices():
     cvs, scales = _two_series(
         {"a": {"s0": 0.1, "s1": 30.0}, "b": {"s0": 30.0, "s1": 0.1}, "c": {"s0": 5.0, "s1": 5.0}}
@@ -34,23 +72,10 @@ def test_per_series_and_global_choices():
     per_series = select(cvs, scales, mode="per_series")
     assert per_series.choice.to_dict() == {"s0": "a", "s1": "b"}
     assert per_series.served_models() == {"a", "b"}
-    chosen = select(cvs, scales, mode="global", ensemble_margin=0.0)
+    chosen = select(cvs, scales, mode="global")
     assert chosen.choice.nunique() == 1
-    best = chosen.scores.mean().idxmin()
-    assert chosen.choice.iloc[0] == best
     pairs = [set(m) for name, m in chosen.members.items() if name.startswith("ensemble(")]
     assert {"c", "a"} in pairs or {"c", "b"} in pairs  # the two best models, averaged
-
-
-def test_an_ensemble_must_beat_the_best_single_model_by_the_margin():
-    cvs, scales = _two_series({"a": {"s0": 2.0, "s1": 2.0}, "b": {"s0": -1.5, "s1": -1.5}})
-    means = select(cvs, scales, mode="global", ensemble_margin=0.0).scores.mean()
-    gain = 1 - means["ensemble(a+b)"] / means[["a", "b"]].min()
-    assert 0 < gain < 1
-    below = select(cvs, scales, mode="global", ensemble_margin=gain * 0.9)
-    above = select(cvs, scales, mode="global", ensemble_margin=min(gain * 1.1, 0.99))
-    assert set(below.choice) == {"ensemble(a+b)"}
-    assert set(above.choice) == {"b"}
 
 
 def test_combine_averages_the_members_of_an_ensemble():
@@ -72,23 +97,26 @@ def _profile(classes: dict[str, str], step: str = "long") -> pd.DataFrame:
     ).rename_axis("unique_id")
 
 
-def test_each_demand_class_gets_the_candidate_that_validates_best_on_it(monkeypatch):
+def test_slow_movers_start_on_the_intermittent_methods_and_a_class_may_leave_its_start(
+    monkeypatch,
+):
     monkeypatch.setattr(selection_module, "MIN_CLASS_SERIES", 2)
-    h = 7
-    df = make_frame(n_series=4, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    smooth, slow = {"s0": 0.1, "s1": 0.1}, {"s2": 30.0, "s3": 30.0}
-    cvs = {
-        "smooth_model": _cv(df, h, {**smooth, **slow}),
-        "croston_like": _cv(df, h, {"s0": 30.0, "s1": 30.0, "s2": 0.1, "s3": 0.1}),
+    df, scales, _ = _panel(4)
+    smooth, slow = ["s0", "s1"], ["s2", "s3"]
+    good, bad = 0.1, 30.0
+    errors = {
+        "ets": {**dict.fromkeys(smooth, good), **dict.fromkeys(slow, bad)},
+        "theta": {**dict.fromkeys(smooth, good), **dict.fromkeys(slow, bad)},
+        "croston": {**dict.fromkeys(smooth, bad), **dict.fromkeys(slow, good)},
+        "tsb": {**dict.fromkeys(smooth, bad), **dict.fromkeys(slow, good)},
     }
+    cvs = {name: _cv(df, 7, e) for name, e in errors.items()}
     profile = _profile({"s0": "smooth", "s1": "smooth", "s2": "lumpy", "s3": "lumpy"})
     chosen = select(cvs, scales, "per_class", 1, profile)
     assert chosen.choice.to_dict() == {
-        "s0": "smooth_model", "s1": "smooth_model", "s2": "croston_like", "s3": "croston_like",
+        "s0": "ensemble(ets+theta)", "s1": "ensemble(ets+theta)",
+        "s2": "ensemble(croston+tsb)", "s3": "ensemble(croston+tsb)",
     }  # fmt: skip
-    overall = select(cvs, scales, "global", 1, profile)
-    assert overall.choice.nunique() == 1
 
 
 def test_short_series_take_their_class_best_among_models_that_fit_short_histories():
@@ -128,48 +156,51 @@ def test_a_short_series_under_a_season_does_not_take_a_model_that_repeats_a_seas
     assert chosen.choice["a_year"] == chosen.choice["s0"] == "seasonal_naive"
 
 
-def test_a_class_keeps_the_global_choice_unless_it_wins_beyond_noise():
-    h = 7
-    df = make_frame(n_series=24, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    ids = sorted(df["unique_id"].unique())
-    profile = _profile({uid: "smooth" if i < 12 else "lumpy" for i, uid in enumerate(ids)})
-    lumpy = profile.index[profile["demand_class"] == "lumpy"]
-    steady = {uid: 5.0 for uid in ids}
-    # on the lumpy series "toss_up" is a little ahead on average, series by series a coin toss
-    toss_up = {uid: 6.0 if uid not in lumpy else (2.0 if i % 2 else 7.5) for i, uid in
-               enumerate(ids)}  # fmt: skip
-    chosen = select({"steady": _cv(df, h, steady), "toss_up": _cv(df, h, toss_up)}, scales,
-                    "per_class", 1, profile)  # fmt: skip
-    assert chosen.scores.loc[lumpy, "toss_up"].mean() < chosen.scores.loc[lumpy, "steady"].mean()
-    assert set(chosen.choice) == {"steady"}
-    # ahead on every series of the class is clear: the class takes it
-    clear = {uid: 4.0 if uid in lumpy else 6.0 for uid in ids}
-    chosen = select({"steady": _cv(df, h, steady), "clear": _cv(df, h, clear)}, scales,
-                    "per_class", 1, profile)  # fmt: skip
-    assert set(chosen.choice[lumpy]) == {"clear"}
-    assert set(chosen.choice.drop(lumpy)) == {"steady"}
+def test_a_class_keeps_the_pool_choice_unless_it_wins_beyond_noise():
+    df, scales, ids = _panel(24)
+    profile = _profile({uid: "smooth" if i < 12 else "erratic" for i, uid in enumerate(ids)})
+    erratic = profile.index[profile["demand_class"] == "erratic"]
+    anchor = {"ets": 1.0, "theta": 1.0, "ces": 1.0}
+    base = {name: dict.fromkeys(ids, e) for name, e in anchor.items()}
+    # on the erratic series "toss_up" is a little ahead on average, series by series a coin toss
+    toss_up = {uid: 6.0 if uid not in erratic else (0.0 if i % 2 else 1.6)
+               for i, uid in enumerate(ids)}  # fmt: skip
+    cvs = {name: _cv(df, 7, e) for name, e in {**base, "toss_up": toss_up}.items()}
+    chosen = select(cvs, scales, "per_class", 1, profile)
+    combination = "ensemble(ets+theta+ces)"
+    assert (
+        chosen.scores.loc[erratic, "toss_up"].mean()
+        < chosen.scores.loc[erratic, combination].mean()
+    )
+    assert set(chosen.choice) == {combination}
+    # ahead on every series of the class is clear: the class takes it, the rest does not
+    clear = {uid: 0.2 if uid in erratic else 6.0 for uid in ids}
+    cvs = {name: _cv(df, 7, e) for name, e in {**base, "clear": clear}.items()}
+    chosen = select(cvs, scales, "per_class", 1, profile)
+    assert set(chosen.choice[erratic]) == {"clear"}
+    assert set(chosen.choice.drop(erratic)) == {combination}
+    assert [d.pool for d in chosen.departures] == ["all series", "smooth series", "erratic series"]
 
 
-def test_an_ensemble_serves_on_a_small_gain_only_when_series_after_series_share_it():
-    h = 7
-    df = make_frame(n_series=12, periods=80)
-    scales = fold_scales(df, h, 2, 7)
-    ids = sorted(df["unique_id"].unique())
-    # "a" misses 2.9 high, "b" 1 low on every series: their average misses 0.95, 5% better
-    steady = {"a": dict.fromkeys(ids, 2.9), "b": dict.fromkeys(ids, -1.0)}
-    cvs = {name: _cv(df, h, errors) for name, errors in steady.items()}
-    plain = select(cvs, scales, mode="global", ensemble_test=False)  # the margin alone
-    tested = select(cvs, scales, mode="global")  # the default: the margin or the test
-    means = plain.scores.mean()
-    assert 0 < 1 - means["ensemble(a+b)"] / means["b"] < 0.10  # under the margin
-    assert set(plain.choice) == {"b"}
-    assert set(tested.choice) == {"ensemble(a+b)"}
-    # about the same average gain, but half the series lose: noise, the single model serves
-    mixed = {"a": {uid: (2.0 if i % 2 else 3.8) for i, uid in enumerate(ids)},
-             "b": dict.fromkeys(ids, -1.0)}  # fmt: skip
-    cvs = {name: _cv(df, h, errors) for name, errors in mixed.items()}
-    noisy = select(cvs, scales, mode="global")
-    means = noisy.scores.mean()
-    assert 0 < 1 - means["ensemble(a+b)"] / means["b"] < 0.10
-    assert set(noisy.choice) == {"b"}
+def test_a_class_of_three_series_takes_the_choice_of_the_larger_pool():
+    df, scales, ids = _panel(15)
+    profile = _profile({uid: "smooth" if i < 12 else "erratic" for i, uid in enumerate(ids)})
+    erratic = profile.index[profile["demand_class"] == "erratic"]
+    anchor = {"ets": 3.0, "theta": 3.0, "ces": 3.0}
+    errors = {name: dict.fromkeys(ids, e) for name, e in anchor.items()}
+    # the three erratic series validate far better on "lucky"; the twelve others do not
+    errors["lucky"] = {uid: 0.1 if uid in erratic else 5.0 for uid in ids}
+    cvs = {name: _cv(df, 7, e) for name, e in errors.items()}
+    chosen = select(cvs, scales, "per_class", 1, profile)
+    assert set(chosen.choice) == {"ensemble(ets+theta+ces)"}
+    assert [d.pool for d in chosen.departures] == ["all series", "smooth series"]
+
+
+def test_one_series_leaves_the_combination_only_for_a_large_gain_in_every_fold():
+    df, scales, _ = _panel(1)
+    anchor = {"ets": 1.0, "theta": 1.0, "ces": 1.0}  # the combination misses by 1
+    for error, expected in ((0.5, "sarima"), (0.95, "ensemble(ets+theta+ces)")):
+        cvs = {name: _cv(df, 7, {"s0": e}) for name, e in {**anchor, "sarima": error}.items()}
+        chosen = select(cvs, scales)
+        assert set(chosen.choice) == {expected}
+        assert chosen.departures[0].t is None

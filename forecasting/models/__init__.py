@@ -3,7 +3,9 @@
 from collections.abc import Iterable
 
 from forecasting.errors import DataError
+from forecasting.models.arima import ARIMA
 from forecasting.models.base import Forecaster, LocalForecaster
+from forecasting.models.ces import CES
 from forecasting.models.ets import ETS
 from forecasting.models.intermittent import ADIDA, IMAPA, TSB, Croston
 from forecasting.models.linear_trend import LinearTrend
@@ -25,8 +27,10 @@ MODELS: dict[str, type[Forecaster]] = {
     "random_forest": RandomForest,
     "prophet": ProphetModel,
     "sarima": SARIMA,
+    "arima": ARIMA,
     "ets": ETS,
     "theta": Theta,
+    "ces": CES,
     "croston": Croston,
     "tsb": TSB,
     "adida": ADIDA,

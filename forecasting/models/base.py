@@ -391,10 +391,22 @@ class SmoothingForecaster(LocalForecaster):
     the fit's first period, so its initial states still fit."""
 
     history: int | None = SMOOTHING_HISTORY
+    #: a season longer than this is taken out before the fit and put back after
+    #: (``forecasting.models.seasonal_adjustment``); None: the model handles any season
+    max_season: ClassVar[int | None] = None
 
     @classmethod
     def fitted_periods(cls, periods: float, season: int) -> float:
         return min(periods, SMOOTHING_HISTORY)
+
+    def _deseasonalized(self, y: np.ndarray) -> tuple[np.ndarray, Any]:
+        """``y`` without a season too long for the model, and the adjustment (or None)."""
+        m = self.spec_.season_length
+        if self.max_season is None or m <= self.max_season:
+            return y, None
+        from forecasting.models.seasonal_adjustment import seasonally_adjusted
+
+        return seasonally_adjusted(y, m)
 
     def _offset(self, n: int) -> int:
         """How many of a series' first periods its fit leaves out."""

@@ -1,9 +1,9 @@
 """The Theta method (statsforecast), strong on seasonal retail series in M3/M4.
 
-statsforecast's implementation fits in about a millisecond on a monthly series
-and keeps its smoothing weight and theta when moved forward to a longer
-history, so validation fits it once (the statsmodels version it replaces was
-refitted at every fold, ten times slower on Carparts' 2,509 series).
+statsforecast's implementation fits in about a millisecond on a monthly series,
+so moved to a longer history (a later validation fold, the held-out window) it is
+simply fitted again: its variant stays, its smoothing weight and theta follow the
+newer data (keeping the old ones lost 1% of MASE on Tourism's monthly series).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Theta(SmoothingForecaster):
     reads_dates = False
     series_seconds = 3.5e-5
     period_seconds = 1.6e-5
-    forward_share = 0.05
+    forward_share = 1.0
 
     def __init__(
         self,
@@ -41,14 +41,7 @@ class Theta(SmoothingForecaster):
     def _fit_one(self, y, X, ds):
         return self._theta(y, self._offset(len(y)))
 
-    def _forward_one(self, state, y, X, ds):
-        """The fitted weights on the longer series, from the fit's first period (see ETS)."""
-        if not isinstance(state, dict) or state["offset"] >= len(y):
-            return self._fit_one(y, X, ds)
-        par = state["par"]
-        return self._theta(y, state["offset"], par["initial_smoothed"], par["alpha"], par["theta"])
-
-    def _theta(self, y, offset, initial_smoothed=None, alpha=None, theta=None) -> dict | float:
+    def _theta(self, y, offset) -> dict | float:
         from statsforecast.theta import auto_theta
 
         y = y[offset:]
@@ -59,9 +52,6 @@ class Theta(SmoothingForecaster):
             y,
             m=m if len(y) >= 2 * m else 1,
             model=self.model,
-            initial_smoothed=initial_smoothed,
-            alpha=alpha,
-            theta=theta,
             decomposition_type=self.decomposition,
         )
         for key in ("residuals", "fitted"):  # only intervals read them; ours are conformal

@@ -1,0 +1,85 @@
+"""Complex exponential smoothing (statsforecast's AutoCES, Svetunkov and Kourentzes).
+
+CES models the level and its "potential" as one complex number, so a trend needs no
+separate component: it follows a trend, a level or anything between without the
+choice ETS makes between them. It is one of the four models of the statistical
+ensemble that placed sixth in M4 (ARIMA, ETS, CES, Theta; ACCURACY.md, section 1)
+and costs about what ETS does. A season over 24 periods is taken out before the fit
+and put back after, as for ETS (``seasonal_adjustment``). The season type (none,
+simple, partial, full) is chosen by AICc per series; moved to a longer history, the
+season type stays and the weights are estimated again (as ETS's form).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster
+from forecasting.models.ets import MAX_SEASON
+
+#: below this many periods the weights cannot be estimated: the level is the forecast
+MIN_PERIODS = 8
+
+
+class CES(SmoothingForecaster):
+    """AutoCES: the season type chosen by AICc per series."""
+
+    name = "ces"
+    uses_exog = False
+    short_ok = True
+    reads_dates = False
+    fit_overhead_seconds = 0.05
+    series_seconds = 2e-3
+    period_seconds = 2e-5
+    forward_share = 0.35
+    max_season = MAX_SEASON
+
+    def __init__(self, model: str = "Z", history: int | None = SMOOTHING_HISTORY):
+        self.model = model
+        self.history = history
+
+    def _season(self, n: int) -> int:
+        m = self.spec_.season_length
+        return m if m <= MAX_SEASON and n >= 2 * m + 2 else 1
+
+    def _fit_one(self, y, X, ds):
+        offset = self._offset(len(y))
+        y = y[offset:]
+        if len(y) < MIN_PERIODS or np.ptp(y) == 0:
+            return float(np.mean(y))
+        from statsforecast.ces import auto_ces
+
+        y, adjustment = self._deseasonalized(y)
+        m = self._season(len(y))
+        fitted = auto_ces(y, m=m, model=self.model if m > 1 else "N")
+        return _compact(fitted) | {"offset": offset, "adjustment": adjustment}
+
+    def _forward_one(self, state, y, X, ds):
+        """The season type the fit chose, its weights estimated again on the longer history."""
+        if not isinstance(state, dict):
+            return self._fit_one(y, X, ds)
+        from statsforecast.ces import auto_ces
+
+        offset = self._offset(len(y))
+        adjusted, adjustment = self._deseasonalized(y[offset:])
+        refitted = auto_ces(adjusted, m=state["m"], model=state["seasontype"])
+        return _compact(refitted) | {"offset": offset, "adjustment": adjustment}
+
+    def _predict_one(self, state, X, ds):
+        if isinstance(state, float):
+            return np.full(len(ds), state)
+        from statsforecast.ces import forecast_ces
+
+        mean = np.asarray(forecast_ces(state, len(ds))["mean"])
+        adjustment = state.get("adjustment")
+        return adjustment.restore(mean) if adjustment else mean
+
+    @staticmethod
+    def search_space(trial, spec):
+        return {"model": trial.suggest_categorical("model", ["Z", "N", "S", "P", "F"])}
+
+
+def _compact(model: dict) -> dict:
+    """What forecasting and moving forward read: the states, weights and type (a fit also
+    keeps its residuals and the optimiser's result)."""
+    return {k: v for k, v in model.items() if k not in ("residuals", "fit")}
