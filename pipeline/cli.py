@@ -21,7 +21,6 @@ from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.models import MODELS
 from forecasting.selection import DEFAULT_MODE, MODES
 from pipeline.processes import die_with, own_helpers
-from storage.run_rows import RunConflict
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3
@@ -214,18 +213,25 @@ def main(argv: list[str] | None = None) -> int:
         handler.setLevel(level)
     try:
         if args.command == "backtest" or (args.command == "forecast" and args.csv):
-            from pipeline.adhoc import run_adhoc
+            from pipeline.adhoc import run_adhoc  # nothing stored: no database to import
 
             return run_adhoc(args)
-        from pipeline import commands
-
-        return commands.dispatch(args)
+        return _stored(args)
     except DataError as exc:
         print(f"error: {phrased(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except RunConflict as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return EXIT_CONFLICT
     finally:
         # Stop joblib's worker pool before exit so it cleans up its shared memory.
         get_reusable_executor().shutdown(wait=True)
+
+
+def _stored(args: argparse.Namespace) -> int:
+    """A command on the stored data sets and runs; a refused start exits with 3."""
+    from pipeline import commands
+    from storage.run_rows import RunConflict
+
+    try:
+        return commands.dispatch(args)
+    except RunConflict as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_CONFLICT

@@ -24,11 +24,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
-from storage.run_rows import Owner
-from storage.settings import Settings
+if TYPE_CHECKING:  # the database layer is imported by the functions that need it
+    from storage.run_rows import Owner
+    from storage.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds between a helper's checks that its parent still lives
@@ -107,6 +109,7 @@ def own_helpers() -> None:
 
 
 def group_members(owner: Owner) -> list[psutil.Process]:
+    from storage.run_rows import Owner
     """Live processes of the group ``owner`` leads (it may be dead, its helpers not)."""
     if owner.host != Owner.current().host or psutil.boot_time() > owner.started:
         return []

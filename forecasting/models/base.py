@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
-from sklearn.base import BaseEstimator, clone
 
 from forecasting.errors import DataError
 from forecasting.frequency import future_dates
+from forecasting.models.parameters import Parameters, clone
 from forecasting.positions import grouped_by_series
 from forecasting.progress import checkpoint
 from forecasting.spec import DataSpec
@@ -51,7 +51,7 @@ SMOOTHING_HISTORY = 365
 BATCHES_PER_WORKER = 4
 
 
-class Forecaster(BaseEstimator):
+class Forecaster(Parameters):
     """Fit on a long frame (``unique_id, ds, y`` + drivers); predict ``h`` periods per series."""
 
     name: ClassVar[str] = ""
