@@ -162,14 +162,19 @@ def estimate_quality(readings: list, total: float) -> dict:
 
 
 def whole_process(
-    cmd: list[str], env: dict | None = None, log: Path | None = None, label=None
+    cmd: list[str],
+    env: dict | None = None,
+    log: Path | None = None,
+    label=None,
+    code: Path = ROOT,
 ) -> dict:
     """Wall seconds from spawn to exit and the peak memory of the process tree."""
     started = time.perf_counter()
-    # the code of this checkout, whatever is installed (bench a worktree of an older commit)
-    env = {**(env or os.environ), "PYTHONPATH": str(ROOT)}
+    # the code of this checkout (or ``code``, a worktree of an older commit), whatever is
+    # installed
+    env = {**(env or os.environ), "PYTHONPATH": str(code)}
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=code)
     sampler = TreeSampler(proc.pid, label=label)
     code = proc.wait()
     peak = sampler.stop()

@@ -6,7 +6,8 @@ For each panel of ``bench/panels.py``, in one run and one after the other:
   default backtest must cost about the same as;
 - the product's default backtest, ``python -m pipeline backtest`` with the
   columns named and nothing else, a whole process, its served forecasts and
-  bands written to a CSV;
+  bands written to a CSV (``--code DIR``: the product of another checkout, e.g. a
+  worktree of the commit before a change, scored by this one's code);
 - the scores: ours and every kept peer (``bench/peers.py``) on the same held-out
   rows with the product's metric code: mean MASE (seasonal scale), mean RMSSE
   (one-step scale), WAPE, and the coverage of our 80% and 95% bands.
@@ -48,7 +49,7 @@ BENCH = Path(__file__).resolve().parent
 WORSE = 0.01
 
 
-def run_panel(name: str, data: Path, work: Path, whole_run: bool) -> dict:
+def run_panel(name: str, data: Path, work: Path, whole_run: bool, code: Path) -> dict:
     """Time the script and our backtest (and run) on one panel; score ours and the peers."""
     panel = PANELS[name]
     csv = panel_csv(name, data, work)
@@ -61,6 +62,7 @@ def run_panel(name: str, data: Path, work: Path, whole_run: bool) -> dict:
         [sys.executable, "-m", "pipeline", "backtest", *panel.cli_arguments(csv), "--quiet",
          "--json", str(scores), "--forecasts", str(forecasts)],
         log=work / f"{name}-backtest.log",
+        code=code,
     )  # fmt: skip
     if ours["returncode"]:
         raise RuntimeError(f"the backtest failed on {name}: see {work}/{name}-backtest.log")
@@ -73,7 +75,7 @@ def run_panel(name: str, data: Path, work: Path, whole_run: bool) -> dict:
     if whole_run:
         env = {**os.environ, "DATA_DIR": tempfile.mkdtemp(prefix=f"suite-{name}-", dir=work)}
         cmd = [sys.executable, "-m", "pipeline", "run", *panel.cli_arguments(csv), "--quiet"]
-        run = whole_process(cmd, env=env, log=work / f"{name}-run.log")
+        run = whole_process(cmd, env=env, log=work / f"{name}-run.log", code=code)
         result["seconds"]["run"] = run["seconds"]
         result["peak_mb"]["run"] = run["peak_mb"]
     return result | score(name, data, work, forecasts)
@@ -198,6 +200,10 @@ def main() -> None:
     parser.add_argument("--run", action="store_true", help="also time a whole default run")
     parser.add_argument("--json", type=Path, help="write every figure as JSON")
     parser.add_argument("--work", type=Path, help="keep logs and forecasts here")
+    parser.add_argument(
+        "--code", type=Path, default=BENCH.parent,
+        help="run the product of this checkout (a worktree of an older commit: 'before')",
+    )  # fmt: skip
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     work = args.work or Path(tempfile.mkdtemp(prefix="suite-"))
@@ -206,7 +212,7 @@ def main() -> None:
     results = []
     for name in args.panels.split(","):
         started = time.perf_counter()
-        results.append(run_panel(name, args.data.resolve(), work, args.run))
+        results.append(run_panel(name, args.data.resolve(), work, args.run, args.code.resolve()))
         print_panel(results[-1])
         print(f"   ({time.perf_counter() - started:.0f} s for this panel)", flush=True)
         if args.json:

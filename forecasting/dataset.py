@@ -56,6 +56,7 @@ class Dataset:
             },
             "cleaning": self.cleaned.report.to_dict(),
             "exog": list(self.spec.exog),
+            "drivers_left_out": dict(self.drivers_left_out),
             "country": self.spec.country,
         }
 

@@ -8,8 +8,9 @@ family's combination only where validation shows a gain beyond noise, across
 series and across folds (``beyond_noise``): the candidate with the best mean
 validation score over a pool of series (a single model, an average of the best
 few, or the combination itself) replaces the pool's current choice when its gain
-holds series after series (a paired t statistic of ``NOISE_T``) and in every fold,
-and is at least ``MIN_GAIN`` of the score. Every such test is kept with its figures
+holds series after series and fold after fold (a paired t statistic of ``NOISE_T``
+over the series x fold units), is at least ``MIN_GAIN`` of the score, and no fold
+loses that much. Every such test is kept with its figures
 (``Departure``) for the report.
 
 The pools, by mode:
@@ -56,12 +57,12 @@ FAMILIES = {"smooth": "frequent", "erratic": "frequent", "intermittent": "sparse
 #: a demand class chooses on its own series when it holds at least this many; fewer
 #: borrow the choice made on all series
 MIN_CLASS_SERIES = 10
-#: the paired t statistic, over series, a gain must reach to count beyond noise
+#: the paired t statistic, over the series x fold units, a gain must reach to count
+#: beyond noise
 NOISE_T = 2.0
 #: and the share of the validation score it must save
 MIN_GAIN = 0.02
-#: with a single series there is no spread over series to test: the gain must hold in
-#: every fold and save this share
+#: a single series has only its few folds to say it: the gain must save this share
 SINGLE_SERIES_GAIN = 0.10
 #: what a ladder step serves when it needs no fitted model
 RULES = {"zero": "zero", "new": "level"}
@@ -80,7 +81,7 @@ class Departure:
     challenger: str
     incumbent_score: float
     challenger_score: float
-    #: paired t statistic of the gain over series (None with one series)
+    #: paired t statistic of the gain over the series x fold units
     t: float | None
     #: the share of the score saved in each fold, oldest first
     fold_gains: tuple[float, ...]
@@ -104,17 +105,22 @@ class Departure:
             f"{self.incumbent_score:.3f} ({gain:+.1%}; by fold {folds}{t})"
         )
 
+    @classmethod
+    def from_dict(cls, row: dict) -> Departure:
+        """A test as kept with a run (``to_dict``)."""
+        return cls(**{**row, "fold_gains": tuple(row["fold_gains"])})
+
     def to_dict(self) -> dict:
         return {
             "pool": self.pool,
-            "series": self.series,
+            "series": int(self.series),
             "incumbent": self.incumbent,
             "challenger": self.challenger,
             "incumbent_score": round(self.incumbent_score, 4),
             "challenger_score": round(self.challenger_score, 4),
-            "t": None if self.t is None else round(min(self.t, 1e6), 2),
-            "fold_gains": [round(g, 4) for g in self.fold_gains],
-            "departed": self.departed,
+            "t": None if self.t is None else round(min(float(self.t), 1e6), 2),
+            "fold_gains": [round(float(g), 4) for g in self.fold_gains],
+            "departed": bool(self.departed),
         }
 
 
@@ -337,23 +343,25 @@ def departure(units: pd.DataFrame, choice: pd.Series, index: pd.Index, label: st
 
 def beyond_noise(incumbent: pd.Series, challenger: pd.Series) -> tuple[tuple, float | None, bool]:
     """Whether the challenger's per (series, fold) scores beat the incumbent's beyond noise:
-    in every fold on average, series after series (a paired t of ``NOISE_T`` over the
-    series' mean gains), by at least ``MIN_GAIN`` of the score. With one series, every
-    fold must gain and the gain be ``SINGLE_SERIES_GAIN``. Returns the share gained per
-    fold, the t statistic (None for one series) and the verdict."""
+    unit after unit (a paired t of ``NOISE_T`` over the series x fold units: a fold of
+    one series is as much evidence as one series' fold), by at least ``MIN_GAIN`` of the
+    score (``SINGLE_SERIES_GAIN`` for a single series, whose few folds say less), and in
+    no fold clearly worse (losing ``MIN_GAIN`` or more: a fold may tie; M5's newest fold
+    tied XGBoost with the combinations at -0.4% after two folds of +6%). Returns the
+    share gained per fold, the t statistic (None with fewer than two units) and the
+    verdict."""
     frame = pd.DataFrame({"old": incumbent, "new": challenger}).replace([np.inf, -np.inf], np.nan)
     frame = frame.dropna()
     if frame.empty:
         return (), None, False
     by_fold = frame.groupby(level="cutoff").mean()
     fold_gains = tuple(float(g) for g in 1 - by_fold["new"] / by_fold["old"])
-    by_series = frame.groupby(level="unique_id", sort=False).mean()
-    share = 1 - by_series["new"].mean() / by_series["old"].mean()
-    every_fold = all(g > 0 for g in fold_gains)
-    if len(by_series) == 1:
-        return fold_gains, None, every_fold and share >= SINGLE_SERIES_GAIN
-    t = paired_t(by_series["old"], by_series["new"])
-    return fold_gains, t, every_fold and share >= MIN_GAIN and t >= NOISE_T
+    share = 1 - frame["new"].mean() / frame["old"].mean()
+    no_fold_lost = all(g > -MIN_GAIN for g in fold_gains)
+    single = frame.index.get_level_values("unique_id").nunique() == 1
+    t = paired_t(frame["old"], frame["new"]) if len(frame) > 1 else None
+    enough = share >= (SINGLE_SERIES_GAIN if single else MIN_GAIN)
+    return fold_gains, t, bool(no_fold_lost and enough and (t is None or t >= NOISE_T))
 
 
 def paired_t(incumbent: pd.Series, challenger: pd.Series) -> float:

@@ -125,7 +125,9 @@ def train_and_forecast(
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     last_fits = {name: result.model for name, result in tuning.items() if result.model}
-    fitted = fit_models(modelled, spec, tuning, plan.part("forecast"), last_fits)
+    # as production fits them: the served models afresh, the others moved forward
+    served = selection.served_models()
+    fitted = fit_models(modelled, spec, tuning, plan.part("forecast"), last_fits, served)
     model = serving_model(fitted, selection, df, spec, h_val, profile)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     # what a planner gets where no plan reaches: scored next to the planned forecast

@@ -75,7 +75,7 @@ def test_a_changed_stored_value_is_a_revision_and_a_new_series_is_named(monthly)
 
 def test_the_stored_plan_stays_for_the_periods_still_ahead():
     dates = pd.date_range("2024-01-01", periods=40, freq="W-MON")
-    history = pd.DataFrame({"week": dates, "units": range(40), "price": 2.0})
+    history = pd.DataFrame({"week": dates, "units": range(40), "price": [2.0, 2.2] * 20})
     plan = pd.DataFrame({"week": pd.date_range(dates[-1], periods=9, freq="W-MON")[1:],
                          "units": None, "price": [1.5] * 8})  # fmt: skip
     previous = _stored(pd.concat([history[:36], plan]))

@@ -203,4 +203,3 @@ def test_one_series_leaves_the_combination_only_for_a_large_gain_in_every_fold()
         cvs = {name: _cv(df, 7, {"s0": e}) for name, e in {**anchor, "sarima": error}.items()}
         chosen = select(cvs, scales)
         assert set(chosen.choice) == {expected}
-        assert chosen.departures[0].t is None

@@ -14,6 +14,7 @@ from dashapp.auth import is_admin
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.screening import describe_screen
+from forecasting.selection import Departure
 from forecasting.serving_model import SERVED
 from pipeline.formatting import describe_holdout
 from pipeline.serving import queries, reports
@@ -74,6 +75,7 @@ def layout(**_):
                 id="models-realised",
             ),
             html.Div(links),
+            _choice_tests(prod.run.get("metrics") or {}),
             _screens(prod.run.get("metrics") or {}),
             dbc.Row(
                 [
@@ -134,6 +136,27 @@ def layout(**_):
             ),
             ui.loading(html.Div(id="models-tuning")),
         ]
+    )
+
+
+def _choice_tests(metrics: dict) -> html.Div:
+    """How the served choice was made: each pool's test of the default combination."""
+    tests = [Departure.from_dict(t) for t in metrics.get("choice_tests") or []]
+    if not tests:
+        return html.Div(id="models-choice-tests")
+    return html.Div(
+        [
+            html.H5("How the served forecast was chosen"),
+            html.P(
+                "Each demand family starts on an equal-weight combination of strong models; "
+                "a pool of series leaves it only for a candidate that validates better "
+                "series after series and fold after fold (paired t of 2), by 2% or more, "
+                "and in no fold worse by that much.",
+                className="small text-muted",
+            ),
+            html.Ul([html.Li(t.describe()) for t in tests], className="small"),
+        ],
+        id="models-choice-tests",
     )
 
 

@@ -145,6 +145,7 @@ def train(
             "drivers": drivers.report if drivers else {},
             "holdout": report.holdout(),
             "screened": [screen.to_dict() for screen in report.outcome.screens],
+            "choice_tests": [test.to_dict() for test in report.outcome.selection.departures],
             "why": _why(report.outcome),
             "coherence": serving.coherence.report(),
         },
