@@ -108,8 +108,10 @@ def describe_screen(screen: dict) -> str:
     t = screen["t_stat"]
     sample = f"on a sample of {screen['sample_series']} of {screen['series']} series"
     projected, budget = screen.get("projected_seconds"), screen.get("budget_seconds")
-    costly = projected is not None and budget is not None and projected > max(
-        AFFORDABLE * budget, MIN_BUDGET_SECONDS
+    costly = (
+        projected is not None
+        and budget is not None
+        and projected > max(AFFORDABLE * budget, MIN_BUDGET_SECONDS)
     )
     if screen["kept"]:
         said = f"kept: {sample} it helped series after series, so it was validated on all"

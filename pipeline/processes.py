@@ -109,8 +109,9 @@ def own_helpers() -> None:
 
 
 def group_members(owner: Owner) -> list[psutil.Process]:
-    from storage.run_rows import Owner
     """Live processes of the group ``owner`` leads (it may be dead, its helpers not)."""
+    from storage.run_rows import Owner
+
     if owner.host != Owner.current().host or psutil.boot_time() > owner.started:
         return []
     try:
