@@ -170,3 +170,39 @@ def monthly_store_items(months: int = 60, seed: int = 11) -> pd.DataFrame:
                 for d, v in zip(dates, np.maximum(y, 0), strict=True)
             ]  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def coded_export(months: int = 72, seed: int = 4) -> pd.DataFrame:
+    """A planner's monthly export as a health or retail system writes it: series keyed by
+    region, channel and two class codes, each code beside its description, and two
+    numeric columns: the count (``Scripts``, named by no sales word) and its cost, the
+    same counts priced, which is an outcome, not something known ahead."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2019-01-01", periods=months, freq="MS")
+    t = np.arange(months)
+    classes = [("A", "Alimentary", "A01", "Stomatological"), ("A", "Alimentary", "A02", "Acid"),
+               ("C", "Cardiovascular", "C07", "Beta blockers"), ("N", "Nervous", "N02", "Analgesics")]  # fmt: skip
+    rows = []
+    for region in ("North", "South"):
+        for channel in ("Retail", "Hospital"):
+            for c1, c1_desc, c2, c2_desc in classes:
+                level = rng.uniform(200, 3000)
+                season = 1 + 0.25 * np.sin(2 * np.pi * (t + rng.integers(12)) / 12)
+                scripts = rng.poisson(level * season * (1 + 0.004 * t)).astype(float)
+                price = rng.uniform(8, 40)
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "Month": dates.strftime("%Y-%m"),
+                            "Region": region,
+                            "Channel": channel,
+                            "Class1": c1,
+                            "Class1_desc": c1_desc,
+                            "Class2": c2,
+                            "Class2_desc": c2_desc,
+                            "Scripts": scripts,
+                            "Cost": np.round(scripts * price * rng.normal(1, 0.02, months), 2),
+                        }
+                    )
+                )
+    return pd.concat(rows, ignore_index=True)
