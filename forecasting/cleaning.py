@@ -162,7 +162,7 @@ def _fill_gaps(
             f"{off_grid} row(s) have dates off the {freq.name} grid ({freq.alias}), e.g. a weekly "
             "series with a date on another weekday. Re-date them to one weekday per week."
         )
-    fill = fill_target(full, policy, beyond)
+    fill = fill_target(full, policy, beyond, freq.season_length)
     gaps = within - len(frame) + int(np.count_nonzero(fill.keep & beyond))
     if fill.invented() > len(frame):
         raise DataError(_too_many_gaps(full, fill, len(frame), freq))

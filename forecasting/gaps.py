@@ -6,7 +6,8 @@ records teaches every model a collapse that never happened (and the outlier
 check then flags the invented zeros). The default policy, ``auto``, tells the
 two apart per data set:
 
-- **missing records**, interpolated from the neighbouring periods:
+- **missing records**, interpolated from the neighbouring periods, along the
+  series' season where it has one (``_seasonal_fill``):
   the gaps of a series that never records a zero and whose values sit far
   from zero (its 2nd percentile is more than 3 noise units above zero). A
   noise unit is the square root of its median, as for counts; for a series
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.frequency import Frequency, period_unit
+from forecasting.seasonality import stable_season
 
 GAP_POLICIES = ("auto", "zero", "ffill", "interpolate")
 DEFAULT_GAP_POLICY = "auto"
@@ -72,7 +74,9 @@ class GapFill:
         return self.as_missing
 
 
-def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = None) -> GapFill:
+def fill_target(
+    full: pd.DataFrame, policy: str, beyond: np.ndarray | None = None, season_length: int = 1
+) -> GapFill:
     """Fill the NaN targets of ``full`` (every period of each series' span, sorted).
 
     ``beyond`` marks periods after a series' own last record: filled as zero sales when
@@ -102,7 +106,7 @@ def fill_target(full: pd.DataFrame, policy: str, beyond: np.ndarray | None = Non
     if policy == "ffill":
         filled = filled.groupby(full["unique_id"], sort=False).ffill()
     else:
-        filled = _interpolate_inside(filled, full["unique_id"])
+        filled = _interpolate_inside(filled, full["unique_id"], season_length)
     edge = filled.isna().to_numpy() & ~ended
     keep = (~edge if policy == "auto" else np.ones(len(full), bool)) & ~ended
     filled = filled.fillna(0.0).astype(float)
@@ -130,7 +134,53 @@ def _omits_zeros(full: pd.DataFrame, zero_holes: np.ndarray) -> np.ndarray:
     return uid.map(holes & ~writes_zero).fillna(False).to_numpy(bool)
 
 
-def _interpolate_inside(y: pd.Series, series: pd.Series) -> pd.Series:
+def _interpolate_inside(y: pd.Series, series: pd.Series, season_length: int = 1) -> pd.Series:
+    """Each gap inside a series filled from its neighbours (ends stay NaN): with the
+    series' season where it has one (``_seasonal_fill``), else on a straight line."""
+    linear = _linear_inside(y, series)
+    if season_length < 2:
+        return linear
+    holes = (y.isna() & linear.notna()).to_numpy()
+    if not holes.any():
+        return linear
+    out = linear.to_numpy(copy=True)
+    positions = series.groupby(series.to_numpy(), sort=False).indices
+    for uid in pd.unique(series.to_numpy()[holes]):
+        rows = positions[uid]
+        seasonal = _seasonal_fill(y.to_numpy(float)[rows], season_length)
+        if seasonal is not None:
+            gap = holes[rows]
+            out[rows[gap]] = seasonal[gap]
+    return pd.Series(out, index=y.index)
+
+
+def _seasonal_fill(values: np.ndarray, m: int) -> np.ndarray | None:
+    """One series (NaN in its gaps) filled with its season: the values divided by (or, with
+    a zero or a negative, less) each position's median ratio to the local level, the gaps
+    drawn on a straight line there, the season put back. None when two observations of
+    every position are not there, or the positions do not differ beyond chance
+    (``forecasting.seasonality``): three lost months of a series whose summer is ten
+    times its winter are not a straight line between May and September."""
+    known = np.isfinite(values)
+    position = np.arange(len(values)) % m
+    if np.bincount(position[known], minlength=m).min() < 2:
+        return None
+    level = pd.Series(values).rolling(m, center=True, min_periods=max(2, m // 2)).median()
+    level = level.bfill().ffill().to_numpy()
+    multiplicative = bool(np.nanmin(values) > 0) and bool(np.all(level > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        detrended = values / level if multiplicative else values - level
+    if not stable_season(detrended, m):
+        return None
+    profile = np.array([np.nanmedian(detrended[known & (position == k)]) for k in range(m)])
+    season = profile[position]
+    adjusted = values / season if multiplicative else values - season
+    inside = np.arange(len(values))
+    drawn = np.interp(inside, inside[known], adjusted[known])
+    return drawn * season if multiplicative else drawn + season
+
+
+def _linear_inside(y: pd.Series, series: pd.Series) -> pd.Series:
     """Linear interpolation between each gap's neighbours within a series (ends stay NaN).
 
     Periods are equally spaced, so position within the frame stands for time;
@@ -229,7 +279,8 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
     parts = []
     if fill.as_missing:
         parts.append(
-            f"{fill.as_missing} missing {unit} are lost records, interpolated "
+            f"{fill.as_missing} missing {unit} are lost records, interpolated along each "
+            "series' season where it has one "
             f"({'; '.join(reasons)})"
         )
     if fill.left_out:

@@ -180,8 +180,12 @@ def coded_export(months: int = 72, seed: int = 4) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2019-01-01", periods=months, freq="MS")
     t = np.arange(months)
-    classes = [("A", "Alimentary", "A01", "Stomatological"), ("A", "Alimentary", "A02", "Acid"),
-               ("C", "Cardiovascular", "C07", "Beta blockers"), ("N", "Nervous", "N02", "Analgesics")]  # fmt: skip
+    classes = [
+        ("A", "Alimentary", "A01", "Stomatological"),
+        ("A", "Alimentary", "A02", "Acid"),
+        ("C", "Cardiovascular", "C07", "Beta blockers"),
+        ("N", "Nervous", "N02", "Analgesics"),
+    ]
     rows = []
     for region in ("North", "South"):
         for channel in ("Retail", "Hospital"):

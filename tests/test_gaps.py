@@ -222,3 +222,19 @@ def test_a_part_listed_only_in_the_weeks_it_sold_keeps_its_zeros_through_long_ru
     assert result.report.gaps_as_missing == 0 and result.report.gaps_as_zero == 96
     part = result.frame.loc[result.frame["unique_id"] == "Ersatzteil", "y"]
     assert len(part) == 106 and part.sum() == sum(units)  # nothing invented
+
+
+def test_lost_months_of_a_seasonal_series_are_filled_with_its_season_not_a_line():
+    # five years of a series whose summer sells ten times its winter; three months lost
+    months = pd.date_range("2019-01-01", periods=60, freq="MS")
+    rng = np.random.default_rng(2)
+    shape = 1 + 9 * np.exp(-0.5 * ((months.month.to_numpy() - 7) / 1.2) ** 2)
+    truth = 3000 * shape * rng.normal(1, 0.03, 60)
+    lost = [42, 43, 44]  # 2022-07 to 2022-09, the peak
+    frame = pd.DataFrame({"unique_id": "s", "ds": months, "y": truth}).drop(index=lost)
+    filled = clean(frame).frame.set_index("ds")["y"]
+    for i in lost:
+        assert abs(filled[months[i]] / truth[i] - 1) < 0.15, (months[i], filled[months[i]])
+    # a straight line from June to October misses the peak by over a third
+    line = np.interp(lost, [41, 45], truth[[41, 45]])
+    assert (np.abs(line / truth[lost] - 1) > 0.3).any()

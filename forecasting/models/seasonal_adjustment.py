@@ -7,13 +7,8 @@ than Theta on Walmart's 2,660 store departments. Theta has always handled it the
 classical way (Assimakopoulos and Nikolopoulos 2000; the M4 benchmarks): divide the
 series by its classical seasonal indices (subtract them where a multiplicative index
 would be near zero or the series is not positive), smooth what is left, and put the
-season back on the forecast. The season is taken out only where it is there: the
-detrended values of each position in the season differ beyond chance (a Kruskal-Wallis
-test at ``SIGNIFICANCE``, as X-13's stable seasonality test). Theta's autocorrelation
-test at the season's lag missed a plain 52-week wave on three years of weeks (a
-smooth season lifts every lower lag too, and their spread swamps it), and a
-seasonal strength threshold took noise for a season on two or three cycles, where
-each index is the mean of two or three values.
+season back on the forecast. The season is taken out only where it is there
+(``forecasting.seasonality``).
 """
 
 from __future__ import annotations
@@ -22,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: the chance below which the positions' differences are a season, not noise
-SIGNIFICANCE = 0.01
+from forecasting.seasonality import stable_season
+
 #: a multiplicative index this close to zero would blow the adjusted series up
 MIN_INDEX = 0.01
 
@@ -64,17 +59,5 @@ def seasonally_adjusted(y: np.ndarray, m: int) -> tuple[np.ndarray, Adjustment |
 
 def _stable_season(parts, multiplicative: bool, m: int) -> bool:
     """Whether the detrended values differ by position in the season beyond chance."""
-    from scipy.stats import kruskal
-
-    detrended = (
-        np.asarray(parts.seasonal) * np.asarray(parts.resid)
-        if multiplicative
-        else (np.asarray(parts.seasonal) + np.asarray(parts.resid))
-    )
-    position = np.arange(len(detrended)) % m
-    known = np.isfinite(detrended)
-    groups = [detrended[known & (position == k)] for k in range(m)]
-    groups = [g for g in groups if len(g)]
-    if len(groups) < 2 or np.ptp(detrended[known]) == 0:
-        return False
-    return bool(kruskal(*groups).pvalue < SIGNIFICANCE)
+    season, rest = np.asarray(parts.seasonal), np.asarray(parts.resid)
+    return stable_season(season * rest if multiplicative else season + rest, m)
