@@ -78,12 +78,18 @@ class Coherence:
 
 def level_nodes(keys: pd.DataFrame, columns: list[str]) -> dict[str, pd.Series]:
     """Per level, each series' node: the total, and each attribute with 2 or more groups
-    that are fewer than the series."""
+    that are fewer than the series. A column that groups the series exactly as an
+    earlier one does (a code's description beside the code) is the same level, once."""
     ids = keys["unique_id"]
     levels = {"total": pd.Series("total", index=ids.to_numpy())}
+    seen: set[tuple] = set()
     for col in columns:
         values = keys[col].astype(str)
         if 1 < values.nunique() < len(keys):
+            grouping = tuple(pd.factorize(values)[0])
+            if grouping in seen:
+                continue
+            seen.add(grouping)
             levels[col] = pd.Series((col + "=" + values).to_numpy(), index=ids.to_numpy())
     return levels
 

@@ -98,3 +98,18 @@ def test_a_reconciled_run_answers_with_its_adjustment_and_a_what_if_without():
     assert np.allclose(moved["hi80"] - moved["lo80"], base["hi80"] - base["lo80"])
     other = answer(serving, ForecastRequest(6, model="ets")).rows
     assert np.allclose(other["yhat"], base["yhat"])  # one model asked: as it forecasts
+
+
+def test_a_code_and_its_description_are_one_level_of_totals():
+    from forecasting.coherence import level_nodes
+
+    keys = pd.DataFrame(
+        {
+            "unique_id": ["a", "b", "c", "d"],
+            "Class1": ["A", "A", "C", "C"],
+            "Class1_desc": ["Alimentary", "Alimentary", "Cardio", "Cardio"],
+            "Region": ["N", "S", "N", "S"],
+        }
+    )
+    levels = level_nodes(keys, ["Class1", "Class1_desc", "Region"])
+    assert list(levels) == ["total", "Class1", "Region"]
