@@ -101,8 +101,6 @@ def test_a_reconciled_run_answers_with_its_adjustment_and_a_what_if_without():
 
 
 def test_a_code_and_its_description_are_one_level_of_totals():
-    from forecasting.coherence import level_nodes
-
     keys = pd.DataFrame(
         {
             "unique_id": ["a", "b", "c", "d"],
