@@ -284,8 +284,9 @@ def validation_units(wide: pd.DataFrame, scales: pd.DataFrame, columns: list[str
 
 
 def _series_scores(wide: pd.DataFrame, scales: pd.DataFrame, column: str) -> pd.Series:
-    parts = validation_parts(wide, scales, column)
-    return ((parts["mase"] + parts["rmsse"]) / 2).groupby(level="unique_id", sort=False).mean()
+    """Per series, a candidate's validation score over its folds."""
+    units = validation_units(wide, scales, [column])[column]
+    return units.groupby(level="unique_id", sort=False).mean()
 
 
 def choose(
@@ -294,8 +295,9 @@ def choose(
     """The choice per series of ``units``' candidates and the tests that made it.
 
     Each series starts on its family's combination (``anchors``: family -> candidate;
-    where its family has none, the other family's, else the best single candidate) and
-    leaves it only as ``beyond_noise`` allows, pool by pool (see the module docstring).
+    where a run validated too few of the family's models, the single model that
+    validates best on the family's series) and leaves it only as ``beyond_noise``
+    allows, pool by pool (see the module docstring).
     """
     scores = units.groupby(level="unique_id", sort=False).mean()
     if mode == "per_series":
