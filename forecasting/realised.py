@@ -7,10 +7,13 @@ and bias pooled over volume) are computed on every forecast period that now has 
 actual, overall, per series and per horizon step, with the coverage of the 80% and
 95% bands. WAPE and bias are fractions of the actual volume here.
 
-Drift is stated as a rule, so a planner can check it: the realised MASE is more
-than ``DRIFT_RATIO`` times the held-out MASE, or the 80% band holds under
+Drift is stated as a rule, so a planner can check it: the realised WAPE is
+``DRIFT_RATIO`` times the held-out WAPE or more, or the 80% band holds under
 ``LOW_COVERAGE`` of the actuals, once ``MIN_PERIODS`` periods (or the whole
-horizon, if shorter) have actuals.
+horizon, if shorter) have actuals. WAPE, not MASE: MASE is a mean over series of
+each series' error over its own scale, so one near-empty series (a MASE of 1,281
+beside a median of 0.63, issue 28) carries it and hides every other series' drift;
+WAPE pools the errors over the volume, where a series weighs what it sells.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ import pandas as pd
 from forecasting.intervals import LEVELS
 from forecasting.metrics import evaluate, summarize
 
-DRIFT_RATIO = 1.25
+DRIFT_RATIO = 1.5
 LOW_COVERAGE = 0.6
 MIN_PERIODS = 3
 DRIFT_RULE = (
-    f"drift: realised MASE over {DRIFT_RATIO:g}x the held-out MASE, or under "
+    f"drift: realised WAPE {DRIFT_RATIO:g}x the held-out WAPE or more, or under "
     f"{LOW_COVERAGE:.0%} of actuals inside the 80% band, once {MIN_PERIODS} periods "
     "have actuals"
 )
@@ -137,23 +140,24 @@ class Drift:
     rule: str = DRIFT_RULE
 
 
-def judge_drift(realised: Realised, promised_mase: float | None, horizon: int) -> Drift:
-    """Whether the realised accuracy is worse than the backtest promised, by the rule."""
+def judge_drift(realised: Realised, promised_wape: float | None, horizon: int) -> Drift:
+    """Whether the realised accuracy is worse than the backtest promised, by the rule
+    (``promised_wape`` and the realised WAPE are fractions of the actual volume)."""
     needed = min(MIN_PERIODS, max(int(horizon), 1))
     if realised.periods < needed:
         return Drift(False, f"{realised.periods} of the {needed} periods the rule waits for")
-    mase, cover = realised.overall["mase"], realised.overall.get("coverage80")
+    wape, cover = realised.overall["wape"], realised.overall.get("coverage80")
     reasons = []
-    if promised_mase and mase is not None and mase > DRIFT_RATIO * promised_mase:
+    if promised_wape and wape is not None and wape >= DRIFT_RATIO * promised_wape:
         reasons.append(
-            f"realised MASE {mase:.3f} is {mase / promised_mase:.2f}x the held-out "
-            f"{promised_mase:.3f}"
+            f"realised WAPE {wape:.1%} is {wape / promised_wape:.2f}x the held-out "
+            f"{promised_wape:.1%}"
         )
     if cover is not None and cover == cover and cover < LOW_COVERAGE:
         reasons.append(f"only {cover:.0%} of the actuals fell inside the 80% band")
     if reasons:
         return Drift(True, "; ".join(reasons))
-    said = f"realised MASE {mase:.3f}" if mase is not None else "no MASE"
-    if promised_mase:
-        said += f" against {promised_mase:.3f} held out"
+    said = f"realised WAPE {wape:.1%}" if wape is not None else "no WAPE"
+    if promised_wape:
+        said += f" against {promised_wape:.1%} held out"
     return Drift(False, said + ": within the rule")

@@ -124,7 +124,7 @@ def test_appended_actuals_score_the_stored_forecast(loop, monthly):
         assert body[name] == pytest.approx(expected[name], rel=1e-9), name
     assert body["promised"]["mase"] == client.get("/api/metrics").get_json()["served"]["mase"]
     assert len(body["series"]) == 6 and [s["step"] for s in body["steps"]] == list(range(1, 13))
-    assert body["drift"]["rule"].startswith("drift: realised MASE over 1.25x")
+    assert body["drift"]["rule"].startswith("drift: realised WAPE 1.5x the held-out WAPE")
     # the same answer from the command line
     said = cli(data_dir, "accuracy", "--run", "2")
     assert said.returncode == 0, said.stderr

@@ -126,7 +126,7 @@ def _shown(value, percent: bool) -> str:
 def drift(realised_: Realised, run: dict) -> Drift:
     """Whether run ``run`` drifted, by ``forecasting.realised``'s rule."""
     metrics = run.get("metrics") or {}
-    return judge_drift(realised_, metrics.get("mase"), metrics.get("horizon") or MIN_PERIODS)
+    return judge_drift(realised_, promised(run)["wape"], metrics.get("horizon") or MIN_PERIODS)
 
 
 def promised(run: dict) -> dict:
