@@ -55,6 +55,12 @@ def label(value: float | None, digits: int = 3) -> str:
     return "n/a" if shown is None else shown if isinstance(shown, str) else f"{shown:.{digits}f}"
 
 
+def percent(value: float | None) -> str:
+    """A score kept in percent (WAPE, sMAPE, bias) as text: ``9.1%``."""
+    shown = score(value, 1)
+    return "n/a" if shown is None else shown if isinstance(shown, str) else f"{shown:.1f}%"
+
+
 # -- drivers: which the run kept, with both validation scores ---------------------------------
 
 

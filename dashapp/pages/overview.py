@@ -13,7 +13,7 @@ from forecasting.errors import DataError
 from forecasting.frequency import period_unit
 from forecasting.requests import ForecastRequest
 from pipeline import serving
-from pipeline.formatting import describe_holdout, label
+from pipeline.formatting import describe_holdout, label, percent
 from pipeline.serving import queries, reports
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="Overview")
@@ -77,7 +77,8 @@ def update(selector):
             ui.kpi_card(
                 "Production model",
                 prod.run["selected_model"],
-                f"held-out MASE {label(metrics.get('mase'))} vs seasonal naive "
+                f"held-out WAPE {percent(metrics.get('wape'))} vs seasonal naive "
+                f"{percent(baseline.get('wape'))}; MASE {label(metrics.get('mase'))} vs "
                 f"{label(baseline.get('mase'))}"
                 + (f". {describe_holdout(metrics)}" if describe_holdout(metrics) else ""),
                 id_="overview-production",
