@@ -441,17 +441,15 @@ class Upload(MethodView):
         upload = files["file"]
         reading = _reading_options(form)
         try:
-            busy = runs.active(state.system)  # answered before the file is read or kept
+            reading = runs.resolve_append(state.system, reading)
+            raw = upload.read()
+            # judged first: a file that is wrong says so (422) whether or not a run is busy
+            validated = uploads.judge(state.settings, raw, reading, state.system.db)
+            busy = runs.active(state.system)  # then the one-run rule, before anything is kept
             if busy is not None:
                 raise RunConflict(busy["id"])
-            reading = runs.resolve_append(state.system, reading)
-            accepted = uploads.accept(
-                state.settings,
-                upload.read(),
-                upload.filename or "upload.csv",
-                reading,
-                state.system.db,
-            )
+            name = upload.filename or "upload.csv"
+            accepted = uploads.keep(state.settings, raw, name, reading, validated)
             run = runs.ingest(state.system, accepted, reading, wait=UPLOAD_WAIT_SECONDS)
         except RunConflict as exc:
             _conflict(exc)

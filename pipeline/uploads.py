@@ -132,8 +132,22 @@ def accept(
 
     An append (``opts.append``, naming the version in ``opts.append_to``) is validated
     on top of the stored version, which needs ``db``."""
+    return keep(settings, raw, name, opts, judge(settings, raw, opts, db))
+
+
+def judge(
+    settings: Settings, raw: bytes, opts: RunOptions, db: Database | None = None
+) -> Dataset | Appended:
+    """The upload validated (its size, then the whole reading); ``DataError`` saying what is
+    wrong when it is not. Nothing is kept."""
     check_size(settings, raw)
-    validated = validate(raw, settings, opts, db)
+    return validate(raw, settings, opts, db)
+
+
+def keep(
+    settings: Settings, raw: bytes, name: str, opts: RunOptions, validated: Dataset | Appended
+) -> Upload:
+    """Keep a judged upload and its validated data set for the run that stores it."""
     path = _keep(settings.uploads_dir, raw)
     keep_validated(path, settings, opts, validated)
     data = validated.dataset if isinstance(validated, Appended) else validated

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import itertools
 import json
 import time
@@ -328,6 +330,9 @@ def test_start_a_run_through_the_api_and_a_second_is_refused(client):
     assert "Wait for it to finish or cancel it" in upload.get_json()["detail"]["message"]
     after = sorted(uploads.glob("*")) if uploads.exists() else []
     assert after == before, "a refused upload kept its file"
+    # a file that is wrong says what is wrong, run or no run
+    wrong = client.post("/api/upload", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")})
+    assert wrong.status_code == 422 and "date" in wrong.get_json()["detail"].lower()
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         run = client.get(f"/api/runs/{run_id}").get_json()
