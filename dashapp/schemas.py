@@ -358,16 +358,13 @@ class LogResponse(Schema):
     status = fields.String()
 
 
-class UploadFile(Schema):
+class UploadForm(Schema):
+    """The multipart upload: the file, and optional overrides of what the loader detects."""
+
     file = fields.Raw(
         required=True,
         metadata={"type": "string", "format": "binary", "description": "the sales CSV"},
     )
-
-
-class UploadForm(Schema):
-    """Optional overrides of what the loader detects by itself."""
-
     date = fields.String(metadata={"description": "the date column"})
     target = fields.String(metadata={"description": "the sales column"})
     ids = fields.String(metadata={"description": "id columns, comma separated"})

@@ -286,8 +286,15 @@ def test_an_unknown_selection_gets_the_same_status_on_every_route(client, select
 
 
 def test_openapi_document_and_health(client):
+    from openapi_spec_validator import validate
+
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
+    validate(spec)  # an OpenAPI 3 document by the specification's own validator
+    upload = spec["paths"]["/api/upload"]["post"]
+    assert "parameters" not in upload  # no OpenAPI 2 formData: one multipart body
+    body = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    assert spec["components"]["schemas"][body.rsplit("/", 1)[1]]["required"] == ["file"]
     for path in ("/api/forecast", "/api/historical", "/api/runs/{run_id}/logs", "/api/upload"):
         assert path in spec["paths"], path
     # the admin token is a bearer scheme, declared by exactly the routes that change things
