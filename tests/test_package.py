@@ -8,7 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -39,12 +41,25 @@ def installed(tmp_path_factory):
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
+    if sys.prefix != sys.base_prefix:  # run from a venv: its libraries are not the system's
+        _see_libraries_of_this_interpreter(python)
     wheel = next((work / "dist").glob("salesforecast-*.whl"))
     install = [python, "-m", "pip", "install", "-q", "--no-deps", wheel]
     done = subprocess.run(install, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     shutil.rmtree(source)  # nothing may come from the source tree any more
     return work, python
+
+
+def _see_libraries_of_this_interpreter(python) -> None:
+    """Let the new venv import what this interpreter's venv has installed (after its own
+    site-packages, so the wheel installed there still wins)."""
+    purelib = sysconfig.get_paths()["purelib"]
+    theirs = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(theirs) / "_outer_venv.pth").write_text(purelib + "\n")
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
