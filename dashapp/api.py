@@ -343,8 +343,10 @@ def _history(reads: serving.ServingCache, args: dict) -> dict:
     return {
         "series": _scope(args).label,
         "data": [
-            {"date": ds.date().isoformat(), "value": float(y), "outliers": int(o)}
-            for ds, y, o in zip(frame["ds"], frame["y"], frame["outliers"], strict=True)
+            {"date": ds.date().isoformat(), "value": float(y), "outliers": int(o), "filled": int(f)}
+            for ds, y, o, f in zip(
+                frame["ds"], frame["y"], frame["outliers"], frame["filled"], strict=True
+            )
         ],
     }
 

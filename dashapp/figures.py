@@ -74,7 +74,8 @@ def history_with_forecast(
     quantity: str,
     tail: int = 365,
 ) -> go.Figure:
-    """Actual sales, the forecast, and its 80% and 95% bands; outliers marked.
+    """Actual sales, the forecast, and its 80% and 95% bands; outliers and the periods
+    the gap rule filled marked.
 
     ``quantity`` names the y axis (the target column of the data set).
     """
@@ -94,6 +95,11 @@ def history_with_forecast(
         )
         marks = hist.loc[hist.get("outliers", pd.Series(0, index=hist.index)) > 0]
         mark_points(fig, marks["ds"], marks["y"], "outlier", {"color": "#d62728", "size": 7})
+        made_up = hist.loc[hist.get("filled", pd.Series(0, index=hist.index)) > 0]
+        mark_points(
+            fig, made_up["ds"], made_up["y"], "filled (no value in the file)",
+            {"color": "#7f7f7f", "size": 7, "symbol": "circle-open"},
+        )  # fmt: skip
     if forecast is not None and len(forecast):
         for level, color in ((95, BAND_95), (80, BAND_80)):
             fig.add_trace(

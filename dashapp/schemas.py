@@ -161,7 +161,15 @@ class ForecastResponse(Schema):
 class HistoryPoint(Schema):
     date = fields.String(required=True)
     value = fields.Float(required=True)
-    outliers = fields.Integer()
+    outliers = fields.Integer(
+        metadata={"description": "1 where the value (a series', or the scope's sum) is an outlier"}
+    )
+    filled = fields.Integer(
+        metadata={
+            "description": "series whose value here the file did not have: the gap rule "
+            "filled it (interpolated along its season, or a period without a sale)"
+        }
+    )
 
 
 class HistoryResponse(Schema):

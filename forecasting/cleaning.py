@@ -62,6 +62,8 @@ class CleanData:
     freq: Frequency
     report: CleaningReport
     outliers: pd.DataFrame
+    #: ``unique_id, ds`` of the periods the file had no value for, filled by the gap rule
+    filled: pd.DataFrame | None = None
 
 
 def clean(
@@ -91,6 +93,7 @@ def clean(
     frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy)
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
+    filled = frame.loc[frame.pop("_filled").astype(bool), ["unique_id", "ds"]]
     validate_long_frame(frame, min_length=min_length)
     outliers = flag_outliers(frame, freq.season_length, outlier_threshold, drivers)
     report = CleaningReport(
@@ -117,7 +120,9 @@ def clean(
         outliers_flagged=len(outliers),
         dropped_series=dropped,
     )
-    return CleanData(frame.reset_index(drop=True), freq, report, outliers)
+    return CleanData(
+        frame.reset_index(drop=True), freq, report, outliers, filled.reset_index(drop=True)
+    )
 
 
 def _deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
@@ -167,8 +172,9 @@ def _fill_gaps(
     if fill.invented() > len(frame):
         raise DataError(_too_many_gaps(full, fill, len(frame), freq))
     full["y"] = fill.y
+    full["_filled"] = fill.filled
     full = full.loc[fill.keep]
-    others = [c for c in full.columns if c not in ("unique_id", "ds", "y")]
+    others = [c for c in full.columns if c not in ("unique_id", "ds", "y", "_filled")]
     if others:
         grouped = full.groupby("unique_id", sort=False)
         full[others] = grouped[others].ffill()

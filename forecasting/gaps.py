@@ -68,6 +68,8 @@ class GapFill:
     left_out: int
     series_missing: int
     periods_missing_everywhere: int
+    #: rows with no value in the file that now hold one (interpolated, carried or zero)
+    filled: np.ndarray | None = None
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
@@ -119,6 +121,7 @@ def fill_target(
         left_out=int(edge.sum()) if policy == "auto" else 0,
         series_missing=int(full.loc[inside & series_rule, "unique_id"].nunique()),
         periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
+        filled=hole & keep,
     )
 
 

@@ -37,7 +37,7 @@ def resolve_dataset(db: Database, dataset_id: int | None) -> StoredDataset:
 
 
 def training_frame(stored: StoredDataset) -> pd.DataFrame:
-    return stored.frame.drop(columns="is_outlier")
+    return stored.frame.drop(columns=["is_outlier", "is_filled"], errors="ignore")
 
 
 def outlier_rows(stored: StoredDataset) -> pd.DataFrame:

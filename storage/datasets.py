@@ -22,7 +22,7 @@ CHUNK = 50_000
 class StoredDataset:
     id: int
     info: dict
-    #: ``unique_id, ds, y, is_outlier``, the id and attribute columns, and the drivers
+    #: ``unique_id, ds, y, is_outlier, is_filled``, the id and attribute columns, the drivers
     frame: pd.DataFrame
     #: ``unique_id, ds`` and the drivers' planned values past the last sale, if the file had any
     plan: pd.DataFrame | None = None
@@ -37,17 +37,16 @@ def save_dataset(
     exog: list[str],
     outliers: pd.DataFrame | None = None,
     plan: pd.DataFrame | None = None,
+    filled: pd.DataFrame | None = None,
 ) -> int:
     """Store one version in a single transaction (all of it or nothing).
 
-    ``plan`` (drivers past the last sale) is stored with the drivers, after the history.
+    ``plan`` (drivers past the last sale) is stored with the drivers, after the history;
+    ``outliers`` and ``filled`` (``unique_id, ds``) mark their observations.
     """
     frame = frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
-    flags = pd.Series(False, index=frame.index)
-    if outliers is not None and len(outliers):
-        marks = outliers[["unique_id", "ds"]].assign(_o=True)
-        merged = frame[["unique_id", "ds"]].merge(marks, how="left", on=["unique_id", "ds"])
-        flags = merged["_o"].eq(True)
+    flags = _marked(frame, outliers)
+    gaps = _marked(frame, filled)
     series = frame.groupby("unique_id", sort=True).agg(
         total=("y", "sum"), **{c: (c, "first") for c in key_columns}
     )
@@ -83,6 +82,7 @@ def save_dataset(
                 "ds": frame["ds"].astype(object),
                 "y": frame["y"].astype(float),
                 "is_outlier": flags.to_numpy(),
+                "is_filled": gaps.to_numpy(),
             }
         )
         _bulk(s, Observation, obs)
@@ -99,6 +99,15 @@ def save_dataset(
                 ).dropna(subset=["value"])
                 _bulk(s, DriverValue, drivers)
     return vid
+
+
+def _marked(frame: pd.DataFrame, marks: pd.DataFrame | None) -> pd.Series:
+    """Whether each row of ``frame`` is among ``marks`` (``unique_id, ds``)."""
+    if marks is None or not len(marks):
+        return pd.Series(False, index=frame.index)
+    marks = marks[["unique_id", "ds"]].drop_duplicates().assign(_m=True)
+    merged = frame[["unique_id", "ds"]].merge(marks, how="left", on=["unique_id", "ds"])
+    return merged["_m"].eq(True).set_axis(frame.index)
 
 
 def _bulk(session, table, frame: pd.DataFrame) -> None:
@@ -120,7 +129,13 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
         info = dataset_dict(version)
         conn = s.connection()
         obs = pd.read_sql(
-            select(Observation.unique_id, Observation.ds, Observation.y, Observation.is_outlier)
+            select(
+                Observation.unique_id,
+                Observation.ds,
+                Observation.y,
+                Observation.is_outlier,
+                Observation.is_filled,
+            )
             .where(Observation.dataset_id == dataset_id)
             .order_by(Observation.unique_id, Observation.ds),
             conn,
@@ -136,6 +151,7 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
         )
     obs["ds"] = pd.to_datetime(obs["ds"])
     obs["is_outlier"] = obs["is_outlier"].astype(bool)
+    obs["is_filled"] = obs["is_filled"].astype(bool)
     if keys and info["attributes"]:
         lookup = pd.DataFrame([{"unique_id": uid, **k} for uid, k in keys])
         obs = obs.merge(lookup, on="unique_id", how="left")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -90,6 +91,8 @@ class Observation(Base):
     ds: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     y: Mapped[float] = mapped_column(Float)
     is_outlier: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: a period the file had no value for, filled by the gap rule (interpolated or zero)
+    is_filled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DriverValue(Base):

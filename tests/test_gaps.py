@@ -111,6 +111,13 @@ def test_the_upload_api_states_the_rule_per_data_set(empty_client):
     # the stored rows are the file's weeks plus the interpolated ones, no zero among them
     loaded = load_csv(raw).frame
     assert cleaning["rows_out"] == len(loaded) + lost
+    # and the history says which values the file did not have, series by series
+    stored = {(uid, ds.date().isoformat()) for uid, ds in zip(loaded["unique_id"], loaded["ds"])}
+    total = empty_client.get("/api/historical").get_json()["data"]
+    assert sum(p["filled"] for p in total) == lost
+    uid = loaded["unique_id"].iloc[0]
+    one = empty_client.get(f"/api/historical?series={uid}").get_json()["data"]
+    assert all(p["filled"] == ((uid, p["date"]) not in stored) for p in one)
 
 
 def test_a_slow_mover_whose_export_stops_early_sells_zero_to_the_end_and_a_steady_one_ends():

@@ -282,8 +282,13 @@ def update_history(selector):
     history = queries.history(reads, selection)
     quantity, _freq = reports.quantity(reads)
     fig = figures.history_with_forecast(history, None, quantity, tail=10_000)
-    title = f"History of {quantity}: {selection.label} (red: periods with outliers)"
-    table = history.assign(date=history["ds"].dt.date.astype(str))[["date", "y", "outliers"]]
+    title = (
+        f"History of {quantity}: {selection.label} (red: outliers; open grey: periods the "
+        "file had no value for, filled by the gap rule)"
+    )
+    table = history.assign(date=history["ds"].dt.date.astype(str))[
+        ["date", "y", "outliers", "filled"]
+    ]
     table = table.rename(columns={"y": quantity}).iloc[::-1]
     columns = [{"name": c, "id": c} for c in table.columns]
     return fig, title, table.to_dict("records"), columns

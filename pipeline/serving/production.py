@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from forecasting.frequency import frequency_from_alias
 from forecasting.requests import StoredForecast
 from forecasting.serving_model import ServingModel, driver_tail
 from pipeline.serving.errors import NoDataSet, NothingServes
@@ -43,6 +44,8 @@ class DatasetRows:
     frame: pd.DataFrame
     keys: pd.DataFrame
     plan: pd.DataFrame | None
+    #: periods of the data set's season (its outliers are judged after it)
+    season_length: int = 1
 
 
 class ServingCache:
@@ -120,7 +123,8 @@ class ServingCache:
                 keys = series_keys(self.system.db, dataset_id)
                 # two kept: the serving run's and the newest (the actuals since)
                 kept = {k: v for k, v in self._dataset.items() if k == self.dataset_id()}
-                kept[dataset_id] = DatasetRows(stored.frame, keys, stored.plan)
+                season = frequency_from_alias(stored.info["freq"]).season_length
+                kept[dataset_id] = DatasetRows(stored.frame, keys, stored.plan, season)
                 self._dataset = kept
             return self._dataset[dataset_id]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from forecasting.cleaning import flag_outliers
 from forecasting.ladder import describe_step, upgrade_names
 from forecasting.selection import RULES
 from forecasting.serving_model import SERVED
@@ -81,12 +82,25 @@ def did_you_mean(asked: str, known: list[str]) -> list[str]:
 
 
 def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None = None):
-    """``ds, y, outliers`` summed over the scope."""
+    """``ds, y, outliers, filled`` summed over the scope: ``outliers`` 1 where the scope's
+    own sum is an outlier (a series' flags for one series; a total is judged as the total,
+    not marked wherever any member is), ``filled`` the series whose value there the gap
+    rule made up (the file had none)."""
     rows = cache.dataset(dataset_id)
     chosen = members(scope, rows.keys)
     picked = rows.frame.loc[rows.frame["unique_id"].isin(chosen)]
-    out = picked.groupby("ds", sort=True).agg(y=("y", "sum"), outliers=("is_outlier", "sum"))
-    return out.reset_index()
+    filled = picked["is_filled"] if "is_filled" in picked else pd.Series(False, picked.index)
+    out = (
+        picked.assign(filled=filled.astype(int))
+        .groupby("ds", sort=True)
+        .agg(y=("y", "sum"), outliers=("is_outlier", "sum"), filled=("filled", "sum"))
+        .reset_index()
+    )
+    if len(chosen) > 1:  # the sum's own outliers
+        summed = out[["ds", "y"]].assign(unique_id="sum")
+        marked = flag_outliers(summed, rows.season_length)["ds"]
+        out["outliers"] = out["ds"].isin(marked).astype(int)
+    return out
 
 
 def series_details(cache: ServingCache) -> pd.DataFrame | None:

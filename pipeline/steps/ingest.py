@@ -47,6 +47,7 @@ def store_dataset(
         exog=list(data.spec.exog),
         outliers=data.cleaned.outliers,
         plan=data.plan,
+        filled=getattr(data.cleaned, "filled", None),
     )
 
 
