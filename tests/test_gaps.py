@@ -112,7 +112,8 @@ def test_the_upload_api_states_the_rule_per_data_set(empty_client):
     loaded = load_csv(raw).frame
     assert cleaning["rows_out"] == len(loaded) + lost
     # and the history says which values the file did not have, series by series
-    stored = {(uid, ds.date().isoformat()) for uid, ds in zip(loaded["unique_id"], loaded["ds"])}
+    pairs = zip(loaded["unique_id"], loaded["ds"], strict=True)
+    stored = {(uid, ds.date().isoformat()) for uid, ds in pairs}
     total = empty_client.get("/api/historical").get_json()["data"]
     assert sum(p["filled"] for p in total) == lost
     uid = loaded["unique_id"].iloc[0]
