@@ -48,6 +48,9 @@ class Previous:
     promotions: list[str] = field(default_factory=list)
     country: str | None = None
     gap_policy: str = DEFAULT_GAP_POLICY
+    #: every column of the file the version was read from (empty for versions stored
+    #: before the mapping kept them)
+    columns: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, dataset_id: int, info: dict, frame: pd.DataFrame, plan) -> Previous:
@@ -69,6 +72,7 @@ class Previous:
             promotions=list(detected.get("promotions") or []),
             country=info.get("country"),
             gap_policy=(info.get("cleaning") or {}).get("gap_policy", DEFAULT_GAP_POLICY),
+            columns=list(mapping.get("columns") or []),
         )
 
 
@@ -237,9 +241,12 @@ def _same_columns(previous: Previous, loaded: LoadedData) -> None:
             f"version {previous.id} has {', '.join(previous.ids) or 'none (one series)'}: "
             "new actuals need the same columns as the stored data."
         )
+    # the first file's columns, those it used and those it said it would not use (its
+    # descriptions, outcomes not known ahead): next month's export is the same export
     stored = {previous.date, previous.target, *previous.ids, *previous.attributes,
-              *previous.exog}  # fmt: skip
-    extra = [c for c in loaded.frame.columns if c not in stored and c not in DERIVED]
+              *previous.exog, *previous.columns}  # fmt: skip
+    given = mapping.columns or list(loaded.frame.columns)
+    extra = [c for c in given if c not in stored and c not in DERIVED]
     if not previous.wide and extra:
         raise DataError(
             f"The file has columns data set version {previous.id} does not have: "

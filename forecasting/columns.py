@@ -57,6 +57,7 @@ def detect_columns(
         wide = detect_wide(table, date, numeric)
         if wide is not None:
             return wide
+    guessed = target is None
     target = target or _detect_target(table, date, numeric, exclude=set(ids or []))
     if numeric.get(target, 0.0) == 0.0:
         raise DataError(
@@ -68,20 +69,47 @@ def detect_columns(
         ids = _detect_ids(table, date, target, numeric)
     drivers = [c for c in columns if c not in (date, target, *ids) and numeric.get(c, 0.0) >= 0.95]
     attributes = _detect_attributes(table, [date, target, *ids, *drivers], list(ids))
+    used = {date, target, *ids, *drivers, *attributes}
+    ignored = {
+        c: "text that changes within a series (neither an id nor one series' attribute)"
+        if numeric.get(c, 0.0) < 0.95
+        else "numbers in too few rows to be a driver"
+        for c in columns
+        if c not in used
+    }
+    candidates = _unnamed_numeric(table, date, numeric, [*ids]) if guessed else []
     return ColumnMapping(
-        date=date, target=target, ids=list(ids), drivers=drivers, attributes=attributes
-    )
+        date=date, target=target, ids=list(ids), drivers=drivers, attributes=attributes,
+        columns=columns, ignored=ignored,
+        target_candidates=[c for c in candidates if c != target] if len(candidates) > 1 else [],
+    )  # fmt: skip
+
+
+def _unnamed_numeric(
+    table: pd.DataFrame, date: str, numeric: dict[str, float], ids: list[str]
+) -> list[str]:
+    """The numeric columns that could be the sales when none is named like sales (the
+    target was guessed among them): empty when a column is named like sales."""
+    named = [c for c in table.columns if c != date and hint_rank(c, TARGET_HINTS) < 2]
+    if any(numeric.get(c, 0.0) >= 0.5 for c in named):
+        return []
+    return [
+        c for c in table.columns
+        if c != date and c not in ids and numeric.get(c, 0.0) >= 0.95
+        and hint_rank(c, ID_HINTS) == 2
+    ]  # fmt: skip
 
 
 def _detect_attributes(table: pd.DataFrame, taken: list[str], ids: list[str]) -> list[str]:
-    """Text columns with one value per series (and more than one value overall)."""
+    """Text columns with one value per series, blanks aside (and more than one overall)."""
     if not ids:
         return []
     out = []
     for col in table.columns:
         if col in taken or table[col].nunique() < 2:
             continue
-        per_series = table.groupby(ids, sort=False)[col].nunique(dropna=False)
+        # a description left blank on some rows is still one value per series
+        per_series = table.groupby(ids, sort=False)[col].nunique(dropna=True)
         if (per_series <= 1).all():
             out.append(col)
     return out

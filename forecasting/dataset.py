@@ -66,9 +66,21 @@ class Dataset:
         notes = [
             f"columns: date {mapping.date!r}, target {mapping.target!r}, series ids "
             f"{', '.join(mapping.ids) or 'none (one series)'}, possible drivers "
-            f"{', '.join(mapping.drivers) or 'none'}",
+            f"{', '.join(mapping.drivers) or 'none'}"
+            + (
+                f", series attributes {', '.join(mapping.attributes)}" if mapping.attributes else ""
+            ),
             f"dates: {self.loaded.dates.reason}",
         ]
+        others = getattr(mapping, "target_candidates", [])
+        if others:
+            notes.append(
+                f"target guessed: no column is named like sales, and {', '.join(others)} could "
+                f"be the sales too; {mapping.target!r} has the most distinct values. Name the "
+                "one to forecast (--target, or the sales column on the upload page)"
+            )
+        for column, why in getattr(mapping, "ignored", {}).items():
+            notes.append(f"column {column!r} not used: {why}")
         if mapping.wide:
             notes.append(describe_wide(mapping))
         if self.loaded.unreadable:
@@ -213,6 +225,8 @@ def from_loaded(
     price_cols, promo_cols = driver_roles(exog, prices or (), promotions or ())
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame, plan = split_plan(loaded.frame[keep], exog)
+    for col in loaded.mapping.attributes:  # a description left blank on a row: its series'
+        frame[col] = frame.groupby("unique_id", sort=False)[col].transform("first")
     freq = infer_frequency(frame)
     fill_driver_holes(frame, price_cols, promo_cols)
     cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits, drivers=exog)

@@ -78,6 +78,14 @@ class ColumnMapping:
     drivers: list[str] = field(default_factory=list)
     attributes: list[str] = field(default_factory=list)
     wide: list[str] = field(default_factory=list)
+    #: every column of the file, in its order (an append of the same export has them all)
+    columns: list[str] = field(default_factory=list)
+    #: the file's columns none of the above, and why (said in the report, never dropped
+    #: without a word)
+    ignored: dict[str, str] = field(default_factory=dict)
+    #: other numeric columns that could be the sales when none is named like sales: the
+    #: reading guessed, and the page asks
+    target_candidates: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -87,6 +95,9 @@ class ColumnMapping:
             "drivers": self.drivers,
             "attributes": self.attributes,
             "wide": self.wide,
+            "columns": self.columns,
+            "ignored": self.ignored,
+            "target_candidates": self.target_candidates,
         }
 
 
