@@ -210,6 +210,7 @@ def append_actuals(
         gap_policy=previous.gap_policy,
         limits=limits,
         named=False,
+        known_ahead=True,  # the stored version's drivers were known ahead when stored
     )
     if data.spec.freq.alias != previous.freq_alias:
         raise DataError(

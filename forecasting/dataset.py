@@ -203,12 +203,19 @@ def from_loaded(
     gap_policy: str = DEFAULT_GAP_POLICY,
     limits: Limits | None = None,
     named: bool | None = None,
+    known_ahead: bool | None = None,
 ) -> Dataset:
     """Clean and validate a loaded frame (a file's, or history with new actuals added).
 
     ``named``: whether the drivers were named by the user (a blank in one is then an
-    error); by default, whether ``exog`` was given."""
+    error); by default, whether ``exog`` was given. ``known_ahead``: whether the drivers
+    given are known in advance (by default, whether ``exog`` was given). A candidate
+    driver not declared so is one only where the file gives its values past the last
+    sale (a plan): a column with no future values is an outcome or a plan not given,
+    and a model validated with its true future values would promise what no planner
+    can have (issue 28: a cost column, the same counts priced, was kept)."""
     named = bool(exog) if named is None else named
+    known_ahead = bool(exog) if known_ahead is None else known_ahead
     exog = list(exog or loaded.mapping.drivers)
     unknown = [c for c in exog if c not in loaded.mapping.drivers]
     if unknown:
@@ -232,7 +239,16 @@ def from_loaded(
     cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits, drivers=exog)
     fill_driver_holes(cleaned.frame, price_cols, promo_cols)
     left_out = {}
+    if not known_ahead:
+        for col in exog:
+            if plan is None or not plan[col].notna().any():
+                left_out[col] = (
+                    "no values past the last sale, so not known ahead: name it as a driver "
+                    "(--exog, or tick it on the upload page) if its future values will be"
+                )
     for col in exog:
+        if col in left_out:
+            continue
         holes = cleaned.frame[col].isna()
         if holes.any():
             uid = cleaned.frame.loc[holes, "unique_id"].iloc[0]

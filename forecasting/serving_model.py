@@ -141,10 +141,17 @@ class ServingModel:
         )
 
     def describe(self) -> str:
-        kinds = self.choice.value_counts()
-        if len(kinds) == 1:
-            return str(kinds.index[0])
-        return "per series: " + ", ".join(f"{k} ({v})" for k, v in kinds.items())
+        """What makes the forecast a reader sees: where drivers serve, the choice with a
+        plan and the driver-free one past it, the one that serves the stored forecast
+        first (issue 28: the label named the drivers' choice, while without a plan every
+        future value came from the driver-free one)."""
+        with_plan = _kinds(self.choice)
+        unplanned = self.unplanned if self.spec.exog else None
+        if unplanned is None or _kinds(unplanned) == with_plan:
+            return with_plan
+        if self.plan is not None:
+            return f"{with_plan} with the plan; {_kinds(unplanned)} past it"
+        return f"{_kinds(unplanned)} without a plan; {with_plan} with one"
 
     def forecast(
         self,
@@ -474,3 +481,11 @@ def _band_quantiles(
     quantiles[RULES["zero"]] = zero_quantiles()
     quantiles[RULES["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
     return quantiles
+
+
+def _kinds(choice: pd.Series) -> str:
+    """A choice per series in words: the candidate, or each with its count of series."""
+    kinds = choice.value_counts()
+    if len(kinds) == 1:
+        return str(kinds.index[0])
+    return "per series: " + ", ".join(f"{k} ({v})" for k, v in kinds.items())

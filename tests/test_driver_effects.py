@@ -21,8 +21,12 @@ DRIVER_MODELS = [name for name, cls in MODELS.items() if cls.uses_exog]
 
 
 def _panel(n_series: int = 12, **kwargs):
+    # the file holds no rows ahead: the planner declares the price and the display known
+    # ahead (they set them), so they are tried as drivers
     data = prepare(
-        priced_promoted_weekly(n_series, **kwargs).to_csv(index=False).encode(), horizon=H
+        priced_promoted_weekly(n_series, **kwargs).to_csv(index=False).encode(),
+        horizon=H,
+        exog=["price", "display"],
     )
     return data.frame, data.spec
 

@@ -151,12 +151,14 @@ def test_a_run_stores_the_forecast_with_the_files_plan_and_serves_it(tmp_path):
     assert by_price[8.0] - by_price[12.0] > 40
 
 
-def _grocery_export(items: int = 6, days: int = 800, seed: int = 3) -> bytes:
+def _grocery_export(items: int = 6, days: int = 800, seed: int = 3, planned: int = 28) -> bytes:
     """Daily item sales that follow the item's price, beside the columns a store system
     exports with them: a store number, M5's week counter, a day-of-week and a month
-    column, and a Christmas flag."""
+    column, and a Christmas flag; the last ``planned`` days carry the planned prices and
+    no sales yet."""
     rng = np.random.default_rng(seed)
-    dates = pd.date_range("2021-01-01", periods=days)
+    dates = pd.date_range("2021-01-01", periods=days + planned)
+    days += planned
     frames = []
     for item in range(items):
         price = 3 + rng.choice([0.0, -0.5], size=days, p=[0.8, 0.2])
@@ -175,6 +177,7 @@ def _grocery_export(items: int = 6, days: int = 800, seed: int = 3) -> bytes:
                 }
             )
         )
+        frames[-1].loc[days - planned :, "sales"] = np.nan
     return pd.concat(frames).to_csv(index=False).encode()
 
 
@@ -190,6 +193,10 @@ def test_identifiers_counters_and_calendar_keys_are_never_tried_and_a_price_is()
     assert why["mon"] == "a calendar key: a function of the month"
     assert why["xmas"].startswith("a calendar key")
     assert "wm_yr_wk not tried (a counter" in data.describe_drivers()
+    # without the planned rows the price is not known ahead: not tried either
+    unplanned = prepare(_grocery_export(planned=0), horizon=28, ids=["item"])
+    assert unplanned.spec.exog == ()
+    assert "not known ahead" in unplanned.drivers_left_out["sell_price"]
     # named by the user, a column is used as asked
     named = prepare(_grocery_export(), horizon=28, ids=["item"], exog=["wm_yr_wk"])
     assert named.spec.exog == ("wm_yr_wk",)
