@@ -206,19 +206,39 @@ def start_options(
 ) -> RunOptions:
     """What the form asks for; ``DataError`` saying what to change. An uploaded file is
     stored and trained on, or with ``train_too`` off only stored."""
+    blocked = start_blocked(pending)
+    if blocked:
+        raise DataError(blocked)
+    pending = pending if pending and pending.get("path") else None
     kind = ("run" if train_too else "ingest") if pending else "train"
+    reading = (pending or {}).get("reading") or {}
     return RunOptions(
         kind=kind,
         csv=pending["path"] if pending else None,
         source_name=pending["name"] if pending else None,
         append=bool(pending and pending.get("append_to")),
         append_to=pending.get("append_to") if pending else None,
+        date=reading.get("date"),
+        target=reading.get("target"),
+        ids=reading.get("ids") or None,
         # every model ticked is the default set (the expensive ones screened on a sample)
         models=None if not models or set(models) >= set(MODELS) else list(models),
         trials=whole(trials, "number of trials") or 0,
         horizon=whole(horizon, "horizon"),
         exog=list(exog or []) if pending else [],
     )
+
+
+def start_blocked(pending: dict | None) -> str | None:
+    """Why Start must wait on what the upload left, or None."""
+    if pending and pending.get("refused"):
+        return (
+            "The last file was not accepted, so nothing would be trained on it: upload a "
+            "file that is accepted, or reload the page to train the stored data."
+        )
+    if pending and pending.get("needs_target"):
+        return "Choose the sales column (above) and read the file again first."
+    return None
 
 
 def ask_to_start(

@@ -171,7 +171,7 @@ def layout(**_):
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Drivers known in advance (to force them in)"),
+                            dbc.Label("Drivers known in advance"),
                             dbc.Checklist(id="retraining-exog", options=[], value=[], inline=True),
                             html.Div(
                                 "Upload a file to see its numeric columns.",
@@ -240,6 +240,19 @@ def allow_upload(confirmed):
 
 
 @callback(
+    Output("retraining-start", "disabled", allow_duplicate=True),
+    Output("retraining-start", "title"),
+    Input("retraining-pending", "data"),
+    prevent_initial_call=True,
+)
+def start_waits(pending):
+    """Start is disabled while the last upload was refused, or its sales column is a guess
+    the planner has not confirmed (the run would train what they did not ask for)."""
+    why = run_panel.start_blocked(pending)
+    return bool(why), why or ""
+
+
+@callback(
     Output("retraining-exog", "options"),
     Output("retraining-exog-note", "children"),
     Input("retraining-pending", "data"),
@@ -249,10 +262,16 @@ def driver_choices(pending):
         return [], "No numeric driver columns in the upload." if pending else ""
     return (
         [{"label": d, "value": d} for d in pending["drivers"]],
-        "With none ticked, each is tried and kept only where validation says it helps "
-        "(the log and the Forecast page say which). Tick to use exactly these. Either way "
-        "they must be values you know ahead (a plan), not outcomes.",
+        "Tick the columns whose future values you will know (prices and promotions you "
+        "set): exactly those are used. With none ticked, only columns the file gives "
+        "values for past the last sale (a plan) are tried, each kept where validation says "
+        "it helps beyond noise. A column you will not know ahead (a cost, a count of the "
+        "same sales) is an outcome: leave it unticked.",
     )
+
+
+#: what the pending store says after a file was refused: Start waits for a file that is not
+REFUSED = {"refused": True}
 
 
 @callback(
@@ -272,26 +291,64 @@ def validate_upload(contents, filename, mode):
         ), None
     try:
         raw = base64.b64decode(contents.split(",", 1)[1])
+    except (ValueError, IndexError):
+        return dbc.Alert("The upload could not be read as a file.", color="danger"), REFUSED
+    reading = RunOptions(kind="eda", append=mode == "append")
+    return _judged(raw, filename, reading)
+
+
+@callback(
+    Output("retraining-report", "children", allow_duplicate=True),
+    Output("retraining-pending", "data", allow_duplicate=True),
+    Input("retraining-reread", "n_clicks"),
+    State("retraining-read-date", "value"),
+    State("retraining-read-target", "value"),
+    State("retraining-read-ids", "value"),
+    State("retraining-pending", "data"),
+    prevent_initial_call=True,
+)
+def read_again(clicks, date, target, ids, pending):
+    """The same file read with the columns the planner chose: nothing is stored yet."""
+    if not clicks or not pending or not pending.get("path"):
+        return dash.no_update, dash.no_update
+    if not is_admin():
+        return dash.no_update, dash.no_update
+    reading = RunOptions(kind="eda", date=date, target=target, ids=list(ids or []))
+    with open(pending["path"], "rb") as handle:
+        raw = handle.read()
+    return _judged(raw, pending["name"], reading)
+
+
+def _judged(raw: bytes, filename: str, reading: RunOptions):
+    """An upload judged with a reading: the report card and what Start will use, or the
+    refusal (and Start waits for a file that is accepted)."""
+    try:
         system = app_state().system
-        reading = runs.resolve_append(system, RunOptions(kind="eda", append=mode == "append"))
+        reading = runs.resolve_append(system, reading)
         upload = uploads.accept(system.settings, raw, filename, reading, system.db)
     except DataError as exc:
         return dbc.Alert(
             [
                 html.B("This file was not accepted: "),
                 str(exc),
-                html.Div("Nothing was stored.", className="small"),
+                html.Div(
+                    "Nothing was stored, and Start waits for a file that is accepted.",
+                    className="small",
+                ),
             ],
             color="danger",
             id="retraining-rejected",
-        ), None
-    except (ValueError, IndexError):
-        return dbc.Alert("The upload could not be read as a file.", color="danger"), None
+        ), REFUSED
+    mapping = upload.report["detected"]["mapping"]
     pending = {
         "path": str(upload.path),
         "name": upload.name,
         "drivers": upload.drivers,
         "append_to": reading.append_to,
+        # what Start reads the file with: the columns as detected or chosen here
+        "reading": {"date": mapping["date"], "target": mapping["target"], "ids": mapping["ids"]},
+        # the sales column was guessed among several: Start waits for the planner's word
+        "needs_target": bool(mapping.get("target_candidates")) and reading.target is None,
     }
     return _report_card(upload.report, upload.notes, filename), pending
 
@@ -317,25 +374,75 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
             f"Left out ({len(r['dropped_series'])}): "
             + "; ".join(f"{k}: {v}" for k, v in list(r["dropped_series"].items())[:5])
         )
-    return dbc.Card(
-        dbc.CardBody(
-            [
-                html.H5(
-                    f"New actuals for data set version {report['append']['appended_to']}: "
-                    f"{filename}"
-                    if report.get("append")
-                    else f"Validation report: {filename}"
-                ),
-                html.Ul([html.Li(i) for i in items]),
-                html.P(
-                    "The file is stored when a run starts with it; until then nothing is kept.",
-                    className="small mb-0",
-                ),
-            ]
+    body = [
+        html.H5(
+            f"New actuals for data set version {report['append']['appended_to']}: {filename}"
+            if report.get("append")
+            else f"Validation report: {filename}"
         ),
-        color="success",
-        outline=True,
-        id="retraining-accepted",
+        html.Ul([html.Li(i) for i in items]),
+    ]
+    if not report.get("append"):  # an append is read as the stored version was
+        body.append(_reading_choices(mapping))
+    body.append(
+        html.P(
+            "The file is stored when a run starts with it; until then nothing is kept.",
+            className="small mb-0",
+        )
+    )
+    return dbc.Card(dbc.CardBody(body), color="success", outline=True, id="retraining-accepted")
+
+
+def _reading_choices(mapping: dict) -> html.Div:
+    """The detected date, sales and series columns as choices the planner can change, and
+    a question when the sales column was only guessed."""
+    columns = mapping.get("columns") or [mapping["date"], mapping["target"], *mapping["ids"]]
+    numeric = [c for c in columns if c in {mapping["target"], *mapping["drivers"]}]
+    others = [c for c in columns if c not in (mapping["date"], mapping["target"])]
+    ask = []
+    if mapping.get("target_candidates"):
+        ask.append(
+            dbc.Alert(
+                f"Which column is the sales? No column is named like sales, so "
+                f"{mapping['target']!r} was guessed; "
+                f"{', '.join(repr(c) for c in mapping['target_candidates'])} could be it too. "
+                "Choose the sales column below and read the file again: Start waits for it.",
+                color="warning",
+                id="retraining-which-target",
+                className="mb-2",
+            )
+        )
+    return html.Div(
+        [
+            html.H6("How the file is read", className="mt-2"),
+            *ask,
+            dbc.Row(
+                [
+                    _choice("Date column", "retraining-read-date", columns, mapping["date"]),
+                    _choice("Sales column", "retraining-read-target", numeric, mapping["target"]),
+                    _choice("Series columns", "retraining-read-ids", others, mapping["ids"], True),
+                ],
+                className="g-2",
+            ),
+            dbc.Button(
+                "Read again with these columns",
+                id="retraining-reread",
+                size="sm",
+                color="secondary",
+                className="mt-2 mb-2",
+            ),
+        ],
+        id="retraining-reading",
+    )
+
+
+def _choice(label: str, id_: str, options: list[str], value, multi: bool = False) -> dbc.Col:
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=id_, className="small mb-0"),
+            dcc.Dropdown(id=id_, options=options, value=value, multi=multi, clearable=multi),
+        ],
+        md=4,
     )
 
 
