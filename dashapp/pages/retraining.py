@@ -437,13 +437,13 @@ def _reading_choices(mapping: dict) -> html.Div:
 
 
 def _choice(label: str, id_: str, options: list[str], value, multi: bool = False) -> dbc.Col:
-    return dbc.Col(
-        [
-            dbc.Label(label, html_for=id_, className="small mb-0"),
-            dcc.Dropdown(id=id_, options=options, value=value, multi=multi, clearable=multi),
-        ],
-        md=4,
+    """A column to choose (a native select), or several (checkboxes)."""
+    control = (
+        dbc.Checklist(id=id_, options=options, value=list(value or []), inline=True)
+        if multi
+        else dbc.Select(id=id_, options=[{"label": o, "value": o} for o in options], value=value)
     )
+    return dbc.Col([dbc.Label(label, html_for=id_, className="small mb-0"), control], md=4)
 
 
 # -- the run panel (dashapp/run_panel.py): start, follow, cancel, poll ----------------------
