@@ -61,7 +61,7 @@ def test_add_new_actuals_read_how_the_forecast_did_and_roll_back(page, tmp_path)
         section = page.locator("#overview-realised")
         expect(section).to_contain_text("Last forecast vs what happened", timeout=30_000)
         expect(page.locator("#overview-realised-table")).to_contain_text(f"{expected['mase']:.3f}")
-        expect(page.locator("#overview-drift")).to_contain_text("realised MASE")
+        expect(page.locator("#overview-drift")).to_contain_text("realised WAPE")
         expect(page.locator("#overview-why")).to_contain_text("linear_trend serves")
 
         page.goto(url + "/retraining")  # a fresh form: Start trains the latest version
