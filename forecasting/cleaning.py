@@ -37,7 +37,11 @@ class CleaningReport:
     exact_duplicates_dropped: int = 0
     duplicate_periods_summed: int = 0
     missing_targets_filled: int = 0
+    #: periods the file had no row for, added (and filled)
     gaps_filled: int = 0
+    #: values the file did not have that cleaning filled: the rows added and the blank
+    #: cells inside a series (every count of filled periods said anywhere is this one)
+    values_filled: int = 0
     gap_policy: str = DEFAULT_GAP_POLICY
     #: gaps filled as sales of zero, and gaps read as missing records (interpolated)
     gaps_as_zero: int = 0
@@ -109,6 +113,7 @@ def clean(
         duplicate_periods_summed=summed,
         missing_targets_filled=missing,
         gaps_filled=gaps,
+        values_filled=len(filled),
         gap_policy=gap_policy,
         gaps_as_zero=fill.as_zero,
         gaps_as_missing=fill.as_missing,

@@ -103,8 +103,14 @@ class Dataset:
     def describe_rows(self) -> str:
         """Why the row count differs from the file's: gaps filled, zeros trimmed, rows merged."""
         r = self.cleaned.report
+        filled = getattr(r, "values_filled", r.gaps_filled)
+        blank = filled - r.gaps_filled
         changes = [
-            (r.gaps_filled, "missing periods filled"),
+            (
+                filled,
+                "periods without a value in the file filled"
+                + (f" ({blank} of them blank cells)" if blank > 0 else ""),
+            ),
             (-r.leading_zeros_trimmed, "zeros before a series' first sale trimmed"),
             (-r.exact_duplicates_dropped, "exact duplicates dropped"),
             (-r.duplicate_periods_summed, "rows of one period summed into one"),

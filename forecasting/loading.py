@@ -42,6 +42,8 @@ class LoadedData:
     dates: DateReading
     #: a sentence naming sales cells that are not numbers and were read as blank (or None)
     unreadable: str | None = None
+    #: how many sales cells those are (the one count the log, the page and the API give)
+    unreadable_cells: int = 0
 
     def describe(self) -> dict:
         return {
@@ -51,6 +53,7 @@ class LoadedData:
             "decimal": self.decimal,
             "rows_read": self.rows_read,
             "dates": self.dates.to_dict(),
+            "unreadable_sales_cells": self.unreadable_cells,
         }
 
 
@@ -71,21 +74,27 @@ def load_csv(
     decimal = _decimal_mark(table, delimiter)
     mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
     frame, dates, unreadable = _to_long(table, mapping, decimal, limits.max_abs_value)
-    return LoadedData(frame, mapping, encoding, delimiter, decimal, len(table), dates, unreadable)
+    cells = int(unreadable[1]) if unreadable else 0
+    return LoadedData(
+        frame, mapping, encoding, delimiter, decimal, len(table), dates,
+        unreadable[0] if unreadable else None, cells,
+    )  # fmt: skip
 
 
-def _unreadable_sales(table: pd.DataFrame, column: str, y: pd.Series) -> str | None:
-    """Name the few sales cells of ``column`` that are written but did not parse into ``y``
-    (``12O`` for ``120``): they are read as blank, and a blank inside a series is a missing
-    period, so say so."""
+def _unreadable_sales(table: pd.DataFrame, column: str, y: pd.Series) -> tuple[str, int] | None:
+    """Name the sales cells of ``column`` that are written but did not parse into ``y``
+    (``12O`` for ``120``), and count them: they are read as blank, and a blank inside a
+    series is a missing period, so say so."""
     text_y = y.isna() & table[column].notna()
     if not text_y.any():
         return None
     row = int(np.flatnonzero(text_y.to_numpy())[0])
+    count = int(text_y.sum())
     return (
-        f"{int(text_y.sum())} sales value(s) are not numbers and were read as blank, "
+        f"{count} sales value(s) are not numbers and were read as blank, "
         f"e.g. {str(table[column].iloc[row]).strip()!r} in {column!r} on data row "
-        f"{row + 1} (line {row + 2} of the file): correct them if they were sales"
+        f"{row + 1} (line {row + 2} of the file): correct them if they were sales",
+        count,
     )
 
 
@@ -232,7 +241,7 @@ def _decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
 
 def _to_long(
     table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
-) -> tuple[pd.DataFrame, DateReading, str | None]:
+) -> tuple[pd.DataFrame, DateReading, tuple[str, int] | None]:
     if mapping.wide:
         return _wide_to_long(table, mapping, decimal, limit)
     key = _series_key(table, mapping.ids)
@@ -249,15 +258,18 @@ def _to_long(
 
 def _wide_to_long(
     table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
-) -> tuple[pd.DataFrame, DateReading, str | None]:
+) -> tuple[pd.DataFrame, DateReading, tuple[str, int] | None]:
     """One block of rows per value column; a blank cell is a period with no record."""
     ds, reading = _dates(table, mapping.date, None)
     drivers = {col: _driver(table, col, decimal, limit) for col in mapping.drivers}
     blocks = []
-    unreadable = None
+    unreadable, cells = None, 0
     for col in mapping.wide:
         y = _target(table, col, decimal, limit)
-        unreadable = unreadable or _unreadable_sales(table, col, y)
+        found = _unreadable_sales(table, col, y)
+        if found:
+            unreadable = unreadable or found[0]
+            cells += found[1]
         block = pd.DataFrame({"unique_id": f"{mapping.ids[0]}={col}", "ds": ds, "y": y})
         block[mapping.ids[0]] = col
         for name, values in drivers.items():
@@ -265,7 +277,7 @@ def _wide_to_long(
         blocks.append(block.loc[ds.notna() & y.notna()])
     frame = pd.concat(blocks, ignore_index=True)
     frame[mapping.ids[0]] = frame[mapping.ids[0]].astype("string")
-    return frame, reading, unreadable
+    return frame, reading, (unreadable, cells) if unreadable else None
 
 
 def _series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:

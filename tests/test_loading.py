@@ -101,3 +101,20 @@ def test_a_sales_cell_that_is_not_a_number_is_named_not_dropped_silently():
     notes = prepare(raw, horizon=4).notes()
     assert any("1 sales value(s) are not numbers and were read as blank" in n for n in notes)
     assert load_csv(raw.replace(b";12O", b";120")).unreadable is None
+
+
+def test_the_count_of_sales_cells_that_are_not_numbers_is_said_once_everywhere():
+    from forecasting.dataset import prepare
+
+    days = pd.date_range("2024-01-01", periods=90)
+    rows = ["date,store,sales"] + [
+        f"{d.date()},a,{'12O' if i in (30, 61) else 100 + i % 7}" for i, d in enumerate(days)
+    ]
+    data = prepare("\n".join(rows).encode(), horizon=7)
+    report = data.validation_report()
+    assert report["detected"]["unreadable_sales_cells"] == 2
+    assert any(n.startswith("2 sales value(s) are not numbers") for n in data.notes())
+    filled = report["cleaning"]["values_filled"]
+    assert filled == 2 and f"{filled} periods without a value in the file filled" in " ".join(
+        data.notes()
+    )

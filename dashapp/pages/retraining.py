@@ -364,10 +364,14 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         f"{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} to "
         f"{r['end']}.",
         f"Cleaning: {r['exact_duplicates_dropped']} duplicate rows dropped, "
-        f"{r['duplicate_periods_summed']} same-period rows summed, {r['gaps_filled']} gaps "
-        f"filled ({r['gap_policy']}), {r['leading_zeros_trimmed']} leading zeros trimmed, "
+        f"{r['duplicate_periods_summed']} same-period rows summed, "
+        f"{r.get('values_filled', r['gaps_filled'])} periods without a value filled "
+        f"({r['gap_policy']}), {r['leading_zeros_trimmed']} leading zeros trimmed, "
         f"{r['outliers_flagged']} outliers flagged.",
     ]
+    cells = report["detected"].get("unreadable_sales_cells", 0)
+    if cells:
+        items.append(f"{cells} sales cells are not numbers and were read as blank.")
     items += [note[0].upper() + note[1:].rstrip(".") + "." for note in notes[1:]]
     if r["dropped_series"]:
         items.append(

@@ -73,14 +73,15 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     for note in data.notes():
         ctx.log.info("%s", note)
     ctx.log.info(
-        "%d series, %d rows, %s, %s to %s; %d gaps filled, %d duplicate periods summed, "
+        "%d series, %d rows, %s, %s to %s; %d periods without a value filled, %d duplicate "
+        "periods summed, "
         "%d outliers flagged, %d series too short left out",
         r.series,
         r.rows_out,
         r.freq_name,
         r.start,
         r.end,
-        r.gaps_filled,
+        r.values_filled,
         r.duplicate_periods_summed,
         r.outliers_flagged,
         len(r.dropped_series),
