@@ -401,8 +401,17 @@ def mark_pruned(db: Database, run_id: int) -> None:
 
 
 def seconds_left(run: Run) -> int | None:
-    """Whole seconds until an active run expects to end (None when it has no estimate)."""
+    """Whole seconds until an active run expects to end (None when it has no estimate).
+
+    Never 0 while work remains: a run inside one long computation writes no progress, so
+    its last estimate runs out (it read 0 s at 68% for half a minute, issue 28); then the
+    pace since it started says how much longer, at least a second."""
     end = as_utc(run.expected_end)
     if end is None or run.status not in ACTIVE_STATUSES:
         return None
-    return max(0, round((end - utcnow()).total_seconds()))
+    now = utcnow()
+    left = (end - now).total_seconds()
+    started, done = as_utc(run.started_at), run.progress or 0.0
+    if left < 1 and started is not None and 0 < done < 1:
+        left = (now - started).total_seconds() * (1 - done) / done
+    return max(1, round(left))

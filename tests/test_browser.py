@@ -107,7 +107,13 @@ def test_the_forecast_page_draws_and_downloads_the_horizon(page, live_server, tm
     info.value.save_as(path)
     lines = path.read_text().strip().splitlines()
     assert lines[0].startswith("series,date,forecast")
-    assert len(lines) == 1 + 30
+    # "All series": the total's 30 days, then every series' own 30 days
+    import requests
+
+    ids = requests.get(live_server + "/api/series", timeout=30).json()["series"]
+    names = [line.split(",")[0] for line in lines[1:]]
+    assert len(lines) == 1 + 30 * (1 + len(ids))
+    assert set(names[30:]) == set(ids) and len(set(names[:30])) == 1
     assert page.errors == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -12,6 +13,7 @@ from forecasting.progress import Plan
 from pipeline.context import RunContext
 from storage import run_rows
 from storage.database import Database
+from storage.tables import Run, utcnow
 
 
 @pytest.fixture
@@ -83,3 +85,19 @@ def test_the_time_left_is_present_and_shrinks_as_the_run_goes(context, monkeypat
     # at 50% after 30 s the rest is expected to take as long again
     assert estimates[2] == pytest.approx(30, abs=1)
     assert run_rows.get_run(ctx.db, ctx.run_id)["eta_seconds"] is None  # ended: nothing left
+
+
+def test_the_time_left_never_reads_zero_while_work_remains(context):
+    ctx, _ = context
+    db, run_id = ctx.db, ctx.run_id
+    with db.session() as s:
+        run = s.get(Run, run_id)
+        now = utcnow()
+        run.status = "running"
+        run.started_at = now - timedelta(seconds=68)
+        run.progress = 0.68
+        # the last estimate, written before one long computation, has run out
+        run.expected_end = now - timedelta(seconds=30)
+    left = run_rows.get_run(db, run_id)["eta_seconds"]
+    # 68 s for 68%: about 32 s more at that pace, never 0
+    assert left == pytest.approx(32, abs=2)

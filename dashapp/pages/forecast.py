@@ -183,6 +183,12 @@ def _plan_rows(selector, horizon) -> list[dict]:
 
 
 def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
+    result, label, note = _forecast(selector, horizon, model, plan, on_file)
+    return result.summed(), label, note
+
+
+def _forecast(selector, horizon, model, plan, on_file):
+    """The served forecast of the chosen scope, its label and what its plan gave."""
     reads = app_state().reads
     selection = ui.parse_selector(selector)
     model = None if model == SERVED else model
@@ -196,7 +202,7 @@ def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
         own = _edited_plan(reads, selection, int(horizon), plan, on_file)
     request = ForecastRequest(int(horizon), model=model, plan=own)
     result = serving.forecast(reads, request, selection)
-    return result.summed(), selection.label, _plan_note(result.answer.plan, int(horizon))
+    return result, selection.label, _plan_note(result.answer.plan, int(horizon))
 
 
 def _plan_note(use, horizon: int) -> str | None:
@@ -396,14 +402,18 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
     prevent_initial_call=True,
 )
 def download(_csv, _xlsx, selector, horizon, model, plan, on_file):
-    """The table as a file; what keeps the chart from drawing is said the same way here."""
+    """The table as a file: the scope's sum, and for a group or all series every series'
+    own rows under it; what keeps the chart from drawing is said the same way here."""
     try:
-        frame, label, _note = _frame(selector, _check_horizon(horizon), model, plan, on_file)
+        result, label, _note = _forecast(selector, _check_horizon(horizon), model, plan, on_file)
     except DataError as exc:
         return dash.no_update, ui.error_notice(str(exc))
-    table = _table(frame)
-    table.insert(0, "series", label)
-    table = protect_formulas(table)
+    table = _table(result.summed()).assign(series=label)
+    rows = result.rows
+    if rows["unique_id"].nunique() > 1:
+        each = rows.drop(columns=["model"], errors="ignore").rename(columns={"unique_id": "series"})
+        table = pd.concat([table, _table(each)], ignore_index=True)
+    table = protect_formulas(table[["series", *table.columns.drop("series")]])
     if dash.ctx.triggered_id == "forecast-download-xlsx":
         return dcc.send_bytes(excel_bytes(table), "forecast.xlsx"), None
     table["date"] = table["date"].dt.date.astype(str)
