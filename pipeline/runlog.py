@@ -71,6 +71,9 @@ def read_log(
     if not path.exists():
         return "", offset
     with open(path, "rb") as handle:
+        size = handle.seek(0, 2)
+        if offset >= size:  # nothing new yet (an offset past the end is not an error)
+            return "", offset
         handle.seek(offset)
         chunk = handle.read(limit)
     end = chunk.rfind(b"\n")

@@ -32,3 +32,13 @@ def test_reading_by_offset_returns_whole_lines_only(tmp_path):
     assert text == "second line \u00e9\nthird\n"
     assert offset2 == path.stat().st_size
     assert read_log(tmp_path, 2, 0) == ("", 0)  # no log yet
+
+
+def test_an_offset_past_the_end_of_the_log_reads_nothing_new(tmp_path):
+    from pipeline.runlog import log_path, read_log
+
+    path = log_path(tmp_path, 7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("one line\n")
+    assert read_log(tmp_path, 7, 4611686018427387903) == ("", 4611686018427387903)
+    assert read_log(tmp_path, 7, 0) == ("one line\n", 9)
