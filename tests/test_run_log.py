@@ -35,8 +35,6 @@ def test_reading_by_offset_returns_whole_lines_only(tmp_path):
 
 
 def test_an_offset_past_the_end_of_the_log_reads_nothing_new(tmp_path):
-    from pipeline.runlog import log_path, read_log
-
     path = log_path(tmp_path, 7)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("one line\n")
