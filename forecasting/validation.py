@@ -14,9 +14,10 @@ import pandas as pd
 
 from forecasting.backtest import fold_scales
 from forecasting.costs import Shape, validation_seconds
+from forecasting.errors import DataError
 from forecasting.models import MODELS, PAST_PLAN
 from forecasting.options import TrainOptions
-from forecasting.progress import Plan, Reporter
+from forecasting.progress import Cancelled, Plan, Reporter
 from forecasting.screening import Screen, judge, sample_size, stratified_sample
 from forecasting.selection import Selection, select
 from forecasting.spec import DataSpec
@@ -32,13 +33,17 @@ def validate(
     options: TrainOptions,
     plan: Plan | None = None,
     profile: pd.DataFrame | None = None,
+    failed: dict[str, str] | None = None,
 ) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
     """Tune each model on rolling-origin folds of ``df`` and choose what to serve.
 
     The cheap candidates are validated on every series; each expensive model of the
     default set first on a sample (``forecasting.screening``), and on the rest only
     where it wins there. ``plan`` (``forecasting.costs``) paces the progress reports.
+    A model whose fit, validation or tuning fails is left out, with the reason in
+    ``failed`` and the log; the others go on (a run fails only when none is left).
     """
+    failed = {} if failed is None else failed
     names = options.model_names()
     if spec.exog:
         names += [name for name in PAST_PLAN if name not in names]
@@ -49,11 +54,27 @@ def validate(
     tuning: dict[str, TuningResult] = {}
     screens: list[Screen] = []
 
-    def run(name: str, rows: pd.DataFrame, part: str, windows: int | None = None) -> TuningResult:
+    def run(
+        name: str, rows: pd.DataFrame, part: str, windows: int | None = None
+    ) -> TuningResult | None:
         reporter = plan.part(part)
         reporter.check_cancelled()
         reporter.report(0.0, f"validating {name}" + (" on a sample" if "screen" in part else ""))
-        result = tune(
+        try:
+            result = _tuned(name, rows, reporter, windows)
+        except Cancelled:
+            raise
+        except Exception as exc:  # one model's failure is the model's, not the run's
+            failed[name] = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("%s left out: its validation failed (%s)", name, failed[name])
+            reporter.report(1.0)
+            return None
+        reporter.report(1.0)
+        log.info("%s validated in %.1fs (score %.4f)", name, result.seconds, result.score)
+        return result
+
+    def _tuned(name: str, rows: pd.DataFrame, reporter, windows: int | None) -> TuningResult:
+        return tune(
             MODELS[name],
             rows,
             spec,
@@ -67,13 +88,17 @@ def validate(
             tune_series=options.tune_series,
             reporter=reporter,
         )
-        reporter.report(1.0)
-        log.info("%s validated in %.1fs (score %.4f)", name, result.seconds, result.score)
-        return result
 
     cheap = [n for n in names if n not in screened]
     for name in cheap:
-        tuning[name] = run(name, df, f"validate {name}")
+        result = run(name, df, f"validate {name}")
+        if result is not None:
+            tuning[name] = result
+    if not tuning:
+        raise DataError(
+            "Every model failed to validate: "
+            + "; ".join(f"{name}: {why}" for name, why in failed.items())
+        )
     validated_ids = (
         profile.index[profile["ladder_step"] == "long"]
         if profile is not None
@@ -83,7 +108,9 @@ def validate(
     for name in screened:
         size = sample_size(len(validated_ids))
         if size is None:  # little to spare: validate it whole
-            tuning[name] = run(name, df, f"validate {name}")
+            result = run(name, df, f"validate {name}")
+            if result is not None:
+                tuning[name] = result
             continue
         classes = (
             profile
@@ -93,6 +120,8 @@ def validate(
         sample = stratified_sample(classes, volume, validated_ids, size)
         # the newest fold only: a third of the cost, and the fold most like the weeks ahead
         trial = run(name, df.loc[df["unique_id"].isin(sample)], f"screen {name}", 1)
+        if trial is None:
+            continue
         newest = options.n_windows - 1
         cvs = {n: r.cv.loc[r.cv["cutoff"] == newest] for n, r in tuning.items() if n in cheap}
         cvs[name] = trial.cv.assign(cutoff=newest)
@@ -111,7 +140,9 @@ def validate(
         if verdict.kept:  # the plan grows by its validation on every series
             shape = Shape.of(df, spec.season_length)
             plan.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
-            tuning[name] = run(name, df, f"validate {name}")
+            result = run(name, df, f"validate {name}")
+            if result is not None:
+                tuning[name] = result
     cvs = {name: result.cv for name, result in tuning.items()}
     selection = _select(cvs, scales, options, profile)
     for line in selection.describe_departures():

@@ -62,6 +62,8 @@ class ForecastOutcome:
     #: where drivers serve and a plan was given: the forecast without it (what serves
     #: the periods no plan covers), scored next to the planned one
     unplanned: pd.DataFrame | None = None
+    #: models left out because their fit, validation or tuning failed, and why
+    failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def spec(self) -> DataSpec | None:
@@ -118,10 +120,13 @@ def train_and_forecast(
     spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
     plan.finish("drivers")
     screens: list[Screen] = []
+    failed: dict[str, str] = {}
     if modelled.empty:  # nothing has sold yet, or only new products: the rules serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
-        tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile)
+        tuning, selection, screens = validate(
+            modelled, spec, h_val, options, plan, profile, failed
+        )
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     last_fits = {name: result.model for name, result in tuning.items() if result.model}
@@ -147,6 +152,7 @@ def train_and_forecast(
         screens,
         per_model.attrs.get("diverged", {}),
         unplanned,
+        failed,
     )
 
 
@@ -306,6 +312,7 @@ class BacktestReport:
             "diverged": self.outcome.diverged(),
             "drivers": self.outcome.drivers.report if self.outcome.drivers else {},
             "choice_tests": [d.to_dict() for d in self.outcome.selection.departures],
+            "failed": self.outcome.failed,
             "screened": [screen.to_dict() for screen in self.outcome.screens],
             "seconds": round(self.seconds, 1),
         }

@@ -112,6 +112,8 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     print(f"\nserved ({SERVED}): " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     for line in report.outcome.selection.describe_departures():
         print(f"choice: {line}")
+    for model, why in report.outcome.failed.items():
+        print(f"left out: {model} failed to validate ({why})")
     _print_drivers(report.outcome)
     _print_screens(report.outcome)
     _print_ladder(report.outcome)

@@ -140,3 +140,35 @@ def test_sarima_fits_a_series_whose_driver_never_changes():
     future = df.groupby("unique_id").tail(4).assign(ds=lambda f: f["ds"] + pd.Timedelta(weeks=4))
     pred = model.predict(4, future)
     assert model.fallbacks_ == {} and pred["yhat"].notna().all() and len(pred) == 8
+
+
+class _DefaultsInSpace:
+    """An Optuna trial that answers each suggestion with the model's default and says
+    where the default falls outside the space (Optuna enqueues the defaults first)."""
+
+    def __init__(self, defaults: dict):
+        self.defaults = defaults
+        self.outside: list[str] = []
+
+    def _check(self, name: str, ok: bool):
+        if name in self.defaults and not ok:
+            self.outside.append(f"{name}={self.defaults[name]!r}")
+        return self.defaults.get(name)
+
+    def suggest_categorical(self, name, choices):
+        return self._check(name, self.defaults.get(name) in choices)
+
+    def suggest_int(self, name, low, high, **_):
+        return self._check(name, low <= self.defaults.get(name, low) <= high)
+
+    def suggest_float(self, name, low, high, **_):
+        return self._check(name, low <= self.defaults.get(name, low) <= high)
+
+
+@pytest.mark.parametrize("alias", ["D", "W-FRI", "MS"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_search_space_holds_the_defaults_it_is_started_from(name, alias):
+    defaults = MODELS[name]().get_params()
+    trial = _DefaultsInSpace(defaults)
+    MODELS[name].search_space(trial, spec_for(alias))
+    assert not trial.outside, f"{name} at {alias}: {trial.outside} outside its search space"

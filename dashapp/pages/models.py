@@ -76,6 +76,7 @@ def layout(**_):
             ),
             html.Div(links),
             _choice_tests(prod.run.get("metrics") or {}),
+            _failed(prod.run.get("metrics") or {}),
             _screens(prod.run.get("metrics") or {}),
             dbc.Row(
                 [
@@ -157,6 +158,20 @@ def _choice_tests(metrics: dict) -> html.Div:
             html.Ul([html.Li(t.describe()) for t in tests], className="small"),
         ],
         id="models-choice-tests",
+    )
+
+
+def _failed(metrics: dict) -> html.Div:
+    """The models the run left out because their fit, validation or tuning failed."""
+    failed = metrics.get("failed") or {}
+    if not failed:
+        return html.Div(id="models-failed")
+    return html.Div(
+        [
+            html.H5("Left out: these models failed, the run went on without them"),
+            html.Ul([html.Li(f"{m}: {why}") for m, why in failed.items()], className="small"),
+        ],
+        id="models-failed",
     )
 
 

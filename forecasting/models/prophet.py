@@ -9,6 +9,9 @@ import pandas as pd
 from forecasting.calendar import holiday_table
 from forecasting.models.base import LocalForecaster
 
+#: the periods a fit reads by default: 800 days hold two yearly seasons and a bit
+DEFAULT_HISTORY = 800
+
 
 def _quiet() -> None:
     """CmdStan and Prophet log every fit at INFO; keep run logs readable."""
@@ -41,7 +44,7 @@ class ProphetModel(LocalForecaster):
         changepoint_prior_scale: float = 0.05,
         seasonality_prior_scale: float = 10.0,
         seasonality_mode: str = "additive",
-        history: int | None = 800,
+        history: int | None = DEFAULT_HISTORY,
     ):
         self.changepoint_prior_scale = changepoint_prior_scale
         self.seasonality_prior_scale = seasonality_prior_scale
@@ -107,8 +110,11 @@ class ProphetModel(LocalForecaster):
             "seasonality_mode": trial.suggest_categorical(
                 "seasonality_mode", ["additive", "multiplicative"]
             ),
-            # A recent window often forecasts better than all history, and fits faster.
-            "history": trial.suggest_categorical("history", [None, year, 2 * year]),
+            # A recent window often forecasts better than all history, and fits faster;
+            # the default window is a choice too (Optuna enqueues it as the first trial)
+            "history": trial.suggest_categorical(
+                "history", list(dict.fromkeys([DEFAULT_HISTORY, None, year, 2 * year]))
+            ),
         }
 
 

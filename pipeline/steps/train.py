@@ -146,6 +146,7 @@ def train(
             "holdout": report.holdout(),
             "screened": [screen.to_dict() for screen in report.outcome.screens],
             "choice_tests": [test.to_dict() for test in report.outcome.selection.departures],
+            "failed": report.outcome.failed,
             "why": _why(report.outcome),
             "coherence": serving.coherence.report(),
         },
