@@ -6,6 +6,7 @@ writes; foreign keys are switched on per connection (SQLite's default is off).
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+#: the PostgreSQL advisory lock that one migration at a time holds
+LOCK_KEY = 72_770_001
 
 
 class Database:
@@ -41,12 +44,30 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the latest Alembic revision (idempotent)."""
+        """Bring the schema to the latest Alembic revision (idempotent), one process at a
+        time: gunicorn's workers on a fresh data directory each migrate as they boot, and
+        two at once both created the first table (issue 29). PostgreSQL holds an advisory
+        lock for the transaction; SQLite a lock on a file beside the database."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        with self._migration_lock(), self.engine.begin() as connection:
+            if not self.is_sqlite:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        database = self.engine.url.database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def ping(self) -> bool:
         """The database answers (what a health probe needs; cheap)."""

@@ -248,3 +248,19 @@ def test_run_rows_hold_what_runs_json_shows(db):
     assert row["started_at"] and row["options"] == {"horizon": 14}
     with db.session() as s:
         assert s.scalar(select(Run.owner).where(Run.id == run_id)).count(":") == 2
+
+
+def test_four_processes_migrating_a_fresh_database_at_once_all_succeed(database_url):
+    """gunicorn's workers on a fresh data directory each migrate as they boot (two at once
+    both created the first table before the migration took a lock)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from storage.database import Database; Database(sys.argv[1]).migrate()"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [w.communicate(timeout=120)[1].decode()[-500:] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0, 0], errors
+    assert Database(database_url).ping()
