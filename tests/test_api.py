@@ -229,7 +229,7 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     assert "could not be read as CSV" in bad.get_json()["detail"]
     assert len(client.get("/api/runs").get_json()["runs"]) == runs_before  # no run, no data
     missing = client.post("/api/upload", data={})
-    assert missing.status_code == 422 and "file" in missing.get_json()["detail"]["files"]
+    assert missing.status_code == 422 and "file" in missing.get_json()["detail"]["multipart"]
     assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
     assert client.get("/api/eda?dataset_id=3").status_code == 404
 
