@@ -506,7 +506,12 @@ class Runs(MethodView):
 
     @admin_only
     @ADMIN
-    @blp.arguments(schemas.RunRequest)
+    @blp.arguments(
+        schemas.RunRequest,
+        required=False,
+        description="optional: no body (or {}) trains the most recent data set version with "
+        "the defaults",
+    )
     @blp.response(202, schemas.RunSchema)
     @blp.alt_response(401, schema=schemas.ErrorSchema)
     @blp.alt_response(409, schema=schemas.ErrorSchema)

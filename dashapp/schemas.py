@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from forecasting.models import MODELS
+from forecasting.serving_model import SERVED
+
 MAX_HORIZON_DAYS = 365
 MAX_ID = 2**63 - 1
 
@@ -53,10 +56,18 @@ class StrictBoolean(fields.Boolean):
 class SeriesField(fields.Field):
     """One series id, or a list of them (answered series by series in one call)."""
 
+    def __init__(self, **kwargs):
+        # what the OpenAPI document says it takes (apispec cannot read it off a custom field)
+        one_of = [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        ]
+        super().__init__(**{**kwargs, "metadata": {**kwargs.get("metadata", {}), "oneOf": one_of}})
+
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
+        if isinstance(value, str) and value:
             return value
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
             return list(value)
         raise ValidationError("Give a series id or a non-empty list of series ids.")
 
@@ -77,7 +88,13 @@ class ForecastRequest(Schema):
         metadata={"description": "with a group (or none: every series), one forecast per series"},
     )
     model = fields.String(
-        load_default=None, metadata={"description": "a trained model; default the served one"}
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf([SERVED, *MODELS]),
+        metadata={
+            "description": "a model of the registry (the serving run must have trained it: 422 "
+            "otherwise); default the served one"
+        },
     )
     level = whole_number(load_default=95, validate=validate.OneOf([80, 95]))
     drivers = fields.Dict(
@@ -331,7 +348,10 @@ class RunRequest(Schema):
         },
     )
     models = fields.List(
-        fields.String(), load_default=None, metadata={"description": "default every model"}
+        fields.String(validate=validate.OneOf(list(MODELS))),
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "default every model"},
     )
     trials = whole_number(
         load_default=0,
