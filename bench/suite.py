@@ -89,7 +89,8 @@ def score(name: str, data: Path, work: Path, forecasts: Path) -> dict:
 
     dataset, h = load(name, data, work)
     train, test = holdout_split(dataset.frame, h)
-    ours = pd.read_csv(forecasts, parse_dates=["ds"], dtype=str)
+    ours = pd.read_csv(forecasts, dtype=str)  # ids as written (0001 stays 0001)
+    ours["ds"] = pd.to_datetime(ours["ds"])
     ids = list(dataset.loaded.mapping.ids)
     if "unique_id" not in ours:  # the CSV names the file's own id columns
         lookup = dataset.id_lookup().astype({c: str for c in ids})
