@@ -1,12 +1,21 @@
-"""The MLflow pyfunc wrapper: a logged model that forecasts.
+"""The MLflow pyfunc wrapper: a logged model that forecasts, answering what the API answers.
 
-``mlflow.pyfunc.load_model(uri).predict(pd.DataFrame({"horizon": [28]}))``
-returns the forecast with its bands, by the same rule as the API and the
-command line (``forecasting.requests``: the data set's driver plan where it
-reaches, the driver-free models past it); optional columns ``unique_id`` (limit to
-those series) and ``model`` (one trained model instead of the served one).
-The fitted state travels as an artifact written by this product, never as
-anything a user uploaded.
+``mlflow.pyfunc.load_model(uri).predict(frame)`` and MLflow's own scoring server
+(``mlflow models serve``) take the fields of ``POST /api/forecast`` as columns,
+each declared in the model's signature so nothing is dropped on the way:
+
+- ``horizon`` (required);
+- ``series``: one id, or several over the rows (``unique_id`` is read the same way);
+- ``group``: ``column=value``, answered as the group's sum with its own bands;
+- ``level`` (80 or 95): its band as ``lower`` and ``upper`` beside every band;
+- ``model``: one trained model instead of the served choice;
+- one column per driver of the serving model: a what-if, one value for every period,
+  or one per row where the frame has a row per period.
+
+The answer is ``forecasting.requests``'s, as for every reader; a value that does not
+exist is ``null``, never ``NaN`` (which is not JSON). With neither series nor group
+the rows of every series come back. The fitted state and the series' attributes
+travel as artifacts written by this product, never as anything a user uploaded.
 """
 
 from __future__ import annotations
@@ -18,23 +27,61 @@ import pandas as pd
 
 from forecasting.requests import ForecastRequest, answer
 
+#: the request columns besides the drivers'
+REQUEST_COLUMNS = ("horizon", "series", "unique_id", "group", "level", "model")
+
 
 class ForecastModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.serving = joblib.load(context.artifacts["serving"])
+        keys = context.artifacts.get("keys")
+        self.keys = pd.read_csv(keys, dtype=str) if keys else None
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
-        if "horizon" not in model_input or model_input.empty:
-            raise ValueError("Pass a frame with a 'horizon' column, e.g. {'horizon': [28]}.")
-        horizon = int(model_input["horizon"].iloc[0])
-        series = None
-        if "unique_id" in model_input:
-            series = [str(s) for s in model_input["unique_id"].dropna().unique()] or None
-        model = None
-        if "model" in model_input and model_input["model"].notna().any():
-            model = str(model_input["model"].dropna().iloc[0])
-        request = ForecastRequest(horizon, tuple(series) if series else None, model)
-        return answer(self.serving, request).rows
+        return forecast_frame(self.serving, self.keys, model_input)
+
+
+def forecast_frame(serving, keys: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """The forecast a request frame asks for (see the module docstring)."""
+    if "horizon" not in frame or frame["horizon"].dropna().empty:
+        raise ValueError("Pass a frame with a 'horizon' column, e.g. {'horizon': [28]}.")
+    horizon = int(frame["horizon"].dropna().iloc[0])
+    series = [str(s) for col in ("series", "unique_id") if col in frame
+              for s in frame[col].dropna().unique()]  # fmt: skip
+    group = _first(frame, "group")
+    if group is not None:
+        from pipeline.serving.queries import group_members  # the API's own matching
+
+        if keys is None:
+            raise ValueError("This logged model has no series attributes to form groups.")
+        series = group_members(str(group), keys)
+    drivers = {
+        name: values[0] if len(values) == 1 else values
+        for name in serving.spec.exog
+        if name in frame and len(values := frame[name].dropna().astype(float).tolist())
+    }
+    model = _first(frame, "model")
+    request = ForecastRequest(
+        horizon,
+        tuple(dict.fromkeys(series)) or None,
+        str(model) if model is not None else None,
+        drivers or None,
+    )
+    rows = answer(serving, request).rows
+    if group is not None:
+        rows = serving.sum_forecast(rows).assign(group=str(group))
+    level = _first(frame, "level")
+    if level is not None:
+        rows = rows.assign(lower=rows[f"lo{int(level)}"], upper=rows[f"hi{int(level)}"])
+    return rows.astype(object).where(rows.notna(), None)
+
+
+def _first(frame: pd.DataFrame, column: str):
+    """The column's first value, or None when the frame does not give one."""
+    if column not in frame:
+        return None
+    given = frame[column].dropna()
+    return None if given.empty else given.iloc[0]
 
 
 # Logged as "models from code": MLflow loads this file, no pickled class.

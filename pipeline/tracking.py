@@ -20,24 +20,34 @@ from pathlib import Path
 
 import joblib
 import mlflow
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
-from forecasting.requests import ForecastRequest, answer
 from pipeline import pyfunc
 from pipeline.registry import PRODUCTION_ALIAS, REGISTERED_MODEL
 from storage.settings import Settings
 
 EXPERIMENT = "sales-forecasting"
 PYFUNC_FILE = str(Path(pyfunc.__file__).resolve())
-INPUT_SCHEMA = Schema(
-    [
-        ColSpec("long", "horizon"),
-        ColSpec("string", "unique_id", required=False),
-        ColSpec("string", "model", required=False),
-    ]
-)
+#: the request columns of the pyfunc (``pipeline.pyfunc``); each driver adds its own
+REQUEST_SPECS = [
+    ColSpec("long", "horizon"),
+    ColSpec("string", "series", required=False),
+    ColSpec("string", "unique_id", required=False),
+    ColSpec("string", "group", required=False),
+    ColSpec("long", "level", required=False),
+    ColSpec("string", "model", required=False),
+]
+
+
+def input_schema(drivers) -> Schema:
+    """What MLflow's scoring server lets through to the model: every request field and
+    every driver by name (a column the signature lacks is dropped before the model)."""
+    return Schema([*REQUEST_SPECS, *(ColSpec("double", d, required=False) for d in drivers)])
+
+
 REQUIREMENTS = ["salesforecast", "pandas", "numpy", "scikit-learn", "xgboost-cpu", "prophet"]
 
 log = logging.getLogger(__name__)
@@ -119,17 +129,25 @@ class Tracker:
         mlflow.log_dict(data, name)
 
     @staticmethod
-    def log_model(serving) -> str:
-        """Log a forecasting pyfunc model in the active run; returns its model URI."""
+    def log_model(serving, keys: pd.DataFrame | None = None) -> str:
+        """Log a forecasting pyfunc model in the active run; returns its model URI.
+        ``keys`` (``unique_id`` and the attribute columns) lets it answer groups."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "serving.joblib"
             joblib.dump(serving, path)
-            example = answer(serving, ForecastRequest(1, tuple(serving.series[:3]))).rows
-            signature = ModelSignature(INPUT_SCHEMA, infer_signature(None, example).outputs)
+            artifacts = {"serving": str(path)}
+            if keys is not None:
+                artifacts["keys"] = str(Path(tmp) / "keys.csv")
+                keys.to_csv(artifacts["keys"], index=False)
+            request = pd.DataFrame({"horizon": [1], "level": [95]})
+            example = pyfunc.forecast_frame(serving, keys, request).head(3)
+            signature = ModelSignature(
+                input_schema(serving.spec.exog), infer_signature(None, example).outputs
+            )
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=PYFUNC_FILE,
-                artifacts={"serving": str(path)},
+                artifacts=artifacts,
                 pip_requirements=REQUIREMENTS,
                 signature=signature,
             )

@@ -46,7 +46,8 @@ LEVELS = ("unit", "integration", "system")
 #: files whose every test drives a real server, nginx, Chromium or kills processes
 SYSTEM_FILES = {
     "test_app_start.py", "test_browser.py", "test_browser_runs.py", "test_crash_safety.py",
-    "test_deploy.py", "test_mlflow_server.py", "test_package.py", "test_run_processes.py",
+    "test_deploy.py", "test_mlflow_server.py", "test_mlflow_serving.py", "test_package.py",
+    "test_run_processes.py",
     "test_websocket.py",
 }  # fmt: skip
 #: fixtures that put a test on a level: a served app or browser; a database, a client or

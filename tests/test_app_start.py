@@ -71,3 +71,36 @@ def test_the_first_page_after_a_start_gets_every_script_bundle(tmp_path):
     with gunicorn(tmp_path / "data", warm=False) as url, ThreadPoolExecutor(16) as pool:
         codes = list(pool.map(lambda p: requests.get(url + p, timeout=60).status_code, paths))
     assert codes == [200] * 16, codes
+
+
+def test_gunicorn_wsgi_server_starts_from_a_checkout_and_serves_the_top_level_assets(tmp_path):
+    """The design card's layout: ``wsgi.py`` and ``assets/`` at the top of the repository,
+    so ``gunicorn wsgi:server`` works from a checkout as Dash's deployment guides say."""
+    from tests.conftest import ROOT
+
+    assert (ROOT / "wsgi.py").is_file() and (ROOT / "assets" / "app.css").is_file()
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data")}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "wsgi:server"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                health = requests.get(f"{base}/health", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, "did not start"
+                time.sleep(0.5)
+        assert health.status_code == 200
+        css = requests.get(f"{base}/assets/app.css", timeout=10)
+        assert css.status_code == 200 and css.text == (ROOT / "assets" / "app.css").read_text()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=45)

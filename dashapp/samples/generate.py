@@ -1,8 +1,10 @@
 """Generate the bundled multi-series sample: 3 stores x 3 items, daily, two years.
 
 Synthetic, so it is free to ship. Weekly and yearly seasonality, a trend, a
-promotion driver known in advance, price, a product launched late (leading
-zeros), a few returns (negative values) and one stock-out spike.
+promotion and a price, a product launched late (leading zeros), a few returns
+(negative values) and one stock-out spike. Under the sales, the next four weeks'
+planned prices and promotions with the units left blank: the plan a planner
+exports, which makes the price and the promotion drivers known in advance.
 
     python dashapp/samples/generate.py
 """
@@ -46,6 +48,36 @@ def make(seed: int = 7) -> pd.DataFrame:
                         "category": category,
                         "units_sold": sales.astype(int),
                         "price": price,
+                        "promo": promo,
+                    }
+                )
+            )
+    return pd.concat([*rows, planned(dates[-1])], ignore_index=True)
+
+
+#: days of planned prices and promotions under the sales
+PLANNED_DAYS = 28
+
+
+def planned(last: pd.Timestamp, seed: int = 8) -> pd.DataFrame:
+    """The next ``PLANNED_DAYS`` days' planned price and promotion of every series, units
+    blank (a separate random stream: the history is the same with or without it)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(last + pd.Timedelta(days=1), periods=PLANNED_DAYS, freq="D")
+    rows = []
+    for store in ("north", "south", "online"):
+        for item, base, category in (("coffee", 40, "grocery"), ("kettle", 6, "home"),
+                                     ("mug", 12, "home")):  # fmt: skip
+            promo = (rng.random(len(dates)) < 0.08).astype(int)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "date": dates.strftime("%Y-%m-%d"),
+                        "store": store,
+                        "item": item,
+                        "category": category,
+                        "units_sold": pd.NA,
+                        "price": np.round(base / 4 * (1 - 0.2 * promo), 2),
                         "promo": promo,
                     }
                 )

@@ -239,6 +239,8 @@ def _track(
 ) -> str:
     """A nested MLflow run per model; the served model is logged and registered on the parent."""
     report, train = trained.report, trained.train
+    attributes = [c for c in trained.spec.attributes if c in trained.frame]
+    keys = trained.frame[["unique_id", *attributes]].drop_duplicates("unique_id")
     for row in rows:
         name = row["model"]
         with tracker.model_run(name) as mlflow_id:
@@ -255,12 +257,12 @@ def _track(
                 fig = plots.importance_plot(importance, f"{name}: feature importance")
                 tracker.log_figure(fig, "feature_importance.png")
                 plots.close(fig)
-            row["artifact_uri"] = tracker.log_model(trained.serving.only(name))
+            row["artifact_uri"] = tracker.log_model(trained.serving.only(name), keys)
             row["mlflow_run_id"] = mlflow_id
     tracker.log_metrics(served, "test")
     tracker.log_metrics(coverage, "test")
     fig = plots.forecast_plot(train, report.actuals, SERVED, "served forecast, held out")
     tracker.log_figure(fig, "forecast.png")
     plots.close(fig)
-    uri = tracker.log_model(trained.serving)
+    uri = tracker.log_model(trained.serving, keys)
     return tracker.register(uri)
