@@ -1,9 +1,10 @@
 """Plotly figures the pages share: history with forecast bands, model comparison, backtests.
 
 Every figure goes through ``responsive`` before a page shows it, so that on a
-375 px phone the plot keeps its height: the title is an HTML heading above the
-chart (it wraps; a Plotly title does not), the legend sits below the plot, and
-the axes make room for their labels and say what they measure.
+375 px phone the plot keeps its height and width: the title is an HTML heading
+above the chart (it wraps; a Plotly title does not), the legend sits below the
+plot, the axes make room for their labels and say what they measure, and a
+horizontal bar's name is written inside the plot above its bar.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def responsive(
     )
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
+    if any(getattr(t, "orientation", None) == "h" for t in fig.data):
+        # a bar's name sits inside the plot, above its bar: beside it, long names (an
+        # ensemble, a feature) took the plot under 250 px wide on a 375 px phone
+        fig.update_yaxes(ticklabelposition="inside top", ticks="", automargin=False)
     if x_title is not None:
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:

@@ -115,7 +115,7 @@ def describe_screen(screen: dict) -> str:
     )
     if screen["kept"]:
         said = f"kept: {sample} it helped series after series, so it was validated on all"
-    elif costly and screen["with_model"] < screen["without_model"]:
+    elif costly and t is not None and t >= screen["t_needed"]:
         said = (
             f"left out: {sample} it helped, but on every series it would cost about "
             f"{projected:.0f}s, more than the {budget:.0f}s all cheap models took together"

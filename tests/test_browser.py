@@ -152,7 +152,9 @@ PLOT_AREAS = """() => [...document.querySelectorAll('.dash-graph')].map(graph =>
   const panels = [...graph.querySelectorAll('.nsewdrag')].map(r => r.getBoundingClientRect());
   const top = Math.min(...panels.map(r => r.top));
   const bottom = Math.max(...panels.map(r => r.bottom));
-  return {id: graph.id, height: bottom - top, panel: Math.min(...panels.map(r => r.height))};
+  const plot = graph.querySelector('.js-plotly-plot');
+  return {id: graph.id, height: bottom - top, panel: Math.min(...panels.map(r => r.height)),
+          width: plot && plot._fullLayout ? plot._fullLayout._size.w : 0};
 })"""
 DRAWN = """n => {
   const graphs = [...document.querySelectorAll('.dash-graph')];
@@ -177,6 +179,7 @@ def test_at_375_px_every_chart_keeps_a_usable_plot_area(browser, live_server):
         for chart in charts:
             measured[chart["id"]] = round(chart["height"])
             assert chart["height"] >= 250, (path, chart)
+            assert chart["width"] >= 250, (path, chart)  # the plot area, not the figure
             assert chart["panel"] >= 100, (path, chart)  # each panel of a stacked chart too
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375 + 1, f"{path} scrolls sideways ({width}px)"
