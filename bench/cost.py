@@ -37,30 +37,9 @@ import psutil
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
 
-#: name: (csv under --data, horizon, holiday country, peer's id columns, date, target,
-#: pandas frequency, season length, variant)
-DATASETS = {
-    "ecommerce": (
-        "ecommerce_sales_daily/ecommerce_sales_data.csv",
-        28, "US", [], "date", "daily_sales", "D", 7, None,
-    ),
-    "m5": (
-        "m5_tx1_wi1_items_daily/m5_tx1_wi1_28items_daily.csv",
-        28, "US", ["item_id", "store_id"], "date", "sales", "D", 7, None,
-    ),
-    "favorita": (
-        "favorita_store_transactions_daily/transactions.csv",
-        28, "EC", ["store_nbr"], "date", "transactions", "D", 7, None,
-    ),
-    "carparts": (
-        "carparts_monthly/carparts.csv", 12, "US", ["part"], "month", "demand", "MS", 12, None,
-    ),
-    "walmart": (
-        "walmart_store_dept_weekly/train.csv",
-        13, "US", ["Store", "Dept"], "Date", "Weekly_Sales", "W-FRI", 52, "full_history",
-    ),
-}  # fmt: skip
+from panels import PANELS, panel_csv  # noqa: E402
 
 
 class TreeSampler:
@@ -184,34 +163,13 @@ def whole_process(
     return {"seconds": seconds, "peak_mb": peak, "returncode": code, "peaks": sampler.peaks}
 
 
-def dataset_csv(name: str, data: Path, work: Path) -> Path:
-    rel, *_, variant = DATASETS[name]
-    path = data / rel
-    if variant != "full_history":
-        return path
-    out = work / "walmart_full_history.csv"
-    if not out.exists():  # the store x dept series present in every week of the file
-        import pandas as pd
-
-        raw = pd.read_csv(path)
-        counts = raw.groupby(["Store", "Dept"])["Date"].transform("nunique")
-        raw.loc[counts == raw["Date"].nunique()].to_csv(out, index=False)
-    return out
-
-
 def peer_command(name: str, csv: Path) -> list[str]:
-    _, h, _, ids, date, target, freq, season, _ = DATASETS[name]
-    cmd = [sys.executable, str(BENCH / "autoets_script.py"), "--csv", str(csv)]
-    cmd += ["--date", date, "--target", target, "--freq", freq]
-    cmd += ["--season", str(season), "--horizon", str(h)]
-    for col in ids:
-        cmd += ["--id", col]
-    return cmd
+    return [sys.executable, str(BENCH / "autoets_script.py"), *PANELS[name].script_arguments(csv)]
 
 
 def cli_arguments(name: str, csv: Path) -> list[str]:
-    _, h, country, *_ = DATASETS[name]
-    return ["--csv", str(csv), "--horizon", str(h), "--country", country, "--quiet"]
+    """The product's reading of the panel, as the suite runs it, without progress bars."""
+    return [*PANELS[name].cli_arguments(csv), "--quiet"]
 
 
 # ---- the instrumented backtest (runs in the child) ---------------------------------------
@@ -418,7 +376,7 @@ def measure(name: str, data: Path, work: Path, what: set[str], repeat: int = 1) 
 
 
 def measure_once(name: str, data: Path, work: Path, what: set[str]) -> dict:
-    csv = dataset_csv(name, data, work)
+    csv = panel_csv(name, data, work)
     result: dict = {"name": name}
     result["peer"] = whole_process(peer_command(name, csv), log=work / f"{name}-peer.log")
     if result["peer"]["returncode"] != 0:
@@ -586,7 +544,7 @@ def markdown(results: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--datasets", default=",".join(PANELS))
     parser.add_argument("--what", default="backtest,run", help="backtest, run or both")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--repeat", type=int, default=1, help="rounds per data set (medians)")
