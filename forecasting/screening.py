@@ -102,6 +102,15 @@ def _seconds(value: float) -> float | None:
     return round(float(value), 1) if np.isfinite(value) else None
 
 
+def unaffordable(
+    model: str, sample: list[str], series: int, expected: float, budget: float
+) -> Screen:
+    """A screen decided by cost alone: the model's expected validation on every series
+    (``forecasting.costs``) is far beyond what the cheap candidates took."""
+    nan = float("nan")
+    return Screen(model, False, tuple(sample), nan, nan, "", "", nan, 0.0, series, expected, budget)
+
+
 def describe_screen(screen: dict) -> str:
     """A planner's sentence for a screen (``Screen.to_dict``): what the sample said, in
     plain words first, then its figures (validation error: mean of MASE and RMSSE)."""
@@ -115,6 +124,12 @@ def describe_screen(screen: dict) -> str:
     )
     if screen["kept"]:
         said = f"kept: {sample} it helped series after series, so it was validated on all"
+    elif screen.get("seconds") == 0 and costly:
+        return (
+            f"{screen['model']} left out: on every series it would cost about {projected:.0f}s, "
+            f"far more than the {budget:.0f}s all cheap models took together, so not even a "
+            "sample was fitted"
+        )
     elif costly and t is not None and t >= screen["t_needed"]:
         said = (
             f"left out: {sample} it helped, but on every series it would cost about "

@@ -124,9 +124,7 @@ def train_and_forecast(
     if modelled.empty:  # nothing has sold yet, or only new products: the rules serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
-        tuning, selection, screens = validate(
-            modelled, spec, h_val, options, plan, profile, failed
-        )
+        tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile, failed)
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     last_fits = {name: result.model for name, result in tuning.items() if result.model}
@@ -230,7 +228,9 @@ def fit_models(
     purpose: str = "forecasting with",
 ) -> dict[str, Forecaster]:
     """Every model on all of ``df``: its ``previous`` fit moved forward (``Forecaster.moved``),
-    or fitted afresh with its tuned parameters where it is in ``fresh`` or has none."""
+    or where it is in ``fresh`` refitted for serving (``Forecaster.refitted``: afresh with
+    its tuned parameters, unless the model narrows its search around what validation
+    found); fitted afresh where it has no previous fit."""
     reporter = reporter or Reporter()
     fitted: dict[str, Forecaster] = {}
     for i, (name, result) in enumerate(tuning.items()):
@@ -238,9 +238,12 @@ def fit_models(
         reporter.report(i / len(tuning), f"{purpose} {name}")
         started = time.perf_counter()
         before = (previous or {}).get(name)
-        if before is None or name in fresh:
+        if before is None:
             fitted[name] = MODELS[name](**result.params).fit(df, spec)
             how = "fitted on"
+        elif name in fresh:
+            fitted[name] = before.refitted(df)
+            how = "refitted on"
         else:
             fitted[name] = before.moved(df)
             how = "moved to"

@@ -105,6 +105,12 @@ class Forecaster(Parameters):
         moved._forward(df, self)
         return moved
 
+    def refitted(self, df: pd.DataFrame) -> Self:
+        """This model fitted for serving on ``df`` (the held-out window's history, or all of
+        it for production), from what validation found: by default afresh, with the same
+        parameters. A model whose search is dear may narrow it around what it found."""
+        return clone(self).fit(df, self.spec_)
+
     def moved(self, df: pd.DataFrame) -> Self:
         """This model on the longer history ``df``: moved ``forward``, or fitted afresh
         with the same parameters where ``refit_growth`` says the history grew too much."""
@@ -310,8 +316,18 @@ class LocalForecaster(Forecaster):
         states = getattr(fitted, "states_", {}) if type(fitted) is type(self) else {}
         self._fit_series(df, states)
 
-    def _fit_series(self, df: pd.DataFrame, previous: dict[str, Any]) -> None:
-        """Fit every series of ``df``, or move it forward from its ``previous`` state."""
+    def refitted(self, df: pd.DataFrame) -> Self:
+        """Every series refitted from its state by ``_refit_one`` (by default afresh)."""
+        if type(self)._refit_one is LocalForecaster._refit_one:
+            return super().refitted(df)
+        again = clone(self)
+        df = again._setup(df, self.spec_)
+        again._fit_series(df, getattr(self, "states_", {}), refit=True)
+        return again
+
+    def _fit_series(self, df: pd.DataFrame, previous: dict[str, Any], refit: bool = False) -> None:
+        """Fit every series of ``df``, or move it forward (``refit``: refit it) from its
+        ``previous`` state."""
         cols = list(self.spec_.exog) if self.uses_exog else []
         y = df["y"].to_numpy(float)
         X = df[cols].to_numpy(float) if cols else None
@@ -320,7 +336,7 @@ class LocalForecaster(Forecaster):
             for uid, a, b, ds in _series_slices(df, self.reads_dates)
         ]
         self.states_ = {}
-        for uid, state, error in self._map(_fit_batch, tasks):
+        for uid, state, error in self._map(_refit_batch if refit else _fit_batch, tasks):
             self.states_[uid] = state
             if error is not None:
                 self._fell_back(uid, error)
@@ -381,6 +397,12 @@ class LocalForecaster(Forecaster):
         """The series' fitted parameters on its longer history ``y``; by default a fit."""
         return self._fit_one(y, X, ds)
 
+    def _refit_one(
+        self, state: Any, y: np.ndarray, X: np.ndarray | None, ds: pd.DatetimeIndex
+    ) -> Any:
+        """The series fitted for serving from its validated ``state``; by default a fit."""
+        return self._fit_one(y, X, ds)
+
     def _predict_one(self, state: Any, X: np.ndarray | None, ds: pd.DatetimeIndex) -> np.ndarray:
         raise NotImplementedError
 
@@ -437,6 +459,21 @@ def _fit_batch(model: LocalForecaster, tasks: list[tuple]) -> list[tuple]:
                 state = model._fit_one(y, X, ds)
             else:
                 state = model._forward_one(previous, y, X, ds)
+            out.append((uid, state, None))
+        except Exception as exc:
+            out.append((uid, None, f"{type(exc).__name__}: {exc}"[:200]))
+    return out
+
+
+def _refit_batch(model: LocalForecaster, tasks: list[tuple]) -> list[tuple]:
+    """``(uid, state, error)`` per series refitted from its state (a fit without one)."""
+    out = []
+    for uid, y, X, ds, previous in tasks:
+        try:
+            if previous is None:
+                state = model._fit_one(y, X, ds)
+            else:
+                state = model._refit_one(previous, y, X, ds)
             out.append((uid, state, None))
         except Exception as exc:
             out.append((uid, None, f"{type(exc).__name__}: {exc}"[:200]))
