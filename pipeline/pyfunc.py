@@ -73,7 +73,17 @@ def forecast_frame(serving, keys: pd.DataFrame | None, frame: pd.DataFrame) -> p
     level = _first(frame, "level")
     if level is not None:
         rows = rows.assign(lower=rows[f"lo{int(level)}"], upper=rows[f"hi{int(level)}"])
-    return rows.astype(object).where(rows.notna(), None)
+    return _nulls_for_json(rows)
+
+
+def _nulls_for_json(rows: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as None, which MLflow's server writes as JSON null (NaN is not
+    JSON); only columns that have one lose their numeric type."""
+    gaps = [name for name in rows if rows[name].isna().any()]
+    if gaps:
+        rows = rows.astype({name: object for name in gaps})
+        rows[gaps] = rows[gaps].where(rows[gaps].notna(), None)
+    return rows
 
 
 def _first(frame: pd.DataFrame, column: str):

@@ -14,7 +14,7 @@ PAGES = {
     "/models": "Models",
     "/retraining": "Retraining",
 }
-SLOW_MODELS_OFF = ["xgboost", "random_forest", "prophet", "sarima", "ets", "theta"]
+SLOW_MODELS_OFF = ["xgboost", "random_forest", "prophet", "sarima", "arima", "ets", "theta", "ces"]
 
 
 def test_every_page_loads_with_no_console_errors(page, live_server):

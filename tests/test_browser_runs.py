@@ -18,7 +18,7 @@ from tests.conftest import SAMPLES, cli, gunicorn, run_ended, run_status, wait_f
 from tests.planner_files import priced_daily
 
 TREES = ["xgboost", "random_forest"]
-OFF = ["linear_trend", "recent_mean", "prophet", "sarima", "ets", "theta"]
+OFF = ["linear_trend", "recent_mean", "prophet", "sarima", "arima", "ets", "theta", "ces"]
 
 
 @pytest.fixture(scope="module")

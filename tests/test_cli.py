@@ -100,8 +100,11 @@ def test_forecast_with_drivers_but_no_plan_serves_without_them_and_says_so(
     tmp_path, store_item_csv
 ):
     out = tmp_path / "forecast.csv"
+    sales = pd.read_csv(store_item_csv)
+    unplanned = tmp_path / "unplanned.csv"  # the sample's plan rows dropped
+    sales.dropna(subset=["units_sold"]).to_csv(unplanned, index=False)
     result = _run(
-        "forecast", "--csv", str(store_item_csv), "--horizon", "7", "--exog", "promo",
+        "forecast", "--csv", str(unplanned), "--horizon", "7", "--exog", "promo",
         "--models", "linear_trend", "--quiet", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

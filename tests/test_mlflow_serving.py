@@ -95,7 +95,8 @@ def test_one_series_a_list_a_group_and_a_what_if_answer_as_the_api(scoring):
     _same(summed, group.get_json()["predictions"], level=80)
 
     drivers = api.get("/api/drivers").get_json()["drivers"]
-    name = drivers[0]["driver"] if drivers else None
+    used = [d["name"] for d in drivers if d.get("used")]
+    name = used[0] if used else None
     if name is not None:
         what_if = {"horizon": H, "series": SERIES, "drivers": {name: 1.0}}
         answered = api.post("/api/forecast", json=what_if).get_json()
