@@ -6,7 +6,7 @@ workers could both create ``dataset_versions`` and one failed to boot (2 of 6 st
 This starts ``gunicorn -w N wsgi:server`` from the checkout on an empty ``DATA_DIR``
 (or a fresh PostgreSQL database with ``--postgres URL``, which is dropped and created
 again each time) ``--starts`` times and counts the starts where every worker booted
-and ``/api/health`` answered.
+and ``/health`` answered.
 
     python bench/fresh_starts.py [--starts 20] [--workers 4] [--postgres URL]
 """
@@ -69,7 +69,7 @@ def one_start(workers: int, postgres: str | None) -> dict:
         while time.monotonic() < deadline and server.poll() is None:
             booted = len(re.findall(r"Booting worker", log_path.read_text()))
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
                     healthy = True
             except OSError:
                 healthy = False

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecasting.frequency import frequency_from_alias
+from forecasting.models import MODELS
 from forecasting.spec import DataSpec
 from forecasting.workflow import TrainOptions, train_and_forecast
 
@@ -43,3 +45,18 @@ def test_a_trend_that_is_there_is_forecast():
     # a 1.5% monthly growth lifts next year's mean over the last one's by 18% of the level
     gained = (forecast - last_year) / level
     assert (gained > 0.09).all(), gained.round(3).to_dict()
+
+
+@pytest.mark.parametrize("name", ["ets", "ces", "arima"])
+def test_a_season_out_of_reach_at_the_first_fold_is_searched_for_once_within_reach(name):
+    """48 months validated with three yearly folds start from 12: too short for a season.
+    Moved forward, and refitted for serving, on the whole history the fit must search
+    again and find the season (it once stayed flat: the naive forecast, unwarned)."""
+    df = trending_monthly(n_series=3, months=48)
+    spec = DataSpec(freq=frequency_from_alias("MS"), country=None)
+    first = df.groupby("unique_id").head(14)
+    fitted = MODELS[name]().fit(first, spec)
+    for later in (fitted.moved(df), fitted.refitted(df)):
+        forecast = later.predict(H)
+        spread = forecast.groupby("unique_id")["yhat"].agg(lambda y: y.max() / y.min())
+        assert (spread > 1.15).all(), spread  # the season is +-15%: not a flat line

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from forecasting.models.base import LocalForecaster
+from forecasting.models.base import LocalForecaster, season_within_reach
 
 #: the longest season the seasonal search takes on
 MAX_SEASON = 24
@@ -53,13 +53,14 @@ class ARIMA(LocalForecaster):
         from statsforecast.arima import auto_arima_f
 
         m = self.spec_.season_length
-        seasonal = m <= MAX_SEASON and len(y) >= 2 * m + 2
+        seasonal = season_within_reach(m, len(y), MAX_SEASON)
         with warnings.catch_warnings():  # "possible convergence problem" of a candidate
             warnings.simplefilter("ignore")
             fitted = auto_arima_f(
                 y, period=m if seasonal else 1, seasonal=seasonal, max_order=self.max_order
             )
-        return fitted | {"offset": offset}
+        short = 1 < m <= MAX_SEASON and not seasonal
+        return fitted | {"offset": offset, "short_for_season": short}
 
     def _forward_one(self, state, y, X, ds):
         """The orders the search chose, the coefficients estimated again on the longer
@@ -70,6 +71,10 @@ class ARIMA(LocalForecaster):
 
         p, q, P, Q, m, d, D = state["arma"][:7]
         offset = self._offset(len(y))
+        if state.get("short_for_season") and season_within_reach(
+            self.spec_.season_length, len(y) - offset, MAX_SEASON
+        ):
+            return self._fit_one(y, X, ds)  # the season is within reach now: search again
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

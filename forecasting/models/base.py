@@ -435,6 +435,15 @@ class SmoothingForecaster(LocalForecaster):
         return max(0, n - self.history) if self.history else 0
 
 
+def season_within_reach(m: int, periods: int, longest: int | None) -> bool:
+    """Whether a history of ``periods`` holds the two seasons of length ``m`` (and two
+    periods more) a seasonal form needs, for a model that handles seasons up to
+    ``longest``. A fit made on a shorter history had no season to choose: moved to a
+    history that holds them, it must search again, or a seasonal series keeps a flat
+    forecast (48 months validated with 3 yearly folds start from 12)."""
+    return 1 < m <= (longest or m) and periods >= 2 * m + 2
+
+
 def _series_slices(frame: pd.DataFrame, as_index: bool = True) -> Iterator[tuple]:
     """``(unique_id, start, end, dates)`` of each series of a frame whose rows are grouped
     by series (as ``Forecaster._setup`` and ``forecast_grid`` leave them): slicing arrays

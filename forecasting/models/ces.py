@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster
+from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster, season_within_reach
 from forecasting.models.ets import MAX_SEASON
 
 #: below this many periods the weights cannot be estimated: the level is the forecast
@@ -40,7 +40,7 @@ class CES(SmoothingForecaster):
 
     def _season(self, n: int) -> int:
         m = self.spec_.season_length
-        return m if m <= MAX_SEASON and n >= 2 * m + 2 else 1
+        return m if season_within_reach(m, n, MAX_SEASON) else 1
 
     def _fit_one(self, y, X, ds):
         offset = self._offset(len(y))
@@ -52,7 +52,10 @@ class CES(SmoothingForecaster):
         y, adjustment = self._deseasonalized(y)
         m = self._season(len(y))
         fitted = auto_ces(y, m=m, model=self.model if m > 1 else "N")
-        return _compact(fitted) | {"offset": offset, "adjustment": adjustment}
+        short = 1 < self.spec_.season_length <= MAX_SEASON and m == 1
+        return _compact(fitted) | {
+            "offset": offset, "adjustment": adjustment, "short_for_season": short,
+        }  # fmt: skip
 
     def _forward_one(self, state, y, X, ds):
         """The season type the fit chose, its weights estimated again on the longer history."""
@@ -62,6 +65,8 @@ class CES(SmoothingForecaster):
 
         offset = self._offset(len(y))
         adjusted, adjustment = self._deseasonalized(y[offset:])
+        if state.get("short_for_season") and self._season(len(adjusted)) > 1:
+            return self._fit_one(y, X, ds)  # the season is within reach now: search again
         refitted = auto_ces(adjusted, m=state["m"], model=state["seasontype"])
         return _compact(refitted) | {"offset": offset, "adjustment": adjustment}
 

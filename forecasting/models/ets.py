@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster
+from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster, season_within_reach
 from forecasting.models.seasonal_adjustment import Adjustment
 
 #: seasons longer than this (52 weeks) make the state vector huge and the fit slow: they
@@ -43,6 +43,8 @@ class EtsState:
     offset: int
     #: a season longer than ``MAX_SEASON``, taken out before the fit
     adjustment: Adjustment | None = None
+    #: fitted without the season its data set has, on a history too short for it
+    short_for_season: bool = False
 
 
 class ETS(SmoothingForecaster):
@@ -85,10 +87,18 @@ class ETS(SmoothingForecaster):
             return float(np.mean(y))
         m = self.spec_.season_length
         y, adjustment = self._deseasonalized(y)
-        seasonal = m <= MAX_SEASON and len(y) >= 2 * m + 2
+        seasonal = season_within_reach(m, len(y), MAX_SEASON)
         spec = self.model if seasonal else self.model[:2] + "N"
         fitted = AutoETS(season_length=m if seasonal else 1, model=spec, damped=self.damped)
-        return EtsState(_compact(fitted.fit(y).model_), offset, adjustment)
+        short = 1 < m <= MAX_SEASON and not seasonal
+        return EtsState(_compact(fitted.fit(y).model_), offset, adjustment, short)
+
+    def _searched_again(self, state: EtsState, periods: int) -> bool:
+        """Whether the season the first fit could not consider is now within reach."""
+        m = self.spec_.season_length
+        return getattr(state, "short_for_season", False) and season_within_reach(
+            m, periods, MAX_SEASON
+        )
 
     def _forward_one(self, state, y, X, ds):
         """The form the fit chose (error, trend, damping, season), its weights estimated
@@ -100,6 +110,8 @@ class ETS(SmoothingForecaster):
 
         offset = self._offset(len(y))
         adjusted, adjustment = self._deseasonalized(y[offset:])
+        if self._searched_again(state, len(adjusted)):
+            return self._fit_one(y, X, ds)
         form = state.model["components"]
         m = state.model["m"]
         try:
@@ -119,6 +131,8 @@ class ETS(SmoothingForecaster):
 
         offset = self._offset(len(y))
         adjusted, adjustment = self._deseasonalized(y[offset:])
+        if self._searched_again(state, len(adjusted)):
+            return self._fit_one(y, X, ds)
         form, m = state.model["components"], state.model["m"]
         season = "Z" if m > 1 else "N"
         damped = form[3] != "N" if form[1] != "N" else None
