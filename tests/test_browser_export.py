@@ -61,6 +61,7 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(card).to_contain_text("New actuals for data set version 1")
         expect(card).to_contain_text("12 new periods (2024-01-01 to 2024-12-01)")
         page.get_by_label("Train on an uploaded file").uncheck()
+        expect(start).to_have_text("Store the file")  # what the button will do
         start.click()
         run = wait_for_run(url, 2, lambda r: "status" in r and run_ended(r), timeout=300)
         assert run["status"] == "succeeded" and run["kind"] == "ingest", run
@@ -69,4 +70,5 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         upload.set_input_files(str(broken))
         expect(page.locator("#retraining-rejected")).to_contain_text("not accepted")
         expect(start).to_be_disabled()
+        expect(start).to_have_text("Start training")
         assert page.errors == []

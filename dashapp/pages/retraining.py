@@ -253,6 +253,18 @@ def start_waits(pending):
 
 
 @callback(
+    Output("retraining-start", "children"),
+    Input("retraining-train-too", "value"),
+    Input("retraining-pending", "data"),
+)
+def start_label(train_too, pending):
+    """The button says what it will do: with a file waiting and training unticked, it
+    only stores the file."""
+    waiting = bool(pending) and not pending.get("refused")
+    return "Store the file" if waiting and not train_too else "Start training"
+
+
+@callback(
     Output("retraining-exog", "options"),
     Output("retraining-exog-note", "children"),
     Input("retraining-pending", "data"),
