@@ -119,27 +119,6 @@ class ServingModel:
             return pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
         return series_table(self.profile, self.choice, self.spec.freq.name)
 
-    def only(self, name: str) -> ServingModel:
-        """The same, serving one trained model for every series (for per-model tracking)."""
-        choice = self.choice.where(self.choice.isin(RULES.values()), name)
-        quantiles = {k: v for k, v in self.quantiles.items() if k in (name, *RULES.values())}
-        return ServingModel(
-            {name: self.fitted[name]},
-            {name: [name]},
-            choice,
-            quantiles,
-            self.scale,
-            self.nonnegative,
-            self.spec,
-            self.horizon,
-            self.profile,
-            self.rule_levels,
-            {name: self.plain[name]} if self.plain and name in self.plain else None,
-            self.driver_tail,
-            _errors_of(self.errors, name),
-            self.plan,
-        )
-
     def describe(self) -> str:
         """What makes the forecast a reader sees: where drivers serve, the choice with a
         plan and the driver-free one past it, the one that serves the stored forecast
@@ -348,13 +327,6 @@ def _stopgap(grid: pd.DataFrame, future: pd.DataFrame, drivers: tuple[str, ...])
     out[cols] = out.groupby("unique_id", sort=False)[cols].ffill()
     out[cols] = out.groupby("unique_id", sort=False)[cols].bfill().fillna(0.0)
     return out
-
-
-def _errors_of(errors: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
-    """The validation errors of one candidate (what its bands of sums are made from)."""
-    if errors is None or name not in errors.columns:
-        return None
-    return errors[["unique_id", "cutoff", "ds", name]]
 
 
 def serving_model(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -138,6 +139,7 @@ def test_mlflow_holds_the_parent_the_children_and_the_production_model(stack):
     assert "n_estimators" in xgb.data.params
     names = {a.path for a in client.list_artifacts(xgb.info.run_id)}
     assert {"forecast.png", "feature_importance.json", "feature_importance.png"} <= names
+    assert "model" not in names  # one pyfunc per run, on the parent, for every model
     assert "eda" in {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert parent.data.metrics["test_mase"] == pytest.approx(stack.run(1)["metrics"]["mase"], 1e-3)
     version = client.get_model_version_by_alias("sales-forecaster", "production")
@@ -147,6 +149,8 @@ def test_mlflow_holds_the_parent_the_children_and_the_production_model(stack):
     frame = model.predict(pd.DataFrame({"horizon": [5]}))
     assert len(frame) == 9 * 5
     assert (frame["lo95"] <= frame["yhat"]).all() and (frame["yhat"] <= frame["hi95"]).all()
+    one_model = model.predict(pd.DataFrame({"horizon": [5], "model": ["xgboost"]}))
+    assert len(one_model) == 9 * 5 and not np.allclose(one_model["yhat"], frame["yhat"])
 
 
 def test_optuna_studies_are_stored_per_run_and_model(stack):

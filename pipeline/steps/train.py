@@ -237,7 +237,9 @@ def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
 def _track(
     tracker: Tracker, trained: Trained, rows: list[dict], served: dict, coverage: dict
 ) -> str:
-    """A nested MLflow run per model; the served model is logged and registered on the parent."""
+    """A nested MLflow run per model (parameters, metrics, plots); one pyfunc on the parent,
+    registered, that answers for every fitted model (``model=`` in the request): a copy
+    per model cost 0.3 s each, a third of a one-series run, and answered nothing more."""
     report, train = trained.report, trained.train
     attributes = [c for c in trained.spec.attributes if c in trained.frame]
     keys = trained.frame[["unique_id", *attributes]].drop_duplicates("unique_id")
@@ -257,7 +259,6 @@ def _track(
                 fig = plots.importance_plot(importance, f"{name}: feature importance")
                 tracker.log_figure(fig, "feature_importance.png")
                 plots.close(fig)
-            row["artifact_uri"] = tracker.log_model(trained.serving.only(name), keys)
             row["mlflow_run_id"] = mlflow_id
     tracker.log_metrics(served, "test")
     tracker.log_metrics(coverage, "test")
@@ -265,4 +266,6 @@ def _track(
     tracker.log_figure(fig, "forecast.png")
     plots.close(fig)
     uri = tracker.log_model(trained.serving, keys)
+    for row in rows:
+        row["artifact_uri"] = uri  # the run's model; ask it with model=<name>
     return tracker.register(uri)
