@@ -42,9 +42,9 @@ def scoring(trained_dir, tmp_path_factory):
         deadline = time.monotonic() + 180
         while True:
             try:
-                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
+                if requests.get(f"{url}/ping", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 raise AssertionError("mlflow models serve did not start")

@@ -114,7 +114,7 @@ def _wait_for(get, seconds: float):
     while True:
         try:
             return get()
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
