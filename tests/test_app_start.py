@@ -24,7 +24,7 @@ def _get(url: str) -> dict:
 
 def test_the_app_starts_and_trains_its_sample_by_itself(tmp_path):
     """The README's first command trains the bundled sample with the default choice rule
-    of any run (about 35 s from the start on 2 cores; ``bench/cost.py`` times runs)."""
+    of any run (about a minute from the start on 2 cores; ``bench/suite.py`` times runs)."""
     assert BUNDLED_SAMPLE.is_file()  # what the app trains without --sample
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
