@@ -14,6 +14,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+STORES = (("north", 1.0), ("south", 0.6), ("online", 1.6))
+#: item, its base daily units, its category
+ITEMS = (("coffee", 40, "grocery"), ("kettle", 6, "home"), ("mug", 12, "home"))
+
+
+def _series_rows(dates, store, item, category, units, price, promo) -> pd.DataFrame:
+    """One series' rows in the file's columns."""
+    return pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "store": store,
+            "item": item,
+            "category": category,
+            "units_sold": units,
+            "price": price,
+            "promo": promo,
+        }
+    )
+
 
 def make(seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -22,12 +41,8 @@ def make(seed: int = 7) -> pd.DataFrame:
     weekly = np.array([0.85, 0.9, 0.95, 1.0, 1.15, 1.35, 1.2])[dates.dayofweek]
     yearly = 1 + 0.15 * np.sin(2 * np.pi * (dates.dayofyear - 80) / 365.25)
     rows = []
-    for store, store_level in (("north", 1.0), ("south", 0.6), ("online", 1.6)):
-        for item, base, category in (
-            ("coffee", 40, "grocery"),
-            ("kettle", 6, "home"),
-            ("mug", 12, "home"),
-        ):
+    for store, store_level in STORES:
+        for item, base, category in ITEMS:
             promo = (rng.random(len(dates)) < 0.08).astype(int)
             price = np.round(base / 4 * (1 - 0.2 * promo) * rng.uniform(0.98, 1.02, len(dates)), 2)
             level = base * store_level * (1 + 0.0006 * t) * weekly * yearly * (1 + 0.5 * promo)
@@ -39,19 +54,8 @@ def make(seed: int = 7) -> pd.DataFrame:
                 sales[returns] = -rng.integers(1, 4, 3)
             if store == "north" and item == "coffee":
                 sales[400] *= 6
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "date": dates.strftime("%Y-%m-%d"),
-                        "store": store,
-                        "item": item,
-                        "category": category,
-                        "units_sold": sales.astype(int),
-                        "price": price,
-                        "promo": promo,
-                    }
-                )
-            )
+            units = sales.astype(int)
+            rows.append(_series_rows(dates, store, item, category, units, price, promo))
     return pd.concat([*rows, planned(dates[-1])], ignore_index=True)
 
 
@@ -65,23 +69,11 @@ def planned(last: pd.Timestamp, seed: int = 8) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     dates = pd.date_range(last + pd.Timedelta(days=1), periods=PLANNED_DAYS, freq="D")
     rows = []
-    for store in ("north", "south", "online"):
-        for item, base, category in (("coffee", 40, "grocery"), ("kettle", 6, "home"),
-                                     ("mug", 12, "home")):  # fmt: skip
+    for store, _ in STORES:
+        for item, base, category in ITEMS:
             promo = (rng.random(len(dates)) < 0.08).astype(int)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "date": dates.strftime("%Y-%m-%d"),
-                        "store": store,
-                        "item": item,
-                        "category": category,
-                        "units_sold": pd.NA,
-                        "price": np.round(base / 4 * (1 - 0.2 * promo), 2),
-                        "promo": promo,
-                    }
-                )
-            )
+            price = np.round(base / 4 * (1 - 0.2 * promo), 2)
+            rows.append(_series_rows(dates, store, item, category, pd.NA, price, promo))
     return pd.concat(rows, ignore_index=True)
 
 

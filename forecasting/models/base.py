@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -336,7 +337,8 @@ class LocalForecaster(Forecaster):
             for uid, a, b, ds in _series_slices(df, self.reads_dates)
         ]
         self.states_ = {}
-        for uid, state, error in self._map(_refit_batch if refit else _fit_batch, tasks):
+        batch = partial(_fit_batch, again="_refit_one") if refit else _fit_batch
+        for uid, state, error in self._map(batch, tasks):
             self.states_[uid] = state
             if error is not None:
                 self._fell_back(uid, error)
@@ -459,30 +461,19 @@ def _series_slices(frame: pd.DataFrame, as_index: bool = True) -> Iterator[tuple
         yield ids[a], int(a), int(b), pd.DatetimeIndex(dates[a:b]) if as_index else dates[a:b]
 
 
-def _fit_batch(model: LocalForecaster, tasks: list[tuple]) -> list[tuple]:
-    """``(uid, state, error)`` per series: one bad series must not fail the run."""
+def _fit_batch(
+    model: LocalForecaster, tasks: list[tuple], again: str = "_forward_one"
+) -> list[tuple]:
+    """``(uid, state, error)`` per series: fitted, or continued from its previous state by
+    the method ``again`` names (``_forward_one`` moves it, ``_refit_one`` refits it for
+    serving); one bad series must not fail the run."""
     out = []
     for uid, y, X, ds, previous in tasks:
         try:
             if previous is None:
                 state = model._fit_one(y, X, ds)
             else:
-                state = model._forward_one(previous, y, X, ds)
-            out.append((uid, state, None))
-        except Exception as exc:
-            out.append((uid, None, f"{type(exc).__name__}: {exc}"[:200]))
-    return out
-
-
-def _refit_batch(model: LocalForecaster, tasks: list[tuple]) -> list[tuple]:
-    """``(uid, state, error)`` per series refitted from its state (a fit without one)."""
-    out = []
-    for uid, y, X, ds, previous in tasks:
-        try:
-            if previous is None:
-                state = model._fit_one(y, X, ds)
-            else:
-                state = model._refit_one(previous, y, X, ds)
+                state = getattr(model, again)(previous, y, X, ds)
             out.append((uid, state, None))
         except Exception as exc:
             out.append((uid, None, f"{type(exc).__name__}: {exc}"[:200]))
