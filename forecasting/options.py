@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from forecasting.models import ALWAYS, MODELS, check_names
 from forecasting.selection import DEFAULT_MODE, MAX_ENSEMBLE
+
+#: why the models that learn across series sit out a file of one series
+ONE_SERIES = (
+    "it learns one pattern across many series, and this file has one series and no "
+    "driver: on a single series it is an autoregression that rarely beats the statistical "
+    "models (M4: none of the pure machine-learning methods beat the Comb benchmark); "
+    "name it among the models to fit it anyway"
+)
 
 
 @dataclass
@@ -37,6 +45,16 @@ class TrainOptions:
         check_names([*asked, *self.always])
         wanted = {*self.always, *asked}
         return [m for m in MODELS if m in wanted]
+
+    def for_panel(self, series: int, drivers: bool) -> tuple[TrainOptions, dict[str, str]]:
+        """These options for a panel of ``series`` series, and the default models they
+        leave out, with why: on one series with no driver, the models that learn across
+        series. A model a run names is always fitted."""
+        if self.models is not None or series != 1 or drivers:
+            return self, {}
+        lone = [m for m in self.default if MODELS[m].learns_across_series]
+        kept = tuple(m for m in self.default if m not in lone)
+        return replace(self, default=kept), {m: ONE_SERIES for m in lone}
 
     def screened(self) -> set[str]:
         """The expensive models that earn their place on a sample first: those of the

@@ -71,6 +71,14 @@ class Screen:
     #: candidates' validation cost (the budget it is held to, times ``AFFORDABLE``)
     projected_seconds: float = float("nan")
     budget_seconds: float = float("nan")
+    #: a screen decided by the data's shape, not by a sample: why the model sat out
+    reason: str = ""
+
+    @classmethod
+    def sat_out(cls, model: str, reason: str, series: int) -> Screen:
+        """A model the data's shape leaves out before any fit (``TrainOptions.for_panel``)."""
+        nan = float("nan")
+        return cls(model, False, (), nan, nan, "", "", nan, 0.0, series, reason=reason)
 
     @property
     def affordable(self) -> bool:
@@ -95,6 +103,7 @@ class Screen:
             "seconds": round(self.seconds, 1),
             "projected_seconds": _seconds(self.projected_seconds),
             "budget_seconds": _seconds(self.budget_seconds),
+            **({"reason": self.reason} if self.reason else {}),
         }
 
 
@@ -114,6 +123,8 @@ def unaffordable(
 def describe_screen(screen: dict) -> str:
     """A planner's sentence for a screen (``Screen.to_dict``): what the sample said, in
     plain words first, then its figures (validation error: mean of MASE and RMSSE)."""
+    if screen.get("reason"):
+        return f"{screen['model']} left out: {screen['reason']}"
     t = screen["t_stat"]
     sample = f"on a sample of {screen['sample_series']} of {screen['series']} series"
     projected, budget = screen.get("projected_seconds"), screen.get("budget_seconds")

@@ -111,6 +111,7 @@ def train_and_forecast(
         )
     profile = profile_series(df, h_val, spec.season_length)
     modelled = fitted_rows(df, profile)
+    options, sat_out = options.for_panel(modelled["unique_id"].nunique(), bool(spec.exog))
     names = options.model_names()
     screening = len(spec.exog) if options.drivers == "auto" else 0
     shape = Shape.of(modelled, spec.season_length)
@@ -125,6 +126,7 @@ def train_and_forecast(
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
         tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile, failed)
+    screens = [Screen.sat_out(m, why, 1) for m, why in sat_out.items()] + screens
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     last_fits = {name: result.model for name, result in tuning.items() if result.model}

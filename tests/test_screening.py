@@ -117,6 +117,22 @@ def test_few_series_are_validated_whole_without_a_screen(registered):
     assert report.outcome.tuning["stale"].cv["unique_id"].nunique() == 10
 
 
+def test_one_series_leaves_out_the_models_that_learn_across_series_and_says_why():
+    df = cycle_panel(n_series=1)
+    spec = spec_for("D", country=None)
+    default = TrainOptions(default=("naive", "xgboost"), always=("naive",))
+    report = backtest(df, spec, H, default)
+    assert "xgboost" not in report.outcome.tuning
+    screened = report.to_json({}, H)["screened"]
+    assert [(s["model"], s["kept"]) for s in screened] == [("xgboost", False)]
+    assert "one series" in report.outcome.screens[0].describe()
+    # named, it is fitted; and two series are a panel to learn across
+    named = backtest(df, spec, H, TrainOptions(models=("xgboost",), always=("naive",)))
+    assert "xgboost" in named.outcome.tuning and named.outcome.screens == []
+    two = backtest(cycle_panel(n_series=2), spec, H, default)
+    assert "xgboost" in two.outcome.tuning
+
+
 def test_the_sample_draws_every_demand_class_and_volume_band():
     ids = pd.Index([f"s{i}" for i in range(60)])
     classes = ["smooth"] * 40 + ["intermittent"] * 15 + ["lumpy"] * 5

@@ -182,7 +182,7 @@ def _screens(metrics: dict) -> html.Div:
         return html.Div(id="models-screens")
     return html.Div(
         [
-            html.H5("Expensive models, tried on a sample first"),
+            html.H5("Models left out, or tried on a sample first"),
             html.Ul([html.Li(describe_screen(s)) for s in screens], className="small"),
         ],
         id="models-screens",

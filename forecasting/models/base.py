@@ -68,6 +68,10 @@ class Forecaster(Parameters):
     #: validated on a sample of series first, and fitted on the rest only where it wins
     #: there (``forecasting.screening``), unless a run names it
     expensive: ClassVar[bool] = False
+    #: whether it learns one pattern across series (the global trees): with a single
+    #: series it is a local autoregression, and the default set leaves it out
+    #: (``TrainOptions.for_panel``)
+    learns_across_series: ClassVar[bool] = False
     #: when a fitted model is moved to a longer history (a later validation fold, the
     #: held-out window): ``None`` moves it ``forward`` whatever the growth (a per-series
     #: model's smoothing weights hardly change; statsforecast's ``refit=False``); a share

@@ -26,6 +26,8 @@ DAILY_TRAIN_PERIODS = 730
 class GlobalTreeForecaster(Forecaster):
     """Shared machinery; subclasses say which regressor to build."""
 
+    learns_across_series = True
+
     #: refitted when the history grew by over a tenth since the fit (Walmart's weekly folds,
     #: 13 of about 100 weeks); moved forward otherwise (M5's 28 of 1,800 days)
     refit_growth = 0.1

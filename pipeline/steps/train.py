@@ -64,6 +64,8 @@ def train(
         storage=optuna_storage(ctx.settings) if opts.trials > 0 else None,
         study_prefix=f"run-{ctx.run_id}",
     )
+    # what the backtest will fit: one series leaves out the models that learn across series
+    options, _ = options.for_panel(df["unique_id"].nunique(), bool(spec.exog))
     ctx.log.info(
         "training on data set version %d: %d series, horizon %d, models %s, %d trials each",
         stored.id,
