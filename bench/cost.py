@@ -250,7 +250,7 @@ def install_hooks(clock: Clock) -> None:
                 setattr(module, fname, phased(getattr(module, fname), phase))
 
     from forecasting.models import MODELS
-    from forecasting.serving_model import ServingModel
+    from forecasting.serving.model import ServingModel
 
     ServingModel.forecast_with_members = phased(
         ServingModel.forecast_with_members, "holdout forecast"

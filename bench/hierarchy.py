@@ -3,7 +3,7 @@
 For each data set the product's default backtest runs once (cached): the last H
 periods of every series are held out, the default workflow trains on the rest.
 Its validation folds give each way's validation score, as the product's own
-choice (``forecasting.coherence.choose``) sees them; on the held-out window
+choice (``forecasting.serving.reconciliation.choose``) sees them; on the held-out window
 
   (a) bottom-up: every total is the sum of the served series forecasts,
   (b) aggregate: AutoETS fitted on each total's own history (does not add up),
@@ -68,7 +68,7 @@ def backtested(name: str, root: Path, cache: Path) -> dict:
     from forecasting.backtest import holdout_split
     from forecasting.dataset import prepare
     from forecasting.selection import combine
-    from forecasting.serving_model import SERVED
+    from forecasting.serving.model import SERVED
     from forecasting.workflow import TrainOptions, backtest
 
     h, country = PANELS[name].horizon, PANELS[name].country
@@ -101,7 +101,7 @@ def backtested(name: str, root: Path, cache: Path) -> dict:
 
 def held_out_scores(kept: dict) -> tuple[dict, dict]:
     """Each way's held-out MASE per level, and the seconds each way took."""
-    from forecasting import coherence as co
+    from forecasting.serving import reconciliation as co
 
     table, train, m, freq = kept["table"], kept["train"], kept["season_length"], kept["freq"]
     tree = co.Hierarchy.of(table, kept["keys"], kept["columns"])
@@ -145,7 +145,7 @@ def held_out_scores(kept: dict) -> tuple[dict, dict]:
 
 
 def measure(kept: dict) -> tuple[pd.DataFrame, str]:
-    from forecasting import coherence as co
+    from forecasting.serving import reconciliation as co
 
     args = (kept["table"], kept["served"], kept["train"], kept["keys"], kept["columns"],
             kept["season_length"], kept["freq"])  # fmt: skip

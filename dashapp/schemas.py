@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from forecasting.models import MODELS
-from forecasting.serving_model import SERVED
+from forecasting.serving.model import SERVED
 
 MAX_HORIZON_DAYS = 365
 MAX_ID = 2**63 - 1

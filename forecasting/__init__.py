@@ -23,7 +23,7 @@ One word per idea, here and in every module, page and API field of the product:
   calibrate.
 - **band**: a prediction interval (80% and 95%), calibrated on validation errors
   (``forecasting.intervals``; of a sum of series: ``forecasting.group_bands``).
-- **plan**: the drivers' values for the periods ahead (``forecasting.plans``); a run's
+- **plan**: the drivers' values for the periods ahead (``forecasting.serving.plans``); a run's
   progress ``Plan`` (``forecasting.progress``) is the bar's, not this.
 - **price**, **promotion**: the drivers whose effect has a known sign
   (``forecasting.spec``); an **effect** is a price's elasticity or a promotion's lift
@@ -46,3 +46,7 @@ imports XGBoost; a value set by the operator is kept.
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from forecasting.moved import install
+
+install()  # models stored before a module moved still load (``forecasting.moved``)

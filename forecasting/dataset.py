@@ -10,7 +10,7 @@ import pandas as pd
 from forecasting.cleaning import CleanData, clean
 from forecasting.driver_kinds import why_not_a_driver
 from forecasting.errors import DataError
-from forecasting.frequency import default_horizon, infer_frequency, period_unit
+from forecasting.frequency import check_horizon, default_horizon, infer_frequency, period_unit
 from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.ladder import NEW_PERIODS, profile_series
 from forecasting.limits import Limits
@@ -185,8 +185,8 @@ def prepare(
 
     ``horizon`` is only checked here; ``None`` means the usual one for the frequency.
     """
-    if horizon is not None and horizon < 1:
-        raise DataError(f"The horizon must be at least 1 period, got {horizon}.")
+    if horizon is not None:
+        check_horizon(horizon)
     loaded = load_csv(source, date=date, target=target, ids=ids, limits=limits)
     return from_loaded(
         loaded,

@@ -21,7 +21,7 @@ import pandas as pd
 
 from forecasting.models.base import forecast_grid
 from forecasting.selection import RULES
-from forecasting.serving_model import ServingModel
+from forecasting.serving.model import ServingModel
 
 #: the price move the elasticity is measured over (10% up and down)
 PRICE_STEP = 0.10

@@ -130,6 +130,22 @@ def max_horizon(freq: Frequency) -> int:
     return 365
 
 
+def check_horizon(
+    h: float | None, freq: Frequency | None = None, error: type[DataError] = DataError
+) -> int:
+    """The horizon rule, stated once for every caller (the command line, the API, the
+    pages, a model's predict): a whole number of periods, at least 1, and where the
+    data's frequency is known at most ``max_horizon`` (2.5 is refused, not cut to 2).
+    Raises ``error`` saying the range."""
+    limit = max_horizon(freq) if freq is not None else None
+    whole = isinstance(h, int | float) and not isinstance(h, bool) and float(h).is_integer()
+    if whole and h >= 1 and (limit is None or h <= limit):
+        return int(h)
+    if limit is None:
+        raise error(f"The horizon must be a whole number of at least 1 period, got {h}.")
+    raise error(f"The horizon must be a whole number from 1 to {limit} periods, got {h}.")
+
+
 def stored_horizon(freq: Frequency, h: int) -> int:
     """How far ahead a run stores its forecast: a year, or its horizon if longer."""
     return max(h, max_horizon(freq))

@@ -340,3 +340,12 @@ def _driver(table: pd.DataFrame, column: str, decimal: str, limit: float) -> pd.
     values = parse_numbers(table[column], decimal)
     refuse_extreme(values, table[column], column, limit)
     return values
+
+
+def read_plan_csv(
+    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
+) -> pd.DataFrame:
+    """Planned driver values for the forecast periods, read like any sales CSV."""
+    first = exog[0]
+    loaded = load_csv(path, date=date, target=first, ids=ids or None)
+    return loaded.frame.rename(columns={"y": first})

@@ -135,7 +135,7 @@ class Selection:
     #: the validation forecasts, one column per candidate (calibrates the intervals)
     table: pd.DataFrame | None = None
     #: where drivers serve: the choice among the driver-free candidates, by their own
-    #: validation scores, for the periods no plan covers (``forecasting.plans``)
+    #: validation scores, for the periods no plan covers (``forecasting.serving.plans``)
     beyond_plan: Selection | None = None
     #: every test of a pool's choice, in the order made
     departures: tuple[Departure, ...] = ()

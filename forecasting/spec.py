@@ -24,7 +24,7 @@ class DataSpec:
     never raises a forecast, a promotion never lowers one; besides the declared ones,
     the drivers are given their role by name (``driver_roles``). With ``constrained`` the
     models that use drivers respect those signs (``effect_sign``); the plan's fill rules
-    (``forecasting.plans``) use the roles either way.
+    (``forecasting.serving.plans``) use the roles either way.
     """
 
     freq: Frequency

@@ -29,7 +29,8 @@ from forecasting.options import TrainOptions
 from forecasting.progress import Plan, Reporter
 from forecasting.screening import Screen
 from forecasting.selection import Selection, select
-from forecasting.serving_model import SERVED, ServingModel, serving_model
+from forecasting.serving.build import Totals, build_serving
+from forecasting.serving.model import SERVED, ServingModel
 from forecasting.spec import DataSpec
 from forecasting.tuning import TuningResult
 from forecasting.validation import validate
@@ -133,7 +134,7 @@ def train_and_forecast(
     # as production fits them: the served models afresh, the others moved forward
     served = selection.served_models()
     fitted = fit_models(modelled, spec, tuning, plan.part("forecast"), last_fits, served)
-    model = serving_model(fitted, selection, df, spec, h_val, profile)
+    model = build_serving(fitted, selection, df, spec, h_val, profile)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     # what a planner gets where no plan reaches: scored next to the planned forecast
     unplanned = model.forecast(h) if spec.exog and future is not None else None
@@ -176,10 +177,14 @@ def production_model(
     h: int,
     outcome: ForecastOutcome,
     reporter: Reporter | None = None,
+    plan: pd.DataFrame | None = None,
+    stored_horizon: int | None = None,
 ) -> ServingModel:
     """Serve a backtest's validated choice on all history, extended by the ladder to every
     series as it stands now: the served models are fitted afresh on all of it, the others
-    (which the Forecast page may still be asked for) moved forward to it."""
+    (which the Forecast page may still be asked for) moved forward to it. The model
+    forecasts with the data set's ``plan``; with ``stored_horizon`` (the periods a run
+    stores) its totals are made as the backtest's validation folds say."""
     h_val = outcome.serving.horizon if outcome.serving is not None else h
     profile = profile_series(df, h_val, spec.season_length)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
@@ -193,7 +198,8 @@ def production_model(
         fitted = fit_models(
             modelled, spec, outcome.tuning, reporter, outcome.fitted, served, "production:"
         )
-    return serving_model(fitted, selection, df, spec, h_val, profile)
+    totals = Totals(outcome.selection, stored_horizon) if stored_horizon else None
+    return build_serving(fitted, selection, df, spec, h_val, profile, plan, totals)
 
 
 def validation_horizon(df: pd.DataFrame, h: int, season_length: int) -> int:

@@ -15,11 +15,12 @@ import pandas as pd
 
 from forecasting.dataset import Dataset, prepare
 from forecasting.errors import DataError
+from forecasting.frequency import check_horizon
+from forecasting.loading import read_plan_csv
 from forecasting.metrics import METRIC_NAMES
-from forecasting.plans import read_plan_csv
 from forecasting.progress import Reporter
-from forecasting.requests import ForecastRequest, answer
-from forecasting.serving_model import SERVED
+from forecasting.serving.model import SERVED
+from forecasting.serving.requests import ForecastRequest, answer
 from forecasting.workflow import (
     SERVED_WITHOUT_PLAN,
     ForecastOutcome,
@@ -37,8 +38,7 @@ log = logging.getLogger("pipeline")
 
 
 def run_adhoc(args: argparse.Namespace) -> int:
-    if args.horizon < 1:
-        raise DataError(f"--horizon must be at least 1, got {args.horizon}.")
+    check_horizon(args.horizon)
     options = TrainOptions(
         models=tuple(m.strip() for m in args.models.split(",") if m.strip())
         if args.models

@@ -138,8 +138,8 @@ def _summary_line(run: dict) -> str:
 
 
 def _forecast(system: System, args: argparse.Namespace) -> int:
-    from forecasting.plans import read_plan_csv
-    from forecasting.requests import ForecastRequest
+    from forecasting.loading import read_plan_csv
+    from forecasting.serving.requests import ForecastRequest
     from pipeline import serving
 
     cache = serving.ServingCache(system)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from forecasting.plans import PlanUse
+from forecasting.serving.plans import PlanUse
 
 DIVERGED = "diverged"
 ABSURD = 1e6

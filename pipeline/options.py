@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from forecasting.errors import DataError
+from forecasting.frequency import check_horizon
 from forecasting.gaps import DEFAULT_GAP_POLICY
 from forecasting.limits import Limits
 from forecasting.models import check_names
@@ -55,8 +56,8 @@ class RunOptions:
             raise DataError(f"Unknown run kind {self.kind!r}; use one of {', '.join(STEPS)}.")
         if "ingest" in STEPS[self.kind] and not self.csv:
             raise DataError("A run that ingests needs a CSV file (--csv FILE).")
-        if self.horizon is not None and self.horizon < 1:
-            raise DataError(f"The horizon must be at least 1 period, got {self.horizon}.")
+        if self.horizon is not None:
+            check_horizon(self.horizon)
         check_names(self.models or [])
         if self.selection not in MODES:
             raise DataError(f"Unknown selection {self.selection!r}; use one of {', '.join(MODES)}.")

@@ -12,7 +12,7 @@ each declared in the model's signature so nothing is dropped on the way:
 - one column per driver of the serving model: a what-if, one value for every period,
   or one per row where the frame has a row per period.
 
-The answer is ``forecasting.requests``'s, as for every reader; a value that does not
+The answer is ``forecasting.serving.requests``'s, as for every reader; a value that does not
 exist is ``null``, never ``NaN`` (which is not JSON). With neither series nor group
 the rows of every series come back. The fitted state and the series' attributes
 travel as artifacts written by this product, never as anything a user uploaded.
@@ -25,7 +25,8 @@ import mlflow.models
 import mlflow.pyfunc
 import pandas as pd
 
-from forecasting.requests import ForecastRequest, answer
+from forecasting.serving.requests import ForecastRequest, answer
+from forecasting.serving.scopes import group_members  # the API's own matching
 
 #: the request columns besides the drivers'
 REQUEST_COLUMNS = ("horizon", "series", "unique_id", "group", "level", "model")
@@ -50,8 +51,6 @@ def forecast_frame(serving, keys: pd.DataFrame | None, frame: pd.DataFrame) -> p
               for s in frame[col].dropna().unique()]  # fmt: skip
     group = _first(frame, "group")
     if group is not None:
-        from pipeline.serving.queries import group_members  # the API's own matching
-
         if keys is None:
             raise ValueError("This logged model has no series attributes to form groups.")
         series = group_members(str(group), keys)

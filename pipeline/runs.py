@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from forecasting.errors import DataError
-from pipeline import supervision
+from pipeline import supervision, uploads
 from pipeline.options import RunOptions
 from pipeline.processes import ROOT, child_env, stop_group
 from pipeline.runlog import read_log as _read_log
@@ -93,6 +93,22 @@ def resolve_append(system: System, opts: RunOptions) -> RunOptions:
     if dataset_info(system.db, base) is None:
         raise DataError(f"Data set version {base} does not exist.")
     return replace(opts, append_to=base)
+
+
+def accept_upload(
+    system: System, raw: bytes, name: str, reading: RunOptions, free: bool = False
+) -> tuple[Upload, RunOptions]:
+    """The upload sequence every caller shares (the API, the Retraining page): an append
+    names the version it goes on, the file is judged (a wrong file says so whatever else
+    is going on: ``DataError``, nothing kept), with ``free`` the one-run rule is checked
+    (``RunConflict``, before anything is kept), then the file is kept for the run that
+    stores it. Returns the kept upload and the reading it was judged with."""
+    reading = resolve_append(system, reading)
+    validated = uploads.judge(system.settings, raw, reading, system.db)
+    busy = active(system) if free else None
+    if busy is not None:
+        raise RunConflict(busy["id"])
+    return uploads.keep(system.settings, raw, name, reading, validated), reading
 
 
 def submit(system: System, opts: RunOptions) -> dict:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecasting.serving_model import ServingModel
+from forecasting.serving.model import ServingModel
 from forecasting.spec import DataSpec
 from forecasting.workflow import BacktestReport
 

@@ -125,16 +125,6 @@ def check_size(settings: Settings, raw: bytes) -> None:
         )
 
 
-def accept(
-    settings: Settings, raw: bytes, name: str, opts: RunOptions, db: Database | None = None
-) -> Upload:
-    """Validate an upload and keep it for a run; ``DataError`` (nothing kept) when invalid.
-
-    An append (``opts.append``, naming the version in ``opts.append_to``) is validated
-    on top of the stored version, which needs ``db``."""
-    return keep(settings, raw, name, opts, judge(settings, raw, opts, db))
-
-
 def judge(
     settings: Settings, raw: bytes, opts: RunOptions, db: Database | None = None
 ) -> Dataset | Appended:

@@ -128,7 +128,7 @@ def test_a_bad_horizon_says_the_same_on_the_chart_and_on_download(page, live_ser
     page.fill("#forecast-horizon", "2.5")
     page.press("#forecast-horizon", "Enter")
     message = page.locator("#forecast-message")
-    expect(message).to_contain_text("Choose a whole number of periods from 1 to 365")
+    expect(message).to_contain_text("The horizon must be a whole number from 1 to 365 periods")
     said = message.inner_text()
 
     def is_download(response) -> bool:

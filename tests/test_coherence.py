@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.coherence import BOTTOM_UP, MINT, adjustment, choose, level_nodes, summing_matrix
+from forecasting.serving.coherence import BOTTOM_UP, MINT
+from forecasting.serving.reconciliation import adjustment, choose, level_nodes, summing_matrix
 
 H, FOLDS, SERIES = 12, 3, 12
 
@@ -81,9 +82,11 @@ def test_one_fold_or_one_series_is_bottom_up_and_says_why():
 
 
 def test_a_reconciled_run_answers_with_its_adjustment_and_a_what_if_without():
-    from forecasting.coherence import Coherence
+    from dataclasses import replace
+
     from forecasting.dataset import prepare
-    from forecasting.requests import ForecastRequest, answer
+    from forecasting.serving.coherence import Coherence
+    from forecasting.serving.requests import ForecastRequest, answer
     from forecasting.workflow import TrainOptions, train_and_forecast
     from tests.planner_files import monthly_store_items
 
@@ -91,7 +94,7 @@ def test_a_reconciled_run_answers_with_its_adjustment_and_a_what_if_without():
     serving = train_and_forecast(data.frame, data.spec, 6, TrainOptions(models=("ets",))).serving
     base = answer(serving, ForecastRequest(6)).rows
     delta = base[["unique_id", "ds"]].assign(delta=np.arange(len(base), dtype=float))
-    serving.coherence = Coherence(MINT, delta=delta)
+    serving = replace(serving, coherence=Coherence(MINT, delta=delta))
     moved = answer(serving, ForecastRequest(6)).rows
     shift = moved["yhat"] - base["yhat"]
     assert np.allclose(shift, np.maximum(base["yhat"] + delta["delta"], 0) - base["yhat"])

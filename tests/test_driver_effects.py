@@ -10,8 +10,8 @@ from forecasting.dataset import prepare
 from forecasting.effects import driver_effects, group_effects
 from forecasting.models import MODELS
 from forecasting.models.base import forecast_grid
-from forecasting.plans import use_plan
-from forecasting.requests import ForecastRequest, answer
+from forecasting.serving.plans import use_plan
+from forecasting.serving.requests import ForecastRequest, answer
 from forecasting.workflow import TrainOptions, backtest, train_and_forecast
 from tests.planner_files import priced_promoted_weekly
 

@@ -11,9 +11,9 @@ from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.errors import DataError
-from forecasting.frequency import max_horizon, period_unit
-from forecasting.requests import ForecastRequest
-from forecasting.serving_model import SERVED
+from forecasting.frequency import check_horizon, max_horizon, period_unit
+from forecasting.serving.model import SERVED
+from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
 from pipeline.exports import excel_bytes, protect_formulas
 from pipeline.formatting import drivers_left_out, drivers_used
@@ -326,11 +326,7 @@ def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
 
 def _check_horizon(horizon) -> int:
     """A whole number of periods within the limit (2.5 is refused, not cut to 2)."""
-    prod = app_state().reads.production()
-    limit = max_horizon(prod.serving.spec.freq)
-    if horizon is None or horizon != int(horizon) or not 1 <= int(horizon) <= limit:
-        raise DataError(f"Choose a whole number of periods from 1 to {limit} as the horizon.")
-    return int(horizon)
+    return check_horizon(horizon, app_state().reads.production().serving.spec.freq)
 
 
 @callback(

@@ -15,7 +15,7 @@ from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.screening import describe_screen
 from forecasting.selection import Departure
-from forecasting.serving_model import SERVED
+from forecasting.serving.model import SERVED
 from pipeline.formatting import describe_holdout
 from pipeline.serving import queries, reports
 

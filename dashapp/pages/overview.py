@@ -11,7 +11,7 @@ from dashapp import figures, loop_views
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.frequency import period_unit
-from forecasting.requests import ForecastRequest
+from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
 from pipeline.formatting import describe_holdout, label, percent
 from pipeline.serving import queries, reports

@@ -19,7 +19,7 @@ from dashapp.auth import admin_token, is_admin, sign_in, sign_out
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.models import ALWAYS, MODELS
-from pipeline import runs, uploads
+from pipeline import runs
 from pipeline.options import RunOptions
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
@@ -336,8 +336,7 @@ def _judged(raw: bytes, filename: str, reading: RunOptions):
     refusal (and Start waits for a file that is accepted)."""
     try:
         system = app_state().system
-        reading = runs.resolve_append(system, reading)
-        upload = uploads.accept(system.settings, raw, filename, reading, system.db)
+        upload, reading = runs.accept_upload(system, raw, filename, reading)
     except DataError as exc:
         return dbc.Alert(
             [

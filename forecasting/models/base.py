@@ -30,7 +30,7 @@ from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from forecasting.errors import DataError
-from forecasting.frequency import future_dates
+from forecasting.frequency import check_horizon, future_dates
 from forecasting.models.parameters import Parameters, clone
 from forecasting.positions import grouped_by_series
 from forecasting.progress import checkpoint
@@ -161,8 +161,7 @@ class Forecaster(Parameters):
         """
         if not hasattr(self, "spec_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first.")
-        if h < 1:
-            raise DataError(f"The horizon must be at least 1 period, got {h}.")
+        check_horizon(h)
         grid = forecast_grid(self.last_ds_, h, self.spec_)
         if self.spec_.exog and self.uses_exog:
             grid = attach_future_exog(grid, future, self.spec_.exog)

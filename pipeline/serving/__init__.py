@@ -5,7 +5,7 @@ read through here; none of them opens the database, a model file or a report
 for itself. One ``ServingCache`` per process knows which run serves and
 reloads it when the database says it changed (``production.py``);
 ``forecast(cache, request)`` is the one way to a forecast (``forecasts.py``,
-on ``forecasting.requests.answer``, which the MLflow model calls too), so the
+on ``forecasting.serving.requests.answer``, which the MLflow model calls too), so the
 same request gets the same numbers everywhere; ``queries.py`` answers which
 series and groups there are and their history; ``reports.py`` what a run
 measured and a data set's EDA. Errors are typed (``errors.py``): the caller

@@ -1,19 +1,20 @@
 """The read side's typed errors: what was asked and what is known, for the caller to phrase.
 
 The kinds a forecast request can hit are the forecasting library's
-(``forecasting.requests``); these add what only the stored product knows.
+(``forecasting.serving.requests``); these add what only the stored product knows.
 """
 
 from __future__ import annotations
 
 from forecasting.errors import DataError
-from forecasting.requests import (
+from forecasting.serving.requests import (
     BadRequest,
     RequestError,
     UnknownDriver,
     UnknownModel,
     UnknownSeries,
 )
+from forecasting.serving.scopes import UnknownGroup
 
 __all__ = [
     "BadRequest",
@@ -55,15 +56,3 @@ class NoForecast(ReadError):
 
 class MissingReport(ReadError):
     """A data set version without the report asked for."""
-
-
-class UnknownGroup(RequestError):
-    def __init__(self, asked: str, columns: list[str], suggestions: list[str] | None = None):
-        self.asked, self.columns, self.suggestions = asked, columns, suggestions or []
-        if suggestions is None:
-            known = ", ".join(columns) or "none: the data set has one id column"
-            text = f"Unknown group {asked!r}; use column=value with a column of: {known}."
-        else:
-            hint = f" did you mean {', '.join(map(repr, suggestions))}?" if suggestions else ""
-            text = f"No series has {asked!r};{hint}".rstrip(";")
-        super().__init__(text)

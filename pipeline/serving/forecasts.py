@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from forecasting.requests import ForecastAnswer, ForecastRequest, answer
+from forecasting.serving.requests import ForecastAnswer, ForecastRequest, answer
 from pipeline.serving.production import Production, ServingCache
 from pipeline.serving.queries import Scope, members
 

@@ -9,13 +9,14 @@ the latest one read is kept as it is.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from forecasting.frequency import frequency_from_alias
-from forecasting.requests import StoredForecast
-from forecasting.serving_model import ServingModel, driver_tail
+from forecasting.serving.build import driver_tail
+from forecasting.serving.model import ServingModel
+from forecasting.serving.requests import StoredForecast
 from pipeline.serving.errors import NoDataSet, NothingServes
 from pipeline.stored import resolve_dataset
 from pipeline.system import System
@@ -88,9 +89,15 @@ class ServingCache:
         if serving.spec.exog and (serving.plan is None or serving.driver_tail is None):
             # a model saved before it kept its plan and drivers: take them from its data set
             stored = resolve_dataset(self.system.db, dataset_id)
-            serving.plan = stored.plan if serving.plan is None else serving.plan
-            if serving.driver_tail is None:
-                serving.driver_tail = driver_tail(stored.frame, serving.spec)
+            serving = replace(
+                serving,
+                plan=stored.plan if serving.plan is None else serving.plan,
+                driver_tail=(
+                    driver_tail(stored.frame, serving.spec)
+                    if serving.driver_tail is None
+                    else serving.driver_tail
+                ),
+            )
         keys = series_keys(self.system.db, dataset_id)
         stored = StoredForecast.of(stored_forecasts(self.system.db, run_id), serving)
         return Production(run, serving, dataset_id, keys, stored)

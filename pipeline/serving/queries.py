@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-
 import pandas as pd
 
 from forecasting.cleaning import flag_outliers
 from forecasting.ladder import describe_step, upgrade_names
 from forecasting.selection import RULES
-from forecasting.serving_model import SERVED
+from forecasting.serving.model import SERVED
+from forecasting.serving.scopes import Scope, members
 from pipeline.serving import reports
-from pipeline.serving.errors import MissingReport, UnknownGroup, UnknownSeries
+from pipeline.serving.errors import MissingReport
 from pipeline.serving.production import ServingCache
 
-TOTAL = "total"
 #: what the ladder serves without a model: a never-sold series' zeros, a new one's level
 RULE_CANDIDATES = tuple(RULES.values())
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What to read: one series, a group of series sharing an attribute value, or the total."""
-
-    series: str | None = None
-    group: str | None = None  # "column=value", e.g. "store=north"
-
-    @property
-    def label(self) -> str:
-        return self.series or self.group or "all series (total)"
 
 
 def series_options(cache: ServingCache, dataset_id: int | None = None) -> dict[str, list[str]]:
@@ -44,41 +29,6 @@ def series_options(cache: ServingCache, dataset_id: int | None = None) -> dict[s
         if 1 < len(values) < len(keys):
             groups += [f"{col}={v}" for v in sorted(values, key=str)]
     return {"series": series, "groups": groups}
-
-
-def members(scope: Scope, keys: pd.DataFrame) -> list[str]:
-    """The series a scope names (all of them for the total)."""
-    if scope.series and scope.series != TOTAL:
-        if scope.series not in set(keys["unique_id"]):
-            known = keys["unique_id"].tolist()
-            raise UnknownSeries([scope.series], did_you_mean(scope.series, known))
-        return [scope.series]
-    if scope.group:
-        return group_members(scope.group, keys)
-    return keys["unique_id"].tolist()
-
-
-def group_members(group: str, keys: pd.DataFrame) -> list[str]:
-    """The series of ``column=value``; the column's and the value's case do not matter
-    (a planner types ``store=berlin`` for the file's ``Store``/``Berlin``)."""
-    asked_col, sep, value = group.partition("=")
-    columns = {c.lower(): c for c in keys.columns.drop(["unique_id", "total"], errors="ignore")}
-    col = columns.get(asked_col.strip().lower())
-    if not sep or col is None:
-        raise UnknownGroup(group, list(columns.values()))
-    values = keys[col].astype(str)
-    exact = values == value
-    chosen = keys.loc[exact if exact.any() else values.str.lower() == value.lower(), "unique_id"]
-    if chosen.empty:
-        suggestions = did_you_mean(value, sorted(values.unique()))
-        raise UnknownGroup(group, list(columns.values()), suggestions)
-    return chosen.tolist()
-
-
-def did_you_mean(asked: str, known: list[str]) -> list[str]:
-    """Up to three ids that contain what was asked, or look like it (``0001`` -> ``part=0001``)."""
-    containing = [k for k in known if asked.lower() in k.lower()]
-    return containing[:3] or difflib.get_close_matches(asked, known, n=3, cutoff=0.6)
 
 
 def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None = None):

@@ -12,14 +12,13 @@ import pandas as pd
 
 from forecasting import progress
 from forecasting.backtest import fold_scales, split, validation_metrics
-from forecasting.coherence import coherent
 from forecasting.costs import Shape
 from forecasting.effects import driver_effects, group_effects
 from forecasting.frequency import default_horizon, stored_horizon
 from forecasting.metrics import METRIC_NAMES
 from forecasting.models import MODELS
 from forecasting.progress import Plan
-from forecasting.serving_model import SERVED, ServingModel
+from forecasting.serving.model import SERVED, ServingModel
 from forecasting.why import why_served
 from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
@@ -87,10 +86,11 @@ def train(
     plan = Plan(ctx.reporter(), parts)
     with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
         report = backtest(df, spec, h, options, plan.part("backtest"))
-        serving = production_model(df, spec, h, report.outcome, plan.part("production"))
-        serving.plan = stored.plan  # every reader forecasts with the file's plan
+        # every reader forecasts with the file's plan; the totals as validation says
         horizon = stored_horizon(spec.freq, h)
-        serving.coherence = coherent(serving, report.outcome, df, spec, horizon)
+        serving = production_model(
+            df, spec, h, report.outcome, plan.part("production"), stored.plan, horizon
+        )
     ctx.log.info("%s", serving.coherence.describe())
     plan.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()

@@ -18,7 +18,7 @@ sum of its series as they come.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,10 @@ from joblib.parallel import get_active_backend
 
 from forecasting.metrics import naive_scale
 from forecasting.progress import checkpoint
+from forecasting.selection import Selection, combine
+from forecasting.serving.coherence import AGGREGATE, BOTTOM_UP, MINT, Coherence
+from forecasting.serving.requests import ForecastRequest, answer
 
-BOTTOM_UP = "bottom_up"
-MINT = "mint_shrink"
-#: each total forecast by its own model: reported on validation, never served (it does
-#: not add up)
-AGGREGATE = "aggregate_model"
 #: reconciliation serves when its validation score (mean MASE over the levels) is at
 #: least this much lower than bottom-up's
 MARGIN = 0.02
@@ -41,39 +39,6 @@ MAX_SERIES = 5_000
 #: with a weekly season learns it from the recent weeks; on Favorita two years cost
 #: twice as much for a validation MASE of 1.178 against 1.184), seven years of weeks
 HISTORY = 365
-
-
-@dataclass
-class Coherence:
-    """What serves the sums, why, and the reconciled adjustment of each series."""
-
-    method: str
-    #: per method, the validation MASE of every level and their mean
-    validation: dict = field(default_factory=dict)
-    levels: list[str] = field(default_factory=list)
-    note: str = ""
-    #: ``unique_id, ds, delta``: what reconciliation adds to the served forecast
-    delta: pd.DataFrame | None = None
-
-    def report(self) -> dict:
-        return {
-            "method": self.method,
-            "levels": self.levels,
-            "validation": self.validation,
-            "note": self.note,
-        }
-
-    def describe(self) -> str:
-        if not self.validation:
-            return f"totals: bottom-up ({self.note})" if self.note else "totals: bottom-up"
-        a, c = (self.validation[m]["mean"] for m in (BOTTOM_UP, MINT))
-        chosen = "reconciled (MinT)" if self.method == MINT else "bottom-up"
-        alone = self.validation.get(AGGREGATE, {}).get("mean")
-        besides = f" (each total's own model {alone:.3f}, not adding up)" if alone else ""
-        return (
-            f"totals: {chosen} serves; validation MASE over the levels "
-            f"({', '.join(self.levels)}): bottom-up {a:.3f}, reconciled {c:.3f}{besides}"
-        )
 
 
 def level_nodes(keys: pd.DataFrame, columns: list[str]) -> dict[str, pd.Series]:
@@ -310,14 +275,13 @@ def level_names(names: list[str], levels: dict[str, pd.Series]) -> pd.Series:
     return pd.Series([which.get(n, "series") for n in names], index=names)
 
 
-def coherent(serving, outcome, df: pd.DataFrame, spec, stored_horizon: int) -> Coherence:
-    """Choose how the served forecast's sums are made (bottom-up or MinT) on the backtest's
-    validation folds; where MinT serves, fit the totals' models on all history and keep
-    each series' adjustment over the ``stored_horizon`` periods with the serving model."""
-    from forecasting.requests import ForecastRequest, answer
-    from forecasting.selection import combine
-
-    selection = outcome.selection
+def coherent(
+    serving, selection: Selection, df: pd.DataFrame, spec, stored_horizon: int
+) -> Coherence:
+    """Choose how the served forecast's sums are made (bottom-up or MinT) on the
+    validation folds of the backtest's ``selection``; where MinT serves, fit the totals'
+    models on all history and keep each series' adjustment over the ``stored_horizon``
+    periods of ``serving``'s forecast."""
     table = selection.table
     if table is None or table.empty:
         return Coherence(BOTTOM_UP, note="nothing validated")
@@ -330,5 +294,5 @@ def coherent(serving, outcome, df: pd.DataFrame, spec, stored_horizon: int) -> C
     chosen = choose(table, served, df, keys, columns, m, freq)
     if chosen.method == MINT:
         base = answer(serving, ForecastRequest(stored_horizon)).rows
-        chosen.delta = adjustment(base, table, served, df, keys, columns, m, freq)
+        chosen = replace(chosen, delta=adjustment(base, table, served, df, keys, columns, m, freq))
     return chosen

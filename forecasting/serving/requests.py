@@ -4,7 +4,7 @@ Every reader of a serving model asks through ``answer``: the JSON API, the
 pages, the command line and the MLflow pyfunc. The stored forecast answers
 when it covers the request (it was made by the same rule when the run ended);
 otherwise the serving model forecasts, with the drivers' plan for the periods
-the plan covers and the driver-free models past it (``forecasting.plans``).
+the plan covers and the driver-free models past it (``forecasting.serving.plans``).
 A what-if replaces some drivers' values for every period asked.
 
 The errors are typed (``RequestError`` and its kinds) and carry what was
@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataError
+from forecasting.frequency import check_horizon
 from forecasting.intervals import LEVELS
 from forecasting.limits import Limits
 from forecasting.models.base import forecast_grid
-from forecasting.plans import PlanUse, forecast_with_plan, use_plan
-from forecasting.serving_model import SERVED, ServingModel
+from forecasting.serving.model import SERVED, ServingModel
+from forecasting.serving.plans import PlanUse, forecast_with_plan, use_plan
 
 
 class RequestError(DataError):
@@ -120,8 +121,7 @@ def answer(
     """The forecast ``request`` asks for, from ``serving`` (its plan included) and, where
     it covers the request, the run's ``stored`` forecast."""
     h = request.horizon
-    if h < 1:
-        raise BadRequest(f"The horizon must be at least 1 period, got {h}.")
+    check_horizon(h, error=BadRequest)
     if not request.served and request.model not in serving.models:
         raise UnknownModel(str(request.model), serving.models)
     series = list(request.series) if request.series else None
@@ -154,10 +154,10 @@ def answer(
 
 
 def reconciled(rows: pd.DataFrame, serving: ServingModel) -> pd.DataFrame:
-    """The served forecast moved by the run's reconciliation (``forecasting.coherence``),
-    where MinT won on validation: each series' adjustment added to its forecast and bands
-    (a series that never goes below zero stays at or above it)."""
-    coherence = getattr(serving, "coherence", None)
+    """The served forecast moved by the run's reconciliation where MinT won on validation
+    (``forecasting.serving.reconciliation``): each series' adjustment added to its
+    forecast and bands (a series that never goes below zero stays at or above it)."""
+    coherence = serving.coherence
     if coherence is None or coherence.delta is None or rows.empty:
         return rows
     delta = rows[["unique_id", "ds"]].merge(coherence.delta, on=["unique_id", "ds"], how="left")
@@ -196,7 +196,7 @@ def what_if_plan(
 ) -> pd.DataFrame:
     """Drivers for ``h`` periods: the values given, for every asked series; the drivers
     not given keep the ``plan`` where it has them. A driver given nowhere is blank: the
-    plan's fill rules or the driver-free choice decide (``forecasting.plans``), never a
+    plan's fill rules or the driver-free choice decide (``forecasting.serving.plans``), never a
     guess such as last season's values."""
     spec = serving.spec
     grid = forecast_grid(serving.last_ds, h, spec)

@@ -1,12 +1,13 @@
 """What production serves: the refitted models, how they combine, and how wide the bands are.
 
-A ``ServingModel`` forecasts any horizon from its own state (no data set
-needed), for the served combination or any single trained model, so the
-command line, the web app and the MLflow pyfunc all forecast the same way.
-Every series it was given gets a forecast: fitted models serve the ``short``
-and ``long`` steps of the ladder, the ``level`` and ``zero`` rules the ``new``
-and ``zero`` ones (``forecasting.ladder``). Bands past the validated horizon
-keep widening and are flagged ``extrapolated``.
+A ``ServingModel`` is a value: built once by ``forecasting.serving.build`` and never
+changed after, it forecasts any horizon from its own state (no data set needed),
+for the served combination or any single trained model, so the command line, the
+web app and the MLflow pyfunc all forecast the same way (through
+``forecasting.serving.requests.answer``). Every series it was given gets a forecast:
+fitted models serve the ``short`` and ``long`` steps of the ladder, the ``level``
+and ``zero`` rules the ``new`` and ``zero`` ones (``forecasting.ladder``). Bands
+past the validated horizon keep widening and are flagged ``extrapolated``.
 """
 
 from __future__ import annotations
@@ -16,31 +17,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.coherence import Coherence
 from forecasting.errors import DataError
-from forecasting.group_bands import sum_with_bands, validation_errors
-from forecasting.intervals import (
-    add_step,
-    apply_intervals,
-    conformal_quantiles,
-    random_walk_quantiles,
-    zero_quantiles,
-)
+from forecasting.group_bands import sum_with_bands
+from forecasting.intervals import add_step, apply_intervals
 from forecasting.ladder import series_table, upgrade_names
-from forecasting.metrics import naive_scale
 from forecasting.models import Forecaster
 from forecasting.models.base import forecast_grid
 from forecasting.selection import RULES, Selection, combine
+from forecasting.serving.coherence import Coherence
 from forecasting.spec import DataSpec
 
 SERVED = "selected"
-#: the band quantiles of the ``level`` rule are those of this validated model
-LEVEL_BANDS_FROM = "naive"
-ERROR_KEYS = ("unique_id", "cutoff", "ds")
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ServingModel:
+    """The models, the choice per series, the bands, the plan and how the sums are made."""
+
     fitted: dict[str, Forecaster]
     members: dict[str, list[str]]
     #: served candidate per series (a model, an ensemble name or a rule)
@@ -66,7 +59,7 @@ class ServingModel:
     #: are calibrated on them (``forecasting.group_bands``)
     errors: pd.DataFrame | None = None
     #: the drivers' planned values past the last sale, as the data set gave them: every
-    #: reader forecasts with the same plan (``forecasting.requests``)
+    #: reader forecasts with the same plan (``forecasting.serving.requests``)
     plan: pd.DataFrame | None = None
     #: where drivers serve: the candidate per series for the periods no plan covers,
     #: chosen among the driver-free candidates by their validation scores (None: a model
@@ -76,7 +69,7 @@ class ServingModel:
     #: price beyond them is forecast at the nearest (``price_min``, ``price_max``
     #: columns); what the history never showed, no model can say
     driver_range: pd.DataFrame | None = None
-    #: how the sums are made coherent (``forecasting.coherence``): bottom-up, or MinT
+    #: how the sums are made coherent (``forecasting.serving.reconciliation``): bottom-up, or MinT
     #: with each validated series' adjustment of the served forecast under the file's plan
     coherence: Coherence | None = None
 
@@ -86,7 +79,7 @@ class ServingModel:
             state["rule_levels"] = state.pop("rungs")
         if state.get("profile") is not None:
             state["profile"] = upgrade_names(state["profile"])
-        self.__dict__.update(state)
+        self.__dict__.update(state)  # a frozen value: set once, as it is loaded
 
     @property
     def models(self) -> list[str]:
@@ -329,87 +322,6 @@ def _stopgap(grid: pd.DataFrame, future: pd.DataFrame, drivers: tuple[str, ...])
     return out
 
 
-def serving_model(
-    fitted: dict[str, Forecaster],
-    selection: Selection,
-    df: pd.DataFrame,
-    spec: DataSpec,
-    horizon: int,
-    profile: pd.DataFrame | None = None,
-) -> ServingModel:
-    """Bundle refitted models with intervals calibrated on the validation folds only.
-
-    ``df`` holds every series (those served by rules included); ``profile`` their ladder
-    steps. Where drivers serve, the selection's ``beyond_plan`` choice serves the periods
-    no plan covers.
-    """
-    grouped = df.groupby("unique_id", sort=False)["y"]
-    scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
-    nonnegative = grouped.min() >= 0
-    quantiles = _band_quantiles(selection, fitted, scale, horizon)
-    rule_levels = None
-    if profile is not None:
-        on_rule = profile.index[profile["ladder_step"].isin(RULES)]
-        rows = df.loc[df["unique_id"].isin(on_rule)].groupby("unique_id", sort=False)
-        rule_levels = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
-        rule_levels.loc[profile.loc[rule_levels.index, "ladder_step"] == "zero", "level"] = 0.0
-        # a new series' own naive scale rests on a few points: never narrower than its level
-        new = rule_levels.index[rule_levels["level"] != 0]
-        scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])
-    members = {c: m for c, m in selection.members.items() if set(m) <= set(fitted)}
-    errors = validation_errors(selection.table, set(selection.choice) | set(fitted))
-    beyond = selection.beyond_plan if spec.exog else None
-    if beyond is not None:
-        extra = set(beyond.choice) - set(quantiles) - set(RULES.values())
-        quantiles |= _band_quantiles(beyond, {}, scale, horizon, extra)
-        members |= {c: m for c, m in beyond.members.items() if set(m) <= set(fitted)}
-        errors = _with_errors(errors, validation_errors(beyond.table, extra))
-    return ServingModel(
-        fitted,
-        members,
-        selection.choice,
-        quantiles,
-        scale,
-        nonnegative,
-        spec,
-        horizon,
-        profile,
-        rule_levels,
-        None,
-        driver_tail(df, spec),
-        errors,
-        None,
-        beyond.choice if beyond is not None else None,
-        price_range(df, spec),
-    )
-
-
-def price_range(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
-    """Per series, each price's lowest and highest value in the history."""
-    prices = [name for name in spec.prices if name in df.columns]
-    if not prices:
-        return None
-    by = df.groupby("unique_id", sort=False)[prices]
-    low, high = by.min().add_suffix("_min"), by.max().add_suffix("_max")
-    return pd.concat([low, high], axis=1)
-
-
-def _with_errors(errors: pd.DataFrame | None, more: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Validation errors of more candidates, joined on the fold's rows."""
-    if more is None or errors is None:
-        return errors if more is None else more
-    more = more[[c for c in more.columns if c not in errors.columns or c in ERROR_KEYS]]
-    return errors.merge(more, on=list(ERROR_KEYS), how="outer")
-
-
-def driver_tail(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
-    """Each series' last season of drivers (``unique_id, ds`` and the drivers)."""
-    if not spec.exog or not set(spec.exog) <= set(df.columns):
-        return None
-    tail = df.groupby("unique_id", sort=False).tail(spec.season_length)
-    return tail[["unique_id", "ds", *spec.exog]].reset_index(drop=True)
-
-
 def repeat_last_season(tail: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFrame:
     """Drivers for the next ``h`` periods: each series' last season, repeated."""
     last = tail.groupby("unique_id", sort=False)["ds"].max()
@@ -427,32 +339,6 @@ def repeat_last_season(tail: pd.DataFrame, spec: DataSpec, h: int) -> pd.DataFra
         for uid, rows in grid.groupby("unique_id", sort=False)
     ]
     return pd.concat([grid, pd.concat(parts)], axis=1)
-
-
-def _band_quantiles(
-    selection: Selection,
-    fitted: dict[str, Forecaster],
-    scale: pd.Series,
-    horizon: int,
-    candidates: set[str] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Quantiles of every candidate a series can be served by, of every single model and
-    of the rules; or of the ``candidates`` named only."""
-    validation = selection.table
-    named = candidates is not None
-    if candidates is None:
-        candidates = set(selection.choice) | set(fitted)
-    quantiles = {}
-    for cand in candidates - set(RULES.values()):
-        if validation is not None and cand in validation:
-            quantiles[cand] = conformal_quantiles(validation, scale, cand)
-        else:  # nothing validated it: the bands of a random walk, never a false precision
-            quantiles[cand] = random_walk_quantiles(horizon)
-    if named:
-        return quantiles
-    quantiles[RULES["zero"]] = zero_quantiles()
-    quantiles[RULES["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
-    return quantiles
 
 
 def _kinds(choice: pd.Series) -> str:

@@ -17,14 +17,12 @@ which periods were planned and with which values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forecasting.loading import load_csv
 from forecasting.models.base import forecast_grid
-from forecasting.serving_model import ServingModel
+from forecasting.serving.model import ServingModel
 
 #: how a blank driver inside a series' plan is filled, by the driver's role
 FILL_RULES = {
@@ -208,12 +206,3 @@ def _without_split(
     out = pd.concat([planned, rest], ignore_index=True)
     order = pd.Categorical(out["unique_id"], categories=out["unique_id"].unique(), ordered=True)
     return out.assign(_o=order).sort_values(["_o", "ds"]).drop(columns="_o").reset_index(drop=True)
-
-
-def read_plan_csv(
-    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
-) -> pd.DataFrame:
-    """Planned driver values for the forecast periods, read like any sales CSV."""
-    first = exog[0]
-    loaded = load_csv(path, date=date, target=first, ids=ids or None)
-    return loaded.frame.rename(columns={"y": first})

@@ -1,0 +1,119 @@
+"""The API's Flask plumbing: strict JSON, JSON errors, honest ``Allow`` headers, and the
+registration of every resource's blueprint."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api, abort
+from werkzeug.exceptions import HTTPException
+
+from dashapp import schemas
+from dashapp.api import accuracy, datasets, forecasts, models, runs, series
+from dashapp.auth import BEARER_SCHEME
+from pipeline import json_output
+
+#: every resource's blueprint, in the order the OpenAPI document lists them
+RESOURCES = (forecasts.blp, series.blp, models.blp, datasets.blp, runs.blp, accuracy.blp)
+
+
+class JsonErrorApi(Api):
+    """flask-smorest with this product's error shape."""
+
+    ERROR_SCHEMA = schemas.ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        detail = data.get("errors") or data.get("messages") or data.get("message")
+        if detail is None:
+            detail = error.description
+        # keep what the exception says about the protocol (Allow on 405, for one)
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
+        return {"error": error.name, "detail": detail}, error.code, headers
+
+
+CATCH_ALL = "<path:"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def api_methods(path: str) -> set[str]:
+    """Methods the API's own routes accept at ``path``.
+
+    Dash's page route (``/<path:path>``) matches every path, so Werkzeug alone
+    would answer ``GET /api/forecast`` with the dashboard's HTML and list GET in
+    every ``Allow`` header; routes ending in a catch-all are left out here.
+    """
+    adapter = current_app.url_map.bind("localhost")
+    allowed = set()
+    for method in METHODS:
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if CATCH_ALL not in rule.rule:
+            allowed.add(method)
+    return allowed
+
+
+def allow_header(methods: set[str]) -> str:
+    extra = {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+    return ", ".join(sorted(methods | extra))
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Responses are strict JSON: a score that could not be computed is null, not NaN."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return json_output.dumps(obj, **kwargs)
+
+
+class ApiFlask(Flask):
+    """Flask whose automatic OPTIONS answer under /api lists only the API's methods, and
+    whose JSON is strict."""
+
+    json_provider_class = StrictJSONProvider
+
+    def make_default_options_response(self):
+        response = super().make_default_options_response()
+        if request.path.startswith("/api/"):
+            response.headers["Allow"] = allow_header(api_methods(request.path))
+        return response
+
+
+def api_fallback(path: str):
+    """Any other /api/... request: 405 naming the methods there are, or a JSON 404."""
+    allowed = api_methods(request.path)
+    if allowed:
+        abort(
+            405,
+            message=f"Use {', '.join(sorted(allowed))}.",
+            headers={"Allow": allow_header(allowed)},
+        )
+    abort(404, message=f"There is no API route {request.path}; see /api/openapi.json.")
+
+
+def init_api(server) -> JsonErrorApi:
+    server.config.update(
+        API_TITLE="Sales forecasting API",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = JsonErrorApi(server)
+    api.spec.components.security_scheme(
+        BEARER_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "ADMIN_TOKEN; needed by uploads, runs, cancels and promotions when set",
+        },
+    )
+    for blueprint in RESOURCES:
+        api.register_blueprint(blueprint)
+    server.add_url_rule("/api/<path:path>", "api_fallback", api_fallback, methods=METHODS)
+    return api

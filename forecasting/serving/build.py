@@ -1,0 +1,150 @@
+"""The one builder of a serving model: fitted models, choice, bands, plan and totals.
+
+A run's serving model (``pipeline.steps.train``) and a backtest's (``forecasting.
+workflow``) are built here alike; the run's also carries the data set's plan and
+how its totals are made (``forecasting.serving.reconciliation``), which reads the
+forecast of the model built so far, so the value is completed here before anyone
+else sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from forecasting.group_bands import validation_errors
+from forecasting.intervals import conformal_quantiles, random_walk_quantiles, zero_quantiles
+from forecasting.metrics import naive_scale
+from forecasting.models import Forecaster
+from forecasting.selection import RULES, Selection
+from forecasting.serving.model import ServingModel
+from forecasting.serving.reconciliation import coherent
+from forecasting.spec import DataSpec
+
+#: the band quantiles of the ``level`` rule are those of this validated model
+LEVEL_BANDS_FROM = "naive"
+ERROR_KEYS = ("unique_id", "cutoff", "ds")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What choosing how the totals are made needs: the backtest's selection (its
+    validation folds) and how many periods the stored forecast covers."""
+
+    selection: Selection
+    horizon: int
+
+
+def build_serving(
+    fitted: dict[str, Forecaster],
+    selection: Selection,
+    df: pd.DataFrame,
+    spec: DataSpec,
+    horizon: int,
+    profile: pd.DataFrame | None = None,
+    plan: pd.DataFrame | None = None,
+    totals: Totals | None = None,
+) -> ServingModel:
+    """Bundle refitted models with intervals calibrated on the validation folds only.
+
+    ``df`` holds every series (those served by rules included); ``profile`` their ladder
+    steps. Where drivers serve, the selection's ``beyond_plan`` choice serves the periods
+    no plan covers, and ``plan`` (the drivers' planned values past the last sale) is what
+    every reader forecasts with. With ``totals``, the sums are made bottom-up or
+    reconciled, as the validation folds say.
+    """
+    grouped = df.groupby("unique_id", sort=False)["y"]
+    scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
+    nonnegative = grouped.min() >= 0
+    quantiles = _band_quantiles(selection, fitted, scale, horizon)
+    rule_levels = None
+    if profile is not None:
+        on_rule = profile.index[profile["ladder_step"].isin(RULES)]
+        rows = df.loc[df["unique_id"].isin(on_rule)].groupby("unique_id", sort=False)
+        rule_levels = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
+        rule_levels.loc[profile.loc[rule_levels.index, "ladder_step"] == "zero", "level"] = 0.0
+        # a new series' own naive scale rests on a few points: never narrower than its level
+        new = rule_levels.index[rule_levels["level"] != 0]
+        scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])
+    members = {c: m for c, m in selection.members.items() if set(m) <= set(fitted)}
+    errors = validation_errors(selection.table, set(selection.choice) | set(fitted))
+    beyond = selection.beyond_plan if spec.exog else None
+    if beyond is not None:
+        extra = set(beyond.choice) - set(quantiles) - set(RULES.values())
+        quantiles |= _band_quantiles(beyond, {}, scale, horizon, extra)
+        members |= {c: m for c, m in beyond.members.items() if set(m) <= set(fitted)}
+        errors = _with_errors(errors, validation_errors(beyond.table, extra))
+    serving = ServingModel(
+        fitted,
+        members,
+        selection.choice,
+        quantiles,
+        scale,
+        nonnegative,
+        spec,
+        horizon,
+        profile=profile,
+        rule_levels=rule_levels,
+        driver_tail=driver_tail(df, spec),
+        errors=errors,
+        plan=plan,
+        unplanned=beyond.choice if beyond is not None else None,
+        driver_range=price_range(df, spec),
+    )
+    if totals is None:
+        return serving
+    return replace(serving, coherence=coherent(serving, totals.selection, df, spec, totals.horizon))
+
+
+def price_range(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
+    """Per series, each price's lowest and highest value in the history."""
+    prices = [name for name in spec.prices if name in df.columns]
+    if not prices:
+        return None
+    by = df.groupby("unique_id", sort=False)[prices]
+    low, high = by.min().add_suffix("_min"), by.max().add_suffix("_max")
+    return pd.concat([low, high], axis=1)
+
+
+def _with_errors(errors: pd.DataFrame | None, more: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Validation errors of more candidates, joined on the fold's rows."""
+    if more is None or errors is None:
+        return errors if more is None else more
+    more = more[[c for c in more.columns if c not in errors.columns or c in ERROR_KEYS]]
+    return errors.merge(more, on=list(ERROR_KEYS), how="outer")
+
+
+def driver_tail(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
+    """Each series' last season of drivers (``unique_id, ds`` and the drivers)."""
+    if not spec.exog or not set(spec.exog) <= set(df.columns):
+        return None
+    tail = df.groupby("unique_id", sort=False).tail(spec.season_length)
+    return tail[["unique_id", "ds", *spec.exog]].reset_index(drop=True)
+
+
+def _band_quantiles(
+    selection: Selection,
+    fitted: dict[str, Forecaster],
+    scale: pd.Series,
+    horizon: int,
+    candidates: set[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Quantiles of every candidate a series can be served by, of every single model and
+    of the rules; or of the ``candidates`` named only."""
+    validation = selection.table
+    named = candidates is not None
+    if candidates is None:
+        candidates = set(selection.choice) | set(fitted)
+    quantiles = {}
+    for cand in candidates - set(RULES.values()):
+        if validation is not None and cand in validation:
+            quantiles[cand] = conformal_quantiles(validation, scale, cand)
+        else:  # nothing validated it: the bands of a random walk, never a false precision
+            quantiles[cand] = random_walk_quantiles(horizon)
+    if named:
+        return quantiles
+    quantiles[RULES["zero"]] = zero_quantiles()
+    quantiles[RULES["new"]] = quantiles.get(LEVEL_BANDS_FROM, random_walk_quantiles(horizon))
+    return quantiles
