@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from dashapp import create_app
-    from tests.planner_files import priced_promoted_weekly
+    from tests.support.files import priced_promoted_weekly
 
     with tempfile.TemporaryDirectory() as tmp:
         csv, data_dir = Path(tmp) / "panel.csv", Path(tmp) / "data"

@@ -178,7 +178,7 @@ def cli_arguments(name: str, csv: Path) -> list[str]:
 #: version of the code is skipped, so the same hooks measure the code before and after
 PHASES = {
     "pipeline.adhoc": {"prepare": "loading"},
-    "forecasting.validation": {"select": "selection"},
+    "forecasting.evaluation.validation": {"select": "selection"},
     "forecasting.workflow": {
         "profile_series": "ladder",
         "choose_drivers": "drivers",

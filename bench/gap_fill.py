@@ -2,7 +2,7 @@
 
 Three consecutive periods are removed from the inside of every series of a panel
 (at a position drawn with a fixed seed, away from the ends) and filled the way the
-product fills a gap inside a series (``forecasting.gaps._interpolate_inside``: with
+product fills a gap inside a series (``forecasting.data.gaps._interpolate_inside``: with
 the series' season where it has a stable one, else on a straight line), next to a
 straight line for every series. Printed: the mean absolute error of the filled
 values over the series' mean level, median and mean over series, and how many
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from panels import PANELS, load
 
-from forecasting.gaps import _interpolate_inside, _linear_inside
+from forecasting.data.gaps import _interpolate_inside, _linear_inside
 
 GAP = 3
 

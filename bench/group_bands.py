@@ -5,7 +5,7 @@ and held-out forecasts): the default selection serves each validated series,
 its bands come from the validation folds as in production, and for the total,
 each store (where the ids name one) and random groups of 10 and 50 series the
 held-out sum is checked against (a) the sum of the members' bands and (b) the
-bands of ``forecasting.group_bands``, calibrated on the sum's validation errors.
+bands of ``forecasting.evaluation.group_bands``, calibrated on the sum's validation errors.
 
     python bench/group_bands.py --cache /tmp/selection-cache --datasets carparts_t,m5
 """
@@ -24,11 +24,11 @@ import pandas as pd
 def served_rows(kept: dict):
     """Held-out rows of the validated series: served forecast, bands, candidate; and the
     validation errors, scales and signs the serving model would keep."""
-    from forecasting.group_bands import validation_errors
-    from forecasting.intervals import apply_intervals, conformal_quantiles
-    from forecasting.metrics import naive_scale
+    from forecasting.evaluation.group_bands import validation_errors
+    from forecasting.evaluation.intervals import apply_intervals, conformal_quantiles
+    from forecasting.evaluation.metrics import naive_scale
+    from forecasting.evaluation.selection import DEFAULT_MODE, MAX_ENSEMBLE, combine, select
     from forecasting.models import MODELS
-    from forecasting.selection import DEFAULT_MODE, MAX_ENSEMBLE, combine, select
 
     short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
     seasonal = {m for m in kept["cvs"] if MODELS[m].needs_whole_season}
@@ -65,7 +65,7 @@ def groups(ids: pd.Index, rng: np.random.Generator) -> dict[str, list[list[str]]
 
 
 def measure(kept: dict, seed: int = 0) -> pd.DataFrame:
-    from forecasting.group_bands import sum_with_bands
+    from forecasting.evaluation.group_bands import sum_with_bands
 
     rows, errors, scale, nonnegative = served_rows(kept)
     ids = pd.Index(rows["unique_id"].unique())

@@ -65,9 +65,9 @@ def backtested(name: str, root: Path, cache: Path) -> dict:
     path = cache / f"{name}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
-    from forecasting.backtest import holdout_split
-    from forecasting.dataset import prepare
-    from forecasting.selection import combine
+    from forecasting.data.dataset import prepare
+    from forecasting.evaluation.backtest import holdout_split
+    from forecasting.evaluation.selection import combine
     from forecasting.serving.model import SERVED
     from forecasting.workflow import TrainOptions, backtest
 

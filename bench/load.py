@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import wrk_report  # noqa: E402
 from ui import train  # noqa: E402
 
-from tests.conftest import free_port, run_local  # noqa: E402
+from tests.support.servers import free_port, run_local  # noqa: E402
 
 POST = 'wrk.method = "POST"\nwrk.body = \'{"horizon": 30}\'\n'
 POST += 'wrk.headers["Content-Type"] = "application/json"\n'

@@ -95,7 +95,7 @@ def panel_csv(name: str, data: Path, work: Path | None = None) -> Path:
 
 def load(name: str, data: Path, work: Path | None = None):
     """The panel as the product reads it: ``(Dataset, horizon)``."""
-    from forecasting.dataset import prepare
+    from forecasting.data.dataset import prepare
 
     panel = PANELS[name]
     dataset = prepare(

@@ -2,7 +2,7 @@
 
 Every peer is fitted on the rows the product trains on in its default backtest
 (the panel as the product reads it, the last H periods of every series held
-out: ``forecasting.backtest.holdout_split``) and forecasts those H periods. The
+out: ``forecasting.evaluation.backtest.holdout_split``) and forecasts those H periods. The
 forecasts are kept as data (``peers/<panel>.csv.gz``) with the versions and
 seconds that made them and a fingerprint of the training rows
 (``peers/<panel>.json``), so ``bench/suite.py`` scores ours against them with
@@ -137,7 +137,7 @@ PEER_FUNCTIONS = {"prophet_default": prophet_peer, "lightgbm": lightgbm_peer}
 
 def compute(name: str, data: Path, peers: list[str]) -> None:
     """Fit each peer on the panel's training rows; keep the forecasts and what made them."""
-    from forecasting.backtest import holdout_split
+    from forecasting.evaluation.backtest import holdout_split
 
     panel = PANELS[name]
     dataset, h = load(name, data)

@@ -66,7 +66,7 @@ def measure_backtest(csv: str, args: dict) -> dict:
     """Inside a child process: load, clean and backtest only (nothing stored or tracked)."""
     import joblib
 
-    from forecasting.dataset import prepare
+    from forecasting.data.dataset import prepare
     from forecasting.workflow import SELECTED, TrainOptions, backtest
 
     started = time.perf_counter()

@@ -47,7 +47,7 @@ def backtested(name: str, data_root: Path, cache: Path) -> dict:
     path = cache / f"{name}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
-    from forecasting.backtest import fold_scales, holdout_split
+    from forecasting.evaluation.backtest import fold_scales, holdout_split
     from forecasting.models import MODELS
     from forecasting.workflow import TrainOptions, backtest
 
@@ -74,7 +74,7 @@ def backtested(name: str, data_root: Path, cache: Path) -> dict:
 
 @contextlib.contextmanager
 def constants(values: dict):
-    from forecasting import selection
+    from forecasting.evaluation import selection
 
     before = {k: getattr(selection, k) for k in values}
     for k, v in values.items():
@@ -87,9 +87,9 @@ def constants(values: dict):
 
 
 def score_rule(kept: dict, mode: str, values: dict) -> tuple[float, float, dict]:
-    from forecasting.metrics import evaluate, summarize
+    from forecasting.evaluation.metrics import evaluate, summarize
+    from forecasting.evaluation.selection import MAX_ENSEMBLE, combine, select
     from forecasting.models import MODELS
-    from forecasting.selection import MAX_ENSEMBLE, combine, select
 
     short_ok = {m for m in kept["cvs"] if MODELS[m].short_ok}
     seasonal = {m for m in kept["cvs"] if MODELS[m].needs_whole_season}

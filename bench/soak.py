@@ -28,7 +28,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.conftest import run_local  # noqa: E402
+from tests.support.servers import run_local  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 import wrk_report  # noqa: E402

@@ -83,9 +83,9 @@ def run_panel(name: str, data: Path, work: Path, whole_run: bool, code: Path) ->
 
 def score(name: str, data: Path, work: Path, forecasts: Path) -> dict:
     """Ours and the kept peers on the same held-out rows, by the product's metric code."""
-    from forecasting.backtest import holdout_split
-    from forecasting.intervals import LEVELS, coverage
-    from forecasting.metrics import evaluate, summarize
+    from forecasting.evaluation.backtest import holdout_split
+    from forecasting.evaluation.intervals import LEVELS, coverage
+    from forecasting.evaluation.metrics import evaluate, summarize
 
     dataset, h = load(name, data, work)
     train, test = holdout_split(dataset.frame, h)

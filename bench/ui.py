@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.conftest import gunicorn  # noqa: E402
+from tests.support.servers import gunicorn  # noqa: E402
 
 PAGES = ["/", "/forecast", "/data", "/models", "/retraining"]
 FLAGS = [

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from forecasting.frequency import Frequency, period_unit
+from forecasting.data.frequency import Frequency, period_unit
 from pipeline.formatting import score, scores
 from pipeline.serving import Scope
 

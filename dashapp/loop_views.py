@@ -12,7 +12,7 @@ from dash import dash_table, html
 
 from dashapp import figures
 from dashapp.components import TABLE_STYLE, chart
-from forecasting.why import describe_why
+from forecasting.evaluation.why import describe_why
 from pipeline.serving import Scope, ServingCache, accuracy
 
 FIGURES = (

@@ -2,7 +2,8 @@
 
 A run's serving model is stored with joblib and registered in MLflow with
 cloudpickle; both write each class's module path. When a module moves (the
-serving room became ``forecasting.serving``), the models stored before still name
+serving room became ``forecasting.serving``, the flat modules
+folders of their own), the models stored before still name
 the old path. This finder answers an import of an old name with the module at
 its new place, so they load unchanged; new code imports the new names.
 """
@@ -21,6 +22,41 @@ MOVED = {
     "forecasting.requests": "forecasting.serving.requests",
     "forecasting.plans": "forecasting.serving.plans",
     "forecasting.coherence": "forecasting.serving.coherence",
+    "forecasting.appending": "forecasting.data.appending",
+    "forecasting.calendar": "forecasting.data.calendar",
+    "forecasting.cleaning": "forecasting.data.cleaning",
+    "forecasting.columns": "forecasting.data.columns",
+    "forecasting.dataset": "forecasting.data.dataset",
+    "forecasting.dates": "forecasting.data.dates",
+    "forecasting.driver_kinds": "forecasting.data.driver_kinds",
+    "forecasting.eda": "forecasting.data.eda",
+    "forecasting.frequency": "forecasting.data.frequency",
+    "forecasting.gaps": "forecasting.data.gaps",
+    "forecasting.ladder": "forecasting.data.ladder",
+    "forecasting.limits": "forecasting.data.limits",
+    "forecasting.loading": "forecasting.data.loading",
+    "forecasting.mapping": "forecasting.data.mapping",
+    "forecasting.numbers": "forecasting.data.numbers",
+    "forecasting.positions": "forecasting.data.positions",
+    "forecasting.schema": "forecasting.data.schema",
+    "forecasting.seasonality": "forecasting.data.seasonality",
+    "forecasting.spec": "forecasting.data.spec",
+    "forecasting.wide": "forecasting.data.wide",
+    "forecasting.features": "forecasting.models.features",
+    "forecasting.backtest": "forecasting.evaluation.backtest",
+    "forecasting.costs": "forecasting.evaluation.costs",
+    "forecasting.drivers": "forecasting.evaluation.drivers",
+    "forecasting.group_bands": "forecasting.evaluation.group_bands",
+    "forecasting.intervals": "forecasting.evaluation.intervals",
+    "forecasting.metrics": "forecasting.evaluation.metrics",
+    "forecasting.options": "forecasting.evaluation.options",
+    "forecasting.realised": "forecasting.evaluation.realised",
+    "forecasting.screening": "forecasting.evaluation.screening",
+    "forecasting.selection": "forecasting.evaluation.selection",
+    "forecasting.tuning": "forecasting.evaluation.tuning",
+    "forecasting.validation": "forecasting.evaluation.validation",
+    "forecasting.why": "forecasting.evaluation.why",
+    "forecasting.effects": "forecasting.serving.effects",
 }
 
 

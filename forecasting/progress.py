@@ -69,7 +69,7 @@ def checkpoint() -> None:
 class Plan:
     """Parts of a piece of work with their expected seconds: the reporter for a part
     reports that part's own fraction, and the plan reports to ``reporter`` the share of
-    all expected seconds done (``forecasting.costs``). A part added later (a model a
+    all expected seconds done (``forecasting.evaluation.costs``). A part added later (a model a
     screening kept) grows the plan; the bar that shows it never moves back."""
 
     def __init__(self, reporter: Reporter, parts: dict[str, float]) -> None:

@@ -4,7 +4,7 @@
 runs it on everything but the last ``h`` periods of every series and scores
 the result on those held-out periods, which nothing before has seen. Every
 series given in gets a forecast: the models are fitted to the series with
-history to fit (the ``short`` and ``long`` steps of ``forecasting.ladder``),
+history to fit (the ``short`` and ``long`` steps of ``forecasting.data.ladder``),
 the others are served by the ``level`` and ``zero`` rules.
 """
 
@@ -16,24 +16,24 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from forecasting.backtest import holdout_split, min_train
-from forecasting.costs import Shape, workflow_plan
-from forecasting.drivers import DriverChoice, screen_drivers
-from forecasting.effects import driver_effects, group_effects
-from forecasting.intervals import LEVELS, coverage, coverage_by_step
-from forecasting.ladder import profile_series, series_table
-from forecasting.metrics import METRIC_NAMES, evaluate, summarize
+from forecasting.data.ladder import profile_series, series_table
+from forecasting.data.spec import DataSpec
+from forecasting.evaluation.backtest import holdout_split, min_train
+from forecasting.evaluation.costs import Shape, workflow_plan
+from forecasting.evaluation.drivers import DriverChoice, screen_drivers
+from forecasting.evaluation.intervals import LEVELS, coverage, coverage_by_step
+from forecasting.evaluation.metrics import METRIC_NAMES, evaluate, summarize
+from forecasting.evaluation.options import TrainOptions
+from forecasting.evaluation.screening import Screen
+from forecasting.evaluation.selection import Selection, select
+from forecasting.evaluation.tuning import TuningResult
+from forecasting.evaluation.validation import validate
 from forecasting.models import MODELS, Forecaster
 from forecasting.models.base import forecast_grid
-from forecasting.options import TrainOptions
 from forecasting.progress import Plan, Reporter
-from forecasting.screening import Screen
-from forecasting.selection import Selection, select
 from forecasting.serving.build import Totals, build_serving
+from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
-from forecasting.spec import DataSpec
-from forecasting.tuning import TuningResult
-from forecasting.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class ForecastOutcome:
     profile: pd.DataFrame | None = None
     #: the candidate drivers and which the models use
     drivers: DriverChoice | None = None
-    #: what the sample said of each expensive model (``forecasting.screening``)
+    #: what the sample said of each expensive model (``forecasting.evaluation.screening``)
     screens: list[Screen] = field(default_factory=list)
     #: per model, the series whose held-out forecast diverged and was replaced (and why)
     replaced: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -13,11 +13,11 @@ from pathlib import Path
 import joblib
 import pandas as pd
 
-from forecasting.dataset import Dataset, prepare
+from forecasting.data.dataset import Dataset, prepare
+from forecasting.data.frequency import check_horizon
+from forecasting.data.loading import read_plan_csv
 from forecasting.errors import DataError
-from forecasting.frequency import check_horizon
-from forecasting.loading import read_plan_csv
-from forecasting.metrics import METRIC_NAMES
+from forecasting.evaluation.metrics import METRIC_NAMES
 from forecasting.progress import Reporter
 from forecasting.serving.model import SERVED
 from forecasting.serving.requests import ForecastRequest, answer

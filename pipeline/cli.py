@@ -16,10 +16,10 @@ from pathlib import Path
 
 from joblib.externals.loky import get_reusable_executor
 
+from forecasting.data.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.errors import DataError
-from forecasting.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
+from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import MODELS
-from forecasting.selection import DEFAULT_MODE, MODES
 from pipeline.processes import die_with, own_helpers
 
 EXIT_BAD_INPUT = 2

@@ -13,7 +13,7 @@ import signal
 import sys
 
 from forecasting.errors import DataError
-from forecasting.selection import DEFAULT_MODE
+from forecasting.evaluation.selection import DEFAULT_MODE
 from pipeline import runs
 from pipeline.options import RunOptions
 from pipeline.system import System, open_system
@@ -138,7 +138,7 @@ def _summary_line(run: dict) -> str:
 
 
 def _forecast(system: System, args: argparse.Namespace) -> int:
-    from forecasting.loading import read_plan_csv
+    from forecasting.data.loading import read_plan_csv
     from forecasting.serving.requests import ForecastRequest
     from pipeline import serving
 

@@ -75,7 +75,7 @@ class RunContext:
 
     def seconds_left(self) -> float | None:
         """The time so far times the share left over the share done: the bar advances
-        with the work's expected cost (``forecasting.costs``), so this is the time the
+        with the work's expected cost (``forecasting.evaluation.costs``), so this is the time the
         rest is expected to take at the pace so far. None too early to tell."""
         if self._began is None:
             return None

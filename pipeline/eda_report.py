@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from forecasting.eda import EdaReport, SeriesProfile
+from forecasting.data.eda import EdaReport, SeriesProfile
 from pipeline import json_output
 
 

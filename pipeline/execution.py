@@ -12,9 +12,9 @@ import logging
 import shutil
 from collections.abc import Callable
 
-from forecasting.costs import Shape
+from forecasting.data.frequency import default_horizon, frequency_from_alias
 from forecasting.errors import DataError
-from forecasting.frequency import default_horizon, frequency_from_alias
+from forecasting.evaluation.costs import Shape
 from forecasting.progress import Cancelled
 from pipeline.context import RunContext
 from pipeline.options import RunOptions

@@ -5,7 +5,7 @@ it reads like a result and wrecks a chart's axis. Scale-free scores (MASE,
 RMSSE, WAPE, sMAPE, MAPE, bias, the validation score) above ``ABSURD`` in
 size, or infinite, are shown as "diverged"; so are the scale-bound ones (MAE,
 RMSE) of a row whose scale-free scores diverged, and any that is infinite.
-NaN is not divergence: ``forecasting.metrics`` returns it where a score is
+NaN is not divergence: ``forecasting.evaluation.metrics`` returns it where a score is
 undefined (MAPE or WAPE of a window whose actuals are all zero), shown blank.
 """
 

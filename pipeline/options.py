@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from forecasting.data.frequency import check_horizon
+from forecasting.data.gaps import DEFAULT_GAP_POLICY
+from forecasting.data.limits import Limits
 from forecasting.errors import DataError
-from forecasting.frequency import check_horizon
-from forecasting.gaps import DEFAULT_GAP_POLICY
-from forecasting.limits import Limits
+from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import check_names
-from forecasting.selection import DEFAULT_MODE, MODES
 
 #: which steps each kind of run executes, in order
 STEPS = {

@@ -3,7 +3,7 @@
 Before a run has read its file only the file's size is known; after ingest the
 data's shape is, and the steps still to come are planned again
 (``RunContext.plan``). The train step's own parts come from
-``forecasting.costs``. Figures are seconds on a 2-core machine (``bench/cost.py``);
+``forecasting.evaluation.costs``. Figures are seconds on a 2-core machine (``bench/cost.py``);
 the time left is extrapolated from the share done, so only their proportions
 matter.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forecasting.costs import Shape, fit_seconds, served_refit_seconds, workflow_plan
+from forecasting.evaluation.costs import Shape, fit_seconds, served_refit_seconds, workflow_plan
+from forecasting.evaluation.options import TrainOptions
 from forecasting.models import MODELS
-from forecasting.options import TrainOptions
 
 #: reading, cleaning and storing: seconds per byte of the file and per row
 INGEST_PER_BYTE = 6e-7

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecasting.frequency import frequency_from_alias
-from forecasting.spec import DataSpec
+from forecasting.data.frequency import frequency_from_alias
+from forecasting.data.spec import DataSpec
 from storage.database import Database
 from storage.datasets import StoredDataset, latest_dataset_id, load_dataset
 

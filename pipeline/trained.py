@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from forecasting.data.spec import DataSpec
 from forecasting.serving.model import ServingModel
-from forecasting.spec import DataSpec
 from forecasting.workflow import BacktestReport
 
 

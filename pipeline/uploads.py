@@ -18,8 +18,8 @@ from pathlib import Path
 
 import joblib
 
-from forecasting.appending import Appended, Previous, append_actuals
-from forecasting.dataset import Dataset, prepare
+from forecasting.data.appending import Appended, Previous, append_actuals
+from forecasting.data.dataset import Dataset, prepare
 from forecasting.errors import DataError
 from pipeline.options import RunOptions, country_option, limits_from
 from pipeline.stored import resolve_dataset

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from dashapp import schemas
 from dashapp.api.common import json_errors, resource, scope_of
 from dashapp.state import app_state
-from forecasting.frequency import check_horizon
+from forecasting.data.frequency import check_horizon
 from forecasting.serving.plans import PlanUse
 from forecasting.serving.requests import ForecastRequest
 from forecasting.serving.scopes import Scope

@@ -10,8 +10,8 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
+from forecasting.data.frequency import check_horizon, max_horizon, period_unit
 from forecasting.errors import DataError
-from forecasting.frequency import check_horizon, max_horizon, period_unit
 from forecasting.serving.model import SERVED
 from forecasting.serving.requests import ForecastRequest
 from pipeline import serving

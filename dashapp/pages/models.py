@@ -13,8 +13,8 @@ from dashapp import figures, loop_views
 from dashapp.auth import is_admin
 from dashapp.state import app_state
 from forecasting.errors import DataError
-from forecasting.screening import describe_screen
-from forecasting.selection import Departure
+from forecasting.evaluation.screening import describe_screen
+from forecasting.evaluation.selection import Departure
 from forecasting.serving.model import SERVED
 from pipeline.formatting import describe_holdout
 from pipeline.serving import queries, reports

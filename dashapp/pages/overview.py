@@ -9,8 +9,8 @@ from dash import Input, Output, callback, html
 from dashapp import components as ui
 from dashapp import figures, loop_views
 from dashapp.state import app_state
+from forecasting.data.frequency import period_unit
 from forecasting.errors import DataError
-from forecasting.frequency import period_unit
 from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
 from pipeline.formatting import describe_holdout, label, percent

@@ -3,7 +3,7 @@
 The fourth model of the M4 statistical ensemble (ARIMA, ETS, CES, Theta) and the
 strongest single model on long trending monthly series, where it beats AutoETS. It
 costs ten to forty times an ETS fit, so it is ``expensive``: validated on a sample of
-series first (``forecasting.screening``). Seasons longer than ``MAX_SEASON`` (52
+series first (``forecasting.evaluation.screening``). Seasons longer than ``MAX_SEASON`` (52
 weeks, 365 days) are left to the non-seasonal search: a 52-lag seasonal polynomial is
 slow and unstable, and the Fourier terms of ``sarima`` cover it. The fit reads the
 last ``history`` periods; moved to a longer history, the orders the search chose

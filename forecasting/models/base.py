@@ -29,12 +29,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
+from forecasting.data.frequency import check_horizon, future_dates
+from forecasting.data.positions import grouped_by_series
+from forecasting.data.spec import DataSpec
 from forecasting.errors import DataError
-from forecasting.frequency import check_horizon, future_dates
 from forecasting.models.parameters import Parameters, clone
-from forecasting.positions import grouped_by_series
 from forecasting.progress import checkpoint
-from forecasting.spec import DataSpec
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Forecaster(Parameters):
     needs_whole_season: ClassVar[bool] = False
     #: whether a fit costs more than ``EXPENSIVE_SECONDS`` per series: such a model is
     #: validated on a sample of series first, and fitted on the rest only where it wins
-    #: there (``forecasting.screening``), unless a run names it
+    #: there (``forecasting.evaluation.screening``), unless a run names it
     expensive: ClassVar[bool] = False
     #: whether it learns one pattern across series (the global trees): with a single
     #: series it is a local autoregression, and the default set leaves it out
@@ -101,7 +101,7 @@ class Forecaster(Parameters):
         scales) is rebuilt from ``df``. A series the model has not seen is fitted.
         Cheaper than a fit wherever the model has something to keep; ``self`` is
         left as it was. Validation folds, the held-out window and production all
-        move one fit forward instead of fitting afresh (``forecasting.backtest``).
+        move one fit forward instead of fitting afresh (``forecasting.evaluation.backtest``).
         """
         if not hasattr(self, "spec_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first.")

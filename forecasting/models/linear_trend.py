@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.calendar import calendar_features
+from forecasting.data.calendar import calendar_features
 from forecasting.models.base import LocalForecaster
 
 _YEAR_DAYS = 365.25

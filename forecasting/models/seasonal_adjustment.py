@@ -8,7 +8,7 @@ classical way (Assimakopoulos and Nikolopoulos 2000; the M4 benchmarks): divide 
 series by its classical seasonal indices (subtract them where a multiplicative index
 would be near zero or the series is not positive), smooth what is left, and put the
 season back on the forecast. The season is taken out only where it is there
-(``forecasting.seasonality``).
+(``forecasting.data.seasonality``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.seasonality import stable_season
+from forecasting.data.seasonality import stable_season
 
 #: a multiplicative index this close to zero would blow the adjusted series up
 MIN_INDEX = 0.01

@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecasting.features import date_features, lag_config, lag_features, right_aligned
 from forecasting.models.base import Forecaster
+from forecasting.models.features import date_features, lag_config, lag_features, right_aligned
 
 #: with at least this share of zero periods (and no negative sales) the tree models learn a
 #: count loss (Tweedie, Poisson) instead of squared error, as the M5 winners did

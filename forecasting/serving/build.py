@@ -14,14 +14,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from forecasting.group_bands import validation_errors
-from forecasting.intervals import conformal_quantiles, random_walk_quantiles, zero_quantiles
-from forecasting.metrics import naive_scale
+from forecasting.data.spec import DataSpec
+from forecasting.evaluation.group_bands import validation_errors
+from forecasting.evaluation.intervals import (
+    conformal_quantiles,
+    random_walk_quantiles,
+    zero_quantiles,
+)
+from forecasting.evaluation.metrics import naive_scale
+from forecasting.evaluation.selection import RULES, Selection
 from forecasting.models import Forecaster
-from forecasting.selection import RULES, Selection
 from forecasting.serving.model import ServingModel
 from forecasting.serving.reconciliation import coherent
-from forecasting.spec import DataSpec
 
 #: the band quantiles of the ``level`` rule are those of this validated model
 LEVEL_BANDS_FROM = "naive"

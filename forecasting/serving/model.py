@@ -6,7 +6,7 @@ for the served combination or any single trained model, so the command line, the
 web app and the MLflow pyfunc all forecast the same way (through
 ``forecasting.serving.requests.answer``). Every series it was given gets a forecast:
 fitted models serve the ``short`` and ``long`` steps of the ladder, the ``level``
-and ``zero`` rules the ``new`` and ``zero`` ones (``forecasting.ladder``). Bands
+and ``zero`` rules the ``new`` and ``zero`` ones (``forecasting.data.ladder``). Bands
 past the validated horizon keep widening and are flagged ``extrapolated``.
 """
 
@@ -17,15 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasting.data.ladder import series_table, upgrade_names
+from forecasting.data.spec import DataSpec
 from forecasting.errors import DataError
-from forecasting.group_bands import sum_with_bands
-from forecasting.intervals import add_step, apply_intervals
-from forecasting.ladder import series_table, upgrade_names
+from forecasting.evaluation.group_bands import sum_with_bands
+from forecasting.evaluation.intervals import add_step, apply_intervals
+from forecasting.evaluation.selection import RULES, Selection, combine
 from forecasting.models import Forecaster
 from forecasting.models.base import forecast_grid
-from forecasting.selection import RULES, Selection, combine
 from forecasting.serving.coherence import Coherence
-from forecasting.spec import DataSpec
 
 SERVED = "selected"
 
@@ -56,7 +56,7 @@ class ServingModel:
     #: last value), and what a model trained before ``unplanned`` was given without a plan
     driver_tail: pd.DataFrame | None = None
     #: validation errors per series, fold, period and candidate: bands of sums of series
-    #: are calibrated on them (``forecasting.group_bands``)
+    #: are calibrated on them (``forecasting.evaluation.group_bands``)
     errors: pd.DataFrame | None = None
     #: the drivers' planned values past the last sale, as the data set gave them: every
     #: reader forecasts with the same plan (``forecasting.serving.requests``)
@@ -103,7 +103,7 @@ class ServingModel:
 
     def sum_forecast(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Per period, the sum of per-series forecast ``rows`` with bands of the sum's own
-        (``forecasting.group_bands``)."""
+        (``forecasting.evaluation.group_bands``)."""
         return sum_with_bands(rows, self.errors, self.scale, self.nonnegative)
 
     def series_table(self) -> pd.DataFrame:

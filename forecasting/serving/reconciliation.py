@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from joblib.parallel import get_active_backend
 
-from forecasting.metrics import naive_scale
+from forecasting.evaluation.metrics import naive_scale
+from forecasting.evaluation.selection import Selection, combine
 from forecasting.progress import checkpoint
-from forecasting.selection import Selection, combine
 from forecasting.serving.coherence import AGGREGATE, BOTTOM_UP, MINT, Coherence
 from forecasting.serving.requests import ForecastRequest, answer
 

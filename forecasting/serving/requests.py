@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasting.data.frequency import check_horizon
+from forecasting.data.limits import Limits
 from forecasting.errors import DataError
-from forecasting.frequency import check_horizon
-from forecasting.intervals import LEVELS
-from forecasting.limits import Limits
+from forecasting.evaluation.intervals import LEVELS
 from forecasting.models.base import forecast_grid
 from forecasting.serving.model import SERVED, ServingModel
 from forecasting.serving.plans import PlanUse, forecast_with_plan, use_plan

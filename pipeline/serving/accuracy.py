@@ -1,7 +1,7 @@
 """Realised accuracy: a run's stored forecast against the actuals that arrived since.
 
 The actuals are the newest data set version's: appending new actuals makes a
-version that holds them (``forecasting.appending``). Each series' history before
+version that holds them (``forecasting.data.appending``). Each series' history before
 its first forecast period scales MASE and RMSSE, as in the backtest. Results are
 kept per (run, newest version), so a page that lists every run asks the database
 once per new upload.
@@ -14,8 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecasting.frequency import frequency_from_alias
-from forecasting.realised import MIN_PERIODS, Drift, Realised, judge_drift, realised_accuracy
+from forecasting.data.frequency import frequency_from_alias
+from forecasting.evaluation.realised import (
+    MIN_PERIODS,
+    Drift,
+    Realised,
+    judge_drift,
+    realised_accuracy,
+)
 from pipeline.json_output import json_safe
 from pipeline.serving.errors import NoDataSet, NoForecast
 from pipeline.serving.production import ServingCache
@@ -124,7 +130,7 @@ def _shown(value, percent: bool) -> str:
 
 
 def drift(realised_: Realised, run: dict) -> Drift:
-    """Whether run ``run`` drifted, by ``forecasting.realised``'s rule."""
+    """Whether run ``run`` drifted, by ``forecasting.evaluation.realised``'s rule."""
     metrics = run.get("metrics") or {}
     return judge_drift(realised_, promised(run)["wape"], metrics.get("horizon") or MIN_PERIODS)
 

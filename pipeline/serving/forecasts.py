@@ -24,7 +24,8 @@ class ServedForecast:
 
     def summed(self) -> pd.DataFrame:
         """Per period the sum over the series asked, with bands calibrated on the sum's own
-        validation errors (``forecasting.group_bands``); one series' forecast as it is."""
+        validation errors (``forecasting.evaluation.group_bands``); one series' forecast as
+        it is."""
         return self.production.serving.sum_forecast(self.answer.rows)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from forecasting.frequency import frequency_from_alias
+from forecasting.data.frequency import frequency_from_alias
 from forecasting.serving.build import driver_tail
 from forecasting.serving.model import ServingModel
 from forecasting.serving.requests import StoredForecast

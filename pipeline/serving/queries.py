@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecasting.cleaning import flag_outliers
-from forecasting.ladder import describe_step, upgrade_names
-from forecasting.selection import RULES
+from forecasting.data.cleaning import flag_outliers
+from forecasting.data.ladder import describe_step, upgrade_names
+from forecasting.evaluation.selection import RULES
 from forecasting.serving.model import SERVED
 from forecasting.serving.scopes import Scope, members
 from pipeline.serving import reports

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from forecasting import effects
-from forecasting.frequency import Frequency, frequency_from_alias
+from forecasting.data.frequency import Frequency, frequency_from_alias
 from forecasting.models import BASELINE
+from forecasting.serving import effects
 from pipeline.eda_report import report_dir
 from pipeline.serving.errors import MissingReport, NoDataSet, NothingServes
 from pipeline.serving.production import ServingCache
@@ -78,7 +78,7 @@ def quantity(cache: ServingCache, dataset_id: int | None = None) -> tuple[str, F
 
 def driver_effects(cache: ServingCache) -> dict:
     """The serving run's drivers: role, whether used, and the served model's price
-    elasticity or promotion lift per series and per group (``forecasting.effects``)."""
+    elasticity or promotion lift per series and per group (``forecasting.serving.effects``)."""
     prod = cache.production()
     spec = prod.serving.spec
     try:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecasting.eda import EdaReport, analyse
-from forecasting.spec import DataSpec
+from forecasting.data.eda import EdaReport, analyse
+from forecasting.data.spec import DataSpec
 from pipeline.context import RunContext
 from pipeline.eda_report import report_dir, report_json, write_report
 from pipeline.stored import outlier_rows, resolve_dataset, spec_from_info, training_frame

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecasting.frequency import stored_horizon
+from forecasting.data.frequency import stored_horizon
 from forecasting.serving.requests import ForecastRequest, answer
 from pipeline.context import RunContext
 from pipeline.formatting import describe_plan

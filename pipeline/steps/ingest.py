@@ -1,7 +1,7 @@
 """Step ``ingest``: read, validate and clean a CSV, then store it as a new data set version.
 
 With ``append`` the file is new actuals on top of a stored version
-(``forecasting.appending``): the new version holds that history with the new
+(``forecasting.data.appending``): the new version holds that history with the new
 periods, and records which version it grew from and what it revised.
 
 A file is judged the way an upload is (``pipeline.uploads.validate_csv``); for
@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from forecasting.appending import Appended
-from forecasting.dataset import Dataset
+from forecasting.data.appending import Appended
+from forecasting.data.dataset import Dataset
 from forecasting.errors import DataError
 from pipeline.context import RunContext
 from pipeline.options import RunOptions

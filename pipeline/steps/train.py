@@ -11,15 +11,15 @@ import joblib
 import pandas as pd
 
 from forecasting import progress
-from forecasting.backtest import fold_scales, split, validation_metrics
-from forecasting.costs import Shape
-from forecasting.effects import driver_effects, group_effects
-from forecasting.frequency import default_horizon, stored_horizon
-from forecasting.metrics import METRIC_NAMES
+from forecasting.data.frequency import default_horizon, stored_horizon
+from forecasting.evaluation.backtest import fold_scales, split, validation_metrics
+from forecasting.evaluation.costs import Shape
+from forecasting.evaluation.metrics import METRIC_NAMES
+from forecasting.evaluation.why import why_served
 from forecasting.models import MODELS
 from forecasting.progress import Plan
+from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
-from forecasting.why import why_served
 from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext

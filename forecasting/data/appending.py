@@ -1,0 +1,295 @@
+"""New actuals added to a stored data set: the history with the new periods, cleaned again.
+
+A planner's week: the file of last week's sales arrives and goes on top of what is
+stored. The new file is read with the stored version's columns (same date, target
+and id columns), put on top of its history, and the whole is cleaned and validated
+as one upload would be, so the new version reads exactly like a file holding all of
+it. Where the new file has a period the history already had with another value,
+that is a revision: the new value wins, and each one is listed. The stored plan
+(drivers past the last sale) stays for the periods that are still ahead; the new
+file's own plan rows replace it where they say something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.dataset import Dataset, from_loaded
+from forecasting.data.frequency import frequency_from_alias, infer_frequency
+from forecasting.data.gaps import DEFAULT_GAP_POLICY
+from forecasting.data.limits import Limits
+from forecasting.data.loading import LoadedData, load_csv
+from forecasting.errors import DataError
+
+#: revisions listed one by one in the report (the count is always whole)
+LISTED_REVISIONS = 50
+
+
+@dataclass
+class Previous:
+    """What the append needs of the stored version it goes on top of."""
+
+    id: int
+    #: the stored history: ``unique_id, ds, y``, id and attribute columns, drivers
+    frame: pd.DataFrame
+    #: ``unique_id, ds`` and the drivers' planned values past the last sale (or None)
+    plan: pd.DataFrame | None
+    freq_alias: str
+    date: str | None
+    target: str | None
+    ids: list[str]
+    wide: bool
+    exog: list[str]
+    attributes: list[str]
+    prices: list[str] = field(default_factory=list)
+    promotions: list[str] = field(default_factory=list)
+    country: str | None = None
+    gap_policy: str = DEFAULT_GAP_POLICY
+    #: every column of the file the version was read from (empty for versions stored
+    #: before the mapping kept them)
+    columns: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, dataset_id: int, info: dict, frame: pd.DataFrame, plan) -> Previous:
+        """From a stored version's ``info`` (``storage.datasets.dataset_dict``) and rows."""
+        detected = info.get("mapping") or {}
+        mapping = detected.get("mapping") or {}
+        return cls(
+            id=dataset_id,
+            frame=frame,
+            plan=plan,
+            freq_alias=info["freq"],
+            date=mapping.get("date"),
+            target=mapping.get("target"),
+            ids=list(mapping.get("ids") or []),
+            wide=bool(mapping.get("wide")),
+            exog=list(info.get("exog") or []),
+            attributes=list(info.get("attributes") or []),
+            prices=list(detected.get("prices") or []),
+            promotions=list(detected.get("promotions") or []),
+            country=info.get("country"),
+            gap_policy=(info.get("cleaning") or {}).get("gap_policy", DEFAULT_GAP_POLICY),
+            columns=list(mapping.get("columns") or []),
+        )
+
+
+@dataclass
+class Appended:
+    """The new version and what the append changed."""
+
+    dataset: Dataset
+    base_id: int
+    #: periods past the stored version's last date that now have actuals
+    new_periods: list[str]
+    #: rows of the new file that fell on a period the history already had
+    overlapping: int
+    #: ``unique_id, ds, before, after`` where the new file changed a stored value
+    revisions: pd.DataFrame
+    new_series: list[str]
+
+    def report(self) -> dict:
+        """JSON for the version row, the API's answer and the upload page."""
+        listed = self.revisions.head(LISTED_REVISIONS)
+        return {
+            "appended_to": self.base_id,
+            "new_periods": len(self.new_periods),
+            "first_new_period": self.new_periods[0] if self.new_periods else None,
+            "last_new_period": self.new_periods[-1] if self.new_periods else None,
+            "overlapping_rows": self.overlapping,
+            "revisions": len(self.revisions),
+            "revised": [
+                {
+                    "unique_id": r.unique_id,
+                    "ds": r.ds.date().isoformat(),
+                    "before": float(r.before),
+                    "after": float(r.after),
+                }
+                for r in listed.itertuples()
+            ],
+            "new_series": self.new_series[:LISTED_REVISIONS],
+            "new_series_count": len(self.new_series),
+        }
+
+    def describe(self) -> str:
+        """One sentence for the log and the page."""
+        r = self.report()
+        text = f"appended to data set version {self.base_id}: "
+        if r["new_periods"]:
+            text += (
+                f"{r['new_periods']} new periods ({r['first_new_period']} to "
+                f"{r['last_new_period']})"
+            )
+        else:
+            text += "no new periods"
+        text += f"; {r['revisions']} revised values (the new value wins)"
+        if r["revisions"]:
+            first = r["revised"][0]
+            text += (
+                f", e.g. {first['unique_id']} on {first['ds']}: {first['before']:g} -> "
+                f"{first['after']:g}"
+            )
+        if r["new_series_count"]:
+            text += f"; {r['new_series_count']} new series (e.g. {self.new_series[0]})"
+        return text
+
+
+def append_actuals(
+    previous: Previous, raw: bytes, *, limits: Limits | None = None, country: str | None = None
+) -> Appended:
+    """The stored history with the new file on top, cleaned and validated as one file.
+
+    Raises ``DataError`` saying what is wrong (other columns, another frequency, nothing
+    new); nothing is changed by a refused append.
+    """
+    try:
+        loaded = load_csv(
+            raw,
+            date=previous.date,
+            target=None if previous.wide else previous.target,
+            ids=None if previous.wide or not previous.ids else previous.ids,
+            limits=limits,
+        )
+    except DataError as exc:
+        named = [c for c in (previous.date, previous.target, *previous.ids) if c]
+        raise DataError(
+            f"New actuals need the columns of data set version {previous.id} "
+            f"({', '.join(named)}): {exc}"
+        ) from None
+    _same_columns(previous, loaded)
+    _same_period(previous, loaded.frame)
+    mapping = replace(
+        loaded.mapping,
+        attributes=[c for c in previous.attributes if c not in loaded.mapping.ids],
+        drivers=list(previous.exog),
+    )
+    keep = ["unique_id", "ds", "y", *mapping.ids, *mapping.attributes, *previous.exog]
+    incoming = loaded.frame[[c for c in keep if c in loaded.frame.columns]]
+    history = previous.frame[[c for c in keep if c in previous.frame.columns]]
+    sold = incoming["y"].notna()
+    new_last = incoming.loc[sold, "ds"].max() if sold.any() else None
+    new_actuals = (
+        incoming.loc[sold].groupby(["unique_id", "ds"], sort=False)["y"].sum().rename("after")
+    )
+    before = history.set_index(["unique_id", "ds"])["y"].rename("before")
+    both = pd.concat([before, new_actuals], axis=1, join="inner")
+    changed = ~np.isclose(both["before"], both["after"], rtol=1e-9, atol=1e-9)
+    revisions = both.loc[changed].reset_index().sort_values(["unique_id", "ds"])
+    prev_end = history["ds"].max()
+    new_periods = sorted(
+        d for d in new_actuals.index.get_level_values("ds").unique() if d > prev_end
+    )
+    known = set(history["unique_id"].unique())
+    new_series = sorted(set(new_actuals.index.get_level_values("unique_id")) - known)
+    if not new_periods and not len(revisions) and not new_series:
+        raise DataError(
+            f"The file adds nothing to data set version {previous.id}: it has no period after "
+            f"{prev_end.date()} and every value it repeats is already stored. Append a file "
+            "with the new periods' sales, or replace the data instead."
+        )
+    replaced = history.set_index(["unique_id", "ds"]).index.isin(new_actuals.index)
+    rows = [history.loc[~replaced], incoming]
+    plan = _plan_still_ahead(previous, incoming, new_last)
+    if plan is not None:
+        rows.append(plan)
+    combined = pd.concat(rows, ignore_index=True).sort_values(["unique_id", "ds"])
+    attrs = [*mapping.ids, *mapping.attributes]
+    for col in attrs:  # plan rows, and a new file without the column, take the series'
+        if col not in combined:
+            combined[col] = np.nan
+        combined[col] = combined.groupby("unique_id", sort=False)[col].transform("first")
+    merged = replace(loaded, frame=combined.reset_index(drop=True), mapping=mapping)
+    data = from_loaded(
+        merged,
+        exog=previous.exog or None,
+        prices=[c for c in previous.prices if c in previous.exog],
+        promotions=[c for c in previous.promotions if c in previous.exog],
+        country=country if country is not None else previous.country,
+        gap_policy=previous.gap_policy,
+        limits=limits,
+        named=False,
+        known_ahead=True,  # the stored version's drivers were known ahead when stored
+    )
+    if data.spec.freq.alias != previous.freq_alias:
+        raise DataError(
+            f"The history with the new file reads as {data.spec.freq.alias}, but data set "
+            f"version {previous.id} is {previous.freq_alias}: the new dates must fall on the "
+            "same periods (same weekday for weekly data, same day of the month for monthly)."
+        )
+    overlapping = len(both)
+    return Appended(
+        data,
+        previous.id,
+        [d.date().isoformat() for d in new_periods],
+        overlapping,
+        revisions.reset_index(drop=True),
+        new_series,
+    )
+
+
+#: columns the loader makes, not the file's
+DERIVED = ("unique_id", "ds", "y")
+
+
+def _same_columns(previous: Previous, loaded: LoadedData) -> None:
+    """The new file must name the series the way the stored version does."""
+    mapping = loaded.mapping
+    if not previous.wide and sorted(mapping.ids) != sorted(previous.ids):
+        raise DataError(
+            f"The file's series id columns are {', '.join(mapping.ids) or 'none'}, but data set "
+            f"version {previous.id} has {', '.join(previous.ids) or 'none (one series)'}: "
+            "new actuals need the same columns as the stored data."
+        )
+    # the first file's columns, those it used and those it said it would not use (its
+    # descriptions, outcomes not known ahead): next month's export is the same export
+    stored = {previous.date, previous.target, *previous.ids, *previous.attributes,
+              *previous.exog, *previous.columns}  # fmt: skip
+    given = mapping.columns or list(loaded.frame.columns)
+    extra = [c for c in given if c not in stored and c not in DERIVED]
+    if not previous.wide and extra:
+        raise DataError(
+            f"The file has columns data set version {previous.id} does not have: "
+            f"{', '.join(extra)}. New actuals need the stored columns and no others (a new "
+            "id, attribute or driver changes what the series are): drop them, or replace "
+            "the data instead."
+        )
+    missing = [c for c in previous.exog if c not in mapping.drivers]
+    if missing:
+        raise DataError(
+            f"The file has no {', '.join(missing)} column, a driver of data set version "
+            f"{previous.id}: add it (the actual values of the new periods), or replace the "
+            "data instead."
+        )
+
+
+def _same_period(previous: Previous, incoming: pd.DataFrame) -> None:
+    """A file of another period, said as such (the whole history's own check would only
+    find dates that fit no period)."""
+    try:
+        freq = infer_frequency(incoming.loc[incoming["y"].notna()])
+    except DataError:
+        return  # one date per series: the history with it is checked as a whole
+    stored = frequency_from_alias(previous.freq_alias)
+    if freq.name != stored.name:
+        raise DataError(
+            f"The new file is {freq.name} ({freq.alias}), but data set version {previous.id} "
+            f"is {stored.name} ({stored.alias}): new actuals must come in the stored periods. "
+            f"Aggregate them to {stored.name} periods, or replace the data instead."
+        )
+
+
+def _plan_still_ahead(
+    previous: Previous, incoming: pd.DataFrame, new_last: pd.Timestamp | None
+) -> pd.DataFrame | None:
+    """The stored plan's rows still ahead of the newest actual and not restated by the
+    new file (its own plan rows say more)."""
+    plan = previous.plan
+    if plan is None or not len(plan):
+        return None
+    if new_last is not None:
+        plan = plan.loc[plan["ds"] > new_last]
+    said = incoming.set_index(["unique_id", "ds"]).index
+    plan = plan.loc[~plan.set_index(["unique_id", "ds"]).index.isin(said)]
+    return plan.assign(y=np.nan) if len(plan) else None

@@ -1,0 +1,97 @@
+"""Numeric columns that are never drivers: identifiers, counters and calendar keys.
+
+A driver moves sales in a way a model can learn and a planner can set ahead: a
+price, a promotion, a marketing spend. Three kinds of numeric column in a sales
+export are none of these, and screening them on validation only invites luck (a
+week counter was kept because it scored 0.837 against 0.847 on ten series, issue 27):
+
+- an identifier of the series (a store or item number): one value per series;
+- a counter: moves one way with the date in every series, step after step (a week
+  number, a period index, M5's ``wm_yr_wk``), a stand-in for the trend the models
+  already fit;
+- a calendar key: a function of the date's place in a cycle (the day of the week,
+  of the month or of the year, the week of the year, the month, the quarter), e.g. a
+  month number or a weekend flag, which the seasonal models already see.
+
+Holidays and events stay candidates: they are known ahead, and no cycle repeats them.
+A column named like a price or a promotion is never taken for a counter: a list
+price that only ever rises is still a price.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.frequency import Frequency
+from forecasting.data.spec import PRICE_NAMES, PROMOTION_NAMES
+
+#: a cycle position must be seen on this many dates on average before a column that
+#: follows it counts as a function of it (one year of days says nothing of day-of-year)
+MIN_REPEATS = 2
+#: a counter steps at least this often: once per this many seasons of its series
+COUNTER_SEASONS = 2
+
+
+def why_not_a_driver(frame: pd.DataFrame, column: str, freq: Frequency) -> str | None:
+    """Why ``column`` of the long frame can never be a driver, or None when it can be one."""
+    values = frame[column]
+    known = values.notna()
+    if values[known].nunique() <= 1:
+        return "the same value on every row"
+    ids = frame.loc[known, "unique_id"]
+    per_series = values[known].groupby(ids, sort=False).nunique()
+    if (per_series <= 1).all():
+        return "an identifier: one value per series"
+    named = PRICE_NAMES.search(column) or PROMOTION_NAMES.search(column)
+    if not named and _counter(frame.loc[known, ["unique_id", "ds", column]], column, freq):
+        return "a counter: it moves one way with the date in every series"
+    cycle = _cycle_it_follows(frame.loc[known, ["ds", column]], column, freq)
+    if cycle:
+        return f"a calendar key: a function of the {cycle}"
+    return None
+
+
+def _counter(frame: pd.DataFrame, column: str, freq: Frequency) -> bool:
+    """Monotone in the date within every series of three or more rows, with a new value
+    at least every ``COUNTER_SEASONS`` seasons."""
+    frame = frame.sort_values(["unique_id", "ds"])
+    by = frame.groupby("unique_id", sort=False)[column]
+    steps = by.diff()
+    rising = (steps.fillna(0) >= 0).groupby(frame["unique_id"], sort=False).all()
+    falling = (steps.fillna(0) <= 0).groupby(frame["unique_id"], sort=False).all()
+    sizes = by.size()
+    distinct = by.nunique()
+    often = distinct >= np.maximum(3, sizes / (COUNTER_SEASONS * max(freq.season_length, 2)))
+    judged = sizes >= 3
+    if not judged.any():
+        return False
+    return bool(((rising | falling) & often)[judged].all())
+
+
+def _positions(ds: pd.Series, freq: Frequency) -> dict[str, pd.Series]:
+    """The date's place in each cycle a column could follow at this frequency."""
+    cycles = {"month": ds.dt.month, "quarter": ds.dt.quarter}
+    if freq.name == "weekly":
+        cycles["week of the year"] = ds.dt.isocalendar().week.astype(int)
+    if freq.name == "daily":
+        cycles |= {
+            "day of the week": ds.dt.dayofweek,
+            "day of the month": ds.dt.day,
+            "day of the year": ds.dt.dayofyear,
+        }
+    return cycles
+
+
+def _cycle_it_follows(frame: pd.DataFrame, column: str, freq: Frequency) -> str | None:
+    """The first cycle whose every position holds a single value of the column, on
+    dates that repeat each position ``MIN_REPEATS`` times on average."""
+    dates = frame["ds"].drop_duplicates()
+    for name, position in _positions(frame["ds"], freq).items():
+        position = pd.Series(np.asarray(position), index=frame.index)
+        places = position.nunique()
+        if places < 2 or len(dates) < MIN_REPEATS * places:
+            continue
+        if (frame[column].groupby(position).nunique() <= 1).all():
+            return name
+    return None

@@ -1,0 +1,351 @@
+"""Read any reasonable sales CSV into the long frame ``unique_id, ds, y, <drivers>``.
+
+The file is read as text first (encoding, delimiter and decimal mark detected),
+then the columns are recognised (``forecasting.data.columns``, wide tables in
+``forecasting.data.wide``), the dates read with one day/month order for the whole
+column (``forecasting.data.dates``) and every numeric column parsed with one number
+parser that refuses impossible magnitudes (``forecasting.data.numbers``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+import numpy as np
+import pandas as pd
+
+from forecasting.data.columns import detect_columns
+from forecasting.data.dates import DateReading, parse_dates, read_dates
+from forecasting.data.limits import Limits
+from forecasting.data.mapping import ColumnMapping
+from forecasting.data.numbers import parse_numbers, refuse_extreme
+from forecasting.errors import DataError
+
+__all__ = ["ColumnMapping", "LoadedData", "load_csv", "parse_dates", "parse_numbers"]
+
+
+@dataclass
+class LoadedData:
+    """The long frame plus what the loader detected, for the validation report."""
+
+    frame: pd.DataFrame
+    mapping: ColumnMapping
+    encoding: str
+    delimiter: str
+    decimal: str
+    rows_read: int
+    dates: DateReading
+    #: a sentence naming sales cells that are not numbers and were read as blank (or None)
+    unreadable: str | None = None
+    #: how many sales cells those are (the one count the log, the page and the API give)
+    unreadable_cells: int = 0
+
+    def describe(self) -> dict:
+        return {
+            "mapping": self.mapping.to_dict(),
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "decimal": self.decimal,
+            "rows_read": self.rows_read,
+            "dates": self.dates.to_dict(),
+            "unreadable_sales_cells": self.unreadable_cells,
+        }
+
+
+def load_csv(
+    source: str | Path | bytes,
+    *,
+    date: str | None = None,
+    target: str | None = None,
+    ids: list[str] | None = None,
+    limits: Limits | None = None,
+) -> LoadedData:
+    """Load a sales CSV (path or bytes) into the long frame, detecting what is not given."""
+    limits = limits or Limits()
+    raw = _read_bytes(source, limits)
+    text, encoding = _decode(raw)
+    delimiter = _sniff_delimiter(text)
+    table = _read_table(text, delimiter, limits)
+    decimal = _decimal_mark(table, delimiter)
+    mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
+    frame, dates, unreadable = _to_long(table, mapping, decimal, limits.max_abs_value)
+    cells = int(unreadable[1]) if unreadable else 0
+    return LoadedData(
+        frame, mapping, encoding, delimiter, decimal, len(table), dates,
+        unreadable[0] if unreadable else None, cells,
+    )  # fmt: skip
+
+
+def _unreadable_sales(table: pd.DataFrame, column: str, y: pd.Series) -> tuple[str, int] | None:
+    """Name the sales cells of ``column`` that are written but did not parse into ``y``
+    (``12O`` for ``120``), and count them: they are read as blank, and a blank inside a
+    series is a missing period, so say so."""
+    text_y = y.isna() & table[column].notna()
+    if not text_y.any():
+        return None
+    row = int(np.flatnonzero(text_y.to_numpy())[0])
+    count = int(text_y.sum())
+    return (
+        f"{count} sales value(s) are not numbers and were read as blank, "
+        f"e.g. {str(table[column].iloc[row]).strip()!r} in {column!r} on data row "
+        f"{row + 1} (line {row + 2} of the file): correct them if they were sales",
+        count,
+    )
+
+
+def _read_bytes(source: str | Path | bytes, limits: Limits) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        raw = bytes(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"File not found: {path}. Check the path and try again.")
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise DataError(_too_big(size, limits))
+        raw = path.read_bytes()
+    if len(raw) > limits.max_bytes:
+        raise DataError(_too_big(len(raw), limits))
+    if not raw.strip():
+        raise DataError("The file is empty. Upload a CSV with a header row and data rows.")
+    return raw
+
+
+def _megabytes(size: int) -> str:
+    if size < 1e6:
+        return f"{size / 1e3:.1f} kB"
+    return f"{size / 1e6:.1f} MB"
+
+
+def _too_big(size: int, limits: Limits) -> str:
+    return (
+        f"The file is {_megabytes(size)}, over the limit of {_megabytes(limits.max_bytes)}. "
+        "Upload fewer rows or aggregate to a coarser period."
+    )
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    head = raw[:65536]
+    if b"\x00" in head or head.startswith(
+        (b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xd0\xcf\x11\xe0")
+    ):
+        raise DataError(
+            "This is not a CSV text file (it looks binary, e.g. an Excel workbook, a zip or a "
+            "PDF). Save the sheet as CSV (comma- or semicolon-separated) and upload that."
+        )
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    western = _western_european(raw)
+    if western is not None:
+        return western
+    best = charset_normalizer.from_bytes(head).best()
+    encoding = best.encoding if best is not None else "latin-1"
+    try:
+        return raw.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError):
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _western_european(raw: bytes) -> tuple[str, str] | None:
+    """Latin-1 / Windows-1252 text, the usual non-UTF-8 export of a European spreadsheet.
+
+    Checked before charset detection, which on a short file (``Käse`` in a few
+    rows) can guess an East Asian encoding. Accepted when accented letters stand
+    alone between ASCII characters, as in words; double-byte scripts come in runs.
+    """
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    runs = re.findall(r"[^\x00-\x7f]+", text)
+    if not runs:
+        return None
+    in_long_runs = sum(len(r) for r in runs if len(r) >= 3)
+    if in_long_runs > 0.1 * sum(len(r) for r in runs):
+        return None
+    return text, "latin-1" if not re.search(rb"[\x80-\x9f]", raw) else "cp1252"
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {d: header.count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.get)
+        return best if counts[best] > 0 else ","
+
+
+def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            nrows=limits.max_rows + 1,
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise DataError("The file is empty. Upload a CSV with a header row and data rows.") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"The file could not be read as CSV ({str(exc).strip()}). Check that every row has "
+            "the same number of fields and that quotes are closed."
+        ) from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    if len(table.columns) > limits.max_columns:
+        raise DataError(
+            f"The file has {len(table.columns)} columns, over the limit of {limits.max_columns}. "
+            "Keep only the date, target, id and driver columns."
+        )
+    if len(table) > limits.max_rows:
+        raise DataError(
+            f"The file has more than {limits.max_rows:,} rows, the configured limit. "
+            "Upload fewer series or aggregate to a coarser period."
+        )
+    if table.empty:
+        raise DataError(
+            "The file has a header row but no data rows. Add at least two periods of sales."
+        )
+    if len(table.columns) < 2:
+        raise DataError(
+            f"Only one column was found ({table.columns[0]!r}). A sales CSV needs at least a "
+            "date column and a numeric sales column, separated by commas or semicolons."
+        )
+    return table.replace({"": None})
+
+
+def _decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
+    """A comma decimal mark is only possible when the delimiter is not a comma."""
+    if delimiter == ",":
+        return "."
+    sample = table.head(2000)
+    comma = point = 0
+    for col in sample.columns:
+        values = sample[col].dropna().astype(str)
+        comma += values.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d+").sum()
+        point += values.str.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d+|-?\d+\.\d+").sum()
+    return "," if comma > point else "."
+
+
+def _to_long(
+    table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
+) -> tuple[pd.DataFrame, DateReading, tuple[str, int] | None]:
+    if mapping.wide:
+        return _wide_to_long(table, mapping, decimal, limit)
+    key = _series_key(table, mapping.ids)
+    ds, reading = _dates(table, mapping.date, key)
+    y = _target(table, mapping.target, decimal, limit)
+    unreadable = _unreadable_sales(table, mapping.target, y)
+    frame = pd.DataFrame({"unique_id": key.astype(str), "ds": ds, "y": y})
+    for col in [*mapping.ids, *mapping.attributes]:
+        frame[col] = table[col].astype("string").str.strip()
+    for col in mapping.drivers:
+        frame[col] = _driver(table, col, decimal, limit)
+    return frame.loc[ds.notna()].reset_index(drop=True), reading, unreadable
+
+
+def _wide_to_long(
+    table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
+) -> tuple[pd.DataFrame, DateReading, tuple[str, int] | None]:
+    """One block of rows per value column; a blank cell is a period with no record."""
+    ds, reading = _dates(table, mapping.date, None)
+    drivers = {col: _driver(table, col, decimal, limit) for col in mapping.drivers}
+    blocks = []
+    unreadable, cells = None, 0
+    for col in mapping.wide:
+        y = _target(table, col, decimal, limit)
+        found = _unreadable_sales(table, col, y)
+        if found:
+            unreadable = unreadable or found[0]
+            cells += found[1]
+        block = pd.DataFrame({"unique_id": f"{mapping.ids[0]}={col}", "ds": ds, "y": y})
+        block[mapping.ids[0]] = col
+        for name, values in drivers.items():
+            block[name] = values
+        blocks.append(block.loc[ds.notna() & y.notna()])
+    frame = pd.concat(blocks, ignore_index=True)
+    frame[mapping.ids[0]] = frame[mapping.ids[0]].astype("string")
+    return frame, reading, (unreadable, cells) if unreadable else None
+
+
+def _series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:
+    if not ids:
+        return pd.Series("total", index=table.index)
+    parts = [col + "=" + table[col].fillna("").astype(str).str.strip() for col in ids]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "/" + part
+    return key
+
+
+#: a date written as three numbers (31.02.2025, 2025-02-31, 02/31/2025)
+_DATE_SHAPE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
+def _dates(
+    table: pd.DataFrame, column: str, key: pd.Series | None
+) -> tuple[pd.Series, DateReading]:
+    ds, reading = read_dates(table[column], key, column)
+    bad = ds.isna() & table[column].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = str(table[column].iloc[row]).strip()
+        where = f"{value!r} on data row {row + 1} (line {row + 2} of the file)"
+        if _DATE_SHAPE.fullmatch(value) and reading.order != "as written":
+            fix = (
+                f"It is written like the column's other dates ({reading.order}) but is not a "
+                "day of the calendar (a 31st of a 30-day month, a 29th of February outside a "
+                "leap year, a month over 12): correct that date or remove its row."
+            )
+        else:
+            fix = "Use a format such as 2024-01-31."
+        raise DataError(
+            f"Column {column!r} has {int(bad.sum())} value(s) that are not dates, e.g. "
+            f"{where}. {fix}"
+        )
+    if ds.isna().all():
+        raise DataError(f"Column {column!r} is empty. Fill in a date for every row.")
+    return ds, reading
+
+
+def _target(table: pd.DataFrame, column: str, decimal: str, limit: float) -> pd.Series:
+    y = parse_numbers(table[column], decimal)
+    text_y = y.isna() & table[column].notna()
+    if text_y.mean() > 0.05:
+        row = int(np.flatnonzero(text_y.to_numpy())[0])
+        raise DataError(
+            f"The target column {column!r} is not numeric: {int(text_y.sum())} value(s) "
+            f"such as {table[column].iloc[row]!r} on data row {row + 1} are not numbers. "
+            "Fix them or choose another column with --target."
+        )
+    if y.isna().all():
+        raise DataError(f"The target column {column!r} has no values. Fill in the sales figures.")
+    refuse_extreme(y, table[column], column, limit)
+    return y
+
+
+def _driver(table: pd.DataFrame, column: str, decimal: str, limit: float) -> pd.Series:
+    values = parse_numbers(table[column], decimal)
+    refuse_extreme(values, table[column], column, limit)
+    return values
+
+
+def read_plan_csv(
+    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
+) -> pd.DataFrame:
+    """Planned driver values for the forecast periods, read like any sales CSV."""
+    first = exog[0]
+    loaded = load_csv(path, date=date, target=first, ids=ids or None)
+    return loaded.frame.rename(columns={"y": first})

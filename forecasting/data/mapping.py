@@ -1,0 +1,110 @@
+"""What a sales table's columns mean: the mapping found, and the names it is found by.
+
+``forecasting.data.columns`` detects a long table's mapping and ``forecasting.data.wide`` a
+wide one's; both read the same hints, kept here so neither imports the other's
+module for them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: English names first, then the usual words of European exports (German, French, Spanish,
+#: Italian, Dutch), which planners' files keep in their own language
+DATE_HINTS = (
+    "ds", "date", "day", "week", "month", "period", "time", "timestamp",
+    "fecha", "datum", "tag", "monat", "woche", "jour", "mois", "semaine", "mes", "data",
+)  # fmt: skip
+TARGET_HINTS = (
+    "y",
+    "sales",
+    "weekly_sales",
+    "daily_sales",
+    "monthly_sales",
+    "transactions",
+    "units",
+    "quantity",
+    "qty",
+    "demand",
+    "revenue",
+    "amount",
+    "volume",
+    "orders",
+    "target",
+    "umsatz", "absatz", "menge", "verkauf", "ventas", "venta", "ventes", "vendite",
+    "cantidad", "quantite", "omzet", "aantal",
+)  # fmt: skip
+ID_HINTS = (
+    "unique_id",
+    "id",
+    "store",
+    "item",
+    "product",
+    "sku",
+    "category",
+    "dept",
+    "department",
+    "family",
+    "region",
+    "shop",
+    "brand",
+    "channel",
+    "location",
+    "country",
+    "city",
+    "series",
+    "part",
+    "article",
+    "material",
+    "code",
+    "filiale", "markt", "artikel", "produkt", "kategorie", "tienda", "magasin", "produit",
+    "articulo", "producto", "negozio", "winkel", "customer", "kunde", "client", "cliente",
+)  # fmt: skip
+
+
+@dataclass
+class ColumnMapping:
+    """Which input columns became the date, the target, the series key and the drivers.
+
+    ``attributes`` are text columns fixed within each series (a product's category,
+    a store's region): kept for grouping and as series-level features. ``wide``
+    lists the columns of a wide table, one series each (empty for a long table).
+    """
+
+    date: str
+    target: str
+    ids: list[str]
+    drivers: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    wide: list[str] = field(default_factory=list)
+    #: every column of the file, in its order (an append of the same export has them all)
+    columns: list[str] = field(default_factory=list)
+    #: the file's columns none of the above, and why (said in the report, never dropped
+    #: without a word)
+    ignored: dict[str, str] = field(default_factory=dict)
+    #: other numeric columns that could be the sales when none is named like sales: the
+    #: reading guessed, and the page asks
+    target_candidates: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "date": self.date,
+            "target": self.target,
+            "ids": self.ids,
+            "drivers": self.drivers,
+            "attributes": self.attributes,
+            "wide": self.wide,
+            "columns": self.columns,
+            "ignored": self.ignored,
+            "target_candidates": self.target_candidates,
+        }
+
+
+def hint_rank(name: str, hints: tuple[str, ...]) -> int:
+    """0 for an exact hint, 1 for a hint inside the name, 2 for none."""
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if key in hints:
+        return 0
+    parts = set(key.split("_"))
+    return 1 if parts & set(hints) or any(h in key for h in hints if len(h) > 3) else 2

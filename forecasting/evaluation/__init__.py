@@ -1,0 +1,3 @@
+"""Evaluation and selection: rolling-origin folds, scores, tuning, the choice of what
+serves each series, the drivers that earn their place, and the bands.
+"""

@@ -1,0 +1,450 @@
+"""Choose what serves every series: by default a combination of diverse strong models.
+
+What serves by default is hard to beat by construction: for each demand family an
+equal-weight combination of the strong models of that family (``ANCHORS``; in M4
+12 of the 17 most accurate methods were combinations, and validation rarely picks
+the truly best model: Cerqueira et al. 2021, ACCURACY.md). A series leaves its
+family's combination only where validation shows a gain beyond noise, across
+series and across folds (``beyond_noise``): the candidate with the best mean
+validation score over a pool of series (a single model, an average of the best
+few, or the combination itself) replaces the pool's current choice when its gain
+holds series after series and fold after fold (a paired t statistic of ``NOISE_T``
+over the series x fold units), is at least ``MIN_GAIN`` of the score, and no fold
+loses that much. Every such test is kept with its figures
+(``Departure``) for the report.
+
+The pools, by mode:
+
+- ``per_class`` (the default): first all validated series, then each demand class
+  (smooth, erratic, intermittent, lumpy) with at least ``MIN_CLASS_SERIES`` series,
+  against what the first pool left it; a smaller class borrows the choice of the
+  larger pool instead of choosing on a handful of series;
+- ``global``: all validated series only;
+- ``per_series``: each series' own best candidate, no test.
+
+A ``short`` series takes what its class chose among the candidates made only of
+models that fit short histories (and, for a series shorter than a season, none that
+repeats a season: validated on long series, seasonal naive there is a naive
+forecast of whatever the last period was); ``new`` and ``zero`` series take the
+``level`` and ``zero`` rules, which need no fitted model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting.evaluation.backtest import validation_parts
+
+KEYS = ["unique_id", "ds", "cutoff"]
+MODES = ("global", "per_class", "per_series")
+DEFAULT_MODE = "per_class"
+#: the largest average of the best models that competes with the combinations
+MAX_ENSEMBLE = 5
+#: the default combination of each demand family, of the models a run validated: for
+#: steady sellers the M4 statistical ensemble's smoothing and ARIMA models (ARIMA only
+#: where its sample says it earns its cost, ``forecasting.evaluation.screening``); for slow movers
+#: the intermittent-demand methods that forecast a rate (ACCURACY.md, section 3)
+ANCHORS: dict[str, tuple[str, ...]] = {
+    "frequent": ("ets", "theta", "ces", "arima"),
+    "sparse": ("croston", "tsb", "adida", "imapa"),
+}
+#: the demand family of each Syntetos-Boylan class
+FAMILIES = {"smooth": "frequent", "erratic": "frequent", "intermittent": "sparse",
+            "lumpy": "sparse", "none": "sparse"}  # fmt: skip
+#: a demand class chooses on its own series when it holds at least this many; fewer
+#: borrow the choice made on all series
+MIN_CLASS_SERIES = 10
+#: the paired t statistic, over the series x fold units, a gain must reach to count
+#: beyond noise
+NOISE_T = 2.0
+#: and the share of the validation score it must save
+MIN_GAIN = 0.02
+#: a single series has only its few folds to say it: the gain must save this share
+SINGLE_SERIES_GAIN = 0.10
+#: what a ladder step serves when it needs no fitted model
+RULES = {"zero": "zero", "new": "level"}
+#: what short series are served when no series could be validated, in order of preference
+UNVALIDATED_DEFAULT = ("ets", "theta", "naive")
+
+
+@dataclass(frozen=True)
+class Departure:
+    """One test of a pool's choice: the challenger with the best mean validation score
+    against what the pool was served, and whether it replaced it."""
+
+    pool: str
+    series: int
+    incumbent: str
+    challenger: str
+    incumbent_score: float
+    challenger_score: float
+    #: paired t statistic of the gain over the series x fold units
+    t: float | None
+    #: the share of the score saved in each fold, oldest first
+    fold_gains: tuple[float, ...]
+    departed: bool
+
+    def describe(self) -> str:
+        """One sentence with the figures that decided."""
+        gain = 1 - self.challenger_score / self.incumbent_score if self.incumbent_score else 0
+        folds = ", ".join(f"{g:+.1%}" for g in self.fold_gains)
+        t = "" if self.t is None else f", paired t {self.t:.1f} ({NOISE_T:g} needed)"
+        verdict = (
+            f"{self.challenger} serves instead of {self.incumbent}"
+            if self.departed
+            else f"{self.incumbent} stays"
+        )
+        if self.challenger == self.incumbent:
+            return f"{self.pool} ({self.series} series): {self.incumbent} validates best"
+        return (
+            f"{self.pool} ({self.series} series): {verdict}: validation score "
+            f"{self.challenger_score:.3f} for {self.challenger} against "
+            f"{self.incumbent_score:.3f} ({gain:+.1%}; by fold {folds}{t})"
+        )
+
+    @classmethod
+    def from_dict(cls, row: dict) -> Departure:
+        """A test as kept with a run (``to_dict``)."""
+        return cls(**{**row, "fold_gains": tuple(row["fold_gains"])})
+
+    def to_dict(self) -> dict:
+        return {
+            "pool": self.pool,
+            "series": int(self.series),
+            "incumbent": self.incumbent,
+            "challenger": self.challenger,
+            "incumbent_score": round(self.incumbent_score, 4),
+            "challenger_score": round(self.challenger_score, 4),
+            "t": None if self.t is None else round(min(float(self.t), 1e6), 2),
+            "fold_gains": [round(float(g), 4) for g in self.fold_gains],
+            "departed": bool(self.departed),
+        }
+
+
+@dataclass
+class Selection:
+    members: dict[str, list[str]]
+    #: the candidate served for every series (a model, an ensemble or a rule)
+    choice: pd.Series
+    #: validation score of every candidate for every validated series
+    scores: pd.DataFrame
+    mode: str
+    #: the validation forecasts, one column per candidate (calibrates the intervals)
+    table: pd.DataFrame | None = None
+    #: where drivers serve: the choice among the driver-free candidates, by their own
+    #: validation scores, for the periods no plan covers (``forecasting.serving.plans``)
+    beyond_plan: Selection | None = None
+    #: every test of a pool's choice, in the order made
+    departures: tuple[Departure, ...] = ()
+    #: what a short series of each demand class takes (with and without a whole season)
+    short_choice: dict | None = None
+
+    def served_models(self) -> set[str]:
+        own = {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+        return own | (self.beyond_plan.served_models() if self.beyond_plan else set())
+
+    def for_profile(
+        self, profile: pd.DataFrame, short_ok: set[str], seasonal: set[str] = frozenset()
+    ) -> Selection:
+        """The same validated choices, extended by the ladder to the series of ``profile``
+        (all history, where a series may have climbed a step since validation)."""
+        validated = self.choice.loc[self.choice.index.intersection(self.scores.index)]
+        if self.scores.empty:
+            return _unvalidated(list(self.members), profile, self.mode)
+        short = self.short_choice or _short_choice(
+            self.scores, self.members, profile, set(short_ok), set(seasonal)
+        )
+        choice = _ladder_choice(validated, profile, short)
+        beyond = self.beyond_plan
+        beyond = beyond.for_profile(profile, short_ok, seasonal) if beyond else None
+        return Selection(
+            self.members, choice, self.scores, self.mode, self.table, beyond,
+            self.departures, short,
+        )  # fmt: skip
+
+    def describe_departures(self) -> list[str]:
+        return [d.describe() for d in self.departures]
+
+
+def ensemble_name(models: list[str]) -> str:
+    return "ensemble(" + "+".join(models) + ")"
+
+
+def family_of(demand_class: str) -> str:
+    return FAMILIES.get(demand_class, "frequent")
+
+
+def candidate_table(
+    cvs: dict[str, pd.DataFrame],
+    scales: pd.DataFrame,
+    max_ensemble: int = 3,
+    classes: pd.Series | None = None,
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Wide CV table with a column per model and per ensemble candidate.
+
+    Ensembles are each family's combination (``ANCHORS``, of the models validated)
+    and the top 2..k models ranked over all series and, with ``classes``, ranked
+    within each demand class.
+    """
+    wide = None
+    for name, cv in cvs.items():
+        part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})
+        wide = part if wide is None else wide.merge(part.drop(columns="y"), on=KEYS, how="inner")
+    members = {name: [name] for name in cvs}
+    scores = pd.DataFrame({name: _series_scores(wide, scales, name) for name in cvs})
+
+    for anchor in _anchors(list(cvs)).values():
+        _add_ensemble(wide, members, anchor, list(cvs))
+    groups = [scores.index]
+    if classes is not None:
+        labels = classes.reindex(scores.index)
+        groups += [scores.index[labels == c] for c in labels.dropna().unique()]
+    for index in groups:
+        if len(index) == 0:
+            continue
+        ranked = scores.loc[index].mean().sort_values().index.tolist()
+        for k in range(2, min(max_ensemble, len(ranked)) + 1):
+            _add_ensemble(wide, members, ranked[:k], list(cvs))
+    return wide, members
+
+
+def _add_ensemble(
+    wide: pd.DataFrame, members: dict[str, list[str]], models: list[str], order: list[str]
+) -> None:
+    """Add the equal-weight average of ``models`` (named in ``order``) as a candidate."""
+    top = sorted(models, key=order.index)
+    name = ensemble_name(top)
+    if name not in members and len(top) > 1:
+        wide[name] = wide[top].mean(axis=1)
+        members[name] = top
+
+
+def _anchors(models: list[str]) -> dict[str, list[str]]:
+    """Each family's combination of the validated models (two or more of its models)."""
+    out = {}
+    for family, wanted in ANCHORS.items():
+        present = [m for m in wanted if m in models]
+        if len(present) >= 2:
+            out[family] = sorted(present, key=models.index)
+    return out
+
+
+def select(
+    cvs: dict[str, pd.DataFrame],
+    scales: pd.DataFrame,
+    mode: str = DEFAULT_MODE,
+    max_ensemble: int = MAX_ENSEMBLE,
+    profile: pd.DataFrame | None = None,
+    short_ok: frozenset[str] | set[str] = frozenset(),
+    seasonal: frozenset[str] | set[str] = frozenset(),
+) -> Selection:
+    """Per-series validation scores of every candidate and the choice for every series.
+
+    ``profile`` (from ``ladder.profile_series``) gives each series' ladder step and
+    demand class; without it every validated series is treated as ``long`` and
+    ``smooth``. ``short_ok`` names the models that fit short histories, ``seasonal``
+    those of them that need a whole season of history to be themselves.
+    """
+    if mode not in MODES:
+        raise ValueError(f"Unknown selection mode {mode!r}; use one of {', '.join(MODES)}.")
+    classes = profile["demand_class"] if profile is not None else None
+    validated = {name: cv for name, cv in cvs.items() if len(cv)}
+    if not validated:
+        return _unvalidated(list(cvs), profile, mode)
+    wide, members = candidate_table(validated, scales, max_ensemble, classes)
+    for fit in (set(short_ok), set(short_ok) - set(seasonal)):  # what short series may take
+        for anchor in _anchors([m for m in validated if m in fit]).values():
+            _add_ensemble(wide, members, anchor, list(validated))
+    units = validation_units(wide, scales, list(members))
+    scores = units.groupby(level="unique_id", sort=False).mean()
+    labels = (
+        classes.reindex(scores.index).fillna("smooth")
+        if classes is not None
+        else pd.Series("smooth", index=scores.index)
+    )
+    anchors = {f: ensemble_name(m) for f, m in _anchors(list(validated)).items()}
+    choice, departures = choose(units, labels, anchors, mode)
+    short = None
+    if profile is not None:
+        short = _short_choice(scores, members, profile, set(short_ok), set(seasonal), units)
+        choice = _ladder_choice(choice, profile, short)
+    return Selection(members, choice, scores, mode, wide, None, tuple(departures), short)
+
+
+def validation_units(wide: pd.DataFrame, scales: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per (series, fold), each candidate's validation score: (MASE + RMSSE) / 2."""
+    out = {}
+    for name in columns:
+        parts = validation_parts(wide, scales, name)
+        out[name] = (parts["mase"] + parts["rmsse"]) / 2
+    return pd.DataFrame(out)
+
+
+def _series_scores(wide: pd.DataFrame, scales: pd.DataFrame, column: str) -> pd.Series:
+    """Per series, a candidate's validation score over its folds."""
+    units = validation_units(wide, scales, [column])[column]
+    return units.groupby(level="unique_id", sort=False).mean()
+
+
+def choose(
+    units: pd.DataFrame, classes: pd.Series, anchors: dict[str, str], mode: str = DEFAULT_MODE
+) -> tuple[pd.Series, list[Departure]]:
+    """The choice per series of ``units``' candidates and the tests that made it.
+
+    Each series starts on its family's combination (``anchors``: family -> candidate;
+    where a run validated too few of the family's models, the single model that
+    validates best on the family's series) and leaves it only as ``beyond_noise``
+    allows, pool by pool (see the module docstring).
+    """
+    scores = units.groupby(level="unique_id", sort=False).mean()
+    if mode == "per_series":
+        return scores.idxmin(axis=1), []
+    families = classes.map(family_of)
+    singles = [c for c in scores.columns if not str(c).startswith("ensemble(")] or scores.columns
+    start = {
+        family: anchors.get(family) or scores.loc[index, singles].mean().idxmin()
+        for family, index in families.groupby(families, sort=False).groups.items()
+    }
+    choice = families.map(start).astype(object)
+    pools = [("all series", scores.index)]
+    if mode == "per_class":
+        for label in pd.unique(classes):
+            index = classes.index[classes == label]
+            if len(index) >= MIN_CLASS_SERIES and len(index) < len(scores):
+                pools.append((f"{label} series", index))
+    departures = []
+    for label, index in pools:
+        test = departure(units, choice, index, label)
+        departures.append(test)
+        if test.departed:
+            choice[index] = test.challenger
+    return choice, departures
+
+
+def departure(units: pd.DataFrame, choice: pd.Series, index: pd.Index, label: str) -> Departure:
+    """Test the best candidate of a pool against what its series are served now."""
+    ids = units.index.get_level_values("unique_id")
+    pool = units.loc[ids.isin(index)]
+    means = pool.groupby(level="unique_id", sort=False).mean().mean()
+    challenger = str(means.idxmin())
+    served = choice.reindex(pool.index.get_level_values("unique_id")).to_numpy()
+    columns = pool.columns.get_indexer(served)
+    incumbent = pd.Series(pool.to_numpy()[np.arange(len(pool)), columns], index=pool.index)
+    names = pd.unique(served)
+    held = names[0] if len(names) == 1 else "each family's combination"
+    gains, t, departed = beyond_noise(incumbent, pool[challenger])
+    by_series = incumbent.groupby(level="unique_id", sort=False).mean().mean()
+    return Departure(
+        label, len(index), str(held), challenger, float(by_series), float(means[challenger]),
+        t, gains, departed and not (len(names) == 1 and names[0] == challenger),
+    )  # fmt: skip
+
+
+def beyond_noise(incumbent: pd.Series, challenger: pd.Series) -> tuple[tuple, float | None, bool]:
+    """Whether the challenger's per (series, fold) scores beat the incumbent's beyond noise:
+    unit after unit (a paired t of ``NOISE_T`` over the series x fold units: a fold of
+    one series is as much evidence as one series' fold), by at least ``MIN_GAIN`` of the
+    score (``SINGLE_SERIES_GAIN`` for a single series, whose few folds say less), and in
+    no fold clearly worse (losing ``MIN_GAIN`` or more: a fold may tie; M5's newest fold
+    tied XGBoost with the combinations at -0.4% after two folds of +6%). Returns the
+    share gained per fold, the t statistic (None with fewer than two units) and the
+    verdict."""
+    frame = pd.DataFrame({"old": incumbent, "new": challenger}).replace([np.inf, -np.inf], np.nan)
+    frame = frame.dropna()
+    if frame.empty:
+        return (), None, False
+    by_fold = frame.groupby(level="cutoff").mean()
+    fold_gains = tuple(float(g) for g in 1 - by_fold["new"] / by_fold["old"])
+    share = 1 - frame["new"].mean() / frame["old"].mean()
+    no_fold_lost = all(g > -MIN_GAIN for g in fold_gains)
+    single = frame.index.get_level_values("unique_id").nunique() == 1
+    t = paired_t(frame["old"], frame["new"]) if len(frame) > 1 else None
+    enough = share >= (SINGLE_SERIES_GAIN if single else MIN_GAIN)
+    return fold_gains, t, bool(no_fold_lost and enough and (t is None or t >= NOISE_T))
+
+
+def paired_t(incumbent: pd.Series, challenger: pd.Series) -> float:
+    """The paired t statistic of the challenger's gain over the incumbent, series by
+    series (infinite when every series gains the same; 0 without a mean gain)."""
+    gain = (incumbent - challenger).to_numpy(float)
+    gain = gain[np.isfinite(gain)]
+    if len(gain) < 2 or gain.mean() <= 0:
+        return 0.0
+    spread = gain.std(ddof=1)
+    return float("inf") if spread == 0 else float(gain.mean() / (spread / np.sqrt(len(gain))))
+
+
+def _short_choice(
+    scores: pd.DataFrame,
+    members: dict[str, list[str]],
+    profile: pd.DataFrame,
+    short_ok: set[str],
+    seasonal: set[str],
+    units: pd.DataFrame | None = None,
+) -> dict:
+    """What a short series of each demand class takes: ``{"whole_season": {class: c},
+    "under_a_season": {class: c}}``, chosen on the long series as they are (see
+    ``choose``) among the candidates made only of the models that fit its history."""
+    out = {}
+    for key, fit in (("whole_season", short_ok), ("under_a_season", short_ok - seasonal)):
+        candidates = [c for c, m in members.items() if set(m) <= fit]
+        if not candidates:
+            out[key] = {}
+            continue
+        classes = profile["demand_class"].reindex(scores.index).fillna("smooth")
+        if units is not None:
+            singles = [c for c in candidates if members[c] == [c]]
+            anchors = {f: ensemble_name(m) for f, m in _anchors(singles).items()}
+            anchors = {f: a for f, a in anchors.items() if a in candidates}
+            choice, _ = choose(units[candidates], classes, anchors)
+        else:  # a stored selection without its folds: the best mean score per class
+            choice = classes.map(scores[candidates].groupby(classes).mean().idxmin(axis=1))
+        by_class = choice.groupby(classes).agg(lambda s: s.mode().iloc[0]).to_dict()
+        by_class["*"] = choice.mode().iloc[0]
+        out[key] = by_class
+    return out
+
+
+def _ladder_choice(choice: pd.Series, profile: pd.DataFrame, short: dict) -> pd.Series:
+    """Extend the validated choice to every series of the profile, by ladder step."""
+    whole = profile.get("whole_season", True)
+    key = pd.Series(np.where(whole, "whole_season", "under_a_season"), index=profile.index)
+
+    def for_short(uid: str) -> str:
+        table = short.get(key[uid]) or short.get("whole_season") or {}
+        return table.get(profile.at[uid, "demand_class"], table.get("*", RULES["new"]))
+
+    out = profile["ladder_step"].map(RULES).astype(object)
+    shorts = profile.index[profile["ladder_step"] == "short"]
+    out[shorts] = [for_short(uid) for uid in shorts]
+    out = out.fillna(RULES["new"])  # a long series with no validation fold
+    validated = choice.index.intersection(out.index)
+    out[validated] = choice[validated]
+    return out
+
+
+def _unvalidated(models: list[str], profile: pd.DataFrame | None, mode: str) -> Selection:
+    """No series is long enough for a validation fold: serve a robust default."""
+    default = next((m for m in UNVALIDATED_DEFAULT if m in models), RULES["new"])
+    members = {name: [name] for name in models if not name.startswith("ensemble(")}
+    index = profile.index if profile is not None else pd.Index([])
+    steps = profile["ladder_step"] if profile is not None else pd.Series(dtype=object)
+    choice = pd.Series(
+        [RULES.get(t, default) for t in steps], index=index, dtype=object, name="choice"
+    )
+    return Selection(members, choice, pd.DataFrame(index=index), mode, None)
+
+
+def combine(forecasts: pd.DataFrame, selection: Selection, column: str = "yhat") -> pd.Series:
+    """The served value per row of a wide frame with one column per model (rules excluded)."""
+    out = pd.Series(index=forecasts.index, dtype=float)
+    chosen = forecasts["unique_id"].map(selection.choice)
+    for cand in chosen.dropna().unique():
+        if cand not in selection.members:
+            continue
+        rows = chosen == cand
+        out[rows] = forecasts.loc[rows, selection.members[cand]].mean(axis=1)
+    return out

@@ -1,0 +1,1 @@
+"""Integration tests: the folder gives the level (tests/conftest.py)."""

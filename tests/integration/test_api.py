@@ -1,0 +1,425 @@
+"""Every JSON route through Flask's test client, on a real trained data directory."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import time
+
+import pytest
+
+from dashapp import create_app
+from tests.support.files import launch_and_never_sold
+from tests.support.frames import SAMPLES
+from tests.support.servers import cli, expected_models
+
+SERIES = "store=north/item=mug"
+
+
+@pytest.fixture
+def client(app_dir):
+    app = create_app({"DATA_DIR": str(app_dir), "TESTING": True})
+    app.server.config["APP_DIR"] = app_dir
+    return app.server.test_client()
+
+
+def _forecast(client, **body):
+    return client.post("/api/forecast", json=body)
+
+
+def test_forecast_keeps_the_original_contract(client):
+    response = _forecast(client, horizon=30)
+    assert response.status_code == 200
+    body = response.get_json()
+    points = body["predictions"]
+    assert len(points) == 30
+    assert {"date", "value", "lower", "upper"} <= set(points[0])
+    assert all(p["lower"] <= p["value"] <= p["upper"] for p in points)
+    assert points[0]["date"] == "2025-01-01"  # the day after the history ends
+    assert body["level"] == 95 and body["series"] == "all series (total)"
+
+
+def test_bands_past_the_validated_horizon_are_marked_and_keep_widening(client):
+    body = _forecast(client, horizon=30, series=SERIES).get_json()
+    assert body["validated_horizon"] == 14  # the trained fixture's horizon
+    points = body["predictions"]
+    assert [p["extrapolated"] for p in points] == [False] * 14 + [True] * 16
+    widths = [p["upper"] - p["value"] for p in points]
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(widths))
+    assert widths[-1] > widths[13]
+
+
+def test_an_unknown_series_names_the_ids_it_may_have_meant(client):
+    """A planner types the item number; the id carries its column name too."""
+    item = SERIES.split("=")[-1].split("|")[0]
+    body = _forecast(client, horizon=5, series=item).get_json()
+    assert "did you mean" in json.dumps(body) and SERIES in json.dumps(body)
+
+
+def test_a_group_is_found_whatever_the_case_of_its_column_and_value(client):
+    exact = _forecast(client, horizon=5, group="store=north").get_json()
+    typed = _forecast(client, horizon=5, group="Store=NORTH").get_json()
+    assert typed["predictions"] == exact["predictions"]
+    wrong = _forecast(client, horizon=5, group="shop=north").get_json()
+    assert "use column=value with a column of:" in json.dumps(wrong) and "store" in json.dumps(
+        wrong
+    )
+
+
+@pytest.fixture(scope="module")
+def launch_client(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("launch") / "data"
+    source = data_dir.parent / "sales.csv"
+    source.write_bytes(launch_and_never_sold())
+    one_model = ["--models", "linear_trend", "--trials", "0", "--horizon", "14", "--jobs", "1"]
+    ran = cli(data_dir, "run", "--csv", str(source), *one_model, "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    return create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
+
+
+def test_the_forecast_says_a_launch_keeps_its_level_whatever_model_is_asked(launch_client):
+    launch = "item=launch/store=north"
+    body = _forecast(launch_client, horizon=7, series=launch, model="linear_trend").get_json()
+    assert {p["value"] for p in body["predictions"]} == {5.0}  # its 3 days' mean
+    assert "new: 3 days of history, level forecast; served by level" in body["served"]
+    assert "whatever model is chosen" in body["served"]
+    kettle = _forecast(launch_client, horizon=7, series="item=kettle/store=north").get_json()
+    assert "whatever model" not in kettle["served"] and "served by" in kettle["served"]
+    store = _forecast(launch_client, horizon=7, group="store=north", model="linear_trend")
+    store = store.get_json()
+    assert store["served"].startswith("2 of 5 series here are new or have never sold")
+
+
+def test_series_says_how_each_series_is_forecast(client):
+    body = client.get("/api/series").get_json()
+    details = {d["unique_id"]: d for d in body["details"]}
+    assert set(details) == set(body["series"])
+    for row in details.values():
+        assert row["ladder_step"] in {"zero", "new", "short", "long"}
+        assert row["demand_class"] in {"smooth", "erratic", "intermittent", "lumpy", "none"}
+        assert row["ladder_note"] and row["served_by"]
+    assert details[SERIES]["ladder_step"] == "long" and details[SERIES]["periods"] > 300
+
+
+def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
+    one = _forecast(client, horizon=7, series=SERIES).get_json()["predictions"]
+    group = _forecast(client, horizon=7, group="store=north").get_json()["predictions"]
+    total = _forecast(client, horizon=7).get_json()["predictions"]
+    assert one[0]["value"] < group[0]["value"] < total[0]["value"]
+    served = {m["model"] for m in client.get("/api/metrics").get_json()["models"] if m["selected"]}
+    other = next(m for m in ("linear_trend", "xgboost") if m not in served)
+    chosen = _forecast(client, horizon=7, model=other).get_json()
+    assert chosen["model"] == other
+    assert chosen["predictions"][0]["value"] != total[0]["value"]
+    narrow = _forecast(client, horizon=7, level=80).get_json()["predictions"]
+    assert all(
+        n["upper"] - n["lower"] < w["upper"] - w["lower"]
+        for n, w in zip(narrow, total, strict=True)
+    )
+    # the total's band is calibrated on the total's errors, not the series' bands added up
+    ids = client.get("/api/series").get_json()["series"]
+    added = sum(
+        p["upper"] - p["lower"]
+        for uid in ids
+        for p in _forecast(client, horizon=7, series=uid).get_json()["predictions"][-1:]
+    )
+    assert total[-1]["upper"] - total[-1]["lower"] < 0.9 * added
+    assert all(p["lower"] <= p["value"] <= p["upper"] for p in total)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"horizon": 0}, 422, "greater than or equal to 1"),
+        ({"horizon": 10000}, 422, "1 to 365"),
+        ({"horizon": "text"}, 422, "Not a valid integer"),
+        ({}, 422, "Missing data"),
+        ({"horizon": 5, "series": "nope"}, 422, "Unknown series"),
+        ({"horizon": 5, "group": "store=mars"}, 422, "No series has"),
+        ({"horizon": 5, "model": "nope"}, 422, "Must be one of: selected"),
+        ({"horizon": 5, "model": "prophet"}, 422, "Unknown model 'prophet'"),
+        ({"horizon": 5, "level": 50}, 422, "Must be one of"),
+        ({"horizon": 5, "drivers": {"shelf_temp": 1}}, 422, "not a driver"),
+    ],
+)
+def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
+    response = _forecast(client, **body)
+    assert response.status_code == status
+    error = response.get_json()
+    assert set(error) == {"error", "detail"}
+    assert says in str(error["detail"])
+
+
+def test_malformed_json_is_a_400(client):
+    response = client.post(
+        "/api/forecast", data="{horizon: 3", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "Bad Request"
+
+
+def test_history_series_metrics_models_importance_and_eda(client):
+    history = client.get("/api/historical").get_json()
+    assert len(history["data"]) == 731 and history["data"][0]["date"] == "2023-01-01"
+    one = client.get(f"/api/historical?series={SERIES}&start=2024-12-01").get_json()
+    assert len(one["data"]) == 31 and one["series"] == SERIES
+    assert client.get("/api/historical?series=nope").status_code == 422
+    european = client.get("/api/historical?start=01.11.2024")
+    assert european.status_code == 422 and "YYYY-MM-DD" in json.dumps(european.get_json())
+    reversed_dates = client.get("/api/historical?start=2024-12-31&end=2024-12-01")
+    assert reversed_dates.status_code == 422, reversed_dates.get_json()
+    assert "is after end 2024-12-01: swap them" in json.dumps(reversed_dates.get_json())
+    series = client.get("/api/series").get_json()
+    assert len(series["series"]) == 9 and "store=north" in series["groups"]
+    metrics = client.get("/api/metrics").get_json()
+    assert metrics["run_id"] == 1
+    assert metrics["served"]["mase"] < metrics["baseline"]["mase"]
+    trained = expected_models({"linear_trend", "xgboost"}, metrics["served"])
+    assert {m["model"] for m in metrics["models"]} == trained
+    models = client.get("/api/models").get_json()
+    assert set(models["models"]) == trained and len(models["models"]) == len(trained)
+    importance = client.get("/api/feature-importance").get_json()
+    assert set(importance) == {"xgboost"} and len(importance["xgboost"]) > 5
+    eda = client.get("/api/eda").get_json()
+    assert eda["overview"]["series"] == 9 and eda["dataset_id"] == 1
+
+
+def test_runs_logs_and_cancel_of_a_finished_run(client):
+    listing = client.get("/api/runs").get_json()
+    assert listing["production_run_id"] == 1 and listing["runs"][0]["status"] == "succeeded"
+    assert client.get("/api/runs/1").get_json()["selected_model"]
+    assert client.get("/api/runs/999").status_code == 404
+    first = client.get("/api/runs/1/logs?offset=0").get_json()
+    assert "run 1 succeeded" in first["text"] and first["status"] == "succeeded"
+    rest = client.get(f"/api/runs/1/logs?offset={first['offset']}").get_json()
+    assert rest == {"text": "", "offset": first["offset"], "status": "succeeded"}
+    assert client.get("/api/runs/1/logs?offset=-1").status_code == 422
+    download = client.get("/api/runs/1/log.txt")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    cancel = client.post("/api/runs/1/cancel")
+    assert cancel.status_code == 409 and "already ended (succeeded)" in cancel.get_json()["detail"]
+    assert client.get("/api/runs/1").get_json()["status"] == "succeeded"
+
+
+def _wait_for(client, run_id: int, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/api/runs/{run_id}").get_json()
+        if run["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return run
+        time.sleep(0.5)
+
+
+def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
+    with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
+        response = client.post("/api/upload", data={"file": (handle, "sales.csv")})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["dataset_id"] == 2
+    assert body["report"]["cleaning"]["series"] == 1
+    # stored by an ingest run, with its log, that read the validated file rather than again
+    ingest = client.get(f"/api/runs/{body['run_id']}").get_json()
+    assert ingest["kind"] == "ingest" and ingest["status"] == "succeeded"
+    assert ingest["dataset_id"] == 2
+    log = client.get(f"/api/runs/{body['run_id']}/logs").get_json()["text"]
+    assert "was validated on upload" in log and "stored as data set version 2" in log
+    runs_before = len(client.get("/api/runs").get_json()["runs"])
+    with open(__file__, "rb") as handle:
+        bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})
+    assert bad.status_code == 422
+    assert "could not be read as CSV" in bad.get_json()["detail"]
+    assert len(client.get("/api/runs").get_json()["runs"]) == runs_before  # no run, no data
+    missing = client.post("/api/upload", data={})
+    assert missing.status_code == 422 and "file" in missing.get_json()["detail"]["multipart"]
+    assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
+    assert client.get("/api/eda?dataset_id=3").status_code == 404
+
+
+def test_a_run_without_a_data_set_trains_the_latest_upload(client):
+    with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
+        uploaded = client.post("/api/upload", data={"file": (handle, "sales.csv")}).get_json()
+    assert uploaded["dataset_id"] == 2
+    # the data set that serves is still 1; a start that names none trains the upload
+    assert client.get("/api/series").get_json()["dataset_id"] == 1
+    started = client.post("/api/runs", json={"models": ["linear_trend"], "horizon": 7})
+    assert started.status_code == 202, started.get_json()
+    assert started.get_json()["dataset_id"] == 2
+    run = _wait_for(client, started.get_json()["id"])
+    assert run["status"] == "succeeded", run
+    serving = client.get("/api/series").get_json()
+    assert serving["dataset_id"] == 2 and len(serving["series"]) == 1
+    # naming a version trains that one
+    named = client.post("/api/runs", json={"models": ["linear_trend"], "dataset_id": 1})
+    assert named.status_code == 202 and named.get_json()["dataset_id"] == 1
+    # its training is the same as above: stop it rather than wait for it
+    client.post(f"/api/runs/{named.get_json()['id']}/cancel")
+    assert _wait_for(client, named.get_json()["id"])["status"] in ("cancelled", "succeeded")
+    unknown = client.post("/api/runs", json={"dataset_id": 99})
+    assert unknown.status_code == 422 and "does not exist" in unknown.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/api/forecast", {"horizon": 2.5}),
+        ("/api/forecast", {"horizon": 7, "level": 80.5}),
+        ("/api/runs", {"horizon": 2.5}),
+        ("/api/runs", {"trials": 1.5}),
+    ],
+)
+def test_a_horizon_is_a_whole_number_everywhere(client, route, body):
+    response = client.post(route, json=body)
+    assert response.status_code == 422, response.get_json()
+    assert "Not a valid integer" in str(response.get_json()["detail"])
+    assert client.get("/api/runs").get_json()["runs"][0]["id"] == 1  # nothing started
+
+
+@pytest.mark.parametrize(
+    "selection", [{"series": "nope"}, {"group": "store=mars"}, {"group": "planet=mars"}]
+)
+def test_an_unknown_selection_gets_the_same_status_on_every_route(client, selection):
+    forecast = client.post("/api/forecast", json={"horizon": 5, **selection})
+    history = client.get("/api/historical", query_string=selection)
+    assert forecast.status_code == history.status_code == 422
+    assert forecast.get_json()["detail"] == history.get_json()["detail"]
+    # a model the document names but this data set's run did not train
+    model = client.post("/api/forecast", json={"horizon": 5, "model": "prophet"})
+    assert model.status_code == 422 and "see GET /api/models" in model.get_json()["detail"]
+
+
+def test_openapi_document_and_health(client):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    validate(spec)  # an OpenAPI 3 document by the specification's own validator
+    upload = spec["paths"]["/api/upload"]["post"]
+    assert "parameters" not in upload  # no OpenAPI 2 formData: one multipart body
+    body = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    assert spec["components"]["schemas"][body.rsplit("/", 1)[1]]["required"] == ["file"]
+    for path in ("/api/forecast", "/api/historical", "/api/runs/{run_id}/logs", "/api/upload"):
+        assert path in spec["paths"], path
+    # the admin token is a bearer scheme, declared by exactly the routes that change things
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    secured = {
+        (path, method)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("security") == [{"bearerAuth": []}]
+    }
+    assert secured == {
+        ("/api/upload", "post"),
+        ("/api/runs", "post"),
+        ("/api/runs/{run_id}/cancel", "post"),
+        ("/api/runs/{run_id}/promote", "post"),
+    }
+    assert "latest upload" in str(spec["paths"]["/api/runs"]["post"])
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "ok", "database": True, "production_run_id": 1}
+
+
+def test_start_a_run_through_the_api_and_a_second_is_refused(client):
+    started = client.post("/api/runs", json={"models": ["linear_trend"], "horizon": 7})
+    assert started.status_code == 202, started.get_json()
+    run_id = started.get_json()["id"]
+    second = client.post("/api/runs", json={"models": ["linear_trend"]})
+    assert second.status_code == 409
+    assert second.get_json()["detail"]["running_run_id"] == run_id
+    uploads = client.application.config["APP_DIR"] / "uploads"
+    before = sorted(uploads.glob("*")) if uploads.exists() else []
+    with open(SAMPLES / "store_item_daily.csv", "rb") as handle:
+        upload = client.post("/api/upload", data={"file": (handle, "sales.csv")})
+    assert upload.status_code == 409 and upload.get_json()["detail"]["running_run_id"] == run_id
+    assert "Wait for it to finish or cancel it" in upload.get_json()["detail"]["message"]
+    after = sorted(uploads.glob("*")) if uploads.exists() else []
+    assert after == before, "a refused upload kept its file"
+    # a file that is wrong says what is wrong, run or no run
+    wrong = client.post("/api/upload", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")})
+    assert wrong.status_code == 422 and "date" in wrong.get_json()["detail"].lower()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}").get_json()
+        if run["status"] not in ("queued", "running"):
+            break
+        time.sleep(1)
+    assert run["status"] == "succeeded", run
+    assert client.get("/api/metrics").get_json()["run_id"] == run_id
+    bad = client.post("/api/runs", json={"models": ["nope"]})
+    assert bad.status_code == 422 and "Must be one of" in str(bad.get_json()["detail"])
+
+
+@pytest.fixture(scope="module")
+def driver_client(tmp_path_factory):
+    """A model trained with the e-commerce sample's planned marketing spend as a driver."""
+    from tests.support.servers import cli
+
+    data_dir = tmp_path_factory.mktemp("drivers") / "data"
+    result = cli(
+        data_dir,
+        "run",
+        "--csv",
+        str(SAMPLES / "ecommerce_sales_data.csv"),
+        "--exog",
+        "marketing_spend",
+        "--models",
+        "linear_trend",
+        "--horizon",
+        "14",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--no-tracking",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return create_app({"DATA_DIR": str(data_dir)}).server.test_client()
+
+
+def test_what_if_drivers_change_the_forecast(driver_client):
+    def total(**drivers):
+        body = {"horizon": 7, **({"drivers": drivers} if drivers else {})}
+        response = driver_client.post("/api/forecast", json=body)
+        assert response.status_code == 200, response.get_json()
+        return sum(p["value"] for p in response.get_json()["predictions"])
+
+    assumed = total()
+    more = total(marketing_spend=8000)
+    less = total(marketing_spend=500)
+    assert more > less * 1.05  # spend lifts sales in this sample
+    assert min(less, more) < assumed * 1.5
+    per_day = total(marketing_spend=[8000] * 7)
+    assert per_day == pytest.approx(more)
+    wrong = driver_client.post(
+        "/api/forecast", json={"horizon": 7, "drivers": {"marketing_spend": [1, 2]}}
+    )
+    assert wrong.status_code == 422 and "needs 1 or 7 values" in wrong.get_json()["detail"]
+    for value, says in (("cheap", "needs numbers"), (1e300, "finite number"), ([1, "x"], "'x'")):
+        bad = driver_client.post(
+            "/api/forecast", json={"horizon": 7, "drivers": {"marketing_spend": value}}
+        )
+        assert bad.status_code == 422 and says in bad.get_json()["detail"], bad.get_json()
+
+
+def test_other_methods_and_paths_under_api_get_json_not_the_dashboard(client):
+    wrong_method = client.get("/api/forecast")
+    assert wrong_method.status_code == 405 and wrong_method.is_json
+    assert wrong_method.headers["Allow"] == "OPTIONS, POST"
+    options = client.options("/api/historical")
+    assert options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and "openapi.json" in missing.get_json()["detail"]
+    assert client.get("/api/runs/9223372036854775808").status_code == 404
+
+
+def test_responses_are_strict_json_with_null_for_scores_that_could_not_be_computed(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    text = app.server.json.dumps({"adi": float("nan"), "scores": [1.5, float("inf")]})
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON")) == {
+        "adi": None,
+        "scores": [1.5, None],
+    }

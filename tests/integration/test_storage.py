@@ -1,0 +1,266 @@
+"""The data layer against a real SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from storage import run_rows
+from storage.artifacts import ArtifactStore
+from storage.database import Database
+from storage.datasets import load_dataset, save_dataset, series_keys
+from storage.results import production, save_forecasts, stored_forecasts
+from storage.tables import Base, Run
+from tests.support.frames import make_frame
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def test_migrations_build_exactly_the_declared_schema(db):
+    db.migrate()  # idempotent
+    tables = set(inspect(db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], f"models and migrations disagree: {diff}"
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    db.migrate()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert db.integrity_ok()
+
+
+def test_readers_are_not_blocked_by_an_open_write(db):
+    first = run_rows.create_run(db, "run", {})
+    run_rows.finish(db, first, "succeeded", promote=True)
+    writer = db.engine.connect()
+    tx = writer.begin()
+    writer.execute(Run.__table__.update().where(Run.id == first).values(message="writing"))
+    try:
+        seen = {}
+
+        def read() -> None:
+            seen["runs"] = run_rows.list_runs(db)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive(), "a read waited for the open write transaction"
+        assert seen["runs"][0]["message"] is None  # the uncommitted write is invisible
+    finally:
+        tx.rollback()
+        writer.close()
+
+
+def test_only_one_active_run_and_the_refusal_names_it(db):
+    first = run_rows.create_run(db, "train", {"trials": 5})
+    with pytest.raises(run_rows.RunConflict) as refused:
+        run_rows.create_run(db, "train", {})
+    assert refused.value.running_id == first
+    assert f"Run {first} is already in progress" in str(refused.value)
+    run_rows.finish(db, first, "cancelled", error="stopped")
+    second = run_rows.create_run(db, "train", {})
+    assert second != first
+    assert run_rows.get_run(db, second)["status"] == "queued"
+
+
+def test_a_run_whose_process_died_is_failed_and_frees_the_slot(db):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    owner = run_rows.Owner(
+        run_rows.Owner.current().host, child.pid, psutil.Process(child.pid).create_time()
+    )
+    run_id = run_rows.create_run(db, "train", {})
+    run_rows.update_run(db, run_id, owner=str(owner), status="running", step="train")
+    assert run_rows.recover_abandoned(db) == []  # alive: left alone
+    child.kill()
+    child.wait()
+    assert run_rows.recover_abandoned(db) == [run_id]
+    run = run_rows.get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert "killed or crashed" in run["error"] and "during step train" in run["error"]
+    run_rows.create_run(db, "train", {})  # the slot is free again
+
+
+def test_create_run_recovers_a_dead_owner_instead_of_refusing(db):
+    run_id = run_rows.create_run(db, "train", {})
+    run_rows.update_run(db, run_id, owner="elsewhere-host:1:1.00", status="running")
+    run_rows.update_run(
+        db, run_id, heartbeat_at=pd.Timestamp("2020-01-01", tz="UTC").to_pydatetime()
+    )
+    new_id = run_rows.create_run(db, "train", {})
+    assert run_rows.get_run(db, run_id)["status"] == "failed"
+    assert run_rows.get_run(db, new_id)["status"] == "queued"
+
+
+def test_production_switches_in_one_transaction_and_only_to_a_succeeded_run(db):
+    first = run_rows.create_run(db, "train", {})
+    run_rows.finish(db, first, "succeeded", promote=True)
+    assert production(db)["run_id"] == first
+    failed = run_rows.create_run(db, "train", {})
+    with pytest.raises(ValueError, match="Only a succeeded run"):
+        run_rows.finish(db, failed, "failed", promote=True)
+    # the refused promotion changed nothing, not even the run's status
+    assert run_rows.get_run(db, failed)["status"] == "queued"
+    run_rows.finish(db, failed, "failed", error="boom")
+    second = run_rows.create_run(db, "train", {})
+    run_rows.finish(db, second, "succeeded", promote=True)
+    assert production(db) | {"promoted_at": None} == {
+        "run_id": second,
+        "previous_run_id": first,
+        "promoted_at": None,
+    }
+    listed = {r["id"]: r["production"] for r in run_rows.list_runs(db)}
+    assert listed == {first: False, failed: False, second: True}
+
+
+def test_cancel_sets_a_flag_only_on_active_runs(db):
+    run_id = run_rows.create_run(db, "train", {})
+    assert not run_rows.cancel_requested(db, run_id)
+    assert run_rows.request_cancel(db, run_id) == "queued"
+    assert run_rows.cancel_requested(db, run_id)
+    run_rows.finish(db, run_id, "cancelled")
+    assert run_rows.request_cancel(db, run_id) == "cancelled"
+    with pytest.raises(KeyError):
+        run_rows.request_cancel(db, 999)
+
+
+def test_a_dataset_version_comes_back_as_it_went_in(db):
+    frame = make_frame(n_series=3, periods=60, exog=True)
+    frame["store"] = frame["unique_id"].map({"s0": 1, "s1": 2, "s2": 2})
+    outliers = frame.iloc[[5, 70]][["unique_id", "ds", "y"]]
+    last = frame.groupby("unique_id")["ds"].max()
+    plan = pd.DataFrame(
+        {
+            "unique_id": np.repeat(last.index, 2),
+            "ds": np.concatenate(
+                [[d + pd.Timedelta(days=1), d + pd.Timedelta(days=2)] for d in last]
+            ),
+            "promo": [1.0, 0.0] * len(last),
+        }
+    )
+    dataset_id = save_dataset(
+        db,
+        frame=frame,
+        info={
+            "source_name": "x.csv",
+            "sha256": "0" * 64,
+            "mapping": {"date": "ds"},
+            "freq": "D",
+            "country": "US",
+            "cleaning": {"gaps_filled": 0},
+        },
+        key_columns=["store"],
+        exog=["promo"],
+        outliers=outliers,
+        plan=plan,
+    )
+    stored = load_dataset(db, dataset_id)
+    assert stored.info["series"] == 3 and stored.info["rows"] == 180
+    # the plan comes back apart from the history, with its values
+    assert len(stored.frame) == 180 and stored.plan is not None
+    got_plan = stored.plan.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    assert got_plan[["unique_id", "ds"]].equals(plan[["unique_id", "ds"]])
+    assert got_plan["promo"].tolist() == plan["promo"].tolist()
+    assert stored.info["exog"] == ["promo"] and stored.info["attributes"] == ["store"]
+    got = stored.frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    want = frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    pd.testing.assert_series_equal(got["y"], want["y"])
+    pd.testing.assert_series_equal(got["promo"], want["promo"], check_dtype=False)
+    assert (got["ds"] == want["ds"]).all()
+    assert got["store"].tolist() == want["store"].tolist()
+    assert got["is_outlier"].sum() == 2
+    keys = series_keys(db, dataset_id).set_index("unique_id")
+    assert keys.loc["s1", "store"] == 2
+    assert (
+        keys["total"].round(6).to_dict() == want.groupby("unique_id")["y"].sum().round(6).to_dict()
+    )
+
+
+def test_forecasts_round_trip(db):
+    run_id = run_rows.create_run(db, "train", {})
+    frame = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "b"],
+            "ds": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-01"]),
+            "yhat": [1.0, 2.0, 3.0],
+            "lo80": [0.5, 1.5, 2.5],
+            "hi80": [1.5, 2.5, 3.5],
+            "lo95": [0.0, 1.0, 2.0],
+            "hi95": [2.0, 3.0, 4.0],
+            "model": ["m", "m", "m"],
+        }
+    )
+    assert save_forecasts(db, run_id, frame) == 3
+    got = stored_forecasts(db, run_id, series=["a"])
+    assert got["yhat"].tolist() == [1.0, 2.0]
+    assert got["hi95"].tolist() == [2.0, 3.0]
+
+
+def test_artifacts_appear_whole_or_not_at_all(tmp_path):
+    store = ArtifactStore(tmp_path / "models")
+    path = store.save(7, {"serving": {"weights": [1, 2, 3]}})
+    assert path == tmp_path / "models" / "7"
+    assert store.load(7, "serving") == {"weights": [1, 2, 3]}
+    with pytest.raises(FileExistsError):
+        store.save(7, {"serving": 1})
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError):
+        store.save(8, {"a": 1, "b": Unpicklable()})
+    assert not store.path(8).exists()
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["7"]
+    (tmp_path / "models" / ".partial-9-abc").mkdir()  # as a kill -9 mid-write leaves it
+    assert len(store.remove_partial()) == 1
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["7"]
+    with pytest.raises(FileNotFoundError, match="no stored"):
+        store.load(9, "serving")
+
+
+def test_run_rows_hold_what_runs_json_shows(db):
+    run_id = run_rows.create_run(db, "run", {"horizon": 14})
+    run_rows.claim(db, run_id)
+    run_rows.report(db, run_id, 0.42, "tuning xgboost", step="train")
+    row = run_rows.get_run(db, run_id)
+    assert row["status"] == "running" and row["step"] == "train" and row["progress"] == 0.42
+    assert row["started_at"] and row["options"] == {"horizon": 14}
+    with db.session() as s:
+        assert s.scalar(select(Run.owner).where(Run.id == run_id)).count(":") == 2
+
+
+def test_four_processes_migrating_a_fresh_database_at_once_all_succeed(database_url):
+    """gunicorn's workers on a fresh data directory each migrate as they boot (two at once
+    both created the first table before the migration took a lock)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from storage.database import Database; Database(sys.argv[1]).migrate()"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [w.communicate(timeout=120)[1].decode()[-500:] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0, 0], errors
+    assert Database(database_url).ping()

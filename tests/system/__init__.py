@@ -1,0 +1,1 @@
+"""System tests: the folder gives the level (tests/conftest.py)."""

@@ -1,0 +1,74 @@
+"""A planner's own export through the pages in Chromium, against a real gunicorn: the
+sales column was only guessed, so the page asks; one correction reads it right; the
+outcome column is not a driver; next month's export, descriptions and all, is appended
+as it is; a refused file leaves Start waiting."""
+
+from __future__ import annotations
+
+import requests
+from playwright.sync_api import expect
+
+from forecasting.models import ALWAYS, MODELS
+from tests.support.files import coded_export
+from tests.support.servers import gunicorn, run_ended, wait_for_run
+
+FIRST_YEARS = "2024-01"
+
+
+def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months_export(
+    page, tmp_path
+):
+    export = coded_export()
+    first, next_month = tmp_path / "export.csv", tmp_path / "next.csv"
+    export[export["Month"] < FIRST_YEARS].to_csv(first, index=False)
+    export[export["Month"] >= FIRST_YEARS].to_csv(next_month, index=False)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("Region,Scripts\nNorth,12\n")
+    with gunicorn(tmp_path / "data", workers=1) as url:
+        page.goto(url + "/retraining")
+        page.get_by_label("I understand").check()
+        for name in MODELS:
+            if name not in ALWAYS and name != "theta":
+                page.get_by_label(name, exact=True).uncheck()
+        upload = page.locator("#retraining-upload input[type=file]")
+        upload.set_input_files(str(first))
+        card = page.locator("#retraining-accepted")
+        expect(card).to_contain_text("Validation report")
+        question = page.locator("#retraining-which-target")
+        expect(question).to_contain_text("Which column is the sales?")
+        expect(question).to_contain_text("'Scripts' could be it too")
+        expect(page.locator("#retraining-start")).to_be_disabled()
+        expect(card).to_contain_text("attributes: Class1, Class1_desc, Class2_desc")
+
+        page.select_option("#retraining-read-target", "Scripts")
+        page.click("#retraining-reread")
+        expect(card).to_contain_text("sales column: Scripts")
+        expect(question).to_have_count(0)
+        expect(card).to_contain_text("Cost not tried (no values past the last sale")
+        start = page.locator("#retraining-start")
+        expect(start).to_be_enabled()
+        start.click()
+        run = wait_for_run(url, 1, lambda r: "status" in r and run_ended(r), timeout=300)
+        assert run["status"] == "succeeded", run
+        stored = requests.get(url + "/api/historical", timeout=30).json()["data"]
+        scripts = export[export["Month"] < FIRST_YEARS].groupby("Month")["Scripts"].sum()
+        assert [p["value"] for p in stored] == scripts.tolist()  # the counts, not the cost
+        metrics = requests.get(url + "/api/metrics", timeout=30).json()
+        assert "Cost" not in (metrics["served"].get("drivers") or {})
+
+        page.get_by_label("Add new actuals").check()
+        upload.set_input_files(str(next_month))
+        expect(card).to_contain_text("New actuals for data set version 1")
+        expect(card).to_contain_text("12 new periods (2024-01-01 to 2024-12-01)")
+        page.get_by_label("Train on an uploaded file").uncheck()
+        expect(start).to_have_text("Store the file")  # what the button will do
+        start.click()
+        run = wait_for_run(url, 2, lambda r: "status" in r and run_ended(r), timeout=300)
+        assert run["status"] == "succeeded" and run["kind"] == "ingest", run
+
+        page.get_by_label("Replace data").check()
+        upload.set_input_files(str(broken))
+        expect(page.locator("#retraining-rejected")).to_contain_text("not accepted")
+        expect(start).to_be_disabled()
+        expect(start).to_have_text("Start training")
+        assert page.errors == []

@@ -1,0 +1,82 @@
+"""A planner's priced and promoted file through a run and the JSON API: plans per series,
+both held-out scores, the drivers' effects and many series in one call."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tests.support.files import priced_promoted_weekly
+from tests.support.servers import cli
+
+H = 8
+
+
+def planned_file(path) -> tuple[str, pd.Timestamp]:
+    """The history, then 8 weeks of prices and displays with blank units; one store's
+    item lacks the third planned week (as in real exports). Returns its id and date."""
+    frame = priced_promoted_weekly(12, weeks=120)
+    history, plan = frame.iloc[:0], []
+    history = frame
+    last = frame["week"].max()
+    rng = np.random.default_rng(0)
+    for (store, item), rows in frame.groupby(["store", "item"]):
+        weeks = pd.date_range(last, periods=H + 1, freq="W-WED")[1:]
+        price = rows["price"].iloc[-1] * rng.choice([0.8, 1.0, 1.2], H)
+        plan.append(
+            pd.DataFrame(
+                {
+                    "store": store,
+                    "item": item,
+                    "week": weeks,
+                    "units": np.nan,
+                    "price": price.round(2),
+                    "display": rng.integers(0, 2, H).astype(float),
+                }
+            )
+        )
+    plan = pd.concat(plan, ignore_index=True)
+    hole = plan.index[(plan["store"] == "st0") & (plan["item"] == "it0")][2]
+    when = plan.loc[hole, "week"]
+    plan = plan.drop(hole)
+    pd.concat([history, plan]).to_csv(path, index=False)
+    return "store=st0/item=it0", when
+
+
+def test_the_forecast_page_plans_one_week_and_only_that_week_moves(browser, tmp_path):
+    """In Chromium: the plan table holds the file's plan, a price typed into one week
+    moves that week's forecast only, the planned weeks are marked, nothing logs an error."""
+    from playwright.sync_api import expect
+
+    from tests.support.servers import gunicorn
+
+    path, data_dir = tmp_path / "planned.csv", tmp_path / "data"
+    planned_file(path)
+    result = cli(
+        data_dir, "run", "--csv", str(path), "--horizon", str(H), "--models", "linear_trend",
+        "--jobs", "1", "--quiet", "--no-tracking",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = browser.new_page(viewport={"width": 1300, "height": 1800})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    forecast = (
+        "() => Array.from(document.querySelector('#forecast-chart .js-plotly-plot')"
+        "._fullData.find(t => t.name == 'forecast').y).map(Number)"
+    )
+    with gunicorn(data_dir) as url:
+        page.goto(url + "/forecast")
+        first_price = page.locator("#forecast-plan td[data-dash-column='price']").first
+        expect(first_price).not_to_be_empty(timeout=30_000)
+        expect(page.locator("#forecast-chart")).to_contain_text("planned prices", timeout=30_000)
+        page.wait_for_function(f"() => ({forecast})().length > 0", timeout=30_000)
+        before = page.evaluate(forecast)
+        usual = float(first_price.inner_text())
+        first_price.click()
+        page.keyboard.type(f"{usual * 1.5:.2f}")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => ({forecast})()[0] < {before[0] * 0.99}", timeout=30_000)
+        after = page.evaluate(forecast)
+    assert after[0] < before[0]  # half as dear again sells less that week
+    np.testing.assert_allclose(after[1:], before[1:], rtol=1e-9)  # and no other week moves
+    assert errors == []

@@ -1,0 +1,1 @@
+"""Unit tests: the folder gives the level (tests/conftest.py)."""

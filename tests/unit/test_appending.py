@@ -1,0 +1,109 @@
+"""New actuals on top of a stored version, in the pure library: what is added, what is
+revised, what stays planned, and what is refused."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from forecasting.data.appending import Previous, append_actuals
+from forecasting.data.dataset import prepare
+from forecasting.errors import DataError
+from tests.support.files import monthly_store_items
+
+CUT = "2024-01-01"
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def _stored(frame: pd.DataFrame, version: int = 1) -> Previous:
+    """What storage would hand back for ``frame`` uploaded whole."""
+    data = prepare(_csv(frame), horizon=None)
+    report = data.validation_report()
+    info = {
+        "mapping": report["detected"],
+        "freq": data.spec.freq.alias,
+        "exog": list(data.spec.exog),
+        "attributes": list(data.spec.attributes),
+        "country": data.spec.country,
+        "cleaning": report["cleaning"],
+    }
+    return Previous.of(version, info, data.frame, data.plan)
+
+
+@pytest.fixture(scope="module")
+def monthly() -> pd.DataFrame:
+    return monthly_store_items()
+
+
+def test_new_periods_go_on_top_and_read_like_the_whole_file(monthly):
+    previous = _stored(monthly[monthly["month"] < CUT])
+    appended = append_actuals(previous, _csv(monthly[monthly["month"] >= CUT]))
+    whole = prepare(_csv(monthly), horizon=None).frame
+    got = appended.dataset.frame
+    cols = ["unique_id", "ds", "y", "store", "item", "category"]
+    pd.testing.assert_frame_equal(
+        got[cols].reset_index(drop=True), whole[cols].reset_index(drop=True)
+    )
+    assert len(appended.new_periods) == 12 and appended.new_periods[0] == CUT
+    assert appended.revisions.empty and appended.new_series == []
+    assert "12 new periods (2024-01-01 to 2024-12-01)" in appended.describe()
+
+
+def test_a_changed_stored_value_is_a_revision_and_a_new_series_is_named(monthly):
+    previous = _stored(monthly[monthly["month"] < CUT])
+    new = monthly[monthly["month"] >= "2023-11-01"].copy()
+    new.loc[new.index[0], "units"] += 7.5  # north tea, November 2023
+    launch = pd.DataFrame(
+        {"month": ["2024-11-01", "2024-12-01"], "store": "north", "item": "cocoa",
+         "category": "drinks", "units": [5.0, 9.0]}
+    )  # fmt: skip
+    appended = append_actuals(previous, _csv(pd.concat([new, launch])))
+    assert appended.overlapping == 12  # two stored months of six series
+    rev = appended.revisions
+    assert len(rev) == 1 and rev.iloc[0]["unique_id"] == "store=north/item=tea"
+    assert rev.iloc[0]["after"] - rev.iloc[0]["before"] == pytest.approx(7.5)
+    assert appended.new_series == ["store=north/item=cocoa"]
+    frame = appended.dataset.frame.set_index(["unique_id", "ds"])
+    assert (
+        frame.loc[("store=north/item=tea", pd.Timestamp("2023-11-01")), "y"] == rev.iloc[0]["after"]
+    )
+    assert appended.report()["revised"][0]["ds"] == "2023-11-01"
+
+
+def test_the_stored_plan_stays_for_the_periods_still_ahead():
+    dates = pd.date_range("2024-01-01", periods=40, freq="W-MON")
+    history = pd.DataFrame({"week": dates, "units": range(40), "price": [2.0, 2.2] * 20})
+    plan = pd.DataFrame({"week": pd.date_range(dates[-1], periods=9, freq="W-MON")[1:],
+                         "units": None, "price": [1.5] * 8})  # fmt: skip
+    previous = _stored(pd.concat([history[:36], plan]))
+    assert previous.plan is not None and len(previous.plan) == 8
+    appended = append_actuals(previous, _csv(history[36:]))
+    kept = appended.dataset.plan
+    assert kept is not None and list(kept["ds"]) == list(plan["week"])  # all still ahead
+
+
+def test_refusals_say_what_is_wrong(monthly):
+    previous = _stored(monthly[monthly["month"] < CUT])
+    with pytest.raises(DataError, match="adds nothing"):
+        append_actuals(previous, _csv(monthly[monthly["month"] < CUT]))
+    with pytest.raises(DataError, match=r"columns of data set version 1 .*'item' is not"):
+        append_actuals(previous, _csv(monthly[monthly["month"] >= CUT].drop(columns="item")))
+    shifted = monthly[monthly["month"] >= CUT].assign(
+        month=lambda f: (pd.to_datetime(f["month"]) + pd.offsets.MonthEnd(0)).dt.date
+    )
+    with pytest.raises(DataError):
+        append_actuals(previous, _csv(shifted))
+    region = monthly[monthly["month"] >= CUT].assign(region=lambda f: f["store"] + "-region")
+    with pytest.raises(DataError, match="does not have: region"):
+        append_actuals(previous, _csv(region))
+    weekly = pd.DataFrame(
+        [(d.date(), s, i, c, 10.0)
+         for d in pd.date_range("2024-01-07", periods=8, freq="W-SUN")
+         for s, i, c in monthly[["store", "item", "category"]].drop_duplicates().to_numpy()],
+        columns=["month", "store", "item", "category", "units"],
+    )  # fmt: skip
+    with pytest.raises(DataError, match=r"The new file is weekly .* version 1 is monthly"):
+        append_actuals(previous, _csv(weekly[[*monthly.columns]]))

@@ -1,0 +1,116 @@
+"""Totals that add up: bottom-up or MinT, chosen on the validation folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.serving.coherence import BOTTOM_UP, MINT
+from forecasting.serving.reconciliation import adjustment, choose, level_nodes, summing_matrix
+
+H, FOLDS, SERIES = 12, 3, 12
+
+
+def _panel(noise: float, seed: int = 0):
+    """Monthly series in two stores; the validation table's served forecasts miss each
+    series by independent noise of size ``noise`` (their sum's errors add up)."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2015-01-01", periods=120, freq="MS")
+    season = 1 + 0.3 * np.sin(2 * np.pi * np.arange(len(ds)) / 12)
+    rows, keys = [], []
+    for i in range(SERIES):
+        uid = f"s{i}"
+        y = (50 + 5 * i) * season + rng.normal(0, 1, len(ds))
+        rows.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": y, "store": f"st{i % 2}"}))
+        keys.append({"unique_id": uid, "store": f"st{i % 2}"})
+    df = pd.concat(rows, ignore_index=True)
+    parts = []
+    for k in range(FOLDS):
+        start = len(ds) - (FOLDS - k) * H
+        window = df.loc[df["ds"].isin(ds[start : start + H])].copy()
+        window["cutoff"] = k
+        parts.append(window)
+    table = pd.concat(parts, ignore_index=True)
+    served = table["y"] + rng.normal(0, noise, len(table)) * (1 + table.index % 3)
+    return table[["unique_id", "cutoff", "ds", "y"]], served, df, pd.DataFrame(keys)
+
+
+def test_the_total_and_each_store_are_levels_and_the_summing_matrix_adds_them():
+    keys = pd.DataFrame({"unique_id": ["a", "b", "c"], "store": ["x", "x", "y"]})
+    levels = level_nodes(keys, ["store", "unique_id"])
+    assert list(levels) == ["total", "store"]  # one group per series is no level
+    S, names = summing_matrix(["a", "b", "c"], levels)
+    assert names == ["total", "store=x", "store=y", "a", "b", "c"]
+    assert S.tolist()[:3] == [[1, 1, 1], [1, 1, 0], [0, 0, 1]]
+
+
+def test_reconciliation_serves_where_the_totals_own_model_is_much_better():
+    table, served, df, keys = _panel(noise=15.0)
+    chosen = choose(table, served, df, keys, ["store"], 12, "MS")
+    assert chosen.method == MINT, chosen.validation
+    mint, bottom_up = chosen.validation[MINT], chosen.validation[BOTTOM_UP]
+    assert mint["total"] < bottom_up["total"] and mint["mean"] < bottom_up["mean"]
+    assert set(mint) == {"total", "store", "series", "mean"}
+    base = (
+        df.groupby("unique_id", as_index=False)
+        .tail(1)[["unique_id"]]
+        .merge(pd.DataFrame({"ds": pd.date_range("2025-01-01", periods=H, freq="MS")}), how="cross")
+    )
+    base["yhat"] = base["unique_id"].str[1:].astype(int) * 5.0 + 20.0  # a poor level forecast
+    delta = adjustment(base, table, served, df, keys, ["store"], 12, "MS")
+    assert len(delta) == SERIES * H and delta["delta"].abs().max() > 0
+    moved = base.merge(delta, on=["unique_id", "ds"])
+    total = (moved["yhat"] + moved["delta"]).groupby(moved["ds"]).sum()
+    assert total.std() > 0  # the totals' seasonal model reached the flat series forecasts
+
+
+def test_bottom_up_serves_where_the_series_forecasts_are_already_good():
+    table, served, df, keys = _panel(noise=0.2)
+    chosen = choose(table, served, df, keys, ["store"], 12, "MS")
+    assert chosen.method == BOTTOM_UP, chosen.validation
+    assert "bottom-up serves" in chosen.describe()
+
+
+def test_one_fold_or_one_series_is_bottom_up_and_says_why():
+    table, served, df, keys = _panel(noise=15.0)
+    one = table["cutoff"] == 0
+    assert "one validation fold" in choose(table[one], served[one], df, keys, ["store"], 12,
+                                           "MS").note  # fmt: skip
+    alone = table["unique_id"] == "s0"
+    assert "one validated series" in choose(table[alone], served[alone], df, keys, ["store"],
+                                            12, "MS").note  # fmt: skip
+
+
+def test_a_reconciled_run_answers_with_its_adjustment_and_a_what_if_without():
+    from dataclasses import replace
+
+    from forecasting.data.dataset import prepare
+    from forecasting.serving.coherence import Coherence
+    from forecasting.serving.requests import ForecastRequest, answer
+    from forecasting.workflow import TrainOptions, train_and_forecast
+    from tests.support.files import monthly_store_items
+
+    data = prepare(monthly_store_items().to_csv(index=False).encode(), horizon=6)
+    serving = train_and_forecast(data.frame, data.spec, 6, TrainOptions(models=("ets",))).serving
+    base = answer(serving, ForecastRequest(6)).rows
+    delta = base[["unique_id", "ds"]].assign(delta=np.arange(len(base), dtype=float))
+    serving = replace(serving, coherence=Coherence(MINT, delta=delta))
+    moved = answer(serving, ForecastRequest(6)).rows
+    shift = moved["yhat"] - base["yhat"]
+    assert np.allclose(shift, np.maximum(base["yhat"] + delta["delta"], 0) - base["yhat"])
+    assert np.allclose(moved["hi80"] - moved["lo80"], base["hi80"] - base["lo80"])
+    other = answer(serving, ForecastRequest(6, model="ets")).rows
+    assert np.allclose(other["yhat"], base["yhat"])  # one model asked: as it forecasts
+
+
+def test_a_code_and_its_description_are_one_level_of_totals():
+    keys = pd.DataFrame(
+        {
+            "unique_id": ["a", "b", "c", "d"],
+            "Class1": ["A", "A", "C", "C"],
+            "Class1_desc": ["Alimentary", "Alimentary", "Cardio", "Cardio"],
+            "Region": ["N", "S", "N", "S"],
+        }
+    )
+    levels = level_nodes(keys, ["Class1", "Class1_desc", "Region"])
+    assert list(levels) == ["total", "Class1", "Region"]

@@ -1,0 +1,153 @@
+"""Drivers by default: each numeric column is kept only when validation says it helps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.errors import DataError
+from forecasting.workflow import TrainOptions, backtest, train_and_forecast
+from tests.support.frames import spec_for
+
+H = 14
+OPTIONS = TrainOptions(models=("linear_trend", "xgboost"), n_windows=2)
+
+
+def price_frame(n_series: int = 3, periods: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Daily sales that follow a price changed at random, next to a column of pure noise."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2023-01-02", periods=periods)
+    frames = []
+    for i in range(n_series):
+        price = rng.choice([8.0, 10.0, 12.0], periods)
+        y = 300 + 20 * i - 15 * price + 5 * np.sin(np.arange(periods) * 2 * np.pi / 7)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i}",
+                    "ds": dates,
+                    "y": y + rng.normal(0, 3, periods),
+                    "price": price,
+                    "shelf_temp": rng.normal(4, 1, periods),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_driver_that_helps_is_kept_and_noise_is_not():
+    df = price_frame()
+    report = backtest(df, spec_for("D", exog=("price", "shelf_temp")), H, OPTIONS)
+    drivers = report.outcome.drivers
+    assert drivers.used == ("price",)
+    assert drivers.report["price"]["with"] < 0.5 * drivers.report["price"]["without"]
+    assert not drivers.report["shelf_temp"]["used"]
+    assert report.outcome.spec.exog == ("price",)
+    plain = backtest(df, spec_for("D"), H, OPTIONS)
+    assert report.summary.loc["selected", "wape"] < 0.6 * plain.summary.loc["selected", "wape"]
+
+
+def test_without_a_plan_the_models_serve_without_the_driver():
+    df = price_frame()
+    outcome = train_and_forecast(df, spec_for("D", exog=("price",)), H, OPTIONS)
+    assert outcome.drivers.used == ("price",)
+    served = outcome.serving
+    assert served.without_plan(None) == ["price"]
+    unplanned = served.forecast(H)  # no plan: the driver-free twins serve
+    assert np.isfinite(unplanned["yhat"]).all() and len(unplanned) == 3 * H
+    last = df.groupby("unique_id")["ds"].max()
+    grid = [(u, d) for u in last.index for d in pd.date_range(last[u], periods=H + 1)[1:]]
+    plan = pd.DataFrame(grid, columns=["unique_id", "ds"])
+    cheap = served.forecast(H, plan.assign(price=8.0))["yhat"].mean()
+    dear = served.forecast(H, plan.assign(price=12.0))["yhat"].mean()
+    assert cheap > dear + 40  # a planned price moves the forecast as the history says
+
+
+def test_named_drivers_are_kept_without_screening():
+    df = price_frame()
+    options = TrainOptions(models=("linear_trend",), n_windows=2, drivers="all")
+    outcome = train_and_forecast(df, spec_for("D", exog=("shelf_temp",)), H, options)
+    assert outcome.drivers.used == ("shelf_temp",)
+    with pytest.raises(DataError, match="planned values"):
+        outcome.serving.fitted["linear_trend"].predict(H)
+
+
+def _grocery_export(items: int = 6, days: int = 800, seed: int = 3, planned: int = 28) -> bytes:
+    """Daily item sales that follow the item's price, beside the columns a store system
+    exports with them: a store number, M5's week counter, a day-of-week and a month
+    column, and a Christmas flag; the last ``planned`` days carry the planned prices and
+    no sales yet."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2021-01-01", periods=days + planned)
+    days += planned
+    frames = []
+    for item in range(items):
+        price = 3 + rng.choice([0.0, -0.5], size=days, p=[0.8, 0.2])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": dates.strftime("%Y-%m-%d"),
+                    "item": f"i{item}",
+                    "store_nbr": 101 + 11 * item,
+                    "sales": rng.poisson(5 * np.exp(-0.5 * (price - 3))),
+                    "sell_price": price,
+                    "wm_yr_wk": 11100 + (dates - pd.Timestamp("2021-01-02")).days // 7,
+                    "dow": dates.dayofweek,
+                    "mon": dates.month,
+                    "xmas": ((dates.month == 12) & (dates.day == 25)).astype(int),
+                }
+            )
+        )
+        frames[-1].loc[days - planned :, "sales"] = np.nan
+    return pd.concat(frames).to_csv(index=False).encode()
+
+
+def test_identifiers_counters_and_calendar_keys_are_never_tried_and_a_price_is():
+    from forecasting.data.dataset import prepare
+
+    data = prepare(_grocery_export(), horizon=28, ids=["item"])
+    assert data.spec.exog == ("sell_price",)
+    why = data.drivers_left_out
+    assert why["store_nbr"].startswith("an identifier")
+    assert why["wm_yr_wk"].startswith("a counter")
+    assert why["dow"] == "a calendar key: a function of the day of the week"
+    assert why["mon"] == "a calendar key: a function of the month"
+    assert why["xmas"].startswith("a calendar key")
+    assert "wm_yr_wk not tried (a counter" in data.describe_drivers()
+    # without the planned rows the price is not known ahead: not tried either
+    unplanned = prepare(_grocery_export(planned=0), horizon=28, ids=["item"])
+    assert unplanned.spec.exog == ()
+    assert "not known ahead" in unplanned.drivers_left_out["sell_price"]
+    # named by the user, a column is used as asked
+    named = prepare(_grocery_export(), horizon=28, ids=["item"], exog=["wm_yr_wk"])
+    assert named.spec.exog == ("wm_yr_wk",)
+
+
+def test_a_holiday_flag_that_no_cycle_repeats_stays_a_candidate():
+    from forecasting.data.driver_kinds import why_not_a_driver
+    from forecasting.data.frequency import frequency_from_alias
+
+    frame = make_weekly_with_moving_holiday()
+    assert why_not_a_driver(frame, "holiday", frequency_from_alias("W-SUN")) is None
+
+
+def make_weekly_with_moving_holiday() -> pd.DataFrame:
+    """Three years of weeks; the flag marks Easter's week, which moves through the year."""
+    dates = pd.date_range("2021-01-03", periods=156, freq="W-SUN")
+    easter = pd.to_datetime(["2021-04-04", "2022-04-17", "2023-04-09"])
+    flag = dates.isin(easter).astype(float)
+    return pd.concat(
+        [pd.DataFrame({"unique_id": u, "ds": dates, "y": 10.0, "holiday": flag}) for u in "ab"]
+    )
+
+
+def test_a_driver_that_only_helps_a_few_series_by_luck_is_not_kept():
+    # ten series; the noise column lowers the validation score of some, raises others'
+    df = price_frame(n_series=10, periods=160, seed=4)
+    options = TrainOptions(models=("linear_trend",), n_windows=3)
+    outcome = train_and_forecast(df, spec_for("D", exog=("price", "shelf_temp")), H, options)
+    report = outcome.drivers.report
+    assert report["price"]["used"] and report["price"]["t"] >= 2
+    assert not report["shelf_temp"]["used"]
+    assert len(report["shelf_temp"]["fold_gains"]) == 3

@@ -1,0 +1,76 @@
+"""EDA on the bundled multi-series sample: numbers that could be wrong, files the app reads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+
+from forecasting.data.dataset import prepare
+from forecasting.data.eda import analyse, profile, stationarity
+from pipeline.eda_report import decomposition_figure, write_report
+from tests.support.frames import spec_for
+
+
+def test_seasonal_series_has_strong_seasonality_and_white_noise_has_none():
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-01-01", periods=364, freq="D")
+    weekly = pd.Series(100 + 30 * np.sin(2 * np.pi * np.arange(364) / 7) + rng.normal(0, 2, 364))
+    noise = pd.Series(100 + rng.normal(0, 10, 364))
+    strong = profile(weekly.set_axis(days), spec_for("D"))
+    flat = profile(noise.set_axis(days), spec_for("D"))
+    assert strong.stats["seasonal_strength"] > 0.9
+    assert flat.stats["seasonal_strength"] < 0.3
+    assert abs(strong.acf[7]) > 0.8 and abs(flat.acf[7]) < 0.2
+
+
+def test_two_full_seasons_are_decomposed_and_fewer_say_why_not():
+    rng = np.random.default_rng(2)
+    weeks = pd.date_range("2022-01-02", periods=104, freq="W-SUN")
+    yearly = 100 + 40 * np.sin(2 * np.pi * np.arange(104) / 52) + rng.normal(0, 3, 104)
+    two_years = profile(pd.Series(yearly, index=weeks), spec_for("W-SUN"))
+    assert two_years.decomposition["seasonal"].notna().all()  # drawn, but not measured:
+    assert two_years.stats["seasonal_strength"] is None  # a yearly strength needs 3 years
+    assert "under 3 years" in two_years.stats["seasonal_note"]
+    short = profile(pd.Series(yearly[:103], index=weeks[:103]), spec_for("W-SUN"))
+    assert short.stats["seasonal_strength"] is None
+    title = decomposition_figure(short, "Total").layout.title.text
+    assert "needs two full seasons" in title
+
+
+def test_stationarity_reads_a_random_walk_and_white_noise_correctly():
+    rng = np.random.default_rng(1)
+    walk = np.cumsum(rng.normal(0, 1, 500)) + 100
+    noise = rng.normal(0, 1, 500)
+    assert stationarity(walk)["stationary"] == "non-stationary"
+    assert stationarity(noise)["stationary"] == "stationary"
+
+
+def test_report_on_the_sample_is_saved_for_the_app(tmp_path, store_item_csv):
+    data = prepare(store_item_csv, horizon=28, exog=["price", "promo"])
+    report = analyse(data.frame, data.spec, data.cleaned.outliers, top=3)
+    assert report.overview["series"] == 9
+    assert report.overview["outliers"] == len(data.cleaned.outliers) > 0
+    assert len(report.top) == 3
+    assert set(report.aggregate.profiles) == {"weekday", "month"}
+    # the sample's promotions lift sales, its price rises cut them
+    assert report.drivers["promo"]["pearson"] > 0.05
+    target = write_report(report, tmp_path / "eda" / "1")
+    payload = json.loads((target / "report.json").read_text())
+    assert payload["overview"]["series"] == 9
+    assert len(payload["series"]) == 9
+    assert set(payload["figures"]) == {
+        "history",
+        "decomposition",
+        "acf",
+        "profiles",
+        "top_series",
+        "drivers",
+    }
+    for name in payload["figures"]:
+        figure = pio.from_json((target / f"{name}.json").read_text())
+        assert figure.layout.title.text, f"{name} has no heading"
+        assert len(figure.data) >= 1
+    assert not list(target.glob("*.tmp"))

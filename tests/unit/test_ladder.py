@@ -1,0 +1,277 @@
+"""Every series in, every series out: the ladder, demand classes, the divergence guard, bands."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.data.dataset import prepare
+from forecasting.data.ladder import profile_series
+from forecasting.evaluation.intervals import LEVELS, apply_intervals, conformal_quantiles
+from forecasting.models import MODELS
+from forecasting.models.base import DIVERGENCE_FACTOR, LocalForecaster
+from forecasting.workflow import TrainOptions, backtest, train_and_forecast
+from tests.support.files import launch_and_never_sold
+from tests.support.frames import make_frame, spec_for
+
+H = 7
+QUICK = TrainOptions(models=("linear_trend", "xgboost", "ets", "theta"), n_windows=2)
+
+
+def _series(uid: str, y, start: str = "2023-01-01") -> pd.DataFrame:
+    y = np.asarray(y, dtype=float)
+    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(y)), "y": y})
+
+
+def retail_mix(seed: int = 0) -> pd.DataFrame:
+    """The shapes of a planner's file: steady sellers, a slow mover, a product launched
+    three days ago, one that never sold, one with a single enormous day."""
+    rng = np.random.default_rng(seed)
+    n = 140
+    steady = make_frame(n_series=2, periods=n, seed=seed)
+    slow = rng.poisson(0.4, n) * rng.integers(1, 4, n)  # about 70% zero days
+    huge = rng.poisson(20, n).astype(float)
+    huge[90] = 1e6
+    end = steady["ds"].max()
+    start = str((end - pd.Timedelta(days=n - 1)).date())
+    return pd.concat(
+        [
+            steady,
+            _series("slow", slow, start=start),
+            _series("launch", [3, 5, 4], start=str((end - pd.Timedelta(days=2)).date())),
+            _series("never", np.zeros(60), start=str((end - pd.Timedelta(days=59)).date())),
+            _series("spike", huge, start=start),
+        ],
+        ignore_index=True,
+    )
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_forecasts_every_retail_shape(name):
+    df = retail_mix()
+    cls = MODELS[name]
+    model = cls(**cls.test_params()).fit(df, spec_for("D"))
+    pred = model.predict(H)
+    assert sorted(pred["unique_id"].unique()) == sorted(df["unique_id"].unique())
+    assert len(pred) == df["unique_id"].nunique() * H
+    assert np.isfinite(pred["yhat"]).all()
+    assert (pred["yhat"] >= 0).all()  # sales never go negative
+    by_series = pred.groupby("unique_id")["yhat"]
+    assert by_series.max()["never"] <= 1.0, "a product that never sold is forecast near zero"
+    assert by_series.max()["launch"] < 50, "three days of 3-5 units stay in that range"
+
+
+def test_demand_classes_follow_syntetos_boylan():
+    rng = np.random.default_rng(1)
+    smooth = rng.normal(50, 5, 100)
+    erratic = rng.choice([5.0, 200.0], 100)
+    intermittent = np.where(np.arange(100) % 3 == 0, 10.0, 0.0)
+    lumpy = np.where(np.arange(100) % 3 == 0, rng.choice([1.0, 300.0], 100), 0.0)
+    df = pd.concat(
+        [
+            _series(n, y)
+            for n, y in [
+                ("smooth", smooth),
+                ("erratic", erratic),
+                ("intermittent", intermittent),
+                ("lumpy", lumpy),
+                ("never", np.zeros(100)),
+            ]
+        ]
+    )
+    profile = profile_series(df, H, 7)
+    assert profile["demand_class"].to_dict() == {
+        "smooth": "smooth",
+        "erratic": "erratic",
+        "intermittent": "intermittent",
+        "lumpy": "lumpy",
+        "never": "none",
+    }
+    assert profile.loc["intermittent", "adi"] == pytest.approx(100 / 34)
+    assert profile.loc["intermittent", "cv2"] == 0.0
+
+
+def test_ladder_steps_by_history():
+    df = retail_mix()
+    profile = profile_series(df, 28, 7)
+    assert profile["ladder_step"].to_dict() == {
+        "s0": "long",
+        "s1": "long",
+        "slow": "long",
+        "launch": "new",
+        "never": "zero",
+        "spike": "long",
+    }
+    short = profile_series(_series("short", np.arange(1.0, 31.0)), 28, 7)
+    assert short.loc["short", "ladder_step"] == "short"  # 30 days cannot hold out 28 and fit 8
+
+
+def test_every_input_series_gets_a_forecast_and_bands():
+    df = retail_mix()
+    df = pd.concat([df, _series("young", np.arange(10.0, 22.0), start="2023-07-08")])
+    outcome = train_and_forecast(df, spec_for("D"), H, QUICK)
+    served = outcome.forecast
+    assert set(served["unique_id"]) == set(df["unique_id"])
+    assert served.groupby("unique_id").size().eq(H).all()
+    cols = ["yhat", *[f"{s}{level}" for level in LEVELS for s in ("lo", "hi")]]
+    assert np.isfinite(served[cols].to_numpy()).all()
+    assert (served["lo95"] <= served["lo80"]).all() and (served["hi80"] <= served["hi95"]).all()
+    never = served[served["unique_id"] == "never"]
+    assert (never[cols].to_numpy() == 0).all()  # all-zero history: zeros, bands included
+    launch = served[served["unique_id"] == "launch"]
+    assert launch["yhat"].eq(4.0).all()  # the mean of 3, 5, 4
+    assert (launch["hi95"] - launch["lo95"]).min() > 2.0  # wide: three days say little
+    steps = {row["unique_id"]: row for row in outcome.series_report()}
+    assert steps["launch"]["ladder_step"] == "new"
+    assert steps["launch"]["ladder_note"] == "new: 3 days of history, level forecast"
+    assert steps["never"]["served_by"] == "zero"
+    assert steps["young"]["ladder_step"] == "short"
+    assert MODELS[steps["young"]["served_by"].split("(")[-1].split("+")[0].rstrip(")")].short_ok
+
+
+def test_backtest_scores_every_series_it_can():
+    df = retail_mix()
+    report = backtest(df, spec_for("D"), H, QUICK)
+    scored = set(report.per_series["unique_id"])
+    assert scored == set(df["unique_id"])  # the launch holds out 2 of its 3 days
+    assert np.isfinite(report.summary.loc["selected", ["mase", "rmsse"]]).all()
+    by_step = report.coverage_by_step
+    assert list(by_step.index) == list(range(1, H + 1))
+    assert list(by_step.columns) == ["80", "95"]
+
+
+class _Explodes(LocalForecaster):
+    """A per-series model that diverges on one series, as SARIMA can on odd data."""
+
+    name = "explodes"
+    uses_exog = False
+
+    def _fit_one(self, y, X, ds):
+        return float(y[-1])
+
+    def _predict_one(self, state, X, ds):
+        if state > 150:  # only s1's level in make_frame
+            return np.full(len(ds), 5e21)
+        return np.full(len(ds), state)
+
+
+def test_a_diverged_forecast_is_replaced_and_flagged():
+    df = make_frame(n_series=2, periods=60, seed=1)
+    df.loc[df["unique_id"] == "s1", "y"] += 50
+    model = _Explodes().fit(df, spec_for(country=None))
+    pred = model.predict(H)
+    diverged = pred.attrs["diverged"]  # returned with the forecast: the model is unchanged
+    assert set(diverged) == {"s1"} and not hasattr(model, "diverged_")
+    assert "5e+21" in diverged["s1"] and f"{DIVERGENCE_FACTOR:g}x" in diverged["s1"]
+    s1 = df[df.unique_id == "s1"]["y"].to_numpy()
+    np.testing.assert_allclose(pred[pred.unique_id == "s1"]["yhat"], s1[-7:])  # seasonal naive
+    assert pred[pred.unique_id == "s0"]["yhat"].max() < 1e3
+    assert not model.fallbacks_ and not pred.attrs["fallbacks"]  # the forecast went wrong
+
+
+def test_diverged_models_are_reported_by_the_workflow(monkeypatch):
+    monkeypatch.setitem(MODELS, "explodes", _Explodes)
+    df = make_frame(n_series=2, periods=120, seed=1)
+    df.loc[df["unique_id"] == "s1", "y"] += 50
+    options = TrainOptions(models=("explodes",), n_windows=2)
+    report = backtest(df, spec_for(country=None), H, options)
+    assert set(report.outcome.diverged()["explodes"]) == {"s1"}
+    assert report.summary.loc["explodes", "mase"] < 10  # never a score like 5e21
+    assert "s1" in report.to_json({}, H)["diverged"]["explodes"]
+
+
+def test_bands_never_narrow_as_the_horizon_grows():
+    df = make_frame(n_series=1, periods=150, alias="MS", seed=4)  # one monthly series
+    outcome = train_and_forecast(df, spec_for("MS"), 12, QUICK)
+    served = outcome.serving.forecast(24)
+    for level in LEVELS:
+        width = (served[f"hi{level}"] - served[f"lo{level}"]).to_numpy()
+        assert np.all(np.diff(width) >= -1e-9), level
+        assert width[11] > 1.3 * width[0]  # one series, few folds: pooled, grown with h
+        assert width[23] > 1.3 * width[11]  # and still growing past the validated horizon
+    assert served["extrapolated"].tolist() == [False] * 12 + [True] * 12
+
+
+def test_conformal_quantiles_per_step_are_monotone():
+    rng = np.random.default_rng(0)
+    rows = []
+    for uid in range(50):
+        for cutoff in range(2):
+            for step in range(6):
+                err = rng.normal(0, 1 + (5 - step) * 0.5)  # errors that shrink with the step
+                rows.append((f"s{uid}", step, cutoff, 100.0, 100.0 + err))
+    cv = pd.DataFrame(rows, columns=["unique_id", "ds", "cutoff", "y", "yhat"])
+    table = conformal_quantiles(cv, pd.Series(1.0, index=cv["unique_id"].unique()), "yhat")
+    assert (table.diff().dropna() >= 0).all().all()
+
+
+def test_a_falling_forecast_pinned_at_zero_keeps_its_band_width():
+    forecast = pd.DataFrame(
+        {"unique_id": "p", "ds": range(12), "yhat": np.linspace(1.0, 0.05, 12)}  # a fading part
+    )
+    flat = pd.DataFrame({80: [0.8] * 12, 95: [1.5] * 12})
+    banded = apply_intervals(forecast, flat, pd.Series({"p": 1.0}), pd.Series({"p": True}))
+    for level in LEVELS:
+        assert (banded[f"lo{level}"] >= 0).all()
+        width = (banded[f"hi{level}"] - banded[f"lo{level}"]).to_numpy()
+        assert np.all(np.diff(width) >= -1e-12), level
+        assert (banded[f"hi{level}"] >= banded["yhat"]).all()
+
+
+def test_many_validated_errors_that_do_not_grow_give_flat_bands():
+    rng = np.random.default_rng(3)
+    n, h = 60, 12
+    cv = pd.DataFrame(
+        {
+            "unique_id": np.repeat([f"s{i}" for i in range(n)], 2 * h),
+            "cutoff": np.tile(np.repeat([0, 1], h), n),
+            "y": rng.poisson(1.0, 2 * h * n).astype(float),  # slow movers: errors do not grow
+            "yhat": 1.0,
+        }
+    )
+    table = conformal_quantiles(cv, pd.Series(1.0, index=cv["unique_id"].unique()), "yhat")
+    assert table.loc[11, 80] < 1.25 * table.loc[0, 80]  # a forced step ** 0.25: 1.82
+    few = cv[cv["unique_id"] == "s0"]  # one series: its flat errors may be luck, so they grow
+    table = conformal_quantiles(few, pd.Series(1.0, index=["s0"]), "yhat")
+    assert table.loc[11, 80] >= 11**0.25 * table.loc[0, 80] * 0.99
+
+
+def test_a_horizon_the_history_cannot_validate_is_validated_as_far_as_it_can():
+    # 24 months and a 12-month horizon: a 12-month fold needs 25; 11 months ahead fit
+    df = make_frame(n_series=2, periods=24, alias="MS", start="2022-01-01")
+    outcome = train_and_forecast(df, spec_for("MS"), 12, QUICK)
+    assert outcome.serving.horizon == 11
+    assert not outcome.selection.scores.empty  # chosen on validation, not by default
+    assert set(outcome.profile["ladder_step"]) == {"long"}
+    steps = outcome.forecast.groupby("unique_id").cumcount() + 1
+    assert (outcome.forecast.loc[steps == 12, "extrapolated"]).all()
+    assert not (outcome.forecast.loc[steps <= 11, "extrapolated"]).any()
+
+
+def test_the_upload_report_names_new_and_never_sold_series_before_training():
+    data = prepare(launch_and_never_sold(), horizon=14)
+    notes = "\n".join(data.notes())
+    assert "1 never sold: zero forecast (e.g. item=gift box/store=north)" in notes
+    assert "1 new, under 4 days of history: level forecast (e.g. item=launch/store=north)" in notes
+    read = data.cleaned.report.rows_in
+    assert f"rows: {read:,} read, {len(data.frame):,} after cleaning" in notes
+
+
+def test_a_model_pickled_under_the_old_ladder_names_serves_the_same_forecast():
+    """Runs trained before the glossary stored ``rungs`` and a profile's ``tier``: the
+    serving run of an upgraded install must keep serving its new and never-sold series."""
+    outcome = train_and_forecast(retail_mix(), spec_for("D"), H, QUICK)
+    serving = outcome.serving
+    state = dict(serving.__dict__)
+    state["rungs"] = state.pop("rule_levels")
+    state["profile"] = state["profile"].rename(columns={"ladder_step": "tier"})
+    old = object.__new__(type(serving))
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    now = serving.forecast(H)
+    then = old.forecast(H)
+    pd.testing.assert_frame_equal(now, then)
+    assert old.series_table()["ladder_step"].eq(serving.series_table()["ladder_step"]).all()
+    assert then.loc[then["unique_id"] == "launch", "yhat"].eq(4.0).all()

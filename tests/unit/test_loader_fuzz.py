@@ -1,0 +1,78 @@
+"""Whatever bytes arrive, the loader returns a long frame or raises DataError, nothing else."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forecasting.data.dataset import prepare
+from forecasting.errors import DataError
+
+CELLS = st.one_of(
+    st.dates().map(str),
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", "TRUE", "false", "n/a", "1,5", "1.234,5", '"1,234"', "x;y"]),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes(raw):
+    try:
+        data = prepare(raw, horizon=2)
+    except DataError:
+        return
+    assert {"unique_id", "ds", "y"} <= set(data.frame.columns)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["date", "sales", "store", "promo", "x"]),
+        min_size=1,
+        max_size=4,
+        unique=True,
+    ),
+    st.lists(st.lists(CELLS, min_size=4, max_size=4), min_size=0, max_size=30),
+    st.sampled_from([",", ";"]),
+)
+def test_csv_shaped_input(header, rows, sep):
+    text = sep.join(header) + "\n" + "\n".join(sep.join(r[: len(header)]) for r in rows)
+    try:
+        data = prepare(text.encode(), horizon=2)
+    except DataError:
+        return
+    frame = data.frame
+    assert frame["y"].notna().all()
+    assert not frame.duplicated(["unique_id", "ds"]).any()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 60),
+    st.sampled_from(["D", "W-FRI", "MS"]),
+    st.lists(st.integers(-5, 500), min_size=60, max_size=60),
+    st.lists(st.tuples(st.integers(0, 59), CELLS), max_size=2),
+    st.lists(st.booleans(), min_size=60, max_size=60),
+    st.lists(st.sampled_from(["a", "b"]), min_size=60, max_size=60),
+)
+def test_mostly_regular_sales_with_junk(n, alias, sales, junk, keep, stores):
+    """Regular dates, a little junk, gaps and two stores: load and clean, or a DataError."""
+    cells = [str(v) for v in sales]
+    for i, value in junk:
+        cells[i] = value
+    dates = pd.date_range("2023-01-06", periods=n, freq=alias)
+    lines = ["date,store,sales"] + [
+        f"{d.date()},{stores[i]},{cells[i]}" for i, d in enumerate(dates) if keep[i] or i < 3
+    ]
+    try:
+        data = prepare("\n".join(lines).encode(), horizon=2)
+    except DataError:
+        return
+    frame = data.frame
+    assert frame["y"].notna().all()
+    assert frame.groupby("unique_id")["ds"].apply(lambda d: d.is_monotonic_increasing).all()
+    assert data.cleaned.report.series == frame["unique_id"].nunique()

@@ -1,0 +1,120 @@
+"""What the pages say, checked without a browser: scores, growth windows, tuning, exports."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from dashapp import components as ui
+from dashapp import figures
+from forecasting.data.frequency import frequency_from_alias
+from pipeline.exports import excel_bytes
+from pipeline.formatting import DIVERGED, drivers_left_out, drivers_used, scores
+
+
+def _model(name: str, mase: float, trials: int = 0, selected: bool = False) -> dict:
+    test = {"mase": mase, "rmsse": mase, "wape": 10.0, "mae": 3.0, "rmse": 4.0, "bias": -1.0}
+    return {
+        "model": name,
+        "selected": selected,
+        "validation_score": mase,
+        "test": test,
+        "trials": trials,
+        "seconds": 1.0,
+    }
+
+
+@pytest.mark.parametrize("absurd", [5.152e21, float("inf"), -2e6])
+def test_a_diverged_score_is_shown_as_diverged_everywhere(absurd):
+    row = scores({"mase": absurd, "wape": 12.3456, "mae": 7.0, "rmse": float("inf")})
+    assert row == {"mase": DIVERGED, "wape": 12.346, "mae": DIVERGED, "rmse": DIVERGED}
+    models = [_model("sarima", absurd), _model("ets", 0.8, selected=True)]
+    table = ui.score_table(models, "t", tuning=True)
+    sarima = table.data[0]
+    assert sarima["validation"] == DIVERGED and sarima["mase"] == DIVERGED
+    assert table.data[1]["mase"] == 0.8 and table.data[1]["mae"] == 3.0
+    chart = figures.model_comparison(models)
+    assert list(chart.data[0].y) == ["ets", "sarima"]  # the diverged one last, with no bar
+    assert chart.data[0].x[1] is None and chart.data[0].text[1] == DIVERGED
+
+
+def test_large_errors_in_the_data_units_and_undefined_scores_are_not_called_diverged():
+    row = scores({"mase": 0.9, "mae": 3.2e7, "rmse": 4.1e7})
+    assert row == {"mase": 0.9, "mae": 3.2e7, "rmse": 4.1e7}
+    # MAPE of a window of zero actuals is undefined (NaN), not a divergence: left blank
+    assert scores({"mape": float("nan"), "mae": 0.0}) == {"mape": None, "mae": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("alias", "periods", "title"),
+    [("D", 200, "last 28 days"), ("W-SUN", 60, "last 4 weeks"), ("MS", 36, "last 3 months")],
+)
+def test_growth_compares_a_window_that_fits_the_frequency(alias, periods, title):
+    history = pd.Series(range(1, periods + 1), dtype=float)
+    card = ui.growth_card(history, frequency_from_alias(alias))
+    text = str(card.children.children.children)
+    window = int(title.split()[1])
+    recent, before = history.tail(window).sum(), history.iloc[-2 * window : -window].sum()
+    assert f"Growth, {title}" in text and f"{(recent / before - 1) * 100:+.1f}%" in text
+
+
+def test_the_tuning_sentence_says_what_was_tuned():
+    none = ui.tuning_sentence([_model("ets", 1.0), _model("theta", 1.0)])
+    assert none.startswith("No model was tuned (trials = 0)")
+    some = ui.tuning_sentence([_model("ets", 1.0), _model("xgboost", 1.0, trials=20)])
+    assert some == (
+        "Tuned with Optuna: xgboost (20 trials); the others ran with their default parameters."
+    )
+
+
+def test_the_excel_export_holds_dates_and_quotes_formulas():
+    frame = pd.DataFrame(
+        {"series": ["=cmd()"], "date": [pd.Timestamp("2025-03-01")], "forecast": [1.5]}
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(excel_bytes(frame))).active
+    assert sheet["B2"].is_date and sheet["B2"].number_format == "yyyy-mm-dd"
+    assert sheet["B2"].value == pd.Timestamp("2025-03-01").to_pydatetime()
+    assert sheet["A2"].value == "'=cmd()" and sheet["C2"].value == 1.5
+
+
+def test_the_forecast_page_says_which_drivers_were_tried_and_left_out():
+    run = {"metrics": {"drivers": {
+        "Price": {"used": False, "with": 0.921, "without": 0.896},
+        "promo": {"used": True, "with": 0.5, "without": 0.9},
+    }}}  # fmt: skip
+    assert drivers_used(run) == "promo: validation score 0.500 with it, 0.900 without"
+    left_out = drivers_left_out(run)
+    assert "Price (validation score 0.921 with it, 0.896 without)" in left_out
+    assert "promo" not in left_out
+    assert "no driver column" in drivers_left_out({"metrics": {"drivers": {}}})
+
+
+def test_two_identical_starts_get_background_jobs_of_their_own(tmp_path):
+    """Dash keys a background job by a hash of its inputs; two tabs that sent the same
+    start shared one job's progress channel, which hands each value to one of them."""
+    import diskcache
+    from dash import DiskcacheManager
+
+    from dashapp.run_panel import start_request
+    from pipeline.options import RunOptions
+
+    manager = DiskcacheManager(diskcache.Cache(str(tmp_path)))
+    opts = RunOptions(kind="train")
+    keys = {
+        manager.build_cache_key(start_request, [start_request(opts, 1)], [], ["start"])
+        for _ in range(2)
+    }
+    assert len(keys) == 2
+
+
+def test_a_finished_run_names_what_serves_only_while_it_serves():
+    from dashapp.run_panel import outcome_text
+
+    run = {"id": 4, "status": "succeeded", "error": None, "kind": "run",
+           "selected_model": "autoets", "dataset_id": 2}  # fmt: skip
+    assert outcome_text({**run, "production": True}).endswith("Now serving autoets.")
+    rolled_back = outcome_text({**run, "production": False})
+    assert "Now serving" not in rolled_back and "another run serves" in rolled_back
