@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage import run_rows  # noqa: E402
+from storage import run_reads, run_rows  # noqa: E402
 from storage.database import Database  # noqa: E402
 
 SAMPLE = ROOT / "dashapp" / "samples" / "store_item_daily.csv"
@@ -56,8 +56,8 @@ def one(model: str, delay: float) -> float:
     try:
         while (
             db is None
-            or run_rows.get_run(db, 1) is None
-            or run_rows.get_run(db, 1)["step"] != "train"
+            or run_reads.get_run(db, 1) is None
+            or run_reads.get_run(db, 1)["step"] != "train"
         ):
             time.sleep(0.1)
             if db is None and (data_dir / "app.sqlite").exists():
@@ -65,7 +65,7 @@ def one(model: str, delay: float) -> float:
         time.sleep(delay)  # let tuning get going
         asked = time.perf_counter()
         run_rows.request_cancel(db, 1)
-        while run_rows.get_run(db, 1)["status"] != "cancelled":
+        while run_reads.get_run(db, 1)["status"] != "cancelled":
             time.sleep(0.05)
         return time.perf_counter() - asked
     finally:

@@ -26,7 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cost import EstimateWatcher, estimate_quality, run_breakdown, whole_process
+from cost import run_breakdown
+from measure import EstimateWatcher, estimate_quality, whole_process
 
 DAYS = 730
 M5_SIZE = 30_490

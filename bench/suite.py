@@ -39,7 +39,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cost import whole_process
+from measure import whole_process
 from panels import PANELS, load, panel_csv
 from peers import KEPT, PEERS, fingerprint
 

@@ -22,7 +22,7 @@ from dashapp.state import EXTENSION, AppState, set_background_settings
 from dashapp.websocket import init_websocket
 from pipeline.serving import ServingCache
 from pipeline.system import open_system
-from storage.run_rows import production_run_id
+from storage.run_reads import production_run_id
 from storage.settings import Settings, load_settings
 
 #: the package folder: its CSS and scripts are package data, shipped by any install
@@ -100,6 +100,8 @@ def create_app(config: dict | None = None) -> Dash:
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    import dashapp.callbacks  # noqa: F401  (each page's callbacks, registered with Dash)
+
     app.layout = shell(dash.page_registry)
     install_csp(app)
     # Dash registers its script bundles on the first request, after marking that done:

@@ -26,7 +26,7 @@ from pipeline.steps.ingest import ingest
 from pipeline.steps.train import train, train_options
 from pipeline.system import System
 from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.datasets import dataset_info, latest_dataset_id
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,12 @@ def execute(
     A run that is no longer queued (cancelled before it started) is left as it is.
     """
     db, settings = system.db, system.settings
-    row = run_rows.get_run(db, run_id)
+    row = run_reads.get_run(db, run_id)
     if row is None:
         raise KeyError(run_id)
     opts = RunOptions.from_dict(row["options"])
     if not run_rows.claim(db, run_id):
-        return run_rows.get_run(db, run_id)
+        return run_reads.get_run(db, run_id)
     with run_logging(settings.logs_dir, run_id) as run_log:
         ctx = RunContext(db, settings, run_id, run_log, on_progress)
         run_log.info("run %d (%s) started: steps %s", run_id, opts.kind, " -> ".join(opts.steps))
@@ -87,7 +87,7 @@ def execute(
             else:
                 shutil.rmtree(ctx.artifacts.path(run_id), ignore_errors=True)
                 run_log.warning("run %d had already been ended; its result is not kept", run_id)
-    return run_rows.get_run(db, run_id)
+    return run_reads.get_run(db, run_id)
 
 
 def _steps(ctx: RunContext, opts: RunOptions) -> str | None:

@@ -14,7 +14,7 @@ from pipeline import registry
 from pipeline.runlog import append_line
 from pipeline.runs import status
 from pipeline.system import System
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.run_rows import NotPromotable
 
 __all__ = ["NotPromotable", "promote"]
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def promote(system: System, run_id: int) -> dict:
     """Serve ``run_id``; returns the run. ``KeyError``: no such run; ``NotPromotable``:
     it failed, was cancelled, trained nothing, or its model files are gone."""
-    run = run_rows.get_run(system.db, run_id)
+    run = run_reads.get_run(system.db, run_id)
     if run is None:
         raise KeyError(run_id)
     trained = run["status"] == "succeeded" and run["selected_model"] and not run["pruned"]

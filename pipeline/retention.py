@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pipeline import registry
 from pipeline.runlog import append_line
 from pipeline.system import System
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.results import delete_forecasts
 
 
@@ -47,7 +47,7 @@ def prune(system: System, keep: int | None = None) -> Pruned:
     keep = settings.keep_runs if keep is None else keep
     if keep < 1:
         raise ValueError(f"KEEP_RUNS must be at least 1, got {keep}.")
-    old = run_rows.past_retention(system.db, keep, settings.keep_run_ids)
+    old = run_reads.past_retention(system.db, keep, settings.keep_run_ids)
     result = Pruned(kept=keep)
     tracked = [r["mlflow_run_id"] for r in old if r["mlflow_run_id"]]
     if tracked:

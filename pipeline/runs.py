@@ -38,7 +38,7 @@ from pipeline.processes import ROOT, child_env, stop_group
 from pipeline.runlog import read_log as _read_log
 from pipeline.system import System
 from pipeline.uploads import Upload
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.database import Database
 from storage.datasets import dataset_info, latest_dataset_id
 from storage.run_rows import RunConflict
@@ -152,7 +152,7 @@ def cancel(system: System, run_id: int) -> dict:
 
     A run whose processes are already gone (its supervisor died too) ends here.
     """
-    if run_rows.get_run(system.db, run_id) is None:
+    if run_reads.get_run(system.db, run_id) is None:
         raise KeyError(run_id)
     if run_rows.request_cancel(system.db, run_id) in ACTIVE:
         owner = run_rows.owner_of(system.db, run_id)
@@ -169,16 +169,16 @@ def cancel(system: System, run_id: int) -> dict:
 
 def status(system: System, run_id: int) -> dict | None:
     """The run as stored, plus whether it looks stalled; ``None`` when there is no such run."""
-    run = run_rows.get_run(system.db, run_id)
+    run = run_reads.get_run(system.db, run_id)
     if run is None:
         return None
-    run["production"] = run["id"] == run_rows.production_run_id(system.db)
+    run["production"] = run["id"] == run_reads.production_run_id(system.db)
     return _with_liveness(run, system.settings.run_stall_seconds)
 
 
 def list_runs(system: System, limit: int = 50) -> list[dict]:
     stall = system.settings.run_stall_seconds
-    return [_with_liveness(r, stall) for r in run_rows.list_runs(system.db, limit)]
+    return [_with_liveness(r, stall) for r in run_reads.list_runs(system.db, limit)]
 
 
 def active(system: System) -> dict | None:
@@ -188,7 +188,7 @@ def active(system: System) -> dict | None:
 
 
 def production_run_id(system: System) -> int | None:
-    return run_rows.production_run_id(system.db)
+    return run_reads.production_run_id(system.db)
 
 
 def read_log(system: System, run_id: int, offset: int = 0) -> tuple[str, int]:

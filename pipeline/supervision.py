@@ -33,7 +33,7 @@ import psutil
 
 from pipeline.processes import spawn_executor, stop_group
 from pipeline.runlog import log_path, stderr_path
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.run_rows import Owner
@@ -68,7 +68,7 @@ class Supervisor:
                 code = self.process.wait(timeout=POLL_SECONDS)
             except subprocess.TimeoutExpired:
                 code = None
-            run = run_rows.get_run(self.db, self.run_id)
+            run = run_reads.get_run(self.db, self.run_id)
             if on_update is not None and run is not None:
                 on_update(run)
             if code is not None:
@@ -94,7 +94,7 @@ class Supervisor:
     def _stop(self, owner: Owner, run: dict | None) -> dict:
         stop_group(owner)
         self.process.wait()
-        run = run_rows.get_run(self.db, self.run_id)
+        run = run_reads.get_run(self.db, self.run_id)
         if run is None or run["status"] not in ("queued", "running"):
             return run  # it ended by itself meanwhile: keep what it left
         self._sweep()
@@ -116,12 +116,12 @@ class Supervisor:
                     f"within {self.grace:.0f} s, so its processes were stopped."
                 ),
             )
-        return run_rows.get_run(self.db, self.run_id)
+        return run_reads.get_run(self.db, self.run_id)
 
     def _after_exit(self, owner: Owner, code: int) -> dict:
         """The executing process ended: stop its helpers; a run it left active failed."""
         stop_group(owner, term_seconds=1.0)
-        run = run_rows.get_run(self.db, self.run_id)
+        run = run_reads.get_run(self.db, self.run_id)
         if run is not None and run["status"] in ("queued", "running"):
             self._sweep()
             how = (
@@ -136,7 +136,7 @@ class Supervisor:
                 "failed",
                 error=run_rows.abandoned_error(owner, run["step"], how),
             )
-            run = run_rows.get_run(self.db, self.run_id)
+            run = run_reads.get_run(self.db, self.run_id)
         return run
 
     def _sweep(self) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dashapp import schemas
 from dashapp.api.common import json_errors, resource, run_or_404
+from dashapp.api.schemas.accuracy import AccuracyArgs, AccuracyResponse
+from dashapp.api.schemas.common import ErrorSchema
 from dashapp.state import app_state
 from pipeline.serving import accuracy
 
@@ -16,10 +17,10 @@ blp = resource("accuracy", "Realised accuracy: stored forecasts against the actu
 
 @blp.route("/accuracy")
 class Accuracy(MethodView):
-    @blp.arguments(schemas.AccuracyArgs, location="query")
-    @blp.response(200, schemas.AccuracyResponse)
-    @blp.alt_response(404, schema=schemas.ErrorSchema)
-    @blp.alt_response(409, schema=schemas.ErrorSchema)
+    @blp.arguments(AccuracyArgs, location="query")
+    @blp.response(200, AccuracyResponse)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
     @json_errors()
     def get(self, args):
         """How a run's stored forecast (the serving run's by default) did against the

@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import abort
 
-from dashapp import schemas
 from dashapp.api.common import ADMIN, json_errors, resource
+from dashapp.api.schemas.common import ErrorSchema
+from dashapp.api.schemas.datasets import EdaArgs, UploadForm, UploadResponse
+from dashapp.api.schemas.runs import RunSchema
 from dashapp.auth import admin_only
 from dashapp.state import app_state
 from pipeline import runs
@@ -23,11 +25,11 @@ UPLOAD_WAIT_SECONDS = 120
 class Upload(MethodView):
     @admin_only
     @ADMIN
-    @blp.arguments(schemas.UploadForm, location="multipart")
-    @blp.response(201, schemas.UploadResponse)
-    @blp.alt_response(202, schema=schemas.RunSchema, description="Still storing: follow the run")
-    @blp.alt_response(401, schema=schemas.ErrorSchema)
-    @blp.alt_response(409, schema=schemas.ErrorSchema)
+    @blp.arguments(UploadForm, location="multipart")
+    @blp.response(201, UploadResponse)
+    @blp.alt_response(202, schema=RunSchema, description="Still storing: follow the run")
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
     @json_errors(422, hints=False)
     def post(self, form):
         """Upload a sales CSV (multipart field ``file``): validated, then stored by an ingest run.
@@ -66,7 +68,7 @@ def _reading_options(form: dict) -> RunOptions:
 
 @blp.route("/eda")
 class Eda(MethodView):
-    @blp.arguments(schemas.EdaArgs, location="query")
+    @blp.arguments(EdaArgs, location="query")
     @blp.response(200)
     @json_errors(404)
     def get(self, args):

@@ -8,8 +8,8 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException
 
-from dashapp import schemas
 from dashapp.api import accuracy, datasets, forecasts, models, runs, series
+from dashapp.api.schemas.common import ErrorSchema
 from dashapp.auth import BEARER_SCHEME
 from pipeline import json_output
 
@@ -20,7 +20,7 @@ RESOURCES = (forecasts.blp, series.blp, models.blp, datasets.blp, runs.blp, accu
 class JsonErrorApi(Api):
     """flask-smorest with this product's error shape."""
 
-    ERROR_SCHEMA = schemas.ErrorSchema
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from flask.views import MethodView
 
-from dashapp import schemas
 from dashapp.api.common import json_errors, resource, scope_of
+from dashapp.api.schemas import forecasts as shapes
 from dashapp.state import app_state
 from forecasting.data.frequency import check_horizon
 from forecasting.serving.plans import PlanUse
@@ -18,14 +18,14 @@ from pipeline import serving
 from pipeline.serving import queries
 
 blp = resource("forecasts", "Forecasts with bands, and the sales history behind them")
-FORECAST_RESPONSE = schemas.ForecastResponse()
-HISTORY_RESPONSE = schemas.HistoryResponse()
+FORECAST_RESPONSE = shapes.ForecastResponse()
+HISTORY_RESPONSE = shapes.HistoryResponse()
 
 
 @blp.route("/forecast")
 class Forecast(MethodView):
-    @blp.arguments(schemas.ForecastRequest())
-    @blp.response(200, schemas.ForecastResponse)
+    @blp.arguments(shapes.ForecastRequest())
+    @blp.response(200, shapes.ForecastResponse)
     @json_errors()
     def post(self, body):
         """Forecast with a prediction interval, for a series, a group or the total."""
@@ -132,8 +132,8 @@ def _plan_report(result: serving.ServedForecast, series: list | None) -> dict | 
 
 @blp.route("/historical")
 class Historical(MethodView):
-    @blp.arguments(schemas.HistoryArgs(), location="query")
-    @blp.response(200, schemas.HistoryResponse)
+    @blp.arguments(shapes.HistoryArgs(), location="query")
+    @blp.response(200, shapes.HistoryResponse)
     @json_errors()
     def get(self, args):
         """Sales history (summed over the selection), with outlier counts per period."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dashapp import schemas
 from dashapp.api.common import json_errors, resource
+from dashapp.api.schemas.catalogue import DriversResponse, MetricsResponse, ModelsResponse
 from dashapp.state import app_state
 from pipeline import runs
 from pipeline.serving import reports
@@ -16,7 +16,7 @@ blp = resource("models", "The serving run's models, scores and driver effects")
 
 @blp.route("/metrics")
 class Metrics(MethodView):
-    @blp.response(200, schemas.MetricsResponse)
+    @blp.response(200, MetricsResponse)
     def get(self):
         """Held-out accuracy of the served forecast and of every model, with the baseline."""
         reads = app_state().reads
@@ -36,7 +36,7 @@ class Metrics(MethodView):
 
 @blp.route("/models")
 class Models(MethodView):
-    @blp.response(200, schemas.ModelsResponse)
+    @blp.response(200, ModelsResponse)
     def get(self):
         """The trained models of the production run, and the one served."""
         reads = app_state().reads
@@ -52,7 +52,7 @@ class Models(MethodView):
 
 @blp.route("/drivers")
 class Drivers(MethodView):
-    @blp.response(200, schemas.DriversResponse)
+    @blp.response(200, DriversResponse)
     def get(self):
         """The drivers of the serving run, their roles and the served model's implied
         price elasticity and promotion lift, per group and per series."""

@@ -6,8 +6,9 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from dashapp import schemas
 from dashapp.api.common import ADMIN, json_errors, resource, run_or_404
+from dashapp.api.schemas.common import ErrorSchema
+from dashapp.api.schemas.runs import LogArgs, LogResponse, RunList, RunRequest, RunSchema
 from dashapp.auth import admin_only
 from dashapp.state import app_state
 from pipeline import runs
@@ -18,7 +19,7 @@ blp = resource("runs", "Training runs: start, follow, cancel, roll back")
 
 @blp.route("/runs")
 class Runs(MethodView):
-    @blp.response(200, schemas.RunList)
+    @blp.response(200, RunList)
     def get(self):
         """Runs, newest first."""
         system = app_state().system
@@ -27,14 +28,14 @@ class Runs(MethodView):
     @admin_only
     @ADMIN
     @blp.arguments(
-        schemas.RunRequest,
+        RunRequest,
         required=False,
         description="optional: no body (or {}) trains the most recent data set version with "
         "the defaults",
     )
-    @blp.response(202, schemas.RunSchema)
-    @blp.alt_response(401, schema=schemas.ErrorSchema)
-    @blp.alt_response(409, schema=schemas.ErrorSchema)
+    @blp.response(202, RunSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
     @json_errors(422, hints=False)
     def post(self, body):
         """Start training (one run at a time; 409 names the running one).
@@ -54,7 +55,7 @@ def _train_options(body: dict) -> RunOptions:
 
 @blp.route("/runs/<int:run_id>")
 class RunDetail(MethodView):
-    @blp.response(200, schemas.RunSchema)
+    @blp.response(200, RunSchema)
     def get(self, run_id):
         """One run: status, step, progress, heartbeat (stalled or not), timings, metrics, error."""
         return run_or_404(run_id)
@@ -64,9 +65,9 @@ class RunDetail(MethodView):
 class RunCancel(MethodView):
     @admin_only
     @ADMIN
-    @blp.response(202, schemas.RunSchema)
-    @blp.alt_response(401, schema=schemas.ErrorSchema)
-    @blp.alt_response(409, schema=schemas.ErrorSchema)
+    @blp.response(202, RunSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
     def post(self, run_id):
         """Ask a queued or running run to stop (409 when it has already ended).
 
@@ -83,10 +84,10 @@ class RunCancel(MethodView):
 class RunPromote(MethodView):
     @admin_only
     @ADMIN
-    @blp.response(200, schemas.RunSchema)
-    @blp.alt_response(401, schema=schemas.ErrorSchema)
-    @blp.alt_response(404, schema=schemas.ErrorSchema)
-    @blp.alt_response(409, schema=schemas.ErrorSchema)
+    @blp.response(200, RunSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
     def post(self, run_id):
         """Make an earlier succeeded run serve again (roll back), with its MLflow alias.
 
@@ -103,8 +104,8 @@ class RunPromote(MethodView):
 
 @blp.route("/runs/<int:run_id>/logs")
 class RunLogs(MethodView):
-    @blp.arguments(schemas.LogArgs, location="query")
-    @blp.response(200, schemas.LogResponse)
+    @blp.arguments(LogArgs, location="query")
+    @blp.response(200, LogResponse)
     def get(self, args, run_id):
         """Whole log lines from byte ``offset`` on, and the offset to ask for next."""
         run = run_or_404(run_id)

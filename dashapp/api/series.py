@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dashapp import schemas
 from dashapp.api.common import resource
+from dashapp.api.schemas.catalogue import SeriesResponse
 from dashapp.state import app_state
 from pipeline.serving import queries
 
@@ -14,7 +14,7 @@ blp = resource("series", "The series and groups a request can name")
 
 @blp.route("/series")
 class SeriesList(MethodView):
-    @blp.response(200, schemas.SeriesResponse)
+    @blp.response(200, SeriesResponse)
     def get(self):
         """Every series id (largest first) and the groups they form."""
         reads = app_state().reads

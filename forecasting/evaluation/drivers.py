@@ -20,7 +20,7 @@ import pandas as pd
 
 from forecasting.data.spec import DataSpec
 from forecasting.evaluation.backtest import cross_validate, fold_scales
-from forecasting.evaluation.selection import NOISE_T, beyond_noise, validation_units
+from forecasting.evaluation.departures import NOISE_T, beyond_noise, validation_units
 from forecasting.models.linear_trend import LinearTrend
 
 

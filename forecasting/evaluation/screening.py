@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from forecasting.evaluation.backtest import validation_score
-from forecasting.evaluation.selection import MAX_ENSEMBLE, NOISE_T, candidate_table, paired_t
+from forecasting.evaluation.departures import NOISE_T, paired_t
+from forecasting.evaluation.selection import MAX_ENSEMBLE, candidate_table
 
 #: series in a screening sample: a quarter of the validated series, within these bounds;
 #: a data set with no more than twice the smallest sample is validated whole

@@ -17,7 +17,8 @@ import pandas as pd
 
 from forecasting.data.spec import DataSpec
 from forecasting.evaluation.backtest import cross_validate, validation_score
-from forecasting.models.base import Forecaster, LocalForecaster
+from forecasting.models.base import Forecaster
+from forecasting.models.local import LocalForecaster
 from forecasting.progress import Reporter
 
 log = logging.getLogger(__name__)

@@ -4,11 +4,12 @@ from collections.abc import Iterable
 
 from forecasting.errors import DataError
 from forecasting.models.arima import ARIMA
-from forecasting.models.base import Forecaster, LocalForecaster
+from forecasting.models.base import Forecaster
 from forecasting.models.ces import CES
 from forecasting.models.ets import ETS
 from forecasting.models.intermittent import ADIDA, IMAPA, TSB, Croston
 from forecasting.models.linear_trend import LinearTrend
+from forecasting.models.local import LocalForecaster
 from forecasting.models.naive import Naive
 from forecasting.models.prophet import ProphetModel
 from forecasting.models.recent_mean import RecentMean

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from forecasting.models.base import LocalForecaster, season_within_reach
+from forecasting.models.local import LocalForecaster, season_within_reach
 
 #: the longest season the seasonal search takes on
 MAX_SEASON = 24

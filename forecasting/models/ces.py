@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster, season_within_reach
 from forecasting.models.ets import MAX_SEASON
+from forecasting.models.local import SMOOTHING_HISTORY, SmoothingForecaster, season_within_reach
 
 #: below this many periods the weights cannot be estimated: the level is the forecast
 MIN_PERIODS = 8

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster, season_within_reach
+from forecasting.models.local import SMOOTHING_HISTORY, SmoothingForecaster, season_within_reach
 from forecasting.models.seasonal_adjustment import Adjustment
 
 #: seasons longer than this (52 weeks) make the state vector huge and the fit slow: they

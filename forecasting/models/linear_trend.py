@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data.calendar import calendar_features
-from forecasting.models.base import LocalForecaster
+from forecasting.models.local import LocalForecaster
 
 _YEAR_DAYS = 365.25
 #: calendar columns by date span (see ``LinearTrend._calendar``)

@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 
 from forecasting.data.calendar import holiday_table
-from forecasting.models.base import LocalForecaster
+from forecasting.models.local import LocalForecaster
 
 #: the periods a fit reads by default: 800 days hold two yearly seasons and a bit
 DEFAULT_HISTORY = 800

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.models.base import LocalForecaster
+from forecasting.models.local import LocalForecaster
 
 
 class RecentMean(LocalForecaster):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.models.base import LocalForecaster
 from forecasting.models.linear_trend import seasonal_design
+from forecasting.models.local import LocalForecaster
 
 MAX_SEASONAL_ORDER_PERIOD = 24
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.models.base import SMOOTHING_HISTORY, SmoothingForecaster
+from forecasting.models.local import SMOOTHING_HISTORY, SmoothingForecaster
 
 #: below this many periods there is no trend line to draw: the mean is the forecast
 MIN_PERIODS = 4

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data.positions import periods_from_end
-from forecasting.models.base import SMOOTHING_HISTORY
 from forecasting.models.intermittent import IMAPA
+from forecasting.models.local import SMOOTHING_HISTORY
 
 #: the scale factor of a period stays within this range, whatever the total forecast says
 MIN_RATIO, MAX_RATIO = 0.0, 10.0

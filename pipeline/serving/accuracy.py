@@ -26,7 +26,7 @@ from pipeline.json_output import json_safe
 from pipeline.serving.errors import NoDataSet, NoForecast
 from pipeline.serving.production import ServingCache
 from pipeline.serving.queries import Scope, history, members
-from storage import run_rows
+from storage import run_reads
 from storage.datasets import dataset_info, latest_dataset_id
 from storage.results import stored_forecasts
 
@@ -42,7 +42,7 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
     run_id = run_id or cache.run_id()
     if run_id is None:
         raise NoForecast("No model serves yet: train one first.")
-    run = run_rows.get_run(db, run_id)
+    run = run_reads.get_run(db, run_id)
     if run is None:
         raise KeyError(run_id)
     if run["status"] != "succeeded" or not run["selected_model"]:
@@ -155,7 +155,7 @@ def promised(run: dict) -> dict:
 def every_run(cache: ServingCache, limit: int = 50) -> list[dict]:
     """Each succeeded training run: held-out and realised scores (None before actuals)."""
     out = []
-    for run in run_rows.list_runs(cache.system.db, limit):
+    for run in run_reads.list_runs(cache.system.db, limit):
         if run["status"] != "succeeded" or not run["selected_model"]:
             continue
         row = {"run": run, "promised": promised(run), "realised": None, "periods": 0}

@@ -20,7 +20,7 @@ from forecasting.serving.requests import StoredForecast
 from pipeline.serving.errors import NoDataSet, NothingServes
 from pipeline.stored import resolve_dataset
 from pipeline.system import System
-from storage import run_rows
+from storage import run_reads
 from storage.datasets import latest_dataset_id, series_keys
 from storage.results import stored_forecasts
 
@@ -66,7 +66,7 @@ class ServingCache:
         seen_version, seen_id = self._seen
         if version is not None and version == seen_version:
             return seen_id
-        run_id = run_rows.production_run_id(self.system.db)
+        run_id = run_reads.production_run_id(self.system.db)
         self._seen = (version, run_id)
         return run_id
 
@@ -83,7 +83,7 @@ class ServingCache:
             return self._production
 
     def _read(self, run_id: int) -> Production:
-        run = run_rows.get_run(self.system.db, run_id)
+        run = run_reads.get_run(self.system.db, run_id)
         serving = self.system.artifacts.load(run_id, "serving")
         dataset_id = run["dataset_id"]
         if serving.spec.exog and (serving.plan is None or serving.driver_tail is None):
@@ -117,7 +117,7 @@ class ServingCache:
         prod = self._production
         if prod is not None and prod.run["id"] == run_id:
             return prod.dataset_id
-        return run_rows.get_run(self.system.db, run_id)["dataset_id"]
+        return run_reads.get_run(self.system.db, run_id)["dataset_id"]
 
     def dataset(self, dataset_id: int | None = None) -> DatasetRows:
         """A data set version's rows, keys and plan, read once and kept."""

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from dashapp import DEV_SECRET, create_app
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.datasets import latest_dataset_id
 from tests.support.frames import SAMPLES
 
@@ -62,7 +62,7 @@ def _cancel_refused(response) -> bool:
 
 def test_without_the_token_changes_get_401_and_nothing_happens(guarded):
     client, db, _ = guarded
-    dataset_before, runs_before = latest_dataset_id(db), len(run_rows.list_runs(db))
+    dataset_before, runs_before = latest_dataset_id(db), len(run_reads.list_runs(db))
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
         started = client.post("/api/runs", json={"models": ["linear_trend"]}, headers=headers)
         assert started.status_code == 401, started.get_json()
@@ -83,7 +83,7 @@ def test_without_the_token_changes_get_401_and_nothing_happens(guarded):
     # checked before the body: a bad body without the token is still 401, not 422
     assert client.post("/api/runs", json={"models": ["nope"]}).status_code == 401
     assert latest_dataset_id(db) == dataset_before
-    assert len(run_rows.list_runs(db)) == runs_before
+    assert len(run_reads.list_runs(db)) == runs_before
     assert not run_rows.cancel_requested(db, 1)
 
 

@@ -72,7 +72,7 @@ class Stack:
 
     def wait_for(self, run_id: int, predicate, timeout: float = 120) -> dict:
         """Poll the database directly (no recovery side effects) until ``predicate(run)``."""
-        from storage.run_rows import get_run
+        from storage.run_reads import get_run
 
         db = Database(self.database_url)
         try:

@@ -222,7 +222,7 @@ def client(app_dir):
 
 
 def test_an_alias_that_cannot_move_leaves_the_serving_run(loop):
-    from storage import run_rows
+    from storage import run_reads, run_rows
     from storage.database import Database
 
     client, data_dir = loop
@@ -234,7 +234,7 @@ def test_an_alias_that_cannot_move_leaves_the_serving_run(loop):
 
     with pytest.raises(ConnectionError):
         run_rows.promote(db, 2, before_commit=refuse)
-    assert run_rows.production_run_id(db) == 3
+    assert run_reads.production_run_id(db) == 3
     db.dispose()
 
 

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.datasets import load_dataset, save_dataset, series_keys
@@ -60,7 +60,7 @@ def test_readers_are_not_blocked_by_an_open_write(db):
         seen = {}
 
         def read() -> None:
-            seen["runs"] = run_rows.list_runs(db)
+            seen["runs"] = run_reads.list_runs(db)
 
         reader = threading.Thread(target=read)
         reader.start()
@@ -81,7 +81,7 @@ def test_only_one_active_run_and_the_refusal_names_it(db):
     run_rows.finish(db, first, "cancelled", error="stopped")
     second = run_rows.create_run(db, "train", {})
     assert second != first
-    assert run_rows.get_run(db, second)["status"] == "queued"
+    assert run_reads.get_run(db, second)["status"] == "queued"
 
 
 def test_a_run_whose_process_died_is_failed_and_frees_the_slot(db):
@@ -95,7 +95,7 @@ def test_a_run_whose_process_died_is_failed_and_frees_the_slot(db):
     child.kill()
     child.wait()
     assert run_rows.recover_abandoned(db) == [run_id]
-    run = run_rows.get_run(db, run_id)
+    run = run_reads.get_run(db, run_id)
     assert run["status"] == "failed"
     assert "killed or crashed" in run["error"] and "during step train" in run["error"]
     run_rows.create_run(db, "train", {})  # the slot is free again
@@ -108,8 +108,8 @@ def test_create_run_recovers_a_dead_owner_instead_of_refusing(db):
         db, run_id, heartbeat_at=pd.Timestamp("2020-01-01", tz="UTC").to_pydatetime()
     )
     new_id = run_rows.create_run(db, "train", {})
-    assert run_rows.get_run(db, run_id)["status"] == "failed"
-    assert run_rows.get_run(db, new_id)["status"] == "queued"
+    assert run_reads.get_run(db, run_id)["status"] == "failed"
+    assert run_reads.get_run(db, new_id)["status"] == "queued"
 
 
 def test_production_switches_in_one_transaction_and_only_to_a_succeeded_run(db):
@@ -120,7 +120,7 @@ def test_production_switches_in_one_transaction_and_only_to_a_succeeded_run(db):
     with pytest.raises(ValueError, match="Only a succeeded run"):
         run_rows.finish(db, failed, "failed", promote=True)
     # the refused promotion changed nothing, not even the run's status
-    assert run_rows.get_run(db, failed)["status"] == "queued"
+    assert run_reads.get_run(db, failed)["status"] == "queued"
     run_rows.finish(db, failed, "failed", error="boom")
     second = run_rows.create_run(db, "train", {})
     run_rows.finish(db, second, "succeeded", promote=True)
@@ -129,7 +129,7 @@ def test_production_switches_in_one_transaction_and_only_to_a_succeeded_run(db):
         "previous_run_id": first,
         "promoted_at": None,
     }
-    listed = {r["id"]: r["production"] for r in run_rows.list_runs(db)}
+    listed = {r["id"]: r["production"] for r in run_reads.list_runs(db)}
     assert listed == {first: False, failed: False, second: True}
 
 
@@ -243,7 +243,7 @@ def test_run_rows_hold_what_runs_json_shows(db):
     run_id = run_rows.create_run(db, "run", {"horizon": 14})
     run_rows.claim(db, run_id)
     run_rows.report(db, run_id, 0.42, "tuning xgboost", step="train")
-    row = run_rows.get_run(db, run_id)
+    row = run_reads.get_run(db, run_id)
     assert row["status"] == "running" and row["step"] == "train" and row["progress"] == 0.42
     assert row["started_at"] and row["options"] == {"horizon": 14}
     with db.session() as s:

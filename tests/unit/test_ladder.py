@@ -12,7 +12,8 @@ from forecasting.data.dataset import prepare
 from forecasting.data.ladder import profile_series
 from forecasting.evaluation.intervals import LEVELS, apply_intervals, conformal_quantiles
 from forecasting.models import MODELS
-from forecasting.models.base import DIVERGENCE_FACTOR, LocalForecaster
+from forecasting.models.base import DIVERGENCE_FACTOR
+from forecasting.models.local import LocalForecaster
 from forecasting.workflow import TrainOptions, backtest, train_and_forecast
 from tests.support.files import launch_and_never_sold
 from tests.support.frames import make_frame, spec_for

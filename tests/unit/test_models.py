@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from forecasting.errors import DataError
 from forecasting.models import MODELS
-from forecasting.models.base import LocalForecaster
+from forecasting.models.local import LocalForecaster
 from tests.support.frames import make_frame, spec_for
 
 H = 7

@@ -11,7 +11,7 @@ import pytest
 
 from forecasting.progress import Plan
 from pipeline.context import RunContext
-from storage import run_rows
+from storage import run_reads, run_rows
 from storage.database import Database
 from storage.tables import Run, utcnow
 
@@ -40,7 +40,7 @@ def test_steps_fill_their_planned_share_and_the_bar_only_moves_forward(context):
     assert seen[1] == pytest.approx(0.05)  # half of ingest's tenth
     assert pytest.approx(0.2 + 0.8 * 0.6) in seen  # train is 60% of the bar, from 20%
     assert seen[-1] == 1.0
-    assert run_rows.get_run(ctx.db, ctx.run_id)["progress"] == 1.0
+    assert run_reads.get_run(ctx.db, ctx.run_id)["progress"] == 1.0
 
 
 def test_a_new_plan_shares_what_is_left_among_the_steps_to_come(context):
@@ -79,12 +79,12 @@ def test_the_time_left_is_present_and_shrinks_as_the_run_goes(context, monkeypat
         for done in (0.1, 0.3, 0.5, 0.8):
             clock["now"] += 10.0  # the work goes at an even pace: 10 s per 10-30%
             ctx.report(done, force=True)
-            estimates.append(run_rows.get_run(ctx.db, ctx.run_id)["eta_seconds"])
+            estimates.append(run_reads.get_run(ctx.db, ctx.run_id)["eta_seconds"])
     assert all(e is not None for e in estimates)
     assert estimates == sorted(estimates, reverse=True), estimates
     # at 50% after 30 s the rest is expected to take as long again
     assert estimates[2] == pytest.approx(30, abs=1)
-    assert run_rows.get_run(ctx.db, ctx.run_id)["eta_seconds"] is None  # ended: nothing left
+    assert run_reads.get_run(ctx.db, ctx.run_id)["eta_seconds"] is None  # ended: nothing left
 
 
 def test_the_time_left_never_reads_zero_while_work_remains(context):
@@ -98,6 +98,6 @@ def test_the_time_left_never_reads_zero_while_work_remains(context):
         run.progress = 0.68
         # the last estimate, written before one long computation, has run out
         run.expected_end = now - timedelta(seconds=30)
-    left = run_rows.get_run(db, run_id)["eta_seconds"]
+    left = run_reads.get_run(db, run_id)["eta_seconds"]
     # 68 s for 68%: about 32 s more at that pace, never 0
     assert left == pytest.approx(32, abs=2)

@@ -15,7 +15,7 @@ import pytest
 from forecasting.evaluation.backtest import cross_validate, fold_offsets, min_train, split
 from forecasting.evaluation.screening import sample_size, stratified_sample
 from forecasting.models import MODELS
-from forecasting.models.base import LocalForecaster
+from forecasting.models.local import LocalForecaster
 from forecasting.workflow import TrainOptions, backtest
 from tests.support.frames import make_frame, spec_for
 

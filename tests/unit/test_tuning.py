@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from forecasting.models import MODELS
-from forecasting.models.base import LocalForecaster
+from forecasting.models.local import LocalForecaster
 from forecasting.workflow import TrainOptions, backtest
 from tests.support.frames import make_frame, spec_for
 

@@ -1,0 +1,57 @@
+"""What the schemas share: whole numbers, dates, series fields and the error shape."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields
+
+MAX_HORIZON_DAYS = 365
+
+
+MAX_ID = 2**63 - 1
+
+
+def whole_number(**kwargs) -> fields.Integer:
+    """An integer in JSON: 2.5 is refused (422), never cut to 2."""
+    return fields.Integer(strict=True, **kwargs)
+
+
+#: what a query date must look like, said when it does not
+ISO_DATE = {"invalid": "Not a valid date: write it as YYYY-MM-DD, e.g. 2026-11-01."}
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "what went wrong"})
+    detail = fields.Raw(metadata={"description": "how to fix it, or the invalid fields"})
+
+
+class SelectionArgs(Schema):
+    series = fields.String(metadata={"description": "a series id (unique_id), or 'total'"})
+    group = fields.String(metadata={"description": "series sharing a value, e.g. store=north"})
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: 0, 1 and "yes" are refused (``0 == False`` in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Give true or false.")
+        return value
+
+
+class SeriesField(fields.Field):
+    """One series id, or a list of them (answered series by series in one call)."""
+
+    def __init__(self, **kwargs):
+        # what the OpenAPI document says it takes (apispec cannot read it off a custom field)
+        one_of = [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        ]
+        super().__init__(**{**kwargs, "metadata": {**kwargs.get("metadata", {}), "oneOf": one_of}})
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            return list(value)
+        raise ValidationError("Give a series id or a non-empty list of series ids.")

@@ -1,0 +1,38 @@
+"""The shapes of ``/api/upload`` and ``/api/eda``."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class EdaArgs(Schema):
+    dataset_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class UploadForm(Schema):
+    """The multipart upload: the file, and optional overrides of what the loader detects."""
+
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": "the sales CSV"},
+    )
+    date = fields.String(metadata={"description": "the date column"})
+    target = fields.String(metadata={"description": "the sales column"})
+    ids = fields.String(metadata={"description": "id columns, comma separated"})
+    exog = fields.String(metadata={"description": "driver columns known ahead, comma separated"})
+    country = fields.String(metadata={"description": "holiday calendar, ISO code"})
+    gap_policy = fields.String(validate=validate.OneOf(["auto", "zero", "ffill", "interpolate"]))
+    mode = fields.String(
+        load_default="replace",
+        validate=validate.OneOf(["replace", "append"]),
+        metadata={
+            "description": "replace: the file is the whole data set; append: new actuals "
+            "added to the latest version (its columns; a changed stored value is a revision)"
+        },
+    )
+
+
+class UploadResponse(Schema):
+    dataset_id = fields.Integer(required=True, metadata={"description": "the new version"})
+    report = fields.Dict(required=True)
+    run_id = fields.Integer(metadata={"description": "the ingest run that stored it"})

@@ -1,0 +1,269 @@
+"""The forecast page's callbacks (its layout: ``dashapp.pages.forecast``)."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashapp import components as ui
+from dashapp import figures
+from dashapp.state import app_state
+from forecasting.data.frequency import check_horizon
+from forecasting.errors import DataError
+from forecasting.serving.model import SERVED
+from forecasting.serving.requests import ForecastRequest
+from pipeline import serving
+from pipeline.exports import excel_bytes, protect_formulas
+from pipeline.serving import queries, reports
+
+
+def _plan_rows(selector, horizon) -> list[dict]:
+    """The plan on file for the scope's next ``horizon`` periods, one row per period."""
+    reads = app_state().reads
+    drivers = list(reads.production().serving.spec.exog)
+    if not drivers:
+        return []
+    rows = serving.forecast(reads, ForecastRequest(int(horizon)), ui.parse_selector(selector)).rows
+    step = rows.groupby("unique_id", sort=False).cumcount()
+    table = rows.groupby(step)[["ds", *drivers]].agg(
+        {"ds": "first", **{name: "mean" for name in drivers}}
+    )
+    table["date"] = table["ds"].dt.date.astype(str)
+    table = table[["date", *drivers]].round(4).astype(object)
+    return table.where(table.notna(), None).to_dict("records")
+
+
+def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
+    result, label, note = _forecast(selector, horizon, model, plan, on_file)
+    return result.summed(), label, note
+
+
+def _forecast(selector, horizon, model, plan, on_file):
+    """The served forecast of the chosen scope, its label and what its plan gave."""
+    reads = app_state().reads
+    selection = ui.parse_selector(selector)
+    model = None if model == SERVED else model
+    own = None
+    if plan and plan != on_file:  # the planner's own plan
+        if len(plan) != int(horizon) or len(on_file or []) != len(plan):
+            raise DataError(
+                f"The plan table has {len(plan)} periods and the horizon is {horizon}: "
+                "go back to the plan on file, or upload one with a row per period."
+            )
+        own = _edited_plan(reads, selection, int(horizon), plan, on_file)
+    request = ForecastRequest(int(horizon), model=model, plan=own)
+    result = serving.forecast(reads, request, selection)
+    return result, selection.label, _plan_note(result.answer.plan, int(horizon))
+
+
+def _plan_note(use, horizon: int) -> str | None:
+    """What the plan gave the forecast shown: how far it reached, what was filled, which
+    prices no history supports."""
+    if use is None or not len(use.rows):
+        return None
+    reach = use.periods()
+    if len(reach) == 1:
+        text = f"The plan reaches {int(reach.iloc[0])} of the {horizon} periods shown"
+    else:
+        counts = reach.value_counts()
+        text = "; ".join(
+            f"{n} of {len(reach)} series {k} of the {horizon} periods" for k, n in counts.items()
+        )
+        text = f"The plan reaches: {text}"
+    text += "; past it the forecast is made without the drivers."
+    details = use.describe_holes() + use.describe_outside()
+    return text + (" " + "; ".join(details) + "." if details else "")
+
+
+def _edited_plan(reads, selection, horizon: int, plan: list[dict], on_file: list[dict]):
+    """Each series' plan on file with the planner's changes: a price changed from a to b
+    scales every series' planned price in that period by b/a (a group's table shows
+    their mean), a promotion is set as typed, and a cleared cell clears the period's
+    value for every series (no plan there: the fill rules or the driver-free forecast)."""
+    spec = reads.production().serving.spec
+    rows = serving.forecast(reads, ForecastRequest(horizon), selection).rows
+    own = rows[["unique_id", "ds", *spec.exog]].copy()
+    step = own.groupby("unique_id", sort=False).cumcount().to_numpy()
+    for k, (mine, theirs) in enumerate(zip(plan, on_file, strict=True)):
+        for name in spec.exog:
+            new, old = _number(mine.get(name)), _number(theirs.get(name))
+            if new == old:
+                continue
+            at = step == k
+            if new is None:
+                own.loc[at, name] = float("nan")
+            elif spec.role(name) == "price" and old:
+                own.loc[at, name] = own.loc[at, name].fillna(old) * (new / old)
+            else:
+                own.loc[at, name] = new
+    return own
+
+
+def _number(value):
+    """A cell as the what-if wants it: a number, or None for a blank (no plan)."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"The plan table holds {value!r}; give numbers or leave it blank."
+        ) from None
+
+
+@callback(
+    Output("forecast-plan", "data"),
+    Output("forecast-plan-on-file", "data"),
+    Output("forecast-message", "children", allow_duplicate=True),
+    Input("forecast-series", "value"),
+    Input("forecast-horizon", "value"),
+    Input("forecast-plan-reset", "n_clicks"),
+    Input("forecast-plan-upload", "contents"),
+    State("forecast-plan", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def fill_plan(selector, horizon, _reset, upload, current):
+    """The plan on file for what is shown; an uploaded plan in its place."""
+    try:
+        horizon = _check_horizon(horizon)
+        on_file = _plan_rows(selector, horizon)
+    except DataError as exc:
+        return dash.no_update, dash.no_update, ui.error_notice(str(exc))
+    if dash.ctx.triggered_id == "forecast-plan-upload" and upload:
+        try:
+            return _uploaded_plan(upload, on_file), on_file, None
+        except DataError as exc:
+            return dash.no_update, dash.no_update, ui.error_notice(str(exc))
+    return on_file, on_file, None
+
+
+def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
+    """A plan CSV (a date column and a column per driver) on the table's periods; a
+    period or a driver the file leaves out stays blank."""
+    import base64
+    import io
+
+    try:
+        raw = base64.b64decode(contents.split(",", 1)[1])
+        frame = pd.read_csv(io.BytesIO(raw))
+    except Exception as exc:  # any unreadable upload gets the same answer
+        raise DataError(f"The plan file could not be read as CSV ({exc}).") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    date = next((c for c in frame.columns if c.lower() in ("date", "ds", "week", "day")), None)
+    names = [k for k in on_file[0] if k != "date"] if on_file else []
+    known = [c for c in frame.columns if c in names]
+    if date is None or not known:
+        raise DataError(
+            "A plan file needs a 'date' column and at least one driver column of "
+            f"{', '.join(names)}."
+        )
+    frame[date] = pd.to_datetime(frame[date], errors="coerce").dt.date.astype(str)
+    by_date = frame.set_index(date)[known]
+    rows = []
+    for row in on_file:
+        values = by_date.loc[row["date"]] if row["date"] in by_date.index else None
+        if isinstance(values, pd.DataFrame):
+            values = values.iloc[-1]
+        rows.append(
+            {"date": row["date"]}
+            | {
+                name: (None if values is None or name not in known or pd.isna(values[name])
+                       else _number(values[name]))
+                for name in names
+            }
+        )  # fmt: skip
+    return rows
+
+
+def _check_horizon(horizon) -> int:
+    """A whole number of periods within the limit (2.5 is refused, not cut to 2)."""
+    return check_horizon(horizon, app_state().reads.production().serving.spec.freq)
+
+
+@callback(
+    Output("forecast-chart", "figure"),
+    Output("forecast-chart-title", "children"),
+    Output("forecast-table", "data"),
+    Output("forecast-table", "columns"),
+    Output("forecast-message", "children"),
+    Input("forecast-series", "value"),
+    Input("forecast-horizon", "value"),
+    Input("forecast-model", "value"),
+    Input("forecast-plan", "data"),
+    State("forecast-plan-on-file", "data"),
+)
+def update(selector, horizon, model, plan, on_file):
+    try:
+        horizon = _check_horizon(horizon)
+        frame, label, plan_note = _frame(selector, horizon, model, plan, on_file)
+    except DataError as exc:
+        return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
+    reads = app_state().reads
+    selection = ui.parse_selector(selector)
+    history = queries.history(reads, selection)
+    quantity, _freq = reports.quantity(reads)
+    fig = figures.history_with_forecast(history, frame, quantity, tail=3 * horizon)
+    table = _table(frame)
+    table["date"] = table["date"].dt.date.astype(str)
+    if "bands extrapolated" in table:
+        table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
+    columns = [{"name": c, "id": c} for c in table.columns]
+    served = queries.how_served(reads, selection, None if model == SERVED else model)
+    notes = [
+        html.Div(served, id="forecast-served") if served else None,
+        html.Div(plan_note, id="forecast-plan-note") if plan_note else None,
+    ]
+    notes = [n for n in notes if n is not None]
+    note = dbc.Alert(notes, color="light") if notes else None
+    return fig, f"Forecast of {quantity}: {label}", table.to_dict("records"), columns, note
+
+
+def _table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The forecast with readable column names; ``date`` stays a date (Excel keeps it so)."""
+    out = frame.rename(
+        columns={
+            "ds": "date",
+            "yhat": "forecast",
+            "lo80": "lower 80%",
+            "hi80": "upper 80%",
+            "lo95": "lower 95%",
+            "hi95": "upper 95%",
+            "extrapolated": "bands extrapolated",
+            "planned": "planned share",
+        }
+    )
+    out["date"] = out["date"].dt.normalize()
+    return out.round(2)
+
+
+@callback(
+    Output("forecast-download", "data"),
+    Output("forecast-message", "children", allow_duplicate=True),
+    Input("forecast-download-csv", "n_clicks"),
+    Input("forecast-download-xlsx", "n_clicks"),
+    State("forecast-series", "value"),
+    State("forecast-horizon", "value"),
+    State("forecast-model", "value"),
+    State("forecast-plan", "data"),
+    State("forecast-plan-on-file", "data"),
+    prevent_initial_call=True,
+)
+def download(_csv, _xlsx, selector, horizon, model, plan, on_file):
+    """The table as a file: the scope's sum, and for a group or all series every series'
+    own rows under it; what keeps the chart from drawing is said the same way here."""
+    try:
+        result, label, _note = _forecast(selector, _check_horizon(horizon), model, plan, on_file)
+    except DataError as exc:
+        return dash.no_update, ui.error_notice(str(exc))
+    table = _table(result.summed()).assign(series=label)
+    rows = result.rows
+    if rows["unique_id"].nunique() > 1:
+        each = rows.drop(columns=["model"], errors="ignore").rename(columns={"unique_id": "series"})
+        table = pd.concat([table, _table(each)], ignore_index=True)
+    table = protect_formulas(table[["series", *table.columns.drop("series")]])
+    if dash.ctx.triggered_id == "forecast-download-xlsx":
+        return dcc.send_bytes(excel_bytes(table), "forecast.xlsx"), None
+    table["date"] = table["date"].dt.date.astype(str)
+    return dcc.send_data_frame(table.to_csv, "forecast.csv", index=False), None

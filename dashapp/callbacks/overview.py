@@ -1,0 +1,72 @@
+"""The overview page's callbacks (its layout: ``dashapp.pages.overview``)."""
+
+from __future__ import annotations
+
+from dash import Input, Output, callback, html
+
+from dashapp import components as ui
+from dashapp import figures, loop_views
+from dashapp.state import app_state
+from forecasting.data.frequency import period_unit
+from forecasting.errors import DataError
+from forecasting.serving.requests import ForecastRequest
+from pipeline import serving
+from pipeline.formatting import describe_holdout, label, percent
+from pipeline.serving import queries, reports
+
+
+@callback(
+    Output("overview-kpis", "children"),
+    Output("overview-chart", "figure"),
+    Output("overview-chart-title", "children"),
+    Output("overview-models", "figure"),
+    Output("overview-why-area", "children"),
+    Output("overview-loop", "children"),
+    Input("overview-series", "value"),
+)
+def update(selector):
+    reads = app_state().reads
+    selection = ui.parse_selector(selector)
+    history = queries.history(reads, selection)
+    quantity, freq = reports.quantity(reads)
+    unit = period_unit(freq)
+    forecast, kpis = None, []
+    total = history["y"].sum()
+    kpis.append(ui.kpi_card(f"Total {quantity}", f"{total:,.0f}", f"{len(history)} {unit}"))
+    kpis.append(ui.kpi_card(f"Average per {unit.rstrip('s')}", f"{history['y'].mean():,.1f}"))
+    kpis.append(ui.growth_card(history["y"], freq))
+    models, why, loop = [], [], []
+    if reads.serves():
+        prod = reads.production()
+        try:
+            request = ForecastRequest(prod.serving.horizon)
+            forecast = serving.forecast(reads, request, selection).summed()
+        except DataError:
+            forecast = None
+        metrics = prod.run["metrics"] or {}
+        models = reports.model_table(reads, prod.run["id"])
+        baseline = reports.baseline_metrics(models) or {}
+        kpis.append(
+            ui.kpi_card(
+                "Production model",
+                prod.run["selected_model"],
+                f"held-out WAPE {percent(metrics.get('wape'))} vs seasonal naive "
+                f"{percent(baseline.get('wape'))}; MASE {label(metrics.get('mase'))} vs "
+                f"{label(baseline.get('mase'))}"
+                + (f". {describe_holdout(metrics)}" if describe_holdout(metrics) else ""),
+                id_="overview-production",
+            )
+        )
+        said = (
+            ("why", loop_views.why_sentence(prod.run)),
+            ("earlier", loop_views.realised_sentence(reads, prod.run["id"])),
+        )
+        why = [html.P(s, className="small", id=f"overview-{k}") for k, s in said if s]
+        loop = loop_views.last_forecast_section(reads, selection, quantity)
+    else:
+        kpis.append(ui.kpi_card("Production model", "none yet", "train one on Retraining"))
+    chart = figures.history_with_forecast(history, forecast, quantity)
+    comparison = (
+        figures.model_comparison(models) if models else figures.empty("No trained models yet")
+    )
+    return kpis, chart, f"{quantity} and forecast: {selection.label}", comparison, why, loop

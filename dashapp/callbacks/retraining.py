@@ -1,0 +1,322 @@
+"""The retraining page's callbacks (its layout: ``dashapp.pages.retraining``)."""
+
+from __future__ import annotations
+
+import base64
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, html
+
+from dashapp import run_panel
+from dashapp.auth import is_admin, sign_in, sign_out
+from dashapp.pages.retraining import REFUSED, access_panel
+from dashapp.state import app_state
+from forecasting.errors import DataError
+from pipeline import runs
+from pipeline.options import RunOptions
+
+
+@callback(
+    Output("retraining-access", "children"),
+    Input("retraining-sign-in", "n_clicks"),
+    State("retraining-token", "value"),
+    prevent_initial_call=True,
+)
+def do_sign_in(clicks, token):
+    if not clicks:  # the button was just drawn, not pressed
+        return dash.no_update
+    if sign_in(token or ""):
+        return access_panel()
+    failed = dbc.Alert(
+        "That is not the admin token.", color="danger", id="retraining-sign-in-failed"
+    )
+    return [access_panel(), failed]
+
+
+@callback(
+    Output("retraining-access", "children", allow_duplicate=True),
+    Input("retraining-sign-out", "n_clicks"),
+    prevent_initial_call=True,
+)
+def do_sign_out(clicks):
+    if not clicks:  # drawn with the signed-in panel, not pressed
+        return dash.no_update
+    sign_out()
+    return access_panel()
+
+
+@callback(Output("retraining-upload", "disabled"), Input("retraining-confirm", "value"))
+def allow_upload(confirmed):
+    return not confirmed
+
+
+@callback(
+    Output("retraining-start", "disabled", allow_duplicate=True),
+    Output("retraining-start", "title"),
+    Input("retraining-pending", "data"),
+    prevent_initial_call=True,
+)
+def start_waits(pending):
+    """Start is disabled while the last upload was refused, or its sales column is a guess
+    the planner has not confirmed (the run would train what they did not ask for)."""
+    why = run_panel.start_blocked(pending)
+    return bool(why), why or ""
+
+
+@callback(
+    Output("retraining-start", "children"),
+    Input("retraining-train-too", "value"),
+    Input("retraining-pending", "data"),
+)
+def start_label(train_too, pending):
+    """The button says what it will do: with a file waiting and training unticked, it
+    only stores the file."""
+    waiting = bool(pending) and not pending.get("refused")
+    return "Store the file" if waiting and not train_too else "Start training"
+
+
+@callback(
+    Output("retraining-exog", "options"),
+    Output("retraining-exog-note", "children"),
+    Input("retraining-pending", "data"),
+)
+def driver_choices(pending):
+    if not pending or not pending.get("drivers"):
+        return [], "No numeric driver columns in the upload." if pending else ""
+    return (
+        [{"label": d, "value": d} for d in pending["drivers"]],
+        "Tick the columns whose future values you will know (prices and promotions you "
+        "set): exactly those are used. With none ticked, only columns the file gives "
+        "values for past the last sale (a plan) are tried, each kept where validation says "
+        "it helps beyond noise. A column you will not know ahead (a cost, a count of the "
+        "same sales) is an outcome: leave it unticked.",
+    )
+
+
+@callback(
+    Output("retraining-report", "children"),
+    Output("retraining-pending", "data"),
+    Input("retraining-upload", "contents"),
+    State("retraining-upload", "filename"),
+    State("retraining-mode", "value"),
+    prevent_initial_call=True,
+)
+def validate_upload(contents, filename, mode):
+    if not is_admin():
+        return dbc.Alert(
+            "Sign in to upload data: enter the admin token above.",
+            color="warning",
+            id="retraining-sign-in-needed",
+        ), None
+    try:
+        raw = base64.b64decode(contents.split(",", 1)[1])
+    except (ValueError, IndexError):
+        return dbc.Alert("The upload could not be read as a file.", color="danger"), REFUSED
+    reading = RunOptions(kind="eda", append=mode == "append")
+    return _judged(raw, filename, reading)
+
+
+@callback(
+    Output("retraining-report", "children", allow_duplicate=True),
+    Output("retraining-pending", "data", allow_duplicate=True),
+    Input("retraining-reread", "n_clicks"),
+    State("retraining-read-date", "value"),
+    State("retraining-read-target", "value"),
+    State("retraining-read-ids", "value"),
+    State("retraining-pending", "data"),
+    prevent_initial_call=True,
+)
+def read_again(clicks, date, target, ids, pending):
+    """The same file read with the columns the planner chose: nothing is stored yet."""
+    if not clicks or not pending or not pending.get("path"):
+        return dash.no_update, dash.no_update
+    if not is_admin():
+        return dash.no_update, dash.no_update
+    reading = RunOptions(kind="eda", date=date, target=target, ids=list(ids or []))
+    with open(pending["path"], "rb") as handle:
+        raw = handle.read()
+    return _judged(raw, pending["name"], reading)
+
+
+def _judged(raw: bytes, filename: str, reading: RunOptions):
+    """An upload judged with a reading: the report card and what Start will use, or the
+    refusal (and Start waits for a file that is accepted)."""
+    try:
+        system = app_state().system
+        upload, reading = runs.accept_upload(system, raw, filename, reading)
+    except DataError as exc:
+        return dbc.Alert(
+            [
+                html.B("This file was not accepted: "),
+                str(exc),
+                html.Div(
+                    "Nothing was stored, and Start waits for a file that is accepted.",
+                    className="small",
+                ),
+            ],
+            color="danger",
+            id="retraining-rejected",
+        ), REFUSED
+    mapping = upload.report["detected"]["mapping"]
+    pending = {
+        "path": str(upload.path),
+        "name": upload.name,
+        "drivers": upload.drivers,
+        "append_to": reading.append_to,
+        # what Start reads the file with: the columns as detected or chosen here
+        "reading": {"date": mapping["date"], "target": mapping["target"], "ids": mapping["ids"]},
+        # the sales column was guessed among several: Start waits for the planner's word
+        "needs_target": bool(mapping.get("target_candidates")) and reading.target is None,
+    }
+    return _report_card(upload.report, upload.notes, filename), pending
+
+
+def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
+    mapping = report["detected"]["mapping"]
+    r = report["cleaning"]
+    items = [
+        f"Date column: {mapping['date']}; sales column: {mapping['target']}; series ids: "
+        f"{', '.join(mapping['ids']) or 'none (one series)'}.",
+        f"Possible drivers: {', '.join(mapping['drivers']) or 'none'}; attributes: "
+        f"{', '.join(mapping['attributes']) or 'none'}.",
+        f"{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} to "
+        f"{r['end']}.",
+        f"Cleaning: {r['exact_duplicates_dropped']} duplicate rows dropped, "
+        f"{r['duplicate_periods_summed']} same-period rows summed, "
+        f"{r.get('values_filled', r['gaps_filled'])} periods without a value filled "
+        f"({r['gap_policy']}), {r['leading_zeros_trimmed']} leading zeros trimmed, "
+        f"{r['outliers_flagged']} outliers flagged.",
+    ]
+    cells = report["detected"].get("unreadable_sales_cells", 0)
+    if cells:
+        items.append(f"{cells} sales cells are not numbers and were read as blank.")
+    items += [note[0].upper() + note[1:].rstrip(".") + "." for note in notes[1:]]
+    if r["dropped_series"]:
+        items.append(
+            f"Left out ({len(r['dropped_series'])}): "
+            + "; ".join(f"{k}: {v}" for k, v in list(r["dropped_series"].items())[:5])
+        )
+    body = [
+        html.H5(
+            f"New actuals for data set version {report['append']['appended_to']}: {filename}"
+            if report.get("append")
+            else f"Validation report: {filename}"
+        ),
+        html.Ul([html.Li(i) for i in items]),
+    ]
+    if not report.get("append"):  # an append is read as the stored version was
+        body.append(_reading_choices(mapping))
+    body.append(
+        html.P(
+            "The file is stored when a run starts with it; until then nothing is kept.",
+            className="small mb-0",
+        )
+    )
+    return dbc.Card(dbc.CardBody(body), color="success", outline=True, id="retraining-accepted")
+
+
+def _reading_choices(mapping: dict) -> html.Div:
+    """The detected date, sales and series columns as choices the planner can change, and
+    a question when the sales column was only guessed."""
+    columns = mapping.get("columns") or [mapping["date"], mapping["target"], *mapping["ids"]]
+    numeric = [c for c in columns if c in {mapping["target"], *mapping["drivers"]}]
+    others = [c for c in columns if c not in (mapping["date"], mapping["target"])]
+    ask = []
+    if mapping.get("target_candidates"):
+        ask.append(
+            dbc.Alert(
+                f"Which column is the sales? No column is named like sales, so "
+                f"{mapping['target']!r} was guessed; "
+                f"{', '.join(repr(c) for c in mapping['target_candidates'])} could be it too. "
+                "Choose the sales column below and read the file again: Start waits for it.",
+                color="warning",
+                id="retraining-which-target",
+                className="mb-2",
+            )
+        )
+    return html.Div(
+        [
+            html.H6("How the file is read", className="mt-2"),
+            *ask,
+            dbc.Row(
+                [
+                    _choice("Date column", "retraining-read-date", columns, mapping["date"]),
+                    _choice("Sales column", "retraining-read-target", numeric, mapping["target"]),
+                    _choice("Series columns", "retraining-read-ids", others, mapping["ids"], True),
+                ],
+                className="g-2",
+            ),
+            dbc.Button(
+                "Read again with these columns",
+                id="retraining-reread",
+                size="sm",
+                color="secondary",
+                className="mt-2 mb-2",
+            ),
+        ],
+        id="retraining-reading",
+    )
+
+
+def _choice(label: str, id_: str, options: list[str], value, multi: bool = False) -> dbc.Col:
+    """A column to choose (a native select), or several (checkboxes)."""
+    control = (
+        dbc.Checklist(id=id_, options=options, value=list(value or []), inline=True)
+        if multi
+        else dbc.Select(id=id_, options=[{"label": o, "value": o} for o in options], value=value)
+    )
+    return dbc.Col([dbc.Label(label, html_for=id_, className="small mb-0"), control], md=4)
+
+
+@callback(
+    Output("retraining-message", "children"),
+    Output("retraining-start-request", "data"),
+    Input("retraining-start", "n_clicks"),
+    State("retraining-confirm", "value"),
+    State("retraining-pending", "data"),
+    State("retraining-models", "value"),
+    State("retraining-trials", "value"),
+    State("retraining-horizon", "value"),
+    State("retraining-exog", "value"),
+    State("retraining-train-too", "value"),
+    prevent_initial_call=True,
+)
+def ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog, train_too):
+    return run_panel.ask_to_start(
+        clicks, confirmed, pending, models, trials, horizon, exog, train_too
+    )
+
+
+@callback(
+    Output("retraining-submit-message", "children"),
+    Input("retraining-start-request", "data"),
+    background=True,
+    running=[(Output("retraining-start", "disabled"), True, False)],
+    cancel=[Input("retraining-cancel", "n_clicks")],
+    prevent_initial_call=True,
+)
+def submit_and_follow(request):
+    return run_panel.submit_and_follow(request)
+
+
+@callback(
+    Output("retraining-cancel-message", "children"),
+    Input("retraining-cancel", "n_clicks"),
+    prevent_initial_call=True,
+)
+def cancel(_clicks):
+    return run_panel.cancel()
+
+
+@callback(
+    *[Output(*target) for target in run_panel.BAR],
+    Output("retraining-outcome-area", "children"),
+    Output("retraining-runs", "data"),
+    Output("retraining-runs", "columns"),
+    Output("retraining-download", "children"),
+    Input("retraining-poll", "n_intervals"),
+    State("retraining-log-run", "children"),
+)
+def poll(_n, shown):
+    return run_panel.poll(shown)
