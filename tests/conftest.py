@@ -124,6 +124,16 @@ def app_dir(trained_dir, tmp_path) -> Path:
 
 
 @pytest.fixture
+def client(app_dir):
+    """The API's test client on a private copy of the trained data directory."""
+    from dashapp import create_app
+
+    app = create_app({"DATA_DIR": str(app_dir), "TESTING": True})
+    app.server.config["APP_DIR"] = app_dir
+    return app.server.test_client()
+
+
+@pytest.fixture
 def live_server(app_dir) -> Iterator[str]:
     with gunicorn(app_dir) as url:
         yield url

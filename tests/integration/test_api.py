@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-import time
 
 import pytest
 
@@ -15,13 +13,6 @@ from tests.support.frames import SAMPLES
 from tests.support.servers import cli, expected_models
 
 SERIES = "store=north/item=mug"
-
-
-@pytest.fixture
-def client(app_dir):
-    app = create_app({"DATA_DIR": str(app_dir), "TESTING": True})
-    app.server.config["APP_DIR"] = app_dir
-    return app.server.test_client()
 
 
 def _forecast(client, **body):
@@ -185,80 +176,6 @@ def test_history_series_metrics_models_importance_and_eda(client):
     assert eda["overview"]["series"] == 9 and eda["dataset_id"] == 1
 
 
-def test_runs_logs_and_cancel_of_a_finished_run(client):
-    listing = client.get("/api/runs").get_json()
-    assert listing["production_run_id"] == 1 and listing["runs"][0]["status"] == "succeeded"
-    assert client.get("/api/runs/1").get_json()["selected_model"]
-    assert client.get("/api/runs/999").status_code == 404
-    first = client.get("/api/runs/1/logs?offset=0").get_json()
-    assert "run 1 succeeded" in first["text"] and first["status"] == "succeeded"
-    rest = client.get(f"/api/runs/1/logs?offset={first['offset']}").get_json()
-    assert rest == {"text": "", "offset": first["offset"], "status": "succeeded"}
-    assert client.get("/api/runs/1/logs?offset=-1").status_code == 422
-    download = client.get("/api/runs/1/log.txt")
-    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
-    cancel = client.post("/api/runs/1/cancel")
-    assert cancel.status_code == 409 and "already ended (succeeded)" in cancel.get_json()["detail"]
-    assert client.get("/api/runs/1").get_json()["status"] == "succeeded"
-
-
-def _wait_for(client, run_id: int, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = client.get(f"/api/runs/{run_id}").get_json()
-        if run["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            return run
-        time.sleep(0.5)
-
-
-def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
-    with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
-        response = client.post("/api/upload", data={"file": (handle, "sales.csv")})
-    assert response.status_code == 201, response.get_json()
-    body = response.get_json()
-    assert body["dataset_id"] == 2
-    assert body["report"]["cleaning"]["series"] == 1
-    # stored by an ingest run, with its log, that read the validated file rather than again
-    ingest = client.get(f"/api/runs/{body['run_id']}").get_json()
-    assert ingest["kind"] == "ingest" and ingest["status"] == "succeeded"
-    assert ingest["dataset_id"] == 2
-    log = client.get(f"/api/runs/{body['run_id']}/logs").get_json()["text"]
-    assert "was validated on upload" in log and "stored as data set version 2" in log
-    runs_before = len(client.get("/api/runs").get_json()["runs"])
-    with open(__file__, "rb") as handle:
-        bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})
-    assert bad.status_code == 422
-    assert "could not be read as CSV" in bad.get_json()["detail"]
-    assert len(client.get("/api/runs").get_json()["runs"]) == runs_before  # no run, no data
-    missing = client.post("/api/upload", data={})
-    assert missing.status_code == 422 and "file" in missing.get_json()["detail"]["multipart"]
-    assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
-    assert client.get("/api/eda?dataset_id=3").status_code == 404
-
-
-def test_a_run_without_a_data_set_trains_the_latest_upload(client):
-    with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
-        uploaded = client.post("/api/upload", data={"file": (handle, "sales.csv")}).get_json()
-    assert uploaded["dataset_id"] == 2
-    # the data set that serves is still 1; a start that names none trains the upload
-    assert client.get("/api/series").get_json()["dataset_id"] == 1
-    started = client.post("/api/runs", json={"models": ["linear_trend"], "horizon": 7})
-    assert started.status_code == 202, started.get_json()
-    assert started.get_json()["dataset_id"] == 2
-    run = _wait_for(client, started.get_json()["id"])
-    assert run["status"] == "succeeded", run
-    serving = client.get("/api/series").get_json()
-    assert serving["dataset_id"] == 2 and len(serving["series"]) == 1
-    # naming a version trains that one
-    named = client.post("/api/runs", json={"models": ["linear_trend"], "dataset_id": 1})
-    assert named.status_code == 202 and named.get_json()["dataset_id"] == 1
-    # its training is the same as above: stop it rather than wait for it
-    client.post(f"/api/runs/{named.get_json()['id']}/cancel")
-    assert _wait_for(client, named.get_json()["id"])["status"] in ("cancelled", "succeeded")
-    unknown = client.post("/api/runs", json={"dataset_id": 99})
-    assert unknown.status_code == 422 and "does not exist" in unknown.get_json()["detail"]
-
-
 @pytest.mark.parametrize(
     ("route", "body"),
     [
@@ -322,36 +239,6 @@ def test_openapi_document_and_health(client):
     health = client.get("/health")
     assert health.status_code == 200
     assert health.get_json() == {"status": "ok", "database": True, "production_run_id": 1}
-
-
-def test_start_a_run_through_the_api_and_a_second_is_refused(client):
-    started = client.post("/api/runs", json={"models": ["linear_trend"], "horizon": 7})
-    assert started.status_code == 202, started.get_json()
-    run_id = started.get_json()["id"]
-    second = client.post("/api/runs", json={"models": ["linear_trend"]})
-    assert second.status_code == 409
-    assert second.get_json()["detail"]["running_run_id"] == run_id
-    uploads = client.application.config["APP_DIR"] / "uploads"
-    before = sorted(uploads.glob("*")) if uploads.exists() else []
-    with open(SAMPLES / "store_item_daily.csv", "rb") as handle:
-        upload = client.post("/api/upload", data={"file": (handle, "sales.csv")})
-    assert upload.status_code == 409 and upload.get_json()["detail"]["running_run_id"] == run_id
-    assert "Wait for it to finish or cancel it" in upload.get_json()["detail"]["message"]
-    after = sorted(uploads.glob("*")) if uploads.exists() else []
-    assert after == before, "a refused upload kept its file"
-    # a file that is wrong says what is wrong, run or no run
-    wrong = client.post("/api/upload", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")})
-    assert wrong.status_code == 422 and "date" in wrong.get_json()["detail"].lower()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        run = client.get(f"/api/runs/{run_id}").get_json()
-        if run["status"] not in ("queued", "running"):
-            break
-        time.sleep(1)
-    assert run["status"] == "succeeded", run
-    assert client.get("/api/metrics").get_json()["run_id"] == run_id
-    bad = client.post("/api/runs", json={"models": ["nope"]})
-    assert bad.status_code == 422 and "Must be one of" in str(bad.get_json()["detail"])
 
 
 @pytest.fixture(scope="module")

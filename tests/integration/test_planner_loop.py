@@ -216,11 +216,6 @@ def test_the_total_and_every_group_add_up_and_the_total_band_is_narrower(client)
     assert np.allclose([p["value"] for p in group["predictions"]], members.sum(axis=0), rtol=1e-6)
 
 
-@pytest.fixture
-def client(app_dir):
-    return create_app({"DATA_DIR": str(app_dir), "TESTING": True}).server.test_client()
-
-
 def test_an_alias_that_cannot_move_leaves_the_serving_run(loop):
     from storage import run_reads, run_rows
     from storage.database import Database
