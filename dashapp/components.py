@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dashapp.auth import admin_token, is_admin
 from forecasting.data.frequency import Frequency, period_unit
 from pipeline.formatting import score, scores
 from pipeline.serving import Scope
@@ -156,4 +157,48 @@ def score_table(models: list[dict], id_: str, tuning: bool = False):
         style_table={"overflowX": "auto", "maxWidth": "100%"},
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "2px 6px"},
         style_header={"fontWeight": "600", "whiteSpace": "normal"},
+    )
+
+
+def access_panel() -> html.Div:
+    """Who may change things here: open, signed in, or a sign-in form."""
+    if not admin_token():
+        return dbc.Alert(
+            "Retraining is open: anyone who can reach this page can upload data and start or "
+            "cancel runs. Set ADMIN_TOKEN to restrict it (see the README).",
+            color="warning",
+            id="retraining-open",
+        )
+    if is_admin():
+        return html.Div(
+            [
+                html.Span(
+                    "Signed in: you may upload data and start or cancel runs. ",
+                    id="retraining-signed-in",
+                ),
+                dbc.Button(
+                    "Sign out", id="retraining-sign-out", size="sm", color="secondary", outline=True
+                ),
+            ],
+            className="mb-3",
+        )
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.P(
+                    "Uploading data and starting or cancelling runs needs the admin token. "
+                    "Everything else is open to read.",
+                    className="mb-2",
+                ),
+                dbc.InputGroup(
+                    [
+                        dbc.Input(
+                            id="retraining-token", type="password", placeholder="Admin token"
+                        ),
+                        dbc.Button("Sign in", id="retraining-sign-in", color="primary"),
+                    ]
+                ),
+            ]
+        ),
+        className="mb-3",
     )

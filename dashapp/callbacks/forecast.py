@@ -11,6 +11,7 @@ from dashapp import components as ui
 from dashapp import figures
 from dashapp.state import app_state
 from forecasting.data.frequency import check_horizon
+from forecasting.data.loading import read_plan_csv
 from forecasting.errors import DataError
 from forecasting.serving.model import SERVED
 from forecasting.serving.requests import ForecastRequest
@@ -140,32 +141,22 @@ def fill_plan(selector, horizon, _reset, upload, current):
 
 
 def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
-    """A plan CSV (a date column and a column per driver) on the table's periods; a
-    period or a driver the file leaves out stays blank."""
+    """A plan CSV (a date column and a column per driver, read as any plan file is:
+    ``read_plan_csv``) on the table's periods; a period or a driver the file leaves out
+    stays blank."""
     import base64
-    import io
 
+    names = [k for k in on_file[0] if k != "date"] if on_file else []
     try:
         raw = base64.b64decode(contents.split(",", 1)[1])
-        frame = pd.read_csv(io.BytesIO(raw))
-    except Exception as exc:  # any unreadable upload gets the same answer
-        raise DataError(f"The plan file could not be read as CSV ({exc}).") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    date = next((c for c in frame.columns if c.lower() in ("date", "ds", "week", "day")), None)
-    names = [k for k in on_file[0] if k != "date"] if on_file else []
-    known = [c for c in frame.columns if c in names]
-    if date is None or not known:
-        raise DataError(
-            "A plan file needs a 'date' column and at least one driver column of "
-            f"{', '.join(names)}."
-        )
-    frame[date] = pd.to_datetime(frame[date], errors="coerce").dt.date.astype(str)
-    by_date = frame.set_index(date)[known]
+    except (ValueError, IndexError):
+        raise DataError("The plan file could not be read as a file.") from None
+    frame = read_plan_csv(raw, names)
+    known = [name for name in names if name in frame.columns]
+    by_date = frame.groupby(frame["ds"].dt.date.astype(str), sort=False)[known].last()
     rows = []
     for row in on_file:
         values = by_date.loc[row["date"]] if row["date"] in by_date.index else None
-        if isinstance(values, pd.DataFrame):
-            values = values.iloc[-1]
         rows.append(
             {"date": row["date"]}
             | {

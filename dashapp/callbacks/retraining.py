@@ -10,11 +10,14 @@ from dash import Input, Output, State, callback, html
 
 from dashapp import run_panel
 from dashapp.auth import is_admin, sign_in, sign_out
-from dashapp.pages.retraining import REFUSED, access_panel
+from dashapp.components import access_panel
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from pipeline import runs
 from pipeline.options import RunOptions
+
+#: what the pending store says after a file was refused: Start waits for a file that is not
+REFUSED = {"refused": True}
 
 
 @callback(

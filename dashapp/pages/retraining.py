@@ -12,8 +12,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp import components as ui
 from dashapp import run_panel
-from dashapp.auth import admin_token, is_admin
 from forecasting.models import ALWAYS, MODELS
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
@@ -56,50 +56,6 @@ def _model_label(name: str) -> str:
     return f"{name} (always)" if name in ALWAYS else name
 
 
-def access_panel() -> html.Div:
-    """Who may change things here: open, signed in, or a sign-in form."""
-    if not admin_token():
-        return dbc.Alert(
-            "Retraining is open: anyone who can reach this page can upload data and start or "
-            "cancel runs. Set ADMIN_TOKEN to restrict it (see the README).",
-            color="warning",
-            id="retraining-open",
-        )
-    if is_admin():
-        return html.Div(
-            [
-                html.Span(
-                    "Signed in: you may upload data and start or cancel runs. ",
-                    id="retraining-signed-in",
-                ),
-                dbc.Button(
-                    "Sign out", id="retraining-sign-out", size="sm", color="secondary", outline=True
-                ),
-            ],
-            className="mb-3",
-        )
-    return dbc.Card(
-        dbc.CardBody(
-            [
-                html.P(
-                    "Uploading data and starting or cancelling runs needs the admin token. "
-                    "Everything else is open to read.",
-                    className="mb-2",
-                ),
-                dbc.InputGroup(
-                    [
-                        dbc.Input(
-                            id="retraining-token", type="password", placeholder="Admin token"
-                        ),
-                        dbc.Button("Sign in", id="retraining-sign-in", color="primary"),
-                    ]
-                ),
-            ]
-        ),
-        className="mb-3",
-    )
-
-
 def layout(**_):
     # the baseline, naive and the intermittent-demand models compete for every series
     model_options = [
@@ -108,7 +64,7 @@ def layout(**_):
     return html.Div(
         [
             html.H2("Retraining"),
-            html.Div(access_panel(), id="retraining-access"),
+            html.Div(ui.access_panel(), id="retraining-access"),
             dbc.Card(
                 dbc.CardBody(
                     [
@@ -197,10 +153,3 @@ def layout(**_):
             run_panel.progress_and_history(),
         ]
     )
-
-
-#: what the pending store says after a file was refused: Start waits for a file that is not
-REFUSED = {"refused": True}
-
-
-# -- the run panel (dashapp/run_panel.py): start, follow, cancel, poll ----------------------

@@ -343,9 +343,23 @@ def _driver(table: pd.DataFrame, column: str, decimal: str, limit: float) -> pd.
 
 
 def read_plan_csv(
-    path: Path, exog: tuple[str, ...], date: str | None = None, ids: list[str] | None = None
+    source: str | Path | bytes,
+    exog: tuple[str, ...] | list[str],
+    date: str | None = None,
+    ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Planned driver values for the forecast periods, read like any sales CSV."""
-    first = exog[0]
-    loaded = load_csv(path, date=date, target=first, ids=ids or None)
-    return loaded.frame.rename(columns={"y": first})
+    """Planned driver values for the forecast periods, read like any sales CSV (dates and
+    numbers in the file's own writing): ``unique_id, ds`` and the drivers the file has.
+    The one reader of plan files: the command line's ``--future`` and the Forecast page's
+    plan upload. A file with none of the drivers is refused, naming them."""
+    raw = _read_bytes(source, Limits())
+    text, _ = _decode(raw)
+    header = next(csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text)), [])
+    present = [name for name in exog if name in {c.strip() for c in header}]
+    if not present:
+        raise DataError(
+            "A plan file needs a date column and at least one driver column of "
+            f"{', '.join(exog)}; this one has {', '.join(header) or 'no header'}."
+        )
+    loaded = load_csv(raw, date=date, target=present[0], ids=ids or None)
+    return loaded.frame.rename(columns={"y": present[0]})

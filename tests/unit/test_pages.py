@@ -118,3 +118,34 @@ def test_a_finished_run_names_what_serves_only_while_it_serves():
     assert outcome_text({**run, "production": True}).endswith("Now serving autoets.")
     rolled_back = outcome_text({**run, "production": False})
     assert "Now serving" not in rolled_back and "another run serves" in rolled_back
+
+
+def _as_upload(text: str) -> str:
+    import base64
+
+    return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+
+
+def test_a_plan_file_on_the_forecast_page_is_read_as_every_plan_file_is():
+    """Day-first dates and decimal commas, as the command line's --future reads them; a
+    period or a driver the file leaves out stays blank."""
+    from dashapp.callbacks.forecast import _uploaded_plan
+
+    on_file = [{"date": d, "price": None, "promo": None}
+               for d in ("2026-03-02", "2026-03-09", "2026-03-16")]  # fmt: skip
+    text = "Datum;price\n02.03.2026;4,50\n16.03.2026;3,99\n"
+    rows = _uploaded_plan(_as_upload(text), on_file)
+    assert rows == [
+        {"date": "2026-03-02", "price": 4.5, "promo": None},
+        {"date": "2026-03-09", "price": None, "promo": None},
+        {"date": "2026-03-16", "price": 3.99, "promo": None},
+    ]
+
+
+def test_a_plan_file_without_a_driver_says_which_it_needs():
+    from dashapp.callbacks.forecast import _uploaded_plan
+    from forecasting.errors import DataError
+
+    on_file = [{"date": "2026-03-02", "price": None, "promo": None}]
+    with pytest.raises(DataError, match="at least one driver column of price, promo"):
+        _uploaded_plan(_as_upload("date,units\n2026-03-02,4\n"), on_file)
