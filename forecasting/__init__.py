@@ -25,7 +25,7 @@ One word per idea, here and in every module, page and API field of the product:
   (``forecasting.evaluation.intervals``; of a sum of series:
   ``forecasting.evaluation.group_bands``).
 - **plan**: the drivers' values for the periods ahead (``forecasting.serving.plans``); a run's
-  progress ``Plan`` (``forecasting.progress``) is the bar's, not this.
+  progress ``Pacing`` (``forecasting.progress``) is the bar's, a different word.
 - **price**, **promotion**: the drivers whose effect has a known sign
   (``forecasting.data.spec``); an **effect** is a price's elasticity or a promotion's lift
   as the served model forecasts it (``forecasting.serving.effects``).

@@ -66,11 +66,11 @@ def checkpoint() -> None:
         reporter.check_cancelled()
 
 
-class Plan:
+class Pacing:
     """Parts of a piece of work with their expected seconds: the reporter for a part
-    reports that part's own fraction, and the plan reports to ``reporter`` the share of
+    reports that part's own fraction, and the pacing reports to ``reporter`` the share of
     all expected seconds done (``forecasting.evaluation.costs``). A part added later (a model a
-    screening kept) grows the plan; the bar that shows it never moves back."""
+    screening kept) grows the pacing; the bar that shows it never moves back."""
 
     def __init__(self, reporter: Reporter, parts: dict[str, float]) -> None:
         self.reporter = reporter

@@ -30,7 +30,7 @@ from forecasting.evaluation.tuning import TuningResult
 from forecasting.evaluation.validation import validate
 from forecasting.models import MODELS, Forecaster
 from forecasting.models.base import forecast_grid
-from forecasting.progress import Plan, Reporter
+from forecasting.progress import Pacing, Reporter
 from forecasting.serving.build import Totals, build_serving
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
@@ -117,29 +117,31 @@ def train_and_forecast(
     screening = len(spec.exog) if options.drivers == "auto" else 0
     shape = Shape.of(modelled, spec.season_length)
     parts = workflow_plan(shape, names, options.screened(), options.n_windows, h_val, screening)
-    plan = Plan(reporter, parts)
-    plan.part("drivers").report(0.0, "screening the drivers" if screening else "")
+    pacing = Pacing(reporter, parts)
+    pacing.part("drivers").report(0.0, "screening the drivers" if screening else "")
     spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
-    plan.finish("drivers")
+    pacing.finish("drivers")
     screens: list[Screen] = []
     failed: dict[str, str] = {}
     if modelled.empty:  # nothing has sold yet, or only new products: the rules serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
-        tuning, selection, screens = validate(modelled, spec, h_val, options, plan, profile, failed)
+        tuning, selection, screens = validate(
+            modelled, spec, h_val, options, pacing, profile, failed
+        )
     screens = [Screen.sat_out(m, why, 1) for m, why in sat_out.items()] + screens
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()
     last_fits = {name: result.model for name, result in tuning.items() if result.model}
     # as production fits them: the served models afresh, the others moved forward
     served = selection.served_models()
-    fitted = fit_models(modelled, spec, tuning, plan.part("forecast"), last_fits, served)
+    fitted = fit_models(modelled, spec, tuning, pacing.part("forecast"), last_fits, served)
     model = build_serving(fitted, selection, df, spec, h_val, profile)
     served, per_model = model.forecast_with_members(h, future, every_model=True)
     # what a planner gets where no plan reaches: scored next to the planned forecast
     unplanned = model.forecast(h) if spec.exog and future is not None else None
     seconds["refit"] = time.perf_counter() - started
-    plan.finish("bands and scores", "forecast ready")
+    pacing.finish("bands and scores", "forecast ready")
     return ForecastOutcome(
         served,
         per_model,

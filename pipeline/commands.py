@@ -143,7 +143,7 @@ def _forecast(system: System, args: argparse.Namespace) -> int:
     from pipeline import serving
 
     cache = serving.ServingCache(system)
-    prod = cache.production()
+    prod = cache.serving_run()
     plan = None
     if args.future is not None and prod.serving.spec.exog:
         plan = read_plan_csv(args.future, prod.serving.spec.exog)

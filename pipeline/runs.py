@@ -1,4 +1,4 @@
-"""The front door for runs: validate, submit, cancel, status, follow and read the log.
+"""The front door for runs: check, submit, cancel, status, follow and read the log.
 
 The command line, the JSON API, the dashboard pages and ``python -m dashapp``'s
 first-start sample all come through here; nothing else creates or launches a
@@ -104,11 +104,11 @@ def accept_upload(
     (``RunConflict``, before anything is kept), then the file is kept for the run that
     stores it. Returns the kept upload and the reading it was judged with."""
     reading = resolve_append(system, reading)
-    validated = uploads.judge(system.settings, raw, reading, system.db)
+    checked = uploads.judge(system.settings, raw, reading, system.db)
     busy = active(system) if free else None
     if busy is not None:
         raise RunConflict(busy["id"])
-    return uploads.keep(system.settings, raw, name, reading, validated), reading
+    return uploads.keep(system.settings, raw, name, reading, checked), reading
 
 
 def submit(system: System, opts: RunOptions) -> dict:

@@ -1,10 +1,10 @@
 """Uploaded files: judged once, kept for the ingest run that stores them.
 
 The page and the API hand an upload to ``accept``: its size is checked, it is
-read, cleaned and validated (``DataError`` saying what is wrong; nothing kept),
+read, cleaned and checked (``DataError`` saying what is wrong; nothing kept),
 and only then are its bytes written under a server-chosen name in
-``DATA_DIR/uploads`` together with the validated data set. The ingest step of
-the run that follows takes that validated data set instead of reading the
+``DATA_DIR/uploads`` together with the checked data set. The ingest step of
+the run that follows takes that checked data set instead of reading the
 file again, when it is asked for the same columns and options.
 """
 
@@ -27,8 +27,8 @@ from storage.database import Database
 from storage.settings import Settings
 
 
-def validate_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
-    """Load, clean and validate; raises ``DataError`` saying what is wrong. Stores nothing."""
+def check_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
+    """Load, clean and check; raises ``DataError`` saying what is wrong. Stores nothing."""
     return prepare(
         raw,
         horizon=opts.horizon,
@@ -51,23 +51,21 @@ def previous_version(db: Database, dataset_id: int) -> Previous:
     return Previous.of(dataset_id, stored.info, stored.frame, stored.plan)
 
 
-def validate_append(
-    raw: bytes, settings: Settings, opts: RunOptions, previous: Previous
-) -> Appended:
-    """New actuals on top of ``previous``, validated as a whole file; stores nothing."""
+def check_append(raw: bytes, settings: Settings, opts: RunOptions, previous: Previous) -> Appended:
+    """New actuals on top of ``previous``, checked as a whole file; stores nothing."""
     country = country_option(opts.country, settings) if opts.country else None
     return append_actuals(previous, raw, limits=limits_from(settings), country=country)
 
 
-def validate(
+def check(
     raw: bytes, settings: Settings, opts: RunOptions, db: Database | None
 ) -> Dataset | Appended:
     """A whole file, or with ``opts.append`` new actuals on top of ``opts.append_to``."""
     if not opts.append:
-        return validate_csv(raw, settings, opts)
+        return check_csv(raw, settings, opts)
     if db is None or opts.append_to is None:
-        raise ValueError("an append is validated against a stored version: resolve it first")
-    return validate_append(raw, settings, opts, previous_version(db, opts.append_to))
+        raise ValueError("an append is checked against a stored version: resolve it first")
+    return check_append(raw, settings, opts, previous_version(db, opts.append_to))
 
 
 #: the options that change how a file is read and cleaned
@@ -77,26 +75,26 @@ READING = (
 )  # fmt: skip
 
 
-def validated_path(path: Path, settings: Settings, opts: RunOptions) -> Path:
-    """Where the validated data set of this file, read with these options, is kept."""
+def checked_path(path: Path, settings: Settings, opts: RunOptions) -> Path:
+    """Where the checked data set of this file, read with these options, is kept."""
     reading = {k: getattr(opts, k) for k in READING}
     reading["country"] = country_option(opts.country, settings)
     key = hashlib.sha256(json.dumps(reading, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(path).with_name(f"{Path(path).stem}.{key}.validated")
+    return Path(path).with_name(f"{Path(path).stem}.{key}.checked")
 
 
-def keep_validated(
+def keep_checked(
     path: Path, settings: Settings, opts: RunOptions, data: Dataset | Appended
 ) -> None:
-    target = validated_path(path, settings, opts)
+    target = checked_path(path, settings, opts)
     temp = target.with_name(f".{target.name}.{os.getpid()}")
     joblib.dump(data, temp)
     temp.replace(target)
 
 
-def load_validated(path: Path, settings: Settings, opts: RunOptions) -> Dataset | Appended | None:
-    """The data set validated from this file with these options, if one was kept."""
-    target = validated_path(path, settings, opts)
+def load_checked(path: Path, settings: Settings, opts: RunOptions) -> Dataset | Appended | None:
+    """The data set checked from this file with these options, if one was kept."""
+    target = checked_path(path, settings, opts)
     if not target.is_file():
         return None
     try:
@@ -128,24 +126,24 @@ def check_size(settings: Settings, raw: bytes) -> None:
 def judge(
     settings: Settings, raw: bytes, opts: RunOptions, db: Database | None = None
 ) -> Dataset | Appended:
-    """The upload validated (its size, then the whole reading); ``DataError`` saying what is
+    """The upload checked (its size, then the whole reading); ``DataError`` saying what is
     wrong when it is not. Nothing is kept."""
     check_size(settings, raw)
-    return validate(raw, settings, opts, db)
+    return check(raw, settings, opts, db)
 
 
 def keep(
-    settings: Settings, raw: bytes, name: str, opts: RunOptions, validated: Dataset | Appended
+    settings: Settings, raw: bytes, name: str, opts: RunOptions, checked: Dataset | Appended
 ) -> Upload:
-    """Keep a judged upload and its validated data set for the run that stores it."""
+    """Keep a judged upload and its checked data set for the run that stores it."""
     path = _keep(settings.uploads_dir, raw)
-    keep_validated(path, settings, opts, validated)
-    data = validated.dataset if isinstance(validated, Appended) else validated
+    keep_checked(path, settings, opts, checked)
+    data = checked.dataset if isinstance(checked, Appended) else checked
     report = data.validation_report()
     notes = data.notes()
-    if isinstance(validated, Appended):
-        report["append"] = validated.report()
-        notes.append(validated.describe())
+    if isinstance(checked, Appended):
+        report["append"] = checked.report()
+        notes.append(checked.describe())
     return Upload(
         path,
         Path(name).name or "upload.csv",

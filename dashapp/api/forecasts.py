@@ -46,7 +46,7 @@ class Forecast(MethodView):
 
 
 def _forecast(reads: serving.ServingCache, body: dict) -> dict:
-    prod = reads.production()
+    prod = reads.serving_run()
     check_horizon(body["horizon"], prod.serving.spec.freq)
     request = ForecastRequest(body["horizon"], model=body["model"], drivers=body["drivers"])
     asked = body["series"]

@@ -42,7 +42,7 @@ class Models(MethodView):
         reads = app_state().reads
         if not reads.serves():
             return {"run_id": None, "selected_model": None, "models": []}
-        prod = reads.production()
+        prod = reads.serving_run()
         return {
             "run_id": prod.run["id"],
             "selected_model": prod.run["selected_model"],

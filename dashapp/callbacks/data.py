@@ -21,12 +21,12 @@ from pipeline.serving import queries, reports
 )
 def update_history(selector):
     reads = app_state().reads
-    selection = ui.parse_selector(selector)
-    history = queries.history(reads, selection)
+    scope = ui.parse_selector(selector)
+    history = queries.history(reads, scope)
     quantity, _freq = reports.quantity(reads)
     fig = figures.history_with_forecast(history, None, quantity, tail=10_000)
     title = (
-        f"History of {quantity}: {selection.label} (red: outliers; open grey: periods the "
+        f"History of {quantity}: {scope.label} (red: outliers; open grey: periods the "
         "file had no value for, filled by the gap rule)"
     )
     table = history.assign(date=history["ds"].dt.date.astype(str))[

@@ -23,7 +23,7 @@ from pipeline.serving import queries, reports
 def _plan_rows(selector, horizon) -> list[dict]:
     """The plan on file for the scope's next ``horizon`` periods, one row per period."""
     reads = app_state().reads
-    drivers = list(reads.production().serving.spec.exog)
+    drivers = list(reads.serving_run().serving.spec.exog)
     if not drivers:
         return []
     rows = serving.forecast(reads, ForecastRequest(int(horizon)), ui.parse_selector(selector)).rows
@@ -44,7 +44,7 @@ def _frame(selector, horizon, model, plan, on_file) -> tuple[pd.DataFrame, str]:
 def _forecast(selector, horizon, model, plan, on_file):
     """The served forecast of the chosen scope, its label and what its plan gave."""
     reads = app_state().reads
-    selection = ui.parse_selector(selector)
+    scope = ui.parse_selector(selector)
     model = None if model == SERVED else model
     own = None
     if plan and plan != on_file:  # the planner's own plan
@@ -53,10 +53,10 @@ def _forecast(selector, horizon, model, plan, on_file):
                 f"The plan table has {len(plan)} periods and the horizon is {horizon}: "
                 "go back to the plan on file, or upload one with a row per period."
             )
-        own = _edited_plan(reads, selection, int(horizon), plan, on_file)
+        own = _edited_plan(reads, scope, int(horizon), plan, on_file)
     request = ForecastRequest(int(horizon), model=model, plan=own)
-    result = serving.forecast(reads, request, selection)
-    return result, selection.label, _plan_note(result.answer.plan, int(horizon))
+    result = serving.forecast(reads, request, scope)
+    return result, scope.label, _plan_note(result.answer.plan, int(horizon))
 
 
 def _plan_note(use, horizon: int) -> str | None:
@@ -78,13 +78,13 @@ def _plan_note(use, horizon: int) -> str | None:
     return text + (" " + "; ".join(details) + "." if details else "")
 
 
-def _edited_plan(reads, selection, horizon: int, plan: list[dict], on_file: list[dict]):
+def _edited_plan(reads, scope, horizon: int, plan: list[dict], on_file: list[dict]):
     """Each series' plan on file with the planner's changes: a price changed from a to b
     scales every series' planned price in that period by b/a (a group's table shows
     their mean), a promotion is set as typed, and a cleared cell clears the period's
     value for every series (no plan there: the fill rules or the driver-free forecast)."""
-    spec = reads.production().serving.spec
-    rows = serving.forecast(reads, ForecastRequest(horizon), selection).rows
+    spec = reads.serving_run().serving.spec
+    rows = serving.forecast(reads, ForecastRequest(horizon), scope).rows
     own = rows[["unique_id", "ds", *spec.exog]].copy()
     step = own.groupby("unique_id", sort=False).cumcount().to_numpy()
     for k, (mine, theirs) in enumerate(zip(plan, on_file, strict=True)):
@@ -170,7 +170,7 @@ def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
 
 def _check_horizon(horizon) -> int:
     """A whole number of periods within the limit (2.5 is refused, not cut to 2)."""
-    return check_horizon(horizon, app_state().reads.production().serving.spec.freq)
+    return check_horizon(horizon, app_state().reads.serving_run().serving.spec.freq)
 
 
 @callback(
@@ -192,8 +192,8 @@ def update(selector, horizon, model, plan, on_file):
     except DataError as exc:
         return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
     reads = app_state().reads
-    selection = ui.parse_selector(selector)
-    history = queries.history(reads, selection)
+    scope = ui.parse_selector(selector)
+    history = queries.history(reads, scope)
     quantity, _freq = reports.quantity(reads)
     fig = figures.history_with_forecast(history, frame, quantity, tail=3 * horizon)
     table = _table(frame)
@@ -201,7 +201,7 @@ def update(selector, horizon, model, plan, on_file):
     if "bands extrapolated" in table:
         table["bands extrapolated"] = table["bands extrapolated"].map({True: "yes", False: ""})
     columns = [{"name": c, "id": c} for c in table.columns]
-    served = queries.how_served(reads, selection, None if model == SERVED else model)
+    served = queries.how_served(reads, scope, None if model == SERVED else model)
     notes = [
         html.Div(served, id="forecast-served") if served else None,
         html.Div(plan_note, id="forecast-plan-note") if plan_note else None,

@@ -25,15 +25,15 @@ from pipeline.serving import queries, reports
 )
 def backtest_chart(selector, compare):
     reads = app_state().reads
-    selection = ui.parse_selector(selector)
-    prod = reads.production()
+    scope = ui.parse_selector(selector)
+    prod = reads.serving_run()
     backtest = reports.run_artifact(reads, "backtest")
-    chosen = queries.members(selection, prod.keys)
+    chosen = queries.members(scope, prod.keys)
     rows = backtest.loc[backtest["unique_id"].isin(chosen)]
     trained = [m["model"] for m in reports.model_table(reads, prod.run["id"])]
     shown = [c for c in (compare or []) if c in trained and c in rows.columns]
     summed = rows.groupby("ds")[["y", SERVED, *shown]].sum().reset_index()
-    history = queries.history(reads, selection)
+    history = queries.history(reads, scope)
     history = history.loc[history["ds"] < summed["ds"].min()].tail(3 * len(summed))
     fig = go.Figure(
         go.Scatter(x=history["ds"], y=history["y"], name="history", line={"color": "#999"})
@@ -51,7 +51,7 @@ def backtest_chart(selector, compare):
         fig.add_trace(go.Scatter(x=summed["ds"], y=summed[col], name=name, mode="lines"))
     fig.update_layout(hovermode="x unified")
     quantity, _freq = reports.quantity(reads)
-    title = f"Backtest of {quantity} on the held-out window: {selection.label}"
+    title = f"Backtest of {quantity} on the held-out window: {scope.label}"
     return figures.responsive(fig, figures.DATE_AXIS, quantity), title
 
 

@@ -26,8 +26,8 @@ from pipeline.serving import queries, reports
 )
 def update(selector):
     reads = app_state().reads
-    selection = ui.parse_selector(selector)
-    history = queries.history(reads, selection)
+    scope = ui.parse_selector(selector)
+    history = queries.history(reads, scope)
     quantity, freq = reports.quantity(reads)
     unit = period_unit(freq)
     forecast, kpis = None, []
@@ -37,10 +37,10 @@ def update(selector):
     kpis.append(ui.growth_card(history["y"], freq))
     models, why, loop = [], [], []
     if reads.serves():
-        prod = reads.production()
+        prod = reads.serving_run()
         try:
             request = ForecastRequest(prod.serving.horizon)
-            forecast = serving.forecast(reads, request, selection).summed()
+            forecast = serving.forecast(reads, request, scope).summed()
         except DataError:
             forecast = None
         metrics = prod.run["metrics"] or {}
@@ -62,11 +62,11 @@ def update(selector):
             ("earlier", loop_views.realised_sentence(reads, prod.run["id"])),
         )
         why = [html.P(s, className="small", id=f"overview-{k}") for k, s in said if s]
-        loop = loop_views.last_forecast_section(reads, selection, quantity)
+        loop = loop_views.last_forecast_section(reads, scope, quantity)
     else:
         kpis.append(ui.kpi_card("Production model", "none yet", "train one on Retraining"))
     chart = figures.history_with_forecast(history, forecast, quantity)
     comparison = (
         figures.model_comparison(models) if models else figures.empty("No trained models yet")
     )
-    return kpis, chart, f"{quantity} and forecast: {selection.label}", comparison, why, loop
+    return kpis, chart, f"{quantity} and forecast: {scope.label}", comparison, why, loop

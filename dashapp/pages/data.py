@@ -170,9 +170,9 @@ EFFECT_COLUMNS = {
 
 def _effects_section(reads, dataset_id: int):
     """What the served model says each price and promotion does, per group."""
-    if not reads.serves() or reads.production().dataset_id != dataset_id:
+    if not reads.serves() or reads.serving_run().dataset_id != dataset_id:
         return None
-    spec = reads.production().serving.spec
+    spec = reads.serving_run().serving.spec
     if not any(spec.role(name) != "other" for name in spec.exog):
         return None
     table = reports.driver_effects(reads)

@@ -20,7 +20,7 @@ def layout(**_):
     reads = app_state().reads
     if not reads.serves():
         return html.Div([html.H2("Forecast"), ui.no_model_notice()])
-    prod = reads.production()
+    prod = reads.serving_run()
     spec = prod.serving.spec
     limit = max_horizon(spec.freq)
     unit = period_unit(spec.freq)

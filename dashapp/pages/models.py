@@ -22,7 +22,7 @@ def layout(**_):
     reads = state.reads
     if not reads.serves():
         return html.Div([html.H2("Models"), ui.no_model_notice()])
-    prod = reads.production()
+    prod = reads.serving_run()
     models = reports.model_table(reads, prod.run["id"])
     links = []
     if state.settings.mlflow_ui_url:

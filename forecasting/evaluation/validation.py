@@ -28,7 +28,7 @@ from forecasting.evaluation.screening import (
 from forecasting.evaluation.selection import Selection, select
 from forecasting.evaluation.tuning import TuningResult, tune
 from forecasting.models import MODELS, PAST_PLAN
-from forecasting.progress import Cancelled, Plan, Reporter
+from forecasting.progress import Cancelled, Pacing, Reporter
 
 log = logging.getLogger(__name__)
 #: an expensive model whose expected validation costs this many times the cheap models'
@@ -41,7 +41,7 @@ def validate(
     spec: DataSpec,
     h: int,
     options: TrainOptions,
-    plan: Plan | None = None,
+    pacing: Pacing | None = None,
     profile: pd.DataFrame | None = None,
     failed: dict[str, str] | None = None,
 ) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
@@ -49,7 +49,8 @@ def validate(
 
     The cheap candidates are validated on every series; each expensive model of the
     default set first on a sample (``forecasting.evaluation.screening``), and on the rest only
-    where it wins there. ``plan`` (``forecasting.evaluation.costs``) paces the progress reports.
+    where it wins there. ``pacing`` (``forecasting.evaluation.costs``) paces the progress
+    reports.
     A model whose fit, validation or tuning fails is left out, with the reason in
     ``failed`` and the log; the others go on (a run fails only when none is left).
     """
@@ -57,7 +58,7 @@ def validate(
     names = options.model_names()
     if spec.exog:
         names += [name for name in PAST_PLAN if name not in names]
-    plan = plan or Plan(Reporter(), {})
+    pacing = pacing or Pacing(Reporter(), {})
     screened = [n for n in names if n in options.screened()]
     scales = fold_scales(df, h, options.n_windows, spec.season_length)
     validated = profile is None or (profile["ladder_step"] == "long").any()
@@ -67,7 +68,7 @@ def validate(
     def run(
         name: str, rows: pd.DataFrame, part: str, windows: int | None = None
     ) -> TuningResult | None:
-        reporter = plan.part(part)
+        reporter = pacing.part(part)
         reporter.check_cancelled()
         reporter.report(0.0, f"validating {name}" + (" on a sample" if "screen" in part else ""))
         try:
@@ -153,9 +154,9 @@ def validate(
         )  # fmt: skip
         screens.append(verdict)
         log.info("screen: %s", verdict.describe())
-        if verdict.kept:  # the plan grows by its validation on every series
+        if verdict.kept:  # the pacing grows by its validation on every series
             shape = Shape.of(df, spec.season_length)
-            plan.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
+            pacing.add(f"validate {name}", validation_seconds(name, shape, options.n_windows, h))
             result = run(name, df, f"validate {name}")
             if result is not None:
                 tuning[name] = result

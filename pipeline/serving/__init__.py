@@ -13,7 +13,7 @@ phrases them for its users.
 """
 
 from pipeline.serving.forecasts import ServedForecast, forecast
-from pipeline.serving.production import Production, ServingCache
+from pipeline.serving.production import ServingCache, ServingRun
 from pipeline.serving.queries import Scope
 
-__all__ = ["Production", "Scope", "ServedForecast", "ServingCache", "forecast"]
+__all__ = ["Scope", "ServedForecast", "ServingCache", "ServingRun", "forecast"]

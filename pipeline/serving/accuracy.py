@@ -207,7 +207,7 @@ def against_actuals(cache: ServingCache, scope: Scope) -> Comparison | None:
         summed = rows.drop(columns=["unique_id", "y"])
     else:
         if cache.run_id() == run["id"]:
-            model = cache.production().serving
+            model = cache.serving_run().serving
         else:
             model = cache.system.artifacts.load(run["id"], "serving")
         summed = model.sum_forecast(rows.drop(columns="y").assign(extrapolated=False))

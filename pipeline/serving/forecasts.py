@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from forecasting.serving.requests import ForecastAnswer, ForecastRequest, answer
-from pipeline.serving.production import Production, ServingCache
+from pipeline.serving.production import ServingCache, ServingRun
 from pipeline.serving.queries import Scope, members
 
 
@@ -16,7 +16,7 @@ class ServedForecast:
     """A forecast of the serving run, per series, and what it rests on."""
 
     answer: ForecastAnswer
-    production: Production
+    production: ServingRun
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def forecast(
 ) -> ServedForecast:
     """The serving run's answer to ``request`` (its series named by ``scope`` when given):
     the same numbers the command line, the API, the pages and the MLflow model give."""
-    prod = cache.production()
+    prod = cache.serving_run()
     if scope is not None:
         request = replace(request, series=tuple(members(scope, prod.keys)))
     return ServedForecast(answer(prod.serving, request, prod.stored), prod)

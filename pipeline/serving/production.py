@@ -26,7 +26,7 @@ from storage.results import stored_forecasts
 
 
 @dataclass
-class Production:
+class ServingRun:
     """The serving run as read once: its row, model, data set and stored forecast."""
 
     run: dict
@@ -55,7 +55,7 @@ class ServingCache:
     def __init__(self, system: System):
         self.system = system
         self._lock = threading.Lock()
-        self._production: Production | None = None
+        self._serving_run: ServingRun | None = None
         #: (database version, serving run id) last seen
         self._seen: tuple[int | None, int | None] = (None, None)
         self._dataset: dict[int, DatasetRows] = {}
@@ -73,16 +73,16 @@ class ServingCache:
     def serves(self) -> bool:
         return self.run_id() is not None
 
-    def production(self) -> Production:
+    def serving_run(self) -> ServingRun:
         run_id = self.run_id()
         if run_id is None:
             raise NothingServes("No model serves yet: train one first.")
         with self._lock:
-            if self._production is None or self._production.run["id"] != run_id:
-                self._production = self._read(run_id)
-            return self._production
+            if self._serving_run is None or self._serving_run.run["id"] != run_id:
+                self._serving_run = self._read(run_id)
+            return self._serving_run
 
-    def _read(self, run_id: int) -> Production:
+    def _read(self, run_id: int) -> ServingRun:
         run = run_reads.get_run(self.system.db, run_id)
         serving = self.system.artifacts.load(run_id, "serving")
         dataset_id = run["dataset_id"]
@@ -100,7 +100,7 @@ class ServingCache:
             )
         keys = series_keys(self.system.db, dataset_id)
         stored = StoredForecast.of(stored_forecasts(self.system.db, run_id), serving)
-        return Production(run, serving, dataset_id, keys, stored)
+        return ServingRun(run, serving, dataset_id, keys, stored)
 
     def generation(self) -> tuple[int | None, int | None]:
         """What a read depends on: the serving run and the data set shown (one lookup)."""
@@ -114,7 +114,7 @@ class ServingCache:
     def _dataset_of(self, run_id: int | None) -> int | None:
         if run_id is None:
             return latest_dataset_id(self.system.db)
-        prod = self._production
+        prod = self._serving_run
         if prod is not None and prod.run["id"] == run_id:
             return prod.dataset_id
         return run_reads.get_run(self.system.db, run_id)["dataset_id"]

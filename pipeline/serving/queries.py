@@ -58,7 +58,7 @@ def series_details(cache: ServingCache) -> pd.DataFrame | None:
     nothing serves, or the data set shown is not the serving run's)."""
     if not cache.serves():
         return None
-    prod = cache.production()
+    prod = cache.serving_run()
     if prod.dataset_id != cache.dataset_id():
         return None
     if prod.series is None:
@@ -95,7 +95,7 @@ def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> s
     details = series_details(cache)
     if details is None:
         return None
-    chosen = members(scope, cache.production().keys)
+    chosen = members(scope, cache.serving_run().keys)
     rows = details.set_index("unique_id").reindex(chosen)
     asked = model not in (None, SERVED)
     on_rule = rows["served_by"].isin(RULE_CANDIDATES)

@@ -36,7 +36,7 @@ def run_artifact(cache: ServingCache, name: str, run_id: int | None = None):
 def feature_importance(cache: ServingCache) -> dict[str, dict[str, float]]:
     """Per tree model of the serving run, each feature's importance."""
     out = {}
-    for name, model in cache.production().serving.fitted.items():
+    for name, model in cache.serving_run().serving.fitted.items():
         importance = model.feature_importance()
         if importance is not None:
             out[name] = importance.round(6).to_dict()
@@ -79,7 +79,7 @@ def quantity(cache: ServingCache, dataset_id: int | None = None) -> tuple[str, F
 def driver_effects(cache: ServingCache) -> dict:
     """The serving run's drivers: role, whether used, and the served model's price
     elasticity or promotion lift per series and per group (``forecasting.serving.effects``)."""
-    prod = cache.production()
+    prod = cache.serving_run()
     spec = prod.serving.spec
     try:
         per_series = cache.system.artifacts.load(prod.run["id"], "effects")

@@ -1,10 +1,10 @@
-"""Step ``ingest``: read, validate and clean a CSV, then store it as a new data set version.
+"""Step ``ingest``: read, check and clean a CSV, then store it as a new data set version.
 
 With ``append`` the file is new actuals on top of a stored version
 (``forecasting.data.appending``): the new version holds that history with the new
 periods, and records which version it grew from and what it revised.
 
-A file is judged the way an upload is (``pipeline.uploads.validate_csv``); for
+A file is judged the way an upload is (``pipeline.uploads.check_csv``); for
 an upload, what that validation produced was kept beside the file, and this
 step uses it instead of reading the file a second time.
 """
@@ -19,7 +19,7 @@ from forecasting.data.dataset import Dataset
 from forecasting.errors import DataError
 from pipeline.context import RunContext
 from pipeline.options import RunOptions
-from pipeline.uploads import load_validated, validate, validated_path
+from pipeline.uploads import check, checked_path, load_checked
 from storage import run_rows
 from storage.database import Database
 from storage.datasets import save_dataset
@@ -58,14 +58,14 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     raw = path.read_bytes()
     source = opts.source_name or path.name
     uploaded = path.resolve().parent == ctx.settings.uploads_dir.resolve()
-    validated = load_validated(path, ctx.settings, opts) if uploaded else None
-    if validated is None:
+    checked = load_checked(path, ctx.settings, opts) if uploaded else None
+    if checked is None:
         ctx.report(0.1, f"read {len(raw):,} bytes from {source}")
-        validated = validate(raw, ctx.settings, opts, ctx.db)
+        checked = check(raw, ctx.settings, opts, ctx.db)
     else:
-        ctx.report(0.1, f"{source} ({len(raw):,} bytes) was validated on upload")
-    appended = validated if isinstance(validated, Appended) else None
-    data = appended.dataset if appended else validated
+        ctx.report(0.1, f"{source} ({len(raw):,} bytes) was checked on upload")
+    appended = checked if isinstance(checked, Appended) else None
+    data = appended.dataset if appended else checked
     if appended:
         ctx.log.info("%s", appended.describe())
     r = data.cleaned.report
@@ -91,6 +91,6 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     dataset_id = store_dataset(ctx.db, data, raw, source, appended)
     run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
     if uploaded:
-        validated_path(path, ctx.settings, opts).unlink(missing_ok=True)
+        checked_path(path, ctx.settings, opts).unlink(missing_ok=True)
     ctx.log.info("stored as data set version %d", dataset_id)
     return dataset_id

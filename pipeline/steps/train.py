@@ -17,7 +17,7 @@ from forecasting.evaluation.costs import Shape
 from forecasting.evaluation.metrics import METRIC_NAMES
 from forecasting.evaluation.why import why_served
 from forecasting.models import MODELS
-from forecasting.progress import Plan
+from forecasting.progress import Pacing
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
 from forecasting.workflow import TrainOptions, backtest, production_model
@@ -83,16 +83,16 @@ def train(
     screened_drivers = len(spec.exog) if options.drivers == "auto" else 0
     shape = Shape.of(df, spec.season_length)
     parts = train_parts(shape, options, tracker is not None, h, screened_drivers)
-    plan = Plan(ctx.reporter(), parts)
+    pacing = Pacing(ctx.reporter(), parts)
     with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
-        report = backtest(df, spec, h, options, plan.part("backtest"))
+        report = backtest(df, spec, h, options, pacing.part("backtest"))
         # every reader forecasts with the file's plan; the totals as validation says
         horizon = stored_horizon(spec.freq, h)
         serving = production_model(
-            df, spec, h, report.outcome, plan.part("production"), stored.plan, horizon
+            df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon
         )
     ctx.log.info("%s", serving.coherence.describe())
-    plan.part("saving").report(0.0, "saving the fitted models")
+    pacing.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
     series = serving_series(serving, diverged)
     effects = driver_effects(serving)
@@ -130,9 +130,9 @@ def train(
         ctx.log.info("%s", holdout)
     trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
     rows = _model_rows(trained, options)
-    plan.finish("saving")
+    pacing.finish("saving")
     if tracker is not None:
-        plan.part("MLflow").report(0.0, "logging to MLflow")
+        pacing.part("MLflow").report(0.0, "logging to MLflow")
         trained.registered_version = _track(tracker, trained, rows, served, coverage)
     save_model_results(ctx.db, ctx.run_id, rows)
     run_rows.update_run(

@@ -46,7 +46,7 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     assert ingest["kind"] == "ingest" and ingest["status"] == "succeeded"
     assert ingest["dataset_id"] == 2
     log = client.get(f"/api/runs/{body['run_id']}/logs").get_json()["text"]
-    assert "was validated on upload" in log and "stored as data set version 2" in log
+    assert "was checked on upload" in log and "stored as data set version 2" in log
     runs_before = len(client.get("/api/runs").get_json()["runs"])
     with open(__file__, "rb") as handle:
         bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})

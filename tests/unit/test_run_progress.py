@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from forecasting.progress import Plan
+from forecasting.progress import Pacing
 from pipeline.context import RunContext
 from storage import run_reads, run_rows
 from storage.database import Database
@@ -54,17 +54,17 @@ def test_a_new_plan_shares_what_is_left_among_the_steps_to_come(context):
         assert seen[-1] == pytest.approx(0.75)  # the train step has all of the second half
 
 
-def test_a_plan_paces_its_parts_by_their_expected_seconds():
+def test_the_pacing_weighs_its_parts_by_their_expected_seconds():
     reported: list[float] = []
     from forecasting.progress import Reporter
 
-    plan = Plan(Reporter(lambda v, _m: reported.append(v)), {"cheap": 1.0, "dear": 9.0})
-    plan.part("cheap").report(1.0)
+    pacing = Pacing(Reporter(lambda v, _m: reported.append(v)), {"cheap": 1.0, "dear": 9.0})
+    pacing.part("cheap").report(1.0)
     assert reported[-1] == pytest.approx(0.1)
-    plan.part("dear").report(0.5)
+    pacing.part("dear").report(0.5)
     assert reported[-1] == pytest.approx(0.55)
-    plan.add("kept after a screen", 10.0)  # the plan grows: the share done shrinks
-    plan.part("dear").report(1.0)
+    pacing.add("kept after a screen", 10.0)  # the pacing grows: the share done shrinks
+    pacing.part("dear").report(1.0)
     assert reported[-1] == pytest.approx(0.5)
 
 
