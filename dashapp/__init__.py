@@ -14,6 +14,7 @@ import diskcache
 from dash import Dash, DiskcacheManager
 from flask import jsonify
 
+from dashapp import callbacks
 from dashapp.api import ApiFlask, init_api
 from dashapp.auth import init_auth
 from dashapp.headers import install_csp
@@ -100,8 +101,7 @@ def create_app(config: dict | None = None) -> Dash:
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    import dashapp.callbacks  # noqa: F401  (each page's callbacks, registered with Dash)
-
+    callbacks.register(app)  # each page's callbacks and the shell's, for this app
     app.layout = shell(dash.page_registry)
     install_csp(app)
     # Dash registers its script bundles on the first request, after marking that done:

@@ -6,6 +6,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.callbacks.registry import callback
+
 
 def shell(registry) -> html.Div:
     links = [
@@ -34,7 +36,7 @@ def shell(registry) -> html.Div:
     )
 
 
-@dash.callback(
+@callback(
     dash.Output("shell-collapse", "is_open"),
     dash.Input("shell-toggler", "n_clicks"),
     dash.State("shell-collapse", "is_open"),

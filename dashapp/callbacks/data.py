@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dash_table, html
+from dash import Input, Output, dash_table, html
 
 from dashapp import components as ui
 from dashapp import figures
+from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from pipeline.formatting import scores
 from pipeline.serving import queries, reports

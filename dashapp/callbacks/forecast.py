@@ -5,10 +5,11 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashapp import components as ui
 from dashapp import figures
+from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from forecasting.data.frequency import check_horizon
 from forecasting.data.loading import read_plan_csv

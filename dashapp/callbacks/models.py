@@ -6,11 +6,12 @@ import dash
 import dash_bootstrap_components as dbc
 import optuna
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, html
 
 from dashapp import components as ui
 from dashapp import figures, loop_views
 from dashapp.auth import is_admin
+from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.serving.model import SERVED

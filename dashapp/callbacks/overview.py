@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, callback, html
+from dash import Input, Output, html
 
 from dashapp import components as ui
 from dashapp import figures, loop_views
+from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from forecasting.data.frequency import period_unit
 from forecasting.errors import DataError

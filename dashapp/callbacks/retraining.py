@@ -6,10 +6,11 @@ import base64
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, html
 
 from dashapp import run_panel
 from dashapp.auth import is_admin, sign_in, sign_out
+from dashapp.callbacks.registry import callback
 from dashapp.components import access_panel
 from dashapp.state import app_state
 from forecasting.errors import DataError
