@@ -141,9 +141,11 @@ def check_horizon(
     whole = isinstance(h, int | float) and not isinstance(h, bool) and float(h).is_integer()
     if whole and h >= 1 and (limit is None or h <= limit):
         return int(h)
+    # a number box outside its bounds hands over nothing: say the rule, not "got None"
+    got = "" if h is None else f", got {h}"
     if limit is None:
-        raise error(f"The horizon must be a whole number of at least 1 period, got {h}.")
-    raise error(f"The horizon must be a whole number from 1 to {limit} periods, got {h}.")
+        raise error(f"The horizon must be a whole number of at least 1 period{got}.")
+    raise error(f"The horizon must be a whole number from 1 to {limit} periods{got}.")
 
 
 def stored_horizon(freq: Frequency, h: int) -> int:

@@ -83,3 +83,23 @@ def test_unknown_column_and_driver_are_named(store_item_csv):
 def test_horizon_must_be_positive(store_item_csv):
     with pytest.raises(DataError, match="at least 1 period"):
         prepare(store_item_csv, horizon=0)
+
+
+@pytest.mark.parametrize(
+    ("asked", "says"),
+    [
+        (0, "from 1 to 52 periods, got 0."),
+        (2.5, "from 1 to 52 periods, got 2.5."),
+        (53, "from 1 to 52 periods, got 53."),
+        # a number box outside its bounds hands the page nothing: no "got None"
+        (None, "The horizon must be a whole number from 1 to 52 periods."),
+    ],
+)
+def test_the_horizon_rule_says_the_range_and_what_was_asked(asked, says):
+    from forecasting.data.frequency import check_horizon, frequency_from_alias
+
+    weekly = frequency_from_alias("W-SUN")
+    assert check_horizon(52, weekly) == 52 and check_horizon(3.0, weekly) == 3
+    with pytest.raises(DataError) as refused:
+        check_horizon(asked, weekly)
+    assert str(refused.value).endswith(says)
