@@ -1,5 +1,7 @@
-"""A plain ``pip install .`` (not editable) serves the dashboard's CSS and trains the
-first-start sample: what the app needs besides code ships as package data."""
+"""A plain ``pip install .`` (not editable) serves the dashboard's CSS, ships the
+first-start samples and trains a first file: what the app needs besides code ships as
+package data. (The first start on the bundled sample itself is
+``tests/system/test_app_start.py``'s: here a small file keeps the install test short.)"""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.frames import ROOT
+from tests.support.frames import ROOT, make_frame
 from tests.support.servers import free_port
 
 SHIPPED = ["forecasting", "pipeline", "storage", "dashapp", "pyproject.toml", "README.md"]
@@ -77,13 +79,25 @@ def test_the_installed_package_is_what_runs(installed):
     assert all(path.startswith(str(work / "venv")) for path in where.stdout.split()), where.stdout
 
 
-def test_python_m_dashapp_serves_the_css_and_trains_the_sample(installed):
+def test_python_m_dashapp_serves_the_css_ships_its_samples_and_trains_a_first_file(installed):
     work, python = installed
+    shipped = subprocess.run(
+        [python, "-c", "from dashapp.__main__ import SAMPLE; print(SAMPLE.parent)"],
+        cwd=work, env=_clean_env(), capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert shipped.startswith(str(work / "venv")), shipped
+    for name in ("store_item_daily.csv", "ecommerce_sales_data.csv"):
+        assert (Path(shipped) / name).stat().st_size > 10_000, name
+    first = work / "first.csv"
+    frame = make_frame(n_series=2, periods=120)
+    frame.rename(columns={"unique_id": "store", "ds": "date", "y": "units"}).to_csv(
+        first, index=False
+    )
     port = free_port()
     env = _clean_env(DATA_DIR=str(work / "data"))
     log = open(work / "dashapp.log", "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
-        [python, "-m", "dashapp", "--port", str(port), "--workers", "1"],
+        [python, "-m", "dashapp", "--port", str(port), "--workers", "1", "--sample", first],
         cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
