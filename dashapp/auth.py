@@ -20,7 +20,7 @@ from flask_smorest import abort
 from dashapp.state import app_state
 
 SESSION_KEY = "admin"
-#: the OpenAPI security scheme of the token (declared in ``dashapp/api.py``)
+#: the OpenAPI security scheme of the token (declared in ``dashapp/api/edge.py``)
 BEARER_SCHEME = "bearerAuth"
 #: outputs of the Dash callbacks that change things but cannot look at the session
 #: themselves: the background job that starts a run (the others check ``is_admin`` and

@@ -1,4 +1,7 @@
-"""Data: the history table, what cleaning did, the EDA report, anomalies and per-series accuracy."""
+"""Data: the history table, what cleaning did, the EDA report, anomalies and per-series accuracy.
+
+The page's layout; what changes it is ``dashapp.callbacks.data``.
+"""
 
 from __future__ import annotations
 

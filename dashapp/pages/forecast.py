@@ -1,4 +1,7 @@
-"""Forecast: any horizon, any trained model, what-if drivers; chart, table and downloads."""
+"""Forecast: any horizon, any trained model, what-if drivers; chart, table and downloads.
+
+The page's layout; what changes it is ``dashapp.callbacks.forecast``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Models: the held-out backtest of every model, their scores, and how tuning went."""
+"""Models: the held-out backtest of every model, their scores, and how tuning went.
+
+The page's layout; what changes it is ``dashapp.callbacks.models``.
+"""
 
 from __future__ import annotations
 

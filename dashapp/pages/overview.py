@@ -1,4 +1,7 @@
-"""Overview: headline numbers, history with the latest forecast, and how the models compare."""
+"""Overview: headline numbers, history with the latest forecast, and how the models compare.
+
+The page's layout; what changes it is ``dashapp.callbacks.overview``.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ and log, cancel, and the history of runs.
 The run's state lives in the database, so a reload or a second tab shows the
 same run; only the run's options (with a file path) cross into the background
 job. The run panel (start, progress, cancel, runs) is ``dashapp/run_panel.py``.
+The page's layout; what changes it is ``dashapp.callbacks.retraining``.
 """
 
 from __future__ import annotations
