@@ -23,13 +23,19 @@ from tests.support.servers import (
 #: that no worker is left with a long file at the end while the others sit idle
 SLOWEST_FILES = (
     "test_pipeline_runs.py",
-    "test_run_processes.py",
+    "test_browser.py",
+    "test_planner_loop.py",
+    "test_browser_runs.py",
+    "test_app_start.py",
     "test_crash_safety.py",
     "test_api.py",
+    "test_run_processes.py",
     "test_cli.py",
-    "test_browser_runs.py",
-    "test_browser.py",
     "test_deploy.py",
+    "test_package.py",
+    "test_api_runs.py",
+    "test_browser_loop.py",
+    "test_websocket.py",
 )
 
 
