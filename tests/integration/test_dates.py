@@ -13,10 +13,6 @@ from tests.support.files import european_monthly
 from tests.support.servers import cli
 
 
-def _read(values: list[str], keys: list[str] | None = None):
-    return read_dates(pd.Series(values), None if keys is None else pd.Series(keys))
-
-
 def test_the_command_line_reads_the_european_file_as_monthly(tmp_path):
     path = tmp_path / "kaese.csv"
     path.write_bytes(european_monthly())
@@ -43,7 +39,7 @@ def test_a_date_no_order_can_read_is_a_typo_named_with_its_row(empty_client):
     weeks = [f"{d:%d.%m.%Y}" for d in pd.date_range("2024-07-01", periods=12, freq="W-MON")]
     weeks[5] = "32.09.2024"  # the stranger's typo: day 32 with the day first
     with pytest.raises(DataError, match=r"'32.09.2024' \(data row 6\) is not a date"):
-        _read(weeks)
+        read_dates(pd.Series(weeks))
     rows = "\n".join(f"{w},{i}" for i, w in enumerate(weeks))
     response = empty_client.post(
         "/api/upload", data={"file": (io.BytesIO(f"Datum,Menge\n{rows}\n".encode()), "t.csv")}

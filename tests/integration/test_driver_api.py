@@ -3,53 +3,20 @@ both held-out scores, the drivers' effects and many series in one call."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from dashapp import create_app
-from tests.support.files import priced_promoted_weekly
+from tests.support.files import PLANNED_WEEKS, planned_weekly_file
 from tests.support.servers import cli
 
-H = 8
-
-
-def planned_file(path) -> tuple[str, pd.Timestamp]:
-    """The history, then 8 weeks of prices and displays with blank units; one store's
-    item lacks the third planned week (as in real exports). Returns its id and date."""
-    frame = priced_promoted_weekly(12, weeks=120)
-    history, plan = frame.iloc[:0], []
-    history = frame
-    last = frame["week"].max()
-    rng = np.random.default_rng(0)
-    for (store, item), rows in frame.groupby(["store", "item"]):
-        weeks = pd.date_range(last, periods=H + 1, freq="W-WED")[1:]
-        price = rows["price"].iloc[-1] * rng.choice([0.8, 1.0, 1.2], H)
-        plan.append(
-            pd.DataFrame(
-                {
-                    "store": store,
-                    "item": item,
-                    "week": weeks,
-                    "units": np.nan,
-                    "price": price.round(2),
-                    "display": rng.integers(0, 2, H).astype(float),
-                }
-            )
-        )
-    plan = pd.concat(plan, ignore_index=True)
-    hole = plan.index[(plan["store"] == "st0") & (plan["item"] == "it0")][2]
-    when = plan.loc[hole, "week"]
-    plan = plan.drop(hole)
-    pd.concat([history, plan]).to_csv(path, index=False)
-    return "store=st0/item=it0", when
+H = PLANNED_WEEKS
 
 
 @pytest.fixture(scope="module")
 def planned_client(tmp_path_factory):
     root = tmp_path_factory.mktemp("planned")
     path, data_dir = root / "planned.csv", root / "data"
-    uid, when = planned_file(path)
+    uid, when = planned_weekly_file(path)
     # the drivers are named: on twelve series a display one week in six is too rare to
     # pass the screen beyond noise, and these tests are about the plan, not the screen
     result = cli(

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.support.frames import ROOT
 
 #: gunicorn's (which failed) and the backtest's; the graph test above covers every order
 ENTRY_POINTS = ["forecasting.evaluation.backtest", "dashapp.api"]

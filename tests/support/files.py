@@ -210,3 +210,37 @@ def coded_export(months: int = 72, seed: int = 4) -> pd.DataFrame:
                     )
                 )
     return pd.concat(rows, ignore_index=True)
+
+
+#: the weeks of prices and displays ``planned_weekly_file`` plans past the history
+PLANNED_WEEKS = 8
+
+
+def planned_weekly_file(path) -> tuple[str, pd.Timestamp]:
+    """The history, then 8 weeks of prices and displays with blank units; one store's
+    item lacks the third planned week (as in real exports). Returns its id and date."""
+    frame = priced_promoted_weekly(12, weeks=120)
+    plan = []
+    last = frame["week"].max()
+    rng = np.random.default_rng(0)
+    for (store, item), rows in frame.groupby(["store", "item"]):
+        weeks = pd.date_range(last, periods=PLANNED_WEEKS + 1, freq="W-WED")[1:]
+        price = rows["price"].iloc[-1] * rng.choice([0.8, 1.0, 1.2], PLANNED_WEEKS)
+        plan.append(
+            pd.DataFrame(
+                {
+                    "store": store,
+                    "item": item,
+                    "week": weeks,
+                    "units": np.nan,
+                    "price": price.round(2),
+                    "display": rng.integers(0, 2, PLANNED_WEEKS).astype(float),
+                }
+            )
+        )
+    plan = pd.concat(plan, ignore_index=True)
+    hole = plan.index[(plan["store"] == "st0") & (plan["item"] == "it0")][2]
+    when = plan.loc[hole, "week"]
+    plan = plan.drop(hole)
+    pd.concat([frame, plan]).to_csv(path, index=False)
+    return "store=st0/item=it0", when

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.frames import ROOT
+
 PACKAGES = ("dashapp", "pipeline", "forecasting", "storage")
 #: DESIGN.md's folder rules: each package and the packages of ours it may import
 ALLOWED = {
