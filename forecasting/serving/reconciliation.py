@@ -18,7 +18,7 @@ sum of its series as they come.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -78,6 +78,9 @@ class Hierarchy:
     levels: dict[str, pd.Series]
     S: np.ndarray
     names: list[str]
+    #: the validation folds' frames, worked out once (``folds``): choosing how the totals
+    #: are made and the adjustment where MinT serves read the same ones
+    folds_: list[dict] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, table: pd.DataFrame, keys: pd.DataFrame, columns: list[str]) -> Hierarchy:
@@ -88,6 +91,25 @@ class Hierarchy:
     @property
     def aggregates(self) -> list[str]:
         return self.names[: len(self.names) - len(self.series)]
+
+    def folds(
+        self,
+        table: pd.DataFrame,
+        served: pd.Series,
+        df: pd.DataFrame,
+        season_length: int,
+        freq: str,
+    ) -> list[dict]:
+        """``fold_frames`` of this hierarchy's validation ``table``, fitted once."""
+        if self.folds_ is None:
+            scored = table.assign(served=served.to_numpy())
+            self.folds_ = fold_frames(scored, self, df, season_length, freq)
+        return self.folds_
+
+
+def reconcilable(table: pd.DataFrame) -> bool:
+    """Whether the validated series are enough to reconcile, and few enough to afford it."""
+    return 2 <= table["unique_id"].nunique() <= MAX_SERIES
 
 
 def aggregate(df: pd.DataFrame, levels: dict[str, pd.Series]) -> pd.DataFrame:
@@ -134,16 +156,17 @@ def choose(
     columns: list[str],
     season_length: int,
     freq: str,
+    tree: Hierarchy | None = None,
 ) -> Coherence:
     """Bottom-up or MinT, by the validation folds of ``table`` (``unique_id, cutoff, ds,
-    y``; ``served`` the served validation forecast of each row)."""
-    series = sorted(table["unique_id"].unique())
-    if len(series) < 2:
-        return Coherence(BOTTOM_UP, note="one validated series: nothing to reconcile")
-    if len(series) > MAX_SERIES:
+    y``; ``served`` the served validation forecast of each row). ``tree``: the hierarchy
+    of ``table``, when the caller keeps it for the adjustment too."""
+    if not reconcilable(table):
+        if table["unique_id"].nunique() < 2:
+            return Coherence(BOTTOM_UP, note="one validated series: nothing to reconcile")
         return Coherence(BOTTOM_UP, note=f"over {MAX_SERIES:,} validated series")
-    scored = validation_scores(table, served, df, Hierarchy.of(table, keys, columns),
-                               season_length, freq)  # fmt: skip
+    tree = tree or Hierarchy.of(table, keys, columns)
+    scored = validation_scores(table, served, df, tree, season_length, freq)
     if scored is None:
         return Coherence(BOTTOM_UP, note="one validation fold: no held-apart weights")
     validation, levels = scored
@@ -165,7 +188,7 @@ def validation_scores(
     Besides the two coherent ways (bottom-up, MinT) the table keeps the totals' own
     AutoETS models (``AGGREGATE``: each aggregate forecast alone, the series as served),
     which do not add up and are reported, never served."""
-    folds = fold_frames(table.assign(served=served.to_numpy()), tree, df, season_length, freq)
+    folds = tree.folds(table, served, df, season_length, freq)
     if len(folds) < 2:
         return None
     first = table.loc[table["cutoff"] == table["cutoff"].min()]
@@ -203,12 +226,14 @@ def adjustment(
     columns: list[str],
     season_length: int,
     freq: str,
+    tree: Hierarchy | None = None,
 ) -> pd.DataFrame:
     """Where MinT serves: ``unique_id, ds, delta`` to add to the served ``forecast`` (all
-    history's models, every period stored), with weights from every validation fold."""
-    tree = Hierarchy.of(table, keys, columns)
+    history's models, every period stored), with weights from every validation fold
+    (``tree``'s, fitted once, when ``choose`` had it)."""
+    tree = tree or Hierarchy.of(table, keys, columns)
     series = tree.series
-    folds = fold_frames(table.assign(served=served.to_numpy()), tree, df, season_length, freq)
+    folds = tree.folds(table, served, df, season_length, freq)
     errors = np.hstack([f["errors"] for f in folds])
     rows = forecast.loc[forecast["unique_id"].isin(series)]
     wide = rows.pivot(index="unique_id", columns="ds", values="yhat").reindex(series)
@@ -291,8 +316,12 @@ def coherent(
     table = table.loc[served.notna()]
     served = served.loc[served.notna()]
     freq, m = spec.freq.alias, spec.season_length
-    chosen = choose(table, served, df, keys, columns, m, freq)
+    # one hierarchy for the choice and the adjustment: the totals' models on each fold
+    # are fitted once
+    tree = Hierarchy.of(table, keys, columns) if reconcilable(table) else None
+    chosen = choose(table, served, df, keys, columns, m, freq, tree)
     if chosen.method == MINT:
         base = answer(serving, ForecastRequest(stored_horizon)).rows
-        chosen = replace(chosen, delta=adjustment(base, table, served, df, keys, columns, m, freq))
+        delta = adjustment(base, table, served, df, keys, columns, m, freq, tree)
+        chosen = replace(chosen, delta=delta)
     return chosen
