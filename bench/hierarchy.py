@@ -66,13 +66,14 @@ def backtested(name: str, root: Path, cache: Path) -> dict:
     if path.is_file():
         return pickle.loads(path.read_bytes())
     from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
     from forecasting.evaluation.backtest import holdout_split
     from forecasting.evaluation.selection import combine
     from forecasting.serving.model import SERVED
     from forecasting.workflow import TrainOptions, backtest
 
     h, country = PANELS[name].horizon, PANELS[name].country
-    data = prepare(with_groups(name, root), horizon=h, country=country)
+    data = prepare(with_groups(name, root), ReadingOptions(country=country), horizon=h)
     started = time.perf_counter()
     with joblib.parallel_config(n_jobs=2):
         report = backtest(data.frame, data.spec, h, TrainOptions())

@@ -96,14 +96,11 @@ def panel_csv(name: str, data: Path, work: Path | None = None) -> Path:
 def load(name: str, data: Path, work: Path | None = None):
     """The panel as the product reads it: ``(Dataset, horizon)``."""
     from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
 
     panel = PANELS[name]
-    dataset = prepare(
-        panel_csv(name, data, work),
-        horizon=panel.horizon,
-        country=panel.country,
-        ids=list(panel.ids) or None,
-        date=panel.date,
-        target=panel.target,
+    reading = ReadingOptions(
+        date=panel.date, target=panel.target, ids=panel.ids or None, country=panel.country
     )
+    dataset = prepare(panel_csv(name, data, work), reading, horizon=panel.horizon)
     return dataset, panel.horizon

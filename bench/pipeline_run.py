@@ -30,6 +30,7 @@ from panels import PANELS, panel_csv
 def measure_run(csv: str, args: dict) -> dict:
     """Inside a child process: one full pipeline run on a fresh data directory."""
     os.environ["DATA_DIR"] = args["data_dir"]
+    from forecasting.data.reading_options import ReadingOptions
     from pipeline import runs
     from pipeline.options import RunOptions
     from pipeline.system import open_system
@@ -41,7 +42,7 @@ def measure_run(csv: str, args: dict) -> dict:
             kind="run",
             csv=csv,
             source_name=Path(csv).name,
-            country=args["country"],
+            reading=ReadingOptions(country=args["country"]),
             horizon=args["horizon"],
             trials=args["trials"],
             timeout=args["timeout"],
@@ -67,12 +68,14 @@ def measure_backtest(csv: str, args: dict) -> dict:
     import joblib
 
     from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
     from forecasting.workflow import SELECTED, TrainOptions, backtest
 
     started = time.perf_counter()
     with PeakMemory() as memory:
         memory.label = "load"
-        data = prepare(csv, horizon=args["horizon"], country=args["country"])
+        reading = ReadingOptions(country=args["country"])
+        data = prepare(csv, reading, horizon=args["horizon"])
         loaded = time.perf_counter()
         memory.label = "backtest"
         options = TrainOptions(trials=args["trials"], timeout=args["timeout"])

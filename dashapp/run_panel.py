@@ -25,7 +25,7 @@ reading of the run (``run_view``), so they cannot disagree.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dash
 import dash_bootstrap_components as dbc
@@ -33,6 +33,7 @@ from dash import dash_table, dcc, html
 
 from dashapp.auth import is_admin
 from dashapp.state import app_state, background_settings
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.models import MODELS
 from pipeline import runs
@@ -211,21 +212,20 @@ def start_options(
         raise DataError(blocked)
     pending = pending if pending and pending.get("path") else None
     kind = ("run" if train_too else "ingest") if pending else "train"
-    reading = (pending or {}).get("reading") or {}
+    reading = ReadingOptions()  # training a stored version reads no file
+    if pending:  # the columns the upload was read with, the drivers ticked
+        reading = replace(ReadingOptions.from_dict(pending.get("reading") or {}), exog=exog or ())
     return RunOptions(
         kind=kind,
         csv=pending["path"] if pending else None,
         source_name=pending["name"] if pending else None,
         append=bool(pending and pending.get("append_to")),
         append_to=pending.get("append_to") if pending else None,
-        date=reading.get("date"),
-        target=reading.get("target"),
-        ids=reading.get("ids") or None,
+        reading=reading,
         # every model ticked is the default set (the expensive ones screened on a sample)
         models=None if not models or set(models) >= set(MODELS) else list(models),
         trials=whole(trials, "number of trials") or 0,
         horizon=whole(horizon, "horizon"),
-        exog=list(exog or []) if pending else [],
     )
 
 

@@ -30,7 +30,7 @@ from forecasting.workflow import (
 )
 from pipeline import json_output
 from pipeline.formatting import describe_plan, scores
-from pipeline.options import country_option, limits_from
+from pipeline.options import limits_from, reading_from_args
 from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.settings import load_settings
 
@@ -57,21 +57,8 @@ def run_adhoc(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise DataError(str(exc)) from exc
     settings = load_settings()
-    country = country_option(args.country, settings)
-    limits = limits_from(settings)
-    data = prepare(
-        args.csv,
-        horizon=args.horizon,
-        date=args.date,
-        target=args.target,
-        ids=args.ids,
-        exog=args.exog,
-        prices=args.prices,
-        promotions=args.promotions,
-        country=country,
-        gap_policy=args.gap_policy,
-        limits=limits,
-    )
+    reading = reading_from_args(args).with_default_calendar(settings.holiday_country)
+    data = prepare(args.csv, reading, horizon=args.horizon, limits=limits_from(settings))
     _print_dataset(data)
     with joblib.parallel_config(n_jobs=args.jobs), terminal_progress(args.quiet) as bar:
         reporter = Reporter(on_progress=bar)

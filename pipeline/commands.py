@@ -15,7 +15,7 @@ import sys
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE
 from pipeline import runs
-from pipeline.options import RunOptions
+from pipeline.options import RunOptions, reading_from_args
 from pipeline.system import System, open_system
 from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.results import production
@@ -56,15 +56,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         kind=args.command,
         csv=str(csv.resolve()) if csv else None,
         source_name=csv.name if csv else None,
-        date=getattr(args, "date", None),
-        target=getattr(args, "target", None),
-        ids=getattr(args, "ids", None),
-        exog=getattr(args, "exog", []) or [],
-        prices=getattr(args, "prices", []) or [],
-        promotions=getattr(args, "promotions", []) or [],
+        reading=reading_from_args(args),
         constraints=not getattr(args, "no_constraints", False),
-        country=getattr(args, "country", None),
-        gap_policy=getattr(args, "gap_policy", "zero"),
         dataset_id=getattr(args, "dataset", None),
         horizon=getattr(args, "horizon", None),
         **({"models": [m.strip() for m in models.split(",") if m.strip()]} if models else {}),

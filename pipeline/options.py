@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from argparse import Namespace
+from copy import copy
+from dataclasses import dataclass, field, fields
 
 from forecasting.data.frequency import check_horizon
 from forecasting.data.gaps import DEFAULT_GAP_POLICY
 from forecasting.data.limits import Limits
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import check_names
@@ -25,17 +28,10 @@ class RunOptions:
     kind: str = "run"
     csv: str | None = None
     source_name: str | None = None
-    date: str | None = None
-    target: str | None = None
-    ids: list[str] | None = None
-    exog: list[str] = field(default_factory=list)
-    #: drivers declared a price or a promotion (the rest get their role by name)
-    prices: list[str] = field(default_factory=list)
-    promotions: list[str] = field(default_factory=list)
+    #: how the file is read (its calendar, when not named: the settings')
+    reading: ReadingOptions = field(default_factory=ReadingOptions)
     #: whether prices and promotions keep their effect signs in the models
     constraints: bool = True
-    country: str | None = None
-    gap_policy: str = DEFAULT_GAP_POLICY
     dataset_id: int | None = None
     #: new actuals: the file goes on top of a stored version (``append_to``, the latest
     #: when the front door takes it) instead of replacing the data
@@ -71,12 +67,16 @@ class RunOptions:
         return STEPS[self.kind]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Flat JSON, as runs have always been stored: the reading's keys beside the rest."""
+        rest = {f.name: copy(getattr(self, f.name)) for f in fields(self) if f.name != "reading"}
+        return {**rest, **self.reading.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict) -> RunOptions:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """From stored flat JSON (keys no longer known are ignored)."""
+        reading, rest = ReadingOptions.split(data)
+        known = {f.name for f in fields(cls)} - {"reading"}
+        return cls(reading=reading, **{k: v for k, v in rest.items() if k in known})
 
 
 def limits_from(settings) -> Limits:
@@ -89,7 +89,15 @@ def limits_from(settings) -> Limits:
     )
 
 
-def country_option(value: str | None, settings) -> str | None:
-    """The holiday calendar asked for, else the settings' (``none``: no calendar)."""
-    country = value or settings.holiday_country
-    return None if country.lower() == "none" else country
+def reading_from_args(args: Namespace) -> ReadingOptions:
+    """The reading the command line's data flags ask for (``cli._data_options``)."""
+    return ReadingOptions(
+        date=getattr(args, "date", None),
+        target=getattr(args, "target", None),
+        ids=getattr(args, "ids", None),
+        exog=getattr(args, "exog", None),
+        prices=getattr(args, "prices", None),
+        promotions=getattr(args, "promotions", None),
+        country=getattr(args, "country", None),
+        gap_policy=getattr(args, "gap_policy", None) or DEFAULT_GAP_POLICY,
+    )

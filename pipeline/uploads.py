@@ -21,7 +21,7 @@ import joblib
 from forecasting.data.appending import Appended, Previous, append_actuals
 from forecasting.data.dataset import Dataset, prepare
 from forecasting.errors import DataError
-from pipeline.options import RunOptions, country_option, limits_from
+from pipeline.options import RunOptions, limits_from
 from pipeline.stored import resolve_dataset
 from storage.database import Database
 from storage.settings import Settings
@@ -29,19 +29,8 @@ from storage.settings import Settings
 
 def check_csv(raw: bytes, settings: Settings, opts: RunOptions) -> Dataset:
     """Load, clean and check; raises ``DataError`` saying what is wrong. Stores nothing."""
-    return prepare(
-        raw,
-        horizon=opts.horizon,
-        date=opts.date,
-        target=opts.target,
-        ids=opts.ids,
-        exog=opts.exog,
-        prices=opts.prices,
-        promotions=opts.promotions,
-        country=country_option(opts.country, settings),
-        gap_policy=opts.gap_policy,
-        limits=limits_from(settings),
-    )
+    reading = opts.reading.with_default_calendar(settings.holiday_country)
+    return prepare(raw, reading, horizon=opts.horizon, limits=limits_from(settings))
 
 
 def previous_version(db: Database, dataset_id: int) -> Previous:
@@ -53,8 +42,7 @@ def previous_version(db: Database, dataset_id: int) -> Previous:
 
 def check_append(raw: bytes, settings: Settings, opts: RunOptions, previous: Previous) -> Appended:
     """New actuals on top of ``previous``, checked as a whole file; stores nothing."""
-    country = country_option(opts.country, settings) if opts.country else None
-    return append_actuals(previous, raw, limits=limits_from(settings), country=country)
+    return append_actuals(previous, raw, limits=limits_from(settings), country=opts.reading.country)
 
 
 def check(
@@ -68,18 +56,15 @@ def check(
     return check_append(raw, settings, opts, previous_version(db, opts.append_to))
 
 
-#: the options that change how a file is read and cleaned
-READING = (
-    "date", "target", "ids", "exog", "prices", "promotions", "country", "gap_policy", "horizon",
-    "windows", "append", "append_to",
-)  # fmt: skip
+#: the run options besides the reading that change how a file is checked
+CHECKING = ("horizon", "windows", "append", "append_to")
 
 
 def checked_path(path: Path, settings: Settings, opts: RunOptions) -> Path:
     """Where the checked data set of this file, read with these options, is kept."""
-    reading = {k: getattr(opts, k) for k in READING}
-    reading["country"] = country_option(opts.country, settings)
-    key = hashlib.sha256(json.dumps(reading, sort_keys=True).encode()).hexdigest()[:16]
+    reading = opts.reading.with_default_calendar(settings.holiday_country).to_dict()
+    checking = {**reading, **{k: getattr(opts, k) for k in CHECKING}}
+    key = hashlib.sha256(json.dumps(checking, sort_keys=True).encode()).hexdigest()[:16]
     return Path(path).with_name(f"{Path(path).stem}.{key}.checked")
 
 

@@ -12,6 +12,7 @@ from dashapp.api.schemas.datasets import EdaArgs, UploadForm, UploadResponse
 from dashapp.api.schemas.runs import RunSchema
 from dashapp.auth import admin_only
 from dashapp.state import app_state
+from forecasting.data.reading_options import ReadingOptions
 from pipeline import runs
 from pipeline.options import RunOptions
 from pipeline.serving import reports
@@ -59,11 +60,8 @@ class Upload(MethodView):
 
 
 def _reading_options(form: dict) -> RunOptions:
-    fields = {k: form[k] for k in ("date", "target", "country", "gap_policy") if form.get(k)}
-    for name in ("ids", "exog", "prices", "promotions"):
-        if form.get(name):
-            fields[name] = [s.strip() for s in form[name].split(",") if s.strip()]
-    return RunOptions(kind="eda", append=form.get("mode") == "append", **fields)
+    reading = ReadingOptions.from_dict(form)  # list fields as comma-separated text
+    return RunOptions(kind="eda", append=form.get("mode") == "append", reading=reading)
 
 
 @blp.route("/eda")

@@ -13,6 +13,7 @@ from dashapp.auth import is_admin, sign_in, sign_out
 from dashapp.callbacks.registry import callback
 from dashapp.components import access_panel
 from dashapp.state import app_state
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from pipeline import runs
 from pipeline.options import RunOptions
@@ -137,7 +138,8 @@ def read_again(clicks, date, target, ids, pending):
         return dash.no_update, dash.no_update
     if not is_admin():
         return dash.no_update, dash.no_update
-    reading = RunOptions(kind="eda", date=date, target=target, ids=list(ids or []))
+    chosen = ReadingOptions(date=date, target=target, ids=ids or ())
+    reading = RunOptions(kind="eda", reading=chosen)
     with open(pending["path"], "rb") as handle:
         raw = handle.read()
     return _judged(raw, pending["name"], reading)
@@ -171,7 +173,7 @@ def _judged(raw: bytes, filename: str, reading: RunOptions):
         # what Start reads the file with: the columns as detected or chosen here
         "reading": {"date": mapping["date"], "target": mapping["target"], "ids": mapping["ids"]},
         # the sales column was guessed among several: Start waits for the planner's word
-        "needs_target": bool(mapping.get("target_candidates")) and reading.target is None,
+        "needs_target": bool(mapping.get("target_candidates")) and reading.reading.target is None,
     }
     return _report_card(upload.report, upload.notes, filename), pending
 

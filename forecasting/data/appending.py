@@ -22,6 +22,7 @@ from forecasting.data.frequency import frequency_from_alias, infer_frequency
 from forecasting.data.gaps import DEFAULT_GAP_POLICY
 from forecasting.data.limits import Limits
 from forecasting.data.loading import LoadedData, load_csv
+from forecasting.data.reading_options import NO_CALENDAR, ReadingOptions
 from forecasting.errors import DataError
 
 #: revisions listed one by one in the report (the count is always whole)
@@ -38,16 +39,10 @@ class Previous:
     #: ``unique_id, ds`` and the drivers' planned values past the last sale (or None)
     plan: pd.DataFrame | None
     freq_alias: str
-    date: str | None
-    target: str | None
-    ids: list[str]
+    #: how the version was read: its columns, drivers, calendar and gap rule
+    reading: ReadingOptions
     wide: bool
-    exog: list[str]
     attributes: list[str]
-    prices: list[str] = field(default_factory=list)
-    promotions: list[str] = field(default_factory=list)
-    country: str | None = None
-    gap_policy: str = DEFAULT_GAP_POLICY
     #: every column of the file the version was read from (empty for versions stored
     #: before the mapping kept them)
     columns: list[str] = field(default_factory=list)
@@ -62,16 +57,18 @@ class Previous:
             frame=frame,
             plan=plan,
             freq_alias=info["freq"],
-            date=mapping.get("date"),
-            target=mapping.get("target"),
-            ids=list(mapping.get("ids") or []),
+            reading=ReadingOptions(
+                date=mapping.get("date"),
+                target=mapping.get("target"),
+                ids=mapping.get("ids") or (),
+                exog=info.get("exog") or (),
+                prices=detected.get("prices") or (),
+                promotions=detected.get("promotions") or (),
+                country=info.get("country") or NO_CALENDAR,
+                gap_policy=(info.get("cleaning") or {}).get("gap_policy", DEFAULT_GAP_POLICY),
+            ),
             wide=bool(mapping.get("wide")),
-            exog=list(info.get("exog") or []),
             attributes=list(info.get("attributes") or []),
-            prices=list(detected.get("prices") or []),
-            promotions=list(detected.get("promotions") or []),
-            country=info.get("country"),
-            gap_policy=(info.get("cleaning") or {}).get("gap_policy", DEFAULT_GAP_POLICY),
             columns=list(mapping.get("columns") or []),
         )
 
@@ -142,18 +139,20 @@ def append_actuals(
     """The stored history with the new file on top, cleaned and validated as one file.
 
     Raises ``DataError`` saying what is wrong (other columns, another frequency, nothing
-    new); nothing is changed by a refused append.
+    new); nothing is changed by a refused append. ``country``: another holiday
+    calendar than the stored version's.
     """
+    was = previous.reading
     try:
         loaded = load_csv(
             raw,
-            date=previous.date,
-            target=None if previous.wide else previous.target,
-            ids=None if previous.wide or not previous.ids else previous.ids,
+            date=was.date,
+            target=None if previous.wide else was.target,
+            ids=None if previous.wide or not was.ids else list(was.ids),
             limits=limits,
         )
     except DataError as exc:
-        named = [c for c in (previous.date, previous.target, *previous.ids) if c]
+        named = [c for c in (was.date, was.target, *was.ids) if c]
         raise DataError(
             f"New actuals need the columns of data set version {previous.id} "
             f"({', '.join(named)}): {exc}"
@@ -163,9 +162,9 @@ def append_actuals(
     mapping = replace(
         loaded.mapping,
         attributes=[c for c in previous.attributes if c not in loaded.mapping.ids],
-        drivers=list(previous.exog),
+        drivers=list(was.exog),
     )
-    keep = ["unique_id", "ds", "y", *mapping.ids, *mapping.attributes, *previous.exog]
+    keep = ["unique_id", "ds", "y", *mapping.ids, *mapping.attributes, *was.exog]
     incoming = loaded.frame[[c for c in keep if c in loaded.frame.columns]]
     history = previous.frame[[c for c in keep if c in previous.frame.columns]]
     sold = incoming["y"].notna()
@@ -201,13 +200,15 @@ def append_actuals(
             combined[col] = np.nan
         combined[col] = combined.groupby("unique_id", sort=False)[col].transform("first")
     merged = replace(loaded, frame=combined.reset_index(drop=True), mapping=mapping)
+    reading = replace(
+        was,
+        prices=[c for c in was.prices if c in was.exog],
+        promotions=[c for c in was.promotions if c in was.exog],
+        country=country or was.country,
+    )
     data = from_loaded(
         merged,
-        exog=previous.exog or None,
-        prices=[c for c in previous.prices if c in previous.exog],
-        promotions=[c for c in previous.promotions if c in previous.exog],
-        country=country if country is not None else previous.country,
-        gap_policy=previous.gap_policy,
+        reading,
         limits=limits,
         named=False,
         known_ahead=True,  # the stored version's drivers were known ahead when stored
@@ -235,17 +236,17 @@ DERIVED = ("unique_id", "ds", "y")
 
 def _same_columns(previous: Previous, loaded: LoadedData) -> None:
     """The new file must name the series the way the stored version does."""
-    mapping = loaded.mapping
-    if not previous.wide and sorted(mapping.ids) != sorted(previous.ids):
+    mapping, was = loaded.mapping, previous.reading
+    if not previous.wide and sorted(mapping.ids) != sorted(was.ids):
         raise DataError(
             f"The file's series id columns are {', '.join(mapping.ids) or 'none'}, but data set "
-            f"version {previous.id} has {', '.join(previous.ids) or 'none (one series)'}: "
+            f"version {previous.id} has {', '.join(was.ids) or 'none (one series)'}: "
             "new actuals need the same columns as the stored data."
         )
     # the first file's columns, those it used and those it said it would not use (its
     # descriptions, outcomes not known ahead): next month's export is the same export
-    stored = {previous.date, previous.target, *previous.ids, *previous.attributes,
-              *previous.exog, *previous.columns}  # fmt: skip
+    stored = {was.date, was.target, *was.ids, *previous.attributes, *was.exog,
+              *previous.columns}  # fmt: skip
     given = mapping.columns or list(loaded.frame.columns)
     extra = [c for c in given if c not in stored and c not in DERIVED]
     if not previous.wide and extra:
@@ -255,7 +256,7 @@ def _same_columns(previous: Previous, loaded: LoadedData) -> None:
             "id, attribute or driver changes what the series are): drop them, or replace "
             "the data instead."
         )
-    missing = [c for c in previous.exog if c not in mapping.drivers]
+    missing = [c for c in was.exog if c not in mapping.drivers]
     if missing:
         raise DataError(
             f"The file has no {', '.join(missing)} column, a driver of data set version "

@@ -10,10 +10,10 @@ import pandas as pd
 from forecasting.data.cleaning import CleanData, clean
 from forecasting.data.driver_kinds import why_not_a_driver
 from forecasting.data.frequency import check_horizon, default_horizon, infer_frequency, period_unit
-from forecasting.data.gaps import DEFAULT_GAP_POLICY
 from forecasting.data.ladder import NEW_PERIODS, profile_series
 from forecasting.data.limits import Limits
 from forecasting.data.loading import LoadedData, load_csv
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.data.spec import DataSpec, driver_roles
 from forecasting.data.wide import describe_wide
 from forecasting.errors import DataError
@@ -169,80 +169,73 @@ class Dataset:
 
 def prepare(
     source: str | Path | bytes,
+    reading: ReadingOptions | None = None,
     *,
     horizon: int | None,
-    date: str | None = None,
-    target: str | None = None,
-    ids: list[str] | None = None,
-    exog: list[str] | None = None,
-    prices: list[str] | None = None,
-    promotions: list[str] | None = None,
-    country: str | None = "US",
-    gap_policy: str = DEFAULT_GAP_POLICY,
     limits: Limits | None = None,
 ) -> Dataset:
     """Load, clean and validate. Every series is kept, however short (the ladder forecasts it).
 
     ``horizon`` is only checked here; ``None`` means the usual one for the frequency.
+    A reading without a calendar (``country`` None) builds none.
     """
     if horizon is not None:
         check_horizon(horizon)
-    loaded = load_csv(source, date=date, target=target, ids=ids, limits=limits)
-    return from_loaded(
-        loaded,
-        exog=exog,
-        prices=prices,
-        promotions=promotions,
-        country=country,
-        gap_policy=gap_policy,
+    reading = reading or ReadingOptions()
+    loaded = load_csv(
+        source,
+        date=reading.date,
+        target=reading.target,
+        ids=None if reading.ids is None else list(reading.ids),
         limits=limits,
     )
+    return from_loaded(loaded, reading, limits=limits)
 
 
 def from_loaded(
     loaded: LoadedData,
+    reading: ReadingOptions | None = None,
     *,
-    exog: list[str] | None = None,
-    prices: list[str] | None = None,
-    promotions: list[str] | None = None,
-    country: str | None = "US",
-    gap_policy: str = DEFAULT_GAP_POLICY,
     limits: Limits | None = None,
     named: bool | None = None,
     known_ahead: bool | None = None,
 ) -> Dataset:
     """Clean and validate a loaded frame (a file's, or history with new actuals added).
 
-    ``named``: whether the drivers were named by the user (a blank in one is then an
-    error); by default, whether ``exog`` was given. ``known_ahead``: whether the drivers
+    Of ``reading``, the drivers, their roles, the calendar and the gap rule apply here
+    (the columns were named when the file was loaded). ``named``: whether the drivers
+    were named by the user (a blank in one is then an error); by default, whether
+    ``exog`` was given. ``known_ahead``: whether the drivers
     given are known in advance (by default, whether ``exog`` was given). A candidate
     driver not declared so is one only where the file gives its values past the last
     sale (a plan): a column with no future values is an outcome or a plan not given,
     and a model validated with its true future values would promise what no planner
     can have (issue 28: a cost column, the same counts priced, was kept)."""
-    named = bool(exog) if named is None else named
-    known_ahead = bool(exog) if known_ahead is None else known_ahead
-    exog = list(exog or loaded.mapping.drivers)
+    reading = reading or ReadingOptions()
+    prices, promotions = reading.prices, reading.promotions
+    named = bool(reading.exog) if named is None else named
+    known_ahead = bool(reading.exog) if known_ahead is None else known_ahead
+    exog = list(reading.exog or loaded.mapping.drivers)
     unknown = [c for c in exog if c not in loaded.mapping.drivers]
     if unknown:
         raise DataError(
             f"Driver column(s) {', '.join(unknown)} are not numeric columns of the file. "
             f"Numeric columns available as drivers: {', '.join(loaded.mapping.drivers) or 'none'}."
         )
-    declared = [c for c in [*(prices or []), *(promotions or [])] if c not in exog]
+    declared = [c for c in [*prices, *promotions] if c not in exog]
     if declared:
         raise DataError(
             f"{', '.join(declared)} declared a price or a promotion but not a driver of the "
             f"file; its drivers: {', '.join(exog) or 'none'}."
         )
-    price_cols, promo_cols = driver_roles(exog, prices or (), promotions or ())
+    price_cols, promo_cols = driver_roles(exog, prices, promotions)
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     frame, plan = split_plan(loaded.frame[keep], exog)
     for col in loaded.mapping.attributes:  # a description left blank on a row: its series'
         frame[col] = frame.groupby("unique_id", sort=False)[col].transform("first")
     freq = infer_frequency(frame)
     fill_driver_holes(frame, price_cols, promo_cols)
-    cleaned = clean(frame, freq=freq, gap_policy=gap_policy, limits=limits, drivers=exog)
+    cleaned = clean(frame, freq=freq, gap_policy=reading.gap_policy, limits=limits, drivers=exog)
     fill_driver_holes(cleaned.frame, price_cols, promo_cols)
     left_out = {}
     if not known_ahead:
@@ -276,7 +269,7 @@ def from_loaded(
     spec = DataSpec(
         freq=freq,
         exog=tuple(exog),
-        country=country or None,
+        country=reading.calendar,
         attributes=(*loaded.mapping.ids, *loaded.mapping.attributes),
         prices=tuple(c for c in price_cols if c in exog),
         promotions=tuple(c for c in promo_cols if c in exog),

@@ -43,7 +43,7 @@ def train_options(opts: RunOptions, storage=None, study_prefix: str = "sales") -
         timeout=opts.timeout,
         n_windows=opts.windows,
         selection=opts.selection,
-        drivers="all" if opts.exog else "auto",
+        drivers="all" if opts.reading.exog else "auto",
         constraints=opts.constraints,
         storage=storage,
         study_prefix=study_prefix,

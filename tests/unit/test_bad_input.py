@@ -7,6 +7,7 @@ import pytest
 
 from forecasting.data.dataset import prepare
 from forecasting.data.limits import Limits
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 
 
@@ -75,9 +76,9 @@ def test_configured_limits_are_enforced(store_item_csv, limits, expected):
 
 def test_unknown_column_and_driver_are_named(store_item_csv):
     with pytest.raises(DataError, match="Column 'revenue' is not in the file"):
-        prepare(store_item_csv, horizon=7, target="revenue")
+        prepare(store_item_csv, ReadingOptions(target="revenue"), horizon=7)
     with pytest.raises(DataError, match="Driver column\\(s\\) discount"):
-        prepare(store_item_csv, horizon=7, exog=["discount"])
+        prepare(store_item_csv, ReadingOptions(exog=["discount"]), horizon=7)
 
 
 def test_horizon_must_be_positive(store_item_csv):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from forecasting.data.dataset import prepare
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.models import MODELS
 from forecasting.models.base import forecast_grid
 from forecasting.serving.effects import driver_effects, group_effects
@@ -25,8 +26,8 @@ def _panel(n_series: int = 12, **kwargs):
     # ahead (they set them), so they are tried as drivers
     data = prepare(
         priced_promoted_weekly(n_series, **kwargs).to_csv(index=False).encode(),
+        ReadingOptions(exog=["price", "display"]),
         horizon=H,
-        exog=["price", "display"],
     )
     return data.frame, data.spec
 

@@ -105,8 +105,9 @@ def _grocery_export(items: int = 6, days: int = 800, seed: int = 3, planned: int
 
 def test_identifiers_counters_and_calendar_keys_are_never_tried_and_a_price_is():
     from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
 
-    data = prepare(_grocery_export(), horizon=28, ids=["item"])
+    data = prepare(_grocery_export(), ReadingOptions(ids=["item"]), horizon=28)
     assert data.spec.exog == ("sell_price",)
     why = data.drivers_left_out
     assert why["store_nbr"].startswith("an identifier")
@@ -116,11 +117,11 @@ def test_identifiers_counters_and_calendar_keys_are_never_tried_and_a_price_is()
     assert why["xmas"].startswith("a calendar key")
     assert "wm_yr_wk not tried (a counter" in data.describe_drivers()
     # without the planned rows the price is not known ahead: not tried either
-    unplanned = prepare(_grocery_export(planned=0), horizon=28, ids=["item"])
+    unplanned = prepare(_grocery_export(planned=0), ReadingOptions(ids=["item"]), horizon=28)
     assert unplanned.spec.exog == ()
     assert "not known ahead" in unplanned.drivers_left_out["sell_price"]
     # named by the user, a column is used as asked
-    named = prepare(_grocery_export(), horizon=28, ids=["item"], exog=["wm_yr_wk"])
+    named = prepare(_grocery_export(), ReadingOptions(ids=["item"], exog=["wm_yr_wk"]), horizon=28)
     assert named.spec.exog == ("wm_yr_wk",)
 
 

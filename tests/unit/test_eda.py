@@ -10,6 +10,7 @@ import plotly.io as pio
 
 from forecasting.data.dataset import prepare
 from forecasting.data.eda import analyse, profile, stationarity
+from forecasting.data.reading_options import ReadingOptions
 from pipeline.eda_report import decomposition_figure, write_report
 from tests.support.frames import spec_for
 
@@ -49,7 +50,7 @@ def test_stationarity_reads_a_random_walk_and_white_noise_correctly():
 
 
 def test_report_on_the_sample_is_saved_for_the_app(tmp_path, store_item_csv):
-    data = prepare(store_item_csv, horizon=28, exog=["price", "promo"])
+    data = prepare(store_item_csv, ReadingOptions(exog=["price", "promo"]), horizon=28)
     report = analyse(data.frame, data.spec, data.cleaned.outliers, top=3)
     assert report.overview["series"] == 9
     assert report.overview["outliers"] == len(data.cleaned.outliers) > 0
