@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from forecasting.data.frequency import Frequency
 
 #: a driver named like this is a price: sales never rise with it
-PRICE_NAMES = re.compile(r"price|prc", re.IGNORECASE)
+PRICE_NAMES = re.compile(r"price|prc|preis|prix|precio|prezzo|prijs", re.IGNORECASE)
 #: a driver named like this is a promotion (a flag, a share of stores, an ad): sales never
 #: fall with it
 PROMOTION_NAMES = re.compile(
-    r"promo|deal|feat|display|tpr|discount|advert|markdown|coupon|circular", re.IGNORECASE
+    r"promo|deal|feat|display|tpr|discount|advert|markdown|coupon|circular"
+    r"|(?<![a-z])aktion|angebot|rabatt|remise|oferta|descuento|offerta|sconto|aanbieding|korting",
+    re.IGNORECASE,
 )
 
 

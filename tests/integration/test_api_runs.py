@@ -59,6 +59,33 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     assert client.get("/api/eda?dataset_id=3").status_code == 404
 
 
+def test_the_upload_form_reads_the_file_as_asked_and_declares_driver_roles(client):
+    raw = (SAMPLES / "store_item_daily.csv").read_bytes()
+    raw = raw.replace(b"units_sold,price,promo", b"units_sold,Preis,flyer", 1)
+    form = {
+        "file": (io.BytesIO(raw), "export.csv"),
+        "target": "units_sold",
+        "ids": "store, item",
+        "exog": "Preis,flyer",
+        "promotions": "flyer",
+        "country": "DE",
+        "gap_policy": "zero",
+    }
+    response = client.post("/api/upload", data=form)
+    assert response.status_code == 201, response.get_json()
+    report = response.get_json()["report"]
+    assert report["detected"]["mapping"]["ids"] == ["store", "item"]
+    assert report["exog"] == ["Preis", "flyer"]
+    # a price by its German name, a promotion by the form's word
+    assert report["detected"]["prices"] == ["Preis"]
+    assert report["detected"]["promotions"] == ["flyer"]
+    assert report["country"] == "DE" and report["cleaning"]["gap_policy"] == "zero"
+    bad = client.post("/api/upload", data={**form, "file": (io.BytesIO(raw), "x.csv"),
+                                            "promotions": "Umsatz"})  # fmt: skip
+    assert bad.status_code == 422
+    assert "Umsatz declared a price or a promotion" in bad.get_json()["detail"]
+
+
 def test_a_run_without_a_data_set_trains_the_latest_upload(client):
     with open(SAMPLES / "ecommerce_sales_data.csv", "rb") as handle:
         uploaded = client.post("/api/upload", data={"file": (handle, "sales.csv")}).get_json()

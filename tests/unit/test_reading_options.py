@@ -95,3 +95,29 @@ def test_an_unknown_gap_rule_says_which_exist():
         ReadingOptions(gap_policy="mean")
     with pytest.raises(DataError, match="gap policy"):
         RunOptions.from_dict({**STORED_FLAT, "gap_policy": "mean"})
+
+
+def test_the_upload_form_offers_every_reading_choice():
+    from dashapp.api.schemas.datasets import UploadForm
+
+    assert {f.name for f in fields(ReadingOptions)} <= set(UploadForm().fields)
+
+
+@pytest.mark.parametrize(
+    ("column", "role"),
+    [
+        ("Preis", "price"),
+        ("prix_unitaire", "price"),
+        ("precio", "price"),
+        ("ist_Aktion", "promotion"),
+        ("Rabatt", "promotion"),
+        ("korting", "promotion"),
+        ("Transaktionen", "other"),
+    ],
+)
+def test_prices_and_promotions_are_known_by_name_in_the_languages_the_reader_knows(column, role):
+    from forecasting.data.spec import driver_roles
+
+    prices, promotions = driver_roles([column])
+    found = "price" if prices else "promotion" if promotions else "other"
+    assert found == role

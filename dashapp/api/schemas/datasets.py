@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from forecasting.data.gaps import GAP_POLICIES
+
 
 class EdaArgs(Schema):
     dataset_id = fields.Integer(validate=validate.Range(min=1))
@@ -20,8 +22,23 @@ class UploadForm(Schema):
     target = fields.String(metadata={"description": "the sales column"})
     ids = fields.String(metadata={"description": "id columns, comma separated"})
     exog = fields.String(metadata={"description": "driver columns known ahead, comma separated"})
+    prices = fields.String(
+        metadata={
+            "description": "drivers that are prices (forecasts never rise with them), comma "
+            "separated; columns named like price, Preis, prix, precio are prices anyway"
+        }
+    )
+    promotions = fields.String(
+        metadata={
+            "description": "drivers that are promotions (forecasts never fall with them), "
+            "comma separated; columns named like promo, Aktion, deal are anyway"
+        }
+    )
     country = fields.String(metadata={"description": "holiday calendar, ISO code"})
-    gap_policy = fields.String(validate=validate.OneOf(["auto", "zero", "ffill", "interpolate"]))
+    gap_policy = fields.String(
+        validate=validate.OneOf(GAP_POLICIES),
+        metadata={"description": "how missing periods are filled (default auto)"},
+    )
     mode = fields.String(
         load_default="replace",
         validate=validate.OneOf(["replace", "append"]),
