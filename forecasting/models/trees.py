@@ -21,6 +21,14 @@ COUNT_ZERO_SHARE = 0.3
 #: the most recent periods of each daily series that become training rows, unless
 #: ``max_train_periods`` says otherwise (weekly and monthly series train on all)
 DAILY_TRAIN_PERIODS = 730
+#: at most this many training rows (series x periods): a catalogue trains on fewer recent
+#: periods of every series, so the matrix (4 bytes a value) stays about a gigabyte
+TRAIN_ROWS = 8_000_000
+#: the least periods of each series kept under ``TRAIN_ROWS`` (a year of days)
+MIN_TRAIN_PERIODS = 365
+#: the training matrix is built this many rows at a time: the features of a whole
+#: catalogue at once held five times the matrix (issue 30)
+CHUNK_ROWS = 500_000
 
 
 class GlobalTreeForecaster(Forecaster):
@@ -61,20 +69,40 @@ class GlobalTreeForecaster(Forecaster):
         panel = self._state(df, self.last_ds_.index)
         scaled = panel["y"] / self.scale_[:, None]
         width = scaled.shape[1]
-        first = max(1, width - self._train_periods())
-        target_cols = np.arange(first, width)
-        known = self._known(
-            panel["ds"][:, target_cols],
-            {name: panel[name][:, target_cols] for name in spec.exog},
-        )
-        block = self._features(scaled, target_cols, known)
-        target = scaled[:, target_cols]
-        keep = ~np.isnan(target) & ~np.isnan(block["lag_1"])
-        self.feature_names_ = list(block)
-        X = np.column_stack([block[name][keep] for name in self.feature_names_])
-        self.model_ = self._regressor(len(X)).fit(X, target[keep])
+        first = max(1, width - self._train_periods(len(self.order_)))
+        X, target = self._training_rows(panel, scaled, np.arange(first, width))
+        self.train_rows_ = len(X)
+        self.model_ = self._regressor(len(X)).fit(X, target)
         if hasattr(self.model_, "n_jobs"):  # a recursive step predicts a few rows: threads
             self.model_.set_params(n_jobs=1)  # would cost more than they save
+
+    def _training_rows(
+        self, panel: dict[str, np.ndarray], scaled: np.ndarray, cols: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The training matrix (float32, as both regressors read it) and its targets, built
+        a chunk of whole series at a time; rows in the order of the series, as one build
+        over all of them would give."""
+        n = len(self.order_)
+        per_chunk = max(1, CHUNK_ROWS // max(len(cols), 1))
+        X = np.empty((0, 0), dtype=np.float32)
+        target = np.empty(n * len(cols))
+        filled = 0
+        for start in range(0, n, per_chunk):
+            rows = slice(start, min(n, start + per_chunk))
+            exog = {name: panel[name][rows][:, cols] for name in self.spec_.exog}
+            known = self._known(panel["ds"][rows][:, cols], exog, rows)
+            block = self._features(scaled[rows], cols, known, rows)
+            y = scaled[rows][:, cols]
+            keep = ~np.isnan(y) & ~np.isnan(block["lag_1"])
+            if start == 0:
+                self.feature_names_ = list(block)
+                X = np.empty((n * len(cols), len(block)), dtype=np.float32)
+            count = int(keep.sum())
+            for j, name in enumerate(self.feature_names_):
+                X[filled : filled + count, j] = block.pop(name)[keep]
+            target[filled : filled + count] = y[keep]
+            filled += count
+        return X[:filled], target[:filled]
 
     def _forward(self, df: pd.DataFrame, fitted: Forecaster) -> None:
         """The fitted trees, with lags, scales and codes rebuilt from ``df``."""
@@ -132,10 +160,13 @@ class GlobalTreeForecaster(Forecaster):
         names = [a for a in self.spec_.attributes if a in df.columns]
         return {name: pd.Index(pd.unique(df[name].dropna())) for name in names}
 
-    def _train_periods(self) -> int:
+    def _train_periods(self, series: int) -> int:
+        """Periods of each series that become training rows: ``max_train_periods`` if set,
+        else two years of days (all weeks and months), fewer where ``TRAIN_ROWS`` binds."""
         if self.max_train_periods:
             return int(self.max_train_periods)
-        return DAILY_TRAIN_PERIODS if self.spec_.freq.name == "daily" else 10_000
+        periods = DAILY_TRAIN_PERIODS if self.spec_.freq.name == "daily" else 10_000
+        return min(periods, max(MIN_TRAIN_PERIODS, TRAIN_ROWS // max(series, 1)))
 
     def _signs(self) -> list[int]:
         """Per feature, the sign its effect must have: a price's -1, a promotion's +1.
@@ -154,29 +185,35 @@ class GlobalTreeForecaster(Forecaster):
             scale = np.nanmean(recent, axis=1)
         return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
-    def _known(self, dates: np.ndarray, exog: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _known(
+        self, dates: np.ndarray, exog: dict[str, np.ndarray], rows: slice = slice(None)
+    ) -> dict[str, np.ndarray]:
         """Features known in advance for a (series x period) block: calendar, holidays,
         drivers. A price enters relative to the series' usual price (its median), so one
         model learns how much a 10% rise costs from series priced 2 and 20 alike."""
         relative = {
-            name: values / self.usual_price_[name][:, None]
+            name: values / self.usual_price_[name][rows, None]
             for name, values in exog.items()
             if name in self.spec_.prices
         }
         return date_features(dates, self.spec_) | exog | relative
 
     def _features(
-        self, scaled: np.ndarray, cols: np.ndarray, known: dict[str, np.ndarray]
+        self,
+        scaled: np.ndarray,
+        cols: np.ndarray,
+        known: dict[str, np.ndarray],
+        rows: slice = slice(None),
     ) -> dict[str, np.ndarray]:
+        """Every feature at ``cols`` of the series in ``rows`` (``scaled`` holds theirs)."""
         block = lag_features(scaled, cols, self.cfg_) | known
-        n = len(self.order_)
-        shape = (n, len(cols))
+        shape = (len(scaled), len(cols))
         codes = getattr(self, "series_code_", None)  # models saved before codes were kept
-        codes = np.arange(n, dtype=float) if codes is None else codes
-        block["series"] = np.broadcast_to(codes[:, None], shape)
-        block["log_scale"] = np.broadcast_to(np.log1p(self.scale_)[:, None], shape)
+        codes = np.arange(len(self.order_), dtype=float) if codes is None else codes
+        block["series"] = np.broadcast_to(codes[rows, None], shape)
+        block["log_scale"] = np.broadcast_to(np.log1p(self.scale_)[rows, None], shape)
         for name, codes in self.attributes_.items():
-            block[name] = np.broadcast_to(codes[:, None], shape)
+            block[name] = np.broadcast_to(codes[rows, None], shape)
         return block
 
     def _predict(self, grid: pd.DataFrame, failed: dict[str, str]) -> np.ndarray:
