@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +27,8 @@ class Dataset:
     without a name every numeric column with a value on every row (``drivers_named``
     says which; training keeps a candidate only when validation says it helps).
     ``plan`` holds the drivers' planned values from rows past the last sale in the
-    file (blank target), the future the forecast is made for.
+    file (blank target), the future the forecast is made for. ``loaded`` keeps what
+    the loader detected, without its rows.
     """
 
     loaded: LoadedData
@@ -274,7 +275,10 @@ def from_loaded(
         prices=tuple(c for c in price_cols if c in exog),
         promotions=tuple(c for c in promo_cols if c in exog),
     )
-    return Dataset(loaded, cleaned, spec, named, plan, left_out)
+    # what the loader detected stays; its rows are the cleaned frame's now (kept twice
+    # they were a second copy of a catalogue, issue 30)
+    read = replace(loaded, frame=loaded.frame.iloc[:0])
+    return Dataset(read, cleaned, spec, named, plan, left_out)
 
 
 def fill_driver_holes(frame: pd.DataFrame, prices, promotions) -> None:

@@ -248,7 +248,7 @@ def _to_long(
     ds, reading = _dates(table, mapping.date, key)
     y = _target(table, mapping.target, decimal, limit)
     unreadable = _unreadable_sales(table, mapping.target, y)
-    frame = pd.DataFrame({"unique_id": key.astype(str), "ds": ds, "y": y})
+    frame = pd.DataFrame({"unique_id": key, "ds": ds, "y": y})
     for col in [*mapping.ids, *mapping.attributes]:
         frame[col] = table[col].astype("string").str.strip()
     for col in mapping.drivers:
@@ -281,13 +281,20 @@ def _wide_to_long(
 
 
 def _series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:
+    """``store=1/dept=7`` per row, one string per series shared by its rows: a string
+    made for each row cost about 80 bytes a row (issue 30)."""
     if not ids:
         return pd.Series("total", index=table.index)
-    parts = [col + "=" + table[col].fillna("").astype(str).str.strip() for col in ids]
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + "/" + part
-    return key
+    parts = [table[col].fillna("").astype(str).str.strip() for col in ids]
+    codes, combos = pd.MultiIndex.from_arrays(parts).factorize()
+    names = np.array(
+        [
+            "/".join(f"{col}={value}" for col, value in zip(ids, combo, strict=True))
+            for combo in combos
+        ],
+        dtype=object,
+    )
+    return pd.Series(names.take(codes), index=table.index)
 
 
 #: a date written as three numbers (31.02.2025, 2025-02-31, 02/31/2025)
