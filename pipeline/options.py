@@ -99,5 +99,5 @@ def reading_from_args(args: Namespace) -> ReadingOptions:
         prices=getattr(args, "prices", None),
         promotions=getattr(args, "promotions", None),
         country=getattr(args, "country", None),
-        gap_policy=getattr(args, "gap_policy", None) or DEFAULT_GAP_POLICY,
+        gap_policy=getattr(args, "gap_policy", DEFAULT_GAP_POLICY),
     )

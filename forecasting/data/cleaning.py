@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data.frequency import Frequency, infer_frequency
-from forecasting.data.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES, GapFill, describe, fill_target
+from forecasting.data.gaps import (
+    DEFAULT_GAP_POLICY,
+    GAP_POLICIES,
+    GapFill,
+    check_gap_policy,
+    describe,
+    fill_target,
+)
 from forecasting.data.limits import Limits
 from forecasting.data.schema import validate_long_frame
 from forecasting.errors import DataError
@@ -81,8 +88,7 @@ def clean(
     drivers: tuple[str, ...] | list[str] = (),
 ) -> CleanData:
     """Deduplicate, regularise, trim and flag; then validate the contract."""
-    if gap_policy not in GAP_POLICIES:
-        raise DataError(f"Unknown gap policy {gap_policy!r}; use one of {', '.join(GAP_POLICIES)}.")
+    check_gap_policy(gap_policy)
     limits = limits or Limits()
     rows_in = len(frame)
     n_series = frame["unique_id"].nunique()

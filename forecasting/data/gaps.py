@@ -43,9 +43,19 @@ import pandas as pd
 
 from forecasting.data.frequency import Frequency, period_unit
 from forecasting.data.seasonality import stable_season
+from forecasting.errors import DataError
 
 GAP_POLICIES = ("auto", "zero", "ffill", "interpolate")
 DEFAULT_GAP_POLICY = "auto"
+
+
+def check_gap_policy(name: str) -> str:
+    """``name`` if it is a gap rule; ``DataError`` naming the rules otherwise."""
+    if name not in GAP_POLICIES:
+        raise DataError(f"Unknown gap policy {name!r}; use one of {', '.join(GAP_POLICIES)}.")
+    return name
+
+
 #: a zero this many noise units below a series' low values is not a plausible sale
 FAR_FROM_ZERO = 3.0
 #: recorded periods without a zero after which swings between periods no longer count as noise

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
-from forecasting.data.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
-from forecasting.errors import DataError
+from forecasting.data.gaps import DEFAULT_GAP_POLICY, check_gap_policy
 
 #: the ``country`` that asks for no holiday calendar at all
 NO_CALENDAR = "none"
@@ -52,10 +51,7 @@ class ReadingOptions:
             object.__setattr__(self, "ids", _names(self.ids))
         for name in ("exog", "prices", "promotions"):
             object.__setattr__(self, name, _names(getattr(self, name)))
-        if self.gap_policy not in GAP_POLICIES:
-            raise DataError(
-                f"Unknown gap policy {self.gap_policy!r}; use one of {', '.join(GAP_POLICIES)}."
-            )
+        check_gap_policy(self.gap_policy)
 
     @property
     def calendar(self) -> str | None:
@@ -78,11 +74,13 @@ class ReadingOptions:
         """From stored or posted options: other keys are ignored, blanks are not given.
 
         A list field may be one comma-separated text, as a form sends it."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known and v not in (None, "")})
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS and v not in (None, "")})
 
     @classmethod
     def split(cls, data: Mapping) -> tuple[ReadingOptions, dict]:
         """Flat options: the reading, and every other key as it was."""
-        known = {f.name for f in fields(cls)}
-        return cls.from_dict(data), {k: v for k, v in data.items() if k not in known}
+        return cls.from_dict(data), {k: v for k, v in data.items() if k not in _FIELDS}
+
+
+#: the choices' names, as stored runs and forms spell them
+_FIELDS = frozenset(f.name for f in fields(ReadingOptions))
