@@ -294,9 +294,11 @@ def _ladder_choice(choice: pd.Series, profile: pd.DataFrame, short: dict) -> pd.
         return table.get(profile.at[uid, "demand_class"], table.get("*", RULES["new"]))
 
     out = profile["ladder_step"].map(RULES).astype(object)
-    shorts = profile.index[profile["ladder_step"] == "short"]
-    out[shorts] = [for_short(uid) for uid in shorts]
-    out = out.fillna(RULES["new"])  # a long series with no validation fold
+    # a short series, and a long one with no validation fold (a slow mover whose folds
+    # held no sale), take what a short series of its class takes: a fitted model, as
+    # the rules' levels are kept only for the rules' steps
+    fitted = profile.index[out.isna()]
+    out[fitted] = [for_short(uid) for uid in fitted]
     validated = choice.index.intersection(out.index)
     out[validated] = choice[validated]
     return out

@@ -142,6 +142,18 @@ def test_short_series_take_their_class_best_among_models_that_fit_short_historie
     }  # fmt: skip
 
 
+def test_a_long_series_with_no_validation_fold_takes_a_fitted_model_not_a_rule():
+    """A slow mover whose folds held no sale is long but unvalidated: served the level
+    rule it had no level for, and its stored forecast was blank (a run failed)."""
+    cvs, scales = _two_series({"ets": {"s0": 1.0, "s1": 1.0}, "trend": {"s0": 2.0, "s1": 2.0}})
+    profile = pd.concat(
+        [_profile({"s0": "smooth", "s1": "smooth", "no_fold": "intermittent"}),
+         _profile({"young": "intermittent"}, "short")]
+    )  # fmt: skip
+    chosen = select(cvs, scales, "global", 1, profile, short_ok={"ets", "trend"})
+    assert chosen.choice["no_fold"] == chosen.choice["young"] == "ets"
+
+
 def test_a_short_series_under_a_season_does_not_take_a_model_that_repeats_a_season():
     """Validated on long series, seasonal naive wins; on 8 weeks it would repeat last week."""
     cvs, scales = _two_series(
