@@ -16,7 +16,7 @@ WORKDIR /src
 # from /app, so it is not installed as a package
 COPY pyproject.toml README.md ./
 RUN uv venv /opt/venv \
-    && uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra dashboards
+    && uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra dashboards --extra scale
 
 # ---- runtime: the venv and the code, no compilers, no package caches -------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dash
 import diskcache
-from dash import Dash, DiskcacheManager
+from dash import CeleryManager, Dash, DiskcacheManager
 from flask import jsonify
 
 from dashapp import callbacks
@@ -23,6 +23,7 @@ from dashapp.state import EXTENSION, AppState, set_background_settings
 from dashapp.websocket import init_websocket
 from pipeline.serving import ServingCache
 from pipeline.system import open_system
+from pipeline.workers import QueueUnavailable, check_reachable
 from storage.run_reads import production_run_id
 from storage.settings import Settings, load_settings
 
@@ -58,6 +59,19 @@ def secret_key(settings: Settings) -> str:
     return settings.secret_key or DEV_SECRET
 
 
+def background_manager(settings: Settings) -> DiskcacheManager | CeleryManager:
+    """Where the pages' background jobs run: processes beside the web worker on one
+    machine (diskcache); with ``REDIS_URL`` Celery tasks, served by ``python -m dashapp
+    worker`` (Dash's documented production manager)."""
+    if settings.redis_url:
+        from pipeline.workers import celery_app
+
+        return CeleryManager(celery_app(settings.redis_url))
+    cache_dir = settings.resolved_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(cache_dir)))
+
+
 def create_app(config: dict | None = None) -> Dash:
     settings = settings_from(config)
     key = secret_key(settings)
@@ -79,23 +93,30 @@ def create_app(config: dict | None = None) -> Dash:
 
     @server.get("/health")
     def health():
+        """503 without the database; with ``REDIS_URL``, reads go on while the run queue is
+        away (200, "degraded", ``queue`` false) but no run can start."""
         ok = system.db.ping()
+        queue = None
+        if settings.redis_url:
+            try:
+                check_reachable(settings)
+                queue = True
+            except QueueUnavailable:
+                queue = False
         return jsonify(
-            status="ok" if ok else "degraded",
+            status="ok" if ok and queue is not False else "degraded",
             database=ok,
+            queue=queue,
             production_run_id=production_run_id(system.db) if ok else None,
         ), (200 if ok else 503)
 
-    cache_dir = settings.resolved_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    manager = DiskcacheManager(diskcache.Cache(str(cache_dir)))
     app = Dash(
         __name__,
         server=server,
         use_pages=True,
         pages_folder=str(Path(__file__).with_name("pages")),
         assets_folder=str(PACKAGE / "assets"),
-        background_callback_manager=manager,
+        background_callback_manager=background_manager(settings),
         suppress_callback_exceptions=True,
         title="Sales forecasting",
         update_title=None,

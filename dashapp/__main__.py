@@ -28,6 +28,12 @@ SAMPLE = Path(__file__).resolve().parent / "samples" / "store_item_daily.csv"
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["worker"]:
+        from dashapp.pages_worker import serve
+
+        serve(load_settings())
+        return
     parser = argparse.ArgumentParser(prog="python -m dashapp", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("APP_PORT") or 8050))

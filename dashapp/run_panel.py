@@ -39,6 +39,7 @@ from forecasting.models import MODELS
 from pipeline import runs
 from pipeline.formatting import time_left
 from pipeline.options import RunOptions
+from pipeline.workers import QueueUnavailable, check_reachable
 from storage.run_rows import RunConflict
 
 COLORS = {"succeeded": "success", "failed": "danger", "cancelled": "secondary"}
@@ -260,7 +261,8 @@ def ask_to_start(
     try:
         asked = start_options(pending, models, trials, horizon, exog, train_too is not False)
         opts = runs.prepare(system, asked)
-    except DataError as exc:
+        check_reachable(system.settings)
+    except (DataError, QueueUnavailable) as exc:
         return _notice(str(exc), "retraining-refused"), dash.no_update
     current = runs.active(system)
     if current is not None:
@@ -289,7 +291,7 @@ def submit_and_follow(request: dict | None) -> dbc.Alert | None:
     try:
         run = runs.submit(system, RunOptions.from_dict(request["options"]))
         runs.follow(system, run["id"], poll=1.0)
-    except (RunConflict, DataError) as exc:
+    except (RunConflict, DataError, QueueUnavailable) as exc:
         return _notice(str(exc), "retraining-refused")
     finally:
         system.db.dispose()

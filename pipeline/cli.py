@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--run", dest="run_id", type=int, help="run id (default the serving run)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser(
+        "worker",
+        help="take queued runs from Redis (REDIS_URL) and execute them, one at a time",
+    )
     p = sub.add_parser(
         "execute", help="execute a queued run in this process (how the front door starts one)"
     )
@@ -212,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:  # run logs go to their file at INFO regardless
         handler.setLevel(level)
     try:
+        if args.command == "worker":
+            from pipeline.workers import serve
+            from storage.settings import load_settings
+
+            serve(load_settings())
+            return 0
         if args.command == "backtest" or (args.command == "forecast" and args.csv):
             from pipeline.adhoc import run_adhoc  # nothing stored: no database to import
 

@@ -5,8 +5,9 @@ first-start sample all come through here; nothing else creates or launches a
 run. A run is persisted first (one active at a time, enforced by the
 database), then executed by ``python -m pipeline execute ID`` in a fresh
 interpreter under a supervisor (``pipeline/supervision.py``): the command line
-supervises its own runs in the foreground, anything else gets a detached
-supervisor that belongs to no web worker.
+supervises its own runs in the foreground; anything else gets a detached
+supervisor that belongs to no web worker or, with ``REDIS_URL`` set, is queued
+for a Celery run worker that supervises it (``pipeline/workers.py``).
 
 What the door promises:
 
@@ -18,7 +19,9 @@ What the door promises:
   named within a couple of minutes) reads as stalled, and can be cancelled;
 - a run whose processes died is marked failed by its supervisor at once, or,
   if the supervisor died too, by the recovery at the next start
-  (``open_system``), submission or cancel. Reading a run never writes anything.
+  (``open_system``), submission or cancel, or by another run worker's sweep
+  (within ``RUN_STALL_SECONDS`` when it ran on another host). Reading a run never
+  writes anything.
 """
 
 from __future__ import annotations
@@ -32,19 +35,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from forecasting.errors import DataError
-from pipeline import supervision, uploads
+from pipeline import supervision, uploads, workers
 from pipeline.options import RunOptions
 from pipeline.processes import ROOT, child_env, stop_group
 from pipeline.runlog import read_log as _read_log
 from pipeline.system import System
 from pipeline.uploads import Upload
+from pipeline.workers import QueueUnavailable
 from storage import run_reads, run_rows
 from storage.database import Database
 from storage.datasets import dataset_info, latest_dataset_id
-from storage.run_rows import RunConflict
+from storage.run_rows import Owner, RunConflict
 from storage.settings import Settings
 
-__all__ = ["GRACE_SECONDS", "RunConflict"]
+__all__ = ["GRACE_SECONDS", "QueueUnavailable", "RunConflict"]
 
 GRACE_SECONDS = supervision.GRACE_SECONDS
 ACTIVE = ("queued", "running")
@@ -108,14 +112,20 @@ def accept_upload(
     busy = active(system) if free else None
     if busy is not None:
         raise RunConflict(busy["id"])
+    workers.check_reachable(system.settings)  # the run that stores it could not be queued
     return uploads.keep(system.settings, raw, name, reading, checked), reading
 
 
 def submit(system: System, opts: RunOptions) -> dict:
-    """Persist the run and start it in the background; ``RunConflict`` while one is active."""
+    """Persist the run and start it in the background; ``RunConflict`` while one is active,
+    ``QueueUnavailable`` (nothing stored) when runs go to workers and Redis is away."""
     opts = prepare(system, opts)
+    workers.check_reachable(system.settings)
     run_id = _create(system, opts)
-    _launch_detached(system.settings, system.db, run_id)
+    if system.settings.redis_url:
+        _queue(system.settings, system.db, run_id)
+    else:
+        _launch_detached(system.settings, system.db, run_id)
     return status(system, run_id)
 
 
@@ -150,13 +160,14 @@ def run_here(
 def cancel(system: System, run_id: int) -> dict:
     """Ask a queued or running run to stop; ``KeyError`` when there is no such run.
 
-    A run whose processes are already gone (its supervisor died too) ends here.
+    A run whose processes are already gone (its supervisor died too), or that still
+    waits for a run worker, ends here.
     """
     if run_reads.get_run(system.db, run_id) is None:
         raise KeyError(run_id)
     if run_rows.request_cancel(system.db, run_id) in ACTIVE:
         owner = run_rows.owner_of(system.db, run_id)
-        if owner is None or owner.is_alive() is False:
+        if owner is None or owner.is_queue or owner.is_alive() is False:
             stop_group(owner)
             run_rows.finish(
                 system.db,
@@ -246,6 +257,17 @@ def _launch_detached(settings: Settings, db: Database, run_id: int) -> None:
         problem = str(exc)
     if problem:
         run_rows.finish(db, run_id, "failed", error=f"The run could not be started: {problem}")
+
+
+def _queue(settings: Settings, db: Database, run_id: int) -> None:
+    """Hand the run to the run workers (``REDIS_URL``); a failed hand-over fails the run."""
+    run_rows.hand_over(db, run_id, Owner.queue())
+    try:
+        workers.enqueue(settings, run_id)
+    except Exception as exc:  # kombu's and redis' errors: Redis went away since the check
+        run_rows.finish(
+            db, run_id, "failed", error=f"The run could not be queued for a worker: {exc}"
+        )
 
 
 def _with_liveness(run: dict, stall_seconds: float) -> dict:

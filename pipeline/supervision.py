@@ -20,13 +20,14 @@ start or submission marks it failed. Imports stay light: no numeric libraries.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import psutil
@@ -168,12 +169,45 @@ def start(db: Database, settings: Settings, run_id: int) -> Supervisor:
     return Supervisor(db, settings, run_id, process, owner)
 
 
-def _stop_on_signal(supervisor: Supervisor) -> None:
+@contextlib.contextmanager
+def _stop_on_signal(supervisor: Supervisor) -> Iterator[None]:
+    """SIGTERM, SIGHUP or SIGINT stops the run as failed; afterwards the signal goes on to
+    whoever handled it before (a Celery worker's warm shutdown), so it is not swallowed."""
+    received: list[int] = []
+
     def handler(signum: int, _frame) -> None:
         supervisor.stop_reason = f"the supervisor received {signal.Signals(signum).name}"
+        received.append(signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(signum, handler)
+    signums = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    before = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, previous in before.items():
+            signal.signal(signum, previous)
+        if received:
+            os.kill(os.getpid(), received[0])
+
+
+def supervise(settings: Settings, run_id: int) -> None:
+    """Take the run over, execute it in a child and supervise it until it ends.
+
+    The body of the detached supervisor below and of a Celery worker's task
+    (``pipeline/workers.py``): either way this process answers for the run.
+    """
+    db = Database(settings.resolved_database_url())
+    try:
+        run_rows.hand_over(db, run_id, Owner.current())
+        try:
+            supervisor = start(db, settings, run_id)
+        except OSError as exc:
+            run_rows.finish(db, run_id, "failed", error=f"The run could not be started: {exc}")
+            return
+        with _stop_on_signal(supervisor):
+            supervisor.watch()
+    finally:
+        db.dispose()
 
 
 def detached(run_id: int) -> None:
@@ -190,19 +224,7 @@ def detached(run_id: int) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    settings = load_settings()
-    db = Database(settings.resolved_database_url())
-    try:
-        run_rows.hand_over(db, run_id, Owner.current())
-        try:
-            supervisor = start(db, settings, run_id)
-        except OSError as exc:
-            run_rows.finish(db, run_id, "failed", error=f"The run could not be started: {exc}")
-            return
-        _stop_on_signal(supervisor)
-        supervisor.watch()
-    finally:
-        db.dispose()
+    supervise(load_settings(), run_id)
 
 
 if __name__ == "__main__":

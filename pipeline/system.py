@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.processes import stop_group
@@ -42,7 +43,11 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
     db.migrate()
-    recovered = recover_abandoned(db, on_abandoned=lambda _, owner: stop_group(owner))
+    recovered = recover_abandoned(
+        db,
+        on_abandoned=lambda _, owner: stop_group(owner),
+        stale_after=timedelta(seconds=settings.run_stall_seconds),
+    )
     for run_id in recovered:
         log.warning("run %d was left running by a process that died; marked failed", run_id)
     ArtifactStore(settings.models_dir).remove_partial()

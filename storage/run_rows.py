@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from storage.tables import ACTIVE_STATUSES, Production, Run, utcnow
 
 #: a run owned by another host is presumed dead when its heartbeat is this old
 STALE_AFTER = timedelta(minutes=10)
+#: the owner's host while a run waits for a run worker
+QUEUE_HOST = "queue"
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -48,6 +51,15 @@ class Owner:
     started: float
 
     @classmethod
+    def queue(cls) -> Owner:
+        """No process yet: the run waits in the run workers' queue (``REDIS_URL``)."""
+        return cls(QUEUE_HOST, 0, time.time())
+
+    @property
+    def is_queue(self) -> bool:
+        return self.host == QUEUE_HOST
+
+    @classmethod
     def current(cls) -> Owner:
         pid = os.getpid()
         return cls(socket.gethostname(), pid, psutil.Process(pid).create_time())
@@ -64,7 +76,8 @@ class Owner:
             return None
 
     def is_alive(self) -> bool | None:
-        """True/False for a process on this host; None when it runs elsewhere."""
+        """True/False for a process on this host; None when it runs elsewhere (or waits in
+        the queue)."""
         if self.host != socket.gethostname():
             return None
         try:
@@ -285,6 +298,12 @@ def heartbeat(db: Database, run_id: int) -> bool:
 
 
 def abandoned_error(owner: Owner | None, step: str | None, how: str = "killed or crashed") -> str:
+    if owner is not None and owner.is_queue:
+        return (
+            "No run worker took this run from the queue: start one with the same REDIS_URL "
+            "and DATA_DIR (python -m pipeline worker). The previous production model keeps "
+            "serving; start a new run."
+        )
     where = f"pid {owner.pid} on {owner.host}" if owner else "an unknown process"
     return (
         f"The process running this run ({where}) ended without finishing it "
@@ -294,10 +313,14 @@ def abandoned_error(owner: Owner | None, step: str | None, how: str = "killed or
 
 
 def recover_abandoned(
-    db: Database, on_abandoned: Callable[[int, Owner | None], None] | None = None
+    db: Database,
+    on_abandoned: Callable[[int, Owner | None], None] | None = None,
+    stale_after: timedelta = STALE_AFTER,
 ) -> list[int]:
     """Mark runs whose process died (kill -9, crash, reboot) as failed; returns their ids.
 
+    A process on this host is looked up; one on another host (a run worker) is taken
+    for dead once the run's heartbeat is older than ``stale_after``.
     ``on_abandoned(run_id, owner)`` is called for each, e.g. to stop helpers left behind.
     """
     recovered = []
@@ -309,7 +332,7 @@ def recover_abandoned(
             alive = owner.is_alive() if owner else False
             if alive is None:
                 beat = as_utc(run.heartbeat_at or run.created_at)
-                alive = now - beat < STALE_AFTER
+                alive = now - beat < stale_after
             if alive:
                 continue
             run.status = "failed"

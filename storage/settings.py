@@ -68,6 +68,9 @@ class Settings:
     max_series: int = field(default_factory=lambda: _int("MAX_SERIES", 50_000))
     #: a run whose heartbeat is older than this many seconds is shown as stalled
     run_stall_seconds: int = field(default_factory=lambda: _int("RUN_STALL_SECONDS", 120))
+    #: set (``redis://host:6379/0``): runs are queued to Celery workers (``python -m
+    #: pipeline worker``) and the pages' background jobs run on ``python -m dashapp worker``
+    redis_url: str | None = field(default_factory=lambda: _text("REDIS_URL"))
 
     #: retention: the model files, MLflow runs and stored forecasts of this many latest
     #: training runs are kept (``python -m pipeline prune``)

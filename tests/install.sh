@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, PostgreSQL, Chromium, nginx) and start PostgreSQL.
+# Install what the tests need (Python packages, PostgreSQL, Chromium, nginx, Redis) and start
+# PostgreSQL.
 # Run as root (CI) or as a user with sudo. Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ fi
 if [ ! -x /usr/bin/chromium ]; then missing="$missing chromium"; fi
 # nginx for the deployment tests (deploy/run-local.sh)
 if [ ! -x /usr/sbin/nginx ]; then missing="$missing nginx"; fi
+# Redis for the Celery run workers' tests (tests/system/test_run_workers.py starts its own)
+if ! command -v redis-server >/dev/null 2>&1; then missing="$missing redis-server"; fi
 if [ -n "$missing" ]; then
     $SUDO apt-get update -q
     # shellcheck disable=SC2086

@@ -26,6 +26,7 @@ from pipeline.serving.errors import (
     UnknownSeries,
     with_hint,
 )
+from pipeline.workers import QueueUnavailable
 from storage.run_rows import RunConflict
 
 
@@ -65,12 +66,16 @@ READ_HINTS = {
 }
 
 
+QUEUE_AWAY = "REDIS_URL is set and Redis does not answer: nothing was started"
+
+
 def json_errors(status: int | None = None, hints: bool = True) -> Callable:
     """A route's typed errors as the API's JSON errors: a run in progress is 409 naming
-    it; a request the read side cannot answer as asked (unknown series, group, model or
-    driver, a bad value) 422; something not trained or stored yet 409; any other bad
-    input 422. ``status`` gives every ``DataError`` that status instead; ``hints`` adds
-    where the caller finds what is missing or unknown (``READ_HINTS``)."""
+    it; the run workers' queue away is 503 (``QUEUE_AWAY``); a request the read side
+    cannot answer as asked (unknown series, group, model or driver, a bad value) 422;
+    something not trained or stored yet 409; any other bad input 422. ``status`` gives
+    every ``DataError`` that status instead; ``hints`` adds where the caller finds what
+    is missing or unknown (``READ_HINTS``)."""
 
     def decorate(route: Callable) -> Callable:
         @functools.wraps(route)
@@ -79,6 +84,8 @@ def json_errors(status: int | None = None, hints: bool = True) -> Callable:
                 return route(*args, **kwargs)
             except RunConflict as exc:  # which run holds the slot: wait, or cancel it
                 abort(409, errors={"running_run_id": exc.running_id, "message": str(exc)})
+            except QueueUnavailable as exc:  # REDIS_URL set and Redis away: nothing started
+                abort(503, message=str(exc))
             except DataError as exc:
                 text = with_hint(exc, READ_HINTS) if hints else str(exc)
                 abort(status or (409 if isinstance(exc, ReadError) else 422), message=text)

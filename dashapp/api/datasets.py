@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import abort
 
-from dashapp.api.common import ADMIN, json_errors, resource
+from dashapp.api.common import ADMIN, QUEUE_AWAY, json_errors, resource
 from dashapp.api.schemas.common import ErrorSchema
 from dashapp.api.schemas.datasets import EdaArgs, UploadForm, UploadResponse
 from dashapp.api.schemas.runs import RunSchema
@@ -31,6 +31,7 @@ class Upload(MethodView):
     @blp.alt_response(202, schema=RunSchema, description="Still storing: follow the run")
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(503, schema=ErrorSchema, description=QUEUE_AWAY)
     @json_errors(422, hints=False)
     def post(self, form):
         """Upload a sales CSV (multipart field ``file``): validated, then stored by an ingest run.

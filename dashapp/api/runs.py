@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from dashapp.api.common import ADMIN, json_errors, resource, run_or_404
+from dashapp.api.common import ADMIN, QUEUE_AWAY, json_errors, resource, run_or_404
 from dashapp.api.schemas.common import ErrorSchema
 from dashapp.api.schemas.runs import LogArgs, LogResponse, RunList, RunRequest, RunSchema
 from dashapp.auth import admin_only
@@ -36,6 +36,7 @@ class Runs(MethodView):
     @blp.response(202, RunSchema)
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(503, schema=ErrorSchema, description=QUEUE_AWAY)
     @json_errors(422, hints=False)
     def post(self, body):
         """Start training (one run at a time; 409 names the running one).

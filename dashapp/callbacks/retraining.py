@@ -151,7 +151,7 @@ def _judged(raw: bytes, filename: str, reading: RunOptions):
     try:
         system = app_state().system
         upload, reading = runs.accept_upload(system, raw, filename, reading)
-    except DataError as exc:
+    except (DataError, runs.QueueUnavailable) as exc:
         return dbc.Alert(
             [
                 html.B("This file was not accepted: "),

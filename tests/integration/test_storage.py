@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,30 @@ def test_create_run_recovers_a_dead_owner_instead_of_refusing(db):
     new_id = run_rows.create_run(db, "train", {})
     assert run_reads.get_run(db, run_id)["status"] == "failed"
     assert run_reads.get_run(db, new_id)["status"] == "queued"
+
+
+def test_a_run_on_another_host_is_failed_once_quiet_past_the_window(db):
+    """A run worker elsewhere cannot be looked up: its heartbeat is the evidence."""
+    run_id = run_rows.create_run(db, "train", {})
+    run_rows.update_run(db, run_id, owner="worker-b:77:1.00", status="running", step="train")
+    quiet = datetime.now(UTC) - timedelta(seconds=45)
+    run_rows.update_run(db, run_id, heartbeat_at=quiet)
+    assert run_rows.recover_abandoned(db, stale_after=timedelta(seconds=60)) == []
+    assert run_rows.recover_abandoned(db, stale_after=timedelta(seconds=30)) == [run_id]
+    assert "pid 77 on worker-b" in run_reads.get_run(db, run_id)["error"]
+
+
+def test_a_run_no_worker_took_says_to_start_one(db):
+    run_id = run_rows.create_run(db, "train", {})
+    assert run_rows.hand_over(db, run_id, run_rows.Owner.queue())
+    assert run_rows.recover_abandoned(db, stale_after=timedelta(seconds=30)) == []
+    created = datetime.now(UTC) - timedelta(seconds=45)
+    run_rows.update_run(db, run_id, created_at=created)
+    assert run_rows.recover_abandoned(db, stale_after=timedelta(seconds=30)) == [run_id]
+    run = run_reads.get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert "No run worker took this run" in run["error"], run["error"]
+    assert "python -m pipeline worker" in run["error"]
 
 
 def test_production_switches_in_one_transaction_and_only_to_a_succeeded_run(db):
