@@ -10,7 +10,6 @@ import logging
 import time
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
 from forecasting.data.dataset import Dataset, prepare
@@ -29,6 +28,7 @@ from forecasting.workflow import (
     train_and_forecast,
 )
 from pipeline import json_output
+from pipeline.engines import fits_on
 from pipeline.formatting import describe_plan, scores
 from pipeline.options import limits_from, reading_from_args
 from pipeline.terminal import terminal_progress, write_forecast_csv
@@ -60,7 +60,8 @@ def run_adhoc(args: argparse.Namespace) -> int:
     reading = reading_from_args(args).with_default_calendar(settings.holiday_country)
     data = prepare(args.csv, reading, horizon=args.horizon, limits=limits_from(settings))
     _print_dataset(data)
-    with joblib.parallel_config(n_jobs=args.jobs), terminal_progress(args.quiet) as bar:
+    engine = fits_on(args.engine, args.jobs, settings.dask_scheduler_address)
+    with engine, terminal_progress(args.quiet) as bar:
         reporter = Reporter(on_progress=bar)
         if args.command == "backtest":
             return _backtest(args, data, options, reporter)

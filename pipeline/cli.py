@@ -20,6 +20,7 @@ from forecasting.data.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import MODELS
+from pipeline.engines import ENGINES
 from pipeline.processes import die_with, own_helpers
 
 EXIT_BAD_INPUT = 2
@@ -177,6 +178,14 @@ def _train_options(p: argparse.ArgumentParser, horizon_required: bool) -> None:
         "--optuna-storage", help="one-shot commands: keep Optuna studies in this database URL"
     )
     p.add_argument("--jobs", type=int, default=-1, help="parallel processes (default all cores)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="where the series are fitted: local processes, or Dask (the cluster at "
+        "DASK_SCHEDULER_ADDRESS, else a local one of --jobs workers); auto: Dask when "
+        "DASK_SCHEDULER_ADDRESS is set",
+    )
     _output_flags(p)
 
 

@@ -67,6 +67,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         append=getattr(args, "append", False),
         selection=getattr(args, "selection", DEFAULT_MODE),
         jobs=getattr(args, "jobs", -1),
+        engine=getattr(args, "engine", "auto"),
         track=not args.no_tracking,
     )
 

@@ -13,6 +13,7 @@ from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import check_names
+from pipeline.engines import check_engine
 
 #: which steps each kind of run executes, in order
 STEPS = {
@@ -45,6 +46,8 @@ class RunOptions:
     windows: int = 3
     selection: str = DEFAULT_MODE
     jobs: int = -1
+    #: where the per-series fits run (``pipeline.engines``): auto, local or dask
+    engine: str = "auto"
     track: bool = True
 
     def __post_init__(self) -> None:
@@ -61,6 +64,7 @@ class RunOptions:
             raise DataError(f"--trials must be 0 or more, got {self.trials}.")
         if self.windows < 1:
             raise DataError(f"--windows must be at least 1, got {self.windows}.")
+        check_engine(self.engine)
 
     @property
     def steps(self) -> tuple[str, ...]:

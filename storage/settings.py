@@ -71,6 +71,10 @@ class Settings:
     #: set (``redis://host:6379/0``): runs are queued to Celery workers (``python -m
     #: pipeline worker``) and the pages' background jobs run on ``python -m dashapp worker``
     redis_url: str | None = field(default_factory=lambda: _text("REDIS_URL"))
+    #: set (``tcp://host:8786``): runs fit their series on that Dask cluster
+    dask_scheduler_address: str | None = field(
+        default_factory=lambda: _text("DASK_SCHEDULER_ADDRESS")
+    )
 
     #: retention: the model files, MLflow runs and stored forecasts of this many latest
     #: training runs are kept (``python -m pipeline prune``)

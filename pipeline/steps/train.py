@@ -7,7 +7,6 @@ selection and interval calibration; the scores on it are the run's metrics.
 
 from __future__ import annotations
 
-import joblib
 import pandas as pd
 
 from forecasting import progress
@@ -23,6 +22,7 @@ from forecasting.serving.model import SERVED, ServingModel
 from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
+from pipeline.engines import fits_on
 from pipeline.formatting import describe_holdout
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
@@ -84,7 +84,9 @@ def train(
     shape = Shape.of(df, spec.season_length)
     parts = train_parts(shape, options, tracker is not None, h, screened_drivers)
     pacing = Pacing(ctx.reporter(), parts)
-    with progress.active(ctx.reporter()), joblib.parallel_config(n_jobs=opts.jobs):
+    scheduler = ctx.settings.dask_scheduler_address
+    with progress.active(ctx.reporter()), fits_on(opts.engine, opts.jobs, scheduler) as where:
+        ctx.log.info("fitting the series on %s", where)
         report = backtest(df, spec, h, options, pacing.part("backtest"))
         # every reader forecasts with the file's plan; the totals as validation says
         horizon = stored_horizon(spec.freq, h)
