@@ -13,8 +13,11 @@ process either way.
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,6 +31,10 @@ log = logging.getLogger(__name__)
 ENGINES = ("auto", "local", "dask")
 #: seconds to reach a Dask scheduler before the run fails with the reason
 CONNECT_SECONDS = 30
+#: seconds a cluster may have no worker at all before the run stops with the reason
+NO_WORKERS_SECONDS = 60
+#: seconds between two looks at the cluster's workers
+WATCH_SECONDS = 2.0
 
 
 def check_engine(engine: str) -> None:
@@ -65,10 +72,49 @@ def fits_on(engine: str, jobs: int, scheduler: str | None) -> Iterator[str]:
             f"The Dask scheduler at {scheduler} cannot be reached ({exc}). Start it, fix "
             "DASK_SCHEDULER_ADDRESS, or run with --engine local."
         ) from None
+    watch = _WorkersWatch(client, NO_WORKERS_SECONDS)
+    watch.start()
     try:
         with joblib.parallel_config(backend="dask"):
             yield where
+    except KeyboardInterrupt:
+        if not watch.fired:
+            raise
+        raise DataError(
+            f"{where[0].upper()}{where[1:]} has had no worker for {NO_WORKERS_SECONDS} s, "
+            "so the run stopped. Start Dask workers, or run with --engine local."
+        ) from None
     finally:
+        watch.stop.set()
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class _WorkersWatch(threading.Thread):
+    """A cluster left without workers would leave the run waiting for ever: after
+    ``patience`` seconds without one, interrupt the run's main thread (Dask itself runs a
+    lost worker's tasks again on the others, so one lost worker is no reason to stop)."""
+
+    def __init__(self, client, patience: float) -> None:
+        super().__init__(name="dask-workers-watch", daemon=True)
+        self.client, self.patience = client, patience
+        self.stop = threading.Event()
+        self.fired = False
+
+    def run(self) -> None:
+        alone_since = None
+        while not self.stop.wait(WATCH_SECONDS):
+            try:
+                workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
+            except Exception:  # the scheduler away: no worker can be reached either
+                workers = 0
+            if workers:
+                alone_since = None
+                continue
+            alone_since = alone_since or time.monotonic()
+            if time.monotonic() - alone_since > self.patience:
+                log.error("no Dask worker for %.0f s: stopping the run", self.patience)
+                self.fired = True
+                _thread.interrupt_main()
+                return

@@ -238,7 +238,8 @@ def test_openapi_document_and_health(client):
     assert "latest upload" in str(spec["paths"]["/api/runs"]["post"])
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.get_json() == {"status": "ok", "database": True, "queue": None, "production_run_id": 1}
+    expected = {"status": "ok", "database": True, "queue": None, "production_run_id": 1}
+    assert health.get_json() == expected
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,12 @@ that ``--engine dask`` starts for a run, and one already running
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 from dask.distributed import LocalCluster
+from joblib import Parallel, delayed
 
 from forecasting.errors import DataError
 from forecasting.workflow import TrainOptions, backtest
@@ -38,6 +41,21 @@ def test_a_dask_cluster_gives_the_forecasts_of_local_processes():
     assert set(MODELS) <= set(local.columns)
     pd.testing.assert_frame_equal(own, local)
     pd.testing.assert_frame_equal(shared, local)
+
+
+def test_a_cluster_left_without_workers_stops_the_run_with_the_reason(monkeypatch):
+    """Dask runs a lost worker's tasks again elsewhere; with none left it would wait for
+    ever, so the run stops with what to do."""
+    monkeypatch.setattr(engines, "NO_WORKERS_SECONDS", 2)
+    monkeypatch.setattr(engines, "WATCH_SECONDS", 0.5)
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        away = r"has had no worker for 2 s, so the run stopped\. Start Dask workers"
+        with pytest.raises(DataError, match=away), fits_on("auto", 1, address):
+            cluster.scale(0)
+            while cluster.scheduler.workers:  # retired: the tasks below wait for a worker
+                time.sleep(0.1)
+            Parallel(n_jobs=2)(delayed(sum)([i, 1]) for i in range(4))
 
 
 def test_an_unknown_engine_or_an_unreachable_scheduler_says_what_to_do(monkeypatch):
