@@ -13,9 +13,9 @@ process either way.
 
 from __future__ import annotations
 
-import _thread
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -75,10 +75,11 @@ def fits_on(engine: str, jobs: int, scheduler: str | None) -> Iterator[str]:
     watch = _WorkersWatch(client, NO_WORKERS_SECONDS)
     watch.start()
     try:
-        with joblib.parallel_config(backend="dask"):
+        # joblib's own wait for a first worker, as patient as the watch
+        with joblib.parallel_config(backend="dask", wait_for_workers_timeout=NO_WORKERS_SECONDS):
             yield where
-    except KeyboardInterrupt:
-        if not watch.fired:
+    except (KeyboardInterrupt, TimeoutError) as exc:
+        if not (watch.fired or "has no worker" in str(exc)):
             raise
         raise DataError(
             f"{where[0].upper()}{where[1:]} has had no worker for {NO_WORKERS_SECONDS} s, "
@@ -116,5 +117,6 @@ class _WorkersWatch(threading.Thread):
             if time.monotonic() - alone_since > self.patience:
                 log.error("no Dask worker for %.0f s: stopping the run", self.patience)
                 self.fired = True
-                _thread.interrupt_main()
+                # a real signal: it also wakes a main thread blocked waiting on a lock
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
                 return

@@ -55,7 +55,10 @@ def test_stored_flat_options_read_into_a_typed_reading_and_write_back_the_same_s
     written = opts.to_dict()
     assert "reading" not in written
     expected = {k: v for k, v in STORED_FLAT.items() if k != "no_longer_an_option"}
-    assert written == expected
+    assert {k: written[k] for k in expected} == expected  # every stored choice, as stored
+    defaults = RunOptions(kind="train").to_dict()
+    added = {k: v for k, v in written.items() if k not in expected}
+    assert added == {k: defaults[k] for k in added}  # options added since: their defaults
     assert RunOptions.from_dict(written) == opts
 
 
