@@ -58,10 +58,15 @@ def run_adhoc(args: argparse.Namespace) -> int:
         raise DataError(str(exc)) from exc
     settings = load_settings()
     reading = reading_from_args(args).with_default_calendar(settings.holiday_country)
-    data = prepare(args.csv, reading, horizon=args.horizon, limits=limits_from(settings))
-    _print_dataset(data)
-    engine = fits_on(args.engine, args.jobs, settings.dask_scheduler_address)
-    with engine, terminal_progress(args.quiet) as bar:
+    # the engine first: an unreachable cluster is said before the file is read
+    with fits_on(args.engine, args.jobs, settings.dask_scheduler_address):
+        data = prepare(args.csv, reading, horizon=args.horizon, limits=limits_from(settings))
+        _print_dataset(data)
+        return _run(args, data, options)
+
+
+def _run(args: argparse.Namespace, data: Dataset, options: TrainOptions) -> int:
+    with terminal_progress(args.quiet) as bar:
         reporter = Reporter(on_progress=bar)
         if args.command == "backtest":
             return _backtest(args, data, options, reporter)

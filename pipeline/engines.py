@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import joblib
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 ENGINES = ("auto", "local", "dask")
 #: seconds to reach a Dask scheduler before the run fails with the reason
 CONNECT_SECONDS = 30
+#: seconds for the scheduler's port to answer at all
+KNOCK_SECONDS = 3.0
 #: seconds a cluster may have no worker at all before the run stops with the reason
 NO_WORKERS_SECONDS = 60
 #: seconds between two looks at the cluster's workers
@@ -55,6 +59,7 @@ def fits_on(engine: str, jobs: int, scheduler: str | None) -> Iterator[str]:
     cluster = None
     try:
         if scheduler:
+            _knock(scheduler)
             client = Client(scheduler, timeout=CONNECT_SECONDS)
             where = f"the Dask cluster at {scheduler}"
         else:
@@ -90,6 +95,16 @@ def fits_on(engine: str, jobs: int, scheduler: str | None) -> Iterator[str]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _knock(address: str) -> None:
+    """Fail at once where nothing listens (Dask's client would retry for its whole
+    timeout); an address that answers gets the client's patience."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return  # another transport: the client judges it
+    with socket.create_connection((parts.hostname, parts.port), timeout=KNOCK_SECONDS):
+        pass
 
 
 class _WorkersWatch(threading.Thread):

@@ -95,6 +95,8 @@ def celery_app(redis_url: str) -> Celery:
         # a worker holds no run it has not started: a second worker takes the next one
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # a worker waits out a Redis outage of any length instead of exiting
+        broker_connection_max_retries=None,
         broker_transport_options={"socket_connect_timeout": CONNECT_SECONDS},
         redis_socket_connect_timeout=CONNECT_SECONDS,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2},
