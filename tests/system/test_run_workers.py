@@ -75,8 +75,13 @@ class Cluster:
 
         def executing():
             for process in psutil.process_iter(["cmdline"]):
-                if (process.info["cmdline"] or [])[3:5] == ["execute", str(run_id)]:
-                    return process
+                if (process.info["cmdline"] or [])[3:5] != ["execute", str(run_id)]:
+                    continue
+                try:  # this deployment's run, not another one's on the same machine
+                    if process.environ().get("DATA_DIR") == str(self.data_dir):
+                        return process
+                except psutil.Error:
+                    continue
             return None
 
         parent = _wait_for(executing, 60, f"run {run_id}'s process").parent()
