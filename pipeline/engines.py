@@ -73,6 +73,10 @@ def fits_on(engine: str, jobs: int, scheduler: str | None) -> Iterator[str]:
             client = Client(cluster)
             where = f"a local Dask cluster of {workers} workers"
     except OSError as exc:  # no scheduler there, or it did not answer in time
+        if not scheduler:
+            raise DataError(
+                f"A local Dask cluster could not be started ({exc}); run with --engine local."
+            ) from None
         raise DataError(
             f"The Dask scheduler at {scheduler} cannot be reached ({exc}). Start it, fix "
             "DASK_SCHEDULER_ADDRESS, or run with --engine local."
