@@ -96,15 +96,22 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def create_run(db: Database, kind: str, options: dict, dataset_id: int | None = None) -> int:
+def create_run(
+    db: Database,
+    kind: str,
+    options: dict,
+    dataset_id: int | None = None,
+    stale_after: timedelta = STALE_AFTER,
+) -> int:
     """Persist a queued run owned by this process, or raise ``RunConflict``.
 
-    A conflict with a run whose process died is resolved (marked failed) and retried once.
+    A conflict with a run whose process died (``recover_abandoned``, with ``stale_after``)
+    is resolved (marked failed) and retried once.
     """
     try:
         return _insert_run(db, kind, options, dataset_id)
     except IntegrityError:
-        if not recover_abandoned(db):
+        if not recover_abandoned(db, stale_after=stale_after):
             raise RunConflict(active_run_id(db)) from None
     try:
         return _insert_run(db, kind, options, dataset_id)
