@@ -40,13 +40,16 @@ def test_the_forecast_page_plans_one_week_and_only_that_week_moves(browser, tmp_
         page.wait_for_function(f"() => ({forecast})().length > 0", timeout=30_000)
         before = page.evaluate(forecast)
         usual = float(first_price.inner_text())
+        dearer = f"{usual * 1.5:.2f}"
         # the table settles after the chart: an edit made before is drawn over
         page.wait_for_load_state("networkidle")
-        first_price.click()
-        page.keyboard.type(f"{usual * 1.5:.2f}")
-        page.keyboard.press("Enter")
+        first_price.dblclick()
+        cell_input = first_price.locator("input")
+        cell_input.fill(dearer)
+        cell_input.press("Enter")
+        expect(first_price).to_have_text(dearer, timeout=10_000)
         page.wait_for_function(
-            f"() => ({forecast})()[0] < {before[0] * 0.99}", timeout=30_000, polling=250
+            f"() => ({forecast})()[0] < {before[0] * 0.99}", timeout=60_000, polling=250
         )
         after = page.evaluate(forecast)
     assert after[0] < before[0]  # half as dear again sells less that week
