@@ -19,6 +19,9 @@ worse by more than 1% on either metric against a kept baseline of ours
 (``python -m pipeline run``: backtest, final fits, totals, MLflow) next to the
 script.
 
+``--partition-rows N`` backtests in partitions of whole series (``forecasting.
+partitioned``): what the choice of a partition's scope costs in accuracy.
+
     python bench/suite.py --data ../shared/data [--panels m3,tourism] \\
         [--compare bench/baseline.json] [--save FILE] [--run] [--json FILE]
 """
@@ -49,7 +52,9 @@ BENCH = Path(__file__).resolve().parent
 WORSE = 0.01
 
 
-def run_panel(name: str, data: Path, work: Path, whole_run: bool, code: Path) -> dict:
+def run_panel(
+    name: str, data: Path, work: Path, whole_run: bool, code: Path, extra: tuple[str, ...] = ()
+) -> dict:
     """Time the script and our backtest (and run) on one panel; score ours and the peers."""
     panel = PANELS[name]
     csv = panel_csv(name, data, work)
@@ -60,7 +65,7 @@ def run_panel(name: str, data: Path, work: Path, whole_run: bool, code: Path) ->
     forecasts, scores = work / f"{name}-forecasts.csv", work / f"{name}-scores.json"
     ours = whole_process(
         [sys.executable, "-m", "pipeline", "backtest", *panel.cli_arguments(csv), "--quiet",
-         "--json", str(scores), "--forecasts", str(forecasts)],
+         "--json", str(scores), "--forecasts", str(forecasts), *extra],
         log=work / f"{name}-backtest.log",
         code=code,
     )  # fmt: skip
@@ -202,6 +207,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every figure as JSON")
     parser.add_argument("--work", type=Path, help="keep logs and forecasts here")
     parser.add_argument(
+        "--partition-rows",
+        type=int,
+        help="backtest in partitions of whole series of at most this many rows",
+    )
+    parser.add_argument(
         "--code", type=Path, default=BENCH.parent,
         help="run the product of this checkout (a worktree of an older commit: 'before')",
     )  # fmt: skip
@@ -213,7 +223,10 @@ def main() -> None:
     results = []
     for name in args.panels.split(","):
         started = time.perf_counter()
-        results.append(run_panel(name, args.data.resolve(), work, args.run, args.code.resolve()))
+        extra = ("--partition-rows", str(args.partition_rows)) if args.partition_rows else ()
+        results.append(
+            run_panel(name, args.data.resolve(), work, args.run, args.code.resolve(), extra)
+        )
         print_panel(results[-1])
         print(f"   ({time.perf_counter() - started:.0f} s for this panel)", flush=True)
         if args.json:

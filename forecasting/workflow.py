@@ -65,11 +65,14 @@ class ForecastOutcome:
     unplanned: pd.DataFrame | None = None
     #: models left out because their fit, validation or tuning failed, and why
     failed: dict[str, str] = field(default_factory=dict)
+    #: the data spec the models were fitted with, where no one serving model holds it
+    #: (a backtest over partitions: ``forecasting.partitioned``)
+    fitted_spec: DataSpec | None = None
 
     @property
     def spec(self) -> DataSpec | None:
         """The data spec the models were fitted with (only the drivers kept)."""
-        return self.serving.spec if self.serving is not None else None
+        return self.serving.spec if self.serving is not None else self.fitted_spec
 
     def fallbacks(self) -> dict[str, dict[str, str]]:
         return {name: m.fallbacks_ for name, m in self.fitted.items() if m.fallbacks_}
@@ -78,7 +81,7 @@ class ForecastOutcome:
         """Per series: ladder step, demand class, history and what serves it."""
         if self.profile is None:
             return []
-        freq = self.serving.spec.freq.name if self.serving is not None else ""
+        freq = self.spec.freq.name if self.spec is not None else ""
         return series_table(self.profile, self.selection.choice, freq).to_dict(orient="records")
 
     def diverged(self) -> dict[str, dict[str, str]]:
@@ -208,6 +211,11 @@ def validation_horizon(df: pd.DataFrame, h: int, season_length: int) -> int:
     """``h``, or the longest horizon the longest series can be validated for (a 12-month
     horizon on 24 months of history is validated 11 months ahead, not left unvalidated)."""
     longest = int(df.groupby("unique_id", sort=False).size().max()) if len(df) else 0
+    return horizon_for(longest, h, season_length)
+
+
+def horizon_for(longest: int, h: int, season_length: int) -> int:
+    """``validation_horizon`` of a panel whose longest series has ``longest`` periods."""
     for k in range(h, 0, -1):
         if longest >= k + min_train(k, season_length):
             return k
@@ -341,38 +349,72 @@ def backtest(
     """Hold out the last ``h`` periods of every series, run the workflow on the rest, score."""
     started = time.perf_counter()
     train, test = holdout_split(df, h)
-    future = _known_future(train, test, h, spec) if spec.exog else None
+    future = known_future(train, test, h, spec) if spec.exog else None
     outcome = train_and_forecast(train, spec, h, options, future=future, reporter=reporter)
-    actuals = test[["unique_id", "ds", "y"]].merge(outcome.per_model, on=["unique_id", "ds"])
-    actuals = actuals.merge(
-        outcome.forecast.rename(columns={"yhat": SERVED}), on=["unique_id", "ds"]
-    )
-    names = [*outcome.per_model.columns.drop(["unique_id", "ds"]), SERVED]
-    unplanned = None
-    if outcome.unplanned is not None:
-        bands = ["yhat", *[f"{side}{level}" for level in LEVELS for side in ("lo", "hi")]]
-        unplanned = test[["unique_id", "ds", "y"]].merge(
-            outcome.unplanned[["unique_id", "ds", *bands]], on=["unique_id", "ds"]
-        )
-        actuals[SERVED_WITHOUT_PLAN] = (
-            actuals[["unique_id", "ds"]]
-            .merge(unplanned, on=["unique_id", "ds"], how="left")["yhat"]
-            .to_numpy()
-        )
-        names.append(SERVED_WITHOUT_PLAN)
-    per_series = evaluate(actuals, train, names, spec.season_length)
-    summary = summarize(per_series, actuals)
-    cov = coverage(actuals, LEVELS)
-    by_step = coverage_by_step(actuals, LEVELS)
-    report = BacktestReport(
-        outcome, actuals, per_series, summary, cov, time.perf_counter() - started, by_step
-    )
-    if unplanned is not None:
-        report.coverage_without_plan = coverage(unplanned, LEVELS)
-    return report
+    scored = HeldOut.of(outcome, train, test, spec.season_length)
+    return scored.report(outcome, time.perf_counter() - started)
 
 
-def _known_future(train: pd.DataFrame, test: pd.DataFrame, h: int, spec: DataSpec):
+@dataclass
+class HeldOut:
+    """A backtest's forecasts next to the held-out rows, scored per series; the held-out
+    rows of a panel's parts concatenate (``HeldOut.joined``) into the panel's."""
+
+    actuals: pd.DataFrame
+    per_series: pd.DataFrame
+    #: where drivers serve and a plan was given: the forecast made without the plan
+    unplanned: pd.DataFrame | None = None
+
+    @classmethod
+    def of(
+        cls, outcome: ForecastOutcome, train: pd.DataFrame, test: pd.DataFrame, season_length: int
+    ) -> HeldOut:
+        actuals = test[["unique_id", "ds", "y"]].merge(outcome.per_model, on=["unique_id", "ds"])
+        actuals = actuals.merge(
+            outcome.forecast.rename(columns={"yhat": SERVED}), on=["unique_id", "ds"]
+        )
+        names = [*outcome.per_model.columns.drop(["unique_id", "ds"]), SERVED]
+        unplanned = None
+        if outcome.unplanned is not None:
+            bands = ["yhat", *[f"{side}{level}" for level in LEVELS for side in ("lo", "hi")]]
+            unplanned = test[["unique_id", "ds", "y"]].merge(
+                outcome.unplanned[["unique_id", "ds", *bands]], on=["unique_id", "ds"]
+            )
+            actuals[SERVED_WITHOUT_PLAN] = (
+                actuals[["unique_id", "ds"]]
+                .merge(unplanned, on=["unique_id", "ds"], how="left")["yhat"]
+                .to_numpy()
+            )
+            names.append(SERVED_WITHOUT_PLAN)
+        return cls(actuals, evaluate(actuals, train, names, season_length), unplanned)
+
+    @classmethod
+    def joined(cls, parts: list[HeldOut]) -> HeldOut:
+        unplanned = [p.unplanned for p in parts if p.unplanned is not None]
+        return cls(
+            pd.concat([p.actuals for p in parts], ignore_index=True),
+            pd.concat([p.per_series for p in parts], ignore_index=True),
+            pd.concat(unplanned, ignore_index=True) if unplanned else None,
+        )
+
+    def report(self, outcome: ForecastOutcome, seconds: float) -> BacktestReport:
+        """The scores over every series: means of the per-series scores, pooled WAPE and
+        bias, and the bands' coverage."""
+        report = BacktestReport(
+            outcome,
+            self.actuals,
+            self.per_series,
+            summarize(self.per_series, self.actuals),
+            coverage(self.actuals, LEVELS),
+            seconds,
+            coverage_by_step(self.actuals, LEVELS),
+        )
+        if self.unplanned is not None:
+            report.coverage_without_plan = coverage(self.unplanned, LEVELS)
+        return report
+
+
+def known_future(train: pd.DataFrame, test: pd.DataFrame, h: int, spec: DataSpec):
     """The drivers of the ``h`` periods after each series' training end: the held-out rows'
     values, carried forward past the end of a series held out for fewer than ``h``."""
     grid = forecast_grid(train.groupby("unique_id", sort=False)["ds"].max(), h, spec)

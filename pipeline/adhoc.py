@@ -6,7 +6,9 @@ For trying models on a file; the stored, tracked way is ``python -m pipeline run
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,13 +17,16 @@ import pandas as pd
 from forecasting.data.dataset import Dataset, prepare
 from forecasting.data.frequency import check_horizon
 from forecasting.data.loading import read_plan_csv
+from forecasting.data.partitions import Partitions
 from forecasting.errors import DataError
 from forecasting.evaluation.metrics import METRIC_NAMES
+from forecasting.partitioned import partitioned_backtest
 from forecasting.progress import Reporter
 from forecasting.serving.model import SERVED
 from forecasting.serving.requests import ForecastRequest, answer
 from forecasting.workflow import (
     SERVED_WITHOUT_PLAN,
+    BacktestReport,
     ForecastOutcome,
     TrainOptions,
     backtest,
@@ -93,7 +98,26 @@ def _print_dataset(data: Dataset) -> None:
 
 
 def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
-    report = backtest(data.frame, data.spec, args.horizon, options, reporter)
+    lookup = data.id_lookup() if data.loaded.mapping.ids else None
+    if len(data.frame) <= args.partition_rows:
+        report = backtest(data.frame, data.spec, args.horizon, options, reporter)
+        return _print_backtest(args, data, lookup, report)
+    with tempfile.TemporaryDirectory(prefix="backtest-") as folder:
+        parts = Partitions.cut(data.frame, Path(folder) / "partitions", args.partition_rows)
+        print(
+            f"{len(parts)} partitions of whole series, each of at most {args.partition_rows:,} rows"
+        )
+        data.cleaned.frame = data.frame.iloc[:0]  # one partition in memory at a time
+        gc.collect()
+        report = partitioned_backtest(
+            parts, data.spec, args.horizon, options, reporter, Path(folder)
+        )
+    return _print_backtest(args, data, lookup, report)
+
+
+def _print_backtest(
+    args, data: Dataset, lookup: pd.DataFrame | None, report: BacktestReport
+) -> int:
     table = report.summary[list(METRIC_NAMES)].sort_values("rmsse")
     table = pd.DataFrame([scores(row) for row in table.to_dict("records")], index=table.index)
     print(
@@ -135,7 +159,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
             columns=["yhat", "model", "extrapolated", "planned"], errors="ignore"
         )
         out = out.merge(bands, on=["unique_id", "ds"])
-        _write_forecast(out, data, args.forecasts)
+        write_forecast_csv(out, lookup, args.forecasts)
     return 0
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from joblib.externals.loky import get_reusable_executor
 
 from forecasting.data.gaps import DEFAULT_GAP_POLICY, GAP_POLICIES
+from forecasting.data.partitions import PARTITION_ROWS
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import MODELS
@@ -72,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--forecasts", type=Path, help="write the served forecasts of the test window to this CSV"
     )
+    p.add_argument(
+        "--partition-rows",
+        type=_positive,
+        default=PARTITION_ROWS,
+        help="a panel of more rows is backtested a partition of whole series at a time, "
+        f"each of at most this many rows (default {PARTITION_ROWS:,})",
+    )
 
     p = sub.add_parser("runs", help="list runs: status, step, progress, selected model, metrics")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -104,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_flags(p)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number of rows of at least 1, not {text}")
+    return value
 
 
 def _data_options(p: argparse.ArgumentParser, required: bool) -> None:

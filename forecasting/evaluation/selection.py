@@ -31,7 +31,7 @@ forecast of whatever the last period was); ``new`` and ``zero`` series take the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -108,6 +108,19 @@ class Selection:
             self.members, choice, self.scores, self.mode, self.table, beyond,
             self.departures, short,
         )  # fmt: skip
+
+    def subset(self, ids: pd.Index) -> Selection:
+        """The same choices for the series ``ids`` only (a partition of the panel)."""
+        table = self.table
+        if table is not None:
+            table = table.loc[table["unique_id"].isin(ids)]
+        return replace(
+            self,
+            choice=self.choice.loc[self.choice.index.intersection(ids)],
+            scores=self.scores.loc[self.scores.index.intersection(ids)],
+            table=table,
+            beyond_plan=self.beyond_plan.subset(ids) if self.beyond_plan else None,
+        )
 
     def describe_departures(self) -> list[str]:
         return [d.describe() for d in self.departures]

@@ -45,7 +45,23 @@ def validate(
     profile: pd.DataFrame | None = None,
     failed: dict[str, str] | None = None,
 ) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
-    """Tune each model on rolling-origin folds of ``df`` and choose what to serve.
+    """Tune each model on rolling-origin folds of ``df`` and choose what to serve."""
+    tuning, screens, scales = validate_models(df, spec, h, options, pacing, profile, failed)
+    selection = select_served(tuning, scales, options, profile, bool(spec.exog))
+    return tuning, selection, screens
+
+
+def validate_models(
+    df: pd.DataFrame,
+    spec: DataSpec,
+    h: int,
+    options: TrainOptions,
+    pacing: Pacing | None = None,
+    profile: pd.DataFrame | None = None,
+    failed: dict[str, str] | None = None,
+) -> tuple[dict[str, TuningResult], list[Screen], pd.DataFrame]:
+    """Tune each model on rolling-origin folds of ``df``: the results, the screens of
+    the expensive models and the folds' scales, for a selection to pool.
 
     The cheap candidates are validated on every series; each expensive model of the
     default set first on a sample (``forecasting.evaluation.screening``), and on the rest only
@@ -160,19 +176,31 @@ def validate(
             result = run(name, df, f"validate {name}")
             if result is not None:
                 tuning[name] = result
+    return tuning, screens, scales
+
+
+def select_served(
+    tuning: dict[str, TuningResult],
+    scales: pd.DataFrame,
+    options: TrainOptions,
+    profile: pd.DataFrame | None,
+    drivers: bool,
+) -> Selection:
+    """What serves each series, chosen on the validation folds of ``tuning``; where
+    ``drivers`` serve, also what serves the periods no plan covers."""
     cvs = {name: result.cv for name, result in tuning.items()}
     selection = _select(cvs, scales, options, profile)
     for line in selection.describe_departures():
         log.info("choice: %s", line)
     counts = selection.choice.value_counts().to_dict()
     log.info("selected on the history before the held-out window: %s", counts)
-    if spec.exog:
+    if drivers:
         free = {name: cv for name, cv in cvs.items() if not MODELS[name].uses_exog}
         if free:
             selection.beyond_plan = _select(free, scales, options, profile)
             counts = selection.beyond_plan.choice.value_counts().to_dict()
             log.info("selected for the periods no plan covers (no drivers): %s", counts)
-    return tuning, selection, screens
+    return selection
 
 
 def _select(

@@ -50,6 +50,7 @@ def build_serving(
     profile: pd.DataFrame | None = None,
     plan: pd.DataFrame | None = None,
     totals: Totals | None = None,
+    quantiles: dict[str, pd.DataFrame] | None = None,
 ) -> ServingModel:
     """Bundle refitted models with intervals calibrated on the validation folds only.
 
@@ -57,12 +58,14 @@ def build_serving(
     steps. Where drivers serve, the selection's ``beyond_plan`` choice serves the periods
     no plan covers, and ``plan`` (the drivers' planned values past the last sale) is what
     every reader forecasts with. With ``totals``, the sums are made bottom-up or
-    reconciled, as the validation folds say.
+    reconciled, as the validation folds say. ``quantiles`` (``band_quantiles``) are the
+    bands of a larger panel that ``df`` is a part of; by default ``df``'s own.
     """
     grouped = df.groupby("unique_id", sort=False)["y"]
-    scale = grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
+    scale = series_scales(df, spec)
     nonnegative = grouped.min() >= 0
-    quantiles = _band_quantiles(selection, fitted, scale, horizon)
+    if quantiles is None:
+        quantiles = band_quantiles(selection, set(fitted), scale, horizon, bool(spec.exog))
     rule_levels = None
     if profile is not None:
         on_rule = profile.index[profile["ladder_step"].isin(RULES)]
@@ -76,8 +79,7 @@ def build_serving(
     errors = validation_errors(selection.table, set(selection.choice) | set(fitted))
     beyond = selection.beyond_plan if spec.exog else None
     if beyond is not None:
-        extra = set(beyond.choice) - set(quantiles) - set(RULES.values())
-        quantiles |= _band_quantiles(beyond, {}, scale, horizon, extra)
+        extra = set(beyond.choice) - set(selection.choice) - set(fitted) - set(RULES.values())
         members |= {c: m for c, m in beyond.members.items() if set(m) <= set(fitted)}
         errors = _with_errors(errors, validation_errors(beyond.table, extra))
     serving = ServingModel(
@@ -100,6 +102,26 @@ def build_serving(
     if totals is None:
         return serving
     return replace(serving, coherence=coherent(serving, totals.selection, df, spec, totals.horizon))
+
+
+def series_scales(df: pd.DataFrame, spec: DataSpec) -> pd.Series:
+    """Per series, the seasonal naive scale that the bands' quantiles are in units of."""
+    grouped = df.groupby("unique_id", sort=False)["y"]
+    return grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
+
+
+def band_quantiles(
+    selection: Selection, fitted: set[str], scale: pd.Series, horizon: int, drivers: bool
+) -> dict[str, pd.DataFrame]:
+    """The band quantiles of every candidate a series can be served by (``fitted``: the
+    models fitted), pooled over the series of ``scale``; where ``drivers`` serve, also of
+    what serves the periods no plan covers."""
+    quantiles = _band_quantiles(selection, fitted, scale, horizon)
+    beyond = selection.beyond_plan if drivers else None
+    if beyond is not None:
+        extra = set(beyond.choice) - set(quantiles) - set(RULES.values())
+        quantiles |= _band_quantiles(beyond, set(), scale, horizon, extra)
+    return quantiles
 
 
 def price_range(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
@@ -130,7 +152,7 @@ def driver_tail(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
 
 def _band_quantiles(
     selection: Selection,
-    fitted: dict[str, Forecaster],
+    fitted: set[str],
     scale: pd.Series,
     horizon: int,
     candidates: set[str] | None = None,

@@ -1,0 +1,279 @@
+"""The backtest over partitions of whole series: map, reduce, map.
+
+A catalogue of tens of thousands of series does not fit in memory as one frame with
+every candidate's fits (about 1.5 KB a row). Here the panel is a folder of partitions
+(``forecasting.data.partitions``) and the work is, in the spirit of statsforecast's
+and mlforecast's distributed paths:
+
+- **map**: per partition, every candidate on the validation folds
+  (``validate_models``), the series' profiles and scales; the last fold's fits go to
+  disk beside the partitions, so nothing but the folds' forecasts stays in memory;
+- **reduce**: on those small summaries, what serves each series, pooled over every
+  series (``select_served``: per demand class, combinations, departures), and the
+  bands' quantiles (``band_quantiles``);
+- **map**: per partition, the fits moved forward to the held-out window, the
+  forecasts with bands, and the held-out scores.
+
+Peak memory is set by the partition size, not by the catalogue. Two choices are made
+on the first partition, as a sample of the panel, and hold for the others: which
+expensive models earn validation (``forecasting.evaluation.screening``) and which
+drivers are kept. The global tree models learn across the series of one partition.
+Every series-by-series model gives the same forecasts as the whole-panel backtest.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from forecasting.data.ladder import profile_series
+from forecasting.data.partitions import Partitions
+from forecasting.data.spec import DataSpec
+from forecasting.errors import DataError
+from forecasting.evaluation.backtest import holdout_split
+from forecasting.evaluation.costs import Shape, workflow_plan
+from forecasting.evaluation.drivers import DriverChoice
+from forecasting.evaluation.options import TrainOptions
+from forecasting.evaluation.screening import Screen
+from forecasting.evaluation.selection import Selection
+from forecasting.evaluation.tuning import TuningResult
+from forecasting.evaluation.validation import select_served, validate_models
+from forecasting.progress import Pacing, Reporter
+from forecasting.serving.build import band_quantiles, build_serving, series_scales
+from forecasting.workflow import (
+    BacktestReport,
+    ForecastOutcome,
+    HeldOut,
+    choose_drivers,
+    fit_models,
+    fitted_rows,
+    horizon_for,
+    known_future,
+)
+
+log = logging.getLogger(__name__)
+
+#: the share of the progress bar the validation of every partition takes
+VALIDATION_SHARE = 0.7
+
+
+@dataclass
+class _Validated:
+    """What the validation map leaves in memory: the folds' forecasts and the small
+    per-series tables, with the fits on disk."""
+
+    tuning: dict[str, TuningResult] = field(default_factory=dict)
+    cvs: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    scales: list[pd.DataFrame] = field(default_factory=list)
+    profiles: list[pd.DataFrame] = field(default_factory=list)
+    series_scales: list[pd.Series] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    screens: list[Screen] = field(default_factory=list)
+    #: per model, the series validated so far (what its mean score is over)
+    scored: dict[str, int] = field(default_factory=dict)
+
+    def add(self, tuning: dict[str, TuningResult]) -> None:
+        """One partition's results: the folds kept, the seconds summed, the scores
+        weighed by the series scored."""
+        for name, result in tuning.items():
+            self.cvs.setdefault(name, []).append(result.cv)
+            series = result.cv["unique_id"].nunique()
+            self.scored[name] = self.scored.get(name, 0) + series
+            before = self.tuning.get(name)
+            if before is None:
+                self.tuning[name] = replace(
+                    result, cv=pd.DataFrame(), model=None, score=result.score * series
+                )
+                continue
+            before.seconds += result.seconds
+            before.score += result.score * series
+            before.diverged.update(result.diverged)
+
+    def drop(self, name: str, why: str) -> None:
+        """A model that failed on a later partition is left out everywhere."""
+        self.failed[name] = why
+        self.tuning.pop(name, None)
+        self.cvs.pop(name, None)
+
+    def pooled(self) -> dict[str, TuningResult]:
+        """Every model's results over all partitions (its folds concatenated)."""
+        out = {}
+        for name, result in self.tuning.items():
+            cv = pd.concat(self.cvs.pop(name), ignore_index=True)
+            out[name] = replace(result, cv=cv, score=result.score / max(self.scored[name], 1))
+        return out
+
+
+def partitioned_backtest(
+    parts: Partitions,
+    spec: DataSpec,
+    h: int,
+    options: TrainOptions | None = None,
+    reporter: Reporter | None = None,
+    work: Path | None = None,
+) -> BacktestReport:
+    """The backtest of ``forecasting.workflow.backtest`` over ``parts``, one partition in
+    memory at a time; the last fold's fits wait in ``work`` (a temporary folder by
+    default) between the two maps."""
+    started = time.perf_counter()
+    options = options or TrainOptions()
+    reporter = reporter or Reporter()
+    if not options.constraints:
+        spec = replace(spec, constrained=False)
+    with tempfile.TemporaryDirectory(dir=work) as folder:
+        fits = Path(folder)
+        trained = (parts.lengths - (parts.lengths - 1).clip(upper=h)).astype(int)
+        h_val = horizon_for(int(trained.max()), h, spec.season_length)
+        options, sat_out = options.for_panel(parts.series(), bool(spec.exog))
+        validation = reporter.sub(0.0, VALIDATION_SHARE)
+        spec, drivers, validated, options = _validate_all(
+            parts, spec, h, h_val, options, validation, fits
+        )
+        tuning = validated.pooled()
+        profile = pd.concat(validated.profiles)
+        scales = pd.concat(validated.scales)
+        selection = select_served(tuning, scales, options, profile, bool(spec.exog))
+        for line in selection.describe_departures():
+            log.info("choice: %s", line)
+        counts = selection.choice.value_counts().to_dict()
+        log.info("selected over %d partitions: %s", len(parts), counts)
+        quantiles = band_quantiles(
+            selection, set(tuning), pd.concat(validated.series_scales), h_val, bool(spec.exog)
+        )
+        tuning = {name: replace(result, cv=pd.DataFrame()) for name, result in tuning.items()}
+        forecasting = reporter.sub(VALIDATION_SHARE, 1.0)
+        held, outcome = _forecast_all(
+            parts, spec, h, h_val, tuning, selection, quantiles, profile, forecasting, fits
+        )
+    screens = [Screen.sat_out(m, why, 1) for m, why in sat_out.items()] + validated.screens
+    outcome = replace(
+        outcome,
+        drivers=drivers,
+        screens=screens,
+        failed=validated.failed,
+        profile=profile,
+        fitted_spec=spec,
+    )
+    reporter.report(1.0, "forecast ready")
+    return held.report(outcome, time.perf_counter() - started)
+
+
+def _validate_all(
+    parts: Partitions,
+    spec: DataSpec,
+    h: int,
+    h_val: int,
+    options: TrainOptions,
+    reporter: Reporter,
+    fits: Path,
+) -> tuple[DataSpec, DriverChoice | None, _Validated, TrainOptions]:
+    """The validation map; the first partition chooses the drivers and screens the
+    expensive models, the others validate what it kept."""
+    validated = _Validated()
+    drivers = None
+    for i in range(len(parts)):
+        part_reporter = reporter.sub(i / len(parts), (i + 1) / len(parts))
+        part_reporter.check_cancelled()
+        train, _test = holdout_split(parts.read(i), h)
+        profile = profile_series(train, h_val, spec.season_length)
+        modelled = fitted_rows(train, profile)
+        validated.profiles.append(profile)
+        validated.series_scales.append(series_scales(train, spec))
+        if modelled.empty:
+            joblib.dump({}, fits / f"fits-{i}.pkl")
+            continue
+        log.info(
+            "partition %d of %d: validating %d series (%d rows)",
+            i + 1, len(parts), modelled["unique_id"].nunique(), len(modelled),
+        )  # fmt: skip
+        names = options.model_names()
+        screening = len(spec.exog) if options.drivers == "auto" and drivers is None else 0
+        shape = Shape.of(modelled, spec.season_length)
+        plan = workflow_plan(shape, names, options.screened(), options.n_windows, h_val, screening)
+        pacing = Pacing(part_reporter, plan)
+        if drivers is None:
+            spec, drivers = choose_drivers(modelled, profile, spec, h_val, options)
+            pacing.finish("drivers")
+        failed: dict[str, str] = {}
+        tuning, screens, scales = validate_models(
+            modelled, spec, h_val, options, pacing, profile, failed
+        )
+        first = not validated.tuning
+        if first:  # the first partition with series to validate decides the candidates
+            validated.failed |= failed
+            validated.screens = screens
+            # the same candidates, each on every series, and the drivers it kept
+            options = replace(options, models=tuple(tuning), always=(), drivers="all")
+        for name in set(validated.tuning) - set(tuning):
+            validated.drop(name, failed.get(name, "its validation failed on a later partition"))
+        validated.add({n: r for n, r in tuning.items() if first or n in validated.tuning})
+        validated.scales.append(scales)
+        joblib.dump({name: r.model for name, r in tuning.items()}, fits / f"fits-{i}.pkl")
+        del tuning, modelled, train
+    if not validated.tuning:
+        raise DataError("No series has the history a model needs to be validated.")
+    return spec, drivers, validated, options
+
+
+def _forecast_all(
+    parts: Partitions,
+    spec: DataSpec,
+    h: int,
+    h_val: int,
+    tuning: dict[str, TuningResult],
+    selection: Selection,
+    quantiles: dict[str, pd.DataFrame],
+    profile: pd.DataFrame,
+    reporter: Reporter,
+    fits: Path,
+) -> tuple[HeldOut, ForecastOutcome]:
+    """The forecasting map: each partition's fits moved forward (the served models
+    refitted), its forecasts with the pooled bands, and its held-out scores."""
+    held: list[HeldOut] = []
+    forecasts, per_model, unplanned = [], [], []
+    replaced: dict[str, dict[str, str]] = {}
+    served = selection.served_models()
+    for i in range(len(parts)):
+        part_reporter = reporter.sub(i / len(parts), (i + 1) / len(parts))
+        df = parts.read(i)
+        train, test = holdout_split(df, h)
+        ids = pd.Index(train["unique_id"].unique())
+        own = profile.loc[ids]
+        modelled = fitted_rows(train, own)
+        previous = joblib.load(fits / f"fits-{i}.pkl")
+        fitted = {}
+        if len(modelled):
+            last = {name: previous.get(name) for name in tuning}
+            fitted = fit_models(modelled, spec, tuning, part_reporter, last, served)
+        model = build_serving(
+            fitted, selection.subset(ids), train, spec, h_val, own, quantiles=quantiles
+        )
+        future = known_future(train, test, h, spec) if spec.exog else None
+        served_rows, members = model.forecast_with_members(h, future, every_model=True)
+        without = model.forecast(h) if spec.exog and future is not None else None
+        part = ForecastOutcome(served_rows, members, selection, tuning, {}, unplanned=without)
+        held.append(HeldOut.of(part, train, test, spec.season_length))
+        forecasts.append(served_rows)
+        per_model.append(members)
+        if without is not None:
+            unplanned.append(without)
+        for name, series in members.attrs.get("diverged", {}).items():
+            replaced.setdefault(name, {}).update(series)
+        del df, train, test, modelled, previous, fitted, model
+    outcome = ForecastOutcome(
+        pd.concat(forecasts, ignore_index=True),
+        pd.concat(per_model, ignore_index=True),
+        selection,
+        tuning,
+        {},
+        {name: result.seconds for name, result in tuning.items()},
+        replaced=replaced,
+        unplanned=pd.concat(unplanned, ignore_index=True) if unplanned else None,
+    )
+    return HeldOut.joined(held), outcome

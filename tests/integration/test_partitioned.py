@@ -1,0 +1,120 @@
+"""The backtest over partitions of whole series (issue 30) gives the whole-panel backtest's
+forecasts: the choices pooled over every partition, the bands pooled too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.data.partitions import Partitions
+from forecasting.evaluation.options import TrainOptions
+from forecasting.partitioned import partitioned_backtest
+from forecasting.serving.model import SERVED
+from forecasting.workflow import backtest
+from tests.support.frames import spec_for
+from tests.support.servers import cli
+
+H = 8
+#: series-by-series models, deterministic: equal to the last digit whatever the partition
+MODELS = ("seasonal_naive", "ets", "theta")
+#: learns across series (the panel's total): its forecasts depend on the partition's series
+ACROSS_SERIES = ("imapa_total",)
+
+
+def _panel(n: int = 14, weeks: int = 120, seed: int = 2) -> pd.DataFrame:
+    """Smooth seasonal series, slow movers, one launched inside the held-out window, one
+    with 40 weeks of history and one that never sold: every step of the ladder."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=weeks, freq="W-MON")
+    t = np.arange(weeks)
+    frames = []
+    for i in range(n):
+        if i % 3 == 2:
+            y = rng.poisson(0.5, weeks).astype(float)
+        else:
+            y = 50 + 10 * i + 0.2 * t + 8 * np.sin(2 * np.pi * t / 52) + rng.normal(0, 3, weeks)
+        start = {5: weeks - 3, 7: weeks - 40}.get(i, 0)
+        if i == 11:
+            y = np.zeros(weeks)
+        frames.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": dates[start:], "y": y[start:]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def test_partitions_hold_whole_series_in_order(tmp_path):
+    df = _panel()
+    parts = Partitions.cut(df, tmp_path, rows=300)
+    read = [parts.read(i) for i in range(len(parts))]
+    assert len(parts) > 4
+    # no series split, none lost, the panel's order kept, dtypes as written
+    owners = pd.concat([p[["unique_id"]].drop_duplicates().assign(k=i) for i, p in enumerate(read)])
+    assert owners["unique_id"].is_unique
+    pd.testing.assert_frame_equal(pd.concat(read, ignore_index=True), df)
+    # at most the rows asked, unless one series is longer
+    assert all(len(p) <= 300 or p["unique_id"].nunique() == 1 for p in read)
+    assert parts.lengths.to_dict() == df.groupby("unique_id").size().to_dict()
+    with pytest.raises(ValueError, match="at least one row"):
+        Partitions.cut(df, tmp_path / "none", rows=0)
+
+
+def test_the_partitioned_backtest_gives_the_whole_panels_forecasts(tmp_path):
+    df = _panel()
+    spec = spec_for("W-MON", country=None)
+    options = TrainOptions(models=MODELS)
+    whole = backtest(df, spec, H, options)
+    parts = Partitions.cut(df, tmp_path / "parts", rows=300)
+    partitioned = partitioned_backtest(parts, spec, H, options, work=tmp_path)
+    assert len(parts) > 4
+
+    # the choice is pooled over all partitions, so every series is served as before
+    pd.testing.assert_series_equal(
+        partitioned.outcome.selection.choice.sort_index(),
+        whole.outcome.selection.choice.sort_index(),
+    )
+    assert partitioned.outcome.selection.choice.nunique() > 1  # a real choice was made
+    # the served forecast and its bands (pooled quantiles) are the same to the last digit
+    served = ["y", SERVED, "lo80", "hi80", "lo95", "hi95"]
+    a, b = _sorted(partitioned.actuals), _sorted(whole.actuals)
+    np.testing.assert_allclose(a[served], b[served], rtol=1e-12, atol=1e-12)
+    series_by_series = [c for c in whole.outcome.per_model.columns if c not in ("unique_id", "ds")]
+    series_by_series = [c for c in series_by_series if c not in ACROSS_SERIES]
+    np.testing.assert_allclose(a[series_by_series], b[series_by_series], rtol=1e-12)
+    # the scores are of every series: the means the same, the ladder the same
+    assert set(partitioned.per_series["unique_id"]) == set(df["unique_id"])
+    np.testing.assert_allclose(
+        partitioned.summary.loc[SERVED, ["mase", "rmsse", "wape"]],
+        whole.summary.loc[SERVED, ["mase", "rmsse", "wape"]],
+    )
+    assert partitioned.coverage == pytest.approx(whole.coverage)
+    pd.testing.assert_frame_equal(
+        partitioned.outcome.profile.sort_index(), whole.outcome.profile.sort_index()
+    )
+    # nothing is left behind in the work folder
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]
+
+
+def test_the_command_line_backtests_a_large_panel_in_partitions(tmp_path):
+    csv = tmp_path / "panel.csv"
+    _panel().rename(columns={"unique_id": "item", "ds": "week", "y": "units"}).to_csv(
+        csv, index=False
+    )
+    out = {}
+    for name, rows in (("whole", []), ("parts", ["--partition-rows", "300"])):
+        out[name] = tmp_path / f"{name}.csv"
+        result = cli(
+            tmp_path / "data", "backtest", "--csv", str(csv), "--horizon", str(H),
+            "--models", ",".join(MODELS), "--jobs", "1", "--quiet",
+            "--forecasts", str(out[name]), *rows,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert ("partitions of whole series" in result.stdout) == bool(rows)
+    # the file's own id column, the same forecasts and bands
+    pd.testing.assert_frame_equal(pd.read_csv(out["parts"]), pd.read_csv(out["whole"]))
+    assert list(pd.read_csv(out["parts"]).columns[:2]) == ["item", "ds"]
+    refused = cli(tmp_path / "data", "backtest", "--csv", str(csv), "--partition-rows", "0")
+    assert refused.returncode == 2
+    assert "at least 1" in refused.stderr
