@@ -70,14 +70,45 @@ def m5_shaped_panel(
     return pd.concat(frames, ignore_index=True)
 
 
+#: what the backtest's log says it is doing (its verbose lines), and the phase it opens
+PHASES = (
+    ("partitions of whole series", "validating"),
+    ("validating", "validating"),
+    ("validated in", "validating"),
+    ("selected", "choosing"),
+    ("forecasting", "forecasting"),
+    ("moved to", "forecasting"),
+    ("fitted on", "forecasting"),
+)
+
+
+def phase_of(log: Path):
+    """A function naming the phase the backtest writing ``log`` is in (its last line)."""
+
+    def phase() -> str:
+        try:
+            with open(log, "rb") as f:
+                f.seek(max(f.seek(0, 2) - 4096, 0))
+                tail = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return "reading"
+        for line in reversed(tail):
+            for marker, name in PHASES:
+                if marker in line:
+                    return name
+        return "reading"
+
+    return phase
+
+
 def backtest(csv: Path, work: Path, name: str, partition_rows: int) -> dict:
-    out = work / f"{name}.csv"
+    out, log = work / f"{name}.csv", work / f"{name}.log"
     cmd = [sys.executable, "-m", "pipeline", "backtest", "--csv", str(csv), "--date", "date",
            "--target", "units", "--id", "store", "--id", "item", "--horizon", "28", "--quiet",
-           "--partition-rows", str(partition_rows), "--forecasts", str(out)]  # fmt: skip
-    result = whole_process(
-        cmd, env={**os.environ, "MAX_ROWS": "100000000"}, log=work / f"{name}.log"
-    )
+           "--verbose", "--partition-rows", str(partition_rows),
+           "--forecasts", str(out)]  # fmt: skip
+    env = {**os.environ, "MAX_ROWS": "100000000"}
+    result = whole_process(cmd, env=env, log=log, label=phase_of(log))
     if result["returncode"] != 0:
         raise SystemExit(f"{name} failed: {(work / f'{name}.log').read_text()[-3000:]}")
     return result
@@ -122,6 +153,7 @@ def main() -> None:
             "ours peak MB": round(ours["peak_mb"]),
             "AutoETS peak MB": round(peer["peak_mb"]),
         }
+        row |= {f"{k} MB": round(v) for k, v in ours["peaks"].items()}
         if args.whole:
             whole = backtest(csv, work, f"whole-{n}", 10**12)
             a = pd.read_csv(work / f"ours-{n}.csv").sort_values(["store", "item", "ds"])

@@ -244,6 +244,7 @@ def _forecast_all(
         df = parts.read(i)
         train, test = holdout_split(df, h)
         ids = pd.Index(train["unique_id"].unique())
+        log.info("partition %d of %d: forecasting %d series", i + 1, len(parts), len(ids))
         own = profile.loc[ids]
         modelled = fitted_rows(train, own)
         previous = joblib.load(fits / f"fits-{i}.pkl")
