@@ -35,13 +35,12 @@ import pandas as pd
 from forecasting.data.ladder import profile_series
 from forecasting.data.partitions import Partitions
 from forecasting.data.spec import DataSpec
-from forecasting.errors import DataError
 from forecasting.evaluation.backtest import holdout_split
 from forecasting.evaluation.costs import Shape, workflow_plan
 from forecasting.evaluation.drivers import DriverChoice
 from forecasting.evaluation.options import TrainOptions
 from forecasting.evaluation.screening import Screen
-from forecasting.evaluation.selection import Selection
+from forecasting.evaluation.selection import Selection, select
 from forecasting.evaluation.tuning import TuningResult
 from forecasting.evaluation.validation import select_served, validate_models
 from forecasting.progress import Pacing, Reporter
@@ -137,8 +136,11 @@ def partitioned_backtest(
         )
         tuning = validated.pooled()
         profile = pd.concat(validated.profiles)
-        scales = pd.concat(validated.scales)
-        selection = select_served(tuning, scales, options, profile, bool(spec.exog))
+        scales = pd.concat(validated.scales) if validated.scales else pd.DataFrame()
+        if tuning:
+            selection = select_served(tuning, scales, options, profile, bool(spec.exog))
+        else:  # nothing has sold yet, or only new products: the rules serve
+            selection = select({}, pd.DataFrame(), options.selection, profile=profile)
         for line in selection.describe_departures():
             log.info("choice: %s", line)
         counts = selection.choice.value_counts().to_dict()
@@ -216,8 +218,6 @@ def _validate_all(
         validated.scales.append(scales)
         joblib.dump({name: r.model for name, r in tuning.items()}, fits / f"fits-{i}.pkl")
         del tuning, modelled, train
-    if not validated.tuning:
-        raise DataError("No series has the history a model needs to be validated.")
     return spec, drivers, validated, options
 
 

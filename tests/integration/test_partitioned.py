@@ -118,3 +118,21 @@ def test_the_command_line_backtests_a_large_panel_in_partitions(tmp_path):
     refused = cli(tmp_path / "data", "backtest", "--csv", str(csv), "--partition-rows", "0")
     assert refused.returncode == 2
     assert "at least 1" in refused.stderr
+
+
+def test_a_panel_of_new_and_unsold_series_is_served_by_the_rules_in_partitions(tmp_path):
+    dates = pd.date_range("2024-01-01", periods=3, freq="W-MON")
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": f"n{i}", "ds": dates, "y": [float(i % 2) * (1 + i), 2, 3]})
+            for i in range(6)
+        ],
+        ignore_index=True,
+    )
+    spec, options = spec_for("W-MON", country=None), TrainOptions(models=("ets",))
+    whole = backtest(df, spec, 2, options)
+    partitioned = partitioned_backtest(Partitions.cut(df, tmp_path, rows=7), spec, 2, options)
+    choice = partitioned.outcome.selection.choice
+    assert set(choice) == {"level", "zero"}  # nothing to validate: the ladder's rules
+    pd.testing.assert_series_equal(choice.sort_index(), whole.outcome.selection.choice.sort_index())
+    np.testing.assert_allclose(_sorted(partitioned.actuals)[SERVED], _sorted(whole.actuals)[SERVED])
