@@ -24,6 +24,7 @@ PHASES = {
         "profile_series": "ladder",
         "choose_drivers": "drivers",
         "validate": "validation",
+        "validate_models": "validation",
         "screen": "screening",
         "select": "selection",
         "refit": "holdout fit",

@@ -27,7 +27,7 @@ from forecasting.evaluation.options import TrainOptions
 from forecasting.evaluation.screening import Screen
 from forecasting.evaluation.selection import Selection, select
 from forecasting.evaluation.tuning import TuningResult
-from forecasting.evaluation.validation import validate
+from forecasting.evaluation.validation import select_served, validate_models
 from forecasting.models import MODELS, Forecaster
 from forecasting.models.base import forecast_grid
 from forecasting.progress import Pacing, Reporter
@@ -129,9 +129,10 @@ def train_and_forecast(
     if modelled.empty:  # nothing has sold yet, or only new products: the rules serve
         tuning, selection = {}, select({}, pd.DataFrame(), options.selection, profile=profile)
     else:
-        tuning, selection, screens = validate(
+        tuning, screens, scales = validate_models(
             modelled, spec, h_val, options, pacing, profile, failed
         )
+        selection = select_served(tuning, scales, options, profile, bool(spec.exog))
     screens = [Screen.sat_out(m, why, 1) for m, why in sat_out.items()] + screens
     seconds = {name: result.seconds for name, result in tuning.items()}
     started = time.perf_counter()

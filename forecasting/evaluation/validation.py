@@ -2,7 +2,8 @@
 
 The cheap candidates are validated on every series. Each expensive model of the
 default set is validated on a stratified sample of series (``forecasting.evaluation.screening``)
-and goes on to the rest only where it wins there. Then the selection chooses what
+and goes on to the rest only where it wins there (``validate_models``). Then the selection
+(``select_served``, over the folds of one panel or of all its partitions) chooses what
 serves each series (``forecasting.evaluation.selection``).
 """
 
@@ -34,21 +35,6 @@ log = logging.getLogger(__name__)
 #: an expensive model whose expected validation costs this many times the cheap models'
 #: is left out without fitting its sample (ARIMA on 1,428 M3 series: 983 s against 69 s)
 UNAFFORDABLE = 3.0
-
-
-def validate(
-    df: pd.DataFrame,
-    spec: DataSpec,
-    h: int,
-    options: TrainOptions,
-    pacing: Pacing | None = None,
-    profile: pd.DataFrame | None = None,
-    failed: dict[str, str] | None = None,
-) -> tuple[dict[str, TuningResult], Selection, list[Screen]]:
-    """Tune each model on rolling-origin folds of ``df`` and choose what to serve."""
-    tuning, screens, scales = validate_models(df, spec, h, options, pacing, profile, failed)
-    selection = select_served(tuning, scales, options, profile, bool(spec.exog))
-    return tuning, selection, screens
 
 
 def validate_models(
