@@ -104,7 +104,8 @@ class _Validated:
         """Every model's results over all partitions (its folds concatenated)."""
         out = {}
         for name, result in self.tuning.items():
-            cv = pd.concat(self.cvs.pop(name), ignore_index=True)
+            folds = [cv for cv in self.cvs.pop(name) if len(cv)]
+            cv = pd.concat(folds, ignore_index=True) if folds else pd.DataFrame()
             out[name] = replace(result, cv=cv, score=result.score / max(self.scored[name], 1))
         return out
 

@@ -104,9 +104,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
         return _print_backtest(args, data, lookup, report)
     with tempfile.TemporaryDirectory(prefix="backtest-") as folder:
         parts = Partitions.cut(data.frame, Path(folder) / "partitions", args.partition_rows)
-        print(
-            f"{len(parts)} partitions of whole series, each of at most {args.partition_rows:,} rows"
-        )
+        print(parts.describe(args.partition_rows))
         data.cleaned.frame = data.frame.iloc[:0]  # one partition in memory at a time
         gc.collect()
         report = partitioned_backtest(

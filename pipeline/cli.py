@@ -115,9 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"give a whole number of rows of at least 1, not {text}")
+        raise argparse.ArgumentTypeError(
+            f"give a whole number of rows of at least 1 (e.g. 2000000), not {text}"
+        )
     return value
 
 

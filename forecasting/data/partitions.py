@@ -20,6 +20,10 @@ import pandas as pd
 PARTITION_ROWS = 2_000_000
 
 
+#: a partition of fewer series than this decides the screening on a small sample
+FEW_SERIES = 100
+
+
 @dataclass(frozen=True)
 class Partitions:
     """The partition files, in order, and every series' number of rows."""
@@ -51,6 +55,22 @@ class Partitions:
 
     def series(self) -> int:
         return len(self.lengths)
+
+    def describe(self, rows: int) -> str:
+        """How the panel was cut, and what small partitions cost."""
+        longer = int((self.lengths > rows).sum())
+        text = f"{len(self)} partitions of whole series, each of at most {rows:,} rows"
+        if longer:
+            text += f" ({longer} series longer than that: a partition each)"
+        per = self.series() / len(self)
+        if per < FEW_SERIES:
+            text += (
+                f"; about {per:.0f} series a partition, under {FEW_SERIES}: the first one "
+                "decides which expensive models and drivers are tried on a few series, the "
+                "trees learn on a few, and every partition pays each model's fixed cost "
+                "(a larger --partition-rows keeps the whole-panel choices)"
+            )
+        return text
 
 
 def _numbers(lengths: np.ndarray, rows: int) -> np.ndarray:

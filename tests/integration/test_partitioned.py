@@ -57,6 +57,13 @@ def test_partitions_hold_whole_series_in_order(tmp_path):
     # at most the rows asked, unless one series is longer
     assert all(len(p) <= 300 or p["unique_id"].nunique() == 1 for p in read)
     assert parts.lengths.to_dict() == df.groupby("unique_id").size().to_dict()
+    # how it was cut, and that partitions this small decide on a few series
+    said = parts.describe(300)
+    assert said.startswith(f"{len(parts)} partitions of whole series, each of at most 300 rows")
+    assert "under 100" in said and "longer" not in said
+    assert "(12 series longer than that: a partition each)" in Partitions.cut(
+        df, tmp_path / "tiny", rows=100
+    ).describe(100)
     with pytest.raises(ValueError, match="at least one row"):
         Partitions.cut(df, tmp_path / "none", rows=0)
 
