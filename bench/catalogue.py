@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import ROOT, whole_process
+from measure import ROOT, print_table, succeeded
 from scale import exponent, source_shapes
 
 M5_DAYS = 1941
@@ -108,20 +108,14 @@ def backtest(csv: Path, work: Path, name: str, partition_rows: int) -> dict:
            "--verbose", "--partition-rows", str(partition_rows),
            "--forecasts", str(out)]  # fmt: skip
     env = {**os.environ, "MAX_ROWS": "100000000"}
-    result = whole_process(cmd, env=env, log=log, label=phase_of(log))
-    if result["returncode"] != 0:
-        raise SystemExit(f"{name} failed: {(work / f'{name}.log').read_text()[-3000:]}")
-    return result
+    return succeeded(cmd, log, env=env, label=phase_of(log))
 
 
 def autoets(csv: Path, work: Path, name: str) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "autoets_script.py"), "--csv", str(csv),
            "--date", "date", "--target", "units", "--id", "store", "--id", "item",
            "--freq", "D", "--season", "7", "--horizon", "28"]  # fmt: skip
-    result = whole_process(cmd, log=work / f"{name}.log")
-    if result["returncode"] != 0:
-        raise SystemExit(f"{name} failed: {(work / f'{name}.log').read_text()[-3000:]}")
-    return result
+    return succeeded(cmd, work / f"{name}.log")
 
 
 def main() -> None:
@@ -168,10 +162,7 @@ def main() -> None:
             }
         rows.append(row)
         print(json.dumps(row), flush=True)
-    keys = list(rows[0])
-    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
-    for row in rows:
-        print("| " + " | ".join(str(row.get(k, "")) for k in keys) + " |")
+    print_table(rows)
     if len(rows) > 1:
         sizes = [r["series"] for r in rows]
         for key in ("ours s", "AutoETS s", "ours peak MB", "AutoETS peak MB"):

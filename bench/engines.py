@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import ROOT, whole_process
+from measure import ROOT, print_table, succeeded
 from scale import source_shapes, synthetic_panel
 
 ENGINES = ("local", "dask")
@@ -32,10 +32,7 @@ ENGINES = ("local", "dask")
 def backtest(csv: Path, engine: str, out: Path) -> dict:
     cmd = [sys.executable, "-m", "pipeline", "backtest", "--csv", str(csv), "--horizon", "28",
            "--jobs", "2", "--engine", engine, "--quiet", "--forecasts", str(out)]  # fmt: skip
-    result = whole_process(cmd, log=out.with_suffix(".log"))
-    if result["returncode"] != 0:
-        raise SystemExit(f"{engine} failed: {out.with_suffix('.log').read_text()[-2000:]}")
-    return result
+    return succeeded(cmd, out.with_suffix(".log"))
 
 
 def main() -> None:
@@ -74,9 +71,7 @@ def main() -> None:
         "largest forecast difference": float(largest),
         "repeats": args.repeat,
     }
-    keys = list(table)
-    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
-    print("| " + " | ".join(str(table[k]) for k in keys) + " |")
+    print_table([table])
     if args.json:
         args.json.write_text(json.dumps({"table": table, "runs": runs}, indent=1, default=str))
 

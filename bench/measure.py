@@ -170,3 +170,20 @@ def whole_process(
         out.close()
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_mb": peak, "returncode": code, "peaks": sampler.peaks}
+
+
+def succeeded(cmd: list[str], log: Path, **kwargs) -> dict:
+    """``whole_process`` of a command that must succeed: its log's tail ends the bench
+    otherwise."""
+    result = whole_process(cmd, log=log, **kwargs)
+    if result["returncode"] != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd[:4]))} failed: {log.read_text()[-3000:]}")
+    return result
+
+
+def print_table(rows: list[dict]) -> None:
+    """The rows as a Markdown table, the first row's keys as the header."""
+    keys = list(rows[0])
+    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for row in rows:
+        print("| " + " | ".join(str(row.get(k, "")) for k in keys) + " |")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import ROOT, whole_process
+from measure import ROOT, print_table, succeeded
 from scale import source_shapes, synthetic_panel
 
 FIT = """
@@ -48,9 +48,8 @@ def measure(code: Path, csv: Path, work: Path, tag: str) -> dict:
     out = work / f"{csv.stem}-{tag}.pkl"
     script = work / "fit_trees.py"
     script.write_text(FIT)
-    result = whole_process([sys.executable, str(script), str(csv), str(out)], code=code)
-    if result["returncode"] != 0:
-        raise SystemExit(f"{tag} failed on {csv.name}")
+    cmd = [sys.executable, str(script), str(csv), str(out)]
+    result = succeeded(cmd, work / f"{csv.stem}-{tag}.log", code=code)
     import pickle
 
     result.update(pickle.loads(out.read_bytes()))
@@ -89,10 +88,7 @@ def main() -> None:
             )
         table.append(row)
         print(json.dumps(row), flush=True)
-    keys = list(table[0])
-    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
-    for row in table:
-        print("| " + " | ".join(str(row.get(k, "")) for k in keys) + " |")
+    print_table(table)
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 

@@ -98,7 +98,7 @@ def _print_dataset(data: Dataset) -> None:
 
 
 def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) -> int:
-    lookup = data.id_lookup() if data.loaded.mapping.ids else None
+    lookup = _id_lookup(data)  # before a partitioned backtest frees the frame
     if len(data.frame) <= args.partition_rows:
         report = backtest(data.frame, data.spec, args.horizon, options, reporter)
         return _print_backtest(args, data, lookup, report)
@@ -178,7 +178,7 @@ def _forecast(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     forecast = result.rows
     if outcome.serving.spec.exog:
         print(describe_plan(outcome.serving.spec.exog, result.plan, args.horizon))
-    _write_forecast(forecast.drop(columns=["model", "extrapolated"]), data, args.out)
+    write_forecast_csv(forecast.drop(columns=["model", "extrapolated"]), _id_lookup(data), args.out)
     choice = outcome.selection.choice.value_counts()
     print("served: " + ", ".join(f"{k} for {v} series" for k, v in choice.items()))
     _print_ladder(outcome)
@@ -211,6 +211,6 @@ def _print_ladder(outcome: ForecastOutcome) -> None:
         )
 
 
-def _write_forecast(frame: pd.DataFrame, data: Dataset, path: Path) -> None:
-    ids = data.loaded.mapping.ids
-    write_forecast_csv(frame, data.id_lookup() if ids else None, path)
+def _id_lookup(data: Dataset) -> pd.DataFrame | None:
+    """``unique_id`` to the file's own id columns, for the files written; None without."""
+    return data.id_lookup() if data.loaded.mapping.ids else None

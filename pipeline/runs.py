@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from forecasting.errors import DataError
@@ -237,8 +237,9 @@ def is_active(run: dict) -> bool:
 
 
 def _create(system: System, opts: RunOptions) -> int:
-    stale = timedelta(seconds=system.settings.run_stall_seconds)
-    return run_rows.create_run(system.db, opts.kind, opts.to_dict(), opts.dataset_id, stale)
+    return run_rows.create_run(
+        system.db, opts.kind, opts.to_dict(), opts.dataset_id, system.settings.stall_window
+    )
 
 
 def _launch_detached(settings: Settings, db: Database, run_id: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.processes import stop_group
@@ -46,7 +45,7 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
     recovered = recover_abandoned(
         db,
         on_abandoned=lambda _, owner: stop_group(owner),
-        stale_after=timedelta(seconds=settings.run_stall_seconds),
+        stale_after=settings.stall_window,
     )
     for run_id in recovered:
         log.warning("run %d was left running by a process that died; marked failed", run_id)

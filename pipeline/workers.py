@@ -26,7 +26,6 @@ import logging
 import os
 import shutil
 import threading
-from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -157,7 +156,7 @@ def _sweep_abandoned(settings: Settings, stop: threading.Event) -> None:
 
     db = Database(settings.resolved_database_url())
     store = ArtifactStore(settings.models_dir)
-    stale = timedelta(seconds=settings.run_stall_seconds)
+    stale = settings.stall_window
 
     def clear(run_id: int, owner: Owner | None) -> None:
         stop_group(owner)

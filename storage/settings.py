@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -85,6 +86,11 @@ class Settings:
     retrain_after_append: bool = field(
         default_factory=lambda: _text("RETRAIN_AFTER_APPEND", "0").lower() in ("1", "true", "yes")
     )
+
+    @property
+    def stall_window(self) -> timedelta:
+        """How long a run's heartbeat may be silent before it counts as abandoned."""
+        return timedelta(seconds=self.run_stall_seconds)
 
     @property
     def sqlite_path(self) -> Path:
