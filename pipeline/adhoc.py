@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecasting.data.catalogue import estimated_rows, read_catalogue
+from forecasting.data.cleaning import CleaningReport
 from forecasting.data.dataset import Dataset, prepare
 from forecasting.data.frequency import check_horizon
 from forecasting.data.loading import read_plan_csv
@@ -65,9 +67,32 @@ def run_adhoc(args: argparse.Namespace) -> int:
     reading = reading_from_args(args).with_default_calendar(settings.holiday_country)
     # the engine first: an unreachable cluster is said before the file is read
     with fits_on(args.engine, args.jobs, settings.dask_scheduler_address):
+        if args.command == "backtest" and estimated_rows(args.csv) > args.partition_rows:
+            return _backtest_catalogue(args, reading, options, limits_from(settings))
         data = prepare(args.csv, reading, horizon=args.horizon, limits=limits_from(settings))
-        _print_dataset(data)
+        _print_dataset(data.cleaned.report, data.notes())
         return _run(args, data, options)
+
+
+def _backtest_catalogue(args, reading, options: TrainOptions, limits) -> int:
+    """A file of more rows than a partition: read into cleaned partitions without ever
+    holding it whole (``forecasting.data.catalogue``), then backtested partition by
+    partition."""
+    with tempfile.TemporaryDirectory(prefix="backtest-") as folder:
+        catalogue = read_catalogue(
+            args.csv, reading, Path(folder) / "partitions", rows=args.partition_rows,
+            limits=limits,
+        )  # fmt: skip
+        check_horizon(args.horizon, catalogue.data.spec.freq)
+        _print_dataset(catalogue.data.cleaned.report, catalogue.notes())
+        print(catalogue.partitions.describe(args.partition_rows))
+        with terminal_progress(args.quiet) as bar:
+            report = partitioned_backtest(
+                catalogue.partitions, catalogue.data.spec, args.horizon, options,
+                Reporter(on_progress=bar), Path(folder),
+            )  # fmt: skip
+    lookup = catalogue.lookup if catalogue.data.loaded.mapping.ids else None
+    return _print_backtest(args, catalogue.data, lookup, report)
 
 
 def _run(args: argparse.Namespace, data: Dataset, options: TrainOptions) -> int:
@@ -78,10 +103,9 @@ def _run(args: argparse.Namespace, data: Dataset, options: TrainOptions) -> int:
         return _forecast(args, data, options, reporter)
 
 
-def _print_dataset(data: Dataset) -> None:
-    r = data.cleaned.report
+def _print_dataset(r: CleaningReport, notes: list[str]) -> None:
     print(f"{r.series} series, {r.rows_out} rows, {r.freq_name} ({r.freq}), {r.start} to {r.end}")
-    for note in data.notes():
+    for note in notes:
         print(note)
     notes = [
         f"{r.duplicate_periods_summed} duplicate periods summed"

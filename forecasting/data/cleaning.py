@@ -57,6 +57,9 @@ class CleaningReport:
     missing_records_left_out: int = 0
     #: how the gaps of this data set were read, in one sentence
     gap_rule: str = ""
+    #: series whose gaps are lost records; periods missing from every series at once
+    series_missing: int = 0
+    periods_missing_everywhere: int = 0
     leading_zeros_trimmed: int = 0
     negative_values: int = 0
     zero_share: float = 0.0
@@ -86,8 +89,12 @@ def clean(
     limits: Limits | None = None,
     outlier_threshold: float = 6.0,
     drivers: tuple[str, ...] | list[str] = (),
+    end: pd.Timestamp | None = None,
 ) -> CleanData:
-    """Deduplicate, regularise, trim and flag; then validate the contract."""
+    """Deduplicate, regularise, trim and flag; then validate the contract.
+
+    ``end``: the data set's last date, where ``frame`` is a part of it (a partition of a
+    catalogue); by default ``frame``'s own last date."""
     check_gap_policy(gap_policy)
     limits = limits or Limits()
     rows_in = len(frame)
@@ -100,7 +107,7 @@ def clean(
     freq = freq or infer_frequency(frame)
     frame, exact, summed = _deduplicate(frame)
     frame = frame.sort_values(["unique_id", "ds"], kind="stable")
-    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy)
+    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy, end)
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
     filled = frame.loc[frame.pop("_filled").astype(bool), ["unique_id", "ds"]]
@@ -125,6 +132,8 @@ def clean(
         gaps_as_missing=fill.as_missing,
         missing_records_left_out=fill.left_out,
         gap_rule=describe(fill, gap_policy, freq),
+        series_missing=fill.series_missing,
+        periods_missing_everywhere=fill.periods_missing_everywhere,
         leading_zeros_trimmed=trimmed,
         negative_values=int((frame["y"] < 0).sum()),
         zero_share=round(float((frame["y"] == 0).mean()), 4),
@@ -155,14 +164,14 @@ def _deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
 
 
 def _fill_gaps(
-    frame: pd.DataFrame, freq: Frequency, policy: str
+    frame: pd.DataFrame, freq: Frequency, policy: str, end: pd.Timestamp | None = None
 ) -> tuple[pd.DataFrame, int, int, GapFill]:
     """Reindex each series to every period from its first date to the data set's last,
     then fill. Periods after a series' own last record are filled only when its file
     leaves out its periods without a sale (a slow mover's export lists only the weeks it
     sold); a series that writes its zeros down, or has no gap at all, ends there."""
     missing = int(frame["y"].isna().sum())
-    grid = period_grid(frame, freq, to_end=True)
+    grid = period_grid(frame, freq, to_end=True, end=end)
     full = grid.merge(frame, on=["unique_id", "ds"], how="left", validate="one_to_one")
     own_last = full["unique_id"].map(frame.groupby("unique_id", sort=False)["ds"].max())
     beyond = (full["ds"] > own_last).to_numpy()
@@ -205,11 +214,14 @@ def _too_many_gaps(full: pd.DataFrame, fill: GapFill, rows: int, freq: Frequency
     )
 
 
-def period_grid(frame: pd.DataFrame, freq: Frequency, to_end: bool = False) -> pd.DataFrame:
+def period_grid(
+    frame: pd.DataFrame, freq: Frequency, to_end: bool = False, end: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Every (series, period) from each series' first to last date (or, ``to_end``, to the
-    data set's last date), built without loops."""
+    data set's last date: ``end``, or ``frame``'s), built without loops."""
     bounds = frame.groupby("unique_id", sort=False)["ds"].agg(["min", "max"])
-    calendar = pd.date_range(bounds["min"].min(), bounds["max"].max(), freq=freq.alias)
+    last_date = bounds["max"].max() if end is None else max(end, bounds["max"].max())
+    calendar = pd.date_range(bounds["min"].min(), last_date, freq=freq.alias)
     first = calendar.searchsorted(bounds["min"].to_numpy())
     last = calendar.searchsorted(bounds["max"].to_numpy())
     if to_end:

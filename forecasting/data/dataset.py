@@ -9,7 +9,13 @@ import pandas as pd
 
 from forecasting.data.cleaning import CleanData, clean
 from forecasting.data.driver_kinds import why_not_a_driver
-from forecasting.data.frequency import check_horizon, default_horizon, infer_frequency, period_unit
+from forecasting.data.frequency import (
+    Frequency,
+    check_horizon,
+    default_horizon,
+    infer_frequency,
+    period_unit,
+)
 from forecasting.data.ladder import NEW_PERIODS, profile_series
 from forecasting.data.limits import Limits
 from forecasting.data.loading import LoadedData, load_csv
@@ -17,6 +23,16 @@ from forecasting.data.reading_options import ReadingOptions
 from forecasting.data.spec import DataSpec, driver_roles
 from forecasting.data.wide import describe_wide
 from forecasting.errors import DataError
+
+
+@dataclass(frozen=True)
+class PanelFacts:
+    """What only the whole file knows, given to the cleaning of one partition of it
+    (``forecasting.data.catalogue``): its frequency, last date and last sale."""
+
+    freq: Frequency | None = None
+    end: pd.Timestamp | None = None
+    last_sale: pd.Timestamp | None = None
 
 
 @dataclass
@@ -61,8 +77,11 @@ class Dataset:
             "country": self.spec.country,
         }
 
-    def notes(self) -> list[str]:
-        """What was read how, in sentences for the command line, the log and the upload page."""
+    def notes(self, steps: pd.Series | None = None, ended: pd.Series | None = None) -> list[str]:
+        """What was read how, in sentences for the command line, the log and the upload page.
+
+        ``steps`` and ``ended`` (``ladder_steps``, ``ended_early``) where the rows are not
+        here: a catalogue's, gathered from its partitions."""
         mapping = self.loaded.mapping
         notes = [
             f"columns: date {mapping.date!r}, target {mapping.target!r}, series ids "
@@ -88,14 +107,14 @@ class Dataset:
             notes.append(self.loaded.unreadable)
         notes.append(f"missing periods: {self.cleaned.report.gap_rule}")
         notes.append(self.describe_rows())
-        history = self.describe_history()
+        history = self.describe_history(steps)
         if history:
             notes.append(history)
-        ended = self.ended_early()
+        ended = self.ended_early() if ended is None else ended
         if len(ended):
             notes.append(
                 f"{len(ended)} series end before the file's last date "
-                f"({self.frame['ds'].max().date()}), e.g. {ended.index[0]} on "
+                f"({self.cleaned.report.end}), e.g. {ended.index[0]} on "
                 f"{ended.iloc[0].date()}: their forecasts start after their own last record"
             )
         notes.append(self.describe_drivers())
@@ -121,24 +140,31 @@ class Dataset:
         how = f" ({'; '.join(said)})" if said else ""
         return f"rows: {r.rows_in:,} read, {r.rows_out:,} after cleaning{how}"
 
-    def describe_history(self) -> str | None:
+    def ladder_steps(self) -> pd.Series:
+        """The ladder's step of each series on its lowest steps (never sold, new)."""
+        spec = self.spec
+        steps = profile_series(self.frame, default_horizon(spec.freq), spec.season_length)
+        steps = steps["ladder_step"]
+        return steps[steps.isin(["zero", "new"])]
+
+    def describe_history(self, steps: pd.Series | None = None) -> str | None:
         """The series that stand on the ladder's lowest steps, named before training."""
-        freq = self.spec.freq
-        profile = profile_series(self.frame, default_horizon(freq), self.spec.season_length)
-        unit = period_unit(freq)
+        steps = self.ladder_steps() if steps is None else steps
+        unit = period_unit(self.spec.freq)
         parts = []
         for step, what in (("zero", "never sold: zero forecast"), ("new", "new")):
-            ids = profile.index[profile["ladder_step"] == step]
+            ids = steps.index[steps == step]
             if len(ids) and step == "new":
                 what = f"new, under {NEW_PERIODS} {unit} of history: level forecast"
             if len(ids):
                 parts.append(f"{len(ids)} {what} (e.g. {ids[0]})")
         return f"history: {'; '.join(parts)}" if parts else None
 
-    def ended_early(self) -> pd.Series:
-        """Last date of each series that stops before the data set's last date."""
+    def ended_early(self, end: pd.Timestamp | None = None) -> pd.Series:
+        """Last date of each series that stops before the data set's last date (``end``, or
+        the last date of these rows)."""
         last = self.frame.groupby("unique_id", sort=True)["ds"].max()
-        return last[last < last.max()]
+        return last[last < (last.max() if end is None else end)]
 
     def describe_drivers(self) -> str:
         """Which driver candidates training will try, and the plan the file holds."""
@@ -200,6 +226,7 @@ def from_loaded(
     limits: Limits | None = None,
     named: bool | None = None,
     known_ahead: bool | None = None,
+    panel: PanelFacts | None = None,
 ) -> Dataset:
     """Clean and validate a loaded frame (a file's, or history with new actuals added).
 
@@ -211,7 +238,9 @@ def from_loaded(
     driver not declared so is one only where the file gives its values past the last
     sale (a plan): a column with no future values is an outcome or a plan not given,
     and a model validated with its true future values would promise what no planner
-    can have (issue 28: a cost column, the same counts priced, was kept)."""
+    can have (issue 28: a cost column, the same counts priced, was kept).
+
+    ``panel``: what the whole file says, where ``loaded`` holds a partition of it."""
     reading = reading or ReadingOptions()
     prices, promotions = reading.prices, reading.promotions
     named = bool(reading.exog) if named is None else named
@@ -231,12 +260,16 @@ def from_loaded(
         )
     price_cols, promo_cols = driver_roles(exog, prices, promotions)
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
-    frame, plan = split_plan(loaded.frame[keep], exog)
+    panel = panel or PanelFacts()
+    frame, plan = split_plan(loaded.frame[keep], exog, panel.last_sale)
     for col in loaded.mapping.attributes:  # a description left blank on a row: its series'
         frame[col] = frame.groupby("unique_id", sort=False)[col].transform("first")
-    freq = infer_frequency(frame)
+    freq = panel.freq or infer_frequency(frame)
     fill_driver_holes(frame, price_cols, promo_cols)
-    cleaned = clean(frame, freq=freq, gap_policy=reading.gap_policy, limits=limits, drivers=exog)
+    cleaned = clean(
+        frame, freq=freq, gap_policy=reading.gap_policy, limits=limits, drivers=exog,
+        end=panel.end,
+    )  # fmt: skip
     fill_driver_holes(cleaned.frame, price_cols, promo_cols)
     left_out = {}
     if not known_ahead:
@@ -293,15 +326,19 @@ def fill_driver_holes(frame: pd.DataFrame, prices, promotions) -> None:
         frame[col] = frame[col].fillna(0.0)
 
 
-def split_plan(frame: pd.DataFrame, drivers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Rows past the file's last sale with a blank target are the drivers' plan, not
-    history: a planner lists next month's prices and promotions under the sales."""
+def split_plan(
+    frame: pd.DataFrame, drivers: list[str], last_sale: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Rows past the file's last sale (``last_sale``, or ``frame``'s) with a blank target
+    are the drivers' plan, not history: a planner lists next month's prices and
+    promotions under the sales."""
     if not drivers:
         return frame, None
     sold = frame["y"].notna()
-    if not sold.any():
+    if last_sale is None and not sold.any():
         return frame, None
-    future = ~sold & (frame["ds"] > frame.loc[sold, "ds"].max())
+    last_sale = frame.loc[sold, "ds"].max() if last_sale is None else last_sale
+    future = ~sold & (frame["ds"] > last_sale)
     if not future.any():
         return frame, None
     plan = frame.loc[future, ["unique_id", "ds", *drivers]].reset_index(drop=True)

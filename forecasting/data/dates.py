@@ -176,8 +176,9 @@ def _map(text: pd.Series, distinct: pd.Series, parsed: pd.Series) -> pd.Series:
 
 
 def _first_row(text: pd.Series, value: str) -> int:
-    """The 1-based data row where ``value`` first appears."""
-    return int(np.flatnonzero((text == value).fillna(False).to_numpy())[0]) + 1
+    """The 1-based data row where ``value`` first appears (rows are ``text``'s labels: a
+    whole column's positions, or the file rows of a chunk or of a column's distinct values)."""
+    return int(text.index[np.flatnonzero((text == value).fillna(False).to_numpy())[0]]) + 1
 
 
 def _mixed_orders(

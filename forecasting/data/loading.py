@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import charset_normalizer
@@ -68,34 +68,48 @@ def load_csv(
     """Load a sales CSV (path or bytes) into the long frame, detecting what is not given."""
     limits = limits or Limits()
     raw = _read_bytes(source, limits)
-    text, encoding = _decode(raw)
-    delimiter = _sniff_delimiter(text)
-    table = _read_table(text, delimiter, limits)
-    decimal = _decimal_mark(table, delimiter)
+    text, encoding = decode(raw)
+    delimiter = sniff_delimiter(text)
+    table = read_table(text, delimiter, limits)
+    decimal = decimal_mark(table, delimiter)
     mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
-    frame, dates, unreadable = _to_long(table, mapping, decimal, limits.max_abs_value)
-    cells = int(unreadable[1]) if unreadable else 0
+    frame, dates, unreadable = to_long(table, mapping, decimal, limits.max_abs_value)
     return LoadedData(
         frame, mapping, encoding, delimiter, decimal, len(table), dates,
-        unreadable[0] if unreadable else None, cells,
+        unreadable.sentence() if unreadable else None, unreadable.cells if unreadable else 0,
     )  # fmt: skip
 
 
-def _unreadable_sales(table: pd.DataFrame, column: str, y: pd.Series) -> tuple[str, int] | None:
-    """Name the sales cells of ``column`` that are written but did not parse into ``y``
-    (``12O`` for ``120``), and count them: they are read as blank, and a blank inside a
-    series is a missing period, so say so."""
+@dataclass(frozen=True)
+class Unreadable:
+    """Sales cells written but not numbers (``12O`` for ``120``), read as blank: a blank
+    inside a series is a missing period, so they are counted and the first one named."""
+
+    cells: int
+    example: str
+    column: str
+    #: the example's 0-based data row
+    row: int
+
+    def __add__(self, other: Unreadable) -> Unreadable:
+        """Both counts, this one's example (the first in the file)."""
+        return replace(self, cells=self.cells + other.cells)
+
+    def sentence(self) -> str:
+        return (
+            f"{self.cells} sales value(s) are not numbers and were read as blank, "
+            f"e.g. {self.example!r} in {self.column!r} on data row {self.row + 1} "
+            f"(line {self.row + 2} of the file): correct them if they were sales"
+        )
+
+
+def _unreadable_sales(table: pd.DataFrame, column: str, y: pd.Series) -> Unreadable | None:
+    """The sales cells of ``column`` that are written but did not parse into ``y``."""
     text_y = y.isna() & table[column].notna()
     if not text_y.any():
         return None
-    row = int(np.flatnonzero(text_y.to_numpy())[0])
-    count = int(text_y.sum())
-    return (
-        f"{count} sales value(s) are not numbers and were read as blank, "
-        f"e.g. {str(table[column].iloc[row]).strip()!r} in {column!r} on data row "
-        f"{row + 1} (line {row + 2} of the file): correct them if they were sales",
-        count,
-    )
+    row = _data_row(table, text_y)
+    return Unreadable(int(text_y.sum()), str(table[column].loc[row]).strip(), column, row)
 
 
 def _read_bytes(source: str | Path | bytes, limits: Limits) -> bytes:
@@ -129,7 +143,7 @@ def _too_big(size: int, limits: Limits) -> str:
     )
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
+def decode(raw: bytes) -> tuple[str, str]:
     head = raw[:65536]
     if b"\x00" in head or head.startswith(
         (b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xd0\xcf\x11\xe0")
@@ -175,7 +189,7 @@ def _western_european(raw: bytes) -> tuple[str, str] | None:
     return text, "latin-1" if not re.search(rb"[\x80-\x9f]", raw) else "cp1252"
 
 
-def _sniff_delimiter(text: str) -> str:
+def sniff_delimiter(text: str) -> str:
     sample = "\n".join(text.splitlines()[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -186,7 +200,7 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] > 0 else ","
 
 
-def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
+def read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
     try:
         table = pd.read_csv(
             io.StringIO(text),
@@ -226,7 +240,7 @@ def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
     return table.replace({"": None})
 
 
-def _decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
+def decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
     """A comma decimal mark is only possible when the delimiter is not a comma."""
     if delimiter == ",":
         return "."
@@ -239,13 +253,26 @@ def _decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
     return "," if comma > point else "."
 
 
-def _to_long(
-    table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
-) -> tuple[pd.DataFrame, DateReading, tuple[str, int] | None]:
+def _data_row(table: pd.DataFrame, mask: pd.Series) -> int:
+    """The 0-based data row of the first True of ``mask``: the table's own label, which is
+    the position in a whole file and the file's row in a chunk of it."""
+    return int(table.index[np.flatnonzero(mask.to_numpy())[0]])
+
+
+def to_long(
+    table: pd.DataFrame,
+    mapping: ColumnMapping,
+    decimal: str,
+    limit: float,
+    dates: tuple[pd.Series, DateReading] | None = None,
+) -> tuple[pd.DataFrame, DateReading, Unreadable | None]:
+    """The long frame of a table of text cells. ``dates``: the reading of the date column
+    decided beforehand (its distinct values, stripped, to their dates), as for the chunks
+    of a file too large to read at once (``forecasting.data.catalogue``)."""
     if mapping.wide:
         return _wide_to_long(table, mapping, decimal, limit)
-    key = _series_key(table, mapping.ids)
-    ds, reading = _dates(table, mapping.date, key)
+    key = series_key(table, mapping.ids)
+    ds, reading = _dates(table, mapping.date, key, dates)
     y = _target(table, mapping.target, decimal, limit)
     unreadable = _unreadable_sales(table, mapping.target, y)
     frame = pd.DataFrame({"unique_id": key, "ds": ds, "y": y})
@@ -258,18 +285,17 @@ def _to_long(
 
 def _wide_to_long(
     table: pd.DataFrame, mapping: ColumnMapping, decimal: str, limit: float
-) -> tuple[pd.DataFrame, DateReading, tuple[str, int] | None]:
+) -> tuple[pd.DataFrame, DateReading, Unreadable | None]:
     """One block of rows per value column; a blank cell is a period with no record."""
     ds, reading = _dates(table, mapping.date, None)
     drivers = {col: _driver(table, col, decimal, limit) for col in mapping.drivers}
     blocks = []
-    unreadable, cells = None, 0
+    unreadable = None
     for col in mapping.wide:
         y = _target(table, col, decimal, limit)
         found = _unreadable_sales(table, col, y)
         if found:
-            unreadable = unreadable or found[0]
-            cells += found[1]
+            unreadable = found if unreadable is None else unreadable + found
         block = pd.DataFrame({"unique_id": f"{mapping.ids[0]}={col}", "ds": ds, "y": y})
         block[mapping.ids[0]] = col
         for name, values in drivers.items():
@@ -277,10 +303,10 @@ def _wide_to_long(
         blocks.append(block.loc[ds.notna() & y.notna()])
     frame = pd.concat(blocks, ignore_index=True)
     frame[mapping.ids[0]] = frame[mapping.ids[0]].astype("string")
-    return frame, reading, (unreadable, cells) if unreadable else None
+    return frame, reading, unreadable
 
 
-def _series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:
+def series_key(table: pd.DataFrame, ids: list[str]) -> pd.Series:
     """``store=1/dept=7`` per row, one string per series shared by its rows: a string
     made for each row cost about 80 bytes a row (issue 30)."""
     if not ids:
@@ -302,13 +328,20 @@ _DATE_SHAPE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 
 
 def _dates(
-    table: pd.DataFrame, column: str, key: pd.Series | None
+    table: pd.DataFrame,
+    column: str,
+    key: pd.Series | None,
+    decided: tuple[pd.Series, DateReading] | None = None,
 ) -> tuple[pd.Series, DateReading]:
-    ds, reading = read_dates(table[column], key, column)
+    if decided is None:
+        ds, reading = read_dates(table[column], key, column)
+    else:
+        lookup, reading = decided
+        ds = table[column].str.strip().map(lookup).astype("datetime64[ns]")
     bad = ds.isna() & table[column].notna()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        value = str(table[column].iloc[row]).strip()
+        row = _data_row(table, bad)
+        value = str(table[column].loc[row]).strip()
         where = f"{value!r} on data row {row + 1} (line {row + 2} of the file)"
         if _DATE_SHAPE.fullmatch(value) and reading.order != "as written":
             fix = (
@@ -331,10 +364,10 @@ def _target(table: pd.DataFrame, column: str, decimal: str, limit: float) -> pd.
     y = parse_numbers(table[column], decimal)
     text_y = y.isna() & table[column].notna()
     if text_y.mean() > 0.05:
-        row = int(np.flatnonzero(text_y.to_numpy())[0])
+        row = _data_row(table, text_y)
         raise DataError(
             f"The target column {column!r} is not numeric: {int(text_y.sum())} value(s) "
-            f"such as {table[column].iloc[row]!r} on data row {row + 1} are not numbers. "
+            f"such as {table[column].loc[row]!r} on data row {row + 1} are not numbers. "
             "Fix them or choose another column with --target."
         )
     if y.isna().all():
@@ -360,8 +393,8 @@ def read_plan_csv(
     The one reader of plan files: the command line's ``--future`` and the Forecast page's
     plan upload. A file with none of the drivers is refused, naming them."""
     raw = _read_bytes(source, Limits())
-    text, _ = _decode(raw)
-    header = next(csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text)), [])
+    text, _ = decode(raw)
+    header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
     present = [name for name in exog if name in {c.strip() for c in header}]
     if not present:
         raise DataError(

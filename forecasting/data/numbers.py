@@ -48,12 +48,13 @@ def refuse_extreme(numbers: pd.Series, raw: pd.Series, column: str, limit: float
     bad = infinite | huge
     if not bad.any():
         return
-    row = int(np.flatnonzero(bad)[0])
-    what = "is not a finite number" if infinite[row] else f"is beyond the limit of ±{limit:.0e}"
+    at = int(np.flatnonzero(bad)[0])
+    row = int(raw.index[at])  # the file's row: a position, or a chunk's label
+    what = "is not a finite number" if infinite[at] else f"is beyond the limit of ±{limit:.0e}"
     others = int(bad.sum()) - 1
     more = f" ({others} more value(s) like it)" if others else ""
     raise DataError(
-        f"Column {column!r} has {raw.iloc[row]!r} on data row {row + 1} (line {row + 2} of the "
+        f"Column {column!r} has {raw.iloc[at]!r} on data row {row + 1} (line {row + 2} of the "
         f"file), which {what}{more}. A sales figure or driver this large is a typo, an "
         "overflow or a placeholder: correct the cell or leave it blank."
     )

@@ -39,7 +39,7 @@ class Partitions:
             raise ValueError(f"A partition holds at least one row, not {rows}.")
         folder.mkdir(parents=True, exist_ok=True)
         lengths = df.groupby("unique_id", sort=False).size()
-        number = pd.Series(_numbers(lengths.to_numpy(), rows), index=lengths.index)
+        number = pd.Series(partition_numbers(lengths.to_numpy(), rows), index=lengths.index)
         files = []
         for k, part in df.groupby(df["unique_id"].map(number).to_numpy(), sort=True):
             path = folder / f"part-{k:05d}.parquet"
@@ -73,7 +73,7 @@ class Partitions:
         return text
 
 
-def _numbers(lengths: np.ndarray, rows: int) -> np.ndarray:
+def partition_numbers(lengths: np.ndarray, rows: int) -> np.ndarray:
     """Each series' partition: consecutive series, a new partition when the next series
     would take the current one past ``rows``."""
     out = np.empty(len(lengths), dtype=np.int64)
