@@ -125,6 +125,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=M5_DAYS)
     parser.add_argument("--partition-rows", type=int, default=2_000_000)
     parser.add_argument("--whole", action="store_true", help="also the unpartitioned backtest")
+    parser.add_argument(
+        "--without-peer", action="store_true", help="ours alone (no ratio): memory only"
+    )
     parser.add_argument("--work", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -138,15 +141,15 @@ def main() -> None:
             m5_shaped_panel(n, args.days, *shapes).to_csv(csv, index=False)
         units = pd.read_csv(csv, usecols=["units"])["units"]
         row = {"series": n, "rows": len(units), "zeros": round(float((units == 0).mean()), 3)}
-        peer = autoets(csv, work, f"autoets-{n}")
         ours = backtest(csv, work, f"ours-{n}", args.partition_rows)
-        row |= {
-            "ours s": round(ours["seconds"], 1),
-            "AutoETS s": round(peer["seconds"], 1),
-            "ours / AutoETS": round(ours["seconds"] / peer["seconds"], 2),
-            "ours peak MB": round(ours["peak_mb"]),
-            "AutoETS peak MB": round(peer["peak_mb"]),
-        }
+        row |= {"ours s": round(ours["seconds"], 1), "ours peak MB": round(ours["peak_mb"])}
+        if not args.without_peer:
+            peer = autoets(csv, work, f"autoets-{n}")
+            row |= {
+                "AutoETS s": round(peer["seconds"], 1),
+                "ours / AutoETS": round(ours["seconds"] / peer["seconds"], 2),
+                "AutoETS peak MB": round(peer["peak_mb"]),
+            }
         row |= {f"{k} MB": round(v) for k, v in ours["peaks"].items()}
         if args.whole:
             whole = backtest(csv, work, f"whole-{n}", 10**12)
@@ -165,7 +168,9 @@ def main() -> None:
     print_table(rows)
     if len(rows) > 1:
         sizes = [r["series"] for r in rows]
-        for key in ("ours s", "AutoETS s", "ours peak MB", "AutoETS peak MB"):
+        for key in [
+            k for k in ("ours s", "AutoETS s", "ours peak MB", "AutoETS peak MB") if k in rows[0]
+        ]:
             slope = exponent(sizes, [r[key] for r in rows])
             print(f"log-log exponent of {key} on series: {slope:.2f}")
     if args.json:
