@@ -151,7 +151,7 @@ class _Head:
             raw = raw[: raw.rfind(b"\n") + 1]
         text, encoding = decode(raw)
         delimiter = sniff_delimiter(text)
-        table = read_table(text, delimiter, Limits(max_rows=10**9))
+        table = read_table(text, delimiter, Limits())
         decimal = decimal_mark(table, delimiter)
         mapping = detect_columns(
             table,
