@@ -40,7 +40,7 @@ from forecasting.evaluation.costs import Shape, workflow_plan
 from forecasting.evaluation.drivers import DriverChoice
 from forecasting.evaluation.options import TrainOptions
 from forecasting.evaluation.screening import Screen
-from forecasting.evaluation.selection import Selection, select
+from forecasting.evaluation.selection import KEYS, Selection, fold_table, folds_of, select
 from forecasting.evaluation.tuning import TuningResult
 from forecasting.evaluation.validation import select_served, validate_models
 from forecasting.progress import Pacing, Reporter
@@ -64,11 +64,12 @@ VALIDATION_SHARE = 0.7
 
 @dataclass
 class _Validated:
-    """What the validation map leaves in memory: the folds' forecasts and the small
-    per-series tables, with the fits on disk."""
+    """What the validation map leaves in memory: the folds' forecasts side by side (a
+    ``fold_table`` per partition) and the small per-series tables, with the fits on disk."""
 
     tuning: dict[str, TuningResult] = field(default_factory=dict)
-    cvs: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    #: per partition, the folds' table and the models it has
+    folds: list[tuple[pd.DataFrame, frozenset[str]]] = field(default_factory=list)
     scales: list[pd.DataFrame] = field(default_factory=list)
     profiles: list[pd.DataFrame] = field(default_factory=list)
     series_scales: list[pd.Series] = field(default_factory=list)
@@ -80,8 +81,9 @@ class _Validated:
     def add(self, tuning: dict[str, TuningResult]) -> None:
         """One partition's results: the folds kept, the seconds summed, the scores
         weighed by the series scored."""
+        cvs = {name: result.cv for name, result in tuning.items() if len(result.cv)}
+        self.folds.append((fold_table(cvs) if cvs else pd.DataFrame(), frozenset(cvs)))
         for name, result in tuning.items():
-            self.cvs.setdefault(name, []).append(result.cv)
             series = result.cv["unique_id"].nunique()
             self.scored[name] = self.scored.get(name, 0) + series
             before = self.tuning.get(name)
@@ -98,14 +100,20 @@ class _Validated:
         """A model that failed on a later partition is left out everywhere."""
         self.failed[name] = why
         self.tuning.pop(name, None)
-        self.cvs.pop(name, None)
+        self.folds = [(t.drop(columns=name, errors="ignore"), m - {name}) for t, m in self.folds]
 
     def pooled(self) -> dict[str, TuningResult]:
-        """Every model's results over all partitions (its folds concatenated)."""
+        """Every model's results over all partitions, its folds on the rows every model
+        forecast (as ``candidate_table`` joins them): a partition where one lacks folds
+        has none in the choice."""
+        validated = [name for name in self.tuning if any(name in m for _, m in self.folds)]
+        tables = [t[[*KEYS, "y", *validated]] for t, m in self.folds if set(validated) <= m]
+        self.folds = []
+        wide = pd.concat(tables, ignore_index=True) if validated and tables else None
+        del tables
         out = {}
         for name, result in self.tuning.items():
-            folds = [cv for cv in self.cvs.pop(name) if len(cv)]
-            cv = pd.concat(folds, ignore_index=True) if folds else pd.DataFrame()
+            cv = folds_of(wide, name) if wide is not None and name in validated else pd.DataFrame()
             out[name] = replace(result, cv=cv, score=result.score / max(self.scored[name], 1))
         return out
 

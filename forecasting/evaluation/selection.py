@@ -134,6 +134,24 @@ def family_of(demand_class: str) -> str:
     return FAMILIES.get(demand_class, "frequent")
 
 
+def fold_table(cvs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The folds' forecasts side by side: ``unique_id, ds, cutoff, y`` and a column per
+    model, on the rows every model forecast. About a quarter of the memory of the
+    models' own frames at fourteen candidates (the keys and the actuals once)."""
+    wide = None
+    for name, cv in cvs.items():
+        part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})
+        wide = part if wide is None else wide.merge(part.drop(columns="y"), on=KEYS, how="inner")
+    return wide
+
+
+def folds_of(wide: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One model's folds from a ``fold_table``, sharing its columns (no copy)."""
+    columns = {"unique_id": wide["unique_id"], "ds": wide["ds"], "y": wide["y"]}
+    columns |= {"yhat": wide[name], "cutoff": wide["cutoff"]}
+    return pd.DataFrame(columns, copy=False)
+
+
 def candidate_table(
     cvs: dict[str, pd.DataFrame],
     scales: pd.DataFrame,
@@ -146,10 +164,7 @@ def candidate_table(
     and the top 2..k models ranked over all series and, with ``classes``, ranked
     within each demand class.
     """
-    wide = None
-    for name, cv in cvs.items():
-        part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})
-        wide = part if wide is None else wide.merge(part.drop(columns="y"), on=KEYS, how="inner")
+    wide = fold_table(cvs)
     members = {name: [name] for name in cvs}
     scores = pd.DataFrame({name: series_scores(wide, scales, name) for name in cvs})
 
