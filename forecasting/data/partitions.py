@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 #: rows a partition holds at most (a series longer than this is a partition of its own):
-#: about 1.5 GB of work at the default candidates, where a whole 3,000 x 730-day panel
-#: (2.2 million rows) peaked at 3.2 GB; no panel in ``bench/panels.py`` comes near
+#: a backtest of an M5-shaped daily catalogue in partitions this size peaked at 3.2 GB at
+#: 3,000 series and 4.4 GB at 10,000 (``bench/catalogue.py``); no panel in
+#: ``bench/panels.py`` comes near
 PARTITION_ROWS = 2_000_000
 
 
