@@ -79,10 +79,11 @@ def _backtest_catalogue(args, reading, options: TrainOptions, limits) -> int:
     holding it whole (``forecasting.data.catalogue``), then backtested partition by
     partition."""
     with tempfile.TemporaryDirectory(prefix="backtest-") as folder:
-        catalogue = read_catalogue(
-            args.csv, reading, Path(folder) / "partitions", rows=args.partition_rows,
-            limits=limits,
-        )  # fmt: skip
+        with terminal_progress(args.quiet) as bar:  # minutes for tens of millions of rows
+            catalogue = read_catalogue(
+                args.csv, reading, Path(folder) / "partitions", rows=args.partition_rows,
+                limits=limits, reporter=Reporter(on_progress=bar),
+            )  # fmt: skip
         check_horizon(args.horizon, catalogue.data.spec.freq)
         _print_dataset(catalogue.data.cleaned.report, catalogue.notes())
         print(catalogue.partitions.describe(args.partition_rows))

@@ -51,11 +51,15 @@ from forecasting.data.mapping import ColumnMapping
 from forecasting.data.partitions import PARTITION_ROWS, Partitions, partition_numbers
 from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
+from forecasting.progress import Reporter
 
 log = logging.getLogger(__name__)
 
 #: bytes of the file's head the columns are recognised on
 HEAD_BYTES = 4 * 1024 * 1024
+#: the shares of the reading's progress the counting pass and the splitting pass end at
+#: (then each partition is cleaned)
+COUNTING, SPLITTING = 0.25, 0.6
 #: rows of the file read at a time (about 60 bytes a cell as text)
 CHUNK_ROWS = 500_000
 
@@ -100,9 +104,12 @@ def read_catalogue(
     rows: int = PARTITION_ROWS,
     limits: Limits | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    reporter: Reporter | None = None,
 ) -> Catalogue:
-    """Read ``path`` into cleaned partitions of at most ``rows`` rows in ``folder``."""
+    """Read ``path`` into cleaned partitions of at most ``rows`` rows in ``folder``;
+    ``reporter`` hears the share read (minutes, for tens of millions of rows)."""
     limits = limits or Limits()
+    reporter = reporter or Reporter()
     path = Path(path)
     if not path.is_file():
         raise DataError(f"File not found: {path}. Check the path and try again.")
@@ -112,7 +119,7 @@ def read_catalogue(
             "A wide file (a column per series) is read whole; it is too large for that. "
             "Write it long (date, series id, sales) to read it in partitions."
         )
-    census = _Census.take(head, chunk_rows)
+    census = _Census.take(head, chunk_rows, reporter.sub(0.0, COUNTING), estimated_rows(path))
     if len(census.lengths) > limits.max_series:
         raise DataError(
             f"The data has {len(census.lengths):,} series, over the limit of "
@@ -129,8 +136,11 @@ def read_catalogue(
         dates[1].order, number.max() + 1,
     )  # fmt: skip
     raw = folder / "raw"
-    sums = _split(head, dates, number, raw, chunk_rows, limits.max_abs_value)
-    return _clean_partitions(head, census, dates[1], sums, raw, folder, reading, limits)
+    splitting = reporter.sub(COUNTING, SPLITTING)
+    limit = limits.max_abs_value
+    sums = _split(head, dates, number, raw, chunk_rows, limit, splitting, census.rows)
+    cleaning = reporter.sub(SPLITTING, 1.0)
+    return _clean_partitions(head, census, dates[1], sums, raw, folder, reading, limits, cleaning)
 
 
 @dataclass
@@ -190,7 +200,7 @@ class _Census:
     rows: int
 
     @classmethod
-    def take(cls, head: _Head, chunk_rows: int) -> _Census:
+    def take(cls, head: _Head, chunk_rows: int, reporter: Reporter, expected: int) -> _Census:
         ids, date = head.mapping.ids, head.mapping.date
         lengths: dict[str, int] = {}
         lookups, firsts = [], {}
@@ -207,6 +217,7 @@ class _Census:
             for row, value in text.drop_duplicates().items():
                 firsts.setdefault(value, row)
             rows += len(chunk)
+            reporter.report(min(rows / max(expected, 1), 0.99), f"reading: {rows:,} rows counted")
         if not rows:
             raise DataError("The file has a header row but no data rows. Add sales.")
         lookup = (
@@ -255,6 +266,8 @@ def _split(
     raw: Path,
     chunk_rows: int,
     limit: float,
+    reporter: Reporter,
+    total: int,
 ) -> _Sums:
     """Read the rows chunk by chunk into their partitions' folders under ``raw``."""
     mapping = head.mapping
@@ -269,6 +282,7 @@ def _split(
             where = raw / f"part-{k:05d}"
             where.mkdir(parents=True, exist_ok=True)
             piece.to_parquet(where / f"chunk-{j:06d}.parquet", index=False)
+        reporter.report(sums.rows / total, f"reading: {sums.rows:,} of {total:,} rows split")
     return sums
 
 
@@ -281,6 +295,7 @@ def _clean_partitions(
     folder: Path,
     reading: ReadingOptions,
     limits: Limits,
+    reporter: Reporter,
 ) -> Catalogue:
     """Clean each partition alone, with what the whole file says; sum their reports."""
     exog = list(reading.exog or head.mapping.drivers)
@@ -312,8 +327,9 @@ def _clean_partitions(
         parts.append(replace(part, cleaned=rowless))
         del part, rowless
         gc.collect()
-        log.info("reading: partition %d of %d cleaned (%s rows)", k + 1, len(parts_found),
-                 f"{int(lengths[-1].sum()):,}")  # fmt: skip
+        said = f"reading: partition {k + 1} of {len(parts_found)} cleaned"
+        log.info("%s (%s rows)", said, f"{int(lengths[-1].sum()):,}")
+        reporter.report((k + 1) / len(parts_found), said)
     shutil.rmtree(raw, ignore_errors=True)
     return Catalogue(
         Partitions(tuple(files), pd.concat(lengths)),

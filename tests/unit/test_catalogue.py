@@ -13,6 +13,7 @@ from forecasting.data.catalogue import estimated_rows, read_catalogue
 from forecasting.data.dataset import prepare
 from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
+from forecasting.progress import Reporter
 
 #: small partitions and chunks, so that every series' rows arrive in several chunks
 ROWS, CHUNK = 1500, 700
@@ -42,10 +43,14 @@ def _export(path: Path, plan: bool = False) -> pd.DataFrame:
     return df
 
 
-def _both(path: Path, tmp: Path, reading: ReadingOptions | None = None):
-    reading = reading or ReadingOptions()
-    whole = prepare(path, reading, horizon=None)
-    catalogue = read_catalogue(path, reading, tmp / "parts", rows=ROWS, chunk_rows=CHUNK)
+def _both(path: Path, tmp: Path, heard: list | None = None):
+    """The file read whole and read in partitions; ``heard`` collects the progress."""
+    heard = [] if heard is None else heard
+    whole = prepare(path, ReadingOptions(), horizon=None)
+    catalogue = read_catalogue(
+        path, ReadingOptions(), tmp / "parts", rows=ROWS, chunk_rows=CHUNK,
+        reporter=Reporter(on_progress=lambda share, said: heard.append((share, said))),
+    )  # fmt: skip
     return whole, catalogue
 
 
@@ -62,9 +67,15 @@ def test_a_file_read_in_partitions_is_the_file_read_whole(tmp_path):
     csv = tmp_path / "export.csv"
     rows = len(_export(csv))
     assert abs(estimated_rows(csv) - rows) < 0.02 * rows
-    whole, catalogue = _both(csv, tmp_path)
+    heard = []
+    whole, catalogue = _both(csv, tmp_path, heard=heard)
     parts = catalogue.partitions
     assert len(parts) > 2
+    # the reading is heard as it goes: counting, splitting, each partition cleaned
+    shares = [share for share, _ in heard]
+    assert shares == sorted(shares) and shares[-1] == pytest.approx(1.0) and len(heard) > 8
+    assert heard[-1][1] == f"reading: partition {len(parts)} of {len(parts)} cleaned"
+    assert any("rows counted" in said for _, said in heard)
     read = [parts.read(i) for i in range(len(parts))]
     # whole series in each partition, every cleaned row as the whole reading has it
     assert pd.concat([p["unique_id"].drop_duplicates() for p in read]).is_unique
