@@ -31,20 +31,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.data.columns import detect_columns
 from forecasting.data.dataset import Dataset, PanelFacts, from_loaded
 from forecasting.data.dates import DateReading, read_dates
-from forecasting.data.frequency import infer_frequency
 from forecasting.data.gaps import GapFill, describe
 from forecasting.data.limits import Limits
 from forecasting.data.loading import (
     LoadedData,
     Unreadable,
-    decimal_mark,
-    decode,
-    read_table,
+    Written,
+    read_written,
     series_key,
-    sniff_delimiter,
     to_long,
 )
 from forecasting.data.mapping import ColumnMapping
@@ -91,9 +87,6 @@ class Catalogue:
 
     def notes(self) -> list[str]:
         return self.data.notes(self.steps, self.ended)
-
-    def summary(self) -> dict:
-        return self.data.summary()
 
 
 def read_catalogue(
@@ -148,10 +141,11 @@ class _Head:
     """What the file's first rows say: how it is written and what its columns are."""
 
     path: Path
-    encoding: str
-    delimiter: str
-    decimal: str
-    mapping: ColumnMapping
+    written: Written
+
+    @property
+    def mapping(self) -> ColumnMapping:
+        return self.written.mapping
 
     @classmethod
     def read(cls, path: Path, reading: ReadingOptions) -> _Head:
@@ -159,28 +153,19 @@ class _Head:
             raw = f.read(HEAD_BYTES)
         if len(raw) == HEAD_BYTES:  # whole lines only
             raw = raw[: raw.rfind(b"\n") + 1]
-        text, encoding = decode(raw)
-        delimiter = sniff_delimiter(text)
-        table = read_table(text, delimiter, Limits())
-        decimal = decimal_mark(table, delimiter)
-        mapping = detect_columns(
-            table,
-            date=reading.date,
-            target=reading.target,
-            ids=None if reading.ids is None else list(reading.ids),
-            decimal=decimal,
-        )
-        return cls(path, encoding, delimiter, decimal, mapping)
+        ids = None if reading.ids is None else list(reading.ids)
+        _, written = read_written(raw, Limits(), reading.date, reading.target, ids)
+        return cls(path, written)
 
     def chunks(self, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
         """The file's rows as text cells, ``chunk_rows`` at a time, labelled by data row."""
         reader = pd.read_csv(
             self.path,
-            sep=self.delimiter,
+            sep=self.written.delimiter,
             dtype=str,
             keep_default_na=False,
             skipinitialspace=True,
-            encoding=self.encoding,
+            encoding=self.written.encoding,
             encoding_errors="replace",
             usecols=lambda c: c.strip() in columns,
             chunksize=chunk_rows,
@@ -274,7 +259,7 @@ def _split(
     columns = [mapping.date, mapping.target, *mapping.ids, *mapping.attributes]
     sums = _Sums()
     for j, chunk in enumerate(head.chunks([*columns, *mapping.drivers], chunk_rows)):
-        frame, _, unreadable = to_long(chunk, mapping, head.decimal, limit, dates)
+        frame, _, unreadable = to_long(chunk, mapping, head.written.decimal, limit, dates)
         sums.rows += len(chunk)
         sums.add(frame, unreadable)
         parts = frame["unique_id"].map(number).to_numpy()
@@ -302,7 +287,8 @@ def _clean_partitions(
     unread = sums.unreadable
     end = sums.last_sale if exog and sums.last_sale is not None else sums.end
     loaded = LoadedData(
-        pd.DataFrame(), head.mapping, head.encoding, head.delimiter, head.decimal,
+        pd.DataFrame(), head.mapping, head.written.encoding, head.written.delimiter,
+        head.written.decimal,
         sums.rows, reading_dates, unread.sentence() if unread else None,
         unread.cells if unread else 0,
     )  # fmt: skip
@@ -313,9 +299,9 @@ def _clean_partitions(
     for k, where in enumerate(parts_found):
         frame = pd.read_parquet(where)
         shutil.rmtree(where)
-        if facts.freq is None:  # the first partition's, which every other must fit
-            facts = replace(facts, freq=infer_frequency(frame.dropna(subset=["y"])))
         part = from_loaded(replace(loaded, frame=frame), reading, limits=limits, panel=facts)
+        # the first partition's frequency, inferred as a whole reading does, every other fits
+        facts = replace(facts, freq=part.cleaned.freq)
         del frame
         files.append(folder / f"part-{k:05d}.parquet")
         part.frame.to_parquet(files[-1], index=False)

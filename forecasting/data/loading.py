@@ -67,17 +67,42 @@ def load_csv(
 ) -> LoadedData:
     """Load a sales CSV (path or bytes) into the long frame, detecting what is not given."""
     limits = limits or Limits()
-    raw = _read_bytes(source, limits)
-    text, encoding = decode(raw)
-    delimiter = sniff_delimiter(text)
-    table = read_table(text, delimiter, limits)
-    decimal = decimal_mark(table, delimiter)
-    mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
-    frame, dates, unreadable = to_long(table, mapping, decimal, limits.max_abs_value)
+    table, written = read_written(_read_bytes(source, limits), limits, date, target, ids)
+    frame, dates, unreadable = to_long(
+        table, written.mapping, written.decimal, limits.max_abs_value
+    )
     return LoadedData(
-        frame, mapping, encoding, delimiter, decimal, len(table), dates,
-        unreadable.sentence() if unreadable else None, unreadable.cells if unreadable else 0,
+        frame, written.mapping, written.encoding, written.delimiter, written.decimal,
+        len(table), dates, unreadable.sentence() if unreadable else None,
+        unreadable.cells if unreadable else 0,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Written:
+    """How a file is written and what its columns are."""
+
+    encoding: str
+    delimiter: str
+    decimal: str
+    mapping: ColumnMapping
+
+
+def read_written(
+    raw: bytes,
+    limits: Limits,
+    date: str | None = None,
+    target: str | None = None,
+    ids: list[str] | None = None,
+) -> tuple[pd.DataFrame, Written]:
+    """The text cells of ``raw`` and how they are written (encoding, delimiter, decimal
+    mark, columns): of a whole file, or of the head of one read in chunks."""
+    text, encoding = _decode(raw)
+    delimiter = _sniff_delimiter(text)
+    table = _read_table(text, delimiter, limits)
+    decimal = _decimal_mark(table, delimiter)
+    mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
+    return table, Written(encoding, delimiter, decimal, mapping)
 
 
 @dataclass(frozen=True)
@@ -143,7 +168,7 @@ def _too_big(size: int, limits: Limits) -> str:
     )
 
 
-def decode(raw: bytes) -> tuple[str, str]:
+def _decode(raw: bytes) -> tuple[str, str]:
     head = raw[:65536]
     if b"\x00" in head or head.startswith(
         (b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xd0\xcf\x11\xe0")
@@ -189,7 +214,7 @@ def _western_european(raw: bytes) -> tuple[str, str] | None:
     return text, "latin-1" if not re.search(rb"[\x80-\x9f]", raw) else "cp1252"
 
 
-def sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(text: str) -> str:
     sample = "\n".join(text.splitlines()[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -200,7 +225,7 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] > 0 else ","
 
 
-def read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
+def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
     try:
         table = pd.read_csv(
             io.StringIO(text),
@@ -240,7 +265,7 @@ def read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
     return table.replace({"": None})
 
 
-def decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
+def _decimal_mark(table: pd.DataFrame, delimiter: str) -> str:
     """A comma decimal mark is only possible when the delimiter is not a comma."""
     if delimiter == ",":
         return "."
@@ -393,8 +418,8 @@ def read_plan_csv(
     The one reader of plan files: the command line's ``--future`` and the Forecast page's
     plan upload. A file with none of the drivers is refused, naming them."""
     raw = _read_bytes(source, Limits())
-    text, _ = decode(raw)
-    header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
+    text, _ = _decode(raw)
+    header = next(csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text)), [])
     present = [name for name in exog if name in {c.strip() for c in header}]
     if not present:
         raise DataError(
