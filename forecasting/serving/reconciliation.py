@@ -81,6 +81,8 @@ class Hierarchy:
     #: the validation folds' frames, worked out once (``folds``): choosing how the totals
     #: are made and the adjustment where MinT serves read the same ones
     folds_: list[dict] | None = field(default=None, repr=False)
+    #: each total's ETS form, searched on its first fold and kept after (weights refitted)
+    forms: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, table: pd.DataFrame, keys: pd.DataFrame, columns: list[str]) -> Hierarchy:
@@ -123,17 +125,62 @@ def aggregate(df: pd.DataFrame, levels: dict[str, pd.Series]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def total_forecasts(history: pd.DataFrame, h: int, season_length: int, freq: str) -> pd.DataFrame:
-    """AutoETS on each aggregate's own history: ``unique_id, ds, yhat``."""
+def total_forecasts(
+    history: pd.DataFrame, h: int, season_length: int, freq: str, forms: dict[str, str]
+) -> pd.DataFrame:
+    """AutoETS on each aggregate's own history: ``unique_id, ds, yhat``.
+
+    A node in ``forms`` (its ETS form from an earlier fold) keeps that form and only
+    its weights are fitted again; the others search every form and add theirs to
+    ``forms``. The search costs about ten times a fit of one form: on M5's 31 totals,
+    three searched folds took 3.3 s of a 32 s run.
+    """
+    checkpoint()  # a cancelled run stops here; a long step is not taken for a stall
+    tail = history.groupby("unique_id", sort=False).tail(HISTORY)
+    parts, search = [], []
+    for uid, node in tail.groupby("unique_id", sort=False):
+        yhat = _with_form(node["y"].to_numpy(float), h, season_length, forms.get(uid))
+        if yhat is None:
+            search.append(uid)
+            continue
+        ds = pd.date_range(node["ds"].iloc[-1], periods=h + 1, freq=freq)[1:]
+        parts.append(pd.DataFrame({"unique_id": uid, "ds": ds, "yhat": yhat}))
+    if search:
+        parts.append(
+            _searched(tail.loc[tail["unique_id"].isin(search)], h, season_length, freq, forms)
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _with_form(y: np.ndarray, h: int, season_length: int, form: str | None) -> np.ndarray | None:
+    """The forecast of ETS in ``form`` (its weights fitted on ``y``); ``None`` without a
+    form or when it does not fit this history (the node searches again)."""
+    from statsforecast.models import AutoETS
+
+    if form is None:
+        return None
+    damped = form[3] != "N" if form[1] != "N" else None
+    try:
+        model = AutoETS(season_length=season_length, model=form[:3], damped=damped)
+        return model.forecast(y=y, h=h)["mean"]
+    except Exception:  # statsforecast's own errors: a season the history cannot hold
+        return None
+
+
+def _searched(
+    tail: pd.DataFrame, h: int, season_length: int, freq: str, forms: dict[str, str]
+) -> pd.DataFrame:
+    """Every form searched, by AICc, on the run's workers; each node's form kept."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS
 
-    checkpoint()  # a cancelled run stops here; a long step is not taken for a stall
-    tail = history.groupby("unique_id", sort=False).tail(HISTORY)
     backend, n_jobs = get_active_backend()  # the run's workers (train step: --jobs)
     workers = min(max(1, backend.effective_n_jobs(n_jobs)), tail["unique_id"].nunique())
     model = StatsForecast(models=[AutoETS(season_length=season_length)], freq=freq, n_jobs=workers)
-    out = model.forecast(df=tail, h=h)
+    model.fit(df=tail)
+    for uid, fitted in zip(model.uids, model.fitted_[:, 0], strict=True):
+        forms[str(uid)] = "".join(fitted.model_["components"])
+    out = model.predict(h=h)
     out = out.reset_index() if "unique_id" not in out.columns else out
     return out.rename(columns={"AutoETS": "yhat"})[["unique_id", "ds", "yhat"]]
 
@@ -240,7 +287,7 @@ def adjustment(
     wide = wide.dropna(axis=1)  # the periods every validated series has
     h = wide.shape[1]
     mine = df.loc[df["unique_id"].isin(series)]
-    totals = total_forecasts(aggregate(mine, tree.levels), h, season_length, freq)
+    totals = total_forecasts(aggregate(mine, tree.levels), h, season_length, freq, tree.forms)
     top = totals.pivot(index="unique_id", columns="ds", values="yhat")
     top = top.reindex(tree.aggregates).to_numpy()
     base = np.vstack([top, wide.to_numpy()])
@@ -267,7 +314,7 @@ def fold_frames(
             continue
         start = part.groupby("unique_id")["ds"].min()  # each series' fold begins here
         past = aggregate(mine.loc[mine["ds"] < mine["unique_id"].map(start)], tree.levels)
-        totals = total_forecasts(past, bottom.shape[1], season_length, freq)
+        totals = total_forecasts(past, bottom.shape[1], season_length, freq, tree.forms)
         top = totals.pivot(index="unique_id", columns="ds", values="yhat")
         top = top.reindex(tree.aggregates).to_numpy()[:, : bottom.shape[1]]
         base = np.vstack([top, bottom.to_numpy()])
