@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import joblib
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
@@ -112,13 +114,23 @@ class Tracker:
 
     @staticmethod
     def log_metrics(metrics: dict, prefix: str) -> None:
-        clean = {
-            f"{prefix}_{k}": float(v)
-            for k, v in metrics.items()
-            if isinstance(v, int | float) and v == v  # drop NaN
-        }
+        clean = _metrics(metrics, prefix)
         if clean:
             mlflow.log_metrics(clean)
+
+    @staticmethod
+    def log_values(mlflow_id: str, params: dict, metrics: dict[str, dict]) -> None:
+        """A run's parameters and its metrics by prefix in one write: four writes a model
+        cost a third of a second over a run's fifteen models."""
+        now = int(time.time() * 1000)
+        values = {}
+        for prefix, group in metrics.items():
+            values |= _metrics(group, prefix)
+        MlflowClient().log_batch(
+            mlflow_id,
+            metrics=[Metric(k, v, now, 0) for k, v in values.items()],
+            params=[Param(k, _short(v)) for k, v in params.items()],
+        )
 
     @staticmethod
     def log_figure(figure, name: str) -> None:
@@ -164,6 +176,15 @@ class Tracker:
     @staticmethod
     def set_production(version: str) -> None:
         MlflowClient().set_registered_model_alias(REGISTERED_MODEL, PRODUCTION_ALIAS, version)
+
+
+def _metrics(metrics: dict, prefix: str) -> dict[str, float]:
+    """``prefix_name``: value for the numbers among ``metrics`` (NaN left out)."""
+    return {
+        f"{prefix}_{k}": float(v)
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and v == v
+    }
 
 
 def _short(value) -> str:

@@ -250,10 +250,15 @@ def _track(
     for row in rows:
         name = row["model"]
         with tracker.model_run(name) as mlflow_id:
-            tracker.log_params(row["params"])
-            tracker.log_metrics(row["validation"], "validation")
-            tracker.log_metrics(row["test"], "test")
-            tracker.log_metrics({"trials": row["trials"], "pruned": row["pruned"]}, "tuning")
+            tracker.log_values(
+                mlflow_id,
+                row["params"],
+                {
+                    "validation": row["validation"],
+                    "test": row["test"],
+                    "tuning": {"trials": row["trials"], "pruned": row["pruned"]},
+                },
+            )
             fig = plots.forecast_plot(train, report.actuals, name, f"{name}: held-out forecast")
             tracker.log_figure(fig, "forecast.png")
             plots.close(fig)
