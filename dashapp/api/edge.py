@@ -96,6 +96,30 @@ def api_fallback(path: str):
     abort(404, message=f"There is no API route {request.path}; see /api/openapi.json.")
 
 
+#: the routes whose body is a form (a file upload); every other body is JSON
+FORM_ROUTES = ("/api/upload",)
+
+
+def refuse_bodies_not_json() -> None:
+    """A body sent to a JSON route in another form gets 415 saying how to send it.
+
+    ``curl -d`` without a Content-Type sends a form: before, a forecast was answered
+    "horizon: Missing data" and a run was started with the defaults, the body unread.
+    """
+    path = request.path
+    if request.method not in ("POST", "PUT", "PATCH") or not path.startswith("/api/"):
+        return
+    if path in FORM_ROUTES or request.is_json or not (request.content_length or request.data):
+        return
+    said = request.content_type or "no Content-Type"
+    abort(
+        415,
+        message=f"The body must be JSON sent with 'Content-Type: application/json' (this "
+        f"request said {said!r}); with curl: -H 'Content-Type: application/json' "
+        "-d '{\"horizon\": 7}'.",
+    )
+
+
 def init_api(server) -> JsonErrorApi:
     server.config.update(
         API_TITLE="Sales forecasting API",
@@ -116,4 +140,5 @@ def init_api(server) -> JsonErrorApi:
     for blueprint in RESOURCES:
         api.register_blueprint(blueprint)
     server.add_url_rule("/api/<path:path>", "api_fallback", api_fallback, methods=METHODS)
+    server.before_request(refuse_bodies_not_json)
     return api

@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from dashapp.api.common import json_errors, resource, scope_of
 from dashapp.api.schemas import forecasts as shapes
+from dashapp.api.schemas.common import ErrorSchema
 from dashapp.state import app_state
 from forecasting.data.frequency import check_horizon
 from forecasting.serving.plans import PlanUse
@@ -26,6 +27,7 @@ HISTORY_RESPONSE = shapes.HistoryResponse()
 class Forecast(MethodView):
     @blp.arguments(shapes.ForecastRequest())
     @blp.response(200, shapes.ForecastResponse)
+    @blp.alt_response(415, schema=ErrorSchema, description="a body that is not JSON")
     @json_errors()
     def post(self, body):
         """Forecast with a prediction interval, for a series, a group or the total."""

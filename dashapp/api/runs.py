@@ -37,6 +37,7 @@ class Runs(MethodView):
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema)
     @blp.alt_response(503, schema=ErrorSchema, description=QUEUE_AWAY)
+    @blp.alt_response(415, schema=ErrorSchema, description="a body that is not JSON")
     @json_errors(422, hints=False)
     def post(self, body):
         """Start training (one run at a time; 409 names the running one).

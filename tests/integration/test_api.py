@@ -150,6 +150,21 @@ def test_malformed_json_is_a_400(client):
     assert response.get_json()["error"] == "Bad Request"
 
 
+def test_a_body_that_is_not_json_is_a_415_that_says_how_to_send_it(client):
+    """curl -d without a Content-Type sends a form: it is refused, nothing is started."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # what curl -d sends
+    for route in ("/api/forecast", "/api/runs"):
+        response = client.post(route, data="horizon=7", headers=form)
+        assert response.status_code == 415, route
+        detail = response.get_json()["detail"]
+        assert "Content-Type: application/json" in detail, detail
+        assert "application/x-www-form-urlencoded" in detail, detail
+    bare = client.post("/api/forecast", data='{"horizon": 3}')  # JSON text, no header
+    assert bare.status_code == 415 and "no Content-Type" in bare.get_json()["detail"]
+    assert client.get("/api/runs").get_json()["runs"][0]["id"] == 1  # no run was started
+    assert client.post("/api/forecast", json={"horizon": 3}).status_code == 200
+
+
 def test_history_series_metrics_models_importance_and_eda(client):
     history = client.get("/api/historical").get_json()
     assert len(history["data"]) == 731 and history["data"][0]["date"] == "2023-01-01"
