@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import dash
 import dash_bootstrap_components as dbc
@@ -101,8 +102,31 @@ def run_view(run: dict) -> RunView:
             color = "primary"
         return RunView(percent, f"{percent}%", color, True, status, str(run["id"]))
     return RunView(
-        100, run["status"], COLORS[run["status"]], False, outcome_text(run), str(run["id"])
+        100, run["status"], COLORS[run["status"]], False, ended_text(run), str(run["id"])
     )
+
+
+def ended_text(run: dict) -> str:
+    """When an ended run ended and what it took; its outcome is the alert below the bar
+    (the status line used to repeat it word for word)."""
+    text = f"Run {run['id']} ended"
+    started, finished = run.get("started_at"), run.get("finished_at")
+    if finished:
+        end = datetime.fromisoformat(finished)
+        text += f" at {end:%H:%M:%S} UTC"
+        if started:
+            took = (end - datetime.fromisoformat(started)).total_seconds()
+            text += f", {duration(took)} after it started"
+    return text + "."
+
+
+def duration(seconds: float) -> str:
+    """How long something took, in the unit that reads: 45 s, 12 min, 2.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def outcome_text(run: dict) -> str:
@@ -319,7 +343,7 @@ def poll(shown: str | None) -> tuple:
     """Every tab reads the same state from the database: the active or the latest run."""
     listing = runs.list_runs(app_state().system, 20)
     rows = [_row(r) for r in listing]
-    columns = [{"name": c, "id": c} for c in (rows[0] if rows else {"run": 0})]
+    columns = [{"name": c, "id": c} for c in (rows[0] if rows else {})]  # none: no header
     if not listing:
         empty = (0, "", "primary", False, "No runs yet.", dash.no_update)
         return *empty, None, rows, columns, None

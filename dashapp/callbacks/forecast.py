@@ -65,18 +65,32 @@ def _plan_note(use, horizon: int) -> str | None:
     prices no history supports."""
     if use is None or not len(use.rows):
         return None
-    reach = use.periods()
-    if len(reach) == 1:
-        text = f"The plan reaches {int(reach.iloc[0])} of the {horizon} periods shown"
-    else:
-        counts = reach.value_counts()
-        text = "; ".join(
-            f"{n} of {len(reach)} series {k} of the {horizon} periods" for k, n in counts.items()
-        )
-        text = f"The plan reaches: {text}"
-    text += "; past it the forecast is made without the drivers."
+    text = plan_reach(use.periods(), horizon)
     details = use.describe_holes() + use.describe_outside()
     return text + (" " + "; ".join(details) + "." if details else "")
+
+
+def plan_reach(reach: pd.Series, horizon: int) -> str:
+    """How many of the ``horizon`` periods shown each series' plan covers (``reach``, per
+    series), as a sentence: series that share a reach are counted together."""
+    counts = reach.astype(int).value_counts().sort_index(ascending=False)
+    shown = f"of the {horizon} periods shown"
+    if len(counts) == 1:
+        k = int(counts.index[0])
+        reached = f"{k} {shown}" if k else f"none {shown}"
+        if len(reach) > 1:
+            reached += f" for {'each' if k else 'any'} of the {len(reach)} series"
+    else:
+        first, *rest = counts.items()
+        parts = [f"{first[0]} {shown} for {first[1]} series"]
+        parts += [f"{k} for {n} series" for k, n in rest]
+        reached = ", ".join(parts)
+    text = f"The plan reaches {reached}"
+    if counts.index.max() == 0:
+        return text + ": the forecast is made without the drivers."
+    if counts.index.min() < horizon:
+        return text + "; past it the forecast is made without the drivers."
+    return text + "."
 
 
 def _edited_plan(reads, scope, horizon: int, plan: list[dict], on_file: list[dict]):

@@ -20,7 +20,8 @@ def _start_and_wait(page, url: str, run_id: int) -> dict:
     page.click("#retraining-start")
     run = wait_for_run(url, run_id, lambda r: "status" in r and run_ended(r), timeout=300)
     assert run["status"] == "succeeded", run
-    expect(page.locator("#retraining-status")).to_contain_text(f"Run {run_id} succeeded")
+    expect(page.locator("#retraining-outcome")).to_contain_text(f"Run {run_id} succeeded")
+    expect(page.locator("#retraining-status")).to_contain_text(f"Run {run_id} ended at")
     return run
 
 
@@ -49,7 +50,7 @@ def test_add_new_actuals_read_how_the_forecast_did_and_roll_back(page, tmp_path)
         page.get_by_label("Train on an uploaded file").uncheck()
         run = _start_and_wait(page, url, 2)
         assert run["kind"] == "ingest" and run["options"]["append_to"] == 1
-        expect(page.locator("#retraining-status")).to_contain_text("data set version 2")
+        expect(page.locator("#retraining-outcome")).to_contain_text("data set version 2")
 
         body = requests.get(url + "/api/accuracy", timeout=60).json()
         expected = expected_accuracy(data_dir, 1, monthly)

@@ -149,3 +149,44 @@ def test_a_plan_file_without_a_driver_says_which_it_needs():
     on_file = [{"date": "2026-03-02", "price": None, "promo": None}]
     with pytest.raises(DataError, match="at least one driver column of price, promo"):
         _uploaded_plan(_as_upload("date,units\n2026-03-02,4\n"), on_file)
+
+
+@pytest.mark.parametrize(
+    ("reach", "sentence"),
+    [
+        ([13] * 12, "The plan reaches 13 of the 13 periods shown for each of the 12 series."),
+        (
+            [0] * 12,
+            "The plan reaches none of the 13 periods shown for any of the 12 series: "
+            "the forecast is made without the drivers.",
+        ),
+        (
+            [5],
+            "The plan reaches 5 of the 13 periods shown; past it the forecast is made "
+            "without the drivers.",
+        ),
+        (
+            [13, 5, 5, 0],
+            "The plan reaches 13 of the 13 periods shown for 1 series, 5 for 2 "
+            "series, 0 for 1 series; past it the forecast is made without the "
+            "drivers.",
+        ),
+    ],
+)
+def test_the_forecast_page_says_how_far_the_plan_reaches_in_plain_words(reach, sentence):
+    from dashapp.callbacks.forecast import plan_reach
+
+    series = pd.Series(reach, index=[f"s{i}" for i in range(len(reach))])
+    assert plan_reach(series, 13) == sentence
+
+
+def test_an_ended_run_s_status_line_says_when_and_how_long_not_the_outcome_again():
+    from dashapp.run_panel import ended_text, outcome_text
+
+    run = {"id": 4, "kind": "run", "status": "succeeded", "error": None,
+           "selected_model": "ets", "production": True, "dataset_id": 1,
+           "started_at": "2026-12-06T08:40:00+00:00",
+           "finished_at": "2026-12-06T08:42:30+00:00"}  # fmt: skip
+    assert ended_text(run) == "Run 4 ended at 08:42:30 UTC, 2 min after it started."
+    assert "succeeded" not in ended_text(run) and "Run 4 succeeded" in outcome_text(run)
+    assert ended_text({**run, "started_at": None, "finished_at": None}) == "Run 4 ended."
