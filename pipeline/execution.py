@@ -12,6 +12,8 @@ import logging
 import shutil
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from forecasting.data.frequency import default_horizon, frequency_from_alias
 from forecasting.errors import DataError
 from forecasting.evaluation.costs import Shape
@@ -30,6 +32,8 @@ from storage import run_reads, run_rows
 from storage.datasets import dataset_info, latest_dataset_id
 
 log = logging.getLogger(__name__)
+#: a failed run's reason is shown on the pages and in the API: at most this long
+LONGEST_REASON = 400
 
 
 class Stopped(BaseException):
@@ -73,7 +77,7 @@ def execute(
             raise
         except Exception as exc:
             run_log.exception("run %d failed", run_id)
-            _end(ctx, "failed", f"{type(exc).__name__}: {exc}")
+            _end(ctx, "failed", failure_reason(exc, ctx.current_step))
         else:
             trained = "train" in opts.steps
             if run_rows.finish(
@@ -140,6 +144,27 @@ def expected_seconds(ctx: RunContext, opts: RunOptions, dataset_id: int | None) 
         h = opts.horizon or default_horizon(freq)
         drivers = len(info.get("exog") or []) if options.drivers == "auto" else 0
     return step_seconds(opts.steps, options, opts.track, shape, opts.csv, h, drivers)
+
+
+def failure_reason(exc: Exception, step: str | None) -> str:
+    """An unexpected error in words a page can show: what failed, in which step, and that
+    the traceback is in the run's log. A database error is said by the database's own
+    message, without SQLAlchemy's statement, parameters and documentation link."""
+    where = f" during step {step}" if step else ""
+    if isinstance(exc, MemoryError):
+        return (
+            f"The run ran out of memory{where}. Train fewer models, or give the machine "
+            "more memory; the previous model keeps serving."
+        )
+    cause = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
+    if cause is not None:
+        said = f"The database failed{where}: {type(cause).__name__}: {cause}"
+    else:
+        said = f"{type(exc).__name__}{where}: {exc}"
+    said = said.splitlines()[0] if said.strip() else said
+    if len(said) > LONGEST_REASON:
+        said = said[: LONGEST_REASON - 3] + "..."
+    return said + " (the traceback is in the run's log)"
 
 
 def _end(ctx: RunContext, status: str, reason: str) -> None:

@@ -40,3 +40,27 @@ def test_an_offset_past_the_end_of_the_log_reads_nothing_new(tmp_path):
     path.write_text("one line\n")
     assert read_log(tmp_path, 7, 4611686018427387903) == ("", 4611686018427387903)
     assert read_log(tmp_path, 7, 0) == ("one line\n", 9)
+
+
+def test_a_failed_run_says_the_database_s_own_words_and_where_not_sqlalchemy_s_dump():
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from pipeline.execution import failure_reason
+
+    error = OperationalError(
+        "INSERT INTO observations (dataset_id, ds) VALUES (?, ?)",
+        [(1, "2024-01-01")],
+        sqlite3.OperationalError("database is locked"),
+    )
+    reason = failure_reason(error, "ingest")
+    assert reason == (
+        "The database failed during step ingest: OperationalError: database is locked "
+        "(the traceback is in the run's log)"
+    )
+    assert "INSERT" not in reason and "sqlalche.me" not in reason
+    long = failure_reason(ValueError("x" * 1000 + "\nsecond line"), "train")
+    assert long.startswith("ValueError during step train: xxx") and "second line" not in long
+    assert len(long) < 450
+    assert "ran out of memory during step train" in failure_reason(MemoryError(), "train")
