@@ -1,4 +1,4 @@
-"""The seven public panels every change to the defaults is judged on (``../shared/data``).
+"""The public panels every change to the defaults is judged on (``../shared/data``).
 
 One place for what each file is and how it is read, shared by the suite
 (``bench/suite.py``), the kept peers (``bench/peers.py``), the cost breakdown
@@ -28,7 +28,8 @@ class Panel:
     #: pandas frequency and season length (for the AutoETS script and the peers)
     freq: str
     season: int
-    #: "full_history": only the series present in every period of the file
+    #: "full_history": only the series present in every period of the file;
+    #: "first_10": the file's first ten series (the shape of a small grocery file)
     variant: str | None = None
 
     def cli_arguments(self, csv: Path) -> list[str]:
@@ -69,6 +70,10 @@ PANELS: dict[str, Panel] = {
         "walmart_store_dept_weekly/train.csv", 13, "US", ("Store", "Dept"), "Date",
         "Weekly_Sales", "W-FRI", 52, "full_history",
     ),
+    "m5_10": Panel(
+        "m5_tx1_wi1_items_daily/m5_tx1_wi1_28items_daily.csv", 28, "US",
+        ("item_id", "store_id"), "date", "sales", "D", 7, "first_10",
+    ),
     "m3": Panel("m3_monthly/m3_monthly.csv", 18, "US", ("series_id",), "date", "value", "MS", 12),
     "tourism": Panel(
         "tourism_monthly/tourism_monthly.csv", 24, "US", ("series_id",), "date", "value", "MS", 12
@@ -77,19 +82,26 @@ PANELS: dict[str, Panel] = {
 
 
 def panel_csv(name: str, data: Path, work: Path | None = None) -> Path:
-    """The file of a panel as the benchmarks read it (Walmart: its full-history series)."""
+    """The file of a panel as the benchmarks read it (Walmart: its full-history series;
+    ``m5_10``: M5's first ten series)."""
     panel = PANELS[name]
     path = data / panel.csv
-    if panel.variant != "full_history":
+    if panel.variant is None:
         return path
     work = work or Path(tempfile.gettempdir())
-    out = work / "walmart_full_history.csv"
+    out = work / f"{name}_{panel.variant}.csv"
     if not out.exists():
         import pandas as pd
 
         raw = pd.read_csv(path)
-        counts = raw.groupby(list(panel.ids))[panel.date].transform("nunique")
-        raw.loc[counts == raw[panel.date].nunique()].to_csv(out, index=False)
+        ids = list(panel.ids)
+        if panel.variant == "full_history":
+            counts = raw.groupby(ids)[panel.date].transform("nunique")
+            keep = counts == raw[panel.date].nunique()
+        else:  # first_10
+            first = raw[ids].drop_duplicates().head(10)
+            keep = raw[ids].merge(first, how="left", indicator=True)["_merge"].eq("both")
+        raw.loc[keep.to_numpy()].to_csv(out, index=False)
     return out
 
 
