@@ -1,4 +1,4 @@
-"""One table for every change to the defaults: the default backtest on all seven panels.
+"""One table for every change to the defaults: the default backtest on every panel.
 
 For each panel of ``bench/panels.py``, in one run and one after the other:
 
