@@ -7,6 +7,8 @@ selection and interval calibration; the scores on it are the run's metrics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from forecasting import progress
@@ -134,8 +136,11 @@ def train(
     rows = _model_rows(trained, options)
     pacing.finish("saving")
     if tracker is not None:
-        pacing.part("MLflow").report(0.0, "logging to MLflow")
-        trained.registered_version = _track(tracker, trained, rows, served, coverage)
+        mlflow_part = pacing.part("MLflow")
+        mlflow_part.report(0.0, "logging to MLflow")
+        trained.registered_version = _track(
+            tracker, trained, rows, served, coverage, mlflow_part.report
+        )
     save_model_results(ctx.db, ctx.run_id, rows)
     run_rows.update_run(
         ctx.db,
@@ -239,7 +244,12 @@ def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
 
 
 def _track(
-    tracker: Tracker, trained: Trained, rows: list[dict], served: dict, coverage: dict
+    tracker: Tracker,
+    trained: Trained,
+    rows: list[dict],
+    served: dict,
+    coverage: dict,
+    say: Callable[[float, str], None],
 ) -> str:
     """A nested MLflow run per model (parameters, metrics, plots); one pyfunc on the parent,
     registered, that answers for every fitted model (``model=`` in the request): a copy
@@ -247,8 +257,10 @@ def _track(
     report, train = trained.report, trained.train
     attributes = [c for c in trained.spec.attributes if c in trained.frame]
     keys = trained.frame[["unique_id", *attributes]].drop_duplicates("unique_id")
-    for row in rows:
+    # the nested runs are about half the seconds, the model and its registration the rest
+    for k, row in enumerate(rows):
         name = row["model"]
+        say(0.5 * k / len(rows), f"logging {name} to MLflow ({k + 1} of {len(rows)})")
         with tracker.model_run(name) as mlflow_id:
             tracker.log_values(
                 mlflow_id,
@@ -274,7 +286,9 @@ def _track(
     fig = plots.forecast_plot(train, report.actuals, SERVED, "served forecast, held out")
     tracker.log_figure(fig, "forecast.png")
     plots.close(fig)
+    say(0.5, "saving the serving model in MLflow")
     uri = tracker.log_model(trained.serving, keys)
+    say(0.9, "registering the model in MLflow")
     for row in rows:
         row["artifact_uri"] = uri  # the run's model; ask it with model=<name>
     return tracker.register(uri)
