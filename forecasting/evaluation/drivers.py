@@ -35,7 +35,7 @@ class DriverChoice:
         lines = []
         for name, row in self.report.items():
             if "with" not in row:
-                lines.append(f"{name}: used (named)")
+                lines.append(f"{name}: used, as you named it (validation did not weigh it)")
                 continue
             verdict = "used" if row["used"] else "not used"
             t = row.get("t")

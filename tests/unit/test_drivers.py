@@ -152,3 +152,21 @@ def test_a_driver_that_only_helps_a_few_series_by_luck_is_not_kept():
     assert report["price"]["used"] and report["price"]["t"] >= 2
     assert not report["shelf_temp"]["used"]
     assert len(report["shelf_temp"]["fold_gains"]) == 3
+
+
+def test_a_named_driver_is_said_to_be_used_because_it_was_named_not_validated():
+    from forecasting.evaluation.drivers import DriverChoice
+
+    choice = DriverChoice(
+        ("Preis", "price"),
+        {
+            "Preis": {"used": True},  # named by the user: not tested
+            "price": {"used": True, "with": 0.41, "without": 0.62, "t": 6.3},
+        },
+    )
+    named, tested = choice.describe()
+    assert named == "Preis: used, as you named it (validation did not weigh it)"
+    assert (
+        tested
+        == "price: used (validation score 0.410 with it, 0.620 without; paired t 6.3, 2 needed)"
+    )
