@@ -33,7 +33,7 @@ import pandas as pd
 
 from forecasting.data.dataset import Dataset, PanelFacts, from_loaded
 from forecasting.data.dates import DateReading, read_dates
-from forecasting.data.gaps import GapFill, describe
+from forecasting.data.gaps import GapFill, describe, top_examples
 from forecasting.data.limits import Limits
 from forecasting.data.loading import (
     LoadedData,
@@ -331,7 +331,7 @@ _SUMMED = (
     "series", "rows_in", "rows_out", "exact_duplicates_dropped", "duplicate_periods_summed",
     "missing_targets_filled", "gaps_filled", "values_filled", "gaps_as_zero",
     "gaps_as_missing", "missing_records_left_out", "leading_zeros_trimmed",
-    "negative_values", "outliers_flagged", "series_missing",
+    "negative_values", "outliers_flagged", "series_missing", "series_zero_filled",
 )  # fmt: skip
 
 
@@ -344,10 +344,16 @@ def _summed(parts: list[Dataset], loaded: LoadedData, zeros: int) -> Dataset:
     report.periods_missing_everywhere = max(r.periods_missing_everywhere for r in reports)
     report.zero_share = round(zeros / max(report.rows_out, 1), 4)
     report.dropped_series = {k: v for r in reports for k, v in r.dropped_series.items()}
+    examples: dict[str, int] = {}
+    for r in reports:
+        for uid, gaps in r.zero_filled_examples.items():
+            examples[uid] = examples.get(uid, 0) + gaps
+    report.zero_filled_examples = top_examples(examples)
     counts = GapFill(
         pd.Series(dtype=float), np.empty(0, bool), report.gaps_as_zero, report.gaps_as_missing,
         report.missing_records_left_out, report.series_missing,
-        report.periods_missing_everywhere,
+        report.periods_missing_everywhere, None, report.series_zero_filled,
+        report.zero_filled_examples,
     )  # fmt: skip
     freq = parts[0].cleaned.freq
     report.gap_rule = describe(counts, report.gap_policy, freq)

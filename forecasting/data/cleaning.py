@@ -60,6 +60,9 @@ class CleaningReport:
     #: series whose gaps are lost records; periods missing from every series at once
     series_missing: int = 0
     periods_missing_everywhere: int = 0
+    #: series with a gap filled with zero, and those with the most (id: gaps)
+    series_zero_filled: int = 0
+    zero_filled_examples: dict[str, int] = field(default_factory=dict)
     leading_zeros_trimmed: int = 0
     negative_values: int = 0
     zero_share: float = 0.0
@@ -134,6 +137,8 @@ def clean(
         gap_rule=describe(fill, gap_policy, freq),
         series_missing=fill.series_missing,
         periods_missing_everywhere=fill.periods_missing_everywhere,
+        series_zero_filled=fill.zero_series,
+        zero_filled_examples=fill.zero_examples,
         leading_zeros_trimmed=trimmed,
         negative_values=int((frame["y"] < 0).sum()),
         zero_share=round(float((frame["y"] == 0).mean()), 4),

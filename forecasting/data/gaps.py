@@ -36,7 +36,7 @@ apply one rule to every gap, as chosen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -80,6 +80,9 @@ class GapFill:
     periods_missing_everywhere: int
     #: rows with no value in the file that now hold one (interpolated, carried or zero)
     filled: np.ndarray | None = None
+    #: series with a gap filled with zero, and the ones with the most such gaps (id: count)
+    zero_series: int = 0
+    zero_examples: dict[str, int] = field(default_factory=dict)
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
@@ -123,6 +126,10 @@ def fill_target(
     keep = (~edge if policy == "auto" else np.ones(len(full), bool)) & ~ended
     filled = filled.fillna(0.0).astype(float)
     inside = hole & ~beyond
+    zero = hole & ~missing
+    if policy != "auto":
+        zero |= edge
+    zeros = full.loc[zero, "unique_id"].value_counts()
     return GapFill(
         y=filled,
         keep=keep,
@@ -132,7 +139,31 @@ def fill_target(
         series_missing=int(full.loc[inside & series_rule, "unique_id"].nunique()),
         periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
         filled=hole & keep,
+        zero_series=len(zeros),
+        zero_examples=top_examples(zeros),
     )
+
+
+#: series named where gaps were filled with zero
+EXAMPLES = 3
+
+
+def top_examples(counts: pd.Series | dict) -> dict[str, int]:
+    """The ``EXAMPLES`` series with the most gaps filled with zero (ties by name)."""
+    counts = pd.Series(counts, dtype="int64")
+    if counts.empty:
+        return {}
+    order = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    return {str(k): int(v) for k, v in order[:EXAMPLES]}
+
+
+def _zero_where(fill: GapFill) -> str:
+    """' in 12 series (most in A: 5, B: 3, C: 2)', or '' when not counted."""
+    if not fill.zero_series:
+        return ""
+    most = ", ".join(f"{k}: {v}" for k, v in fill.zero_examples.items())
+    where = f" in {fill.zero_series} series" if fill.zero_series > 1 else " in 1 series"
+    return where + (f" (most in {most})" if most and fill.zero_series > 1 else f" ({most})")
 
 
 def _omits_zeros(full: pd.DataFrame, zero_holes: np.ndarray) -> np.ndarray:
@@ -276,7 +307,8 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         return f"{policy}: no missing {unit}."
     if policy != "auto":
         how = {"zero": "filled with zero", "ffill": "carried forward"}.get(policy, "interpolated")
-        return f"{policy} (chosen): {total} missing {unit} {how}."
+        where = _zero_where(fill) if policy == "zero" else ""
+        return f"{policy} (chosen): {total} missing {unit} {how}{where}."
     reasons = []
     if fill.series_missing:
         reasons.append(
@@ -300,7 +332,7 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         parts.append(f"{fill.left_out} blank targets at a series' start or end left out")
     if fill.as_zero:
         parts.append(
-            f"{fill.as_zero} filled with zero (series that record zeros, or sell so little "
-            "that a period without a sale is ordinary)"
+            f"{fill.as_zero} filled with zero{_zero_where(fill)}: series that record zeros, "
+            "or sell so little that a period without a sale is ordinary"
         )
     return "auto: " + "; ".join(parts) + ". --gap-policy overrides."

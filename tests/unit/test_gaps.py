@@ -190,3 +190,23 @@ def test_lost_months_of_a_seasonal_series_are_filled_with_its_season_not_a_line(
     # a straight line from June to October misses the peak by over a third
     line = np.interp(lost, [41, 45], truth[[41, 45]])
     assert (np.abs(line / truth[lost] - 1) > 0.3).any()
+
+
+def test_the_series_whose_gaps_were_filled_with_zero_are_named():
+    slow = [float(1 + i % 3) if i % 4 else 0.0 for i in range(60)]  # records its zeros
+    lumpy, sparse, rare = list(slow), list(slow), list(slow)
+    for day in (10, 21, 30):
+        lumpy[day] = None
+    for day in (11, 22):
+        sparse[day] = None
+    rare[13] = None
+    steady = list(slow)
+    result = clean(_frame({"lumpy": lumpy, "sparse": sparse, "rare": rare, "steady": steady}))
+    report = result.report
+    assert report.gaps_as_zero == 6 and report.series_zero_filled == 3
+    assert report.zero_filled_examples == {"lumpy": 3, "sparse": 2, "rare": 1}
+    assert "6 filled with zero in 3 series (most in lumpy: 3, sparse: 2, rare: 1)" in (
+        report.gap_rule
+    )
+    chosen = clean(_frame({"lumpy": lumpy}), gap_policy="zero").report.gap_rule
+    assert chosen == "zero (chosen): 3 missing days filled with zero in 1 series (lumpy: 3)."
