@@ -122,6 +122,11 @@ class Selection:
             beyond_plan=self.beyond_plan.subset(ids) if self.beyond_plan else None,
         )
 
+    def without_table(self) -> Selection:
+        """The same choices without the validation forecasts (kept elsewhere)."""
+        beyond = self.beyond_plan.without_table() if self.beyond_plan else None
+        return replace(self, table=None, beyond_plan=beyond)
+
     def describe_departures(self) -> list[str]:
         return [d.describe() for d in self.departures]
 
