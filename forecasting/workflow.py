@@ -202,7 +202,13 @@ def production_model(
     if len(modelled):
         served = selection.served_models()
         fitted = fit_models(
-            modelled, spec, outcome.tuning, reporter, outcome.fitted, served, "production:"
+            modelled,
+            spec,
+            outcome.tuning,
+            reporter,
+            outcome.fitted,
+            served,
+            "final fit on all history:",
         )
     totals = Totals(outcome.selection, stored_horizon) if stored_horizon else None
     return build_serving(fitted, selection, df, spec, h_val, profile, plan, totals)
@@ -244,7 +250,7 @@ def fit_models(
     reporter: Reporter | None = None,
     previous: dict[str, Forecaster] | None = None,
     fresh: set[str] = frozenset(),
-    purpose: str = "forecasting with",
+    purpose: str = "held-out forecast:",
 ) -> dict[str, Forecaster]:
     """Every model on all of ``df``: its ``previous`` fit moved forward (``Forecaster.moved``),
     or where it is in ``fresh`` refitted for serving (``Forecaster.refitted``: afresh with

@@ -35,7 +35,7 @@ from forecasting.workflow import (
 )
 from pipeline import json_output
 from pipeline.engines import fits_on
-from pipeline.formatting import describe_plan, scores
+from pipeline.formatting import counted, describe_plan, scores
 from pipeline.options import limits_from, reading_from_args
 from pipeline.scratch import scratch_folder
 from pipeline.terminal import terminal_progress, write_forecast_csv
@@ -117,7 +117,7 @@ def _print_dataset(r: CleaningReport, notes: list[str]) -> None:
         else "",
         f"{r.leading_zeros_trimmed} leading zeros trimmed" if r.leading_zeros_trimmed else "",
         f"{r.negative_values} negative values kept" if r.negative_values else "",
-        f"{r.outliers_flagged} outliers flagged" if r.outliers_flagged else "",
+        f"{counted(r.outliers_flagged, 'outlier')} flagged" if r.outliers_flagged else "",
         f"{len(r.dropped_series)} series left out" if r.dropped_series else "",
     ]
     notes = [n for n in notes if n]

@@ -130,6 +130,11 @@ def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
     return text
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 outlier", "3 outliers": a count with its noun in the number it takes."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
 def time_left(seconds: float | None) -> str:
     """ "about 3 min left" for an estimate in seconds (empty when there is none yet)."""
     if seconds is None:

@@ -104,7 +104,7 @@ def _edited_plan(reads, scope, horizon: int, plan: list[dict], on_file: list[dic
     step = own.groupby("unique_id", sort=False).cumcount().to_numpy()
     for k, (mine, theirs) in enumerate(zip(plan, on_file, strict=True)):
         for name in spec.exog:
-            new, old = _number(mine.get(name)), _number(theirs.get(name))
+            new, old = plan_number(mine.get(name)), plan_number(theirs.get(name))
             if new == old:
                 continue
             at = step == k
@@ -117,15 +117,21 @@ def _edited_plan(reads, scope, horizon: int, plan: list[dict], on_file: list[dic
     return own
 
 
-def _number(value):
-    """A cell as the what-if wants it: a number, or None for a blank (no plan)."""
+def plan_number(value) -> float | None:
+    """A plan cell as the what-if wants it: a number (a decimal comma read as a point,
+    as a German export writes 3,20), or None for a blank (no plan there)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if "," in value and "." not in value and value.count(",") == 1:
+            value = value.replace(",", ".")
     if value in (None, ""):
         return None
     try:
         return float(value)
     except (TypeError, ValueError):
         raise DataError(
-            f"The plan table holds {value!r}; give numbers or leave it blank."
+            f"The plan table holds {value!r}; give numbers (3.20 or 3,20) or leave the "
+            "cell blank for no plan there."
         ) from None
 
 
@@ -176,7 +182,7 @@ def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
             {"date": row["date"]}
             | {
                 name: (None if values is None or name not in known or pd.isna(values[name])
-                       else _number(values[name]))
+                       else plan_number(values[name]))
                 for name in names
             }
         )  # fmt: skip

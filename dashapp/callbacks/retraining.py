@@ -16,6 +16,7 @@ from dashapp.state import app_state
 from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from pipeline import runs
+from pipeline.formatting import counted
 from pipeline.options import RunOptions
 
 #: what the pending store says after a file was refused: Start waits for a file that is not
@@ -188,11 +189,12 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         f"{', '.join(mapping['attributes']) or 'none'}.",
         f"{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} to "
         f"{r['end']}.",
-        f"Cleaning: {r['exact_duplicates_dropped']} duplicate rows dropped, "
-        f"{r['duplicate_periods_summed']} same-period rows summed, "
-        f"{r.get('values_filled', r['gaps_filled'])} periods without a value filled "
-        f"({r['gap_policy']}), {r['leading_zeros_trimmed']} leading zeros trimmed, "
-        f"{r['outliers_flagged']} outliers flagged.",
+        f"Cleaning: {counted(r['exact_duplicates_dropped'], 'duplicate row')} dropped, "
+        f"{counted(r['duplicate_periods_summed'], 'same-period row')} summed, "
+        f"{counted(r.get('values_filled', r['gaps_filled']), 'period')} without a value "
+        f"filled ({r['gap_policy']}), "
+        f"{counted(r['leading_zeros_trimmed'], 'leading zero')} trimmed, "
+        f"{counted(r['outliers_flagged'], 'outlier')} flagged.",
     ]
     cells = report["detected"].get("unreadable_sales_cells", 0)
     if cells:

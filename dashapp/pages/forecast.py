@@ -115,8 +115,10 @@ def _no_plan(run: dict) -> html.Div:
 def _plan_panel(run: dict, drivers: list[str]) -> html.Div:
     """The plan as a table of periods x drivers: filled with the plan on file, editable,
     or replaced by a CSV with a date column and one column per driver."""
+    # cells are text: a numeric column drops "3,20" or "abc" without a word; the
+    # callback reads a decimal comma and says what it cannot read
     columns = [{"name": "date", "id": "date", "editable": False}] + [
-        {"name": name, "id": name, "type": "numeric", "editable": True} for name in drivers
+        {"name": name, "id": name, "editable": True} for name in drivers
     ]
     return html.Div(
         [

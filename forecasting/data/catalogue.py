@@ -332,6 +332,7 @@ _SUMMED = (
     "missing_targets_filled", "gaps_filled", "values_filled", "gaps_as_zero",
     "gaps_as_missing", "missing_records_left_out", "leading_zeros_trimmed",
     "negative_values", "outliers_flagged", "series_missing", "series_zero_filled",
+    "series_interpolated",
 )  # fmt: skip
 
 
@@ -344,16 +345,14 @@ def _summed(parts: list[Dataset], loaded: LoadedData, zeros: int) -> Dataset:
     report.periods_missing_everywhere = max(r.periods_missing_everywhere for r in reports)
     report.zero_share = round(zeros / max(report.rows_out, 1), 4)
     report.dropped_series = {k: v for r in reports for k, v in r.dropped_series.items()}
-    examples: dict[str, int] = {}
-    for r in reports:
-        for uid, gaps in r.zero_filled_examples.items():
-            examples[uid] = examples.get(uid, 0) + gaps
-    report.zero_filled_examples = top_examples(examples)
+    for field_name in ("zero_filled_examples", "interpolated_examples"):
+        merged = {k: v for r in reports for k, v in getattr(r, field_name).items()}
+        setattr(report, field_name, top_examples(merged))  # a series is in one partition
     counts = GapFill(
         pd.Series(dtype=float), np.empty(0, bool), report.gaps_as_zero, report.gaps_as_missing,
         report.missing_records_left_out, report.series_missing,
         report.periods_missing_everywhere, None, report.series_zero_filled,
-        report.zero_filled_examples,
+        report.zero_filled_examples, report.series_interpolated, report.interpolated_examples,
     )  # fmt: skip
     freq = parts[0].cleaned.freq
     report.gap_rule = describe(counts, report.gap_policy, freq)

@@ -63,6 +63,9 @@ class CleaningReport:
     #: series with a gap filled with zero, and those with the most (id: gaps)
     series_zero_filled: int = 0
     zero_filled_examples: dict[str, int] = field(default_factory=dict)
+    #: series with gaps read as lost records (interpolated), and those with the most
+    series_interpolated: int = 0
+    interpolated_examples: dict[str, int] = field(default_factory=dict)
     leading_zeros_trimmed: int = 0
     negative_values: int = 0
     zero_share: float = 0.0
@@ -139,6 +142,8 @@ def clean(
         periods_missing_everywhere=fill.periods_missing_everywhere,
         series_zero_filled=fill.zero_series,
         zero_filled_examples=fill.zero_examples,
+        series_interpolated=fill.lost_series,
+        interpolated_examples=fill.lost_examples,
         leading_zeros_trimmed=trimmed,
         negative_values=int((frame["y"] < 0).sum()),
         zero_share=round(float((frame["y"] == 0).mean()), 4),

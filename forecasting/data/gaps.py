@@ -83,6 +83,9 @@ class GapFill:
     #: series with a gap filled with zero, and the ones with the most such gaps (id: count)
     zero_series: int = 0
     zero_examples: dict[str, int] = field(default_factory=dict)
+    #: the same for the gaps read as lost records (interpolated or carried forward)
+    lost_series: int = 0
+    lost_examples: dict[str, int] = field(default_factory=dict)
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
@@ -130,6 +133,7 @@ def fill_target(
     if policy != "auto":
         zero |= edge
     zeros = full.loc[zero, "unique_id"].value_counts()
+    lost = full.loc[missing & ~edge & ~ended, "unique_id"].value_counts()
     return GapFill(
         y=filled,
         keep=keep,
@@ -141,6 +145,8 @@ def fill_target(
         filled=hole & keep,
         zero_series=len(zeros),
         zero_examples=top_examples(zeros),
+        lost_series=len(lost),
+        lost_examples=top_examples(lost),
     )
 
 
@@ -157,13 +163,14 @@ def top_examples(counts: pd.Series | dict) -> dict[str, int]:
     return {str(k): int(v) for k, v in order[:EXAMPLES]}
 
 
-def _zero_where(fill: GapFill) -> str:
+def _where(series: int, examples: dict[str, int]) -> str:
     """' in 12 series (most in A: 5, B: 3, C: 2)', or '' when not counted."""
-    if not fill.zero_series:
+    if not series:
         return ""
-    most = ", ".join(f"{k}: {v}" for k, v in fill.zero_examples.items())
-    where = f" in {fill.zero_series} series" if fill.zero_series > 1 else " in 1 series"
-    return where + (f" (most in {most})" if most and fill.zero_series > 1 else f" ({most})")
+    named = ", ".join(f"{k}: {v}" for k, v in examples.items())
+    if series == 1:
+        return f" in 1 series ({named})"
+    return f" in {series} series (most in {named})"
 
 
 def _omits_zeros(full: pd.DataFrame, zero_holes: np.ndarray) -> np.ndarray:
@@ -307,7 +314,11 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         return f"{policy}: no missing {unit}."
     if policy != "auto":
         how = {"zero": "filled with zero", "ffill": "carried forward"}.get(policy, "interpolated")
-        where = _zero_where(fill) if policy == "zero" else ""
+        where = (
+            _where(fill.zero_series, fill.zero_examples)
+            if policy == "zero"
+            else _where(fill.lost_series, fill.lost_examples)
+        )
         return f"{policy} (chosen): {total} missing {unit} {how}{where}."
     reasons = []
     if fill.series_missing:
@@ -324,7 +335,8 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
     parts = []
     if fill.as_missing:
         parts.append(
-            f"{fill.as_missing} missing {unit} are lost records, interpolated along each "
+            f"{fill.as_missing} missing {unit} are lost records"
+            f"{_where(fill.lost_series, fill.lost_examples)}, interpolated along each "
             "series' season where it has one "
             f"({'; '.join(reasons)})"
         )
@@ -332,7 +344,8 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         parts.append(f"{fill.left_out} blank targets at a series' start or end left out")
     if fill.as_zero:
         parts.append(
-            f"{fill.as_zero} filled with zero{_zero_where(fill)}: series that record zeros, "
+            f"{fill.as_zero} filled with zero{_where(fill.zero_series, fill.zero_examples)}: "
+            "series that record zeros, "
             "or sell so little that a period without a sale is ordinary"
         )
     return "auto: " + "; ".join(parts) + ". --gap-policy overrides."

@@ -18,6 +18,7 @@ from forecasting.data.appending import Appended
 from forecasting.data.dataset import Dataset
 from forecasting.errors import DataError
 from pipeline.context import RunContext
+from pipeline.formatting import counted
 from pipeline.options import RunOptions
 from pipeline.uploads import check, checked_path, load_checked
 from storage import run_rows
@@ -73,18 +74,17 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     for note in data.notes():
         ctx.log.info("%s", note)
     ctx.log.info(
-        "%d series, %d rows, %s, %s to %s; %d periods without a value filled, %d duplicate "
-        "periods summed, "
-        "%d outliers flagged, %d series too short left out",
+        "%d series, %d rows, %s, %s to %s; %s without a value filled, %s summed, "
+        "%s flagged, %s too short left out",
         r.series,
         r.rows_out,
         r.freq_name,
         r.start,
         r.end,
-        r.values_filled,
-        r.duplicate_periods_summed,
-        r.outliers_flagged,
-        len(r.dropped_series),
+        counted(r.values_filled, "period"),
+        counted(r.duplicate_periods_summed, "duplicate period"),
+        counted(r.outliers_flagged, "outlier"),
+        counted(len(r.dropped_series), "series", "series"),
     )
     ctx.check_cancelled()
     ctx.report(0.5, "storing the cleaned data")

@@ -210,3 +210,17 @@ def test_the_series_whose_gaps_were_filled_with_zero_are_named():
     )
     chosen = clean(_frame({"lumpy": lumpy}), gap_policy="zero").report.gap_rule
     assert chosen == "zero (chosen): 3 missing days filled with zero in 1 series (lumpy: 3)."
+
+
+def test_the_series_whose_lost_records_were_interpolated_are_named():
+    store = [1000.0 + 10 * (i % 5) for i in range(60)]
+    north, south = list(store), list(store)
+    for day in (20, 40):
+        north[day] = None
+    south[30] = None
+    report = clean(_frame({"north": north, "south": south, "east": list(store)})).report
+    assert report.gaps_as_missing == 3 and report.series_interpolated == 2
+    assert report.interpolated_examples == {"north": 2, "south": 1}
+    assert "3 missing days are lost records in 2 series (most in north: 2, south: 1)" in (
+        report.gap_rule
+    )

@@ -190,3 +190,21 @@ def test_an_ended_run_s_status_line_says_when_and_how_long_not_the_outcome_again
     assert ended_text(run) == "Run 4 ended at 08:42:30 UTC, 2 min after it started."
     assert "succeeded" not in ended_text(run) and "Run 4 succeeded" in outcome_text(run)
     assert ended_text({**run, "started_at": None, "finished_at": None}) == "Run 4 ended."
+
+
+def test_counts_take_the_number_of_their_noun():
+    from pipeline.formatting import counted
+
+    assert counted(1, "outlier") == "1 outlier" and counted(0, "outlier") == "0 outliers"
+    assert counted(2500, "period") == "2,500 periods"
+    assert counted(1, "series", "series") == "1 series" == counted(1, "series", "series")
+
+
+def test_a_plan_cell_reads_a_decimal_comma_and_says_what_it_cannot_read():
+    from dashapp.callbacks.forecast import plan_number
+    from forecasting.errors import DataError
+
+    assert plan_number("3,20") == 3.2 and plan_number(" 3.20 ") == 3.2 and plan_number(4) == 4.0
+    assert plan_number("") is None and plan_number(None) is None
+    with pytest.raises(DataError, match="holds 'abc'; give numbers"):
+        plan_number("abc")
