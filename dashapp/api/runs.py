@@ -58,6 +58,7 @@ def _train_options(body: dict) -> RunOptions:
 @blp.route("/runs/<int:run_id>")
 class RunDetail(MethodView):
     @blp.response(200, RunSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no run with this id")
     def get(self, run_id):
         """One run: status, step, progress, heartbeat (stalled or not), timings, metrics, error."""
         return run_or_404(run_id)
@@ -69,6 +70,7 @@ class RunCancel(MethodView):
     @ADMIN
     @blp.response(202, RunSchema)
     @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no run with this id")
     @blp.alt_response(409, schema=ErrorSchema)
     def post(self, run_id):
         """Ask a queued or running run to stop (409 when it has already ended).
@@ -108,6 +110,7 @@ class RunPromote(MethodView):
 class RunLogs(MethodView):
     @blp.arguments(LogArgs, location="query")
     @blp.response(200, LogResponse)
+    @blp.alt_response(404, schema=ErrorSchema, description="no run with this id")
     def get(self, args, run_id):
         """Whole log lines from byte ``offset`` on, and the offset to ask for next."""
         run = run_or_404(run_id)
@@ -118,6 +121,7 @@ class RunLogs(MethodView):
 @blp.route("/runs/<int:run_id>/log.txt")
 class RunLogFile(MethodView):
     @blp.response(200, content_type="text/plain")
+    @blp.alt_response(404, schema=ErrorSchema, description="no run with this id")
     def get(self, run_id):
         """The whole run log as a text file download."""
         run_or_404(run_id)

@@ -251,6 +251,13 @@ def test_openapi_document_and_health(client):
         ("/api/runs/{run_id}/promote", "post"),
     }
     assert "latest upload" in str(spec["paths"]["/api/runs"]["post"])
+    # every route of one run says what an unknown id gets, and gets it
+    for path, item in spec["paths"].items():
+        if "{run_id}" in path:
+            for method, operation in item.items():
+                if isinstance(operation, dict) and "responses" in operation:
+                    assert "404" in operation["responses"], (path, method)
+    assert client.get("/api/runs/999").status_code == 404
     health = client.get("/health")
     assert health.status_code == 200
     expected = {"status": "ok", "database": True, "queue": None, "production_run_id": 1}
