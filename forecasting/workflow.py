@@ -169,7 +169,10 @@ def choose_drivers(
     """The spec with the drivers validation keeps (``options.drivers == "auto"``) or all."""
     if not spec.exog or options.drivers == "all":
         report = {name: {"used": True, "named": True} for name in spec.exog}
-        return spec, DriverChoice(spec.exog, report)
+        named = DriverChoice(spec.exog, report)
+        for line in named.describe():
+            log.info("driver %s", line)
+        return spec, named
     long = df.loc[df["unique_id"].isin(profile.index[profile["ladder_step"] == "long"])]
     choice = screen_drivers(long, spec, h, options.n_windows, spec.exog)
     for line in choice.describe():

@@ -118,9 +118,7 @@ def train(
         for k in report.coverage_by_step.columns
     }
     _log_series(ctx, series, diverged)
-    drivers = report.outcome.drivers
-    for line in drivers.describe() if drivers else []:
-        ctx.log.info("driver %s", line)
+    drivers = report.outcome.drivers  # their verdicts were logged when they were made
     ctx.log.info(
         "served %s: held-out MASE %.3f, RMSSE %.3f, WAPE %.1f%%; interval coverage %s",
         serving.describe(),

@@ -76,6 +76,7 @@ def test_a_run_stores_the_forecast_with_the_files_plan_and_serves_it(tmp_path):
     client = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
     log = client.get("/api/runs/1/log.txt").get_data(as_text=True)
     assert "driver price: used" in log and "planned values for the first 14 periods" in log
+    assert log.count("driver price: used") == 1  # said when decided, not again at the end
     assert client.get("/api/metrics").get_json()["served"]["drivers"]["price"]["used"]
     body = {"horizon": 14, "series": "product=espresso"}
     points = client.post("/api/forecast", json=body).get_json()["predictions"]
