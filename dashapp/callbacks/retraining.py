@@ -52,9 +52,16 @@ def do_sign_out(clicks):
     return access_panel()
 
 
-@callback(Output("retraining-upload", "disabled"), Input("retraining-confirm", "value"))
+@callback(
+    Output("retraining-upload", "disabled"),
+    Output("retraining-message", "children", allow_duplicate=True),
+    Input("retraining-confirm", "value"),
+    prevent_initial_call="initial_duplicate",
+)
 def allow_upload(confirmed):
-    return not confirmed
+    """Uploads wait for the tick; ticking it clears what a refused start said (a stranger
+    saw "Tick 'I understand' first" stay on screen through the run that followed)."""
+    return not confirmed, None if confirmed else dash.no_update
 
 
 @callback(
@@ -217,7 +224,8 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         body.append(_reading_choices(mapping))
     body.append(
         html.P(
-            "The file is stored when a run starts with it; until then nothing is kept.",
+            "Starting a run with this file stores it as a new data set version; nothing "
+            "is kept before that.",
             className="small mb-0",
         )
     )

@@ -73,6 +73,7 @@ def test_start_training_twice_after_live_tree_forecasts_in_the_same_worker(
         page.click("#retraining-start")  # not confirmed yet: refused, and the page says why
         expect(page.locator("#retraining-refused")).to_contain_text("Tick 'I understand")
         page.get_by_label("I understand").check()
+        expect(page.locator("#retraining-refused")).to_be_hidden()  # said once, not forever
         seconds = []
         for run_id in (2, 3):
             began = time.monotonic()
