@@ -57,6 +57,10 @@ def _forecast(selector, horizon, model, plan, on_file):
         own = _edited_plan(reads, scope, int(horizon), plan, on_file)
     request = ForecastRequest(int(horizon), model=model, plan=own)
     result = serving.forecast(reads, request, scope)
+    fitted = reads.serving_run().serving.fitted
+    if model is not None and model in fitted and not fitted[model].uses_exog:
+        note = f"{model} does not read the drivers: the plan does not change this forecast."
+        return result, scope.label, note
     return result, scope.label, _plan_note(result.answer.plan, int(horizon))
 
 

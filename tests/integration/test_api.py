@@ -333,3 +333,17 @@ def test_responses_are_strict_json_with_null_for_scores_that_could_not_be_comput
         "adi": None,
         "scores": [1.5, None],
     }
+
+
+def test_the_forecast_page_says_a_model_without_drivers_ignores_the_plan(driver_client):
+    from dashapp.callbacks.forecast import _forecast
+    from dashapp.components import TOTAL
+    from forecasting.serving.model import SERVED
+
+    with driver_client.application.app_context():
+        _, _, note = _forecast(TOTAL, 7, "seasonal_naive", None, None)
+        _, _, served = _forecast(TOTAL, 7, SERVED, None, None)
+    assert note == (
+        "seasonal_naive does not read the drivers: the plan does not change this forecast."
+    )
+    assert served is None or "The plan reaches" in served
