@@ -113,7 +113,10 @@ def use_plan(plan: pd.DataFrame | None, serving: ServingModel, h: int) -> PlanUs
     rows.loc[~planned, drivers] = np.nan
     rows["planned"] = planned
     table = pd.concat(holes, ignore_index=True) if holes else empty
-    return PlanUse(rows, table, _outside(rows, serving))
+    # the rows say the values the forecast used: a price beyond the history at its edge
+    # (``outside`` says what was asked)
+    outside = _outside(rows, serving)
+    return PlanUse(serving.within_range(rows), table, outside)
 
 
 def _outside(rows: pd.DataFrame, serving: ServingModel) -> pd.DataFrame | None:

@@ -75,7 +75,8 @@ def test_a_price_rise_never_raises_a_forecast_and_a_promotion_never_lowers_one(n
 
 def test_a_hole_in_one_series_plan_leaves_the_others_whole_and_is_named(trained):
     grid = forecast_grid(trained.last_ds, H, trained.spec)
-    plan = grid.assign(price=3.0, display=0.0)
+    lowest = grid["unique_id"].map(trained.driver_range["price_min"])  # within the history
+    plan = grid.assign(price=lowest, display=0.0)
     first = trained.series[0]
     hole = plan.index[(plan["unique_id"] == first)][2]
     plan.loc[hole, ["price", "display"]] = np.nan  # the source data's lost week
@@ -87,7 +88,8 @@ def test_a_hole_in_one_series_plan_leaves_the_others_whole_and_is_named(trained)
     assert steps[short] == 5
     assert (steps.drop([first, short]) == H).all()  # nobody else loses a period
     filled = use.rows.set_index(["unique_id", "ds"]).loc[(first, plan.loc[hole, "ds"])]
-    assert filled["price"] == 3.0 and filled["display"] == 0.0
+    previous = trained.driver_range.loc[first, "price_min"]  # the planned price before it
+    assert filled["price"] == previous and filled["display"] == 0.0
     holes = use.describe_holes()
     assert any(
         first in line and "price" in line and "previous planned price" in line for line in holes
@@ -196,6 +198,8 @@ def test_a_price_beyond_the_history_is_held_at_its_edge_and_said(trained):
     assert (asked.rows["yhat"] > 0).all()  # never the zero a straight line would reach
     said = asked.plan.describe_outside()
     assert said and uid in said[0] and "above its history's range" in said[0]
+    # the periods say the price the forecast used, not the one asked
+    np.testing.assert_allclose(asked.plan.rows["price"], highest)
 
 
 def test_every_driver_null_gives_the_driver_free_forecast(trained):
