@@ -43,7 +43,7 @@ class Departure:
     def describe(self) -> str:
         """One sentence with the figures that decided."""
         gain = 1 - self.challenger_score / self.incumbent_score if self.incumbent_score else 0
-        folds = ", ".join(f"{g:+.1%}" for g in self.fold_gains)
+        folds = by_fold(self.fold_gains)
         t = "" if self.t is None else f", paired t {self.t:.1f} ({NOISE_T:g} needed)"
         verdict = (
             f"{self.challenger} serves instead of {self.incumbent}"
@@ -55,7 +55,7 @@ class Departure:
         return (
             f"{self.pool} ({self.series} series): {verdict}: validation score "
             f"{self.challenger_score:.3f} for {self.challenger} against "
-            f"{self.incumbent_score:.3f} ({gain:+.1%}; by fold {folds}{t})"
+            f"{self.incumbent_score:.3f} ({lower(gain)}; by fold {folds}{t})"
         )
 
     @classmethod
@@ -143,3 +143,18 @@ def paired_t(incumbent: pd.Series, challenger: pd.Series) -> float:
         return 0.0
     spread = gain.std(ddof=1)
     return float("inf") if spread == 0 else float(gain.mean() / (spread / np.sqrt(len(gain))))
+
+
+def lower(gain: float) -> str:
+    """A score's change in words (lower is better): "4.4% lower", "0.9% higher"."""
+    if abs(gain) < 0.0005:
+        return "the same"
+    return f"{abs(gain):.1%} {'lower' if gain > 0 else 'higher'}"
+
+
+def by_fold(gains: tuple[float, ...]) -> str:
+    """The folds' changes: "7.3%, 6.2% lower" when they agree, each in words when not."""
+    if gains and (all(g > 0.0005 for g in gains) or all(g < -0.0005 for g in gains)):
+        word = "lower" if gains[0] > 0 else "higher"
+        return ", ".join(f"{abs(g):.1%}" for g in gains) + f" {word}"
+    return ", ".join(lower(g) for g in gains)

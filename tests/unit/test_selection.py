@@ -215,3 +215,15 @@ def test_one_series_leaves_the_combination_only_for_a_large_gain_in_every_fold()
         cvs = {name: _cv(df, 7, {"s0": e}) for name, e in {**anchor, "sarima": error}.items()}
         chosen = select(cvs, scales)
         assert set(chosen.choice) == {expected}
+
+
+def test_a_departure_says_its_gains_in_words_lower_is_better():
+    from forecasting.evaluation.departures import Departure
+
+    kept = Departure("all series", 10, "ensemble(ets+theta)", "xgboost", 1.024, 0.997,
+                     1.1, (-0.009, 0.075, 0.016), False)  # fmt: skip
+    assert kept.describe() == (
+        "all series (10 series): ensemble(ets+theta) stays: validation score 0.997 for "
+        "xgboost against 1.024 (2.6% lower; by fold 0.9% higher, 7.5% lower, 1.6% lower, "
+        "paired t 1.1 (2 needed))"
+    )
