@@ -138,7 +138,12 @@ class Dataset:
         ]
         said = [f"{abs(n):,} {what}" for n, what in changes if n]
         how = f" ({'; '.join(said)})" if said else ""
-        return f"rows: {r.rows_in:,} read, {r.rows_out:,} after cleaning{how}"
+        planned = (
+            f" (and {len(self.plan):,} rows of plan past the last sale)"
+            if (self.plan is not None)
+            else ""
+        )
+        return f"rows: {r.rows_in:,} read{planned}, {r.rows_out:,} after cleaning{how}"
 
     def ladder_steps(self) -> pd.Series:
         """The ladder's step of each series on its lowest steps (never sold, new)."""
@@ -184,6 +189,14 @@ class Dataset:
                 f"; planned values for {self.plan['ds'].nunique()} periods past the last sale "
                 f"({self.plan['ds'].min().date()} to {self.plan['ds'].max().date()})"
             )
+            lengths = self.plan.groupby("unique_id", sort=False)["ds"].nunique()
+            shorter = lengths[lengths < lengths.max()]
+            if len(shorter):
+                text += (
+                    f", for {len(lengths) - len(shorter)} of {len(lengths)} series; "
+                    f"{len(shorter)} {'ends' if len(shorter) == 1 else 'end'} sooner (the "
+                    f"shortest after {shorter.min()} periods)"
+                )
         return text
 
     def id_lookup(self) -> pd.DataFrame:

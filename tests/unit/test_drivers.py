@@ -170,3 +170,24 @@ def test_a_named_driver_is_said_to_be_used_because_it_was_named_not_validated():
         tested
         == "price: used (validation score 0.410 with it, 0.620 without; paired t 6.3, 2 needed)"
     )
+
+
+def test_the_reading_counts_the_plan_s_rows_and_says_which_plans_end_sooner(tmp_path):
+    from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for item, planned in (("a", 7), ("b", 7), ("c", 4)):
+        for k, day in enumerate(pd.date_range("2024-01-01", periods=60 + planned)):
+            sales = float(rng.poisson(20)) if k < 60 else None  # the plan: a price, no sales
+            rows.append({"date": day, "item": item, "units": sales, "price": 2.0 + (k % 3)})
+    path = tmp_path / "planned.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    reading = ReadingOptions(date="date", target="units", ids=("item",), exog=("price",))
+    notes = "\n".join(prepare(path, reading, horizon=7).notes())
+    assert "rows: 180 read (and 18 rows of plan past the last sale)" in notes
+    assert (
+        "planned values for 7 periods past the last sale (2024-03-01 to 2024-03-07), for 2 "
+        "of 3 series; 1 ends sooner (the shortest after 4 periods)"
+    ) in notes
