@@ -102,7 +102,8 @@ def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
     steps = use.periods() if use is not None and len(use.rows) else None
     without = (
         f"served without {names} (the candidates chosen for periods without a plan)"
-        " - give planned values as rows past the last sale, --future or the what-if panel"
+        " - give planned values as rows past the last sale in the file, a plan file "
+        "(--future, or the Forecast page's plan upload) or a what-if"
     )
     if steps is None or steps.max() == 0:
         text = f"drivers {names}: no planned values; {without}"
@@ -115,8 +116,10 @@ def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
     else:
         counts = steps.value_counts().sort_index(ascending=False)
         spread = ", ".join(f"{n} series {k} of {h} periods" for k, n in counts.items())
-        short = steps[steps < h].sort_values().head(3)
-        examples = ", ".join(f"{uid} ({k})" for uid, k in short.items())
+        short = steps[steps < h].sort_values()
+        examples = ", ".join(f"{uid} ({k})" for uid, k in short.head(3).items())
+        if len(short) > 3:
+            examples += f" and {len(short) - 3} more"
         text = (
             f"drivers {names}: each series uses its own plan ({spread}; shortest: "
             f"{examples}); past it {without}"

@@ -348,4 +348,7 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
             "series that record zeros, "
             "or sell so little that a period without a sale is ordinary"
         )
-    return "auto: " + "; ".join(parts) + ". --gap-policy overrides."
+    return (
+        "auto: " + "; ".join(parts) + ". A gap policy (zero, ffill or interpolate: "
+        "--gap-policy, or gap_policy with an upload) overrides."
+    )
