@@ -18,6 +18,7 @@ from forecasting.errors import DataError
 from pipeline import runs
 from pipeline.formatting import counted
 from pipeline.options import RunOptions
+from storage.datasets import latest_dataset_id
 
 #: what the pending store says after a file was refused: Start waits for a file that is not
 REFUSED = {"refused": True}
@@ -83,10 +84,15 @@ def start_waits(pending):
     Input("retraining-pending", "data"),
 )
 def start_label(train_too, pending):
-    """The button says what it will do: with a file waiting and training unticked, it
-    only stores the file."""
-    waiting = bool(pending) and not pending.get("refused")
-    return "Store the file" if waiting and not train_too else "Start training"
+    """The button says what it will do: store a waiting file, train on it, or train on
+    the latest stored data set version (a stranger's second run started on stored data
+    without the page saying which)."""
+    if pending and pending.get("refused"):
+        return "Start training"
+    if pending:
+        return "Start training on the uploaded file" if train_too else "Store the file"
+    latest = latest_dataset_id(app_state().system.db)
+    return f"Start training on data set version {latest}" if latest else "Start training"
 
 
 @callback(

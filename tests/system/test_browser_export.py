@@ -47,9 +47,13 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(card).to_contain_text("Cost not tried (no values past the last sale")
         start = page.locator("#retraining-start")
         expect(start).to_be_enabled()
+        expect(start).to_have_text("Start training on the uploaded file")
         start.click()
         run = wait_for_run(url, 1, lambda r: "status" in r and run_ended(r), timeout=300)
         assert run["status"] == "succeeded", run
+        page.reload()  # nothing waiting: the button names the stored version it trains on
+        expect(start).to_have_text("Start training on data set version 1")
+        page.get_by_label("I understand").check()
         stored = requests.get(url + "/api/historical", timeout=30).json()["data"]
         scripts = export[export["Month"] < FIRST_YEARS].groupby("Month")["Scripts"].sum()
         assert [p["value"] for p in stored] == scripts.tolist()  # the counts, not the cost
