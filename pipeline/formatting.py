@@ -164,3 +164,17 @@ def describe_holdout(metrics: dict | None) -> str | None:
         f"{part(holdout['with_plan'])}; without a plan (what serves past it): "
         f"{part(holdout['without_plan'])}."
     )
+
+
+def without_plan(metrics: dict | None) -> str | None:
+    """Where drivers serve, the held-out scores without a plan; the headline scores are
+    already those with the drivers' true values (None without drivers)."""
+    holdout = (metrics or {}).get("holdout")
+    if not holdout:
+        return None
+    scores = holdout["without_plan"]
+    return (
+        f"Those use the drivers' true values (a perfect plan); without a plan (what serves "
+        f"past it): MASE {scores.get('mase', math.nan):.3f}, "
+        f"WAPE {scores.get('wape', math.nan):.1f}%."
+    )

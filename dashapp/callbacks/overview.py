@@ -12,7 +12,7 @@ from forecasting.data.frequency import period_unit
 from forecasting.errors import DataError
 from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
-from pipeline.formatting import describe_holdout, label, percent
+from pipeline.formatting import label, percent, without_plan
 from pipeline.serving import queries, reports
 
 
@@ -54,7 +54,7 @@ def update(selector):
                 f"held-out WAPE {percent(metrics.get('wape'))} vs seasonal naive "
                 f"{percent(baseline.get('wape'))}; MASE {label(metrics.get('mase'))} vs "
                 f"{label(baseline.get('mase'))}"
-                + (f". {describe_holdout(metrics)}" if describe_holdout(metrics) else ""),
+                + (f". {without_plan(metrics)}" if without_plan(metrics) else ""),
                 id_="overview-production",
             )
         )

@@ -208,3 +208,17 @@ def test_a_plan_cell_reads_a_decimal_comma_and_says_what_it_cannot_read():
     assert plan_number("") is None and plan_number(None) is None
     with pytest.raises(DataError, match="holds 'abc'; give numbers"):
         plan_number("abc")
+
+
+def test_the_overview_says_the_held_out_scores_without_a_plan_once():
+    from pipeline.formatting import without_plan
+
+    metrics = {"mase": 0.512, "wape": 8.3,
+               "holdout": {"with_plan": {"mase": 0.512, "wape": 8.3},
+                           "without_plan": {"mase": 0.734, "wape": 12.1}}}  # fmt: skip
+    said = without_plan(metrics)
+    assert said == (
+        "Those use the drivers' true values (a perfect plan); without a plan (what serves "
+        "past it): MASE 0.734, WAPE 12.1%."
+    )
+    assert "0.512" not in said and without_plan({"mase": 0.5}) is None
