@@ -111,4 +111,12 @@ def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> s
             f"{int(on_rule.sum())} of {len(rows)} series here are new or have never sold: "
             f"they keep their level or zero forecast, whatever model is chosen."
         )
-    return None
+    if asked:
+        return None
+    counts = rows["served_by"].value_counts()
+    said = ", ".join(f"{name} for {n}" for name, n in counts.head(3).items())
+    more = f" and {len(counts) - 3} more" if len(counts) > 3 else ""
+    return (
+        f"The {len(rows)} series here are served by {said}{more} (each series' own: "
+        "/api/series)."
+    )

@@ -96,8 +96,12 @@ def test_series_says_how_each_series_is_forecast(client):
 def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
     one = _forecast(client, horizon=7, series=SERIES).get_json()["predictions"]
     group = _forecast(client, horizon=7, group="store=north").get_json()["predictions"]
-    total = _forecast(client, horizon=7).get_json()["predictions"]
+    whole = _forecast(client, horizon=7).get_json()
+    total = whole["predictions"]
     assert one[0]["value"] < group[0]["value"] < total[0]["value"]
+    served = {r["served_by"] for r in client.get("/api/series").get_json()["details"]}
+    assert whole["served"].startswith("The 9 series here are served by ")  # never a bare null
+    assert any(name in whole["served"] for name in served)
     served = {m["model"] for m in client.get("/api/metrics").get_json()["models"] if m["selected"]}
     other = next(m for m in ("linear_trend", "xgboost") if m not in served)
     chosen = _forecast(client, horizon=7, model=other).get_json()

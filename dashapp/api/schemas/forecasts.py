@@ -127,7 +127,9 @@ class ForecastResponse(Schema):
         allow_none=True,
         metadata={
             "description": "what forecasts the selection: a series' ladder step and model, "
-            "or how many of a group's series keep a ladder forecast whatever model is asked"
+            "or, for a group or the total, what serves its series (how many by each), or how "
+            "many keep a ladder forecast whatever model is asked; null when the model asked "
+            "forecasts them all"
         },
     )
 
