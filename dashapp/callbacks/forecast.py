@@ -214,8 +214,9 @@ def update(selector, horizon, model, plan, on_file):
     try:
         horizon = _check_horizon(horizon)
         frame, label, plan_note = _frame(selector, horizon, model, plan, on_file)
-    except DataError as exc:
-        return (dash.no_update,) * 4 + (ui.error_notice(str(exc)),)
+    except DataError as exc:  # no chart or table of the request before: it says nothing now
+        nothing = figures.empty("No forecast for this request: see the message above.")
+        return nothing, "Forecast: none", [], [], ui.error_notice(str(exc))
     reads = app_state().reads
     scope = ui.parse_selector(selector)
     history = queries.history(reads, scope)

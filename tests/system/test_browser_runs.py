@@ -132,6 +132,8 @@ def test_a_bad_horizon_says_the_same_on_the_chart_and_on_download(page, live_ser
     message = page.locator("#forecast-message")
     expect(message).to_contain_text("The horizon must be a whole number from 1 to 365 periods")
     said = message.inner_text()
+    # the table of the horizon before is not left under the error, as if it answered it
+    expect(page.locator("#forecast-table")).not_to_contain_text("2025-01-01")
 
     def is_download(response) -> bool:
         body = response.request.post_data or ""
