@@ -145,7 +145,9 @@ def check_horizon(
     got = "" if h is None else f", got {h}"
     if limit is None:
         raise error(f"The horizon must be a whole number of at least 1 period{got}.")
-    raise error(f"The horizon must be a whole number from 1 to {limit} periods{got}.")
+    unit = period_unit(freq)
+    here = f" ({unit} here)" if unit != "periods" else ""
+    raise error(f"The horizon must be a whole number from 1 to {limit} periods{here}{got}.")
 
 
 def stored_horizon(freq: Frequency, h: int) -> int:

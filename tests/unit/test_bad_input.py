@@ -89,11 +89,11 @@ def test_horizon_must_be_positive(store_item_csv):
 @pytest.mark.parametrize(
     ("asked", "says"),
     [
-        (0, "from 1 to 52 periods, got 0."),
-        (2.5, "from 1 to 52 periods, got 2.5."),
-        (53, "from 1 to 52 periods, got 53."),
+        (0, "from 1 to 52 periods (weeks here), got 0."),
+        (2.5, "from 1 to 52 periods (weeks here), got 2.5."),
+        (53, "from 1 to 52 periods (weeks here), got 53."),
         # a number box outside its bounds hands the page nothing: no "got None"
-        (None, "The horizon must be a whole number from 1 to 52 periods."),
+        (None, "The horizon must be a whole number from 1 to 52 periods (weeks here)."),
     ],
 )
 def test_the_horizon_rule_says_the_range_and_what_was_asked(asked, says):
