@@ -117,6 +117,5 @@ def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> s
     said = ", ".join(f"{name} for {n}" for name, n in counts.head(3).items())
     more = f" and {len(counts) - 3} more" if len(counts) > 3 else ""
     return (
-        f"The {len(rows)} series here are served by {said}{more} (each series' own: "
-        "/api/series)."
+        f"The {len(rows)} series here are served by {said}{more} (each series' own: /api/series)."
     )
