@@ -369,8 +369,23 @@ def _row(r: dict) -> dict:
         "step": r["step"] or "",
         "progress": f"{r['progress']:.0%}",
         "time left": time_left(r.get("eta_seconds")),
-        "started": r["created_at"],
+        "submitted": _utc(r["created_at"]),
+        "took": _took(r),
         "model": r["selected_model"] or "",
         "MASE": f"{r['metrics']['mase']:.3f}" if (r["metrics"] or {}).get("mase") else "",
         "error": (r["error"] or "")[:160],
     }
+
+
+def _utc(stamp: str | None) -> str:
+    """``2026-12-06 09:10:23 UTC``: the status line's clock, not ISO's."""
+    return f"{datetime.fromisoformat(stamp):%Y-%m-%d %H:%M:%S} UTC" if stamp else ""
+
+
+def _took(run: dict) -> str:
+    """From its start to its end, as the status line counts it; empty while it runs."""
+    started, finished = run.get("started_at"), run.get("finished_at")
+    if not (started and finished):
+        return ""
+    took = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+    return duration(took.total_seconds())

@@ -222,3 +222,17 @@ def test_the_overview_says_the_held_out_scores_without_a_plan_once():
         "past it): MASE 0.734, WAPE 12.1%."
     )
     assert "0.512" not in said and without_plan({"mase": 0.5}) is None
+
+
+def test_the_runs_table_says_times_as_the_status_line_does():
+    from dashapp.run_panel import _row, ended_text
+
+    run = {"id": 2, "kind": "train", "status": "succeeded", "stalled": False, "step": None,
+           "progress": 1.0, "production": True, "selected_model": "ets", "error": None,
+           "metrics": {"mase": 0.5}, "dataset_id": 1,
+           "created_at": "2026-12-06T09:10:20+00:00", "started_at": "2026-12-06T09:10:23+00:00",
+           "finished_at": "2026-12-06T09:10:49+00:00"}  # fmt: skip
+    row = _row(run)
+    assert row["submitted"] == "2026-12-06 09:10:20 UTC" and row["took"] == "26 s"
+    assert ended_text(run) == "Run 2 ended at 09:10:49 UTC, 26 s after it started."
+    assert _row({**run, "status": "running", "finished_at": None})["took"] == ""
