@@ -38,7 +38,7 @@ from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.models import MODELS
 from pipeline import runs
-from pipeline.formatting import time_left
+from pipeline.formatting import duration, time_left
 from pipeline.options import RunOptions
 from pipeline.workers import QueueUnavailable, check_reachable
 from storage.run_rows import RunConflict
@@ -110,23 +110,11 @@ def ended_text(run: dict) -> str:
     """When an ended run ended and what it took; its outcome is the alert below the bar
     (the status line used to repeat it word for word)."""
     text = f"Run {run['id']} ended"
-    started, finished = run.get("started_at"), run.get("finished_at")
-    if finished:
-        end = datetime.fromisoformat(finished)
-        text += f" at {end:%H:%M:%S} UTC"
-        if started:
-            took = (end - datetime.fromisoformat(started)).total_seconds()
-            text += f", {duration(took)} after it started"
+    if run.get("finished_at"):
+        text += f" at {datetime.fromisoformat(run['finished_at']):%H:%M:%S} UTC"
+        took = _took(run)
+        text += f", {took} after it started" if took else ""
     return text + "."
-
-
-def duration(seconds: float) -> str:
-    """How long something took, in the unit that reads: 45 s, 12 min, 2.5 h."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def outcome_text(run: dict) -> str:

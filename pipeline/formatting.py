@@ -138,6 +138,15 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
+def duration(seconds: float) -> str:
+    """How long something took, in the unit that reads: 45 s, 12 min, 2.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def time_left(seconds: float | None) -> str:
     """ "about 3 min left" for an estimate in seconds (empty when there is none yet)."""
     if seconds is None:
