@@ -248,9 +248,27 @@ def wait_for_run(url: str, run_id: int, until, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         run = run_status(url, run_id)
-        if until(run) or time.monotonic() > deadline:
+        if until(run):
+            return run
+        if time.monotonic() > deadline:
+            _print_why_not(url, run_id, run, timeout)
             return run
         time.sleep(0.2)
+
+
+def _print_why_not(url: str, run_id: int, run: dict, timeout: float) -> None:
+    """What a test that waited in vain shows (pytest prints a failing test's output): the
+    run's row, its log's last lines and what the run's processes were doing."""
+    import psutil
+    import requests
+
+    print(f"run {run_id} after {timeout:.0f} s: {run}")
+    log = requests.get(f"{url}/api/runs/{run_id}/log.txt", timeout=30)
+    print("its log ends:", *log.text.splitlines()[-30:], sep="\n  ")
+    for process in psutil.process_iter(["pid", "ppid", "status", "cpu_times", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "pipeline" in cmdline or "loky" in cmdline:
+            print(f"  process {process.info}")
 
 
 def expected_models(asked: set[str], metrics: dict | None) -> set[str]:
