@@ -72,6 +72,7 @@ def m5_shaped_panel(
 
 #: what the backtest's log says it is doing (its verbose lines), and the phase it opens
 PHASES = (
+    ("reading:", "reading"),
     ("partitions of whole series", "validating"),
     ("validating", "validating"),
     ("validated in", "validating"),
@@ -93,8 +94,9 @@ def phase_of(log: Path):
         except OSError:
             return "reading"
         for line in reversed(tail):
+            said = line.split(": ", 1)[-1]  # a log line's message, not its logger's name
             for marker, name in PHASES:
-                if marker in line:
+                if marker in said:
                     return name
         return "reading"
 

@@ -19,6 +19,7 @@ from forecasting.data.dataset import Dataset, prepare
 from forecasting.data.frequency import check_horizon
 from forecasting.data.loading import read_plan_csv
 from forecasting.data.partitions import Partitions
+from forecasting.data.schema import without_rows
 from forecasting.errors import DataError
 from forecasting.evaluation.metrics import METRIC_NAMES
 from forecasting.partitioned import partitioned_backtest
@@ -133,7 +134,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     with scratch_folder(SCRATCH) as folder:
         parts = Partitions.cut(data.frame, Path(folder) / "partitions", args.partition_rows)
         print(parts.describe(args.partition_rows))
-        data.cleaned.frame = data.frame.iloc[:0]  # one partition in memory at a time
+        data.cleaned.frame = without_rows(data.frame)  # one partition in memory at a time
         gc.collect()
         report = partitioned_backtest(
             parts, data.spec, args.horizon, options, reporter, Path(folder)

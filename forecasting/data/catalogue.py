@@ -46,6 +46,7 @@ from forecasting.data.loading import (
 from forecasting.data.mapping import ColumnMapping
 from forecasting.data.partitions import PARTITION_ROWS, Partitions, partition_numbers
 from forecasting.data.reading_options import ReadingOptions
+from forecasting.data.schema import without_rows
 from forecasting.errors import DataError
 from forecasting.progress import Reporter
 
@@ -309,7 +310,7 @@ def _clean_partitions(
         zeros += int((part.frame["y"] == 0).sum())
         steps.append(part.ladder_steps())
         ended.append(part.ended_early(end))
-        rowless = replace(part.cleaned, frame=part.frame.iloc[:0], filled=None)
+        rowless = replace(part.cleaned, frame=without_rows(part.frame), filled=None)
         parts.append(replace(part, cleaned=rowless))
         del part, rowless
         gc.collect()

@@ -20,6 +20,7 @@ from forecasting.data.ladder import NEW_PERIODS, profile_series
 from forecasting.data.limits import Limits
 from forecasting.data.loading import LoadedData, load_csv
 from forecasting.data.reading_options import ReadingOptions
+from forecasting.data.schema import without_rows
 from forecasting.data.spec import DataSpec, driver_roles
 from forecasting.data.wide import describe_wide
 from forecasting.errors import DataError
@@ -323,7 +324,7 @@ def from_loaded(
     )
     # what the loader detected stays; its rows are the cleaned frame's now (kept twice
     # they were a second copy of a catalogue, issue 30)
-    read = replace(loaded, frame=loaded.frame.iloc[:0])
+    read = replace(loaded, frame=without_rows(loaded.frame))
     return Dataset(read, cleaned, spec, named, plan, left_out)
 
 

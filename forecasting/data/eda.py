@@ -18,9 +18,12 @@ from statsmodels.tsa.stattools import acf, adfuller, kpss
 
 from forecasting.data.frequency import default_horizon
 from forecasting.data.ladder import profile_series
+from forecasting.data.schema import without_rows
 from forecasting.data.spec import DataSpec
 
 TOTAL = "total"
+#: the columns of the outliers table
+OUTLIER_COLUMNS = ["unique_id", "ds", "y"]
 
 
 @dataclass
@@ -101,7 +104,7 @@ def analyse(
         top={uid: profile(per_series.get_group(uid).set_index("ds")["y"], spec) for uid in largest},
         series_table=table,
         drivers=driver_correlations(frame, spec.exog),
-        outliers=outliers if outliers is not None else frame.iloc[:0][["unique_id", "ds", "y"]],
+        outliers=without_rows(frame)[OUTLIER_COLUMNS] if outliers is None else outliers,
     )
 
 

@@ -142,3 +142,28 @@ def test_a_catalogue_over_the_series_limit_is_refused_before_its_rows_are_read(t
     with pytest.raises(DataError, match="40 series, over the limit of 30"):
         read_catalogue(csv, ReadingOptions(), tmp_path / "parts", limits=Limits(max_series=30))
     assert not (tmp_path / "parts").exists()
+
+
+def _rows_behind(frame: pd.DataFrame) -> int:
+    """The most rows any column of ``frame`` keeps alive: an empty frame sliced from a
+    full one keeps all of the full one's rows (its arrays are views)."""
+    most = 0
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        while isinstance(values.base, np.ndarray):
+            values = values.base
+        most = max(most, values.shape[-1] if values.ndim else 0)
+    return most
+
+
+def test_what_a_reading_keeps_without_rows_holds_no_rows(tmp_path):
+    """A catalogue's partitions are read one at a time; what each leaves behind (its
+    report, its columns) must not hold its rows, or memory grows with the catalogue."""
+    csv = tmp_path / "export.csv"
+    _export(csv)
+    whole, catalogue = _both(csv, tmp_path)
+    assert len(catalogue.partitions) > 2
+    for data in (whole, catalogue.data):
+        assert data.loaded.frame.empty and _rows_behind(data.loaded.frame) == 0
+    assert catalogue.data.frame.empty and _rows_behind(catalogue.data.frame) == 0
+    assert list(catalogue.data.frame.columns) == list(whole.frame.columns)
