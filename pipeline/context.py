@@ -62,15 +62,20 @@ class RunContext:
     def _write(self, progress: float, message: str = "", force: bool = False) -> None:
         progress = self._shown = max(progress, self._shown)
         now = time.monotonic()
-        if message and message != self._last_message:
+        said = bool(message) and message != self._last_message
+        if said:
             self.log.info(message)
             self._last_message = message
         if self.on_progress is not None:
             self.on_progress(progress, message)
-        if force or now - self._last_write >= WRITE_EVERY:
+        # a new message is written at once: throttled, "validating ets" was often dropped
+        # and the page showed nothing for the seconds ETS took; a report without words
+        # keeps the last words shown
+        if force or said or now - self._last_write >= WRITE_EVERY:
             run_rows.report(
-                self.db, self.run_id, progress, message, self.current_step, self.expected_end()
-            )
+                self.db, self.run_id, progress, message or self._last_message,
+                self.current_step, self.expected_end(),
+            )  # fmt: skip
             self._last_write = now
 
     def seconds_left(self) -> float | None:

@@ -101,3 +101,17 @@ def test_the_time_left_never_reads_zero_while_work_remains(context):
     left = run_reads.get_run(db, run_id)["eta_seconds"]
     # 68 s for 68%: about 32 s more at that pace, never 0
     assert left == pytest.approx(32, abs=2)
+
+
+def test_the_page_hears_what_is_being_done_until_the_next_thing_starts(context):
+    """A new message reaches the run's row at once, however soon after the last write;
+    a report without words leaves the last words in place."""
+    ctx, _ = context
+    with ctx.step("train"):
+        reporter = ctx.reporter()
+        for name in ("naive", "ets", "theta"):
+            reporter.report(0.0, f"validating {name}")
+            assert run_reads.get_run(ctx.db, ctx.run_id)["message"] == f"validating {name}"
+            time.sleep(0.6)  # past the throttle: the wordless report below is written
+            reporter.report(1.0)
+            assert run_reads.get_run(ctx.db, ctx.run_id)["message"] == f"validating {name}"
