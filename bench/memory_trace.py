@@ -27,10 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measure import print_table
 
+FIELDS = ["s", "main_mb", "helpers_mb", "largest_helper_mb", "helpers"]
 
-def trace(command: list[str], every: float, log: Path | None) -> list[dict]:
-    """Samples ``{"s", "main_mb", "helpers_mb", "largest_helper_mb", "helpers"}``."""
+
+def trace(command: list[str], every: float, log: Path | None, to: Path | None) -> list[dict]:
+    """Samples ``{"s", "main_mb", "helpers_mb", "largest_helper_mb", "helpers"}``, each
+    also written to the CSV file ``to`` as it is taken (a long trace can be read while
+    it runs)."""
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    sink = open(to, "w", newline="") if to else None  # noqa: SIM115
+    writer = csv.DictWriter(sink, fieldnames=FIELDS) if sink else None
+    if writer:
+        writer.writeheader()
     process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     root = psutil.Process(process.pid)
     started, samples = time.perf_counter(), []
@@ -50,9 +58,14 @@ def trace(command: list[str], every: float, log: Path | None) -> list[dict]:
                     "helpers": len(helpers),
                 }
             )
+            if writer:
+                writer.writerow(samples[-1])
+                sink.flush()
         time.sleep(every)
     if log:
         out.close()
+    if sink:
+        sink.close()
     if process.returncode:
         raise SystemExit(f"the command failed (exit {process.returncode}); see {log}")
     return samples
@@ -74,17 +87,12 @@ def per_minute(samples: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=1.0)
-    parser.add_argument("--csv", type=Path, help="every sample")
+    parser.add_argument("--csv", type=Path, help="every sample, written as it is taken")
     parser.add_argument("--log", type=Path, help="the command's output")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    samples = trace(command, args.every, args.log)
-    if args.csv and samples:
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(samples[0]))
-            writer.writeheader()
-            writer.writerows(samples)
+    samples = trace(command, args.every, args.log, args.csv)
     print_table(per_minute(samples))
     peak = max(samples, key=lambda s: s["main_mb"] + s["helpers_mb"])
     print(
