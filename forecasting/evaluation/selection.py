@@ -143,11 +143,27 @@ def fold_table(cvs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The folds' forecasts side by side: ``unique_id, ds, cutoff, y`` and a column per
     model, on the rows every model forecast. About a quarter of the memory of the
     models' own frames at fourteen candidates (the keys and the actuals once)."""
+    if _views_of_one_table(list(cvs.values())):  # a catalogue's pooled folds: no join
+        first = next(iter(cvs.values()))
+        columns = {key: first[key] for key in [*KEYS, "y"]}
+        return pd.DataFrame(columns | {name: cv["yhat"] for name, cv in cvs.items()})
     wide = None
     for name, cv in cvs.items():
         part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})
         wide = part if wide is None else wide.merge(part.drop(columns="y"), on=KEYS, how="inner")
     return wide
+
+
+def _views_of_one_table(cvs: list[pd.DataFrame]) -> bool:
+    """Whether every model's folds are columns of one fold table (``folds_of``): the same
+    rows in the same order, so the table is rebuilt by columns instead of joined again
+    (at M5's 30,490 series, fourteen joins of 2.6 M rows)."""
+    first = cvs[0]
+    return len(cvs) > 1 and all(
+        len(cv) == len(first)
+        and all(np.shares_memory(cv[k].to_numpy(), first[k].to_numpy()) for k in KEYS)
+        for cv in cvs[1:]
+    )
 
 
 def folds_of(wide: pd.DataFrame, name: str) -> pd.DataFrame:
