@@ -22,7 +22,7 @@ from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE, MODES
 from forecasting.models import MODELS
 from pipeline.engines import ENGINES
-from pipeline.processes import die_with, own_helpers
+from pipeline.processes import die_with, no_bare_forks, own_helpers
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3
@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "supervisor", None):
         die_with(args.supervisor)
     own_helpers()  # joblib's worker processes end when this process ends, however it ends
+    no_bare_forks()
     level = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # run logs go to their file at INFO regardless

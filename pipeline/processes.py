@@ -98,6 +98,15 @@ def watch_parent() -> None:
     threading.Thread(target=loop, name="watch-parent", daemon=True).start()
 
 
+def no_bare_forks() -> None:
+    """Libraries that start processes with ``multiprocessing``'s default start them from
+    a fresh server process, not by forking this one (its BLAS, OpenMP and watcher threads
+    would leave a forked child waiting on locks for good)."""
+    import multiprocessing
+
+    multiprocessing.set_start_method("forkserver", force=True)
+
+
 def own_helpers() -> None:
     """joblib's process workers started from here watch this process and die with it."""
     import joblib

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from forecasting.evaluation.metrics import naive_scale
@@ -170,19 +171,43 @@ def _with_form(y: np.ndarray, h: int, season_length: int, form: str | None) -> n
 def _searched(
     tail: pd.DataFrame, h: int, season_length: int, freq: str, forms: dict[str, str]
 ) -> pd.DataFrame:
-    """Every form searched, by AICc, on the run's workers; each node's form kept."""
+    """Every form searched, by AICc, on the run's joblib workers; each node's form kept.
+
+    Why not statsforecast's own ``n_jobs``: its pool forks the run's process, which
+    by now holds BLAS and OpenMP thread pools and the run's watcher threads; a child
+    forked from it can wait forever on a lock no thread of its own will release
+    (runs hung at "final fit on all history" in CI). joblib's workers start afresh."""
+    backend, n_jobs = get_active_backend()  # the run's workers (train step: --jobs)
+    uids = tail["unique_id"].unique()
+    workers = min(max(1, backend.effective_n_jobs(n_jobs)), len(uids))
+    if workers == 1:
+        found = [_search(tail, h, season_length, freq)]
+    else:
+        batches = [tail.loc[tail["unique_id"].isin(b)] for b in np.array_split(uids, workers)]
+        found = Parallel(n_jobs=workers)(
+            delayed(_search)(batch, h, season_length, freq) for batch in batches
+        )
+    for _, batch_forms in found:
+        forms.update(batch_forms)
+    return pd.concat([out for out, _ in found], ignore_index=True)
+
+
+def _search(
+    tail: pd.DataFrame, h: int, season_length: int, freq: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """AutoETS's search on the nodes of ``tail``, in this process: forecasts and forms."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS
 
-    backend, n_jobs = get_active_backend()  # the run's workers (train step: --jobs)
-    workers = min(max(1, backend.effective_n_jobs(n_jobs)), tail["unique_id"].nunique())
-    model = StatsForecast(models=[AutoETS(season_length=season_length)], freq=freq, n_jobs=workers)
+    model = StatsForecast(models=[AutoETS(season_length=season_length)], freq=freq, n_jobs=1)
     model.fit(df=tail)
-    for uid, fitted in zip(model.uids, model.fitted_[:, 0], strict=True):
-        forms[str(uid)] = "".join(fitted.model_["components"])
+    forms = {
+        str(uid): "".join(fitted.model_["components"])
+        for uid, fitted in zip(model.uids, model.fitted_[:, 0], strict=True)
+    }
     out = model.predict(h=h)
     out = out.reset_index() if "unique_id" not in out.columns else out
-    return out.rename(columns={"AutoETS": "yhat"})[["unique_id", "ds", "yhat"]]
+    return out.rename(columns={"AutoETS": "yhat"})[["unique_id", "ds", "yhat"]], forms
 
 
 def reconcile(S: np.ndarray, base: np.ndarray, errors: np.ndarray) -> np.ndarray:

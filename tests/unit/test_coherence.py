@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
+import joblib
 import numpy as np
 import pandas as pd
 
 from forecasting.serving.coherence import BOTTOM_UP, MINT
-from forecasting.serving.reconciliation import adjustment, choose, level_nodes, summing_matrix
+from forecasting.serving.reconciliation import (
+    adjustment,
+    aggregate,
+    choose,
+    level_nodes,
+    summing_matrix,
+    total_forecasts,
+)
 
 H, FOLDS, SERIES = 12, 3, 12
 
@@ -114,3 +124,27 @@ def test_a_code_and_its_description_are_one_level_of_totals():
     )
     levels = level_nodes(keys, ["Class1", "Class1_desc", "Region"])
     assert list(levels) == ["total", "Class1", "Region"]
+
+
+FORKS: list[int] = []
+os.register_at_fork(before=lambda: FORKS.append(os.getpid()))
+
+
+def test_the_totals_search_on_workers_forks_nothing_and_matches_one_process():
+    """A bare ``fork`` of a run that holds BLAS and OpenMP threads can hang its child for
+    good (runs stuck at "final fit on all history"): the search runs on joblib's workers."""
+    _, _, df, keys = _panel(noise=1.0)
+    history = aggregate(df, level_nodes(keys, ["store"]))
+    alone: dict[str, str] = {}
+    one = total_forecasts(history, H, 12, "MS", alone)
+    FORKS.clear()
+    on_two: dict[str, str] = {}
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        two = total_forecasts(history, H, 12, "MS", on_two)
+    assert FORKS == []
+    assert set(alone) == {"total", "store=st0", "store=st1"}
+    assert on_two == alone
+    pd.testing.assert_frame_equal(
+        two.sort_values(["unique_id", "ds"], ignore_index=True),
+        one.sort_values(["unique_id", "ds"], ignore_index=True),
+    )
