@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from forecasting.data.ladder import profile_series
@@ -107,15 +108,35 @@ class _Validated:
         forecast (as ``candidate_table`` joins them): a partition where one lacks folds
         has none in the choice."""
         validated = [name for name in self.tuning if any(name in m for _, m in self.folds)]
-        tables = [t[[*KEYS, "y", *validated]] for t, m in self.folds if set(validated) <= m]
-        self.folds = []
-        wide = pd.concat(tables, ignore_index=True) if validated and tables else None
-        del tables
+        tables = [t for t, m in self.folds if set(validated) <= m]
+        self.folds = []  # each partition's table is freed once its rows are stacked
+        wide = stacked(tables, [*KEYS, "y", *validated]) if validated and tables else None
         out = {}
         for name, result in self.tuning.items():
             cv = folds_of(wide, name) if wide is not None and name in validated else pd.DataFrame()
             out[name] = replace(result, cv=cv, score=result.score / max(self.scored[name], 1))
         return out
+
+
+def stacked(tables: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """``columns`` of ``tables``' rows in one table, emptying ``tables`` as it goes: each
+    table is freed once its rows are copied (where no one else holds it), so the peak is
+    the result and one table, where ``pd.concat`` holds all of them and the result."""
+    try:
+        dtypes = {c: np.result_type(*(t[c].dtype for t in tables)) for c in columns}
+    except TypeError:  # a pandas extension type (a category): pandas stacks it
+        out = pd.concat([t[columns] for t in tables], ignore_index=True)
+        tables.clear()
+        return out
+    out = {c: np.empty(sum(map(len, tables)), dtype) for c, dtype in dtypes.items()}
+    start = 0
+    while tables:
+        table = tables.pop(0)
+        for c in columns:
+            out[c][start : start + len(table)] = table[c].to_numpy()
+        start += len(table)
+        del table
+    return pd.DataFrame(out, copy=False)
 
 
 def partitioned_backtest(

@@ -146,7 +146,8 @@ def fold_table(cvs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if _views_of_one_table(list(cvs.values())):  # a catalogue's pooled folds: no join
         first = next(iter(cvs.values()))
         columns = {key: first[key] for key in [*KEYS, "y"]}
-        return pd.DataFrame(columns | {name: cv["yhat"] for name, cv in cvs.items()})
+        # its columns, not a copy of them (the table is 0.4 GB at M5's 30,490 series)
+        return pd.DataFrame(columns | {name: cv["yhat"] for name, cv in cvs.items()}, copy=False)
     wide = None
     for name, cv in cvs.items():
         part = cv[[*KEYS, "y", "yhat"]].rename(columns={"yhat": name})

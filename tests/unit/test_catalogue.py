@@ -167,3 +167,32 @@ def test_what_a_reading_keeps_without_rows_holds_no_rows(tmp_path):
         assert data.loaded.frame.empty and _rows_behind(data.loaded.frame) == 0
     assert catalogue.data.frame.empty and _rows_behind(catalogue.data.frame) == 0
     assert list(catalogue.data.frame.columns) == list(whole.frame.columns)
+
+
+@pytest.mark.parametrize("ids", ["object", "category"])
+def test_partitions_folds_stack_as_concat_does_and_are_let_go(ids):
+    """The partitions' validation folds are stacked into the choice's one table as
+    ``pd.concat`` would, each let go once copied (the peak is the table and one part)."""
+    from forecasting.partitioned import stacked
+
+    rng = np.random.default_rng(0)
+    parts = [
+        pd.DataFrame(
+            {
+                "unique_id": pd.Series([f"s{k}"] * 6, dtype=ids),
+                "ds": pd.date_range("2024-01-01", periods=6, freq="D"),
+                "cutoff": np.repeat([0, 1], 3),
+                "y": rng.integers(0, 9, 6) if k else rng.random(6),  # ints stack as floats
+                "ets": rng.random(6),
+                "dropped": rng.random(6),
+            }
+        )
+        for k in range(3)
+    ]
+    columns = ["unique_id", "ds", "cutoff", "y", "ets"]
+    expected = pd.concat([p[columns] for p in parts], ignore_index=True)
+    tables = list(parts)
+    out = stacked(tables, columns)
+    assert tables == []
+    pd.testing.assert_frame_equal(out, expected, check_categorical=False)
+    assert not np.shares_memory(out["ets"].to_numpy(), parts[0]["ets"].to_numpy())
