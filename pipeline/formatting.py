@@ -70,7 +70,7 @@ def drivers_used(run: dict) -> str:
     kept = [
         f"{name}: validation score {row['with']:.3f} with it, {row['without']:.3f} without"
         if "with" in row
-        else f"{name}: named"
+        else f"{name}: named by you"
         for name, row in report.items()
         if row.get("used")
     ]

@@ -57,11 +57,36 @@ def _forecast(selector, horizon, model, plan, on_file):
         own = _edited_plan(reads, scope, int(horizon), plan, on_file)
     request = ForecastRequest(int(horizon), model=model, plan=own)
     result = serving.forecast(reads, request, scope)
-    fitted = reads.serving_run().serving.fitted
+    model_served = reads.serving_run().serving
+    fitted = model_served.fitted
     if model is not None and model in fitted and not fitted[model].uses_exog:
         note = f"{model} does not read the drivers: the plan does not change this forecast."
         return result, scope.label, note
-    return result, scope.label, _plan_note(result.answer.plan, int(horizon))
+    note = _plan_note(result.answer.plan, int(horizon))
+    if model is None and note is not None:
+        ids = list(pd.unique(result.rows["unique_id"]))
+        note = _driver_free_note(model_served.driver_free(ids), len(ids)) or note
+    return result, scope.label, note
+
+
+def _driver_free_note(free: pd.Series, shown: int) -> str | None:
+    """Where what serves the series shown reads no driver, that the plan moves nothing
+    (a stranger planned a promotion on a forecast no driver reaches, and it stood still
+    while the page spoke of the plan's reach)."""
+    if free.empty:
+        return None
+    names = ", ".join(pd.unique(free))
+    if len(free) == shown:
+        whom = "this series" if shown == 1 else f"these {shown} series"
+        return (
+            f"What serves {whom} ({names}) reads no driver: the plan does not change this "
+            "forecast. Pick a model that reads them to see a plan's effect."
+        )
+    verb = "reads" if free.nunique() == 1 else "read"
+    return (
+        f"{len(free)} of the {shown} series are served by {names}, which {verb} no driver: "
+        "the plan does not move their forecasts."
+    )
 
 
 def _plan_note(use, horizon: int) -> str | None:

@@ -124,9 +124,10 @@ def _plan_panel(run: dict, drivers: list[str]) -> html.Div:
         [
             html.H5("Plan: prices and promotions ahead"),
             html.P(
-                "The models use these drivers because validation said they help ("
+                "The models that read drivers were given these ("
                 + drivers_used(run)
-                + "). The table holds the plan on file for the periods shown (for a group, "
+                + "); the note under the chart says whether what serves reads them. "
+                "The table holds the plan on file for the periods shown (for a group, "
                 "the mean over its series). Change a cell to see the forecast with your "
                 "plan: for a group, a price changed by 10% moves every series' price by "
                 "10% in that period, a promotion typed is set for all of them. A blank "

@@ -101,6 +101,18 @@ class ServingModel:
     def served_models(self) -> set[str]:
         return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
 
+    def driver_free(self, series: list[str]) -> pd.Series:
+        """Those of ``series`` whose served forecast reads no driver, with what serves
+        them (no member of it reads one): a plan does not move their forecasts."""
+        served = self.choice.reindex(series).dropna()
+        reads = {
+            cand: any(
+                m in self.fitted and self.fitted[m].uses_exog for m in self.members.get(cand, [])
+            )
+            for cand in set(served)
+        }
+        return served[~served.map(reads).astype(bool)]
+
     def sum_forecast(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Per period, the sum of per-series forecast ``rows`` with bands of the sum's own
         (``forecasting.evaluation.group_bands``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pandas as pd
 import pytest
 
 from dashapp import create_app
@@ -351,3 +352,30 @@ def test_the_forecast_page_says_a_model_without_drivers_ignores_the_plan(driver_
         "seasonal_naive does not read the drivers: the plan does not change this forecast."
     )
     assert served is None or "The plan reaches" in served
+
+
+def test_the_forecast_page_says_when_what_serves_reads_no_driver(driver_client):
+    """A stranger planned a promotion on a forecast served by models that read no driver:
+    the forecast stood still while the page spoke of the plan's reach."""
+    from dataclasses import replace
+
+    from dashapp.callbacks.forecast import _driver_free_note
+    from dashapp.state import app_state
+
+    with driver_client.application.app_context():
+        serving = app_state().reads.serving_run().serving
+    ids = serving.series
+    assert serving.choice.iloc[0] == "linear_trend"  # it reads the spend
+    assert serving.driver_free(ids).empty
+    deaf = replace(serving, choice=pd.Series("seasonal_naive", index=serving.choice.index))
+    free = deaf.driver_free(ids)
+    assert free.to_dict() == dict.fromkeys(ids, "seasonal_naive")
+    assert _driver_free_note(free, 1) == (
+        "What serves this series (seasonal_naive) reads no driver: the plan does not change "
+        "this forecast. Pick a model that reads them to see a plan's effect."
+    )
+    two = pd.Series({"a": "croston", "b": "ensemble(ets+theta)"})
+    assert _driver_free_note(two, 5) == (
+        "2 of the 5 series are served by croston, ensemble(ets+theta), which read no "
+        "driver: the plan does not move their forecasts."
+    )
