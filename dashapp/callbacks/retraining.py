@@ -104,7 +104,15 @@ def driver_choices(pending):
     if not pending or not pending.get("drivers"):
         return [], "No numeric driver columns in the upload." if pending else ""
     return (
-        [{"label": d, "value": d} for d in pending["drivers"]],
+        [
+            {
+                "label": f"{d} (looks like an outcome of the sales: leave it unticked)"
+                if d in pending.get("outcomes", {})
+                else d,
+                "value": d,
+            }
+            for d in pending["drivers"]
+        ],
         "Tick the columns whose future values you will know (prices and promotions you "
         "set): exactly those are used. With none ticked, only columns the file gives "
         "values for past the last sale (a plan) are tried, each kept where validation says "
@@ -183,6 +191,7 @@ def _judged(raw: bytes, filename: str, reading: RunOptions):
         "path": str(upload.path),
         "name": upload.name,
         "drivers": upload.drivers,
+        "outcomes": upload.report.get("outcomes", {}),
         "append_to": reading.append_to,
         # what Start reads the file with: the columns as detected or chosen here
         "reading": {"date": mapping["date"], "target": mapping["target"], "ids": mapping["ids"]},

@@ -358,9 +358,12 @@ def _summed(parts: list[Dataset], loaded: LoadedData, zeros: int) -> Dataset:
     freq = parts[0].cleaned.freq
     report.gap_rule = describe(counts, report.gap_policy, freq)
     left_out: dict[str, str] = {}
+    outcomes: dict[str, str] = {}
     for p in parts:  # a driver left out of one partition is left out of all
         for col, why in p.drivers_left_out.items():
             left_out.setdefault(col, why)
+        for col, why in p.outcomes.items():
+            outcomes.setdefault(col, why)
     spec = parts[0].spec
     exog = tuple(c for c in spec.exog if c not in left_out)
     spec = replace(
@@ -374,4 +377,4 @@ def _summed(parts: list[Dataset], loaded: LoadedData, zeros: int) -> Dataset:
     if plans and exog:
         plan = pd.concat(plans, ignore_index=True)[["unique_id", "ds", *exog]]
     cleaned = replace(parts[0].cleaned, report=report, outliers=pd.DataFrame())
-    return Dataset(loaded, cleaned, spec, parts[0].drivers_named, plan, left_out)
+    return Dataset(loaded, cleaned, spec, parts[0].drivers_named, plan, left_out, outcomes)

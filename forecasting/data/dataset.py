@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasting.data.cleaning import CleanData, clean
-from forecasting.data.driver_kinds import why_not_a_driver
+from forecasting.data.driver_kinds import outcome_of_sales, why_not_a_driver
 from forecasting.data.frequency import (
     Frequency,
     check_horizon,
@@ -55,6 +55,9 @@ class Dataset:
     plan: pd.DataFrame | None = None
     #: candidate columns left out, and why (blank cells)
     drivers_left_out: dict[str, str] = field(default_factory=dict)
+    #: numeric columns that look like an outcome of the sales, and why (never tried;
+    #: named anyway, they are used and the run says so)
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -75,6 +78,7 @@ class Dataset:
             "cleaning": self.cleaned.report.to_dict(),
             "exog": list(self.spec.exog),
             "drivers_left_out": dict(self.drivers_left_out),
+            "outcomes": dict(self.outcomes),
             "country": self.spec.country,
         }
 
@@ -185,6 +189,13 @@ class Dataset:
             )
         for name, why in self.drivers_left_out.items():
             text += f"; {name} not tried ({why})"
+        for name in self.spec.exog if self.drivers_named else ():
+            if name in self.outcomes:
+                text += (
+                    f"; {name} is used as you named it, but it looks like an outcome "
+                    f"({self.outcomes[name]}): a model that reads it forecasts the sales "
+                    "from their own revenue"
+                )
         if self.plan is not None:
             text += (
                 f"; planned values for {self.plan['ds'].nunique()} periods past the last sale "
@@ -305,11 +316,14 @@ def from_loaded(
                     "rows). Fill it in or leave it out of --exog."
                 )
             left_out[col] = f"blank in {int(holes.sum())} rows, e.g. series {uid}"
+    outcomes = {
+        col: why for col in exog if (why := outcome_of_sales(cleaned.frame, col)) is not None
+    }
     if not named:  # what can never be a driver is not tried, and the report says why
         for col in exog:
             why = why_not_a_driver(cleaned.frame, col, freq) if col not in left_out else None
-            if why:
-                left_out[col] = why
+            if why or col in outcomes:
+                left_out[col] = why or outcomes[col]
     exog = [c for c in exog if c not in left_out]
     if plan is not None:
         plan = plan[["unique_id", "ds", *exog]].dropna(subset=exog, how="all") if exog else None
@@ -325,7 +339,7 @@ def from_loaded(
     # what the loader detected stays; its rows are the cleaned frame's now (kept twice
     # they were a second copy of a catalogue, issue 30)
     read = replace(loaded, frame=without_rows(loaded.frame))
-    return Dataset(read, cleaned, spec, named, plan, left_out)
+    return Dataset(read, cleaned, spec, named, plan, left_out, outcomes)
 
 
 def fill_driver_holes(frame: pd.DataFrame, prices, promotions) -> None:

@@ -13,6 +13,10 @@ week counter was kept because it scored 0.837 against 0.847 on ten series, issue
   of the month or of the year, the week of the year, the month, the quarter), e.g. a
   month number or a weekend flag, which the seasonal models already see.
 
+A fourth kind is no driver either, though a user may still name it: an outcome of
+the sales, such as their revenue or cost, zero on every day nothing sold and moving
+with the units; its future is known only once the sales are made.
+
 Holidays and events stay candidates: they are known ahead, and no cycle repeats them.
 A column named like a price or a promotion is never taken for a counter: a list
 price that only ever rises is still a price.
@@ -31,6 +35,14 @@ from forecasting.data.spec import PRICE_NAMES, PROMOTION_NAMES
 MIN_REPEATS = 2
 #: a counter steps at least this often: once per this many seasons of its series
 COUNTER_SEASONS = 2
+#: a column zero exactly where the sales are and this correlated with them within series
+#: is an outcome of them (their revenue or cost), known only once they are made
+OUTCOME_CORRELATION = 0.9
+#: the share of the days that sold nothing on which the column is zero too, and of the
+#: other days on which it is not
+OUTCOME_ZEROS_TOGETHER = 0.98
+#: days that sold nothing (and days that sold) needed before a column is judged an outcome
+MIN_UNSOLD = 5
 
 
 def why_not_a_driver(frame: pd.DataFrame, column: str, freq: Frequency) -> str | None:
@@ -50,6 +62,36 @@ def why_not_a_driver(frame: pd.DataFrame, column: str, freq: Frequency) -> str |
     if cycle:
         return f"a calendar key: a function of the {cycle}"
     return None
+
+
+def outcome_of_sales(frame: pd.DataFrame, column: str) -> str | None:
+    """Why ``column`` looks like an outcome of the sales (their revenue or cost), or None.
+
+    Revenue is zero on every day nothing sold and moves with the units within each
+    series; a price or a promotion does neither. A stranger ticked a revenue column as
+    a driver and nothing said it was the sales again, priced."""
+    both = frame[["unique_id", "y", column]].dropna()
+    if len(both) < 10:
+        return None
+    values, y = both[column].astype(float), both["y"].astype(float)
+    unsold = y == 0
+    if unsold.sum() < MIN_UNSOLD or (~unsold).sum() < MIN_UNSOLD:
+        return None  # without days that sold nothing, nothing tells revenue from a driver
+    if (values[unsold] == 0).mean() < OUTCOME_ZEROS_TOGETHER:
+        return None
+    if (values[~unsold] != 0).mean() < OUTCOME_ZEROS_TOGETHER:
+        return None
+    by = both["unique_id"]
+    dv = values - values.groupby(by, sort=False).transform("mean")
+    dy = y - y.groupby(by, sort=False).transform("mean")
+    spread = float(np.sqrt((dv**2).sum() * (dy**2).sum()))
+    r = float((dv * dy).sum()) / spread if spread > 0 else 0.0
+    if r < OUTCOME_CORRELATION:
+        return None
+    return (
+        f"zero whenever nothing sold and moving with the sales (correlation {r:.2f} within "
+        "series): an outcome of them, such as revenue or cost, not known ahead"
+    )
 
 
 def _counter(frame: pd.DataFrame, column: str, freq: Frequency) -> bool:

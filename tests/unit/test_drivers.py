@@ -191,3 +191,30 @@ def test_the_reading_counts_the_plan_s_rows_and_says_which_plans_end_sooner(tmp_
         "planned values for 7 periods past the last sale (2024-03-01 to 2024-03-07), for 2 "
         "of 3 series; 1 ends sooner (the shortest after 4 periods)"
     ) in notes
+
+
+def test_a_revenue_column_is_an_outcome_never_tried_and_named_anyway_is_flagged():
+    """Revenue is the sales again, priced: zero on the days nothing sold and moving with
+    the units. A stranger ticked it as a driver and nothing said so."""
+    import io
+
+    from forecasting.data.dataset import prepare
+    from forecasting.data.driver_kinds import outcome_of_sales
+    from forecasting.data.reading_options import ReadingOptions
+
+    export = pd.read_csv(io.BytesIO(_grocery_export()))
+    export["revenue"] = export["sales"] * export["sell_price"]
+    raw = export.to_csv(index=False).encode()
+    data = prepare(raw, ReadingOptions(ids=["item"]), horizon=28)
+    assert data.spec.exog == ("sell_price",)  # the price stays a candidate
+    assert set(data.outcomes) == {"revenue"}
+    assert data.drivers_left_out["revenue"].startswith("zero whenever nothing sold")
+    assert outcome_of_sales(data.frame, "sell_price") is None
+    named = prepare(raw, ReadingOptions(ids=["item"], exog=["revenue"]), horizon=28)
+    assert named.spec.exog == ("revenue",)  # the user's word stands, and is questioned
+    assert "revenue is used as you named it, but it looks like an outcome" in (
+        named.describe_drivers()
+    )
+    # moving with the sales is not enough: a column that is not zero with them is no outcome
+    traffic = data.frame.assign(traffic=data.frame["y"] * 10 + 50)
+    assert outcome_of_sales(traffic, "traffic") is None
