@@ -77,6 +77,28 @@ def drivers_used(run: dict) -> str:
     return "; ".join(kept) or "named when the model was trained"
 
 
+def behind_baseline(served: dict, baseline: dict | None) -> str | None:
+    """A warning when the served forecast scored worse than seasonal naive on the held-out
+    window (MASE and RMSSE both), or None. A stranger's retrained run served such a
+    forecast and the page said nothing: validation chose it on earlier folds, and one
+    window can turn against any choice, but the planner must hear of it."""
+    if not baseline:
+        return None
+    worse = [
+        m
+        for m in ("mase", "rmsse")
+        if served.get(m) is not None and baseline.get(m) is not None and served[m] > baseline[m]
+    ]
+    if len(worse) < 2:
+        return None
+    return (
+        f"Held out, the served forecast did worse than seasonal naive (MASE "
+        f"{served['mase']:.3f} against {baseline['mase']:.3f}, RMSSE {served['rmsse']:.3f} "
+        f"against {baseline['rmsse']:.3f}). It was chosen on the earlier validation folds; "
+        "compare the runs on Retraining and serve an earlier one if it held out better."
+    )
+
+
 def drivers_left_out(run: dict) -> str:
     """Why there is no what-if panel: no candidate column, or none that helped."""
     report = (run.get("metrics") or {}).get("drivers") or {}

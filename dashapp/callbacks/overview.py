@@ -12,7 +12,7 @@ from forecasting.data.frequency import period_unit
 from forecasting.errors import DataError
 from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
-from pipeline.formatting import label, percent, without_plan
+from pipeline.formatting import behind_baseline, label, percent, without_plan
 from pipeline.serving import queries, reports
 
 
@@ -63,6 +63,9 @@ def update(selector):
             ("earlier", loop_views.realised_sentence(reads, prod.run["id"])),
         )
         why = [html.P(s, className="small", id=f"overview-{k}") for k, s in said if s]
+        warning = behind_baseline(metrics, baseline)
+        if warning:
+            why.insert(0, html.P(warning, className="small text-danger", id="overview-behind"))
         loop = loop_views.last_forecast_section(reads, scope, quantity)
     else:
         kpis.append(ui.kpi_card("Production model", "none yet", "train one on Retraining"))

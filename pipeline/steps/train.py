@@ -17,7 +17,7 @@ from forecasting.evaluation.backtest import fold_scales, split, validation_metri
 from forecasting.evaluation.costs import Shape
 from forecasting.evaluation.metrics import METRIC_NAMES
 from forecasting.evaluation.why import why_served
-from forecasting.models import MODELS
+from forecasting.models import BASELINE, MODELS
 from forecasting.progress import Pacing
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
@@ -25,7 +25,7 @@ from forecasting.workflow import TrainOptions, backtest, production_model
 from pipeline import plots
 from pipeline.context import RunContext
 from pipeline.engines import fits_on
-from pipeline.formatting import describe_holdout
+from pipeline.formatting import behind_baseline, describe_holdout
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
@@ -127,6 +127,10 @@ def train(
         served["wape"],
         coverage,
     )
+    if BASELINE in report.summary.index:
+        warning = behind_baseline(served, _metrics(report.summary.loc[BASELINE]))
+        if warning:
+            ctx.log.warning("%s", warning)
     holdout = describe_holdout({"holdout": report.holdout()})
     if holdout:
         ctx.log.info("%s", holdout)

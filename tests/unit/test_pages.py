@@ -12,7 +12,7 @@ from dashapp import components as ui
 from dashapp import figures
 from forecasting.data.frequency import frequency_from_alias
 from pipeline.exports import excel_bytes
-from pipeline.formatting import DIVERGED, drivers_left_out, drivers_used, scores
+from pipeline.formatting import DIVERGED, behind_baseline, drivers_left_out, drivers_used, scores
 
 
 def _model(name: str, mase: float, trials: int = 0, selected: bool = False) -> dict:
@@ -236,3 +236,17 @@ def test_the_runs_table_says_times_as_the_status_line_does():
     assert row["submitted"] == "2026-12-06 09:10:20 UTC" and row["took"] == "26 s"
     assert ended_text(run) == "Run 2 ended at 09:10:49 UTC, 26 s after it started."
     assert _row({**run, "status": "running", "finished_at": None})["took"] == ""
+
+
+def test_a_served_forecast_that_held_out_worse_than_seasonal_naive_is_said_so():
+    """A stranger's retrained run served a forecast that lost to the baseline on the held-out
+    window, and nothing on the page said so."""
+    served, baseline = {"mase": 1.391, "rmsse": 1.02}, {"mase": 1.189, "rmsse": 0.98}
+    assert behind_baseline(served, baseline) == (
+        "Held out, the served forecast did worse than seasonal naive (MASE 1.391 against "
+        "1.189, RMSSE 1.020 against 0.980). It was chosen on the earlier validation folds; "
+        "compare the runs on Retraining and serve an earlier one if it held out better."
+    )
+    assert behind_baseline({"mase": 1.391, "rmsse": 0.95}, baseline) is None  # one of two
+    assert behind_baseline({"mase": 0.9, "rmsse": 0.9}, baseline) is None
+    assert behind_baseline(served, None) is None
