@@ -81,16 +81,22 @@ def outcome_of_sales(frame: pd.DataFrame, column: str) -> str | None:
         return None
     if (values[~unsold] != 0).mean() < OUTCOME_ZEROS_TOGETHER:
         return None
-    by = both["unique_id"]
-    dv = values - values.groupby(by, sort=False).transform("mean")
-    dy = y - y.groupby(by, sort=False).transform("mean")
-    spread = float(np.sqrt((dv**2).sum() * (dy**2).sum()))
-    r = float((dv * dy).sum()) / spread if spread > 0 else 0.0
+    # each series' own correlation (its price is its own slope), the median over series
+    per_series = (
+        pd.DataFrame({"v": values, "y": y, "id": both["unique_id"]})
+        .groupby("id", sort=False)[["v", "y"]]
+        .corr()
+        .xs("v", level=1)["y"]
+        .dropna()
+    )
+    if per_series.empty:
+        return None
+    r = float(per_series.median())
     if r < OUTCOME_CORRELATION:
         return None
     return (
-        f"zero whenever nothing sold and moving with the sales (correlation {r:.2f} within "
-        "series): an outcome of them, such as revenue or cost, not known ahead"
+        f"zero whenever nothing sold and moving with the sales (median correlation {r:.2f} "
+        "within series): an outcome of them, such as revenue or cost, not known ahead"
     )
 
 

@@ -218,3 +218,30 @@ def test_a_revenue_column_is_an_outcome_never_tried_and_named_anyway_is_flagged(
     # moving with the sales is not enough: a column that is not zero with them is no outcome
     traffic = data.frame.assign(traffic=data.frame["y"] * 10 + 50)
     assert outcome_of_sales(traffic, "traffic") is None
+
+
+def test_an_outcome_does_not_explain_the_sales_away_when_outliers_are_flagged():
+    """With revenue among the drivers the outliers are judged on, the sales' own priced
+    copy explains them so well that ordinary days stand out (a stranger's upload flagged
+    69 points where the stored data flagged 31)."""
+    from forecasting.data.cleaning import flag_outliers
+    from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
+
+    rng = np.random.default_rng(4)
+    dates = pd.date_range("2023-01-01", periods=730, freq="D")
+    promo = ((np.arange(730) // 7) % 9 == 4).astype(int)
+    rows = []
+    for i, (level, list_price) in enumerate([(20, 8.0), (6, 3.5), (0.3, 300.0), (12, 2.0)]):
+        price = (list_price * np.where(promo == 1, 0.8, 1.0)).round(2)
+        weekend = 1 + 0.4 * (dates.dayofweek >= 5)
+        qty = rng.poisson(level * weekend * np.where(promo == 1, 1.6, 1.0))
+        revenue = (qty * price).round(2)
+        columns = {"day": dates.strftime("%Y-%m-%d"), "item": f"i{i}", "qty": qty}
+        rows.append(pd.DataFrame(columns | {"price": price, "promo": promo, "revenue": revenue}))
+    raw = pd.concat(rows).to_csv(index=False).encode()
+    data = prepare(raw, ReadingOptions(target="qty"), horizon=28)
+    assert set(data.outcomes) == {"revenue"}
+    judged = flag_outliers(data.frame, 7, 6.0, ["price", "promo"])
+    assert data.cleaned.outliers.equals(judged)
+    assert len(flag_outliers(data.frame, 7, 6.0, ["price", "promo", "revenue"])) > len(judged)
