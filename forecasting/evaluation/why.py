@@ -59,7 +59,12 @@ def describe_why(rows: list[dict]) -> str | None:
     for r in rows:
         text = f"{r['served']} serves" if r["group"] == "all" else f"{r['group']}: {r['served']}"
         text += f" (validation score {r['score']:.3f}"
-        if r["runner_up"]:
+        if r["runner_up"] and r["runner_up_score"] < r["score"]:  # held: not beyond noise
+            text += (
+                f", {r['runner_up']} {r['runner_up_score']:.3f}: lower, but not by more than "
+                "noise across series and folds, so it did not replace it"
+            )
+        elif r["runner_up"]:
             text += f", runner-up {r['runner_up']} {r['runner_up_score']:.3f}"
         if r["baseline_score"] is not None and r["served"] != BASELINE:
             text += f", seasonal naive {r['baseline_score']:.3f}"

@@ -111,3 +111,17 @@ def test_why_names_the_runner_up_and_the_baseline_per_class_when_classes_chose_a
     one = why_served(scores, pd.Series("ets", index=ids), classes)
     assert [r["group"] for r in one] == ["all"]
     assert describe_why(one).startswith("ets serves (validation score")
+
+
+def test_why_says_a_lower_scoring_challenger_did_not_replace_what_serves():
+    """The combination stays unless a challenger wins beyond noise: 'runner-up ces 0.830'
+    beside a served 0.869 read as a contradiction to a stranger."""
+    ids = [f"s{i}" for i in range(4)]
+    anchor = "ensemble(croston+tsb+adida+imapa)"
+    scores = pd.DataFrame({anchor: [0.87] * 4, "ces": [0.83] * 4}, index=ids)
+    text = describe_why(why_served(scores, pd.Series(anchor, index=ids)))
+    assert "runner-up" not in text
+    assert (
+        "ces 0.830: lower, but not by more than noise across series and folds, so it did "
+        "not replace it"
+    ) in text
