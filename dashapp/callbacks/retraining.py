@@ -6,6 +6,7 @@ import base64
 
 import dash
 import dash_bootstrap_components as dbc
+import holidays
 from dash import Input, Output, State, html
 
 from dashapp import run_panel
@@ -13,7 +14,8 @@ from dashapp.auth import is_admin, sign_in, sign_out
 from dashapp.callbacks.registry import callback
 from dashapp.components import access_panel
 from dashapp.state import app_state
-from forecasting.data.reading_options import ReadingOptions
+from forecasting.data.gaps import GAP_POLICIES
+from forecasting.data.reading_options import NO_CALENDAR, ReadingOptions
 from forecasting.errors import DataError
 from pipeline import runs
 from pipeline.formatting import counted
@@ -151,16 +153,21 @@ def validate_upload(contents, filename, mode):
     State("retraining-read-date", "value"),
     State("retraining-read-target", "value"),
     State("retraining-read-ids", "value"),
+    State("retraining-read-gaps", "value"),
+    State("retraining-read-country", "value"),
     State("retraining-pending", "data"),
     prevent_initial_call=True,
 )
-def read_again(clicks, date, target, ids, pending):
-    """The same file read with the columns the planner chose: nothing is stored yet."""
+def read_again(clicks, date, target, ids, gaps, country, pending):
+    """The same file read with the columns, the gap rule and the holidays the planner
+    chose: nothing is stored yet."""
     if not clicks or not pending or not pending.get("path"):
         return dash.no_update, dash.no_update
     if not is_admin():
         return dash.no_update, dash.no_update
-    chosen = ReadingOptions(date=date, target=target, ids=ids or ())
+    chosen = ReadingOptions(
+        date=date, target=target, ids=ids or (), gap_policy=gaps or "auto", country=country
+    )
     reading = RunOptions(kind="eda", reading=chosen)
     with open(pending["path"], "rb") as handle:
         raw = handle.read()
@@ -194,7 +201,13 @@ def _judged(raw: bytes, filename: str, reading: RunOptions):
         "outcomes": upload.report.get("outcomes", {}),
         "append_to": reading.append_to,
         # what Start reads the file with: the columns as detected or chosen here
-        "reading": {"date": mapping["date"], "target": mapping["target"], "ids": mapping["ids"]},
+        "reading": {
+            "date": mapping["date"],
+            "target": mapping["target"],
+            "ids": mapping["ids"],
+            "gap_policy": upload.report["cleaning"]["gap_policy"],
+            "country": upload.report.get("country") or NO_CALENDAR,
+        },
         # the sales column was guessed among several: Start waits for the planner's word
         "needs_target": bool(mapping.get("target_candidates")) and reading.reading.target is None,
     }
@@ -210,7 +223,7 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         f"Possible drivers: {', '.join(mapping['drivers']) or 'none'}; attributes: "
         f"{', '.join(mapping['attributes']) or 'none'}.",
         f"{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} to "
-        f"{r['end']}.",
+        f"{r['end']}; holidays of {report.get('country') or 'no country'}.",
         f"Cleaning: {counted(r['exact_duplicates_dropped'], 'duplicate row')} dropped, "
         f"{counted(r['duplicate_periods_summed'], 'same-period row')} summed, "
         f"{counted(r.get('values_filled', r['gaps_filled']), 'period')} without a value "
@@ -236,7 +249,7 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         html.Ul([html.Li(i) for i in items]),
     ]
     if not report.get("append"):  # an append is read as the stored version was
-        body.append(_reading_choices(mapping))
+        body.append(_reading_choices(mapping, report))
     body.append(
         html.P(
             "Starting a run with this file stores it as a new data set version; nothing "
@@ -247,9 +260,11 @@ def _report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     return dbc.Card(dbc.CardBody(body), color="success", outline=True, id="retraining-accepted")
 
 
-def _reading_choices(mapping: dict) -> html.Div:
-    """The detected date, sales and series columns as choices the planner can change, and
-    a question when the sales column was only guessed."""
+def _reading_choices(mapping: dict, report: dict) -> html.Div:
+    """The detected date, sales and series columns, the rule for missing periods and the
+    holiday calendar as choices the planner can change (a stranger's lost records were
+    read as days without a sale, and a German shop got US holidays, with no control on
+    the page), and a question when the sales column was only guessed."""
     columns = mapping.get("columns") or [mapping["date"], mapping["target"], *mapping["ids"]]
     numeric = [c for c in columns if c in {mapping["target"], *mapping["drivers"]}]
     others = [c for c in columns if c not in (mapping["date"], mapping["target"])]
@@ -278,8 +293,26 @@ def _reading_choices(mapping: dict) -> html.Div:
                 ],
                 className="g-2",
             ),
+            dbc.Row(
+                [
+                    _choice(
+                        "Missing periods",
+                        "retraining-read-gaps",
+                        list(GAP_POLICIES),
+                        report["cleaning"]["gap_policy"],
+                        labels=GAP_LABELS,
+                    ),
+                    _choice(
+                        "Holidays of",
+                        "retraining-read-country",
+                        [NO_CALENDAR, *sorted(holidays.list_supported_countries())],
+                        report.get("country") or NO_CALENDAR,
+                    ),
+                ],
+                className="g-2 mt-1",
+            ),
             dbc.Button(
-                "Read again with these columns",
+                "Read again with these choices",
                 id="retraining-reread",
                 size="sm",
                 color="secondary",
@@ -290,12 +323,29 @@ def _reading_choices(mapping: dict) -> html.Div:
     )
 
 
-def _choice(label: str, id_: str, options: list[str], value, multi: bool = False) -> dbc.Col:
-    """A column to choose (a native select), or several (checkboxes)."""
+#: the rules for missing periods, in the words of the cleaning report
+GAP_LABELS = {
+    "auto": "auto: lost records interpolated, the rest zero (see the report)",
+    "zero": "zero: every missing period sold nothing",
+    "interpolate": "interpolate: every missing period a lost record",
+    "ffill": "ffill: a missing period repeats the one before",
+}
+
+
+def _choice(
+    label: str,
+    id_: str,
+    options: list[str],
+    value,
+    multi: bool = False,
+    labels: dict[str, str] | None = None,
+) -> dbc.Col:
+    """One of ``options`` to choose (a native select), or several (checkboxes)."""
+    named = [{"label": (labels or {}).get(o, o), "value": o} for o in options]
     control = (
         dbc.Checklist(id=id_, options=options, value=list(value or []), inline=True)
         if multi
-        else dbc.Select(id=id_, options=[{"label": o, "value": o} for o in options], value=value)
+        else dbc.Select(id=id_, options=named, value=value)
     )
     return dbc.Col([dbc.Label(label, html_for=id_, className="small mb-0"), control], md=4)
 

@@ -349,6 +349,6 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
             "or sell so little that a period without a sale is ordinary"
         )
     return (
-        "auto: " + "; ".join(parts) + ". A gap policy (zero, ffill or interpolate: "
-        "--gap-policy, or gap_policy with an upload) overrides."
+        "auto: " + "; ".join(parts) + ". A gap policy (zero, ffill or interpolate: the "
+        "upload page's Missing periods, --gap-policy, or gap_policy with an upload) overrides."
     )

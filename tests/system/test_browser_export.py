@@ -40,9 +40,14 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(page.locator("#retraining-start")).to_be_disabled()
         expect(card).to_contain_text("attributes: Class1, Class1_desc, Class2_desc")
 
+        expect(card).to_contain_text("holidays of US")  # the deployment's default
         page.select_option("#retraining-read-target", "Scripts")
+        page.select_option("#retraining-read-country", "DE")
+        page.select_option("#retraining-read-gaps", "zero")
         page.click("#retraining-reread")
         expect(card).to_contain_text("sales column: Scripts")
+        expect(card).to_contain_text("holidays of DE")
+        expect(card).to_contain_text("filled (zero)")
         expect(question).to_have_count(0)
         expect(card).to_contain_text("Cost not tried (no values past the last sale")
         start = page.locator("#retraining-start")
@@ -51,6 +56,7 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         start.click()
         run = wait_for_run(url, 1, lambda r: "status" in r and run_ended(r), timeout=300)
         assert run["status"] == "succeeded", run
+        assert (run["options"]["country"], run["options"]["gap_policy"]) == ("DE", "zero")
         page.reload()  # nothing waiting: the button names the stored version it trains on
         expect(start).to_have_text("Start training on data set version 1")
         page.get_by_label("I understand").check()
