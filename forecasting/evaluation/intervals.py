@@ -42,16 +42,28 @@ _Z = {80: 1.2816, 95: 1.9600}
 
 def add_step(frame: pd.DataFrame, group: list[str]) -> pd.DataFrame:
     """Number each row's horizon step (0-based) within its series and cutoff."""
-    return frame.assign(step=frame.groupby(group, sort=False).cumcount())
+    return frame.assign(step=horizon_steps(frame, group))
+
+
+def horizon_steps(frame: pd.DataFrame, group: list[str]) -> np.ndarray:
+    """Each row's horizon step (0-based) within its series and cutoff."""
+    return frame.groupby(group, sort=False).cumcount().to_numpy()
 
 
 def conformal_quantiles(
-    cv: pd.DataFrame, scale: pd.Series, column: str, levels: tuple[int, ...] = LEVELS
+    cv: pd.DataFrame,
+    scale: pd.Series,
+    column: str,
+    levels: tuple[int, ...] = LEVELS,
+    steps: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Scaled error quantile per (step, level), non-decreasing in the step."""
-    cv = add_step(cv, ["unique_id", "cutoff"])
-    score = ((cv["y"] - cv[column]).abs() / cv["unique_id"].map(scale)).to_numpy(float)
-    steps = cv["step"].to_numpy()
+    """Scaled error quantile per (step, level), non-decreasing in the step. ``steps``:
+    ``horizon_steps`` of ``cv``, where the caller scores many columns of one table (a
+    copy of the table per column was a catalogue's peak: 0.45 GB at 10,000 series)."""
+    if steps is None:
+        steps = horizon_steps(cv, ["unique_id", "cutoff"])
+    error = np.abs(cv["y"].to_numpy(float) - cv[column].to_numpy(float))
+    score = error / cv["unique_id"].map(scale).to_numpy(float)
     weight = fold_weights(cv["cutoff"])
     keep = np.isfinite(score)
     score, steps, weight = score[keep], steps[keep], weight[keep]

@@ -18,6 +18,7 @@ from forecasting.data.spec import DataSpec
 from forecasting.evaluation.group_bands import validation_errors
 from forecasting.evaluation.intervals import (
     conformal_quantiles,
+    horizon_steps,
     random_walk_quantiles,
     zero_quantiles,
 )
@@ -164,9 +165,10 @@ def _band_quantiles(
     if candidates is None:
         candidates = set(selection.choice) | set(fitted)
     quantiles = {}
+    steps = horizon_steps(validation, ["unique_id", "cutoff"]) if validation is not None else None
     for cand in candidates - set(RULES.values()):
         if validation is not None and cand in validation:
-            quantiles[cand] = conformal_quantiles(validation, scale, cand)
+            quantiles[cand] = conformal_quantiles(validation, scale, cand, steps=steps)
         else:  # nothing validated it: the bands of a random walk, never a false precision
             quantiles[cand] = random_walk_quantiles(horizon)
     if named:

@@ -81,6 +81,9 @@ def test_conformal_intervals_cover_new_data_at_about_their_level():
     )
     scale = pd.Series(1.0, index=[f"s{i}" for i in range(n)])
     q = conformal_quantiles(cv, scale, "yhat")
+    # the steps of a table scored column by column, counted once, give the same bands
+    steps = intervals.horizon_steps(cv, ["unique_id", "cutoff"])
+    pd.testing.assert_frame_equal(conformal_quantiles(cv, scale, "yhat", steps=steps), q)
     fresh = pd.DataFrame(
         {"unique_id": np.repeat(scale.index, h), "ds": np.tile(range(h), n), "yhat": 0.0}
     )
