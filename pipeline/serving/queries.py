@@ -101,10 +101,11 @@ def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> s
     on_rule = rows["served_by"].isin(RULE_CANDIDATES)
     if len(rows) == 1:
         row = rows.iloc[0]
-        served = row["served_by"] if not asked or on_rule.iloc[0] else model
-        text = f"{chosen[0]}: {row['ladder_note']}; served by {served}"
+        text = f"{chosen[0]}: {row['ladder_note']}; served by {row['served_by']}"
         if asked and on_rule.iloc[0]:
             text += f", whatever model is chosen ({model} has nothing to fit here)"
+        elif asked and model != row["served_by"]:  # "served by xgboost" read as a fact
+            text += f"; shown here: {model}"
         return text + "."
     if asked and on_rule.any():
         return (

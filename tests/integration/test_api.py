@@ -78,6 +78,9 @@ def test_the_forecast_says_a_launch_keeps_its_level_whatever_model_is_asked(laun
     assert "whatever model is chosen" in body["served"]
     kettle = _forecast(launch_client, horizon=7, series="item=kettle/store=north").get_json()
     assert "whatever model" not in kettle["served"] and "served by" in kettle["served"]
+    asked = _forecast(launch_client, horizon=7, series="item=kettle/store=north", model="naive")
+    served = kettle["served"].rstrip(".")  # what serves it stays named, beside what is shown
+    assert asked.get_json()["served"] == served + "; shown here: naive."
     store = _forecast(launch_client, horizon=7, group="store=north", model="linear_trend")
     store = store.get_json()
     assert store["served"].startswith("2 of 5 series here are new or have never sold")
