@@ -14,6 +14,7 @@ from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
 from pipeline.formatting import behind_baseline, label, percent, without_plan
 from pipeline.serving import queries, reports
+from storage.datasets import latest_dataset_id
 
 
 @callback(
@@ -66,6 +67,9 @@ def update(selector):
         warning = behind_baseline(metrics, baseline)
         if warning:
             why.insert(0, html.P(warning, className="small text-danger", id="overview-behind"))
+        newer = _newer_actuals(reads)
+        if newer:
+            why.insert(0, html.P(newer, className="small", id="overview-newer"))
         loop = loop_views.last_forecast_section(reads, scope, quantity)
     else:
         kpis.append(ui.kpi_card("Production model", "none yet", "train one on Retraining"))
@@ -74,3 +78,16 @@ def update(selector):
         figures.model_comparison(models) if models else figures.empty("No trained models yet")
     )
     return kpis, chart, f"{quantity} and forecast: {scope.label}", comparison, why, loop
+
+
+def _newer_actuals(reads) -> str | None:
+    """Where actuals were stored after the serving run's data, that the cards and the
+    chart still show the serving run's version (a stranger took them for stale)."""
+    shown, latest = reads.dataset_id(), latest_dataset_id(reads.system.db)
+    if shown is None or latest is None or latest == shown:
+        return None
+    return (
+        f"The figures and the chart show data set version {shown}, which the serving model "
+        f"was trained on. Version {latest} holds the actuals stored since: the last "
+        "forecast is compared with them below, and a run on Retraining serves them."
+    )

@@ -64,6 +64,9 @@ def test_add_new_actuals_read_how_the_forecast_did_and_roll_back(page, tmp_path)
         expect(page.locator("#overview-realised-table")).to_contain_text(f"{expected['mase']:.3f}")
         expect(page.locator("#overview-drift")).to_contain_text("realised WAPE")
         expect(page.locator("#overview-why")).to_contain_text("linear_trend serves")
+        newer = page.locator("#overview-newer")  # the cards still show version 1: it says so
+        expect(newer).to_contain_text("show data set version 1, which the serving model")
+        expect(newer).to_contain_text("Version 2 holds the actuals stored since")
 
         page.goto(url + "/retraining")  # a fresh form: Start trains the latest version
         page.get_by_label("I understand").check()
