@@ -20,7 +20,7 @@ from forecasting.errors import DataError
 from pipeline import runs
 from pipeline.formatting import counted
 from pipeline.options import RunOptions
-from storage.datasets import latest_dataset_id
+from storage.datasets import dataset_info, latest_dataset_id
 
 #: what the pending store says after a file was refused: Start waits for a file that is not
 REFUSED = {"refused": True}
@@ -103,8 +103,10 @@ def start_label(train_too, pending):
     Input("retraining-pending", "data"),
 )
 def driver_choices(pending):
-    if not pending or not pending.get("drivers"):
-        return [], "No numeric driver columns in the upload." if pending else ""
+    if not pending:
+        return [], _stored_drivers()
+    if not pending.get("drivers"):
+        return [], "No numeric driver columns in the upload."
     return (
         [
             {
@@ -120,6 +122,23 @@ def driver_choices(pending):
         "values for past the last sale (a plan) are tried, each kept where validation says "
         "it helps beyond noise. A column you will not know ahead (a cost, a count of the "
         "same sales) is an outcome: leave it unticked.",
+    )
+
+
+def _stored_drivers() -> str:
+    """With no upload waiting, the drivers Start trains the stored version with (a stranger
+    found the tick boxes gone and could not tell whether the ones named still held)."""
+    db = app_state().system.db
+    latest = latest_dataset_id(db)
+    info = dataset_info(db, latest) if latest else None
+    if not info:
+        return ""
+    exog = list(info.get("exog") or [])
+    if not exog:
+        return f"Data set version {latest} was stored without drivers; upload a file to name some."
+    return (
+        f"Start trains data set version {latest} with the drivers it was stored with: "
+        f"{', '.join(exog)}. Upload a file to name others."
     )
 
 

@@ -59,6 +59,9 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         assert (run["options"]["country"], run["options"]["gap_policy"]) == ("DE", "zero")
         page.reload()  # nothing waiting: the button names the stored version it trains on
         expect(start).to_have_text("Start training on data set version 1")
+        expect(page.locator("#retraining-exog-note")).to_have_text(
+            "Data set version 1 was stored without drivers; upload a file to name some."
+        )
         page.get_by_label("I understand").check()
         stored = requests.get(url + "/api/historical", timeout=30).json()["data"]
         scripts = export[export["Month"] < FIRST_YEARS].groupby("Month")["Scripts"].sum()
