@@ -7,8 +7,9 @@ backtest's peak (5.6 GB, `bench/RESULTS.md`). Here a small synthetic daily panel
 validated for real (`forecasting.partitioned._validate_all`), and its partitions'
 folds, scales and profiles are copied under new series names until the catalogue
 has ``--series`` series; then the choice runs as the backtest runs it (pool, select,
-bands) while a thread samples this process's resident memory. Prints the rise over
-the memory held before the choice, and its seconds. ``--code`` runs another checkout.
+bands) while a thread samples this process's resident memory. Prints each step's rise
+over the memory held before it, then the choice's peak, its rise over the memory held
+before it and its seconds. ``--code`` runs another checkout.
 
     python bench/choice_memory.py [--series 30490] [--base 300] [--code WORKTREE]
 """
@@ -126,14 +127,31 @@ def main() -> None:
     held = psutil.Process().memory_info().rss / 1e6
     peak = Peak()
     peak.start()
-    started = time.perf_counter()
-    tuning = validated.pooled()
-    selection = select_served(tuning, scales, options, profile, False)
-    band_quantiles(selection, set(tuning), scale, H, False)
+    steps = []
+
+    def step(label: str, work):
+        """``work()``, with the rise of its own peak over what was held before it."""
+        before = peak.process.memory_info().rss / 1e6
+        peak.peak, started = before, time.perf_counter()
+        out = work()
+        steps.append({"step": label, "held before, MB": f"{before:,.0f}",
+                      "rise, MB": f"{peak.peak - before:,.0f}",
+                      "s": f"{time.perf_counter() - started:.1f}"})  # fmt: skip
+        return out
+
+    top, started = 0.0, time.perf_counter()
+    tuning = step("pool the partitions' folds", validated.pooled)
+    top = max(top, peak.peak)
+    selection = step("select", lambda: select_served(tuning, scales, options, profile, False))
+    top = max(top, peak.peak)
+    step("band quantiles", lambda: band_quantiles(selection, set(tuning), scale, H, False))
+    top = max(top, peak.peak)
     seconds = time.perf_counter() - started
     peak.done = True
     peak.join()
+    peak.peak = top
     served = selection.choice.value_counts()
+    print_table(steps)
     print_table(
         [
             {
