@@ -102,16 +102,20 @@ class ServingModel:
         return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
 
     def driver_free(self, series: list[str]) -> pd.Series:
-        """Those of ``series`` whose served forecast reads no driver, with what serves
-        them (no member of it reads one): a plan does not move their forecasts."""
+        """Those of ``series`` that a plan cannot move, with what serves them: what serves
+        them with a plan reads no driver (no member of it reads one) and is what serves
+        them without one. Where the two differ, a plan switches the series from one to
+        the other, drivers or not."""
         served = self.choice.reindex(series).dropna()
+        unplanned = self.unplanned if self.spec.exog and self.unplanned is not None else None
+        same = served == (unplanned.reindex(served.index) if unplanned is not None else served)
         reads = {
             cand: any(
                 m in self.fitted and self.fitted[m].uses_exog for m in self.members.get(cand, [])
             )
             for cand in set(served)
         }
-        return served[~served.map(reads).astype(bool)]
+        return served[~served.map(reads).astype(bool) & same]
 
     def sum_forecast(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Per period, the sum of per-series forecast ``rows`` with bands of the sum's own

@@ -370,9 +370,13 @@ def test_the_forecast_page_says_when_what_serves_reads_no_driver(driver_client):
     ids = serving.series
     assert serving.choice.iloc[0] == "linear_trend"  # it reads the spend
     assert serving.driver_free(ids).empty
-    deaf = replace(serving, choice=pd.Series("seasonal_naive", index=serving.choice.index))
+    naive = pd.Series("seasonal_naive", index=serving.choice.index)
+    deaf = replace(serving, choice=naive, unplanned=naive)
     free = deaf.driver_free(ids)
     assert free.to_dict() == dict.fromkeys(ids, "seasonal_naive")
+    # a plan that switches a series to another driver-free choice does move it
+    switched = replace(deaf, unplanned=pd.Series("naive", index=serving.choice.index))
+    assert switched.driver_free(ids).empty
     assert _driver_free_note(free, 1) == (
         "What serves this series (seasonal_naive) reads no driver: the plan does not change "
         "this forecast. Pick a model that reads them to see a plan's effect."
