@@ -15,10 +15,14 @@ from pipeline.formatting import counted
 def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     mapping = report["detected"]["mapping"]
     r = report["cleaning"]
+    outcomes = report.get("outcomes") or {}
+    possible = ", ".join(
+        f"{d} (an outcome of the sales)" if d in outcomes else d for d in mapping["drivers"]
+    )
     items = [
         f"Date column: {mapping['date']}; sales column: {mapping['target']}; series ids: "
         f"{', '.join(mapping['ids']) or 'none (one series)'}.",
-        f"Possible drivers: {', '.join(mapping['drivers']) or 'none'}; attributes: "
+        f"Possible drivers: {possible or 'none'}; attributes: "
         f"{', '.join(mapping['attributes']) or 'none'}.",
         f"{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} to "
         f"{r['end']}; holidays of {report.get('country') or 'no country'}.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -210,6 +212,10 @@ def test_a_revenue_column_is_an_outcome_never_tried_and_named_anyway_is_flagged(
     assert set(data.outcomes) == {"revenue"}
     assert data.drivers_left_out["revenue"].startswith("zero whenever nothing sold")
     assert outcome_of_sales(data.frame, "sell_price") is None
+    from dashapp.upload_views import report_card
+
+    report = json.loads(json.dumps(data.validation_report(), default=str))  # as the page has it
+    assert "revenue (an outcome of the sales)" in str(report_card(report, data.notes(), "x.csv"))
     named = prepare(raw, ReadingOptions(ids=["item"], exog=["revenue"]), horizon=28)
     assert named.spec.exog == ("revenue",)  # the user's word stands, and is questioned
     assert "revenue is used as you named it, but it looks like an outcome" in (
