@@ -57,15 +57,15 @@ def _forecast(selector, horizon, model, plan, on_file):
         own = _edited_plan(reads, scope, int(horizon), plan, on_file)
     request = ForecastRequest(int(horizon), model=model, plan=own)
     result = serving.forecast(reads, request, scope)
-    model_served = reads.serving_run().serving
-    fitted = model_served.fitted
+    serving_model = reads.serving_run().serving
+    fitted = serving_model.fitted
     if model is not None and model in fitted and not fitted[model].uses_exog:
         note = f"{model} does not read the drivers: the plan does not change this forecast."
         return result, scope.label, note
     note = _plan_note(result.answer.plan, int(horizon))
     if model is None and note is not None:
         ids = list(pd.unique(result.rows["unique_id"]))
-        note = _driver_free_note(model_served.driver_free(ids), len(ids)) or note
+        note = _driver_free_note(serving_model.driver_free(ids), len(ids)) or note
     return result, scope.label, note
 
 

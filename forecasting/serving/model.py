@@ -110,9 +110,7 @@ class ServingModel:
         unplanned = self.unplanned if self.spec.exog and self.unplanned is not None else None
         same = served == (unplanned.reindex(served.index) if unplanned is not None else served)
         reads = {
-            cand: any(
-                m in self.fitted and self.fitted[m].uses_exog for m in self.members.get(cand, [])
-            )
+            cand: any(m in self.fitted and self._needs_plan(m) for m in self.members.get(cand, []))
             for cand in set(served)
         }
         return served[~served.map(reads).astype(bool) & same]
