@@ -45,6 +45,23 @@ class ArtifactStore:
             raise
         return final
 
+    def replace(self, run_id: int, name: str, obj: Any) -> None:
+        """Write one object of a published run again (a later step learned more about it):
+        the new file is renamed over the old one, so a reader sees one or the other."""
+        final = self.path(run_id) / f"{_safe(name)}.joblib"
+        if not final.is_file():
+            raise FileNotFoundError(f"Run {run_id} has no stored {name!r} to replace at {final}.")
+        handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=final.parent)
+        os.close(handle)
+        try:
+            joblib.dump(obj, temp)
+            with open(temp, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(temp, final)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
     def load(self, run_id: int, name: str) -> Any:
         target = self.path(run_id) / f"{_safe(name)}.joblib"
         if not target.is_file():

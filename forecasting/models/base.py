@@ -5,11 +5,14 @@ template-method pattern). Per-series models derive from ``LocalForecaster``
 and write ``_fit_one``/``_predict_one``; a series whose fit fails falls back
 to the seasonal-naive forecast with a warning instead of failing the run.
 
-Every forecast passes a sanity guard: a series whose forecast is non-finite or
-leaves its history's range by more than ``DIVERGENCE_FACTOR`` times that range
-is replaced, for that series only, by the next step of the ladder (seasonal
-naive, or the level of a series shorter than a season) and flagged. One
-unstable fit can then never put 5e21 in front of a user.
+Every forecast passes a sanity guard: from the first period where a series'
+forecast is non-finite or leaves its history's range by more than
+``DIVERGENCE_FACTOR`` times that range, that series is forecast by the next step
+of the ladder (seasonal naive, or the level of a series shorter than a season)
+and flagged. One unstable fit can then never put 5e21 in front of a user. The
+guard looks no further back than the period it replaces, so a forecast of ``h``
+periods is the first ``h`` of any longer one: the year ahead a run stores and
+the 28 days a page asks for never disagree on the days they share.
 
 ``predict`` changes nothing in the model (as in scikit-learn and statsforecast):
 what it replaced comes back with the forecast, in ``attrs["diverged"]`` (series
@@ -158,9 +161,10 @@ class Forecaster(Parameters):
         yhat = np.asarray(self._predict(grid, failed), dtype=float)
         if yhat.shape != (len(grid),):
             raise RuntimeError(f"{self.name} returned {yhat.shape} values for {len(grid)} rows.")
-        yhat, diverged = self._guard(grid["unique_id"], yhat)
+        # sales never below zero: a trend that falls there is floored, not diverged
         floor = np.where(self.nonnegative_.reindex(grid["unique_id"]).to_numpy(), 0.0, -np.inf)
-        grid["yhat"] = np.maximum(yhat, floor)
+        yhat, diverged = self._guard(grid, np.maximum(yhat, floor))
+        grid["yhat"] = yhat
         out = grid[["unique_id", "ds", "yhat"]]
         out.attrs = {"diverged": diverged, "fallbacks": {**self.fallbacks_, **failed}}
         return out
@@ -183,9 +187,10 @@ class Forecaster(Parameters):
         """The periods of a series a fit reads (a model that caps its history reads fewer)."""
         return periods
 
-    def _guard(self, ids: pd.Series, yhat: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
-        """Replace the forecast of every series that diverged (see the module docstring);
-        the replaced series, with why."""
+    def _guard(self, grid: pd.DataFrame, yhat: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
+        """Replace every series' forecast from the first period it diverged (see the module
+        docstring); the replaced series, with why."""
+        ids = grid["unique_id"]
         bounds = self.bounds_.reindex(ids).to_numpy()
         low, high = bounds[:, 0], bounds[:, 1]
         span = np.maximum(high - low, np.maximum(np.abs(high), 1.0) * (high == low))
@@ -194,25 +199,27 @@ class Forecaster(Parameters):
             outside |= yhat > high + DIVERGENCE_FACTOR * span
         if not outside.any():
             return yhat, {}
-        yhat = yhat.copy()
-        diverged: dict[str, str] = {}
-        bad = ids.to_numpy()[outside]
+        # the grid holds every series' h periods in order, one series after the other
+        h = len(grid) // ids.nunique()
+        replaced = np.maximum.accumulate(outside.reshape(-1, h), axis=1)
+        out = yhat.reshape(-1, h).copy()
+        series = ids.to_numpy()[::h]
+        dates = grid["ds"].to_numpy().reshape(-1, h)
         m = self.spec_.season_length
-        for uid in pd.unique(bad):
-            rows = (ids == uid).to_numpy()
-            values = yhat[rows]
-            finite = values[np.isfinite(values)]
-            worst = "non-finite"
-            if len(finite) == len(values):
-                worst = f"{finite[np.abs(finite).argmax()]:.3g}"
+        diverged: dict[str, str] = {}
+        for row in np.flatnonzero(replaced[:, -1]):
+            uid, first = series[row], int(replaced[row].argmax())
+            value = out[row, first]
+            worst = f"{value:.3g}" if np.isfinite(value) else "non-finite"
             diverged[uid] = (
-                f"forecast {worst} is outside {DIVERGENCE_FACTOR:g}x the history's range "
+                f"forecast {worst} on {pd.Timestamp(dates[row, first]).date()} is outside "
+                f"{DIVERGENCE_FACTOR:g}x the history's range "
                 f"[{self.bounds_.at[uid, 'min']:.3g}, {self.bounds_.at[uid, 'max']:.3g}]; "
-                "replaced by seasonal naive"
+                "replaced by seasonal naive from there"
             )
             log.warning("%s diverged on series %s; using seasonal naive", self.name, uid)
-            yhat[rows] = seasonal_naive_values(self.tails_[uid], int(rows.sum()), m)
-        return yhat, diverged
+            out[row, first:] = seasonal_naive_values(self.tails_[uid], h, m)[first:]
+        return out.reshape(-1), diverged
 
     def _fit(self, df: pd.DataFrame) -> None:
         raise NotImplementedError

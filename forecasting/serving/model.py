@@ -146,8 +146,10 @@ class ServingModel:
         model: str | None = None,
         series: list[str] | None = None,
     ) -> pd.DataFrame:
-        """``unique_id, ds, yhat, lo80, hi80, lo95, hi95, model`` for ``h`` periods."""
-        served, _ = self.forecast_with_members(h, future, model, series)
+        """``unique_id, ds, yhat, lo80, hi80, lo95, hi95, model`` for ``h`` periods; its
+        ``attrs["diverged"]`` holds, per model, the series it replaced."""
+        served, wide = self.forecast_with_members(h, future, model, series)
+        served.attrs = dict(wide.attrs)
         return served
 
     def forecast_with_members(

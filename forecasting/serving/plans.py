@@ -182,7 +182,9 @@ def forecast_with_plan(
     future = use.rows.loc[use.rows["planned"], ["unique_id", "ds", *drivers]]
     rows = serving.forecast(h, future if len(future) else None, model=model, series=series)
     values = use.rows[["unique_id", "ds", *drivers]]
-    return rows.merge(values, on=["unique_id", "ds"], how="left"), use
+    out = rows.merge(values, on=["unique_id", "ds"], how="left")
+    out.attrs = dict(rows.attrs)
+    return out, use
 
 
 def _without_split(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,9 @@ class ForecastAnswer:
     plan: PlanUse | None
     #: "stored" (the run's stored forecast) or "model" (forecast on request)
     source: str
+    #: per model, the series whose forecast diverged and was replaced, and why (a model's
+    #: forecast on request only: the stored one's are in its run's series table)
+    diverged: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def planned_periods(self) -> int:
@@ -146,11 +149,13 @@ def answer(
             rows = rows.merge(use.rows, on=["unique_id", "ds"], how="left")
         return ForecastAnswer(_flag(rows, serving), use, "stored")
     rows, use = forecast_with_plan(serving, h, plan, model, series)
+    diverged = rows.attrs.get("diverged", {})
     if request.served and request.plan is None and not request.drivers:
         rows = reconciled(rows, serving)
     if use is not None:
         use = _first_periods(use, h, series)
-    return ForecastAnswer(_flag(rows, serving), use if serving.spec.exog else None, "model")
+    use = use if serving.spec.exog else None
+    return ForecastAnswer(_flag(rows, serving), use, "model", diverged)
 
 
 def reconciled(rows: pd.DataFrame, serving: ServingModel) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
-from pipeline.trained import Trained
+from pipeline.trained import Trained, mark_diverged
 from storage import run_rows
 from storage.datasets import plain
 from storage.results import save_model_results
@@ -175,13 +175,7 @@ def _why(outcome) -> list[dict]:
 
 def serving_series(serving: ServingModel, diverged: dict[str, dict[str, str]]) -> pd.DataFrame:
     """Per series: ladder step, demand class, what serves it and which models diverged on it."""
-    table = serving.series_table()
-    models_by_series: dict[str, list[str]] = {}
-    for model, series in diverged.items():
-        for uid in series:
-            models_by_series.setdefault(uid, []).append(model)
-    table["diverged"] = table["unique_id"].map(lambda u: ", ".join(models_by_series.get(u, [])))
-    return table
+    return mark_diverged(serving.series_table(), diverged)
 
 
 def _log_effects(ctx: RunContext, effects: pd.DataFrame, df: pd.DataFrame, spec) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 
 import numpy as np
@@ -15,10 +16,18 @@ from forecasting.models import MODELS
 from forecasting.models.base import DIVERGENCE_FACTOR
 from forecasting.models.local import LocalForecaster
 from forecasting.workflow import TrainOptions, backtest, train_and_forecast
+from pipeline.context import RunContext
+from pipeline.steps.forecast import forecast
+from pipeline.steps.train import serving_series
+from pipeline.trained import Trained
+from storage import run_rows
+from storage.database import Database
+from storage.settings import Settings
 from tests.support.files import launch_and_never_sold
 from tests.support.frames import make_frame, spec_for
 
 H = 7
+log = logging.getLogger(__name__)
 QUICK = TrainOptions(models=("linear_trend", "xgboost", "ets", "theta"), n_windows=2)
 
 
@@ -171,6 +180,75 @@ def test_a_diverged_forecast_is_replaced_and_flagged():
     np.testing.assert_allclose(pred[pred.unique_id == "s1"]["yhat"], s1[-7:])  # seasonal naive
     assert pred[pred.unique_id == "s0"]["yhat"].max() < 1e3
     assert not model.fallbacks_ and not pred.attrs["fallbacks"]  # the forecast went wrong
+
+
+class _Trend(LocalForecaster):
+    """A per-series model with a steep trend (half the history's range a day)."""
+
+    name = "trend"
+    uses_exog = False
+    slope = 0.5
+
+    def _fit_one(self, y, X, ds):
+        return float(y[-1]), self.slope * float(y.max() - y.min())
+
+    def _predict_one(self, state, X, ds):
+        last, step = state
+        return last + step * np.arange(1, len(ds) + 1)
+
+
+def test_every_horizon_gets_the_same_first_periods_from_the_guard():
+    """A year ahead (what a run stores) and a week (what a page asks for) agree on the
+    days they share: a trend that leaves the range late is replaced from there on only."""
+    df = make_frame(n_series=2, periods=90, seed=3)
+    model = _Trend().fit(df, spec_for(country=None))
+    week, year = model.predict(H), model.predict(365)
+    assert not week.attrs["diverged"]  # 7 half-ranges up: within 10x the range
+    assert set(year.attrs["diverged"]) == {"s0", "s1"}
+    assert "replaced by seasonal naive from there" in year.attrs["diverged"]["s0"]
+    for uid in ("s0", "s1"):
+        ahead = year.loc[year.unique_id == uid, "yhat"].to_numpy()
+        np.testing.assert_allclose(ahead[:H], week.loc[week.unique_id == uid, "yhat"])
+        y = df.loc[df.unique_id == uid, "y"].to_numpy()
+        top = y.max() + DIVERGENCE_FACTOR * (y.max() - y.min())
+        first = int(np.argmax(np.diff(ahead) < 0)) + 1  # where the trend stops
+        assert first > H and ahead[first - 1] <= top  # the trend is kept while in range
+        np.testing.assert_allclose(ahead[first:], np.resize(y[-7:], 365)[first:])
+
+
+class _Falling(_Trend):
+    slope = -0.5
+
+
+def test_a_trend_falling_to_zero_on_sales_is_not_divergence():
+    """Sales never go below zero: a trend that falls there is floored, not replaced."""
+    df = make_frame(n_series=1, periods=90, seed=3)
+    model = _Falling().fit(df, spec_for(country=None))
+    year = model.predict(365)
+    assert not year.attrs["diverged"]
+    assert year["yhat"].iloc[-1] == 0.0 and year["yhat"].iloc[0] > 0
+
+
+def test_a_run_names_what_its_stored_year_replaced_in_the_series_table(monkeypatch, tmp_path):
+    """The stored forecast runs a year ahead, past what validation saw: a model it
+    replaced there is named in the run's series table, not in its log only."""
+    monkeypatch.setitem(MODELS, "trend", _Trend)
+    df = make_frame(n_series=2, periods=120, seed=3)
+    spec = spec_for(country=None)
+    outcome = train_and_forecast(
+        df, spec, H, TrainOptions(models=("trend",), n_windows=2, always=())
+    )
+    assert not outcome.diverged()  # within range over the validated week
+    db = Database(f"sqlite:///{tmp_path / 'runs.db'}")
+    db.migrate()
+    ctx = RunContext(db, Settings(data_dir=tmp_path), run_rows.create_run(db, "run", {}), log)
+    ctx.artifacts.save(ctx.run_id, {"series": serving_series(outcome.serving, {})})
+    trained = Trained(1, df, spec, H, outcome.serving, None, df)
+    stored = forecast(ctx, trained)
+    table = ctx.artifacts.load(ctx.run_id, "series")
+    assert table.set_index("unique_id")["diverged"].to_dict() == {"s0": "trend", "s1": "trend"}
+    week = outcome.serving.forecast(H)  # what a page asks for: the stored year's first week
+    np.testing.assert_allclose(stored.groupby("unique_id").head(H)["yhat"], week["yhat"])
 
 
 def test_diverged_models_are_reported_by_the_workflow(monkeypatch):
