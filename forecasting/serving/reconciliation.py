@@ -11,9 +11,10 @@ level (each series, the total, every group) with each fold's weights estimated
 on the other folds' errors; otherwise bottom-up serves.
 
 Only the validated series are reconciled (the others keep their rule or short-
-history forecast and are added to the sums as they are), and only the served
-forecast under the data set's plan: a what-if or another model's forecast is the
-sum of its series as they come.
+history forecast and are added to the sums as they are). Each series' adjustment
+is worked out under the data set's plan and kept: a what-if of the served forecast
+adds the same adjustment (what a plan moves is what its drivers move), and another
+model's forecast is the sum of its series as they come.
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ def answer(
         return ForecastAnswer(_flag(rows, serving), use, "stored")
     rows, use = forecast_with_plan(serving, h, plan, model, series)
     diverged = rows.attrs.get("diverged", {})
-    if request.served and request.plan is None and not request.drivers:
+    if request.served:  # a plan's effect is the drivers', not the loss of the adjustment
         rows = reconciled(rows, serving)
     if use is not None:
         use = _first_periods(use, h, series)
@@ -161,7 +161,9 @@ def answer(
 def reconciled(rows: pd.DataFrame, serving: ServingModel) -> pd.DataFrame:
     """The served forecast moved by the run's reconciliation where MinT won on validation
     (``forecasting.serving.reconciliation``): each series' adjustment added to its
-    forecast and bands (a series that never goes below zero stays at or above it)."""
+    forecast and bands (a series that never goes below zero stays at or above it). A
+    what-if keeps the adjustment made under the file's plan, so that what a plan moves
+    is what its drivers move."""
     coherence = serving.coherence
     if coherence is None or coherence.delta is None or rows.empty:
         return rows

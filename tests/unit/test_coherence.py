@@ -91,26 +91,34 @@ def test_one_fold_or_one_series_is_bottom_up_and_says_why():
                                             12, "MS").note  # fmt: skip
 
 
-def test_a_reconciled_run_answers_with_its_adjustment_and_a_what_if_without():
+def test_a_reconciled_run_answers_with_its_adjustment_a_what_if_too():
+    """What a plan moves is what its drivers move: a what-if keeps the adjustment (before,
+    a plan dropped it, and moved a total whose series read no driver)."""
     from dataclasses import replace
 
-    from forecasting.data.dataset import prepare
     from forecasting.serving.coherence import Coherence
     from forecasting.serving.requests import ForecastRequest, answer
     from forecasting.workflow import TrainOptions, train_and_forecast
-    from tests.support.files import monthly_store_items
+    from tests.support.frames import make_frame, spec_for
 
-    data = prepare(monthly_store_items().to_csv(index=False).encode(), horizon=6)
-    serving = train_and_forecast(data.frame, data.spec, 6, TrainOptions(models=("ets",))).serving
-    base = answer(serving, ForecastRequest(6)).rows
+    df = make_frame(n_series=3, periods=150, exog=True)
+    options = TrainOptions(models=("ets", "linear_trend"), n_windows=2)
+    bottom_up = train_and_forecast(df, spec_for(exog=("promo",)), 6, options).serving
+    base = answer(bottom_up, ForecastRequest(6)).rows
     delta = base[["unique_id", "ds"]].assign(delta=np.arange(len(base), dtype=float))
-    serving = replace(serving, coherence=Coherence(MINT, delta=delta))
+    serving = replace(bottom_up, coherence=Coherence(MINT, delta=delta))
     moved = answer(serving, ForecastRequest(6)).rows
     shift = moved["yhat"] - base["yhat"]
     assert np.allclose(shift, np.maximum(base["yhat"] + delta["delta"], 0) - base["yhat"])
     assert np.allclose(moved["hi80"] - moved["lo80"], base["hi80"] - base["lo80"])
+    for asked in ({"promo": 1.0}, {"promo": 0.0}):
+        plain = answer(bottom_up, ForecastRequest(6, drivers=asked)).rows
+        what_if = answer(serving, ForecastRequest(6, drivers=asked)).rows
+        assert np.allclose(what_if["yhat"], np.maximum(plain["yhat"] + delta["delta"], 0))
     other = answer(serving, ForecastRequest(6, model="ets")).rows
-    assert np.allclose(other["yhat"], base["yhat"])  # one model asked: as it forecasts
+    assert np.allclose(
+        other["yhat"], answer(bottom_up, ForecastRequest(6, model="ets")).rows["yhat"]
+    )
 
 
 def test_a_code_and_its_description_are_one_level_of_totals():
