@@ -123,6 +123,29 @@ def driver_choices(pending):
     )
 
 
+@callback(
+    Output("retraining-exog-ticked", "children"),
+    Input("retraining-exog", "value"),
+    State("retraining-pending", "data"),
+)
+def ticked_drivers(ticked, pending):
+    """What the ticks do to the report's driver line: the report describes the file as
+    read, so "not tried" stays there after a tick (a stranger thought the tick ignored)."""
+    if not ticked or not pending:
+        return ""
+    text = (
+        f"Ticked, so used as you name them whatever the report above says of the file "
+        f"alone: {', '.join(ticked)}."
+    )
+    outcomes = [d for d in ticked if d in (pending.get("outcomes") or {})]
+    if outcomes:
+        text += (
+            f" {', '.join(outcomes)} looks like an outcome of the sales: a model that reads "
+            "it forecasts the sales from themselves."
+        )
+    return text
+
+
 def _stored_drivers() -> str:
     """With no upload waiting, the drivers Start trains the stored version with (a stranger
     found the tick boxes gone and could not tell whether the ones named still held)."""

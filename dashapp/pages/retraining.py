@@ -129,6 +129,7 @@ def layout(**_):
                                 id="retraining-exog-note",
                                 className="small text-muted",
                             ),
+                            html.Div(id="retraining-exog-ticked", className="small"),
                         ],
                         md=6,
                     ),

@@ -5,6 +5,8 @@ as it is; a refused file leaves Start waiting."""
 
 from __future__ import annotations
 
+import re
+
 import requests
 from playwright.sync_api import expect
 
@@ -50,6 +52,13 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(card).to_contain_text("filled (zero)")
         expect(question).to_have_count(0)
         expect(card).to_contain_text("Cost not tried (no values past the last sale")
+        cost = page.locator("#retraining-exog").get_by_label(re.compile("^Cost"))
+        ticked = page.locator("#retraining-exog-ticked")
+        cost.check()  # the report still says "not tried": the line under the ticks answers
+        expect(ticked).to_contain_text("used as you name them whatever the report above")
+        expect(ticked).to_contain_text("file alone: Cost.")
+        cost.uncheck()
+        expect(ticked).to_have_text("")
         start = page.locator("#retraining-start")
         expect(start).to_be_enabled()
         expect(start).to_have_text("Start training on the uploaded file")
