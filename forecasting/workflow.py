@@ -311,9 +311,13 @@ class BacktestReport:
             out = {m: round(float(v), 4) for m, v in table.items() if pd.notna(v)}
             return out | {f"coverage{k}": round(v, 4) for k, v in cov.items()}
 
+        serving = self.outcome.serving
+        series = list(serving.choice.index)
         return {
             "with_plan": scores(SERVED, self.coverage),
             "without_plan": scores(SERVED_WITHOUT_PLAN, self.coverage_without_plan),
+            # where none, the two are one forecast: no "perfect plan" to speak of
+            "series_a_plan_moves": len(series) - len(serving.driver_free(series)),
         }
 
     def to_json(self, dataset: dict, h: int) -> dict:

@@ -180,6 +180,13 @@ def time_left(seconds: float | None) -> str:
     return f"about {seconds / 3600:.1f} h left"
 
 
+#: where the models chosen for every series read no driver
+NO_PLAN_MOVES = (
+    "No served forecast reads a driver (validation chose models without them), so a plan "
+    "changes nothing."
+)
+
+
 def describe_holdout(metrics: dict | None) -> str | None:
     """Where drivers serve, the held-out scores with their true values and without a
     plan, in one sentence (None without drivers)."""
@@ -190,6 +197,8 @@ def describe_holdout(metrics: dict | None) -> str | None:
     def part(scores: dict) -> str:
         return f"MASE {scores.get('mase', math.nan):.3f}, WAPE {scores.get('wape', math.nan):.1f}%"
 
+    if holdout.get("series_a_plan_moves") == 0:
+        return f"Held out: {part(holdout['without_plan'])}. {NO_PLAN_MOVES}"
     return (
         f"Held out with the drivers' true values (what a perfect plan gives): "
         f"{part(holdout['with_plan'])}; without a plan (what serves past it): "
@@ -204,6 +213,8 @@ def without_plan(metrics: dict | None) -> str | None:
     if not holdout:
         return None
     scores = holdout["without_plan"]
+    if holdout.get("series_a_plan_moves") == 0:
+        return NO_PLAN_MOVES
     return (
         f"Those use the drivers' true values (a perfect plan); without a plan (what serves "
         f"past it): MASE {scores.get('mase', math.nan):.3f}, "

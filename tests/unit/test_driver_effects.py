@@ -111,6 +111,21 @@ def test_a_blank_what_if_driver_gives_the_driver_free_forecast(trained):
     assert not set(blank["model"]) & {"xgboost", "linear_trend"}
 
 
+def test_a_named_driver_no_served_forecast_reads_is_not_called_a_perfect_plan():
+    """Drivers named, yet the models chosen read none: the held-out report says a plan
+    changes nothing instead of comparing a "perfect plan" with none (a stranger's find)."""
+    from pipeline.formatting import describe_holdout
+    from tests.support.frames import make_frame, spec_for
+
+    df = make_frame(n_series=3, periods=150, exog=True, seed=2)
+    options = TrainOptions(n_windows=2, models=("ets", "theta"), drivers="all")
+    holdout = backtest(df, spec_for(exog=("promo",)), H, options).holdout()
+    assert holdout["series_a_plan_moves"] == 0
+    assert holdout["with_plan"] == holdout["without_plan"]
+    said = describe_holdout({"holdout": holdout})
+    assert "a plan changes nothing" in said and "perfect plan" not in said
+
+
 def test_a_price_typed_as_it_stands_changes_nothing_a_blank_promotion_is_off(trained):
     last = trained.driver_tail.groupby("unique_id")["price"].last()
     uid = trained.series[0]
@@ -131,6 +146,7 @@ def test_the_held_out_scores_with_and_without_the_plan_are_both_reported(panel):
         assert {"mase", "rmsse", "wape", "coverage80", "coverage95"} <= set(holdout[key])
     # the prices and the display explain much: knowing them must show in the score
     assert holdout["with_plan"]["mase"] < 0.85 * holdout["without_plan"]["mase"]
+    assert 0 < holdout["series_a_plan_moves"] <= df["unique_id"].nunique()
     assert report.to_json({}, H)["holdout"] == holdout
     beyond = report.outcome.selection.beyond_plan
     assert not {m for c in set(beyond.choice) for m in beyond.members.get(c, [c])} & {

@@ -211,7 +211,7 @@ def test_a_plan_cell_reads_a_decimal_comma_and_says_what_it_cannot_read():
 
 
 def test_the_overview_says_the_held_out_scores_without_a_plan_once():
-    from pipeline.formatting import without_plan
+    from pipeline.formatting import describe_holdout, without_plan
 
     metrics = {"mase": 0.512, "wape": 8.3,
                "holdout": {"with_plan": {"mase": 0.512, "wape": 8.3},
@@ -222,6 +222,12 @@ def test_the_overview_says_the_held_out_scores_without_a_plan_once():
         "past it): MASE 0.734, WAPE 12.1%."
     )
     assert "0.512" not in said and without_plan({"mase": 0.5}) is None
+    metrics["holdout"]["series_a_plan_moves"] = 0  # what serves reads no driver
+    assert without_plan(metrics) == (
+        "No served forecast reads a driver (validation chose models without them), so a plan "
+        "changes nothing."
+    )
+    assert "perfect plan" not in describe_holdout(metrics)
 
 
 def test_the_runs_table_says_times_as_the_status_line_does():
