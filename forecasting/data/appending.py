@@ -46,6 +46,9 @@ class Previous:
     #: every column of the file the version was read from (empty for versions stored
     #: before the mapping kept them)
     columns: list[str] = field(default_factory=list)
+    #: whether its drivers were named by the user (else tried; False for versions stored
+    #: before it was kept)
+    drivers_named: bool = False
 
     @classmethod
     def of(cls, dataset_id: int, info: dict, frame: pd.DataFrame, plan) -> Previous:
@@ -70,6 +73,7 @@ class Previous:
             wide=bool(mapping.get("wide")),
             attributes=list(info.get("attributes") or []),
             columns=list(mapping.get("columns") or []),
+            drivers_named=bool(detected.get("drivers_named")),
         )
 
 
@@ -210,7 +214,7 @@ def append_actuals(
         merged,
         reading,
         limits=limits,
-        named=False,
+        named=previous.drivers_named,  # named drivers stay named, as the user said
         known_ahead=True,  # the stored version's drivers were known ahead when stored
     )
     if data.spec.freq.alias != previous.freq_alias:

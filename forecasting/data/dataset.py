@@ -74,6 +74,8 @@ class Dataset:
                 **self.loaded.describe(),
                 "prices": list(self.spec.prices),
                 "promotions": list(self.spec.promotions),
+                # an append reads its drivers as this version did: named stay named
+                "drivers_named": self.drivers_named,
             },
             "cleaning": self.cleaned.report.to_dict(),
             "exog": list(self.spec.exog),

@@ -8,6 +8,7 @@ import pytest
 
 from forecasting.data.appending import Previous, append_actuals
 from forecasting.data.dataset import prepare
+from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from tests.support.files import monthly_store_items
 
@@ -18,9 +19,9 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def _stored(frame: pd.DataFrame, version: int = 1) -> Previous:
-    """What storage would hand back for ``frame`` uploaded whole."""
-    data = prepare(_csv(frame), horizon=None)
+def _stored(frame: pd.DataFrame, version: int = 1, exog: tuple[str, ...] = ()) -> Previous:
+    """What storage would hand back for ``frame`` uploaded whole (``exog``: drivers named)."""
+    data = prepare(_csv(frame), ReadingOptions(exog=exog), horizon=None)
     report = data.validation_report()
     info = {
         "mapping": report["detected"],
@@ -83,6 +84,23 @@ def test_the_stored_plan_stays_for_the_periods_still_ahead():
     appended = append_actuals(previous, _csv(history[36:]))
     kept = appended.dataset.plan
     assert kept is not None and list(kept["ds"]) == list(plan["week"])  # all still ahead
+
+
+def test_drivers_named_when_stored_stay_named_on_an_append():
+    """A version stored with named drivers is appended with them named: the report does
+    not call them "tried", and one that looks like an outcome is not dropped."""
+    dates = pd.date_range("2024-01-01", periods=40, freq="W-MON")
+    units = pd.Series(range(10, 50), dtype=float)
+    history = pd.DataFrame({"week": dates, "units": units, "price": [2.0, 2.2] * 20})
+    history["spend"] = history["units"] * history["price"]  # an outcome, named anyway
+    previous = _stored(history[:36], exog=("price", "spend"))
+    assert previous.drivers_named
+    appended = append_actuals(previous, _csv(history[36:]))
+    assert appended.dataset.spec.exog == ("price", "spend")
+    said = appended.dataset.describe_drivers()
+    assert "(named, all used)" in said and "tried" not in said
+    plain = append_actuals(_stored(history[:36]), _csv(history[36:]))
+    assert not plain.dataset.drivers_named  # drivers the file planned are still only tried
 
 
 def test_refusals_say_what_is_wrong(monthly):
