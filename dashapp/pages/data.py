@@ -180,6 +180,21 @@ def _effects_section(reads, dataset_id: int):
         return None
     table = reports.driver_effects(reads)
     rows = [r for r in table["groups"] if r["effect"] is not None]
+    if not rows:  # an empty table said nothing to a stranger
+        named = ", ".join(n for n in spec.exog if spec.role(n) != "other")
+        return html.Div(
+            [
+                html.H5("Prices and promotions"),
+                html.P(
+                    f"No served forecast uses {named}: validation chose models without "
+                    "them for every series, so the forecasts do not move with a price or a "
+                    "promotion. On the Forecast page, a model that reads them shows what "
+                    "it would do.",
+                    id="data-effects-none",
+                ),
+            ],
+            className="mb-4",
+        )
     return html.Div(
         [
             html.H5("Prices and promotions"),

@@ -83,3 +83,26 @@ def test_many_series_in_one_call_equal_the_answers_one_by_one(planned_client):
         assert used == {2.0} or (
             len(used) == 1 and f["series"] in said and f"forecast at {used.pop():g}" in said
         ), (f["series"], used, said)
+
+
+def test_the_data_page_says_so_when_no_served_forecast_uses_a_price(tmp_path):
+    """Drivers named, models chosen that read none: the page says why there are no
+    elasticities instead of showing an empty table (a stranger's find)."""
+    from dashapp.state import app_state
+
+    path, data_dir = tmp_path / "planned.csv", tmp_path / "data"
+    planned_weekly_file(path)
+    result = cli(
+        data_dir, "run", "--csv", str(path), "--horizon", str(H), "--models", "ets",
+        "--windows", "2", "--jobs", "1", "--quiet", "--no-tracking",
+        "--exog", "price", "--exog", "display",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    server = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server
+    from dashapp.pages.data import _effects_section  # a page registers with the app
+
+    with server.app_context():
+        reads = app_state().reads
+        section = str(_effects_section(reads, reads.serving_run().dataset_id))
+    assert "No served forecast uses price, display" in section
+    assert "DataTable" not in section
