@@ -19,14 +19,17 @@ def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     possible = ", ".join(
         f"{d} (an outcome of the sales)" if d in outcomes else d for d in mapping["drivers"]
     )
+    # an append's figures are the new version's, history and new actuals together
+    whole = "With the stored history: " if report.get("append") else ""
     items = [
         f"Date column: {mapping['date']}; sales column: {mapping['target']}; series ids: "
         f"{', '.join(mapping['ids']) or 'none (one series)'}.",
         f"Possible drivers: {possible or 'none'}; attributes: "
         f"{', '.join(mapping['attributes']) or 'none'}.",
-        f"{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} to "
-        f"{r['end']}; holidays of {report.get('country') or 'no country'}.",
-        f"Cleaning: {counted(r['exact_duplicates_dropped'], 'duplicate row')} dropped, "
+        f"{whole}{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} "
+        f"to {r['end']}; holidays of {report.get('country') or 'no country'}.",
+        f"Cleaning{' of the whole history' if whole else ''}: "
+        f"{counted(r['exact_duplicates_dropped'], 'duplicate row')} dropped, "
         f"{counted(r['duplicate_periods_summed'], 'same-period row')} summed, "
         f"{counted(r.get('values_filled', r['gaps_filled']), 'period')} without a value "
         f"filled ({r['gap_policy']}), "

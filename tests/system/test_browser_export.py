@@ -82,6 +82,8 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         upload.set_input_files(str(next_month))
         expect(card).to_contain_text("New actuals for data set version 1")
         expect(card).to_contain_text("12 new periods (2024-01-01 to 2024-12-01)")
+        expect(card).to_contain_text("With the stored history: ")  # not the new rows alone
+        expect(card).to_contain_text("Cleaning of the whole history: ")
         page.get_by_label("Train on an uploaded file").uncheck()
         expect(start).to_have_text("Store the file")  # what the button will do
         start.click()
