@@ -193,7 +193,7 @@ def progress_and_history() -> html.Div:
     )
 
 
-#: how long "Starting the run" shows: the progress bar moves within a few seconds
+#: how long "Starting the run" shows at most: it goes once the bar follows the run
 STARTING_NOTICE_MS = 12_000
 
 

@@ -286,6 +286,17 @@ def submit_and_follow(request):
 
 
 @callback(
+    Output("retraining-starting", "is_open"),
+    Input("retraining-log-run", "children"),
+    prevent_initial_call=True,
+)
+def started(_run_shown):
+    """The bar follows a new run: "Starting the run" has said its piece (it stayed its
+    whole 12 s while the bar already moved)."""
+    return False
+
+
+@callback(
     Output("retraining-cancel-message", "children"),
     Input("retraining-cancel", "n_clicks"),
     prevent_initial_call=True,

@@ -82,8 +82,9 @@ def test_start_training_twice_after_live_tree_forecasts_in_the_same_worker(
             deadline = time.monotonic() + 400
             while time.monotonic() < deadline:
                 value, status = _bar_and_status(page)
-                if f"Run {run_id}: running" in status:
-                    seen_running = True
+                if f"Run {run_id}: running" in status and not seen_running:
+                    seen_running = True  # the bar follows the run: the notice goes
+                    expect(page.locator("#retraining-starting")).to_be_hidden(timeout=3_000)
                     assert f"{value}%" in status, (value, status)  # one value, both places
                 if f"Run {run_id} ended" in status:
                     break
