@@ -83,7 +83,7 @@ def json_errors(status: int | None = None, hints: bool = True) -> Callable:
             try:
                 return route(*args, **kwargs)
             except RunConflict as exc:  # which run holds the slot: wait, or cancel it
-                abort(409, errors={"running_run_id": exc.running_id, "message": str(exc)})
+                abort(409, message=str(exc), running_run_id=exc.running_id)
             except QueueUnavailable as exc:  # REDIS_URL set and Redis away: nothing started
                 abort(503, message=str(exc))
             except DataError as exc:

@@ -23,14 +23,37 @@ class JsonErrorApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
+        """``detail`` is always a sentence; what a program acts on has its own field: the
+        invalid ``fields`` (per place: json, query, multipart), the ``running_run_id``."""
         data = getattr(error, "data", None) or {}
-        detail = data.get("errors") or data.get("messages") or data.get("message")
-        if detail is None:
-            detail = error.description
+        body = {"error": error.name}
+        fields = data.get("messages")  # webargs: per place, per field, the messages
+        if fields:
+            body["detail"] = "Invalid " + "; ".join(_said(fields)) + "."
+            body["fields"] = fields
+        else:
+            body["detail"] = str(data.get("message") or error.description)
+        if data.get("running_run_id") is not None:
+            body["running_run_id"] = data["running_run_id"]
         # keep what the exception says about the protocol (Allow on 405, for one)
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         headers.update(data.get("headers") or {})
-        return {"error": error.name, "detail": detail}, error.code, headers
+        return body, error.code, headers
+
+
+def _said(messages, path: str = "") -> list[str]:
+    """Validation messages as "place field: message" phrases, nested fields dotted."""
+    if isinstance(messages, dict):
+        return [
+            phrase
+            for key, value in messages.items()
+            for phrase in _said(value, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+        return [f"{path.replace('.', ' ', 1)}: {' '.join(messages)}"]
+    if isinstance(messages, list | tuple):
+        return [p for i, m in enumerate(messages) for p in _said(m, f"{path}.{i}")]
+    return [f"{path.replace('.', ' ', 1)}: {messages}"]
 
 
 CATCH_ALL = "<path:"

@@ -94,7 +94,7 @@ def test_two_simultaneous_starts_one_runs_and_the_other_gets_409(app_dir):
             assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
             started = next(a for a in answers if a.status_code == 202).json()["id"]
             refused = next(a for a in answers if a.status_code == 409).json()
-            assert refused["detail"]["running_run_id"] == started
+            assert refused["running_run_id"] == started
             requests.post(f"{url}/api/runs/{started}/cancel", timeout=30)
             assert run_ended(wait_for_run(url, started, run_ended))
 

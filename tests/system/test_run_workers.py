@@ -133,7 +133,7 @@ def test_a_run_from_the_api_executes_on_a_worker_and_a_second_start_is_409(clust
     worker = cluster.worker_of(run["id"])
     assert worker.pid in {w.pid for w in cluster.workers}  # not the web app's process tree
     second = requests.post(url + "/api/runs", json=QUICK, timeout=60)
-    assert second.status_code == 409 and second.json()["detail"]["running_run_id"] == run["id"]
+    assert second.status_code == 409 and second.json()["running_run_id"] == run["id"]
     seen = []
     done = wait_for_run(url, run["id"], lambda r: seen.append(r["progress"]) or run_ended(r))
     assert done["status"] == "succeeded" and done["production"], done

@@ -21,7 +21,15 @@ ISO_DATE = {"invalid": "Not a valid date: write it as YYYY-MM-DD, e.g. 2026-11-0
 
 class ErrorSchema(Schema):
     error = fields.String(required=True, metadata={"description": "what went wrong"})
-    detail = fields.Raw(metadata={"description": "how to fix it, or the invalid fields"})
+    detail = fields.String(required=True, metadata={"description": "what is wrong, how to fix it"})
+    fields_ = fields.Dict(
+        data_key="fields",
+        metadata={"description": "422: per place (json, query, multipart), each invalid field's "
+                  "messages"},
+    )  # fmt: skip
+    running_run_id = fields.Integer(
+        metadata={"description": "409: the run in progress that refused this one"}
+    )
 
 
 class SelectionArgs(Schema):
