@@ -17,9 +17,15 @@ class AccuracyArgs(Schema):
 class Figures(Schema):
     mase = fields.Float(allow_none=True)
     rmsse = fields.Float(allow_none=True)
-    wape = fields.Float(allow_none=True, metadata={"description": "fraction of actual volume"})
+    wape = fields.Float(
+        allow_none=True,
+        metadata={"description": "fraction of actual volume (/api/metrics: percent)"},
+    )
     bias = fields.Float(
-        allow_none=True, metadata={"description": "over-forecast, fraction of actual volume"}
+        allow_none=True,
+        metadata={
+            "description": "over-forecast, fraction of actual volume (/api/metrics: percent)"
+        },
     )
     coverage80 = fields.Float(allow_none=True)
     coverage95 = fields.Float(allow_none=True)

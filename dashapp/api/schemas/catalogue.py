@@ -54,11 +54,19 @@ class ModelRow(Schema):
     )
 
 
+#: the units of a run's scores (``/api/accuracy`` gives fractions where these are percents)
+SCORE_UNITS = (
+    "held-out scores as the run log gives them: mase and rmsse as ratios to the naive "
+    "forecasts' errors; wape, smape, mape and bias in percent (25.0 is a quarter of "
+    "the volume; /api/accuracy gives fractions); coverage80 and coverage95 as fractions"
+)
+
+
 class MetricsResponse(Schema):
     run_id = fields.Integer(allow_none=True)
     selected_model = fields.String(allow_none=True)
-    served = fields.Dict(allow_none=True)
-    baseline = fields.Dict(allow_none=True)
+    served = fields.Dict(allow_none=True, metadata={"description": SCORE_UNITS})
+    baseline = fields.Dict(allow_none=True, metadata={"description": SCORE_UNITS})
     models = fields.List(fields.Nested(ModelRow))
 
 
