@@ -11,7 +11,14 @@ from __future__ import annotations
 import pandas as pd
 
 from forecasting.data.dates import parse_dates
-from forecasting.data.mapping import DATE_HINTS, ID_HINTS, TARGET_HINTS, ColumnMapping, hint_rank
+from forecasting.data.mapping import (
+    DATE_HINTS,
+    ID_HINTS,
+    TARGET_HINTS,
+    ColumnMapping,
+    hint_rank,
+    target_rank,
+)
 from forecasting.data.numbers import BOOL_WORDS as _BOOL_WORDS
 from forecasting.data.numbers import parse_numbers
 from forecasting.data.wide import detect_wide
@@ -137,7 +144,7 @@ def _detect_target(
     named = [
         c for c in candidates if hint_rank(c, TARGET_HINTS) < 2 and hint_rank(c, ID_HINTS) == 2
     ]
-    named.sort(key=lambda c: hint_rank(c, TARGET_HINTS))
+    named.sort(key=target_rank)
     for col in named:
         if numeric.get(col, 0.0) >= 0.5:
             return col

@@ -8,6 +8,7 @@ module for them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 #: English names first, then the usual words of European exports (German, French, Spanish,
@@ -33,7 +34,20 @@ TARGET_HINTS = (
     "orders",
     "target",
     "umsatz", "absatz", "menge", "verkauf", "ventas", "venta", "ventes", "vendite",
-    "cantidad", "quantite", "omzet", "aantal",
+    "cantidad", "quantite", "omzet", "aantal", "stueck", "stk", "anzahl", "unidades", "stuks",
+    "pezzi", "pieces", "pcs", "turnover",
+)  # fmt: skip
+#: names of a count of what sold: preferred as the sales over money (a planner forecasts
+#: demand in units; an export often carries the revenue beside them)
+QUANTITY_HINTS = (
+    "units", "unit_sales", "quantity", "qty", "volume", "orders", "menge", "absatz", "stueck",
+    "stk", "anzahl", "cantidad", "unidades", "quantite", "aantal", "stuks", "pezzi",
+    "quantita", "pieces", "pcs",
+)  # fmt: skip
+#: names of money: the sales only when nothing counts the units
+MONEY_HINTS = (
+    "revenue", "amount", "umsatz", "omzet", "turnover", "spend", "value", "wert", "betrag",
+    "importe", "montant", "fatturato", "dollars", "euro",
 )  # fmt: skip
 ID_HINTS = (
     "unique_id",
@@ -61,6 +75,22 @@ ID_HINTS = (
     "filiale", "markt", "artikel", "produkt", "kategorie", "tienda", "magasin", "produit",
     "articulo", "producto", "negozio", "winkel", "customer", "kunde", "client", "cliente",
 )  # fmt: skip
+
+
+def plain_letters(text: str) -> str:
+    """Umlauts as German writes them without (Stück: stueck), other accents dropped."""
+    for letter, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(letter, plain)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def target_rank(name: str) -> tuple[int, int]:
+    """How likely a column is the sales: a count of units first, money last, then how
+    well the name matches."""
+    kind = (
+        0 if hint_rank(name, QUANTITY_HINTS) < 2 else 2 if hint_rank(name, MONEY_HINTS) < 2 else 1
+    )
+    return kind, hint_rank(name, TARGET_HINTS)
 
 
 @dataclass
@@ -103,7 +133,7 @@ class ColumnMapping:
 
 def hint_rank(name: str, hints: tuple[str, ...]) -> int:
     """0 for an exact hint, 1 for a hint inside the name, 2 for none."""
-    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    key = re.sub(r"[^a-z0-9]+", "_", plain_letters(name.lower())).strip("_")
     if key in hints:
         return 0
     parts = set(key.split("_"))

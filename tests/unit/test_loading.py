@@ -40,6 +40,20 @@ def test_semicolon_and_decimal_comma():
     assert data.frame["Preis"].tolist() == [2.5, 2.75]
 
 
+def test_units_are_the_sales_before_the_revenue_beside_them():
+    """An export with units and revenue forecasts units (a stranger's file had Stück and
+    Umsatz, and got a revenue forecast with the units taken for its outcome); revenue is
+    the sales only where nothing counts the units."""
+    days = [(f"0{d}.01.2024", shop, d + 2) for d in range(1, 8) for shop in "AB"]
+    rows = "".join(f"{day},{shop},{n},2.5,{n * 2.5}\n" for day, shop, n in days)
+    for units in ("Stück", "Stueck", "Menge", "Qty", "units_sold"):
+        data = load_csv((f"Tag,Laden,{units},Preis,Umsatz\n" + rows).encode("utf-8"))
+        assert data.mapping.target == units, units
+        assert "Umsatz" in data.mapping.drivers  # where the outcome check can find it
+    money = "".join(f"{day},{shop},2.5,{n * 2.5}\n" for day, shop, n in days)
+    assert load_csv(("Tag,Laden,Preis,Umsatz\n" + money).encode()).mapping.target == "Umsatz"
+
+
 def test_utf8_bom_and_latin1_text():
     bom = "\ufeffdate,sales\n2024-01-01,5\n2024-01-02,6\n".encode()
     data = load_csv(bom)
