@@ -15,6 +15,7 @@ from pipeline.runlog import append_line
 from pipeline.runs import status
 from pipeline.system import System
 from storage import run_reads, run_rows
+from storage.datasets import dataset_info, latest_dataset_id, sales_column
 from storage.run_rows import NotPromotable
 
 __all__ = ["NotPromotable", "promote"]
@@ -53,6 +54,23 @@ def promote(system: System, run_id: int) -> dict:
     said = f"run {run_id} serves again (promoted by hand; run {previous} served before)"
     if version:
         said += f"; MLflow {registry.REGISTERED_MODEL} version {version} is @production"
+    said += _other_sales(system, run)
     append_line(system.settings.logs_dir, run_id, said)
     log.info("%s", said)
     return status(system, run_id)
+
+
+def _other_sales(system: System, run: dict) -> str:
+    """A warning when the run forecast another column than the newest version's sales
+    (a stranger served a revenue run over unit actuals without a word)."""
+    latest = latest_dataset_id(system.db)
+    if not latest or not run.get("dataset_id") or run["dataset_id"] == latest:
+        return ""
+    was = sales_column(dataset_info(system.db, run["dataset_id"]))
+    now = sales_column(dataset_info(system.db, latest))
+    if not was or not now or was == now:
+        return ""
+    return (
+        f"; note: it forecasts {was!r}, while the newest data set version ({latest}) reads "
+        f"{now!r} as the sales"
+    )

@@ -226,3 +226,8 @@ def dataset_dict(v: DatasetVersion) -> dict:
         "parent_id": v.parent_id,
         "appended": v.appended,
     }
+
+
+def sales_column(info: dict | None) -> str | None:
+    """The column a data set version read as the sales (None: not known)."""
+    return (((info or {}).get("mapping") or {}).get("mapping") or {}).get("target")

@@ -28,9 +28,11 @@ class JsonErrorApi(Api):
         data = getattr(error, "data", None) or {}
         body = {"error": error.name}
         fields = data.get("messages")  # webargs: per place, per field, the messages
-        if fields:
+        if isinstance(fields, dict) and fields and error.code == 422:
             body["detail"] = "Invalid " + "; ".join(_said(fields)) + "."
             body["fields"] = fields
+        elif isinstance(fields, dict) and fields:  # a body that is not JSON: no field to name
+            body["detail"] = " ".join(p.split(": ", 1)[-1] + "." for p in _said(fields))
         else:
             body["detail"] = str(data.get("message") or error.description)
         if data.get("running_run_id") is not None:
@@ -50,10 +52,11 @@ def _said(messages, path: str = "") -> list[str]:
             for phrase in _said(value, f"{path}.{key}" if path else str(key))
         ]
     if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
-        return [f"{path.replace('.', ' ', 1)}: {' '.join(messages)}"]
+        said = " ".join(m.rstrip(".") + "." for m in messages).rstrip(".")
+        return [f"{path.replace('.', ' ', 1)}: {said}"]
     if isinstance(messages, list | tuple):
         return [p for i, m in enumerate(messages) for p in _said(m, f"{path}.{i}")]
-    return [f"{path.replace('.', ' ', 1)}: {messages}"]
+    return [f"{path.replace('.', ' ', 1)}: {str(messages).rstrip('.')}"]
 
 
 CATCH_ALL = "<path:"

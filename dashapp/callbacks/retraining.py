@@ -134,8 +134,9 @@ def ticked_drivers(ticked, pending):
     if not ticked or not pending:
         return ""
     text = (
-        f"Ticked, so used as you name them whatever the report above says of the file "
-        f"alone: {', '.join(ticked)}."
+        f"Ticked, so given to every model that reads drivers, whatever the report above "
+        f"says of the file alone: {', '.join(ticked)}. Validation then picks what serves "
+        "each series, with or without them."
     )
     outcomes = [d for d in ticked if d in (pending.get("outcomes") or {})]
     if outcomes:

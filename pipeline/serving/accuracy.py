@@ -27,7 +27,7 @@ from pipeline.serving.errors import NoDataSet, NoForecast
 from pipeline.serving.production import ServingCache
 from pipeline.serving.queries import Scope, history, members
 from storage import run_reads
-from storage.datasets import dataset_info, latest_dataset_id
+from storage.datasets import dataset_info, latest_dataset_id, sales_column
 from storage.results import stored_forecasts
 
 _kept: dict[tuple[int, int], tuple[Realised, dict]] = {}
@@ -59,6 +59,7 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
         if key in _kept:
             return _kept[key]
     info = dataset_info(db, latest)
+    _same_sales(run, dataset_info(db, run["dataset_id"]) if run.get("dataset_id") else None, info)
     rows = cache.dataset(latest).frame
     forecast = stored_forecasts(db, run_id, until=pd.Timestamp(info["end"]))
     first = forecast.groupby("unique_id")["ds"].min()
@@ -70,6 +71,17 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
             del _kept[old]
         _kept[key] = result
     return result
+
+
+def _same_sales(run: dict, trained_on: dict | None, newest: dict) -> None:
+    """A forecast of one column is never scored against another's actuals (a stranger's
+    revenue run was scored against units: MASE 20.9, "drift")."""
+    was, now = sales_column(trained_on), sales_column(newest)
+    if was and now and was != now:
+        raise NoForecast(
+            f"Run {run['id']} forecast {was!r}; the newest data set version "
+            f"({newest['id']}) reads {now!r} as the sales, so its actuals do not score it."
+        )
 
 
 def report(cache: ServingCache, run_id: int | None = None) -> dict:

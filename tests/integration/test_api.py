@@ -148,6 +148,7 @@ def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
     error = response.get_json()
     assert {"error", "detail"} <= set(error) <= {"error", "detail", "fields"}
     assert isinstance(error["detail"], str) and says in error["detail"]  # one shape, always
+    assert ".." not in error["detail"]
 
 
 def test_malformed_json_is_a_400(client):
@@ -155,7 +156,9 @@ def test_malformed_json_is_a_400(client):
         "/api/forecast", data="{horizon: 3", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert response.get_json()["error"] == "Bad Request"
+    said = response.get_json()
+    assert said["error"] == "Bad Request" and isinstance(said["detail"], str)
+    assert "fields" not in said  # what is wrong is the body, not a field
 
 
 def test_a_body_that_is_not_json_is_a_415_that_says_how_to_send_it(client):

@@ -245,3 +245,24 @@ def test_retrain_after_append_trains_on_the_new_actuals(loop, monthly, tmp_path)
     assert run["dataset_id"] == 2
     forecast = client.post("/api/forecast", json={"horizon": 1}).get_json()
     assert forecast["run_id"] == 3 and forecast["predictions"][0]["date"] == "2025-01-01"
+
+
+def test_a_run_on_another_sales_column_is_never_scored_against_these_actuals(
+    loop, monthly, tmp_path
+):
+    """Run 2 forecast units. The next version reads the revenue as the sales (a stranger's
+    first upload took the revenue): its actuals do not score run 2, and serving run 2 over
+    it says so."""
+    client, data_dir = loop
+    priced = monthly.assign(revenue=monthly["units"] * 2.5)
+    path = tmp_path / "priced.csv"
+    priced.to_csv(path, index=False)
+    stored = cli(data_dir, "ingest", "--csv", str(path), "--target", "revenue", "--quiet")
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    refused = client.get("/api/accuracy?run_id=2")
+    assert refused.status_code == 409, refused.get_json()
+    assert "Run 2 forecast 'units'" in refused.get_json()["detail"]
+    assert "reads 'revenue' as the sales" in refused.get_json()["detail"]
+    assert client.post("/api/runs/2/promote").status_code == 200
+    log = client.get("/api/runs/2/log.txt").get_data(as_text=True)
+    assert "note: it forecasts 'units', while the newest data set version" in log

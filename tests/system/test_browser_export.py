@@ -55,8 +55,8 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         cost = page.locator("#retraining-exog").get_by_label(re.compile("^Cost"))
         ticked = page.locator("#retraining-exog-ticked")
         cost.check()  # the report still says "not tried": the line under the ticks answers
-        expect(ticked).to_contain_text("used as you name them whatever the report above")
-        expect(ticked).to_contain_text("file alone: Cost.")
+        expect(ticked).to_contain_text("given to every model that reads drivers, whatever")
+        expect(ticked).to_contain_text("file alone: Cost. Validation then picks")
         cost.uncheck()
         expect(ticked).to_have_text("")
         start = page.locator("#retraining-start")
