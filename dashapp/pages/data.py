@@ -205,8 +205,10 @@ def _effects_section(reads, dataset_id: int):
                 "sells half as many again. Each group's figure is the median over its "
                 "series whose served forecast uses the driver. "
                 + (
-                    "Prices never raise and promotions never lower a forecast (the models "
-                    "are constrained)."
+                    "Between two plans, a dearer price never raises and a promotion never "
+                    "lowers a forecast (the models are constrained). A forecast without a "
+                    "plan comes from the models chosen for periods without drivers, so "
+                    "adding a plan can move it either way."
                     if table["constrained"]
                     else "The models were trained without sign constraints."
                 ),
