@@ -215,6 +215,13 @@ def without_plan(metrics: dict | None) -> str | None:
     scores = holdout["without_plan"]
     if holdout.get("series_a_plan_moves") == 0:
         return NO_PLAN_MOVES
+    if (metrics or {}).get("headline") == "without_plan":
+        perfect = holdout["with_plan"]
+        return (
+            "Those are without a plan, the forecast that serves: the file plans no driver. "
+            "With the drivers' true values (a perfect plan): "
+            f"MASE {perfect.get('mase', math.nan):.3f}, WAPE {perfect.get('wape', math.nan):.1f}%."
+        )
     return (
         f"Those use the drivers' true values (a perfect plan); without a plan (what serves "
         f"past it): MASE {scores.get('mase', math.nan):.3f}, "

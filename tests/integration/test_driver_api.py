@@ -47,6 +47,9 @@ def test_metrics_give_the_held_out_scores_with_and_without_the_plan(planned_clie
     for key in ("with_plan", "without_plan"):
         assert {"mase", "rmsse", "wape", "coverage80", "coverage95"} <= set(holdout[key])
     assert holdout["with_plan"]["mase"] < holdout["without_plan"]["mase"]
+    served = client.get("/api/metrics").get_json()["served"]
+    assert served["headline"] == "with_plan"  # the file plans its drivers: that serves
+    assert served["mase"] == holdout["with_plan"]["mase"]
 
 
 def test_the_drivers_route_gives_each_groups_elasticity_and_lift(planned_client):
@@ -106,3 +109,29 @@ def test_the_data_page_says_so_when_no_served_forecast_uses_a_price(tmp_path):
         section = str(_effects_section(reads, reads.serving_run().dataset_id))
     assert "No served forecast uses price, display" in section
     assert "DataTable" not in section
+
+
+def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path):
+    """Drivers named, none planned in the file: the stored forecast is made without a
+    plan, so the run's headline scores are those (a stranger saw the 'perfect plan'
+    figure head the run while the forecast without a plan served)."""
+    from pipeline.formatting import without_plan
+    from tests.support.files import priced_promoted_weekly
+
+    path, data_dir = tmp_path / "history.csv", tmp_path / "data"
+    priced_promoted_weekly(12, weeks=120).to_csv(path, index=False)
+    result = cli(
+        data_dir, "run", "--csv", str(path), "--horizon", str(H),
+        "--models", "linear_trend,xgboost", "--jobs", "1", "--quiet", "--no-tracking",
+        "--exog", "price", "--exog", "display",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    client = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
+    served = client.get("/api/metrics").get_json()["served"]
+    holdout = served["holdout"]
+    assert served["headline"] == "without_plan" and holdout["series_a_plan_moves"] > 0
+    assert served["mase"] == holdout["without_plan"]["mase"] > holdout["with_plan"]["mase"]
+    assert served["coverage80"] == holdout["without_plan"]["coverage80"]
+    assert without_plan(served).startswith("Those are without a plan, the forecast that serves")
+    log = client.get("/api/runs/1/log.txt").get_data(as_text=True)
+    assert "(without a plan: the file plans no driver)" in log
