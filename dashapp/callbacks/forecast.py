@@ -63,7 +63,7 @@ def _forecast(selector, horizon, model, plan, on_file):
         note = f"{model} does not read the drivers: the plan does not change this forecast."
         return result, scope.label, note
     note = _plan_note(result.answer.plan, int(horizon))
-    if model is None and note is not None:
+    if model is None and serving_model.spec.exog:  # said before a plan is typed, too
         ids = list(pd.unique(result.rows["unique_id"]))
         note = _driver_free_note(serving_model.driver_free(ids), len(ids)) or note
     return result, scope.label, note
@@ -79,13 +79,13 @@ def _driver_free_note(free: pd.Series, shown: int) -> str | None:
     if len(free) == shown:
         whom = "this series" if shown == 1 else f"these {shown} series"
         return (
-            f"What serves {whom} ({names}) reads no driver: the plan does not change this "
+            f"What serves {whom} ({names}) reads no driver: a plan does not change this "
             "forecast. Pick a model that reads them to see a plan's effect."
         )
     verb = "reads" if free.nunique() == 1 else "read"
     return (
         f"{len(free)} of the {shown} series are served by {names}, which {verb} no driver: "
-        "the plan does not move their forecasts."
+        "a plan does not move their forecasts."
     )
 
 

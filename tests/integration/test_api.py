@@ -381,11 +381,11 @@ def test_the_forecast_page_says_when_what_serves_reads_no_driver(driver_client):
     switched = replace(deaf, unplanned=pd.Series("naive", index=serving.choice.index))
     assert switched.driver_free(ids).empty
     assert _driver_free_note(free, 1) == (
-        "What serves this series (seasonal_naive) reads no driver: the plan does not change "
+        "What serves this series (seasonal_naive) reads no driver: a plan does not change "
         "this forecast. Pick a model that reads them to see a plan's effect."
     )
     two = pd.Series({"a": "croston", "b": "ensemble(ets+theta)"})
     assert _driver_free_note(two, 5) == (
         "2 of the 5 series are served by croston, ensemble(ets+theta), which read no "
-        "driver: the plan does not move their forecasts."
+        "driver: a plan does not move their forecasts."
     )
