@@ -65,7 +65,12 @@ def _forecast(selector, horizon, model, plan, on_file):
     note = _plan_note(result.answer.plan, int(horizon))
     if model is None and serving_model.spec.exog:  # said before a plan is typed, too
         ids = list(pd.unique(result.rows["unique_id"]))
-        note = _driver_free_note(serving_model.driver_free(ids), len(ids)) or note
+        free = serving_model.driver_free(ids)
+        said = _driver_free_note(free, len(ids))
+        if len(free) == len(ids) or note is None:  # the plan's reach would mislead
+            note = said or note
+        elif said:  # some series read the plan: its reach and clamped prices still hold
+            note = f"{note} {said}"
     return result, scope.label, note
 
 
