@@ -99,7 +99,10 @@ class ServingModel:
         return pd.concat(parts)
 
     def served_models(self) -> set[str]:
-        return {m for cand in set(self.choice) for m in self.members.get(cand, [])}
+        """Every model a served forecast combines: with a plan and, where drivers serve,
+        past it (a stranger found the models serving without a plan unmarked)."""
+        chosen = set(self.choice) | (set(self.unplanned) if self.unplanned is not None else set())
+        return {m for cand in chosen for m in self.members.get(cand, [])}
 
     def driver_free(self, series: list[str]) -> pd.Series:
         """Those of ``series`` that a plan cannot move, with what serves them: what serves

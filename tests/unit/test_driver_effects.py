@@ -109,6 +109,8 @@ def test_a_blank_what_if_driver_gives_the_driver_free_forecast(trained):
     np.testing.assert_allclose(blank["yhat"].to_numpy(), none["yhat"].to_numpy())
     assert set(blank["model"]) <= set(trained.unplanned)
     assert not set(blank["model"]) & {"xgboost", "linear_trend"}
+    past_plan = {m for c in set(trained.unplanned) for m in trained.members[c]}
+    assert past_plan <= trained.served_models()  # marked served, as they serve here
 
 
 def test_a_named_driver_no_served_forecast_reads_is_not_called_a_perfect_plan():
