@@ -159,6 +159,7 @@ def controls() -> html.Div:
             html.Div(id="retraining-submit-message"),
             html.Div(id="retraining-cancel-message"),
             dcc.Store(id="retraining-start-request"),
+            dcc.Store(id="retraining-start-busy", data=False),
         ]
     )
 

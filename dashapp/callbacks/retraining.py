@@ -66,16 +66,18 @@ def allow_upload(confirmed):
 
 
 @callback(
-    Output("retraining-start", "disabled", allow_duplicate=True),
+    Output("retraining-start", "disabled"),
     Output("retraining-start", "title"),
     Input("retraining-pending", "data"),
-    prevent_initial_call=True,
+    Input("retraining-start-busy", "data"),
 )
-def start_waits(pending):
-    """Start is disabled while the last upload was refused, or its sales column is a guess
-    the planner has not confirmed (the run would train what they did not ask for)."""
+def start_waits(pending, busy):
+    """Start is disabled while a start is being handed over, while the last upload was
+    refused, or while its sales column is a guess the planner has not confirmed (the run
+    would train what they did not ask for). One callback decides from both: the handover's
+    end re-enabled Start over a refused file when the two set it apart."""
     why = run_panel.start_blocked(pending)
-    return bool(why), why or ""
+    return bool(busy) or bool(why), why or ""
 
 
 @callback(
@@ -278,7 +280,7 @@ def ask_to_start(clicks, confirmed, pending, models, trials, horizon, exog, trai
     Output("retraining-submit-message", "children"),
     Input("retraining-start-request", "data"),
     background=True,
-    running=[(Output("retraining-start", "disabled"), True, False)],
+    running=[(Output("retraining-start-busy", "data"), True, False)],
     cancel=[Input("retraining-cancel", "n_clicks")],
     prevent_initial_call=True,
 )
