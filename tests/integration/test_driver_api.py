@@ -12,6 +12,15 @@ from tests.support.servers import cli
 H = PLANNED_WEEKS
 
 
+def _run_naming_drivers(data_dir, path, models: str, *extra: str) -> None:
+    """A run of ``path`` with the price and the display named as drivers."""
+    result = cli(
+        data_dir, "run", "--csv", str(path), "--horizon", str(H), "--models", models, *extra,
+        "--jobs", "1", "--quiet", "--no-tracking", "--exog", "price", "--exog", "display",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.fixture(scope="module")
 def planned_client(tmp_path_factory):
     root = tmp_path_factory.mktemp("planned")
@@ -19,12 +28,7 @@ def planned_client(tmp_path_factory):
     uid, when = planned_weekly_file(path)
     # the drivers are named: on twelve series a display one week in six is too rare to
     # pass the screen beyond noise, and these tests are about the plan, not the screen
-    result = cli(
-        data_dir, "run", "--csv", str(path), "--horizon", str(H),
-        "--models", "linear_trend,xgboost", "--jobs", "1", "--quiet", "--no-tracking",
-        "--exog", "price", "--exog", "display",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    _run_naming_drivers(data_dir, path, "linear_trend,xgboost")
     client = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
     return client, uid, when
 
@@ -95,12 +99,7 @@ def test_the_data_page_says_so_when_no_served_forecast_uses_a_price(tmp_path):
 
     path, data_dir = tmp_path / "planned.csv", tmp_path / "data"
     planned_weekly_file(path)
-    result = cli(
-        data_dir, "run", "--csv", str(path), "--horizon", str(H), "--models", "ets",
-        "--windows", "2", "--jobs", "1", "--quiet", "--no-tracking",
-        "--exog", "price", "--exog", "display",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    _run_naming_drivers(data_dir, path, "ets", "--windows", "2")
     server = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server
     from dashapp.pages.data import _effects_section  # a page registers with the app
 
@@ -120,12 +119,7 @@ def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path
 
     path, data_dir = tmp_path / "history.csv", tmp_path / "data"
     priced_promoted_weekly(12, weeks=120).to_csv(path, index=False)
-    result = cli(
-        data_dir, "run", "--csv", str(path), "--horizon", str(H),
-        "--models", "linear_trend,xgboost", "--jobs", "1", "--quiet", "--no-tracking",
-        "--exog", "price", "--exog", "display",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    _run_naming_drivers(data_dir, path, "linear_trend,xgboost")
     client = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
     served = client.get("/api/metrics").get_json()["served"]
     holdout = served["holdout"]
