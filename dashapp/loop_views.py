@@ -14,6 +14,7 @@ from dashapp import figures
 from dashapp.components import TABLE_STYLE, chart
 from forecasting.evaluation.why import describe_why
 from pipeline.serving import Scope, ServingCache, accuracy
+from storage.datasets import dataset_info, sales_column
 
 FIGURES = (
     ("mase", "MASE", False),
@@ -57,6 +58,9 @@ def last_forecast_section(cache: ServingCache, scope: Scope, quantity: str) -> l
     if compared is None:
         return []
     run, got = compared.run, compared.realised
+    # the column that run forecast, which the serving run's may not be (after a rollback)
+    if run.get("dataset_id"):
+        quantity = sales_column(dataset_info(cache.system.db, run["dataset_id"])) or quantity
     tail = compared.history.tail(max(3 * len(compared.forecast), 24))
     fig = figures.history_with_forecast(tail, compared.forecast, quantity)
     verdict = accuracy.drift(got, run)
