@@ -90,6 +90,14 @@ def test_appended_actuals_score_the_stored_forecast(loop, monthly):
     said = cli(data_dir, "accuracy", "--run", "2")
     assert said.returncode == 0, said.stderr
     assert f"MASE      realised {expected['mase']:8.3f}" in said.stdout
+    # the chart names the column run 2 forecast, whatever the serving run's is
+    from dashapp.loop_views import last_forecast_section
+    from dashapp.state import app_state
+    from pipeline.serving import Scope
+
+    with client.application.app_context():
+        section = str(last_forecast_section(app_state().reads, Scope(), "Umsatz"))
+    assert "'units'" in section and "Umsatz" not in section
 
 
 def test_an_append_with_a_revision_lists_it_and_the_new_value_wins(loop, monthly):
