@@ -43,6 +43,11 @@ OUTCOME_CORRELATION = 0.9
 OUTCOME_ZEROS_TOGETHER = 0.98
 #: days that sold nothing (and days that sold) needed before a column is judged an outcome
 MIN_UNSOLD = 5
+#: with fewer unsold periods, an outcome is a steady amount per unit sold (a revenue's
+#: price, a cost's unit cost): the median over series of the spread (coefficient of
+#: variation) of column / units at most this (a second stranger's revenue had no
+#: unsold day to show it)
+OUTCOME_RATIO_SPREAD = 0.25
 
 
 def why_not_a_driver(frame: pd.DataFrame, column: str, freq: Frequency) -> str | None:
@@ -75,29 +80,46 @@ def outcome_of_sales(frame: pd.DataFrame, column: str) -> str | None:
         return None
     values, y = both[column].astype(float), both["y"].astype(float)
     unsold = y == 0
-    if unsold.sum() < MIN_UNSOLD or (~unsold).sum() < MIN_UNSOLD:
-        return None  # without days that sold nothing, nothing tells revenue from a driver
-    if (values[unsold] == 0).mean() < OUTCOME_ZEROS_TOGETHER:
+    if (~unsold).sum() < MIN_UNSOLD:
         return None
-    if (values[~unsold] != 0).mean() < OUTCOME_ZEROS_TOGETHER:
+    if unsold.sum() < MIN_UNSOLD:  # no days that sold nothing: a steady amount per unit
+        spread = _ratio_spread(values[~unsold], y[~unsold], both["unique_id"][~unsold])
+        if spread is None or spread > OUTCOME_RATIO_SPREAD:
+            return None
+        how = f"a steady amount per unit sold (spread {spread:.2f})"
+    else:
+        if (values[unsold] == 0).mean() < OUTCOME_ZEROS_TOGETHER:
+            return None
+        if (values[~unsold] != 0).mean() < OUTCOME_ZEROS_TOGETHER:
+            return None
+        how = "zero whenever nothing sold"
+    r = _median_correlation(values, y, both["unique_id"])
+    if r is None or r < OUTCOME_CORRELATION:
         return None
-    # each series' own correlation (its price is its own slope), the median over series
+    return (
+        f"{how} and moving with the sales (median correlation {r:.2f} within series): an "
+        "outcome of them, such as revenue or cost, not known ahead"
+    )
+
+
+def _median_correlation(values: pd.Series, y: pd.Series, ids: pd.Series) -> float | None:
+    """Each series' own correlation (its price is its own slope), the median over series."""
     per_series = (
-        pd.DataFrame({"v": values, "y": y, "id": both["unique_id"]})
+        pd.DataFrame({"v": values, "y": y, "id": ids})
         .groupby("id", sort=False)[["v", "y"]]
         .corr()
         .xs("v", level=1)["y"]
         .dropna()
     )
-    if per_series.empty:
-        return None
-    r = float(per_series.median())
-    if r < OUTCOME_CORRELATION:
-        return None
-    return (
-        f"zero whenever nothing sold and moving with the sales (median correlation {r:.2f} "
-        "within series): an outcome of them, such as revenue or cost, not known ahead"
-    )
+    return None if per_series.empty else float(per_series.median())
+
+
+def _ratio_spread(values: pd.Series, y: pd.Series, ids: pd.Series) -> float | None:
+    """The median over series of the coefficient of variation of ``values / y``."""
+    ratio = (values / y).groupby(ids.to_numpy(), sort=False)
+    mean, std = ratio.mean(), ratio.std()
+    spread = (std / mean.abs()).replace([np.inf, -np.inf], np.nan).dropna()
+    return None if spread.empty else float(spread.median())
 
 
 def _counter(frame: pd.DataFrame, column: str, freq: Frequency) -> bool:

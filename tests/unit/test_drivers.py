@@ -226,6 +226,27 @@ def test_a_revenue_column_is_an_outcome_never_tried_and_named_anyway_is_flagged(
     assert outcome_of_sales(traffic, "traffic") is None
 
 
+def test_a_revenue_is_an_outcome_where_every_day_sold_too():
+    """No day without a sale to show revenue zero with the units (a second stranger's
+    shop): a steady amount per unit sold, moving with the sales, tells it; a price and a
+    promotion flag are no outcome."""
+    from forecasting.data.driver_kinds import outcome_of_sales
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for uid, base in (("a", 3.5), ("b", 8.0), ("c", 1.2)):
+        promo = (rng.random(200) < 0.1).astype(float)
+        price = base * np.where(promo == 1, 0.8, rng.choice([0.95, 1.0, 1.05], 200))
+        units = rng.poisson(20 * (1 + 0.6 * promo)) + 3  # never zero
+        rows.append(pd.DataFrame({"unique_id": uid, "y": units.astype(float), "price": price,
+                                  "promo": promo, "revenue": units * price}))  # fmt: skip
+    frame = pd.concat(rows, ignore_index=True)
+    said = outcome_of_sales(frame, "revenue")
+    assert said is not None and said.startswith("a steady amount per unit sold")
+    assert outcome_of_sales(frame, "price") is None
+    assert outcome_of_sales(frame, "promo") is None
+
+
 def test_an_outcome_does_not_explain_the_sales_away_when_outliers_are_flagged():
     """With revenue among the drivers the outliers are judged on, the sales' own priced
     copy explains them so well that ordinary days stand out (a stranger's upload flagged
