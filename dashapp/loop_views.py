@@ -132,10 +132,13 @@ def runs_table(cache: ServingCache) -> dash_table.DataTable:
                 "finished": (run["finished_at"] or "")[:16].replace("T", " "),
                 "data set": run["dataset_id"],
                 "model": run["selected_model"],
+                "forecasts": row["sales"] or "",
                 "held-out MASE": shown(row["promised"]["mase"], False),
                 "realised MASE": shown(got.get("mase"), False),
                 "realised WAPE": shown(got.get("wape"), True),
-                "periods with actuals": row["periods"],
+                "periods with actuals": "none: the newest data reads another sales column"
+                if row["other_sales"]
+                else row["periods"],
                 "state": "pruned" if run["pruned"] else "kept",
             }
         )

@@ -23,14 +23,15 @@ from forecasting.evaluation.realised import (
     realised_accuracy,
 )
 from pipeline.json_output import json_safe
-from pipeline.serving.errors import NoDataSet, NoForecast
+from pipeline.serving.errors import NoDataSet, NoForecast, OtherSales
 from pipeline.serving.production import ServingCache
 from pipeline.serving.queries import Scope, history, members
 from storage import run_reads
 from storage.datasets import dataset_info, latest_dataset_id, sales_column
 from storage.results import stored_forecasts
 
-_kept: dict[tuple[int, int], tuple[Realised, dict]] = {}
+#: per (database, run, newest version): a process may read more than one database
+_kept: dict[tuple[str, int, int], tuple[Realised, dict]] = {}
 _lock = threading.Lock()
 
 
@@ -54,7 +55,7 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
     latest = latest_dataset_id(db)
     if latest is None:
         raise NoDataSet("No data set is stored yet.")
-    key = (run_id, latest)
+    key = (str(db.url), run_id, latest)
     with _lock:
         if key in _kept:
             return _kept[key]
@@ -67,7 +68,7 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
     season = frequency_from_alias(info["freq"]).season_length
     result = realised_accuracy(forecast, rows, before[["unique_id", "ds", "y"]], season), run
     with _lock:
-        for old in [k for k in _kept if k[1] != latest]:  # a newer version arrived
+        for old in [k for k in _kept if k[0] == key[0] and k[2] != latest]:  # a newer version
             del _kept[old]
         _kept[key] = result
     return result
@@ -78,7 +79,7 @@ def _same_sales(run: dict, trained_on: dict | None, newest: dict) -> None:
     revenue run was scored against units: MASE 20.9, "drift")."""
     was, now = sales_column(trained_on), sales_column(newest)
     if was and now and was != now:
-        raise NoForecast(
+        raise OtherSales(
             f"Run {run['id']} forecast {was!r}; the newest data set version "
             f"({newest['id']}) reads {now!r} as the sales, so its actuals do not score it."
         )
@@ -167,13 +168,22 @@ def promised(run: dict) -> dict:
 def every_run(cache: ServingCache, limit: int = 50) -> list[dict]:
     """Each succeeded training run: held-out and realised scores (None before actuals)."""
     out = []
+    columns: dict[int, str | None] = {}  # the sales column of each data set version
     for run in run_reads.list_runs(cache.system.db, limit):
         if run["status"] != "succeeded" or not run["selected_model"]:
             continue
-        row = {"run": run, "promised": promised(run), "realised": None, "periods": 0}
+        version = run["dataset_id"]
+        if version not in columns:
+            columns[version] = (
+                sales_column(dataset_info(cache.system.db, version)) if version else None
+            )
+        row = {"run": run, "promised": promised(run), "realised": None, "periods": 0,
+               "sales": columns[version], "other_sales": False}  # fmt: skip
         if not run["pruned"]:
             try:
                 result, _ = realised(cache, run["id"])
+            except OtherSales:
+                result, row["other_sales"] = None, True
             except (NoForecast, NoDataSet):
                 result = None
             if result is not None and result.periods:

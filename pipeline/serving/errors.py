@@ -22,6 +22,7 @@ __all__ = [
     "NoDataSet",
     "NoForecast",
     "NothingServes",
+    "OtherSales",
     "ReadError",
     "RequestError",
     "UnknownDriver",
@@ -52,6 +53,10 @@ class NoDataSet(ReadError):
 
 class NoForecast(ReadError):
     """A run without a stored forecast to score: it trained nothing, failed, or was pruned."""
+
+
+class OtherSales(NoForecast):
+    """A run that forecast another column than the newest version reads as the sales."""
 
 
 class MissingReport(ReadError):

@@ -271,6 +271,13 @@ def test_a_run_on_another_sales_column_is_never_scored_against_these_actuals(
     assert refused.status_code == 409, refused.get_json()
     assert "Run 2 forecast 'units'" in refused.get_json()["detail"]
     assert "reads 'revenue' as the sales" in refused.get_json()["detail"]
+    from dashapp.loop_views import runs_table
+    from dashapp.state import app_state
+
+    with client.application.app_context():
+        rows = {r["run"]: r for r in runs_table(app_state().reads).data}
+    assert rows[2]["forecasts"] == "units"  # and why it has no realised score
+    assert rows[2]["periods with actuals"] == "none: the newest data reads another sales column"
     assert client.post("/api/runs/2/promote").status_code == 200
     log = client.get("/api/runs/2/log.txt").get_data(as_text=True)
     assert "note: it forecasts 'units', while the newest data set version" in log
