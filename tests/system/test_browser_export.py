@@ -51,12 +51,14 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(card).to_contain_text("holidays of DE")
         expect(card).to_contain_text("filled (zero)")
         expect(question).to_have_count(0)
-        expect(card).to_contain_text("Cost not tried (no values past the last sale")
+        # the cost is the scripts priced at a steady cost each: an outcome, never tried
+        expect(card).to_contain_text("Cost not tried (a steady amount per unit sold")
         cost = page.locator("#retraining-exog").get_by_label(re.compile("^Cost"))
         ticked = page.locator("#retraining-exog-ticked")
         cost.check()  # the report still says "not tried": the line under the ticks answers
         expect(ticked).to_contain_text("given to every model that reads drivers, whatever")
         expect(ticked).to_contain_text("file alone: Cost. Validation then picks")
+        expect(ticked).to_contain_text("Cost looks like an outcome of the sales")
         cost.uncheck()
         expect(ticked).to_have_text("")
         start = page.locator("#retraining-start")
