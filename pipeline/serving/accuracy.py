@@ -31,7 +31,8 @@ from storage.datasets import dataset_info, latest_dataset_id, sales_column
 from storage.results import stored_forecasts
 
 #: per (database, run, newest version): a process may read more than one database
-_kept: dict[tuple[str, int, int], tuple[Realised, dict]] = {}
+#: (a run refused for another sales column is kept as its refusal)
+_kept: dict[tuple[str, int, int], tuple[Realised, dict] | OtherSales] = {}
 _lock = threading.Lock()
 
 
@@ -57,21 +58,34 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
         raise NoDataSet("No data set is stored yet.")
     key = (str(db.url), run_id, latest)
     with _lock:
-        if key in _kept:
-            return _kept[key]
+        kept = _kept.get(key)
+    if isinstance(kept, OtherSales):
+        raise kept
+    if kept is not None:
+        return kept
     info = dataset_info(db, latest)
-    _same_sales(run, dataset_info(db, run["dataset_id"]) if run.get("dataset_id") else None, info)
+    trained_on = dataset_info(db, run["dataset_id"]) if run.get("dataset_id") else None
+    try:
+        _same_sales(run, trained_on, info)
+    except OtherSales as refused:
+        _keep(key, refused)
+        raise
     rows = cache.dataset(latest).frame
     forecast = stored_forecasts(db, run_id, until=pd.Timestamp(info["end"]))
     first = forecast.groupby("unique_id")["ds"].min()
     before = rows.loc[rows["ds"] < rows["unique_id"].map(first).fillna(rows["ds"].max())]
     season = frequency_from_alias(info["freq"]).season_length
     result = realised_accuracy(forecast, rows, before[["unique_id", "ds", "y"]], season), run
-    with _lock:
-        for old in [k for k in _kept if k[0] == key[0] and k[2] != latest]:  # a newer version
-            del _kept[old]
-        _kept[key] = result
+    _keep(key, result)
     return result
+
+
+def _keep(key: tuple[str, int, int], answer: tuple[Realised, dict] | OtherSales) -> None:
+    """Keep a run's answer for the newest version, forgetting those for older ones."""
+    with _lock:
+        for old in [k for k in _kept if k[0] == key[0] and k[2] != key[2]]:  # a newer version
+            del _kept[old]
+        _kept[key] = answer
 
 
 def _same_sales(run: dict, trained_on: dict | None, newest: dict) -> None:

@@ -10,7 +10,7 @@ from forecasting.serving import effects
 from pipeline.eda_report import report_dir
 from pipeline.serving.errors import MissingReport, NoDataSet, NothingServes
 from pipeline.serving.production import ServingCache
-from storage.datasets import dataset_info
+from storage.datasets import dataset_info, sales_column
 from storage.results import model_results
 
 
@@ -72,8 +72,7 @@ def dataset(cache: ServingCache, dataset_id: int | None = None) -> dict | None:
 def quantity(cache: ServingCache, dataset_id: int | None = None) -> tuple[str, Frequency]:
     """What the data set measures (its target column's name) and its frequency."""
     info = dataset(cache, dataset_id) or {}
-    detected = (info.get("mapping") or {}).get("mapping") or {}
-    return detected.get("target") or "sales", frequency_from_alias(info.get("freq") or "D")
+    return sales_column(info) or "sales", frequency_from_alias(info.get("freq") or "D")
 
 
 def driver_effects(cache: ServingCache) -> dict:

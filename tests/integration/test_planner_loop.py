@@ -271,6 +271,8 @@ def test_a_run_on_another_sales_column_is_never_scored_against_these_actuals(
     assert refused.status_code == 409, refused.get_json()
     assert "Run 2 forecast 'units'" in refused.get_json()["detail"]
     assert "reads 'revenue' as the sales" in refused.get_json()["detail"]
+    again = client.get("/api/accuracy?run_id=2")  # the refusal, kept for this version
+    assert again.status_code == 409 and again.get_json()["detail"] == refused.get_json()["detail"]
     from dashapp.loop_views import runs_table
     from dashapp.state import app_state
 
