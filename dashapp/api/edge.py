@@ -43,13 +43,27 @@ class JsonErrorApi(Api):
         return body, error.code, headers
 
 
+#: marshmallow's key for what is wrong with the whole body rather than one field
+WHOLE = "_schema"
+#: what marshmallow says of a body that is not an object, and what a client should do
+NOT_AN_OBJECT = "Invalid input type."
+AN_OBJECT = "it must be a JSON object of the documented fields, not a list, string or number"
+#: webargs' places as a client knows them
+PLACES = {"json": "body"}
+
+
 def _said(messages, path: str = "") -> list[str]:
     """Validation messages as "place field: message" phrases, nested fields dotted."""
     if isinstance(messages, dict):
         return [
             phrase
             for key, value in messages.items()
-            for phrase in _said(value, f"{path}.{key}" if path else str(key))
+            for phrase in _said(
+                [AN_OBJECT if m == NOT_AN_OBJECT else m for m in value]
+                if key == WHOLE and isinstance(value, list)
+                else value,
+                path if key == WHOLE else f"{path}.{key}" if path else PLACES.get(key, key),
+            )
         ]
     if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
         said = " ".join(m.rstrip(".") + "." for m in messages).rstrip(".")

@@ -151,6 +151,16 @@ def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
     assert ".." not in error["detail"]
 
 
+def test_a_body_that_is_not_an_object_says_what_it_must_be(client):
+    """A list or a bare string is JSON but no request: the sentence names no internal key."""
+    for body in ([{"horizon": 3}], "horizon=3"):
+        response = client.post("/api/forecast", json=body)
+        assert response.status_code == 422
+        detail = response.get_json()["detail"]
+        assert detail.startswith("Invalid body: it must be a JSON object"), detail
+        assert "_schema" not in detail
+
+
 def test_malformed_json_is_a_400(client):
     response = client.post(
         "/api/forecast", data="{horizon: 3", headers={"Content-Type": "application/json"}
