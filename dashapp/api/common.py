@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import ClassVar
 
+from flask import request
 from flask_smorest import Blueprint, abort
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
@@ -66,6 +67,14 @@ READ_HINTS = {
 }
 
 
+#: the request field an unknown name came in (its place: the query on GET, else the body)
+FIELD_OF = {
+    UnknownSeries: "series",
+    UnknownGroup: "group",
+    UnknownModel: "model",
+    UnknownDriver: "drivers",
+}
+
 QUEUE_AWAY = "REDIS_URL is set and Redis does not answer: nothing was started"
 
 
@@ -88,11 +97,22 @@ def json_errors(status: int | None = None, hints: bool = True) -> Callable:
                 abort(503, message=str(exc))
             except DataError as exc:
                 text = with_hint(exc, READ_HINTS) if hints else str(exc)
-                abort(status or (409 if isinstance(exc, ReadError) else 422), message=text)
+                code = status or (409 if isinstance(exc, ReadError) else 422)
+                abort(code, message=text, **_fields(exc, text) if code == 422 else {})
 
         return answered
 
     return decorate
+
+
+def _fields(exc: DataError, text: str) -> dict:
+    """The ``fields`` of a 422 the request's values caused, as webargs gives its own: a
+    program reads which field to change the same way for either."""
+    field = next((f for kind, f in FIELD_OF.items() if isinstance(exc, kind)), None)
+    if field is None:
+        return {}
+    place = "query" if request.method in ("GET", "HEAD") else "json"
+    return {"fields": {place: {field: [text]}}}
 
 
 def run_or_404(run_id: int) -> dict:

@@ -35,6 +35,8 @@ class JsonErrorApi(Api):
             body["detail"] = " ".join(p.split(": ", 1)[-1] + "." for p in _said(fields))
         else:
             body["detail"] = str(data.get("message") or error.description)
+            if data.get("fields") and error.code == 422:  # the product's own, by field
+                body["fields"] = data["fields"]
         if data.get("running_run_id") is not None:
             body["running_run_id"] = data["running_run_id"]
         # keep what the exception says about the protocol (Allow on 405, for one)

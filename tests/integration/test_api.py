@@ -149,6 +149,10 @@ def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
     assert {"error", "detail"} <= set(error) <= {"error", "detail", "fields"}
     assert isinstance(error["detail"], str) and says in error["detail"]  # one shape, always
     assert ".." not in error["detail"]
+    named = {"series", "group", "model", "drivers"} & set(body)
+    if any(k in says for k in ("Unknown series", "No series has", "Unknown model", "not a")):
+        # the product's own refusals name their field the way webargs' do
+        assert set(error["fields"]["json"]) == named, error
 
 
 def test_a_body_that_is_not_an_object_says_what_it_must_be(client):
@@ -191,7 +195,8 @@ def test_history_series_metrics_models_importance_and_eda(client):
     assert len(history["data"]) == 731 and history["data"][0]["date"] == "2023-01-01"
     one = client.get(f"/api/historical?series={SERIES}&start=2024-12-01").get_json()
     assert len(one["data"]) == 31 and one["series"] == SERIES
-    assert client.get("/api/historical?series=nope").status_code == 422
+    unknown = client.get("/api/historical?series=nope")
+    assert unknown.status_code == 422 and list(unknown.get_json()["fields"]) == ["query"]
     european = client.get("/api/historical?start=01.11.2024")
     assert european.status_code == 422 and "YYYY-MM-DD" in json.dumps(european.get_json())
     reversed_dates = client.get("/api/historical?start=2024-12-31&end=2024-12-01")
