@@ -293,6 +293,8 @@ class BacktestReport:
     coverage_by_step: pd.DataFrame | None = None
     #: where drivers serve: the coverage of the forecast made without their plan
     coverage_without_plan: dict[str, float] | None = None
+    #: and its coverage at each horizon step
+    coverage_by_step_without_plan: pd.DataFrame | None = None
 
     def effects(self) -> list[dict]:
         """The served model's price elasticities and promotion lifts over all series."""
@@ -425,6 +427,7 @@ class HeldOut:
         )
         if self.unplanned is not None:
             report.coverage_without_plan = coverage(self.unplanned, LEVELS)
+            report.coverage_by_step_without_plan = coverage_by_step(self.unplanned, LEVELS)
         return report
 
 

@@ -115,13 +115,12 @@ def train(
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
     held_out = report.holdout()  # counts the series a plan moves: worked out once
     headline = _headline(held_out, stored.plan)
+    steps = report.coverage_by_step
     if headline == "without_plan":  # the file plans no driver: that is what serves
         served = _metrics(report.summary.loc[SERVED_WITHOUT_PLAN])
         coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage_without_plan.items()}
-    by_step = {
-        f"coverage{k}_by_step": [round(v, 4) for v in report.coverage_by_step[k]]
-        for k in report.coverage_by_step.columns
-    }
+        steps = report.coverage_by_step_without_plan
+    by_step = {f"coverage{k}_by_step": [round(v, 4) for v in steps[k]] for k in steps.columns}
     _log_series(ctx, series, diverged)
     drivers = report.outcome.drivers  # their verdicts were logged when they were made
     ctx.log.info(

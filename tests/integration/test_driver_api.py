@@ -126,6 +126,8 @@ def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path
     assert served["headline"] == "without_plan" and holdout["series_a_plan_moves"] > 0
     assert served["mase"] == holdout["without_plan"]["mase"] > holdout["with_plan"]["mase"]
     assert served["coverage80"] == holdout["without_plan"]["coverage80"]
+    steps = served["coverage80_by_step"]  # every series held out whole: steps average to it
+    assert abs(sum(steps) / len(steps) - served["coverage80"]) < 1e-3
     assert without_plan(served).startswith("Those are without a plan, the forecast that serves")
     log = client.get("/api/runs/1/log.txt").get_data(as_text=True)
     assert "(without a plan: the file plans no driver)" in log
