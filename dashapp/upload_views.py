@@ -11,6 +11,12 @@ from forecasting.data.gaps import GAP_POLICIES
 from forecasting.data.reading_options import NO_CALENDAR
 from pipeline.formatting import counted
 
+#: said after the country when the planner chose none (a German export read US holidays)
+DEFAULT_CALENDAR = (
+    ", this deployment's default (HOLIDAY_COUNTRY): if the sales are from elsewhere, "
+    "choose their country under Holidays of below and read the file again"
+)
+
 
 def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     mapping = report["detected"]["mapping"]
@@ -27,7 +33,9 @@ def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         f"Possible drivers: {possible or 'none'}; attributes: "
         f"{', '.join(mapping['attributes']) or 'none'}.",
         f"{whole}{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} "
-        f"to {r['end']}; holidays of {report.get('country') or 'no country'}.",
+        f"to {r['end']}; holidays of {report.get('country') or 'no country'}"
+        + (DEFAULT_CALENDAR if report.get("country_default") else "")
+        + ".",
         f"Cleaning{' of the whole history' if whole else ''}: "
         f"{counted(r['exact_duplicates_dropped'], 'duplicate row')} dropped, "
         f"{counted(r['duplicate_periods_summed'], 'same-period row')} summed, "

@@ -129,6 +129,8 @@ def keep(
     if isinstance(checked, Appended):
         report["append"] = checked.report()
         notes.append(checked.describe())
+    else:  # the server's calendar, not one the planner chose: the page says so
+        report["country_default"] = opts.reading.country is None and bool(report.get("country"))
     return Upload(
         path,
         Path(name).name or "upload.csv",

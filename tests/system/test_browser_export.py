@@ -42,13 +42,13 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(page.locator("#retraining-start")).to_be_disabled()
         expect(card).to_contain_text("attributes: Class1, Class1_desc, Class2_desc")
 
-        expect(card).to_contain_text("holidays of US")  # the deployment's default
+        expect(card).to_contain_text("holidays of US, this deployment's default")
         page.select_option("#retraining-read-target", "Scripts")
         page.select_option("#retraining-read-country", "DE")
         page.select_option("#retraining-read-gaps", "zero")
         page.click("#retraining-reread")
         expect(card).to_contain_text("sales column: Scripts")
-        expect(card).to_contain_text("holidays of DE")
+        expect(card).to_contain_text("holidays of DE.")  # chosen: no word of a default
         expect(card).to_contain_text("filled (zero)")
         expect(question).to_have_count(0)
         # the cost is the scripts priced at a steady cost each: an outcome, never tried
