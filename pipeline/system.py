@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pipeline.processes import stop_group
 from storage.artifacts import ArtifactStore
 from storage.database import Database
-from storage.run_rows import recover_abandoned
+from storage.run_rows import active_run_id, recover_abandoned
 from storage.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
     )
     for run_id in recovered:
         log.warning("run %d was left running by a process that died; marked failed", run_id)
-    ArtifactStore(settings.models_dir).remove_partial()
+    # a run alive on another process (a run worker) may be writing its model right now
+    running = active_run_id(db)
+    ArtifactStore(settings.models_dir).remove_partial(writing=() if running is None else (running,))
     if tracking:
         from pipeline.tracking import init_store
 

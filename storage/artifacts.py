@@ -2,7 +2,8 @@
 
 Files go to a hidden temporary directory first and the directory is renamed
 into place when complete, so a reader never sees half a model and a killed
-run leaves only a temporary directory that ``remove_partial`` sweeps away.
+run leaves only a temporary directory (or, mid-replace, a temporary file in its run's
+directory) that ``remove_partial`` sweeps away.
 Only files this store wrote are ever loaded (never anything a user uploaded).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,7 @@ class ArtifactStore:
         final = self.path(run_id) / f"{_safe(name)}.joblib"
         if not final.is_file():
             raise FileNotFoundError(f"Run {run_id} has no stored {name!r} to replace at {final}.")
-        handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=final.parent)
+        handle, temp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{run_id}-", dir=final.parent)
         os.close(handle)
         try:
             joblib.dump(obj, temp)
@@ -68,14 +70,30 @@ class ArtifactStore:
             raise FileNotFoundError(f"Run {run_id} has no stored {name!r} model at {target}.")
         return joblib.load(target)
 
-    def remove_partial(self) -> list[Path]:
-        """Delete temporary directories left by runs that died mid-write."""
+    def remove_partial(self, writing: Collection[int] = ()) -> list[Path]:
+        """Delete what runs that died mid-write left: temporary directories of a save and
+        temporary files of a replace. ``writing``: runs still alive, whose files in
+        progress are kept (a web worker that starts while a run saves its model)."""
         if not self.root.exists():
             return []
-        leftovers = [p for p in self.root.iterdir() if p.name.startswith(TEMP_PREFIX)]
+        inside = (p for d in self.root.iterdir() if d.is_dir() for p in d.iterdir())
+        leftovers = [
+            p
+            for p in (*self.root.iterdir(), *inside)
+            if p.name.startswith(TEMP_PREFIX) and _run_of(p.name) not in set(writing)
+        ]
         for path in leftovers:
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         return leftovers
+
+
+def _run_of(temp_name: str) -> int | None:
+    """The run a temporary name was made for (``.partial-<run>-...``)."""
+    number = temp_name[len(TEMP_PREFIX) :].split("-", 1)[0]
+    return int(number) if number.isdigit() else None
 
 
 def _safe(name: str) -> str:

@@ -258,7 +258,12 @@ def test_artifacts_appear_whole_or_not_at_all(tmp_path):
     assert not store.path(8).exists()
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["7"]
     (tmp_path / "models" / ".partial-9-abc").mkdir()  # as a kill -9 mid-write leaves it
-    assert len(store.remove_partial()) == 1
+    (tmp_path / "models" / ".partial-10-def").mkdir()  # run 10 is saving right now
+    (store.path(7) / ".partial-7-xyz").write_bytes(b"half")  # killed mid-replace
+    assert len(store.remove_partial(writing=(10,))) == 2
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [".partial-10-def", "7"]
+    assert [p.name for p in store.path(7).iterdir()] == ["serving.joblib"]
+    store.remove_partial()  # run 10 ended without publishing: its directory goes too
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["7"]
     with pytest.raises(FileNotFoundError, match="no stored"):
         store.load(9, "serving")
