@@ -199,9 +199,16 @@ def describe_holdout(metrics: dict | None) -> str | None:
 
     if holdout.get("series_a_plan_moves") == 0:
         return f"Held out: {part(holdout['without_plan'])}. {NO_PLAN_MOVES}"
+    perfect = (
+        f"with the drivers' true values (what a perfect plan gives): {part(holdout['with_plan'])}"
+    )
+    if (metrics or {}).get("headline") == "without_plan":  # what serves first, as the Overview
+        return (
+            f"Held out without a plan (what serves: the file plans no driver): "
+            f"{part(holdout['without_plan'])}; {perfect}."
+        )
     return (
-        f"Held out with the drivers' true values (what a perfect plan gives): "
-        f"{part(holdout['with_plan'])}; without a plan (what serves past it): "
+        f"Held out {perfect}; without a plan (what serves past it): "
         f"{part(holdout['without_plan'])}."
     )
 

@@ -230,6 +230,20 @@ def test_the_overview_says_the_held_out_scores_without_a_plan_once():
     assert "perfect plan" not in describe_holdout(metrics)
 
 
+def test_the_models_page_leads_with_what_serves_as_the_overview_does():
+    """A run headed without a plan: the Models page's sentence starts with those scores,
+    the Overview's headline, and gives the perfect plan's second (a stranger's find)."""
+    from pipeline.formatting import describe_holdout
+
+    holdout = {"with_plan": {"mase": 0.487, "wape": 13.6},
+               "without_plan": {"mase": 0.611, "wape": 17.2}, "series_a_plan_moves": 4}  # fmt: skip
+    headed = describe_holdout({"headline": "without_plan", "holdout": holdout})
+    assert headed.startswith("Held out without a plan (what serves")
+    assert headed.index("0.611") < headed.index("0.487")
+    planned = describe_holdout({"headline": "with_plan", "holdout": holdout})
+    assert planned.index("0.487") < planned.index("0.611")
+
+
 def test_the_runs_table_says_times_as_the_status_line_does():
     from dashapp.run_panel import _row, ended_text
 
