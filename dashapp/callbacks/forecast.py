@@ -62,16 +62,19 @@ def _forecast(selector, horizon, model, plan, on_file):
     if model is not None and model in fitted and not fitted[model].uses_exog:
         note = f"{model} does not read the drivers: the plan does not change this forecast."
         return result, scope.label, note
-    note = _plan_note(result.answer.plan, int(horizon))
+    use = result.answer.plan
     if model is None and serving_model.spec.exog:  # said before a plan is typed, too
         ids = list(pd.unique(result.rows["unique_id"]))
         free = serving_model.driver_free(ids)
         said = _driver_free_note(free, len(ids))
+        # the plan's reach and clamps of the series it moves, not of those it cannot
+        note = _plan_note(use.without(free.index) if use is not None else None, int(horizon))
         if len(free) == len(ids) or note is None:  # the plan's reach would mislead
             note = said or note
         elif said:  # some series read the plan: its reach and clamped prices still hold
             note = f"{note} {said}"
-    return result, scope.label, note
+        return result, scope.label, note
+    return result, scope.label, _plan_note(use, int(horizon))
 
 
 def _driver_free_note(free: pd.Series, shown: int) -> str | None:

@@ -7,11 +7,12 @@ in the file, the ``--future`` file or the what-if panel. Each series keeps its o
 plan for as many periods as it reaches (its last planned period); another
 series' shorter plan takes nothing from it. A hole inside a series' plan (a
 period with a driver blank) is filled by the driver's rule (``FILL_RULES``): a
-price keeps the series' previous planned value (its last price before the
-first), a promotion is off; a driver without a rule leaves the period to the
-driver-free choice. Past its plan a series is served by the candidates chosen
-for periods without drivers (``Selection.beyond_plan``), and the answer says
-which periods were planned and with which values.
+price keeps the price before it (the last one planned, else the series' last
+price in the history: one typed price holds until the next), a promotion is
+off; a driver without a rule leaves the period to the driver-free choice. Past
+its plan a series is served by the candidates chosen for periods without drivers
+(``Selection.beyond_plan``), and the answer says which periods were planned and
+with which values.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from forecasting.serving.model import ServingModel
 
 #: how a blank driver inside a series' plan is filled, by the driver's role
 FILL_RULES = {
-    "price": "the previous planned price",
+    "price": "the price before it (the last one planned, else the last in the history)",
     "promotion": "no promotion (0)",
     "other": "no value: the period is forecast without drivers",
 }
@@ -48,6 +49,15 @@ class PlanUse:
     def periods(self) -> pd.Series:
         """Per series, how many forecast periods are planned."""
         return self.rows.groupby("unique_id", sort=False)["planned"].sum().astype(int)
+
+    def without(self, series) -> PlanUse:
+        """The same use without ``series`` (those no plan can move: their reach, holes
+        and clamps say nothing of their forecast)."""
+
+        def kept(table: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if table is None else table.loc[~table["unique_id"].isin(series)]
+
+        return PlanUse(kept(self.rows), kept(self.holes), kept(self.outside))
 
     def describe_holes(self, limit: int = 5) -> list[str]:
         """The holes in words: series, driver, periods and the rule that filled them."""

@@ -92,8 +92,13 @@ def test_a_hole_in_one_series_plan_leaves_the_others_whole_and_is_named(trained)
     assert filled["price"] == previous and filled["display"] == 0.0
     holes = use.describe_holes()
     assert any(
-        first in line and "price" in line and "previous planned price" in line for line in holes
+        first in line and "price" in line and "the price before it" in line for line in holes
     )
+    # the series a plan cannot move are left out of what the page says of the plan
+    others = use.without([first])
+    assert first not in others.periods().index and short in others.periods().index
+    assert not any(first in line for line in others.describe_holes())
+    assert len(others.rows) == len(use.rows) - H
     assert any(first in line and "display" in line and "no promotion" in line for line in holes)
     rows = answer(trained, ForecastRequest(H, plan=plan)).rows
     by_series = rows.groupby("unique_id")["planned"].sum()
