@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from forecasting.serving.plans import PlanUse
 
 DIVERGED = "diverged"
@@ -153,6 +155,21 @@ def describe_plan(drivers: tuple[str, ...], use: PlanUse | None, h: int) -> str:
     if outside:
         text += "; prices no history supports: " + "; ".join(outside)
     return text
+
+
+def served_in_scope(choice: pd.Series, series: list[str]) -> tuple[str, str]:
+    """What serves the series shown, short enough for a card, and in full: one model's
+    name, or the most common and how many others (a run's whole description, every
+    combination with its count, overflowed the Overview's card)."""
+    counts = choice.reindex(series).dropna().value_counts()
+    if counts.empty:
+        return "none", ""
+    top = str(counts.index[0])
+    if len(counts) == 1:
+        return top, ""
+    short = f"{top} and {counted(len(counts) - 1, 'other')}"
+    parts = [f"{name} for {n}" for name, n in counts.items()]
+    return short, f"served: {', '.join(parts)} of the {len(series)} series shown. "
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:

@@ -12,7 +12,7 @@ from forecasting.data.frequency import period_unit
 from forecasting.errors import DataError
 from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
-from pipeline.formatting import behind_baseline, label, percent, without_plan
+from pipeline.formatting import behind_baseline, label, percent, served_in_scope, without_plan
 from pipeline.serving import queries, reports
 from storage.datasets import latest_dataset_id
 
@@ -48,10 +48,12 @@ def update(selector):
         metrics = prod.run["metrics"] or {}
         models = reports.model_table(reads, prod.run["id"])
         baseline = reports.baseline_metrics(models) or {}
+        shown, served = served_in_scope(prod.serving.choice, queries.members(scope, prod.keys))
         kpis.append(
             ui.kpi_card(
                 "Production model",
-                prod.run["selected_model"],
+                shown,
+                f"{served}run {prod.run['id']}: "
                 f"held-out WAPE {percent(metrics.get('wape'))} vs seasonal naive "
                 f"{percent(baseline.get('wape'))}; MASE {label(metrics.get('mase'))} vs "
                 f"{label(baseline.get('mase'))}"

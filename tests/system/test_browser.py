@@ -197,6 +197,7 @@ def test_charts_name_their_axes_and_show_only_real_series(page, live_server):
     expect(chart.locator(".g-ytitle")).to_have_text("units_sold")
     expect(chart.locator(".g-xtitle")).to_have_text("date")
     expect(page.locator("#overview-growth")).to_contain_text("Growth, last 28 days")
+    expect(page.locator("#overview-production")).to_contain_text("run 1: held-out WAPE")
     _charts(page, live_server + "/models", CHARTS["/models"])
     expect(page.locator("#models-intro")).to_contain_text(
         "Tuned with Optuna: linear_trend (2 trials)"

@@ -230,6 +230,22 @@ def test_the_overview_says_the_held_out_scores_without_a_plan_once():
     assert "perfect plan" not in describe_holdout(metrics)
 
 
+def test_the_overview_card_names_what_serves_the_series_shown_briefly():
+    import pandas as pd
+
+    from pipeline.formatting import served_in_scope
+
+    choice = pd.Series(
+        ["ensemble(ets+theta+ces)"] * 6 + ["ensemble(croston+tsb+adida+imapa)"] * 3 + ["ets"],
+        index=[f"s{i}" for i in range(10)],
+    )
+    short, full = served_in_scope(choice, list(choice.index))
+    assert short == "ensemble(ets+theta+ces) and 2 others"
+    assert full.startswith("served: ensemble(ets+theta+ces) for 6, ensemble(croston+tsb+")
+    assert "ets for 1 of the 10 series shown" in full
+    assert served_in_scope(choice, ["s9"]) == ("ets", "")  # one series: its own model
+
+
 def test_the_models_page_leads_with_what_serves_as_the_overview_does():
     """A run headed without a plan: the Models page's sentence starts with those scores,
     the Overview's headline, and gives the perfect plan's second (a stranger's find)."""
