@@ -29,7 +29,7 @@ from pipeline.steps.train import train, train_options
 from pipeline.system import System
 from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
 from storage import run_reads, run_rows
-from storage.datasets import dataset_info, latest_dataset_id
+from storage.datasets import dataset_info, delete_dataset, drivers_named, latest_dataset_id
 
 log = logging.getLogger(__name__)
 #: a failed run's reason is shown on the pages and in the API: at most this long
@@ -135,7 +135,7 @@ def expected_seconds(ctx: RunContext, opts: RunOptions, dataset_id: int | None) 
     if dataset_id is None and "ingest" not in opts.steps:
         latest = latest_dataset_id(ctx.db)
         info = dataset_info(ctx.db, latest) if latest else None
-    options = train_options(opts)
+    options = train_options(opts, named=drivers_named(info))
     h, drivers = 0, 0
     if info:
         series = max(int(info["series"]), 1)
@@ -168,10 +168,30 @@ def failure_reason(exc: Exception, step: str | None) -> str:
 
 
 def _end(ctx: RunContext, status: str, reason: str) -> None:
-    """A failed or cancelled run keeps nothing that could be mistaken for a model."""
+    """A failed or cancelled run keeps nothing that could be mistaken for a model, nor the
+    data set version it stored on the way (a stranger's cancelled run left one, and the
+    Overview took it for new actuals)."""
     (ctx.log.warning if status == "cancelled" else ctx.log.error)("run %s: %s", status, reason)
     shutil.rmtree(ctx.artifacts.path(ctx.run_id), ignore_errors=True)
+    _drop_stored_version(ctx)
     run_rows.finish(ctx.db, ctx.run_id, status, error=reason, step_seconds=ctx.step_seconds)
+
+
+def _drop_stored_version(ctx: RunContext) -> None:
+    """Remove the data set version this run's ingest stored, if it got that far."""
+    run = run_reads.get_run(ctx.db, ctx.run_id)
+    if not run or "ingest" not in RunOptions.from_dict(run["options"]).steps:
+        return
+    stored = run.get("dataset_id")
+    if stored is None:
+        return
+    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=None)
+    delete_dataset(ctx.db, stored)
+    ctx.log.warning(
+        "data set version %d, which this run stored, is removed: the stored data are as "
+        "before the run; start it again to store the file",
+        stored,
+    )
 
 
 def _set_alias(version: str, run_log: logging.Logger) -> None:

@@ -231,3 +231,9 @@ def dataset_dict(v: DatasetVersion) -> dict:
 def sales_column(info: dict | None) -> str | None:
     """The column a data set version read as the sales (None: not known)."""
     return (((info or {}).get("mapping") or {}).get("mapping") or {}).get("target")
+
+
+def drivers_named(info: dict | None) -> bool:
+    """Whether a data set version's drivers were named by the user (they are then given to
+    every model that reads drivers, as when it was first trained), not screened."""
+    return bool(((info or {}).get("mapping") or {}).get("drivers_named"))

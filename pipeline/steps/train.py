@@ -33,19 +33,23 @@ from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
 from pipeline.trained import Trained, mark_diverged
 from storage import run_rows
-from storage.datasets import plain
+from storage.datasets import drivers_named, plain
 from storage.results import save_model_results
 
 
-def train_options(opts: RunOptions, storage=None, study_prefix: str = "sales") -> TrainOptions:
-    """The workflow's options for what a run was asked."""
+def train_options(
+    opts: RunOptions, storage=None, study_prefix: str = "sales", named: bool = False
+) -> TrainOptions:
+    """The workflow's options for what a run was asked. ``named``: the stored version's
+    drivers were named by the user, so a run on it uses them as a run on the file did
+    (retraining after an append screened them, and dropped a price a stranger named)."""
     return TrainOptions(
         models=tuple(opts.models) if opts.models is not None else None,
         trials=opts.trials,
         timeout=opts.timeout,
         n_windows=opts.windows,
         selection=opts.selection,
-        drivers="all" if opts.reading.exog else "auto",
+        drivers="all" if opts.reading.exog or named else "auto",
         constraints=opts.constraints,
         storage=storage,
         study_prefix=study_prefix,
@@ -64,6 +68,7 @@ def train(
         opts,
         storage=optuna_storage(ctx.settings) if opts.trials > 0 else None,
         study_prefix=f"run-{ctx.run_id}",
+        named=drivers_named(stored.info),
     )
     # what the backtest will fit: one series leaves out the models that learn across series
     options, _ = options.for_panel(df["unique_id"].nunique(), bool(spec.exog))

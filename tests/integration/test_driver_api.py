@@ -45,6 +45,25 @@ def test_the_run_log_names_the_hole_and_keeps_every_other_plan(planned_client):
     assert filled["planned"] and filled["drivers"]["display"] == 0.0
 
 
+def test_retraining_the_stored_version_keeps_the_drivers_named(tmp_path):
+    """Named drivers are given to a later run on the stored version as they were to the
+    first (a stranger's retrain after an append screened them and dropped the price)."""
+    path, data_dir = tmp_path / "planned.csv", tmp_path / "data"
+    planned_weekly_file(path)
+    _run_naming_drivers(data_dir, path, "linear_trend,xgboost")
+    again = cli(
+        data_dir, "train", "--horizon", str(H), "--models", "linear_trend,xgboost",
+        "--jobs", "1", "--quiet", "--no-tracking",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    client = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
+    assert client.get("/api/metrics").get_json()["run_id"] == 2
+    roles = {d["name"]: d["role"] for d in client.get("/api/drivers").get_json()["drivers"]}
+    assert roles == {"price": "price", "display": "promotion"}
+    log = client.get("/api/runs/2/log.txt").get_data(as_text=True)
+    assert "not used (validation score" not in log  # nothing screened out
+
+
 def test_metrics_give_the_held_out_scores_with_and_without_the_plan(planned_client):
     client, _, _ = planned_client
     holdout = client.get("/api/metrics").get_json()["served"]["holdout"]

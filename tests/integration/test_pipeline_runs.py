@@ -177,7 +177,13 @@ def test_forecast_from_production_for_one_series(stack, tmp_path):
 
 
 def test_a_second_start_is_refused_and_cancel_stops_the_run(stack):
-    slow = stack.start("train", *SLOW, "--quiet", "--no-tracking")
+    """A run that stores the file, then trains: cancelled while training, it leaves the
+    data as they were (a stranger's cancelled run left its version behind)."""
+    from storage.datasets import latest_dataset_id
+
+    db = Database(stack.database_url)
+    stored_before = latest_dataset_id(db)
+    slow = stack.start("run", "--csv", str(SAMPLE), *SLOW, "--quiet", "--no-tracking")
     try:
         run_id = _wait_new_run(stack)
         stack.wait_for(run_id, lambda r: r["step"] == "train" and r["status"] == "running")
@@ -196,6 +202,8 @@ def test_a_second_start_is_refused_and_cancel_stops_the_run(stack):
     assert "Cancelled on request during step train" in run["error"]
     assert stack.runs()["production"]["run_id"] == 1
     assert not (stack.data_dir / "models" / str(run_id)).exists()
+    assert latest_dataset_id(db) == stored_before and run["dataset_id"] is None
+    db.dispose()
 
 
 def test_kill_9_mid_run_is_marked_failed_and_production_keeps_serving(stack, tmp_path):
