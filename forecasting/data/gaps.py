@@ -19,9 +19,10 @@ two apart per data set:
   less than once in a hundred spans of its length (a period without a sale
   as likely as the larger of a Poisson zero at the series' 10th percentile
   and the share of its span with no row: ``n * p0 ** k < 1%`` for a run of
-  ``k`` periods in a span of ``n``), e.g. three missing weeks of an item that
-  always sells 3 to 20, never the gaps of a part listed only in the 10 weeks
-  of 106 it sold; and any period missing from every
+  ``k`` periods in a span of ``n``; the share of no rows only in a file that
+  lists sales: fewer zeros written than periods without a row), e.g. three
+  missing weeks of an item that always sells 3 to 20, never the gaps of a part
+  listed only in the 10 weeks of 106 it sold; and any period missing from every
   series that spans it at once, when chance would explain that less than once
   in a hundred (the product of the series' missing shares below 1%), e.g. a
   week the export skipped or a day every store was closed;
@@ -273,13 +274,23 @@ def _implausible_zero_runs(full: pd.DataFrame) -> np.ndarray:
     is a lost record; a file that lists only the weeks with a sale keeps its
     zeros, however large the few sales it lists (a spare part sold in 10 of 106
     weeks has a period without a sale 90% of the time).
+
+    The share of periods without a row counts only in a file that lists sales
+    rather than writing its zeros: one with fewer zeros written than periods
+    without a row (dunnhumby's scanner data writes 5 zeros and leaves out every
+    week a product did not sell). A file that writes its zeros writes them where
+    nothing sold, so a hole there is a lost record unless the series' own level
+    makes a zero plausible (a stranger's item selling 7 to 44 a week had its one
+    lost week filled with zero: one hole in 130 periods made its own share, and so
+    its own chance, 1 in 130).
     """
     uid = full["unique_id"]
     hole = full["y"].isna()
     recorded = full.loc[~hole].groupby("unique_id", sort=False)["y"]
     no_zero = recorded.min() > 0
     low = recorded.quantile(0.10).where(no_zero)
-    empty_share = hole.groupby(uid, sort=False).mean()
+    writes_zeros = int((full["y"] == 0).sum()) > int(hole.sum())
+    empty_share = hole.groupby(uid, sort=False).mean() * (0.0 if writes_zeros else 1.0)
     with np.errstate(divide="ignore"):  # a series with no hole and no low value: p0 = 0
         log_p0 = np.log(np.maximum(np.exp(-low), empty_share.reindex(low.index)))
     span = uid.map(uid.value_counts())

@@ -176,6 +176,20 @@ def test_a_part_listed_only_in_the_weeks_it_sold_keeps_its_zeros_through_long_ru
     assert len(part) == 106 and part.sum() == sum(units)  # nothing invented
 
 
+def test_one_lost_week_of_a_busy_item_is_a_lost_record_in_a_file_that_writes_zeros():
+    """The stranger's YORK/B200: 7 to 44 a week, never a zero, one week without a row,
+    beside a slow mover whose zeros the export writes. That week is not a zero sale."""
+    weeks = pd.date_range("2023-01-02", periods=130, freq="W-MON")
+    rng = np.random.default_rng(3)
+    busy = pd.DataFrame({"unique_id": "busy", "ds": weeks, "y": rng.integers(7, 45, 130) * 1.0})
+    slow = pd.DataFrame({"unique_id": "slow", "ds": weeks, "y": (rng.random(130) < 0.3) * 1.0})
+    frame = pd.concat([busy.drop(index=77), slow], ignore_index=True)
+    result = clean(frame)
+    assert result.report.gaps_as_missing == 1 and result.report.gaps_as_zero == 0
+    filled = result.frame.set_index(["unique_id", "ds"]).loc[("busy", weeks[77]), "y"]
+    assert 7 <= filled <= 44
+
+
 def test_lost_months_of_a_seasonal_series_are_filled_with_its_season_not_a_line():
     # five years of a series whose summer sells ten times its winter; three months lost
     months = pd.date_range("2019-01-01", periods=60, freq="MS")
