@@ -288,7 +288,8 @@ def from_loaded(
     price_cols, promo_cols = driver_roles(exog, prices, promotions)
     keep = ["unique_id", "ds", "y", *loaded.mapping.ids, *loaded.mapping.attributes, *exog]
     panel = panel or PanelFacts()
-    frame, plan = split_plan(loaded.frame[keep], exog, panel.last_sale)
+    # a frame of its own (``reindex``), not a slice pandas warns about filling below
+    frame, plan = split_plan(loaded.frame.reindex(columns=keep), exog, panel.last_sale)
     for col in loaded.mapping.attributes:  # a description left blank on a row: its series'
         frame[col] = frame.groupby("unique_id", sort=False)[col].transform("first")
     freq = panel.freq or infer_frequency(frame)

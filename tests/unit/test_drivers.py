@@ -195,6 +195,38 @@ def test_the_reading_counts_the_plan_s_rows_and_says_which_plans_end_sooner(tmp_
     ) in notes
 
 
+def test_price_holes_are_filled_in_the_frame_itself_without_pandas_warning(tmp_path):
+    """A stranger's runs printed SettingWithCopyWarning from the fill: a fill on a slice
+    may not reach the frame that is used. Here it must, and silently."""
+    import warnings
+
+    from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
+
+    days = pd.date_range("2024-01-01", periods=60)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"date": days, "item": item, "units": 20.0 + np.arange(60) % 7,
+                          "price": 2.5, "promo": 0.0})
+            for item in ("a", "b")
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    frame.loc[[10, 11, 100], "price"] = None  # the export lost three prices
+    frame.loc[[5, 70], "promo"] = None
+    frame["revenue"] = frame["units"] * 2.5  # a column the reading leaves out
+    path = tmp_path / "holes.csv"
+    frame.to_csv(path, index=False)
+    reading = ReadingOptions(
+        date="date", target="units", ids=("item",), exog=("price", "promo"),
+        prices=("price",), promotions=("promo",),
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.SettingWithCopyWarning)
+        data = prepare(path, reading, horizon=7)
+    assert (data.frame["price"] == 2.5).all() and (data.frame["promo"] == 0.0).all()
+
+
 def test_a_revenue_column_is_an_outcome_never_tried_and_named_anyway_is_flagged():
     """Revenue is the sales again, priced: zero on the days nothing sold and moving with
     the units. A stranger ticked it as a driver and nothing said so."""
