@@ -107,8 +107,11 @@ def json_errors(status: int | None = None, hints: bool = True) -> Callable:
 
 def _fields(exc: DataError, text: str) -> dict:
     """The ``fields`` of a 422 the request's values caused, as webargs gives its own: a
-    program reads which field to change the same way for either."""
-    field = next((f for kind, f in FIELD_OF.items() if isinstance(exc, kind)), None)
+    program reads which field to change the same way for either. The field is the
+    error's own (``BadRequest.field``) or its kind's (``FIELD_OF``)."""
+    field = getattr(exc, "field", None) or next(
+        (f for kind, f in FIELD_OF.items() if isinstance(exc, kind)), None
+    )
     if field is None:
         return {}
     place = "query" if request.method in ("GET", "HEAD") else "json"

@@ -13,7 +13,7 @@ from dashapp.api.schemas.common import ErrorSchema
 from dashapp.state import app_state
 from forecasting.data.frequency import check_horizon
 from forecasting.serving.plans import PlanUse
-from forecasting.serving.requests import ForecastRequest
+from forecasting.serving.requests import BadHorizon, ForecastRequest
 from forecasting.serving.scopes import Scope
 from pipeline import serving
 from pipeline.serving import queries
@@ -49,7 +49,7 @@ class Forecast(MethodView):
 
 def _forecast(reads: serving.ServingCache, body: dict) -> dict:
     prod = reads.serving_run()
-    check_horizon(body["horizon"], prod.serving.spec.freq)
+    check_horizon(body["horizon"], prod.serving.spec.freq, error=BadHorizon)
     request = ForecastRequest(body["horizon"], model=body["model"], drivers=body["drivers"])
     asked = body["series"]
     batch = isinstance(asked, list) or body["per_series"]

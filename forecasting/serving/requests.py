@@ -59,6 +59,17 @@ class UnknownDriver(RequestError):
 class BadRequest(RequestError):
     """A value out of range: the horizon, a driver's planned values."""
 
+    #: the request's field the value came in (a caller's error shape can name it)
+    field: str | None = None
+
+
+class BadHorizon(BadRequest):
+    field = "horizon"
+
+
+class BadDriverValue(BadRequest):
+    field = "drivers"
+
 
 @dataclass(frozen=True)
 class ForecastRequest:
@@ -124,7 +135,7 @@ def answer(
     """The forecast ``request`` asks for, from ``serving`` (its plan included) and, where
     it covers the request, the run's ``stored`` forecast."""
     h = request.horizon
-    check_horizon(h, error=BadRequest)
+    check_horizon(h, error=BadHorizon)
     if not request.served and request.model not in serving.models:
         raise UnknownModel(str(request.model), serving.models)
     series = list(request.series) if request.series else None
@@ -220,7 +231,7 @@ def what_if_plan(
     for name, given in drivers.items():
         values = driver_values(name, given if isinstance(given, list) else [given])
         if len(values) not in (1, h):
-            raise BadRequest(f"Driver {name!r} needs 1 or {h} values, got {len(values)}.")
+            raise BadDriverValue(f"Driver {name!r} needs 1 or {h} values, got {len(values)}.")
         values = pd.Series(values * (h if len(values) == 1 else 1))
         future[name] = step.map(values).to_numpy(float)
     return future
@@ -237,9 +248,9 @@ def driver_values(name: str, values: list) -> list[float]:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise BadRequest(f"Driver {name!r} needs numbers, got {value!r}.") from None
+            raise BadDriverValue(f"Driver {name!r} needs numbers, got {value!r}.") from None
         if not math.isfinite(number) or abs(number) > limit:
-            raise BadRequest(
+            raise BadDriverValue(
                 f"Driver {name!r} got {value!r}; give a finite number of at most {limit:g} in size."
             )
         out.append(number)
