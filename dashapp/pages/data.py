@@ -119,6 +119,8 @@ LADDER_COLUMNS = {
     "adi": "ADI",
     "cv2": "CV²",
     "served_by": "served by",
+    "served_with_a_plan": "served with a plan",
+    "served_past_the_plan": "served past the plan",
     "diverged": "diverged (replaced)",
 }
 

@@ -124,10 +124,26 @@ class ServingModel:
         return sum_with_bands(rows, self.errors, self.scale, self.nonnegative)
 
     def series_table(self) -> pd.DataFrame:
-        """Per series: ladder step, demand class and what serves it (``ladder.series_table``)."""
+        """Per series: ladder step, demand class and what serves it (``ladder.series_table``).
+
+        Where drivers serve and the two choices differ, ``served_by`` is what serves the
+        stored forecast: without a plan on file the driver-free choice, with the drivers'
+        one beside it (``served_with_a_plan``); with a plan, the drivers' choice and the
+        driver-free one past it (``served_past_the_plan``). A stranger read "served by
+        linear_trend" on every page while an intermittent model made the forecast."""
         if self.profile is None:
-            return pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
-        return series_table(self.profile, self.choice, self.spec.freq.name)
+            table = pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
+        else:
+            table = series_table(self.profile, self.choice, self.spec.freq.name)
+        unplanned = self.unplanned if self.spec.exog else None
+        if unplanned is None:
+            return table
+        other = table["unique_id"].map(unplanned).fillna(table["served_by"])
+        if (other == table["served_by"]).all():
+            return table
+        if self.plan is None:
+            return table.assign(served_with_a_plan=table["served_by"], served_by=other)
+        return table.assign(served_past_the_plan=other)
 
     def describe(self) -> str:
         """What makes the forecast a reader sees: where drivers serve, the choice with a

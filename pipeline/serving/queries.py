@@ -89,6 +89,10 @@ def series_ladder(cache: ServingCache, dataset_id: int | None = None) -> tuple[p
     return table, "the EDA report (at the usual horizon; training decides what serves)"
 
 
+#: the series table's columns of what serves where a plan changes it, and their words
+WHEN_PLANNED = {"served_with_a_plan": "with a plan", "served_past_the_plan": "past the plan"}
+
+
 def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> str | None:
     """In words, what forecasts the scope: one series' ladder step and model, or how many
     of a group's series keep a ladder forecast whatever model is asked."""
@@ -102,6 +106,9 @@ def how_served(cache: ServingCache, scope: Scope, model: str | None = None) -> s
     if len(rows) == 1:
         row = rows.iloc[0]
         text = f"{chosen[0]}: {row['ladder_note']}; served by {row['served_by']}"
+        for column, words in WHEN_PLANNED.items():  # where a plan switches what serves
+            if isinstance(row.get(column), str):
+                text += f" ({words}: {row[column]})"
         if asked and on_rule.iloc[0]:
             text += f", whatever model is chosen ({model} has nothing to fit here)"
         elif asked and model != row["served_by"]:  # "served by xgboost" read as a fact

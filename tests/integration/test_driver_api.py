@@ -150,3 +150,8 @@ def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path
     assert without_plan(served).startswith("Those are without a plan, the forecast that serves")
     log = client.get("/api/runs/1/log.txt").get_data(as_text=True)
     assert "(without a plan: the file plans no driver)" in log
+    # each series names what makes its stored forecast, and what a plan switches it to
+    details = client.get("/api/series").get_json()["details"]
+    switched = [d for d in details if "served_with_a_plan" in d]
+    assert switched and all(d["served_by"] != d["served_with_a_plan"] for d in switched)
+    assert all("xgboost" not in d["served_by"] for d in switched)  # reads no driver

@@ -20,7 +20,16 @@ class SeriesDetail(Schema):
     zero_share = fields.Float()
     adi = fields.Float(allow_none=True, metadata={"description": "mean periods between sales"})
     cv2 = fields.Float(metadata={"description": "squared coefficient of variation of sizes"})
-    served_by = fields.String(metadata={"description": "model, ensemble or rule (zero, level)"})
+    served_by = fields.String(
+        metadata={"description": "model, ensemble or rule (zero, level) of the stored forecast"}
+    )
+    served_with_a_plan = fields.String(
+        metadata={"description": "where drivers serve and no plan is on file: what a plan "
+                  "switches the series to"},
+    )  # fmt: skip
+    served_past_the_plan = fields.String(
+        metadata={"description": "where a plan is on file: what serves past its last period"}
+    )
     diverged = fields.String(
         metadata={"description": "models whose forecast diverged here and was replaced"}
     )
