@@ -3,6 +3,9 @@ out, and the reading choices the planner can change before anything is stored.""
 
 from __future__ import annotations
 
+import functools
+import re
+
 import dash_bootstrap_components as dbc
 import holidays
 from dash import html
@@ -118,8 +121,9 @@ def reading_choices(mapping: dict, report: dict) -> html.Div:
                     _choice(
                         "Holidays of",
                         "retraining-read-country",
-                        [NO_CALENDAR, *sorted(holidays.list_supported_countries())],
+                        _countries(report.get("country")),
                         report.get("country") or NO_CALENDAR,
+                        labels=country_names(),
                     ),
                 ],
                 className="g-2 mt-1",
@@ -143,6 +147,26 @@ GAP_LABELS = {
     "interpolate": "interpolate: every missing period a lost record",
     "ffill": "ffill: a missing period repeats the one before",
 }
+
+
+@functools.cache
+def country_names() -> dict[str, str]:
+    """Each calendar's ISO code with its country's name ("DE: Germany"): a stranger met
+    some 250 bare codes, and GB, GBR and UK side by side."""
+    from holidays.registry import COUNTRIES
+
+    names = {}
+    for class_name, code, *_ in COUNTRIES.values():
+        names[code] = f"{code}: {re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', class_name)}"
+    return names
+
+
+def _countries(current: str | None) -> list[str]:
+    """No calendar, then one code per country (no aliases); the file's own code kept
+    even when it is an alias."""
+    codes = sorted(holidays.list_supported_countries(include_aliases=False))
+    extra = [current] if current and current not in codes and current != NO_CALENDAR else []
+    return [NO_CALENDAR, *extra, *codes]
 
 
 def _choice(

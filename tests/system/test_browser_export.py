@@ -44,6 +44,9 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
 
         expect(card).to_contain_text("holidays of US, this deployment's default")
         page.select_option("#retraining-read-target", "Scripts")
+        countries = page.locator("#retraining-read-country")
+        expect(countries.locator("option[value='DE']")).to_have_text("DE: Germany")
+        expect(countries.locator("option[value='UK']")).to_have_count(0)  # GB's alias
         page.select_option("#retraining-read-country", "DE")
         page.select_option("#retraining-read-gaps", "zero")
         page.click("#retraining-reread")
