@@ -73,12 +73,17 @@ def train(
     # what the backtest will fit: one series leaves out the models that learn across series
     options, _ = options.for_panel(df["unique_id"].nunique(), bool(spec.exog))
     ctx.log.info(
-        "training on data set version %d: %d series, horizon %d, models %s, %d trials each",
+        "training on data set version %d: %d series, horizon %d, models %s, %d trials each; "
+        "holidays of %s; drivers %s",
         stored.id,
         df["unique_id"].nunique(),
         h,
         ",".join(options.model_names()),
         opts.trials,
+        spec.country or "no country",
+        (", ".join(spec.exog) + (" (named)" if options.drivers == "all" else " (screened)"))
+        if spec.exog
+        else "none",
     )
     added = [m for m in options.model_names() if m not in (opts.models or MODELS)]
     if added:

@@ -62,6 +62,7 @@ def test_retraining_the_stored_version_keeps_the_drivers_named(tmp_path):
     assert roles == {"price": "price", "display": "promotion"}
     log = client.get("/api/runs/2/log.txt").get_data(as_text=True)
     assert "not used (validation score" not in log  # nothing screened out
+    assert "; drivers price, display (named)" in log  # and the log says so
 
 
 def test_metrics_give_the_held_out_scores_with_and_without_the_plan(planned_client):
