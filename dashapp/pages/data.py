@@ -264,8 +264,10 @@ def _eda_summary(reads, dataset_id: int):
                         f"{fmt('adf_pvalue')}, KPSS p = {fmt('kpss_pvalue')})."
                     ),
                     html.Li(
-                        f"Zero periods: {fmt('zero_share', overview, '.1%')}; outliers "
-                        f"flagged: {report['overview']['outliers']}."
+                        # every series' periods, not the total's (which a stranger took
+                        # it for: the total never sold nothing)
+                        f"Across the series, {fmt('zero_share', overview, '.1%')} of "
+                        f"periods sold nothing; outliers flagged: {report['overview']['outliers']}."
                     ),
                     html.Li(
                         f"The {len(report['top_series'])} largest series hold "

@@ -185,6 +185,7 @@ def test_at_375_px_every_chart_keeps_a_usable_plot_area(browser, live_server):
         assert width <= 375 + 1, f"{path} scrolls sideways ({width}px)"
         if path == "/data":  # the data set's gap rule, stated where its cleaning is
             expect(page.locator("#data-gap-rule")).to_contain_text("Missing periods: auto:")
+            expect(page.get_by_text("of periods sold nothing")).to_contain_text("Across the")
         for box in page.query_selector_all(".chart-title"):  # titles wrap instead of clipping
             assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), box.inner_text()
     print("plot-area heights at 375 px:", measured)
