@@ -118,7 +118,9 @@ def clean(
     frame, dropped = _drop_short(frame, min_length)
     filled = frame.loc[frame.pop("_filled").astype(bool), ["unique_id", "ds"]]
     validate_long_frame(frame, min_length=min_length)
-    outliers = flag_outliers(frame, freq.season_length, outlier_threshold, drivers)
+    outliers = _recorded_only(
+        flag_outliers(frame, freq.season_length, outlier_threshold, drivers), filled
+    )
     report = CleaningReport(
         freq=freq.alias,
         freq_name=freq.name,
@@ -268,6 +270,17 @@ def _drop_short(frame: pd.DataFrame, min_length: int) -> tuple[pd.DataFrame, dic
         uid: f"only {n} periods; at least {min_length} are needed" for uid, n in short.items()
     }
     return frame.loc[~frame["unique_id"].isin(short.index)], dropped
+
+
+def _recorded_only(outliers: pd.DataFrame, filled: pd.DataFrame) -> pd.DataFrame:
+    """Outliers among the values the file gave: a value this cleaning filled in is its
+    own estimate, never a point to look into (a stranger found an interpolated week
+    flagged)."""
+    if outliers.empty or filled.empty:
+        return outliers
+    made = pd.MultiIndex.from_frame(filled[["unique_id", "ds"]])
+    kept = ~pd.MultiIndex.from_frame(outliers[["unique_id", "ds"]]).isin(made)
+    return outliers.loc[kept].reset_index(drop=True)
 
 
 def flag_outliers(

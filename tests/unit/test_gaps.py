@@ -190,6 +190,22 @@ def test_one_lost_week_of_a_busy_item_is_a_lost_record_in_a_file_that_writes_zer
     assert 7 <= filled <= 44
 
 
+def test_a_value_the_cleaning_filled_in_is_never_flagged_an_outlier():
+    """A week lost between two promotion spikes is interpolated high; the spikes are the
+    file's values and may be flagged, the estimate is not (a stranger saw one flagged)."""
+    weeks = pd.date_range("2023-01-02", periods=130, freq="W-MON")
+    rng = np.random.default_rng(4)
+    sales = 100 + rng.normal(0, 3, 130)
+    sales[[50, 52]] = 400.0
+    frame = pd.DataFrame({"unique_id": "s", "ds": weeks, "y": sales}).drop(index=51)
+    result = clean(frame)
+    assert result.report.gaps_as_missing == 1
+    filled = result.frame.set_index("ds")["y"]
+    assert filled[weeks[51]] > 300  # interpolated between the spikes
+    flagged = set(result.outliers["ds"])
+    assert {weeks[50], weeks[52]} <= flagged and weeks[51] not in flagged
+
+
 def test_lost_months_of_a_seasonal_series_are_filled_with_its_season_not_a_line():
     # five years of a series whose summer sells ten times its winter; three months lost
     months = pd.date_range("2019-01-01", periods=60, freq="MS")
