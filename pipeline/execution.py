@@ -19,6 +19,7 @@ from forecasting.errors import DataError
 from forecasting.evaluation.costs import Shape
 from forecasting.progress import Cancelled
 from pipeline.context import RunContext
+from pipeline.eda_report import report_dir
 from pipeline.options import RunOptions
 from pipeline.pacing import step_seconds
 from pipeline.runlog import run_logging
@@ -187,6 +188,8 @@ def _drop_stored_version(ctx: RunContext) -> None:
         return
     run_rows.update_run(ctx.db, ctx.run_id, dataset_id=None)
     delete_dataset(ctx.db, stored)
+    # its EDA report too: a database may give the next version the same id
+    shutil.rmtree(report_dir(ctx.settings.reports_dir, stored), ignore_errors=True)
     ctx.log.warning(
         "data set version %d, which this run stored, is removed: the stored data are as "
         "before the run; start it again to store the file",

@@ -203,6 +203,8 @@ def test_a_second_start_is_refused_and_cancel_stops_the_run(stack):
     assert stack.runs()["production"]["run_id"] == 1
     assert not (stack.data_dir / "models" / str(run_id)).exists()
     assert latest_dataset_id(db) == stored_before and run["dataset_id"] is None
+    reports = stack.data_dir / "reports" / "eda"
+    assert sorted(p.name for p in reports.iterdir()) == [str(stored_before)]  # its EDA gone
     db.dispose()
 
 
