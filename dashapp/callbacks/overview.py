@@ -48,7 +48,8 @@ def update(selector):
         metrics = prod.run["metrics"] or {}
         models = reports.model_table(reads, prod.run["id"])
         baseline = reports.baseline_metrics(models) or {}
-        shown, served = served_in_scope(prod.serving.choice, queries.members(scope, prod.keys))
+        chosen = queries.members(scope, prod.keys)
+        shown, served = served_in_scope(prod.serving.stored_choice(), chosen)
         kpis.append(
             ui.kpi_card(
                 "Production model",

@@ -145,6 +145,13 @@ class ServingModel:
             return table.assign(served_with_a_plan=table["served_by"], served_by=other)
         return table.assign(served_past_the_plan=other)
 
+    def stored_choice(self) -> pd.Series:
+        """Per series, what makes the stored forecast's first period: without a plan on
+        file, where drivers serve, the driver-free choice (see ``series_table``)."""
+        if self.spec.exog and self.unplanned is not None and self.plan is None:
+            return self.unplanned.reindex(self.choice.index).fillna(self.choice)
+        return self.choice
+
     def describe(self) -> str:
         """What makes the forecast a reader sees: where drivers serve, the choice with a
         plan and the driver-free one past it, the one that serves the stored forecast

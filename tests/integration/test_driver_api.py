@@ -156,3 +156,8 @@ def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path
     switched = [d for d in details if "served_with_a_plan" in d]
     assert switched and all(d["served_by"] != d["served_with_a_plan"] for d in switched)
     assert all("xgboost" not in d["served_by"] for d in switched)  # reads no driver
+    from dashapp.state import app_state  # the Overview's card names the same
+
+    with client.application.app_context():
+        stored = app_state().reads.serving_run().serving.stored_choice()
+    assert all(stored[d["unique_id"]] == d["served_by"] for d in details)
