@@ -105,6 +105,8 @@ def start_label(train_too, pending):
 def driver_choices(pending):
     if not pending:
         return [], _stored_drivers()
+    if pending.get("append_to"):  # new actuals are read as the stored version was
+        return [], _stored_drivers(extending=pending["append_to"])
     if not pending.get("drivers"):
         return [], "No numeric driver columns in the upload."
     return (
@@ -149,15 +151,22 @@ def ticked_drivers(ticked, pending):
     return text
 
 
-def _stored_drivers() -> str:
+def _stored_drivers(extending: int | None = None) -> str:
     """With no upload waiting, the drivers Start trains the stored version with (a stranger
-    found the tick boxes gone and could not tell whether the ones named still held)."""
+    found the tick boxes gone and could not tell whether the ones named still held); with
+    new actuals waiting, that they are read with those drivers (a second stranger saw
+    empty tick boxes under a report that said the drivers were named)."""
     db = app_state().system.db
-    latest = latest_dataset_id(db)
+    latest = extending or latest_dataset_id(db)
     info = dataset_info(db, latest) if latest else None
     if not info:
         return ""
     exog = list(info.get("exog") or [])
+    if extending:
+        return (
+            f"New actuals are read with the drivers of data set version {latest}, which "
+            f"they extend: {', '.join(exog) or 'none'}; a run uses them as it did."
+        )
     if not exog:
         return f"Data set version {latest} was stored without drivers; upload a file to name some."
     return (

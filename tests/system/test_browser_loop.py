@@ -47,6 +47,10 @@ def test_add_new_actuals_read_how_the_forecast_did_and_roll_back(page, tmp_path)
         report = page.locator("#retraining-accepted")
         expect(report).to_contain_text("New actuals for data set version 1")
         expect(report).to_contain_text("12 new periods (2024-01-01 to 2024-12-01)")
+        # no tick boxes to contradict the report: the stored version's drivers are read
+        expect(page.locator("#retraining-exog-note")).to_contain_text(
+            "New actuals are read with the drivers of data set version 1"
+        )
         page.get_by_label("Train on an uploaded file").uncheck()
         run = _start_and_wait(page, url, 2)
         assert run["kind"] == "ingest" and run["options"]["append_to"] == 1
