@@ -33,8 +33,14 @@ def shown(value, percent: bool) -> str:
 
 
 def why_sentence(run: dict) -> str | None:
-    """Why the run's served model serves, from the figures kept with it."""
-    return describe_why((run.get("metrics") or {}).get("why") or [])
+    """Why the run's served model serves, from the figures kept with it. The figures are
+    the drivers' choice: where the run is headed without a plan (none on file), the
+    sentence says so (a stranger read it as what served)."""
+    metrics = run.get("metrics") or {}
+    said = describe_why(metrics.get("why") or [])
+    if said and metrics.get("headline") == "without_plan":
+        return f"Why, with a plan: {said.removeprefix('Why: ')}"
+    return said
 
 
 def realised_sentence(cache: ServingCache, serving_id: int | None) -> str | None:

@@ -246,6 +246,19 @@ def test_the_overview_card_names_what_serves_the_series_shown_briefly():
     assert served_in_scope(choice, ["s9"]) == ("ets", "")  # one series: its own model
 
 
+def test_the_why_sentence_says_it_explains_the_choice_with_a_plan_when_none_serves():
+    from dashapp.loop_views import why_sentence
+
+    rows = [
+        {"group": "all", "served": "ensemble(linear_trend+ets)", "score": 0.742,
+         "runner_up": "ets", "runner_up_score": 0.8, "baseline_score": 1.0, "series": 6}
+    ]  # fmt: skip
+    planned = why_sentence({"metrics": {"why": rows, "headline": "with_plan"}})
+    assert planned.startswith("ensemble(linear_trend+ets) serves (validation score 0.742")
+    unplanned = why_sentence({"metrics": {"why": rows, "headline": "without_plan"}})
+    assert unplanned == "Why, with a plan: " + planned
+
+
 def test_the_models_page_leads_with_what_serves_as_the_overview_does():
     """A run headed without a plan: the Models page's sentence starts with those scores,
     the Overview's headline, and gives the perfect plan's second (a stranger's find)."""
