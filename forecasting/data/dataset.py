@@ -135,7 +135,8 @@ class Dataset:
         changes = [
             (
                 filled,
-                "periods without a value in the file filled"
+                ("periods" if filled != 1 else "period")
+                + " without a value in the file filled"
                 + (f" ({blank} of them blank cells)" if blank > 0 else ""),
             ),
             (-r.leading_zeros_trimmed, "zeros before a series' first sale trimmed"),

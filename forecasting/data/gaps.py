@@ -330,7 +330,8 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
             if policy == "zero"
             else _where(fill.lost_series, fill.lost_examples)
         )
-        return f"{policy} (chosen): {total} missing {unit} {how}{where}."
+        periods = unit if total != 1 else unit[:-1]
+        return f"{policy} (chosen): {total} missing {periods} {how}{where}."
     reasons = []
     if fill.series_missing:
         reasons.append(
@@ -346,8 +347,12 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
     parts = []
     if fill.as_missing:
         parts.append(
-            f"{fill.as_missing} missing {unit} are lost records"
-            f"{_where(fill.lost_series, fill.lost_examples)}, interpolated along each "
+            (
+                f"1 missing {unit[:-1]} is a lost record"
+                if fill.as_missing == 1
+                else f"{fill.as_missing} missing {unit} are lost records"
+            )
+            + f"{_where(fill.lost_series, fill.lost_examples)}, interpolated along each "
             "series' season where it has one "
             f"({'; '.join(reasons)})"
         )

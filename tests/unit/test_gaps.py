@@ -186,6 +186,7 @@ def test_one_lost_week_of_a_busy_item_is_a_lost_record_in_a_file_that_writes_zer
     frame = pd.concat([busy.drop(index=77), slow], ignore_index=True)
     result = clean(frame)
     assert result.report.gaps_as_missing == 1 and result.report.gaps_as_zero == 0
+    assert result.report.gap_rule.startswith("auto: 1 missing week is a lost record in ")
     filled = result.frame.set_index(["unique_id", "ds"]).loc[("busy", weeks[77]), "y"]
     assert 7 <= filled <= 44
 
