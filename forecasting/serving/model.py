@@ -110,7 +110,7 @@ class ServingModel:
         them without one. Where the two differ, a plan switches the series from one to
         the other, drivers or not."""
         served = self.choice.reindex(series).dropna()
-        unplanned = self.unplanned if self.spec.exog and self.unplanned is not None else None
+        unplanned = self.driver_free_choice
         same = served == (unplanned.reindex(served.index) if unplanned is not None else served)
         reads = {
             cand: any(m in self.fitted and self._needs_plan(m) for m in self.members.get(cand, []))
@@ -122,6 +122,12 @@ class ServingModel:
         """Per period, the sum of per-series forecast ``rows`` with bands of the sum's own
         (``forecasting.evaluation.group_bands``)."""
         return sum_with_bands(rows, self.errors, self.scale, self.nonnegative)
+
+    @property
+    def driver_free_choice(self) -> pd.Series | None:
+        """Where drivers serve, what serves each series without a plan (None: no drivers,
+        or a model trained before they had a choice of their own)."""
+        return self.unplanned if self.spec.exog and self.unplanned is not None else None
 
     def series_table(self) -> pd.DataFrame:
         """Per series: ladder step, demand class and what serves it (``ladder.series_table``).
@@ -135,7 +141,7 @@ class ServingModel:
             table = pd.DataFrame({"unique_id": self.choice.index, "served_by": self.choice.values})
         else:
             table = series_table(self.profile, self.choice, self.spec.freq.name)
-        unplanned = self.unplanned if self.spec.exog else None
+        unplanned = self.driver_free_choice
         if unplanned is None:
             return table
         other = table["unique_id"].map(unplanned).fillna(table["served_by"])
@@ -148,8 +154,8 @@ class ServingModel:
     def stored_choice(self) -> pd.Series:
         """Per series, what makes the stored forecast's first period: without a plan on
         file, where drivers serve, the driver-free choice (see ``series_table``)."""
-        if self.spec.exog and self.unplanned is not None and self.plan is None:
-            return self.unplanned.reindex(self.choice.index).fillna(self.choice)
+        if self.driver_free_choice is not None and self.plan is None:
+            return self.driver_free_choice.reindex(self.choice.index).fillna(self.choice)
         return self.choice
 
     def describe(self) -> str:
@@ -158,7 +164,7 @@ class ServingModel:
         first (issue 28: the label named the drivers' choice, while without a plan every
         future value came from the driver-free one)."""
         with_plan = _kinds(self.choice)
-        unplanned = self.unplanned if self.spec.exog else None
+        unplanned = self.driver_free_choice
         if unplanned is None or _kinds(unplanned) == with_plan:
             return with_plan
         if self.plan is not None:
@@ -264,7 +270,7 @@ class ServingModel:
         """What serves the periods no plan covers: the driver-free choice (None: no
         drivers, or a model trained before they had a choice of their own); an asked
         model that uses no drivers serves them itself."""
-        if not self.spec.exog or self.unplanned is None:
+        if self.driver_free_choice is None:
             return None
         if model not in (None, SERVED) and not self._needs_plan(model):
             return choice
