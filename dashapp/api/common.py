@@ -67,14 +67,6 @@ READ_HINTS = {
 }
 
 
-#: the request field an unknown name came in (its place: the query on GET, else the body)
-FIELD_OF = {
-    UnknownSeries: "series",
-    UnknownGroup: "group",
-    UnknownModel: "model",
-    UnknownDriver: "drivers",
-}
-
 QUEUE_AWAY = "REDIS_URL is set and Redis does not answer: nothing was started"
 
 
@@ -107,11 +99,8 @@ def json_errors(status: int | None = None, hints: bool = True) -> Callable:
 
 def _fields(exc: DataError, text: str) -> dict:
     """The ``fields`` of a 422 the request's values caused, as webargs gives its own: a
-    program reads which field to change the same way for either. The field is the
-    error's own (``BadRequest.field``) or its kind's (``FIELD_OF``)."""
-    field = getattr(exc, "field", None) or next(
-        (f for kind, f in FIELD_OF.items() if isinstance(exc, kind)), None
-    )
+    program reads which field to change the same way for either (``RequestError.field``)."""
+    field = getattr(exc, "field", None)
     if field is None:
         return {}
     place = "query" if request.method in ("GET", "HEAD") else "json"

@@ -32,14 +32,21 @@ from forecasting.serving.plans import PlanUse, forecast_with_plan, use_plan
 class RequestError(DataError):
     """A forecast request the serving model cannot answer as asked."""
 
+    #: the request's field the value came in (a caller's error shape can name it)
+    field: str | None = None
+
 
 class UnknownModel(RequestError):
+    field = "model"
+
     def __init__(self, asked: str, trained: list[str]) -> None:
         self.asked, self.trained = asked, trained
         super().__init__(f"Unknown model {asked!r}; trained: {', '.join(trained)}.")
 
 
 class UnknownSeries(RequestError):
+    field = "series"
+
     def __init__(self, asked: list[str], suggestions: list[str] | None = None) -> None:
         self.asked, self.suggestions = asked, suggestions or []
         names = ", ".join(asked[:5])
@@ -48,6 +55,8 @@ class UnknownSeries(RequestError):
 
 
 class UnknownDriver(RequestError):
+    field = "drivers"
+
     def __init__(self, asked: list[str], drivers: tuple[str, ...]) -> None:
         self.asked, self.drivers = asked, drivers
         super().__init__(
@@ -58,9 +67,6 @@ class UnknownDriver(RequestError):
 
 class BadRequest(RequestError):
     """A value out of range: the horizon, a driver's planned values."""
-
-    #: the request's field the value came in (a caller's error shape can name it)
-    field: str | None = None
 
 
 class BadHorizon(BadRequest):

@@ -29,6 +29,8 @@ class Scope:
 
 
 class UnknownGroup(RequestError):
+    field = "group"
+
     def __init__(self, asked: str, columns: list[str], suggestions: list[str] | None = None):
         self.asked, self.columns, self.suggestions = asked, columns, suggestions or []
         if suggestions is None:
