@@ -38,7 +38,7 @@ from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.models import MODELS
 from pipeline import runs
-from pipeline.formatting import duration, time_left
+from pipeline.formatting import behind_baseline, duration, time_left
 from pipeline.options import RunOptions
 from pipeline.workers import QueueUnavailable, check_reachable
 from storage.run_rows import RunConflict
@@ -126,13 +126,26 @@ def outcome_text(run: dict) -> str:
             text += f" Now serving {run['selected_model']}."
         else:  # promoted away since, or a run that did not beat the one serving
             text += f" It trained {run['selected_model']}; another run serves (Models page)."
+        warning = _behind_baseline(run)
+        text += f" {warning}" if warning else ""
     elif run["status"] == "succeeded" and run["kind"] == "ingest" and run["dataset_id"]:
         text += f" Stored as data set version {run['dataset_id']}."
     return text
 
 
 def outcome_alert(run: dict) -> dbc.Alert:
-    return dbc.Alert(outcome_text(run), color=COLORS[run["status"]], id="retraining-outcome")
+    color = "warning" if _behind_baseline(run) else COLORS[run["status"]]
+    return dbc.Alert(outcome_text(run), color=color, id="retraining-outcome")
+
+
+def _behind_baseline(run: dict) -> str | None:
+    """The held-out warning of a succeeded training run whose forecast did worse than
+    seasonal naive (a stranger's run replaced the serving model and this line was
+    silent; the Overview said it)."""
+    if run["status"] != "succeeded" or run["kind"] not in ("run", "train"):
+        return None
+    metrics = run.get("metrics") or {}
+    return behind_baseline(metrics, metrics.get("baseline"))
 
 
 def controls() -> html.Div:

@@ -142,8 +142,9 @@ def train(
         coverage,
         " (without a plan: the file plans no driver)" if headline == "without_plan" else "",
     )
-    if BASELINE in report.summary.index:
-        warning = behind_baseline(served, _metrics(report.summary.loc[BASELINE]))
+    baseline = _metrics(report.summary.loc[BASELINE]) if BASELINE in report.summary.index else None
+    if baseline:
+        warning = behind_baseline(served, baseline)
         if warning:
             ctx.log.warning("%s", warning)
     holdout = describe_holdout({"holdout": held_out})
@@ -169,6 +170,8 @@ def train(
             **by_step,
             "horizon": h,
             "headline": headline,
+            #: seasonal naive's held-out scores, for the outcome line's warning
+            "baseline": baseline or {},
             "drivers": drivers.report if drivers else {},
             "holdout": held_out,
             "screened": [screen.to_dict() for screen in report.outcome.screens],

@@ -74,6 +74,8 @@ def test_metrics_give_the_held_out_scores_with_and_without_the_plan(planned_clie
     served = client.get("/api/metrics").get_json()["served"]
     assert served["headline"] == "with_plan"  # the file plans its drivers: that serves
     assert served["mase"] == holdout["with_plan"]["mase"]
+    models = {m["model"]: m["test"] for m in client.get("/api/metrics").get_json()["models"]}
+    assert served["baseline"]["mase"] == models["seasonal_naive"]["mase"]  # the warning's peer
 
 
 def test_the_drivers_route_gives_each_groups_elasticity_and_lift(planned_client):

@@ -120,6 +120,19 @@ def test_a_finished_run_names_what_serves_only_while_it_serves():
     assert "Now serving" not in rolled_back and "another run serves" in rolled_back
 
 
+def test_a_run_worse_than_seasonal_naive_held_out_says_so_where_it_ended():
+    from dashapp.run_panel import outcome_alert
+
+    metrics = {"mase": 1.2, "rmsse": 0.9, "baseline": {"mase": 1.0, "rmsse": 0.8}}
+    run = {"id": 5, "status": "succeeded", "error": None, "kind": "run", "production": True,
+           "selected_model": "ets", "dataset_id": 2, "metrics": metrics}  # fmt: skip
+    behind = outcome_alert(run)
+    assert behind.color == "warning"
+    assert "did worse than seasonal naive (MASE 1.200 against 1.000" in behind.children
+    ahead = outcome_alert({**run, "metrics": {**metrics, "mase": 0.9}})
+    assert ahead.color == "success" and "seasonal naive" not in ahead.children
+
+
 def _as_upload(text: str) -> str:
     import base64
 
