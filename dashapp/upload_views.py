@@ -82,8 +82,10 @@ def reading_choices(mapping: dict, report: dict) -> html.Div:
     read as days without a sale, and a German shop got US holidays, with no control on
     the page), and a question when the sales column was only guessed."""
     columns = mapping.get("columns") or [mapping["date"], mapping["target"], *mapping["ids"]]
-    numeric = [c for c in columns if c in {mapping["target"], *mapping["drivers"]}]
-    others = [c for c in columns if c not in (mapping["date"], mapping["target"])]
+    drivers = mapping["drivers"]
+    numeric = [c for c in columns if c in {mapping["target"], *drivers}]
+    # a price or a revenue is not a series key (a stranger was offered them as ticks)
+    others = [c for c in columns if c not in (mapping["date"], mapping["target"], *drivers)]
     ask = []
     if mapping.get("target_candidates"):
         ask.append(

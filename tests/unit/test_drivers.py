@@ -247,7 +247,13 @@ def test_a_revenue_column_is_an_outcome_never_tried_and_named_anyway_is_flagged(
     from dashapp.upload_views import report_card
 
     report = json.loads(json.dumps(data.validation_report(), default=str))  # as the page has it
-    assert "revenue (an outcome of the sales)" in str(report_card(report, data.notes(), "x.csv"))
+    card = report_card(report, data.notes(), "x.csv")
+    assert "revenue (an outcome of the sales)" in str(card)
+    ids = _find(card, "retraining-read-ids")
+    assert "item" in ids.options and not {"sell_price", "revenue", "sales"} & set(ids.options)
+    assert {"sell_price", "revenue", "sales"} <= {
+        o["value"] for o in _find(card, "retraining-read-target").options
+    }
     named = prepare(raw, ReadingOptions(ids=["item"], exog=["revenue"]), horizon=28)
     assert named.spec.exog == ("revenue",)  # the user's word stands, and is questioned
     assert "revenue is used as you named it, but it looks like an outcome" in (
@@ -304,3 +310,16 @@ def test_an_outcome_does_not_explain_the_sales_away_when_outliers_are_flagged():
     judged = flag_outliers(data.frame, 7, 6.0, ["price", "promo"])
     assert data.cleaned.outliers.equals(judged)
     assert len(flag_outliers(data.frame, 7, 6.0, ["price", "promo", "revenue"])) > len(judged)
+
+
+def _find(component, id_: str):
+    """The component of a layout with id ``id_``."""
+    if getattr(component, "id", None) == id_:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str):
+            found = _find(child, id_)
+            if found is not None:
+                return found
+    return None
