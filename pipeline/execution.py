@@ -19,7 +19,7 @@ from forecasting.errors import DataError
 from forecasting.evaluation.costs import Shape
 from forecasting.progress import Cancelled
 from pipeline.context import RunContext
-from pipeline.eda_report import report_dir
+from pipeline.leftovers import clear_unfinished, dropped_version_line
 from pipeline.options import RunOptions
 from pipeline.pacing import step_seconds
 from pipeline.runlog import run_logging
@@ -30,7 +30,7 @@ from pipeline.steps.train import train, train_options
 from pipeline.system import System
 from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
 from storage import run_reads, run_rows
-from storage.datasets import dataset_info, delete_dataset, drivers_named, latest_dataset_id
+from storage.datasets import dataset_info, drivers_named, latest_dataset_id
 
 log = logging.getLogger(__name__)
 #: a failed run's reason is shown on the pages and in the API: at most this long
@@ -173,28 +173,10 @@ def _end(ctx: RunContext, status: str, reason: str) -> None:
     data set version it stored on the way (a stranger's cancelled run left one, and the
     Overview took it for new actuals)."""
     (ctx.log.warning if status == "cancelled" else ctx.log.error)("run %s: %s", status, reason)
-    shutil.rmtree(ctx.artifacts.path(ctx.run_id), ignore_errors=True)
-    _drop_stored_version(ctx)
+    stored = clear_unfinished(ctx.db, ctx.settings, ctx.run_id)
+    if stored is not None:
+        ctx.log.warning("%s", dropped_version_line(stored))
     run_rows.finish(ctx.db, ctx.run_id, status, error=reason, step_seconds=ctx.step_seconds)
-
-
-def _drop_stored_version(ctx: RunContext) -> None:
-    """Remove the data set version this run's ingest stored, if it got that far."""
-    run = run_reads.get_run(ctx.db, ctx.run_id)
-    if not run or "ingest" not in RunOptions.from_dict(run["options"]).steps:
-        return
-    stored = run.get("dataset_id")
-    if stored is None:
-        return
-    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=None)
-    delete_dataset(ctx.db, stored)
-    # its EDA report too: a database may give the next version the same id
-    shutil.rmtree(report_dir(ctx.settings.reports_dir, stored), ignore_errors=True)
-    ctx.log.warning(
-        "data set version %d, which this run stored, is removed: the stored data are as "
-        "before the run; start it again to store the file",
-        stored,
-    )
 
 
 def _set_alias(version: str, run_log: logging.Logger) -> None:

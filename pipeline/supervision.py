@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from pipeline.leftovers import clear_abandoned
 from pipeline.processes import spawn_executor, stop_group
 from pipeline.runlog import log_path, stderr_path
 from storage import run_reads, run_rows
@@ -141,10 +141,10 @@ class Supervisor:
         return run
 
     def _sweep(self) -> None:
-        """What a run that ended unfinished may have left: half-written model files."""
-        store = ArtifactStore(self.settings.models_dir)
-        store.remove_partial()
-        shutil.rmtree(store.path(self.run_id), ignore_errors=True)
+        """What a run that ended unfinished may have left: half-written model files, its
+        model folder, the data set version it stored."""
+        ArtifactStore(self.settings.models_dir).remove_partial()
+        clear_abandoned(self.db, self.settings, self.run_id)
 
     def _drop_empty_stderr(self) -> None:
         path = stderr_path(self.settings.logs_dir, self.run_id)

@@ -24,12 +24,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shutil
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.run_rows import Owner, recover_abandoned
 from storage.settings import Settings
@@ -152,15 +150,15 @@ def serve(settings: Settings) -> None:
 
 def _sweep_abandoned(settings: Settings, stop: threading.Event) -> None:
     """Mark runs whose process died as failed: a killed worker cannot mark its own."""
+    from pipeline.leftovers import clear_abandoned
     from pipeline.processes import stop_group
 
     db = Database(settings.resolved_database_url())
-    store = ArtifactStore(settings.models_dir)
     stale = settings.stall_window
 
     def clear(run_id: int, owner: Owner | None) -> None:
         stop_group(owner)
-        shutil.rmtree(store.path(run_id), ignore_errors=True)
+        clear_abandoned(db, settings, run_id)
 
     while not stop.wait(SWEEP_SECONDS):
         try:

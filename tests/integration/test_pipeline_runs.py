@@ -209,8 +209,14 @@ def test_a_second_start_is_refused_and_cancel_stops_the_run(stack):
 
 
 def test_kill_9_mid_run_is_marked_failed_and_production_keeps_serving(stack, tmp_path):
+    """Killed after its ingest, a run leaves the data as they were: the version it stored
+    goes when the next command finds the run dead (a stranger's killed run kept it)."""
+    from storage.datasets import latest_dataset_id
+
+    db = Database(stack.database_url)
+    stored_before = latest_dataset_id(db)
     before = stack.cli("forecast", "--horizon", "3")
-    slow = stack.start("train", *SLOW, "--quiet", "--no-tracking")
+    slow = stack.start("run", "--csv", str(SAMPLE), *SLOW, "--quiet", "--no-tracking")
     try:
         run_id = _wait_new_run(stack)
         stack.wait_for(run_id, lambda r: r["step"] == "train" and r["progress"] > 0.01)
@@ -224,7 +230,11 @@ def test_kill_9_mid_run_is_marked_failed_and_production_keeps_serving(stack, tmp
     assert listing["production"]["run_id"] == 1
     after = stack.cli("forecast", "--horizon", "3")
     assert after.returncode == 0 and after.stdout == before.stdout
-    db = Database(stack.database_url)
+    assert latest_dataset_id(db) == stored_before and run["dataset_id"] is None
+    reports = stack.data_dir / "reports" / "eda"
+    assert sorted(p.name for p in reports.iterdir()) == [str(stored_before)]
+    log = (stack.data_dir / "logs" / f"{run_id}.log").read_text()
+    assert "which this run stored, is removed" in log
     assert db.integrity_ok()
     db.dispose()
     assert not [p for p in (stack.data_dir / "models").iterdir() if p.name.startswith(".")]
