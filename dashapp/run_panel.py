@@ -38,7 +38,7 @@ from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.models import MODELS
 from pipeline import runs
-from pipeline.formatting import behind_baseline, duration, time_left
+from pipeline.formatting import behind_baseline, duration, time_left, unplanned_drivers
 from pipeline.options import RunOptions
 from pipeline.workers import QueueUnavailable, check_reachable
 from storage.run_rows import RunConflict
@@ -126,8 +126,8 @@ def outcome_text(run: dict) -> str:
             text += f" Now serving {run['selected_model']}."
         else:  # promoted away since, or a run that did not beat the one serving
             text += f" It trained {run['selected_model']}; another run serves (Models page)."
-        warning = _behind_baseline(run)
-        text += f" {warning}" if warning else ""
+        for said in (_behind_baseline(run), unplanned_drivers(run.get("metrics"))):
+            text += f" {said}" if said else ""
     elif run["status"] == "succeeded" and run["kind"] == "ingest" and run["dataset_id"]:
         text += f" Stored as data set version {run['dataset_id']}."
     return text

@@ -15,6 +15,7 @@ import math
 
 import pandas as pd
 
+from forecasting.models import ALWAYS, PAST_PLAN
 from forecasting.serving.plans import PlanUse
 
 DIVERGED = "diverged"
@@ -230,6 +231,23 @@ def describe_holdout(metrics: dict | None) -> str | None:
     )
 
 
+def unplanned_drivers(metrics: dict | None) -> str | None:
+    """When a run serves drivers but its file plans none of their future values: the
+    stored forecast is the driver-free choice (a stranger ticked a price, read "used, as
+    you named it", and no served forecast read it)."""
+    metrics = metrics or {}
+    holdout = metrics.get("holdout") or {}
+    if metrics.get("headline") != "without_plan" or not holdout.get("series_a_plan_moves"):
+        return None
+    used = [name for name, row in (metrics.get("drivers") or {}).items() if row.get("used")]
+    names = ", ".join(used) or "its drivers"
+    return (
+        f"The file plans no future {names}: the stored forecast is the choice without "
+        f"them. Give planned values (a plan on the Forecast page, or rows past the last "
+        f"sale) to forecast with {names}."
+    )
+
+
 def without_plan(metrics: dict | None) -> str | None:
     """Where drivers serve, the held-out scores without a plan; the headline scores are
     already those with the drivers' true values (None without drivers)."""
@@ -251,3 +269,13 @@ def without_plan(metrics: dict | None) -> str | None:
         f"past it): MASE {scores.get('mase', math.nan):.3f}, "
         f"WAPE {scores.get('wape', math.nan):.1f}%."
     )
+
+
+def candidate_label(name: str) -> str:
+    """A model's tick on the Retraining page, saying which candidates a run trains
+    whether ticked or not (a stranger unticked recent_mean and found it trained)."""
+    if name in ALWAYS:
+        return f"{name} (always)"
+    if name in PAST_PLAN:
+        return f"{name} (always where drivers are used: it serves past a plan)"
+    return name

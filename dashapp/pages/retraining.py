@@ -16,6 +16,7 @@ from dash import dcc, html
 from dashapp import components as ui
 from dashapp import run_panel
 from forecasting.models import ALWAYS, MODELS
+from pipeline.formatting import candidate_label
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
 
@@ -53,14 +54,10 @@ MODELS_NOTE = (
 )
 
 
-def _model_label(name: str) -> str:
-    return f"{name} (always)" if name in ALWAYS else name
-
-
 def layout(**_):
     # the baseline, naive and the intermittent-demand models compete for every series
     model_options = [
-        {"label": _model_label(m), "value": m, "disabled": m in ALWAYS} for m in MODELS
+        {"label": candidate_label(m), "value": m, "disabled": m in ALWAYS} for m in MODELS
     ]
     return html.Div(
         [

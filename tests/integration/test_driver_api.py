@@ -151,6 +151,12 @@ def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path
     steps = served["coverage80_by_step"]  # every series held out whole: steps average to it
     assert abs(sum(steps) / len(steps) - served["coverage80"]) < 1e-3
     assert without_plan(served).startswith("Those are without a plan, the forecast that serves")
+    run = client.get("/api/runs/1").get_json()
+    from dashapp.run_panel import outcome_text
+
+    ended = outcome_text(run)  # Retraining's outcome line says it too, with the names
+    used = [n for n, row in served["drivers"].items() if row["used"]]
+    assert used and f"The file plans no future {', '.join(used)}:" in ended
     log = client.get("/api/runs/1/log.txt").get_data(as_text=True)
     assert "(without a plan: the file plans no driver)" in log
     # each series names what makes its stored forecast, and what a plan switches it to

@@ -131,6 +131,12 @@ def test_a_run_worse_than_seasonal_naive_held_out_says_so_where_it_ended():
     assert "did worse than seasonal naive (MASE 1.200 against 1.000" in behind.children
     ahead = outcome_alert({**run, "metrics": {**metrics, "mase": 0.9}})
     assert ahead.color == "success" and "seasonal naive" not in ahead.children
+    planned = {"headline": "with_plan", "holdout": {"series_a_plan_moves": 3},
+               "drivers": {"price": {"used": True}}}  # fmt: skip
+    assert "plans no future" not in outcome_alert({**run, "metrics": planned}).children
+    unplanned = {**planned, "headline": "without_plan"}
+    said = outcome_alert({**run, "metrics": unplanned}).children
+    assert "The file plans no future price: the stored forecast is the choice without" in said
 
 
 def _as_upload(text: str) -> str:
@@ -312,3 +318,11 @@ def test_a_served_forecast_that_held_out_worse_than_seasonal_naive_is_said_so():
     assert behind_baseline({"mase": 1.391, "rmsse": 0.95}, baseline) is None  # one of two
     assert behind_baseline({"mase": 0.9, "rmsse": 0.9}, baseline) is None
     assert behind_baseline(served, None) is None
+
+
+def test_the_model_ticks_say_which_candidates_train_whether_ticked_or_not():
+    from pipeline.formatting import candidate_label
+
+    assert candidate_label("croston") == "croston (always)"
+    assert candidate_label("recent_mean").startswith("recent_mean (always where drivers are")
+    assert candidate_label("prophet") == "prophet"

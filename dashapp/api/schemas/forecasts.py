@@ -117,7 +117,12 @@ class ForecastResponse(Schema):
     plan = fields.Nested(PlanReport, allow_none=True)
     horizon = fields.Integer()
     series = fields.String()
-    model = fields.String()
+    model = fields.String(
+        metadata={
+            "description": "the model asked for, else the serving run's choice over all its "
+            "series; what serves one series is in served, and each series' own in /api/series"
+        }
+    )
     level = fields.Integer()
     run_id = fields.Integer()
     validated_horizon = fields.Integer(
