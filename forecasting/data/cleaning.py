@@ -295,7 +295,14 @@ def flag_outliers(
     The level is a centred rolling median. With two seasons of history the usual gap to
     it at each point of the season is taken out too, and with drivers (price,
     promotion) the part of the gap they explain, by least squares per series: a week
-    a promotion lifted is what the promotion does, not an anomaly."""
+    a promotion lifted is what the promotion does, not an anomaly. Sales and prices
+    are compared on a log scale (``log1p`` of a series that never goes below zero, the
+    log of a positive price), where a promotion's lift is a factor, as in the constant
+    elasticity demand model: on the linear scale a lift that grows with the level left
+    a tenth of a synthetic panel's promotion weeks flagged (0.2% on the log scale), and
+    2.7% of dunnhumby's promoted weeks (0.9%)."""
+    y_given = frame["y"].to_numpy(float)
+    frame = _on_log_scale(frame, drivers)
     window = max(5, min(2 * season_length + 1, 29))
     median = (
         frame.groupby("unique_id", sort=False)["y"]
@@ -312,10 +319,27 @@ def flag_outliers(
     # a series whose pattern explains nearly every point: the mean deviation, not none
     mad = mad.where(mad > 0, by.transform("mean") * 1.2533)
     score = resid.abs() / mad.replace(0, np.nan)
-    mask = score > threshold
-    out = frame.loc[mask, ["unique_id", "ds", "y"]].copy()
+    mask = (score > threshold).to_numpy()
+    out = frame.loc[mask, ["unique_id", "ds"]].assign(y=y_given[mask])
     out["score"] = score[mask].round(2)
     return out.reset_index(drop=True)
+
+
+def _on_log_scale(frame: pd.DataFrame, drivers) -> pd.DataFrame:
+    """``unique_id, ds, y`` and the drivers, with ``y`` as ``log1p`` in each series that
+    never goes below zero (one with returns stays as it is) and every driver that is
+    positive and takes more than two values (a price, not a promotion flag) as its log."""
+    y = frame["y"].to_numpy(float)
+    keep = ["unique_id", "ds", *[d for d in drivers if d in frame.columns]]
+    out = frame[keep].copy()
+    never_negative = (frame["y"] >= 0).groupby(frame["unique_id"], sort=False).transform("all")
+    out["y"] = np.where(never_negative.to_numpy(), np.log1p(np.clip(y, 0, None)), y)
+    for name in keep[2:]:
+        x = out[name].to_numpy(float)
+        seen = x[np.isfinite(x)]
+        if len(seen) and (seen > 0).all() and len(np.unique(seen)) > 2:
+            out[name] = np.log(x)
+    return out
 
 
 def _explained_away(

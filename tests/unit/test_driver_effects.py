@@ -197,6 +197,35 @@ def test_a_promotion_week_is_not_an_outlier_a_week_nothing_explains_is():
     assert set(flag_outliers(frame, 52)["ds"]) & promoted  # blind to the driver, it would
 
 
+def test_price_cuts_that_lift_by_a_factor_are_not_outliers_a_lost_week_is():
+    """Promotions of different depths on a growing level: the lift is a factor of the
+    level (constant elasticity), which a straight line through the units cannot take
+    out (a stranger's named promotion weeks were flagged, 5 of 12)."""
+    from forecasting.data.cleaning import flag_outliers
+
+    rng = np.random.default_rng(5)
+    weeks, frames, promoted, lost = 130, [], set(), set()
+    dates = pd.date_range("2022-01-05", periods=weeks, freq="W-WED")
+    for i in range(6):
+        promo = rng.random(weeks) < 0.12
+        price = 4.0 * (1 - np.where(promo, rng.uniform(0.15, 0.4, weeks), 0.0))
+        level = rng.uniform(20, 200) * (1 + 0.004 * np.arange(weeks))
+        y = rng.poisson(level * (price / 4.0) ** -2.5 * rng.gamma(15, 1 / 15, weeks))
+        gone = int(np.flatnonzero(~promo)[50])
+        y = y.astype(float)
+        y[gone] = 0.0  # a week whose records were lost, written as nothing sold
+        columns = {"y": y, "price": price.round(2), "promo": promo.astype(float)}
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": dates, **columns}))
+        promoted |= {(f"s{i}", d) for d in dates[promo]}
+        lost.add((f"s{i}", dates[gone]))
+    frame = pd.concat(frames, ignore_index=True)
+    out = flag_outliers(frame, 52, drivers=["price", "promo"])
+    flagged = set(zip(out["unique_id"], out["ds"], strict=True))
+    assert len(flagged & promoted) <= 1 and lost <= flagged
+    given = out.merge(frame, on=["unique_id", "ds"], suffixes=("", "_file"))
+    assert (given["y"] == given["y_file"]).all()  # the values as the file gave them
+
+
 def test_a_yearly_season_is_measured_from_three_years_only():
     from forecasting.data.eda import profile
     from tests.support.frames import spec_for
