@@ -45,6 +45,15 @@ class EtsState:
     adjustment: Adjustment | None = None
     #: fitted without the season its data set has, on a history too short for it
     short_for_season: bool = False
+    #: fitted without a trend, on a history too short for one (``trend_within_reach``)
+    short_for_trend: bool = False
+
+
+def trend_within_reach(periods: int, per_year: int) -> bool:
+    """Whether a history is long enough for a trend form: half a year of it. A shorter one
+    is mostly a launch, whose rise is its ramp; AutoETS took a ramp that levels off at 20
+    a day for a trend and forecast 84 at 90 days from 20 days of history."""
+    return periods >= per_year // 2
 
 
 class ETS(SmoothingForecaster):
@@ -89,16 +98,26 @@ class ETS(SmoothingForecaster):
         y, adjustment = self._deseasonalized(y)
         seasonal = season_within_reach(m, len(y), MAX_SEASON)
         spec = self.model if seasonal else self.model[:2] + "N"
-        fitted = AutoETS(season_length=m if seasonal else 1, model=spec, damped=self.damped)
+        trended = trend_within_reach(len(y), self.spec_.freq.periods_per_year)
+        if not trended:
+            spec = spec[0] + "N" + spec[2]
+        damped = self.damped if spec[1] != "N" else None
+        fitted = AutoETS(season_length=m if seasonal else 1, model=spec, damped=damped)
         short = 1 < m <= MAX_SEASON and not seasonal
-        return EtsState(_compact(fitted.fit(y).model_), offset, adjustment, short)
+        no_trend = not trended and self.model[1] != "N"
+        return EtsState(_compact(fitted.fit(y).model_), offset, adjustment, short, no_trend)
 
     def _searched_again(self, state: EtsState, periods: int) -> bool:
-        """Whether the season the first fit could not consider is now within reach."""
+        """Whether the season or the trend the first fit could not consider is now within
+        reach."""
         m = self.spec_.season_length
-        return getattr(state, "short_for_season", False) and season_within_reach(
+        season = getattr(state, "short_for_season", False) and season_within_reach(
             m, periods, MAX_SEASON
         )
+        trend = getattr(state, "short_for_trend", False) and trend_within_reach(
+            periods, self.spec_.freq.periods_per_year
+        )
+        return season or trend
 
     def _forward_one(self, state, y, X, ds):
         """The form the fit chose (error, trend, damping, season), its weights estimated

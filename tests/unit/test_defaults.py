@@ -60,3 +60,32 @@ def test_a_season_out_of_reach_at_the_first_fold_is_searched_for_once_within_rea
         forecast = later.predict(H)
         spread = forecast.groupby("unique_id")["yhat"].agg(lambda y: y.max() / y.min())
         assert (spread > 1.15).all(), spread  # the season is +-15%: not a flat line
+
+
+def test_a_launch_s_ramp_is_not_forecast_as_a_trend():
+    """Twelve long daily series that grow, and a launch 30 days old whose sales ramp up
+    and level off: the long ones keep their trend, the launch's forecast stays near its
+    last weeks (a stranger's 38-day launch selling 12 a day was forecast at 83)."""
+    rng = np.random.default_rng(4)
+    dates = pd.date_range("2023-01-01", periods=540, freq="D")
+    t = np.arange(540)
+    frames = [
+        pd.DataFrame({"unique_id": f"s{i:02d}", "ds": dates,
+                      "y": rng.poisson((40 + 3 * i) * (1 + t / 540) * (1 + 0.2 * (t % 7 == 5)))})
+        for i in range(12)
+    ]  # fmt: skip
+    ramp = np.minimum(2 + 0.8 * np.arange(30), 18)
+    frames.append(pd.DataFrame({"unique_id": "launch", "ds": dates[-30:],
+                                "y": rng.poisson(ramp)}))  # fmt: skip
+    df = pd.concat(frames, ignore_index=True).astype({"y": float})
+    spec = DataSpec(freq=frequency_from_alias("D"), country=None)
+    options = TrainOptions(models=("ets", "theta", "ces"), n_windows=2)
+    outcome = train_and_forecast(df, spec, 28, options)
+    forecast = outcome.forecast.set_index("unique_id")["yhat"]
+    recent = df[df["unique_id"] == "launch"]["y"].tail(14).mean()
+    assert forecast["launch"].max() < 1.5 * recent, forecast["launch"].round(1).tolist()
+    grown = forecast.drop("launch").groupby(level=0).mean()
+    last = (
+        df[df["unique_id"] != "launch"].groupby("unique_id")["y"].apply(lambda y: y.tail(28).mean())
+    )
+    assert (grown > last).mean() > 0.5  # the long series' trend stays
