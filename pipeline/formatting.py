@@ -272,10 +272,12 @@ def without_plan(metrics: dict | None) -> str | None:
 
 
 def candidate_label(name: str) -> str:
-    """A model's tick on the Retraining page, saying which candidates a run trains
-    whether ticked or not (a stranger unticked recent_mean and found it trained)."""
-    if name in ALWAYS:
-        return f"{name} (always)"
-    if name in PAST_PLAN:
-        return f"{name} (always where drivers are used: it serves past a plan)"
-    return name
+    """A model's tick on the Retraining page: the ones a run trains whatever is ticked."""
+    return f"{name} (always)" if name in ALWAYS else name
+
+
+#: said under the model ticks (a stranger unticked recent_mean and found it trained)
+PAST_PLAN_NOTE = (
+    ", ".join(PAST_PLAN) + " is trained too wherever drivers are used, ticked or not: it "
+    "is a candidate for the periods past a plan."
+)

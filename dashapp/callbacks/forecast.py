@@ -144,6 +144,8 @@ def _edited_plan(reads, scope, horizon: int, plan: list[dict], on_file: list[dic
             new, old = plan_number(mine.get(name)), plan_number(theirs.get(name))
             if new == old:
                 continue
+            if spec.role(name) == "price" and new is not None and new <= 0:
+                raise DataError(f"The plan table gives {name} {new:g}; give a price above zero.")
             at = step == k
             if new is None:
                 own.loc[at, name] = float("nan")

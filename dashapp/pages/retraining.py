@@ -16,7 +16,7 @@ from dash import dcc, html
 from dashapp import components as ui
 from dashapp import run_panel
 from forecasting.models import ALWAYS, MODELS
-from pipeline.formatting import candidate_label
+from pipeline.formatting import PAST_PLAN_NOTE, candidate_label
 
 dash.register_page(__name__, path="/retraining", name="Retraining", order=4, title="Retraining")
 
@@ -50,7 +50,7 @@ MODELS_NOTE = (
     + ", ".join(m for m in MODELS if MODELS[m].expensive)
     + ") are first tried on a sample of series and fitted on the rest only where they beat "
     "the others there. Untick any to choose yourself: then every ticked model is fitted on "
-    "every series."
+    "every series. " + PAST_PLAN_NOTE
 )
 
 

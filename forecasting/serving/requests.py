@@ -235,7 +235,8 @@ def what_if_plan(
                 future[name] = known[name].to_numpy(float)
     step = future.groupby("unique_id", sort=False).cumcount()
     for name, given in drivers.items():
-        values = driver_values(name, given if isinstance(given, list) else [given])
+        given = given if isinstance(given, list) else [given]
+        values = driver_values(name, given, price=spec.role(name) == "price")
         if len(values) not in (1, h):
             raise BadDriverValue(f"Driver {name!r} needs 1 or {h} values, got {len(values)}.")
         values = pd.Series(values * (h if len(values) == 1 else 1))
@@ -243,8 +244,10 @@ def what_if_plan(
     return future
 
 
-def driver_values(name: str, values: list) -> list[float]:
-    """Planned values as numbers within the upload limit; a ``BadRequest`` saying which not."""
+def driver_values(name: str, values: list, price: bool = False) -> list[float]:
+    """Planned values as numbers within the upload limit, a ``price`` above zero; a
+    ``BadRequest`` saying which not (a stranger's price of -3 was forecast as the lowest
+    price seen, without a word)."""
     limit = Limits().max_abs_value
     out = []
     for value in values:
@@ -258,6 +261,10 @@ def driver_values(name: str, values: list) -> list[float]:
         if not math.isfinite(number) or abs(number) > limit:
             raise BadDriverValue(
                 f"Driver {name!r} got {value!r}; give a finite number of at most {limit:g} in size."
+            )
+        if price and number <= 0:
+            raise BadDriverValue(
+                f"Driver {name!r} is a price and got {value!r}; give a price above zero."
             )
         out.append(number)
     return out

@@ -112,6 +112,21 @@ def test_many_series_in_one_call_equal_the_answers_one_by_one(planned_client):
         assert used == {2.0} or (
             len(used) == 1 and f["series"] in said and f"forecast at {used.pop():g}" in said
         ), (f["series"], used, said)
+    from dashapp.callbacks.forecast import _edited_plan
+    from dashapp.state import app_state
+    from forecasting.errors import DataError
+    from forecasting.serving.scopes import Scope
+
+    with client.application.app_context():  # the Forecast page's plan table says it too
+        reads = app_state().reads
+        on_file = [{"date": "2099-01-01", "price": 2.0, "display": 0.0}]
+        with pytest.raises(DataError, match="gives price -3; give a price above zero"):
+            _edited_plan(reads, Scope(series=ids[0]), 1, [{**on_file[0], "price": "-3"}], on_file)
+    for price in (-3, 0):  # a price below zero is a typo, not a what-if
+        below = client.post("/api/forecast", json={"horizon": H, "drivers": {"price": price}})
+        assert below.status_code == 422, below.get_json()
+        assert "is a price and got" in below.get_json()["detail"]
+        assert list(below.get_json()["fields"]["json"]) == ["drivers"]
 
 
 def test_the_data_page_says_so_when_no_served_forecast_uses_a_price(tmp_path):
