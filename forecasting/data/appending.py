@@ -49,6 +49,8 @@ class Previous:
     #: whether its drivers were named by the user (else tried; False for versions stored
     #: before it was kept)
     drivers_named: bool = False
+    #: the stored version's cleaning report (what was filled and trimmed when stored)
+    cleaning: dict = field(default_factory=dict)
 
     @classmethod
     def of(cls, dataset_id: int, info: dict, frame: pd.DataFrame, plan) -> Previous:
@@ -74,6 +76,7 @@ class Previous:
             attributes=list(info.get("attributes") or []),
             columns=list(mapping.get("columns") or []),
             drivers_named=bool(detected.get("drivers_named")),
+            cleaning=dict(info.get("cleaning") or {}),
         )
 
 
@@ -223,6 +226,7 @@ def append_actuals(
             f"version {previous.id} is {previous.freq_alias}: the new dates must fall on the "
             "same periods (same weekday for weekly data, same day of the month for monthly)."
         )
+    data = _with_stored_fills(data, previous, new_actuals.index)
     overlapping = len(both)
     return Appended(
         data,
@@ -236,6 +240,45 @@ def append_actuals(
 
 #: columns the loader makes, not the file's
 DERIVED = ("unique_id", "ds", "y")
+
+
+def _with_stored_fills(data: Dataset, previous: Previous, replaced: pd.Index) -> Dataset:
+    """The new version keeps the stored version's record of what cleaning filled and
+    trimmed: its filled values are in the history now, so cleaning the whole again finds
+    no hole there (a stranger's version 2 said 0 periods filled of the 92 version 1
+    filled, and its interpolated days lost their marks). A filled period the new file
+    gives a value for is no longer filled."""
+    stored = previous.frame
+    if "is_filled" not in stored:
+        return data
+    kept = stored.loc[stored["is_filled"].astype(bool), ["unique_id", "ds", "y"]]
+    kept = kept.loc[~kept.set_index(["unique_id", "ds"]).index.isin(replaced)]
+    was = previous.cleaning
+    if not len(kept) and not was.get("leading_zeros_trimmed"):
+        return data
+    cleaned = data.cleaned
+    marks = [f for f in (cleaned.filled, kept[["unique_id", "ds"]]) if f is not None]
+    filled = pd.concat(marks, ignore_index=True).drop_duplicates()
+    zeros = int((kept["y"] == 0).sum())
+    keys = kept.set_index(["unique_id", "ds"]).index
+    outliers = cleaned.outliers  # a filled value is never an outlier (``_recorded_only``)
+    outliers = outliers.loc[~outliers.set_index(["unique_id", "ds"]).index.isin(keys)]
+    r = cleaned.report
+    report = replace(
+        r,
+        values_filled=r.values_filled + len(kept),
+        outliers_flagged=len(outliers),
+        gaps_filled=r.gaps_filled + len(kept),
+        gaps_as_zero=r.gaps_as_zero + zeros,
+        gaps_as_missing=r.gaps_as_missing + len(kept) - zeros,
+        leading_zeros_trimmed=r.leading_zeros_trimmed + int(was.get("leading_zeros_trimmed", 0)),
+        gap_rule=f"{r.gap_rule} With the stored history: {len(kept):,} "
+        f"{'period' if len(kept) == 1 else 'periods'} filled when "
+        f"data set version {previous.id} was stored ({len(kept) - zeros:,} lost records "
+        f"interpolated, {zeros:,} zeros), kept.",
+    )
+    cleaned = replace(cleaned, filled=filled, report=report, outliers=outliers)
+    return replace(data, cleaned=cleaned)
 
 
 def _same_columns(previous: Previous, loaded: LoadedData) -> None:

@@ -125,3 +125,25 @@ def test_refusals_say_what_is_wrong(monthly):
     )  # fmt: skip
     with pytest.raises(DataError, match=r"The new file is weekly .* version 1 is monthly"):
         append_actuals(previous, _csv(weekly[[*monthly.columns]]))
+
+
+def test_what_the_stored_version_filled_stays_marked_and_counted(monthly):
+    """A lost month interpolated when version 1 was stored is a value in its history: the
+    append must keep its mark and its count (a stranger's version 2 said 0 filled)."""
+    first = monthly[monthly["month"] < CUT]
+    lost = first.index[(first["store"] == "north") & (first["item"] == "tea")][20]
+    data = prepare(_csv(first.drop(index=lost)), ReadingOptions(), horizon=None)
+    assert data.cleaned.report.values_filled == 1 and len(data.cleaned.filled) == 1
+    keys = data.cleaned.filled.set_index(["unique_id", "ds"]).index
+    stored = data.frame.assign(is_filled=data.frame.set_index(["unique_id", "ds"]).index.isin(keys))
+    report = data.validation_report()
+    info = {"mapping": report["detected"], "freq": data.spec.freq.alias, "exog": [],
+            "attributes": list(data.spec.attributes), "country": data.spec.country,
+            "cleaning": report["cleaning"]}  # fmt: skip
+    previous = Previous.of(1, info, stored, None)
+    appended = append_actuals(previous, _csv(monthly[monthly["month"] >= CUT])).dataset
+    marked = set(appended.cleaned.filled.itertuples(index=False, name=None))
+    assert set(data.cleaned.filled.itertuples(index=False, name=None)) <= marked
+    r = appended.cleaned.report
+    assert r.values_filled == 1 and r.gaps_as_missing == 1
+    assert "1 period filled when data set version 1 was stored" in r.gap_rule
