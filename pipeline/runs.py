@@ -58,6 +58,12 @@ NO_DATA = (
 )
 
 
+class UnknownDataset(DataError):
+    """A run asked for a data set version that is not stored; the API's 422 names it."""
+
+    field = "dataset_id"
+
+
 def connect(settings: Settings) -> System:
     """The system without migrating or recovering: for a process that only follows runs."""
     return System(settings, Database(settings.resolved_database_url()))
@@ -80,7 +86,7 @@ def prepare(system: System, opts: RunOptions) -> RunOptions:
     if dataset_id is None:
         raise DataError(NO_DATA)
     if dataset_info(system.db, dataset_id) is None:
-        raise DataError(f"Data set version {dataset_id} does not exist.")
+        raise UnknownDataset(f"Data set version {dataset_id} does not exist.")
     return replace(opts, dataset_id=dataset_id)
 
 

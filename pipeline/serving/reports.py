@@ -50,6 +50,8 @@ def eda(cache: ServingCache, dataset_id: int | None = None) -> dict:
         raise NoDataSet("No data set is stored yet: upload a CSV first.")
     path = report_dir(cache.system.settings.reports_dir, dataset_id) / "report.json"
     if not path.is_file():
+        if dataset_info(cache.system.db, dataset_id) is None:  # a removed one too
+            raise MissingReport(f"Data set version {dataset_id} does not exist.")
         raise MissingReport(f"Data set version {dataset_id} has no EDA report yet.")
     return {"dataset_id": dataset_id, **json.loads(path.read_text())}
 

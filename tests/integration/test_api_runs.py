@@ -58,7 +58,8 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     assert missing.status_code == 422 and "file" in said["fields"]["multipart"]
     assert said["detail"].startswith("Invalid multipart file: ")  # a sentence, always
     assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
-    assert client.get("/api/eda?dataset_id=3").status_code == 404
+    missing = client.get("/api/eda?dataset_id=3")
+    assert missing.status_code == 404 and "does not exist" in missing.get_json()["detail"]
 
 
 def test_the_upload_form_reads_the_file_as_asked_and_declares_driver_roles(client):
@@ -109,6 +110,7 @@ def test_a_run_without_a_data_set_trains_the_latest_upload(client):
     assert _wait_for(client, named.get_json()["id"])["status"] in ("cancelled", "succeeded")
     unknown = client.post("/api/runs", json={"dataset_id": 99})
     assert unknown.status_code == 422 and "does not exist" in unknown.get_json()["detail"]
+    assert list(unknown.get_json()["fields"]["json"]) == ["dataset_id"]
 
 
 def test_start_a_run_through_the_api_and_a_second_is_refused(client):
