@@ -325,6 +325,10 @@ def _short_choice(
             singles = [c for c in candidates if members[c] == [c]]
             anchors = {f: ensemble_name(m) for f, m in _anchors(singles).items()}
             anchors = {f: a for f, a in anchors.items() if a in candidates}
+            for family, wanted in ANCHORS.items():  # one model of its family fits: that one
+                alone = [m for m in wanted if m in singles]
+                if family not in anchors and len(alone) == 1:
+                    anchors[family] = alone[0]
             choice, _ = choose(units[candidates], classes, anchors)
         else:  # a stored selection without its folds: the best mean score per class
             choice = classes.map(scores[candidates].groupby(classes).mean().idxmin(axis=1))
