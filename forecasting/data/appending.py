@@ -264,14 +264,17 @@ def _with_stored_fills(data: Dataset, previous: Previous, replaced: pd.Index) ->
     outliers = cleaned.outliers  # a filled value is never an outlier (``_recorded_only``)
     outliers = outliers.loc[~outliers.set_index(["unique_id", "ds"]).index.isin(keys)]
     r = cleaned.report
+    trimmed = int(was.get("leading_zeros_trimmed", 0))
     report = replace(
         r,
+        # the rows the files held: the stored history's filled rows were never read
+        rows_in=r.rows_in - len(kept) + trimmed,
         values_filled=r.values_filled + len(kept),
         outliers_flagged=len(outliers),
         gaps_filled=r.gaps_filled + len(kept),
         gaps_as_zero=r.gaps_as_zero + zeros,
         gaps_as_missing=r.gaps_as_missing + len(kept) - zeros,
-        leading_zeros_trimmed=r.leading_zeros_trimmed + int(was.get("leading_zeros_trimmed", 0)),
+        leading_zeros_trimmed=r.leading_zeros_trimmed + trimmed,
         gap_rule=f"{r.gap_rule} With the stored history: {len(kept):,} "
         f"{'period' if len(kept) == 1 else 'periods'} filled when "
         f"data set version {previous.id} was stored ({len(kept) - zeros:,} lost records "

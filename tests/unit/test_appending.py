@@ -146,4 +146,7 @@ def test_what_the_stored_version_filled_stays_marked_and_counted(monthly):
     assert set(data.cleaned.filled.itertuples(index=False, name=None)) <= marked
     r = appended.cleaned.report
     assert r.values_filled == 1 and r.gaps_as_missing == 1
+    # read as the two files held them: the history less its lost month, and the new rows
+    assert r.rows_in == len(first) - 1 + (monthly["month"] >= CUT).sum()
+    assert r.rows_out == r.rows_in + r.values_filled - r.leading_zeros_trimmed
     assert "1 period filled when data set version 1 was stored" in r.gap_rule
