@@ -13,10 +13,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeline.processes import stop_group
+from pipeline.leftovers import on_abandoned
 from storage.artifacts import ArtifactStore
 from storage.database import Database
-from storage.run_rows import Owner, active_run_id, recover_abandoned
+from storage.run_rows import active_run_id, recover_abandoned
 from storage.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -42,14 +42,9 @@ def open_system(settings: Settings | None = None, tracking: bool = False) -> Sys
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
     db.migrate()
-
-    def clear(run_id: int, owner: Owner | None) -> None:
-        stop_group(owner)
-        from pipeline.leftovers import clear_abandoned  # forecasting's imports: a dead run only
-
-        clear_abandoned(db, settings, run_id)
-
-    recovered = recover_abandoned(db, on_abandoned=clear, stale_after=settings.stall_window)
+    recovered = recover_abandoned(
+        db, on_abandoned=on_abandoned(db, settings), stale_after=settings.stall_window
+    )
     for run_id in recovered:
         log.warning("run %d was left running by a process that died; marked failed", run_id)
     # a run alive on another process (a run worker) may be writing its model right now

@@ -150,15 +150,11 @@ def serve(settings: Settings) -> None:
 
 def _sweep_abandoned(settings: Settings, stop: threading.Event) -> None:
     """Mark runs whose process died as failed: a killed worker cannot mark its own."""
-    from pipeline.leftovers import clear_abandoned
-    from pipeline.processes import stop_group
+    from pipeline.leftovers import on_abandoned
 
     db = Database(settings.resolved_database_url())
     stale = settings.stall_window
-
-    def clear(run_id: int, owner: Owner | None) -> None:
-        stop_group(owner)
-        clear_abandoned(db, settings, run_id)
+    clear = on_abandoned(db, settings)
 
     while not stop.wait(SWEEP_SECONDS):
         try:
