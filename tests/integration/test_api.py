@@ -130,7 +130,7 @@ def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
 @pytest.mark.parametrize(
     ("body", "status", "says"),
     [
-        ({"horizon": 0}, 422, "greater than or equal to 1"),
+        ({"horizon": 0}, 422, "at least 1 period, got 0"),
         ({"horizon": 10000}, 422, "1 to 365"),
         ({"horizon": "text"}, 422, "Not a valid integer"),
         ({}, 422, "Missing data"),

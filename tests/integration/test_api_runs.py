@@ -60,6 +60,8 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
     missing = client.get("/api/eda?dataset_id=3")
     assert missing.status_code == 404 and "does not exist" in missing.get_json()["detail"]
+    beyond = client.get(f"/api/eda?dataset_id={2**63}")  # past what the database can hold
+    assert beyond.status_code == 422 and "dataset_id" in beyond.get_json()["fields"]["query"]
 
 
 def test_the_upload_form_reads_the_file_as_asked_and_declares_driver_roles(client):

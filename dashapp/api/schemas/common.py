@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields
-
-MAX_HORIZON_DAYS = 365
-
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_ID = 2**63 - 1
+
+#: the lower bound of every horizon, said in the words ``check_horizon`` uses for the upper
+AT_LEAST_ONE_PERIOD = validate.Range(
+    min=1, error="The horizon must be a whole number of at least 1 period, got {input}."
+)
 
 
 def whole_number(**kwargs) -> fields.Integer:

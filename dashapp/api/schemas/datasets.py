@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dashapp.api.schemas.common import MAX_ID
 from forecasting.data.gaps import GAP_POLICIES
 
 
 class EdaArgs(Schema):
-    dataset_id = fields.Integer(validate=validate.Range(min=1))
+    dataset_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class UploadForm(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from dashapp.api.schemas.common import (
+    AT_LEAST_ONE_PERIOD,
     ISO_DATE,
     SelectionArgs,
     SeriesField,
@@ -32,7 +33,7 @@ class HistoryArgs(SelectionArgs):
 class ForecastRequest(Schema):
     horizon = whole_number(
         required=True,
-        validate=validate.Range(min=1),
+        validate=AT_LEAST_ONE_PERIOD,
         metadata={"description": "periods ahead (up to 365 days, 52 weeks or 12 months)"},
     )
     series = SeriesField(

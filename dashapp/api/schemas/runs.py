@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from dashapp.api.schemas.common import MAX_ID, whole_number
+from dashapp.api.schemas.common import AT_LEAST_ONE_PERIOD, MAX_ID, whole_number
 from forecasting.models import MODELS
 
 
@@ -79,7 +79,7 @@ class RunRequest(Schema):
     )
     horizon = whole_number(
         load_default=None,
-        validate=validate.Range(min=1),
+        validate=AT_LEAST_ONE_PERIOD,
         metadata={
             "description": "periods held out and forecast; default 28 days, 13 weeks or 12 months"
         },
