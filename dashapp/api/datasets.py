@@ -1,5 +1,5 @@
-"""``/api/upload`` and ``/api/eda``: a sales file in, stored by an ingest run; and what the
-exploration found in a stored version."""
+"""``/api/datasets``, ``/api/upload`` and ``/api/eda``: the stored versions, a sales file
+in (stored by an ingest run), and what the exploration found in a stored version."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_smorest import abort
 
 from dashapp.api.common import ADMIN, QUEUE_AWAY, json_errors, resource
 from dashapp.api.schemas.common import ErrorSchema
-from dashapp.api.schemas.datasets import EdaArgs, UploadForm, UploadResponse
+from dashapp.api.schemas.datasets import DatasetList, EdaArgs, UploadForm, UploadResponse
 from dashapp.api.schemas.runs import RunSchema
 from dashapp.auth import admin_only
 from dashapp.state import app_state
@@ -20,6 +20,16 @@ from pipeline.serving import reports
 blp = resource("datasets", "Sales files in, and what their exploration found")
 #: seconds an upload request waits for its ingest run before answering 202
 UPLOAD_WAIT_SECONDS = 120
+
+
+@blp.route("/datasets")
+class Datasets(MethodView):
+    @blp.response(200, DatasetList)
+    def get(self):
+        """Every stored data set version, newest first: its file, sales column, frequency,
+        series, rows and span, the version it was appended to, and whether the serving
+        model was trained on it. A run started without ``dataset_id`` trains the latest."""
+        return reports.datasets(app_state().reads)
 
 
 @blp.route("/upload")

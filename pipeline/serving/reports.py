@@ -10,7 +10,7 @@ from forecasting.serving import effects
 from pipeline.eda_report import report_dir
 from pipeline.serving.errors import MissingReport, NoDataSet, NothingServes
 from pipeline.serving.production import ServingCache
-from storage.datasets import dataset_info, sales_column
+from storage.datasets import dataset_info, list_datasets, sales_column
 from storage.results import model_results
 
 
@@ -69,6 +69,25 @@ def dataset(cache: ServingCache, dataset_id: int | None = None) -> dict | None:
     """A data set version's description (the one shown by default)."""
     dataset_id = dataset_id or cache.dataset_id()
     return dataset_info(cache.system.db, dataset_id) if dataset_id else None
+
+
+def datasets(cache: ServingCache) -> dict:
+    """Every stored data set version, newest first, and which one serves and which one a
+    run started without a version trains."""
+    run_id, shown = cache.generation()
+    serving = shown if run_id is not None else None
+    versions = [
+        {
+            **{k: info[k] for k in ("id", "source_name", "freq", "country", "series", "rows")},
+            **{k: info[k] for k in ("start", "end", "created_at", "parent_id")},
+            "sales_column": sales_column(info),
+            "drivers": list(info.get("exog") or []),
+            "serving": info["id"] == serving,
+        }
+        for info in list_datasets(cache.system.db)
+    ]
+    latest = versions[0]["id"] if versions else None
+    return {"datasets": versions, "latest_dataset_id": latest, "serving_dataset_id": serving}
 
 
 def quantity(cache: ServingCache, dataset_id: int | None = None) -> tuple[str, Frequency]:

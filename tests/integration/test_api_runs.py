@@ -47,6 +47,12 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     assert ingest["dataset_id"] == 2
     log = client.get(f"/api/runs/{body['run_id']}/logs").get_json()["text"]
     assert "was checked on upload" in log and "stored as data set version 2" in log
+    listed = client.get("/api/datasets").get_json()
+    assert [v["id"] for v in listed["datasets"]] == [2, 1]  # newest first
+    assert listed["latest_dataset_id"] == 2 and listed["serving_dataset_id"] == 1
+    new, trained = listed["datasets"]
+    assert (new["source_name"], new["series"], new["serving"]) == ("sales.csv", 1, False)
+    assert new["sales_column"] == "daily_sales" and trained["serving"]
     runs_before = len(client.get("/api/runs").get_json()["runs"])
     with open(__file__, "rb") as handle:
         bad = client.post("/api/upload", data={"file": (handle, "evil.csv")})

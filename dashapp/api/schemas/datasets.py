@@ -1,4 +1,4 @@
-"""The shapes of ``/api/upload`` and ``/api/eda``."""
+"""The shapes of ``/api/datasets``, ``/api/upload`` and ``/api/eda``."""
 
 from __future__ import annotations
 
@@ -54,3 +54,38 @@ class UploadResponse(Schema):
     dataset_id = fields.Integer(required=True, metadata={"description": "the new version"})
     report = fields.Dict(required=True)
     run_id = fields.Integer(metadata={"description": "the ingest run that stored it"})
+
+
+class DatasetSchema(Schema):
+    """A stored data set version, as a client picks one to train or explore."""
+
+    id = fields.Integer(required=True)
+    source_name = fields.String(required=True, metadata={"description": "the file's name"})
+    sales_column = fields.String(
+        allow_none=True, metadata={"description": "the column read as the sales"}
+    )
+    freq = fields.String(required=True, metadata={"description": "pandas alias, e.g. D, W-SUN"})
+    country = fields.String(allow_none=True, metadata={"description": "holiday calendar"})
+    drivers = fields.List(fields.String(), metadata={"description": "columns kept as drivers"})
+    series = fields.Integer(required=True)
+    rows = fields.Integer(required=True, metadata={"description": "after cleaning"})
+    start = fields.String(required=True, metadata={"description": "first date, YYYY-MM-DD"})
+    end = fields.String(required=True, metadata={"description": "last date, YYYY-MM-DD"})
+    created_at = fields.String(required=True, metadata={"description": "UTC, ISO 8601"})
+    parent_id = fields.Integer(
+        allow_none=True, metadata={"description": "the version new actuals were appended to"}
+    )
+    serving = fields.Boolean(
+        required=True, metadata={"description": "the serving model was trained on it"}
+    )
+
+
+class DatasetList(Schema):
+    datasets = fields.List(fields.Nested(DatasetSchema), metadata={"description": "newest first"})
+    latest_dataset_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "what a run started without dataset_id trains"},
+    )
+    serving_dataset_id = fields.Integer(
+        allow_none=True, metadata={"description": "what the serving model was trained on"}
+    )
