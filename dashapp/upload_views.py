@@ -21,6 +21,15 @@ DEFAULT_CALENDAR = (
 )
 
 
+def _kept_calendar(version: int | None) -> str:
+    return (
+        f", as data set version {version} was read: if this file is from elsewhere, choose "
+        "its country under Holidays of below and read the file again"
+        if version
+        else ""
+    )
+
+
 def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
     mapping = report["detected"]["mapping"]
     r = report["cleaning"]
@@ -38,6 +47,7 @@ def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         f"{whole}{r['series']} series, {r['rows_out']:,} rows, {r['freq_name']}, {r['start']} "
         f"to {r['end']}; holidays of {report.get('country') or 'no country'}"
         + (DEFAULT_CALENDAR if report.get("country_default") else "")
+        + _kept_calendar(report.get("country_from_version"))
         + ".",
         f"Cleaning{' of the whole history' if whole else ''}: "
         f"{counted(r['exact_duplicates_dropped'], 'duplicate row')} dropped, "

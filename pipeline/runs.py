@@ -34,6 +34,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from forecasting.data.reading_options import NO_CALENDAR
 from forecasting.errors import DataError
 from pipeline import supervision, uploads, workers
 from pipeline.options import RunOptions
@@ -78,7 +79,7 @@ def prepare(system: System, opts: RunOptions) -> RunOptions:
     if "ingest" in opts.steps:
         if not opts.csv or not _is_file(opts.csv):
             raise DataError(f"The file {opts.source_name or opts.csv} does not exist.")
-        opts = resolve_append(system, opts)
+        opts, _ = keep_calendar(system, resolve_append(system, opts))
         if opts.append and opts.kind == "ingest" and system.settings.retrain_after_append:
             opts = replace(opts, kind="run")  # RETRAIN_AFTER_APPEND: the append trains too
         return opts
@@ -105,6 +106,22 @@ def resolve_append(system: System, opts: RunOptions) -> RunOptions:
     return replace(opts, append_to=base)
 
 
+def keep_calendar(system: System, opts: RunOptions) -> tuple[RunOptions, int | None]:
+    """A whole file read without a calendar reads with the latest stored version's, and
+    the version it came from (None: nothing stored, or a calendar was asked for). Next
+    month's export keeps the holidays the planner chose: a stranger's Bavarian calendar
+    went back to the deployment's default with every Replace data. An append reads with
+    the calendar of the version it extends anyway."""
+    if opts.append or opts.reading.country is not None:
+        return opts, None
+    latest = latest_dataset_id(system.db)
+    info = dataset_info(system.db, latest) if latest else None
+    if info is None:
+        return opts, None
+    country = info.get("country") or NO_CALENDAR
+    return replace(opts, reading=replace(opts.reading, country=country)), latest
+
+
 def accept_upload(
     system: System, raw: bytes, name: str, reading: RunOptions, free: bool = False
 ) -> tuple[Upload, RunOptions]:
@@ -114,12 +131,13 @@ def accept_upload(
     (``RunConflict``, before anything is kept), then the file is kept for the run that
     stores it. Returns the kept upload and the reading it was judged with."""
     reading = resolve_append(system, reading)
+    reading, calendar_from = keep_calendar(system, reading)
     checked = uploads.judge(system.settings, raw, reading, system.db)
     busy = active(system) if free else None
     if busy is not None:
         raise RunConflict(busy["id"])
     workers.check_reachable(system.settings)  # the run that stores it could not be queued
-    return uploads.keep(system.settings, raw, name, reading, checked), reading
+    return uploads.keep(system.settings, raw, name, reading, checked, calendar_from), reading
 
 
 def submit(system: System, opts: RunOptions) -> dict:

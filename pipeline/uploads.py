@@ -118,9 +118,15 @@ def judge(
 
 
 def keep(
-    settings: Settings, raw: bytes, name: str, opts: RunOptions, checked: Dataset | Appended
+    settings: Settings,
+    raw: bytes,
+    name: str,
+    opts: RunOptions,
+    checked: Dataset | Appended,
+    calendar_from: int | None = None,
 ) -> Upload:
-    """Keep a judged upload and its checked data set for the run that stores it."""
+    """Keep a judged upload and its checked data set for the run that stores it;
+    ``calendar_from``: the stored version whose calendar it was read with."""
     path = _keep(settings.uploads_dir, raw)
     keep_checked(path, settings, opts, checked)
     data = checked.dataset if isinstance(checked, Appended) else checked
@@ -131,6 +137,7 @@ def keep(
         notes.append(checked.describe())
     else:  # the server's calendar, not one the planner chose: the page says so
         report["country_default"] = opts.reading.country is None and bool(report.get("country"))
+        report["country_from_version"] = calendar_from
     return Upload(
         path,
         Path(name).name or "upload.csv",

@@ -95,6 +95,12 @@ def test_the_upload_form_reads_the_file_as_asked_and_declares_driver_roles(clien
                                             "promotions": "Umsatz"})  # fmt: skip
     assert bad.status_code == 422
     assert "Umsatz declared a price or a promotion" in bad.get_json()["detail"]
+    # next month's export, sent without a calendar, keeps the one the planner chose
+    again = {k: v for k, v in form.items() if k != "country"}
+    again["file"] = (io.BytesIO(raw), "export-next.csv")
+    kept = client.post("/api/upload", data=again).get_json()["report"]
+    assert kept["country"] == "DE" and kept["country_from_version"] == 2
+    assert not kept["country_default"]
 
 
 def test_a_run_without_a_data_set_trains_the_latest_upload(client):

@@ -35,7 +35,12 @@ class UploadForm(Schema):
             "comma separated; columns named like promo, Aktion, deal are anyway"
         }
     )
-    country = fields.String(metadata={"description": "holiday calendar, ISO code"})
+    country = fields.String(
+        metadata={
+            "description": "holiday calendar, ISO code (none: no holidays); default the latest "
+            "stored version's, else the deployment's HOLIDAY_COUNTRY"
+        }
+    )
     gap_policy = fields.String(
         validate=validate.OneOf(GAP_POLICIES),
         metadata={"description": "how missing periods are filled (default auto)"},
