@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+#: ids are 64-bit integers in both databases; a larger number names no row
+MAX_ID = 2**63 - 1
 #: the PostgreSQL advisory lock that one migration at a time holds
 LOCK_KEY = 72_770_001
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
 
-from storage.database import Database
+from storage.database import MAX_ID, Database
 from storage.tables import DatasetVersion, DriverValue, Observation, Series
 
 CHUNK = 50_000
@@ -189,6 +189,8 @@ def latest_dataset_id(db: Database) -> int | None:
 
 
 def dataset_info(db: Database, dataset_id: int) -> dict | None:
+    if not 0 < dataset_id <= MAX_ID:  # beyond what the database can hold: not stored
+        return None
     with db.session() as s:
         version = s.get(DatasetVersion, dataset_id)
         return dataset_dict(version) if version else None

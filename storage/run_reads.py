@@ -7,12 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from storage.database import Database
+from storage.database import MAX_ID, Database
 from storage.run_rows import as_utc
 from storage.tables import ACTIVE_STATUSES, Production, Run, utcnow
-
-#: ids are 64-bit integers in both databases; a larger number names no run
-MAX_ID = 2**63 - 1
 
 
 def get_run(db: Database, run_id: int) -> dict | None:

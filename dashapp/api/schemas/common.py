@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-MAX_ID = 2**63 - 1
+from storage.database import MAX_ID as MAX_ID  # the schemas' bound on ids is the database's
 
 #: the lower bound of every horizon, said in the words ``check_horizon`` uses for the upper
 AT_LEAST_ONE_PERIOD = validate.Range(
