@@ -141,6 +141,8 @@ def score_table(models: list[dict], id_: str, tuning: bool = False):
     columns += [{"name": [group, m.upper()], "id": m} for m in metrics]
     for m in models:
         row = {"model": m["model"] + (" (served)" if m["selected"] else "")}
+        if m.get("true_drivers"):
+            row["model"] += f" (with true {', '.join(m['true_drivers'])})"
         if m.get("diverged"):  # its forecast for these series was replaced by seasonal naive
             row["model"] += f" (diverged on {len(m['diverged'])} series, replaced)"
         if tuning:
@@ -157,6 +159,20 @@ def score_table(models: list[dict], id_: str, tuning: bool = False):
         style_table={"overflowX": "auto", "maxWidth": "100%"},
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "2px 6px"},
         style_header={"fontWeight": "600", "whiteSpace": "normal"},
+    )
+
+
+def true_drivers_note(models: list[dict]) -> html.P | None:
+    """What "with true ..." after a model's name means, where a row says it."""
+    named = sorted({d for m in models for d in m.get("true_drivers") or ()})
+    if not named:
+        return None
+    return html.P(
+        f'Marked "with true {", ".join(named)}": scored with the actual values of the '
+        "held-out periods, which a forecast has only where a plan gives them. Without a "
+        "plan the other scores are the ones to compare; the Overview says which serves.",
+        className="small text-muted",
+        id="true-drivers-note",
     )
 
 

@@ -37,6 +37,7 @@ def model_results(db: Database, run_id: int) -> list[dict]:
                 "artifact_uri": r.artifact_uri,
                 "selected": r.selected,
                 "diverged": r.diverged or {},
+                "true_drivers": r.true_drivers or [],
             }
             for r in results
         ]

@@ -164,6 +164,8 @@ class ModelResult(Base):
     selected: Mapped[bool] = mapped_column(Boolean, default=False)
     #: series whose forecast diverged and was replaced: unique_id -> why
     diverged: Mapped[dict | None]
+    #: drivers whose true held-out values the test scores used
+    true_drivers: Mapped[list | None]
 
 
 class ForecastPoint(Base):

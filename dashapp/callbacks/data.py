@@ -61,6 +61,7 @@ def update_accuracy(_selector):
                 className="small",
             ),
             ui.score_table(models, "data-model-metrics"),
+            ui.true_drivers_note(models),
             html.P("Per series:", className="small mt-2"),
             dash_table.DataTable(
                 shown,

@@ -108,6 +108,7 @@ def layout(**_):
                 className="small text-muted",
             ),
             ui.score_table(models, "models-table", tuning=True),
+            ui.true_drivers_note(models),
             html.H5("Runs: held out and what happened", className="mt-4"),
             html.P(
                 "Every succeeded training run with the score its backtest promised and, once "

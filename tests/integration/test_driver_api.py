@@ -76,6 +76,12 @@ def test_metrics_give_the_held_out_scores_with_and_without_the_plan(planned_clie
     assert served["mase"] == holdout["with_plan"]["mase"]
     models = {m["model"]: m["test"] for m in client.get("/api/metrics").get_json()["models"]}
     assert served["baseline"]["mase"] == models["seasonal_naive"]["mase"]  # the warning's peer
+    # which scores used the drivers' true held-out values, said per model
+    scored_with = {
+        m["model"]: m["true_drivers"] for m in client.get("/api/metrics").get_json()["models"]
+    }
+    assert scored_with["linear_trend"] == ["price", "display"]
+    assert scored_with["seasonal_naive"] == [] and scored_with["naive"] == []
 
 
 def test_the_drivers_route_gives_each_groups_elasticity_and_lift(planned_client):

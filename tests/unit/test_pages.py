@@ -41,6 +41,19 @@ def test_a_diverged_score_is_shown_as_diverged_everywhere(absurd):
     assert chart.data[0].x[1] is None and chart.data[0].text[1] == DIVERGED
 
 
+def test_scores_made_with_the_drivers_true_values_are_marked_and_explained():
+    priced = {**_model("linear_trend", 0.665), "true_drivers": ["Preis"]}
+    models = [priced, _model("ets", 1.028, selected=True)]
+    table = ui.score_table(models, "t")
+    assert [row["model"] for row in table.data] == [
+        "linear_trend (with true Preis)",
+        "ets (served)",
+    ]
+    note = ui.true_drivers_note(models).children
+    assert note.startswith('Marked "with true Preis": scored with the actual values')
+    assert ui.true_drivers_note([_model("ets", 1.0)]) is None  # nothing to explain
+
+
 def test_large_errors_in_the_data_units_and_undefined_scores_are_not_called_diverged():
     row = scores({"mase": 0.9, "mae": 3.2e7, "rmse": 4.1e7})
     assert row == {"mase": 0.9, "mae": 3.2e7, "rmse": 4.1e7}

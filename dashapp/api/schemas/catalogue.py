@@ -61,6 +61,13 @@ class ModelRow(Schema):
     diverged = fields.Dict(
         metadata={"description": "series whose forecast diverged and was replaced, and why"}
     )
+    true_drivers = fields.List(
+        fields.String(),
+        metadata={
+            "description": "drivers whose actual held-out values the test scores used; a "
+            "forecast has them only where a plan gives them"
+        },
+    )
 
 
 #: the units of a run's scores (``/api/accuracy`` gives fractions where these are percents)
