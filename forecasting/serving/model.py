@@ -104,6 +104,13 @@ class ServingModel:
         chosen = set(self.choice) | (set(self.unplanned) if self.unplanned is not None else set())
         return {m for cand in chosen for m in self.members.get(cand, [])}
 
+    def serving_members(self, uid: str) -> set[str]:
+        """The models a series' served forecast combines, with a plan and without one."""
+        chosen = [self.choice.get(uid)]
+        if self.unplanned is not None:
+            chosen.append(self.unplanned.get(uid))
+        return {m for cand in chosen if cand is not None for m in self.members.get(cand, [])}
+
     def driver_free(self, series: list[str]) -> pd.Series:
         """Those of ``series`` that a plan cannot move, with what serves them: what serves
         them with a plan reads no driver (no member of it reads one) and is what serves

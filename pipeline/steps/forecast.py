@@ -15,7 +15,7 @@ from forecasting.data.frequency import stored_horizon
 from forecasting.serving.requests import ForecastRequest, answer
 from pipeline.context import RunContext
 from pipeline.formatting import describe_plan
-from pipeline.trained import Trained, mark_diverged
+from pipeline.trained import Trained, log_diverged, mark_diverged
 from storage.results import save_forecasts
 
 
@@ -29,7 +29,7 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     if drivers:
         ctx.log.info("%s", describe_plan(drivers, result.plan, h))
     if result.diverged:
-        _record_diverged(ctx, result.diverged)
+        _record_diverged(ctx, trained, result.diverged)
     count = save_forecasts(ctx.db, ctx.run_id, served)
     ctx.log.info(
         "stored %d forecast rows (%d series x %d periods, %s to %s; validated for %d)",
@@ -43,15 +43,11 @@ def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
     return served
 
 
-def _record_diverged(ctx: RunContext, diverged: dict[str, dict[str, str]]) -> None:
+def _record_diverged(
+    ctx: RunContext, trained: Trained, diverged: dict[str, dict[str, str]]
+) -> None:
     """Name in the run's series table the models the stored forecast replaced: a year
     ahead can leave a range that the validated horizon kept to."""
-    for model, rows in diverged.items():
-        uid, why = next(iter(rows.items()))
-        ctx.log.warning(
-            "%s diverged on %d series in the stored forecast (replaced by seasonal naive "
-            "from there), e.g. %s: %s",
-            model, len(rows), uid, why,
-        )  # fmt: skip
+    log_diverged(ctx.log, trained.serving, diverged, " in the stored forecast")
     table = ctx.artifacts.load(ctx.run_id, "series")
     ctx.artifacts.replace(ctx.run_id, "series", mark_diverged(table, diverged))

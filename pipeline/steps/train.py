@@ -31,7 +31,7 @@ from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
-from pipeline.trained import Trained, mark_diverged
+from pipeline.trained import Trained, log_diverged, mark_diverged
 from storage import run_rows
 from storage.datasets import drivers_named, plain
 from storage.results import save_model_results
@@ -131,7 +131,8 @@ def train(
         coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage_without_plan.items()}
         steps = report.coverage_by_step_without_plan
     by_step = {f"coverage{k}_by_step": [round(v, 4) for v in steps[k]] for k in steps.columns}
-    _log_series(ctx, series, diverged)
+    _log_series(ctx, series)
+    log_diverged(ctx.log, serving, diverged, "")
     drivers = report.outcome.drivers  # their verdicts were logged when they were made
     ctx.log.info(
         "served %s: held-out MASE %.3f, RMSSE %.3f, WAPE %.1f%%; interval coverage %s%s",
@@ -220,18 +221,10 @@ def _log_effects(ctx: RunContext, effects: pd.DataFrame, df: pd.DataFrame, spec)
         )  # fmt: skip
 
 
-def _log_series(ctx: RunContext, series: pd.DataFrame, diverged: dict) -> None:
+def _log_series(ctx: RunContext, series: pd.DataFrame) -> None:
     steps = series["ladder_step"].value_counts().to_dict()
     classes = series["demand_class"].value_counts().to_dict()
     ctx.log.info("every series forecast; ladder steps %s; demand classes %s", steps, classes)
-    for model, rows in diverged.items():
-        ctx.log.warning(
-            "%s diverged on %d series (replaced by seasonal naive for them), e.g. %s: %s",
-            model,
-            len(rows),
-            next(iter(rows)),
-            next(iter(rows.values())),
-        )
 
 
 def _metrics(row: pd.Series) -> dict:

@@ -354,3 +354,29 @@ def test_a_model_pickled_under_the_old_ladder_names_serves_the_same_forecast():
     pd.testing.assert_frame_equal(now, then)
     assert old.series_table()["ladder_step"].eq(serving.series_table()["ladder_step"]).all()
     assert then.loc[then["unique_id"] == "launch", "yhat"].eq(4.0).all()
+
+
+def test_a_replaced_model_is_a_warning_only_where_it_serves(caplog):
+    """A model that left its range on a series another model serves is said once, as
+    information; where it serves the series it is a warning (a stranger read "ces
+    diverged" on launches ETS served, and took the served forecast for replaced)."""
+    from pipeline.trained import log_diverged
+
+    df = make_frame(n_series=2, periods=90, seed=3)
+    options = TrainOptions(models=("ets", "naive"), n_windows=2)
+    serving = train_and_forecast(df, spec_for(country=None), H, options).serving
+    s0_members = serving.serving_members("s0")
+    assert s0_members and s0_members <= set(serving.models)
+    unused = next(m for m in serving.models if m not in s0_members)
+    served = sorted(s0_members)[0]
+    why = "left 10x its range"
+    with caplog.at_level(logging.INFO):
+        log_diverged(logging.getLogger("run"), serving, {unused: {"s0": why}}, "")
+        log_diverged(logging.getLogger("run"), serving, {served: {"s0": why}}, "")
+    (info, warning) = caplog.records
+    assert info.levelno == logging.INFO and f"{unused} left its range on 1 series it does not" in (
+        info.getMessage()
+    )
+    assert "what serves them is unchanged" in info.getMessage()
+    assert warning.levelno == logging.WARNING
+    assert f"{served} diverged on 1 series it serves" in warning.getMessage()
