@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from storage.database import Database
+from storage.results import model_results
 from tests.support.frames import ROOT, SAMPLES
 from tests.support.servers import BACKENDS, expected_models, fresh_database_url
 
@@ -139,8 +140,17 @@ def test_mlflow_holds_the_parent_the_children_and_the_production_model(stack):
     assert {"validation_mase", "test_mase", "test_rmsse", "tuning_trials"} <= set(xgb.data.metrics)
     assert "n_estimators" in xgb.data.params
     names = {a.path for a in client.list_artifacts(xgb.info.run_id)}
-    assert {"forecast.png", "feature_importance.json", "feature_importance.png"} <= names
+    assert {"heldout.json", "feature_importance.json", "feature_importance.png"} <= names
     assert "model" not in names  # one pyfunc per run, on the parent, for every model
+    # every candidate's held-out forecast as data; a figure of it where the model serves
+    db = Database(stack.database_url)
+    served = {m["model"] for m in model_results(db, 1) if m["selected"]}
+    db.dispose()
+    for child in children:
+        drawn = "forecast.png" in {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert drawn == (child.data.tags["model"] in served), child.data.tags["model"]
+    heldout = mlflow.artifacts.load_dict(f"{xgb.info.artifact_uri}/heldout.json")
+    assert len(heldout["ds"]) == len(heldout["actual"]) == len(heldout["forecast"]) > 0
     assert "eda" in {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert parent.data.metrics["test_mase"] == pytest.approx(stack.run(1)["metrics"]["mase"], 1e-3)
     version = client.get_model_version_by_alias("sales-forecaster", "production")
