@@ -318,6 +318,19 @@ def cancel(_clicks):
 
 
 @callback(
+    Output("retraining-cancel-message", "children", allow_duplicate=True),
+    Input("retraining-progress", "animated"),
+    State("retraining-cancel-message", "children"),
+    prevent_initial_call=True,
+)
+def cancel_landed(active, notice):
+    """ "Cancellation requested" goes once the run has stopped: the outcome below says how
+    it ended (a stranger saw the request stay beside "cancelled" for seconds)."""
+    requested = (notice or {}).get("props", {}).get("id") == "retraining-cancel-requested"
+    return None if requested and not active else dash.no_update
+
+
+@callback(
     *[Output(*target) for target in run_panel.BAR],
     Output("retraining-outcome-area", "children"),
     Output("retraining-runs", "data"),

@@ -86,7 +86,10 @@ def test_a_run_reaches_100_percent_with_a_live_log_and_a_second_is_cancelled(pag
     page.click("#retraining-start")
     expect(log).to_contain_text("trial 2/200", timeout=120_000)  # tuning, whichever model
     page.click("#retraining-cancel")
+    requested = page.locator("#retraining-cancel-requested")
+    expect(requested).to_contain_text("Cancellation of run 3 requested")
     expect(page.locator("#retraining-outcome")).to_contain_text("Run 3 cancelled", timeout=60_000)
+    expect(requested).to_have_count(0, timeout=4_000)  # the outcome says it: the request goes
     expect(page.locator("#retraining-runs")).to_contain_text("cancelled")
     assert page.errors == []
 
