@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from forecasting.data.ladder import profile_series, series_table
+from forecasting.data.ladder import mark_ended, profile_series, series_table
 from forecasting.data.spec import DataSpec
 from forecasting.evaluation.backtest import holdout_split, min_train
 from forecasting.evaluation.costs import Shape, workflow_plan
@@ -195,7 +195,7 @@ def production_model(
     forecasts with the data set's ``plan``; with ``stored_horizon`` (the periods a run
     stores) its totals are made as the backtest's validation folds say."""
     h_val = outcome.serving.horizon if outcome.serving is not None else h
-    profile = profile_series(df, h_val, spec.season_length)
+    profile = mark_ended(profile_series(df, h_val, spec.season_length), df)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
     seasonal = {name for name in outcome.tuning if MODELS[name].needs_whole_season}
     selection = outcome.selection.for_profile(profile, short_ok, seasonal)

@@ -140,7 +140,9 @@ def _ladder_section(reads, dataset_id: int):
                 "Every series gets a forecast. By history: never sold -> zero; fewer than 4 "
                 "periods -> its mean level with wide bands; too short for a validation fold -> "
                 "the models that fit short histories, chosen on longer series of the same demand "
-                "class; otherwise every model, validated. Demand classes (Syntetos-Boylan): ADI "
+                "class; otherwise every model, validated; no record in the file's last periods "
+                "(a delisted item) -> ended, zero from the file's end. Demand classes "
+                "(Syntetos-Boylan): ADI "
                 "is the mean number of periods between sales, CV² the variability of sale sizes.",
                 className="small",
             ),

@@ -10,6 +10,11 @@ of a ladder:
   model that validates best, on the longer series of its demand class, among
   those that fit short histories (``Forecaster.short_ok``).
 - ``long``: everything is fitted, validated and selected.
+- ``ended`` (what serves only): its last record is before the file's last period, as
+  for a delisted item; it is forecast zero from the file's end, where every series'
+  forecast starts (a stranger's totals mixed an item forecast from its own last sale,
+  a month earlier, with the others). A backtest still scores such a series on its own
+  last periods: a series that stops is not a series that sells nothing.
 
 The demand class is Syntetos and Boylan's (2005): the mean interval between
 sales (ADI) and the squared coefficient of variation of the sale sizes (CV²),
@@ -23,7 +28,7 @@ import pandas as pd
 
 from forecasting.data.frequency import UNITS
 
-LADDER_STEPS = ("zero", "new", "short", "long")
+LADDER_STEPS = ("zero", "new", "short", "long", "ended")
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "none")
 #: a series with fewer periods than this is new: a level is all its history supports
 NEW_PERIODS = 4
@@ -35,6 +40,8 @@ LADDER_TEXT = {
     "new": "new: {periods} {unit} of history, level forecast",
     "short": "short: {periods} {unit} of history, models that fit short histories",
     "long": "{periods} {unit} of history: every model, validated",
+    "ended": "ended: no record in the file's last {trailing} {trailing_unit}, zero forecast "
+    "(if it still sells, its rows are missing from the file)",
 }
 
 
@@ -93,10 +100,28 @@ def ladder_step(periods: pd.Series, nonzero: pd.Series, h: int, season_length: i
     return pd.Series(steps, index=periods.index)
 
 
-def describe_step(step: str, periods: int, freq_name: str = "") -> str:
+def describe_step(step: str, periods: int, freq_name: str = "", trailing: int = 0) -> str:
     """A planner's sentence for a series' ladder step ("new: 3 days of history, ...")."""
     unit = UNITS.get(freq_name, "periods")
-    return LADDER_TEXT[step].format(periods=periods, unit=unit[:-1] if periods == 1 else unit)
+    return LADDER_TEXT[step].format(
+        periods=periods,
+        unit=unit[:-1] if periods == 1 else unit,
+        trailing=trailing,
+        trailing_unit=unit[:-1] if trailing == 1 else unit,
+    )
+
+
+def mark_ended(profile: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """``profile`` with the series whose last record comes before the file's last period
+    on the ``ended`` step, and ``trailing``: the file's periods after each series' last
+    record. For what serves only (see the module docstring)."""
+    last = df.groupby("unique_id", sort=False)["ds"].max()
+    dates = np.sort(df["ds"].unique())
+    after = len(dates) - np.searchsorted(dates, last.to_numpy(), side="right")
+    out = profile.copy()
+    out["trailing"] = pd.Series(after, index=last.index).reindex(out.index).fillna(0).astype(int)
+    out.loc[(out["trailing"] > 0) & (out["ladder_step"] != "zero"), "ladder_step"] = "ended"
+    return out
 
 
 def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") -> pd.DataFrame:
@@ -106,9 +131,10 @@ def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") 
     table["cv2"] = table["cv2"].round(3)
     table["zero_share"] = table["zero_share"].round(4)
     table["served_by"] = choice.reindex(table.index)
+    trailing = profile["trailing"] if "trailing" in profile else pd.Series(0, profile.index)
     table["ladder_note"] = [
-        describe_step(t, p, freq_name)
-        for t, p in zip(table["ladder_step"], table["periods"], strict=True)
+        describe_step(t, p, freq_name, int(a))
+        for t, p, a in zip(table["ladder_step"], table["periods"], trailing, strict=True)
     ]
     return table.rename_axis("unique_id").reset_index()
 

@@ -63,7 +63,8 @@ FAMILIES = {"smooth": "frequent", "erratic": "frequent", "intermittent": "sparse
 #: borrow the choice made on all series
 MIN_CLASS_SERIES = 10
 #: what a ladder step serves when it needs no fitted model
-RULES = {"zero": "zero", "new": "level"}
+#: the ladder steps served by a rule, and the rule (an ended series sells nothing now)
+RULES = {"zero": "zero", "new": "level", "ended": "zero"}
 #: what short series are served when no series could be validated, in order of preference
 UNVALIDATED_DEFAULT = ("ets", "theta", "naive")
 
@@ -354,6 +355,7 @@ def _ladder_choice(choice: pd.Series, profile: pd.DataFrame, short: dict) -> pd.
     fitted = profile.index[out.isna()]
     out[fitted] = [for_short(uid) for uid in fitted]
     validated = choice.index.intersection(out.index)
+    validated = validated.difference(profile.index[profile["ladder_step"] == "ended"])
     out[validated] = choice[validated]
     return out
 

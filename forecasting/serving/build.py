@@ -72,7 +72,10 @@ def build_serving(
         on_rule = profile.index[profile["ladder_step"].isin(RULES)]
         rows = df.loc[df["unique_id"].isin(on_rule)].groupby("unique_id", sort=False)
         rule_levels = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
-        rule_levels.loc[profile.loc[rule_levels.index, "ladder_step"] == "zero", "level"] = 0.0
+        step = profile.loc[rule_levels.index, "ladder_step"]
+        rule_levels.loc[step.isin(["zero", "ended"]), "level"] = 0.0
+        # an ended series is forecast from the file's end, where every series' forecast starts
+        rule_levels.loc[step == "ended", "last_ds"] = df["ds"].max()
         # a new series' own naive scale rests on a few points: never narrower than its level
         new = rule_levels.index[rule_levels["level"] != 0]
         scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])

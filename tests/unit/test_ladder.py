@@ -380,3 +380,31 @@ def test_a_replaced_model_is_a_warning_only_where_it_serves(caplog):
     assert "what serves them is unchanged" in info.getMessage()
     assert warning.levelno == logging.WARNING
     assert f"{served} diverged on 1 series it serves" in warning.getMessage()
+
+
+def test_a_series_that_ended_early_is_forecast_zero_from_the_files_end():
+    """A delisted item (no record in the file's last 20 days) is served zero from where
+    every other series' forecast starts, so a total adds up the same dates (a stranger's
+    total at 28 days held 56 dates, a month of them the ended item's alone); the backtest
+    still scores it on its own last periods."""
+    from forecasting.data.ladder import series_table
+    from forecasting.serving.requests import ForecastRequest, answer
+    from forecasting.workflow import production_model
+
+    df = make_frame(n_series=3, periods=120, seed=2)
+    df = df[~((df["unique_id"] == "s2") & (df["ds"] > df["ds"].max() - pd.Timedelta(days=20)))]
+    spec = spec_for(country=None)
+    options = TrainOptions(models=("ets", "naive"), n_windows=2)
+    held = backtest(df, spec, H, options)
+    assert held.actuals.groupby("unique_id")["ds"].max()["s2"] < df["ds"].max()  # its own end
+    serving = production_model(df, spec, H, held.outcome)
+    rows = answer(serving, ForecastRequest(H)).rows
+    dates = rows.groupby("unique_id")["ds"].min()
+    assert (dates == df["ds"].max() + pd.Timedelta(days=1)).all()
+    ended = rows[rows["unique_id"] == "s2"]
+    assert (ended["yhat"] == 0).all() and (ended["hi95"] == 0).all()
+    assert rows["ds"].nunique() == H  # every series on the same dates
+    table = series_table(serving.profile, serving.choice, "daily").set_index("unique_id")
+    assert table.at["s2", "ladder_step"] == "ended"
+    assert table.at["s2", "ladder_note"].startswith("ended: no record in the file's last 20 days")
+    assert table.at["s0", "ladder_step"] == "long"

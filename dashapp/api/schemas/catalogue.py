@@ -10,7 +10,10 @@ class SeriesDetail(Schema):
 
     unique_id = fields.String(required=True)
     ladder_step = fields.String(
-        metadata={"description": "zero, new, short or long (enough for validation)"}
+        metadata={
+            "description": "zero, new, short, long (enough for validation) or ended (no "
+            "record in the file's last periods: zero forecast)"
+        }
     )
     ladder_note = fields.String(metadata={"description": "the ladder step in words"})
     demand_class = fields.String(
