@@ -103,7 +103,10 @@ def _fields(exc: DataError, text: str) -> dict:
     field = getattr(exc, "field", None)
     if field is None:
         return {}
-    place = "query" if request.method in ("GET", "HEAD") else "json"
+    if request.method in ("GET", "HEAD"):
+        place = "query"
+    else:  # an upload's fields are the form's
+        place = "multipart" if request.mimetype == "multipart/form-data" else "json"
     return {"fields": {place: {field: [text]}}}
 
 

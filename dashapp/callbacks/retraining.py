@@ -217,9 +217,12 @@ def read_again(clicks, date, target, ids, gaps, country, pending):
         return dash.no_update, dash.no_update
     if not is_admin():
         return dash.no_update, dash.no_update
-    chosen = ReadingOptions(
-        date=date, target=target, ids=ids or (), gap_policy=gaps or "auto", country=country
-    )
+    try:
+        chosen = ReadingOptions(
+            date=date, target=target, ids=ids or (), gap_policy=gaps or "auto", country=country
+        )
+    except DataError as exc:  # a calendar the holidays package does not know
+        return dbc.Alert(str(exc), color="danger", id="retraining-rejected"), dash.no_update
     reading = RunOptions(kind="eda", reading=chosen)
     with open(pending["path"], "rb") as handle:
         raw = handle.read()

@@ -12,6 +12,24 @@ from forecasting.data.frequency import Frequency
 from forecasting.errors import DataError
 
 
+class UnknownCountry(DataError):
+    """A holiday calendar the ``holidays`` package does not know; the API's 422 names it."""
+
+    field = "country"
+
+
+def check_country(country: str) -> str:
+    """``country`` (an ISO code, any case) as the calendar's code, or ``UnknownCountry``
+    saying so: an upload with ``country=XX`` was stored, and only training refused it."""
+    code = country.strip().upper()
+    if code not in holidays.list_supported_countries(include_aliases=True):
+        raise UnknownCountry(
+            f"Unknown holiday country {country!r}. Use an ISO code such as US, GB, DE, FR "
+            "or EC, or none for no holidays."
+        )
+    return code
+
+
 @lru_cache(maxsize=32)
 def _holiday_dates(country: str, first_year: int, last_year: int) -> np.ndarray:
     try:

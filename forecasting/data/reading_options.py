@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
+from forecasting.data.calendar import check_country
 from forecasting.data.gaps import DEFAULT_GAP_POLICY, check_gap_policy
 
 #: the ``country`` that asks for no holiday calendar at all
@@ -52,6 +53,8 @@ class ReadingOptions:
         for name in ("exog", "prices", "promotions"):
             object.__setattr__(self, name, _names(getattr(self, name)))
         check_gap_policy(self.gap_policy)
+        if self.country is not None and self.country.lower() != NO_CALENDAR:
+            object.__setattr__(self, "country", check_country(self.country))
 
     @property
     def calendar(self) -> str | None:

@@ -95,6 +95,11 @@ def test_the_upload_form_reads_the_file_as_asked_and_declares_driver_roles(clien
                                             "promotions": "Umsatz"})  # fmt: skip
     assert bad.status_code == 422
     assert "Umsatz declared a price or a promotion" in bad.get_json()["detail"]
+    unknown = client.post("/api/upload", data={**form, "file": (io.BytesIO(raw), "x.csv"),
+                                                "country": "XX"})  # fmt: skip
+    assert unknown.status_code == 422, unknown.get_json()
+    assert "Unknown holiday country 'XX'" in unknown.get_json()["detail"]
+    assert list(unknown.get_json()["fields"]["multipart"]) == ["country"]
     # next month's export, sent without a calendar, keeps the one the planner chose
     again = {k: v for k, v in form.items() if k != "country"}
     again["file"] = (io.BytesIO(raw), "export-next.csv")
