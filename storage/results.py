@@ -13,6 +13,8 @@ BANDS = ["lo80", "hi80", "lo95", "hi95"]
 
 
 def save_model_results(db: Database, run_id: int, rows: list[dict]) -> None:
+    if not rows:  # nothing validated (every series short): rules serve, no model to record
+        return
     with db.session() as s:
         s.execute(insert(ModelResult), [{"run_id": run_id, **row} for row in rows])
 

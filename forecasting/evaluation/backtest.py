@@ -140,9 +140,7 @@ def validation_parts(cv: pd.DataFrame, scales: pd.DataFrame, column: str) -> pd.
     )
     by_fold = frame.groupby(["unique_id", "cutoff"], sort=False)[["ae", "se"]].mean()
     by_fold = by_fold.join(scales, how="left")
+    abs_scale, sq_scale = (by_fold[c].astype(float) for c in ("abs_scale", "sq_scale"))
     return pd.DataFrame(
-        {
-            "mase": by_fold["ae"] / by_fold["abs_scale"],
-            "rmsse": np.sqrt(by_fold["se"] / by_fold["sq_scale"]),
-        }
+        {"mase": by_fold["ae"] / abs_scale, "rmsse": np.sqrt(by_fold["se"] / sq_scale)}
     )

@@ -69,7 +69,10 @@ def build_serving(
         quantiles = band_quantiles(selection, set(fitted), scale, horizon, bool(spec.exog))
     rule_levels = None
     if profile is not None:
-        on_rule = profile.index[profile["ladder_step"].isin(RULES)]
+        # the rules' steps, and any series a rule serves (a file of short series only,
+        # where nothing could be validated, is served its levels)
+        ruled = selection.choice.reindex(profile.index).isin(set(RULES.values()))
+        on_rule = profile.index[profile["ladder_step"].isin(RULES) | ruled.to_numpy()]
         rows = df.loc[df["unique_id"].isin(on_rule)].groupby("unique_id", sort=False)
         rule_levels = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
         step = profile.loc[rule_levels.index, "ladder_step"]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from forecasting import progress
 from forecasting.data.frequency import default_horizon, stored_horizon
+from forecasting.data.ladder import min_train
 from forecasting.evaluation.backtest import fold_scales, split, validation_metrics
 from forecasting.evaluation.costs import Shape
 from forecasting.evaluation.metrics import METRIC_NAMES
@@ -106,6 +107,15 @@ def train(
             df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon
         )
     ctx.log.info("%s", serving.coherence.describe())
+    if not report.outcome.tuning and (serving.profile["ladder_step"] == "short").any():
+        needs = h + min_train(h, spec.season_length)
+        ctx.log.warning(
+            "no series is long enough to validate a model for %d periods ahead (that needs "
+            "%d periods of history): each is served its mean level. Train on the whole "
+            "history, or a shorter horizon; new actuals go on top of a stored version with "
+            "Add new actuals, not Replace data",
+            h, needs,
+        )  # fmt: skip
     pacing.part("saving").report(0.0, "saving the fitted models")
     diverged = report.outcome.diverged()
     series = serving_series(serving, diverged)
@@ -233,9 +243,10 @@ def _metrics(row: pd.Series) -> dict:
 
 def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
     outcome = trained.report.outcome
-    scales = fold_scales(
-        trained.train, trained.horizon, options.n_windows, trained.spec.season_length
-    )
+    # the folds' scales at the horizon validation used: shorter where no series was long
+    # enough for the asked one (scales at the asked horizon were empty, and the run failed)
+    h_val = outcome.serving.horizon if outcome.serving is not None else trained.horizon
+    scales = fold_scales(trained.train, h_val, options.n_windows, trained.spec.season_length)
     served = set(trained.serving.served_models())
     diverged = outcome.diverged()
     rows = []

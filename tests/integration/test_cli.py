@@ -219,3 +219,28 @@ def test_a_file_of_zeros_forecasts_zeros(tmp_path):
     frame = pd.read_csv(out)
     assert len(frame) == 7
     assert (frame[["yhat", "lo80", "hi80", "lo95", "hi95"]] == 0).all().all()
+
+
+def test_a_run_on_short_series_only_serves_their_levels_and_says_why(tmp_path):
+    """Four weeks of 3 series stored with Replace data (a planner's slip): nothing can be
+    validated 28 days ahead; the run succeeds on the series' levels and says what a
+    file needs (it failed with "No objects to concatenate")."""
+    from tests.support.servers import cli
+
+    source, data_dir = tmp_path / "four_weeks.csv", tmp_path / "data"
+    days = pd.date_range("2024-12-02", periods=28)
+    rows = [(d.date(), item, 10 + 3 * k + (d.dayofweek == 5)) for d in days
+            for k, item in enumerate(["tea", "coffee", "cocoa"])]  # fmt: skip
+    pd.DataFrame(rows, columns=["date", "item", "units"]).to_csv(source, index=False)
+    result = cli(data_dir, "run", "--csv", str(source), "--horizon", "28", "--no-tracking",
+                 "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = (data_dir / "logs" / "1.log").read_text()
+    assert "no series is long enough to validate a model for 28 periods ahead" in log
+    assert "that needs 56 periods of history" in log
+    assert "stored 1095 forecast rows" in log  # every series, a year ahead
+    # a shorter horizon validates what the history allows (its scores failed the run)
+    again = cli(data_dir, "train", "--horizon", "14", "--no-tracking", "--quiet")
+    assert again.returncode == 0, again.stdout + again.stderr
+    log = (data_dir / "logs" / "2.log").read_text()
+    assert "validated 6 ahead instead" in log and "run 2 succeeded" in log
