@@ -74,6 +74,12 @@ def report_card(report: dict, notes: list[str], filename: str) -> dbc.Card:
         ),
         html.Ul([html.Li(i) for i in items]),
     ]
+    replaces = report.get("replaces")
+    if replaces:  # said before anything is stored: Start would drop that history
+        note = replaces["note"]
+        body.append(
+            dbc.Alert(note[0].upper() + note[1:] + ".", color="warning", id="retraining-replaces")
+        )
     if not report.get("append"):  # an append is read as the stored version was
         body.append(reading_choices(mapping, report))
     body.append(

@@ -137,7 +137,13 @@ def accept_upload(
     if busy is not None:
         raise RunConflict(busy["id"])
     workers.check_reachable(system.settings)  # the run that stores it could not be queued
-    return uploads.keep(system.settings, raw, name, reading, checked, calendar_from), reading
+    upload = uploads.keep(system.settings, raw, name, reading, checked, calendar_from)
+    latest = None if reading.append else latest_dataset_id(system.db)
+    stored = dataset_info(system.db, latest) if latest else None
+    dropped = uploads.dropped_history(stored, upload.report)
+    if dropped:
+        upload.report["replaces"] = {"dataset_id": latest, "note": dropped}
+    return upload, reading
 
 
 def submit(system: System, opts: RunOptions) -> dict:

@@ -147,6 +147,29 @@ def keep(
     )
 
 
+def dropped_history(stored: dict | None, report: dict) -> str | None:
+    """What a whole file leaves out of the version it replaces: its earlier periods or some
+    of its series, said before anything is stored (a stranger's Replace data with four
+    weeks of 20 series threw away two years of 24, unsaid)."""
+    if not stored:
+        return None
+    new = report["cleaning"]
+    later = new["start"] > stored["start"]
+    fewer = new["series"] < stored["series"]
+    if not later and not fewer:
+        return None
+    return (
+        f"this file replaces data set version {stored['id']} ({stored['series']} series, "
+        f"{stored['start']} to {stored['end']}) with {new['series']} series from "
+        f"{new['start']} to {new['end']}: "
+        + ("the history before " + new["start"] if later else "")
+        + (" and " if later and fewer else "")
+        + (f"{stored['series'] - new['series']} series" if fewer else "")
+        + " would no longer be stored. New periods on top of it go with Add new actuals "
+        "(mode=append) instead"
+    )
+
+
 def _keep(folder: Path, raw: bytes) -> Path:
     """The bytes under a content-derived name (the sender's name is a label only)."""
     folder.mkdir(parents=True, exist_ok=True)

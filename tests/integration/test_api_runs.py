@@ -41,6 +41,9 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     body = response.get_json()
     assert body["dataset_id"] == 2
     assert body["report"]["cleaning"]["series"] == 1
+    # the stored version had more series: said before the file was stored (and stored)
+    replaces = body["report"]["replaces"]
+    assert replaces["dataset_id"] == 1 and "series would no longer be stored" in replaces["note"]
     # stored by an ingest run, with its log, that read the validated file rather than again
     ingest = client.get(f"/api/runs/{body['run_id']}").get_json()
     assert ingest["kind"] == "ingest" and ingest["status"] == "succeeded"

@@ -100,6 +100,10 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         expect(page.locator("#retraining-rejected")).to_contain_text("not accepted")
         expect(start).to_be_disabled()
         expect(start).to_have_text("Start training")
-        upload.set_input_files(str(first))  # a whole export again: the chosen calendar holds
+        upload.set_input_files(str(next_month))  # a slip: a month's file as the whole data
         expect(card).to_contain_text("holidays of DE, as data set version 2 was read")
+        expect(page.locator("#retraining-replaces")).to_contain_text(
+            "This file replaces data set version 2"
+        )
+        expect(page.locator("#retraining-replaces")).to_contain_text("would no longer be stored")
         assert page.errors == []
