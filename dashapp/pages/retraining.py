@@ -31,7 +31,7 @@ REQUIREMENTS = [
 COSTS = (
     "Training validates every chosen model on rolling-origin folds, fitting each once and "
     "moving it forward, so time grows with the series and the models chosen: on 2 cores the "
-    "bundled 9-series sample takes about 25 s, 2,500 monthly parts about a minute, 2,660 "
+    "bundled 9-series sample takes about 30 s, 2,500 monthly parts about a minute, 2,660 "
     "weekly departments about three. With every model ticked, Prophet and SARIMA are tried "
     "on a sample of series first and fitted on the rest only where they win; tuning trials "
     "multiply the cost. The bar shows the time left. One run at a time."
