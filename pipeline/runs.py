@@ -79,7 +79,8 @@ def prepare(system: System, opts: RunOptions) -> RunOptions:
     if "ingest" in opts.steps:
         if not opts.csv or not _is_file(opts.csv):
             raise DataError(f"The file {opts.source_name or opts.csv} does not exist.")
-        opts, _ = keep_calendar(system, resolve_append(system, opts))
+        opts = resolve_append(system, opts)
+        opts, _ = keep_calendar(opts, None if opts.append else latest_version(system))
         if opts.append and opts.kind == "ingest" and system.settings.retrain_after_append:
             opts = replace(opts, kind="run")  # RETRAIN_AFTER_APPEND: the append trains too
         return opts
@@ -106,20 +107,22 @@ def resolve_append(system: System, opts: RunOptions) -> RunOptions:
     return replace(opts, append_to=base)
 
 
-def keep_calendar(system: System, opts: RunOptions) -> tuple[RunOptions, int | None]:
-    """A whole file read without a calendar reads with the latest stored version's, and
-    the version it came from (None: nothing stored, or a calendar was asked for). Next
-    month's export keeps the holidays the planner chose: a stranger's Bavarian calendar
-    went back to the deployment's default with every Replace data. An append reads with
-    the calendar of the version it extends anyway."""
-    if opts.append or opts.reading.country is not None:
-        return opts, None
+def latest_version(system: System) -> dict | None:
+    """The latest stored data set version's description, or None when none is stored."""
     latest = latest_dataset_id(system.db)
-    info = dataset_info(system.db, latest) if latest else None
-    if info is None:
+    return dataset_info(system.db, latest) if latest else None
+
+
+def keep_calendar(opts: RunOptions, stored: dict | None) -> tuple[RunOptions, int | None]:
+    """A whole file read without a calendar reads with ``stored``'s (the latest version),
+    and the version it came from (None: nothing stored, or a calendar was asked for).
+    Next month's export keeps the holidays the planner chose: a stranger's Bavarian
+    calendar went back to the deployment's default with every Replace data. An append
+    reads with the calendar of the version it extends anyway."""
+    if opts.append or opts.reading.country is not None or stored is None:
         return opts, None
-    country = info.get("country") or NO_CALENDAR
-    return replace(opts, reading=replace(opts.reading, country=country)), latest
+    country = stored.get("country") or NO_CALENDAR
+    return replace(opts, reading=replace(opts.reading, country=country)), stored["id"]
 
 
 def accept_upload(
@@ -131,18 +134,17 @@ def accept_upload(
     (``RunConflict``, before anything is kept), then the file is kept for the run that
     stores it. Returns the kept upload and the reading it was judged with."""
     reading = resolve_append(system, reading)
-    reading, calendar_from = keep_calendar(system, reading)
+    stored = None if reading.append else latest_version(system)  # what a whole file replaces
+    reading, calendar_from = keep_calendar(reading, stored)
     checked = uploads.judge(system.settings, raw, reading, system.db)
     busy = active(system) if free else None
     if busy is not None:
         raise RunConflict(busy["id"])
     workers.check_reachable(system.settings)  # the run that stores it could not be queued
     upload = uploads.keep(system.settings, raw, name, reading, checked, calendar_from)
-    latest = None if reading.append else latest_dataset_id(system.db)
-    stored = dataset_info(system.db, latest) if latest else None
     dropped = uploads.dropped_history(stored, upload.report)
     if dropped:
-        upload.report["replaces"] = {"dataset_id": latest, "note": dropped}
+        upload.report["replaces"] = {"dataset_id": stored["id"], "note": dropped}
     return upload, reading
 
 
