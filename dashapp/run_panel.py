@@ -124,6 +124,11 @@ def outcome_text(run: dict) -> str:
     elif run["status"] == "succeeded" and run["kind"] in ("run", "train"):
         if run["production"]:
             text += f" Now serving {run['selected_model']}."
+        elif not (run.get("metrics") or {}).get("validated", True):
+            text += (
+                " It validated no model (no series is long enough for the horizon), so the "
+                "run that served before keeps serving; its log says what a file needs."
+            )
         else:  # promoted away since, or a run that did not beat the one serving
             text += f" It trained {run['selected_model']}; another run serves (Models page)."
         for said in (_behind_baseline(run), unplanned_drivers(run.get("metrics"))):

@@ -30,6 +30,7 @@ from pipeline.steps.train import train, train_options
 from pipeline.system import System
 from pipeline.tracking import PRODUCTION_ALIAS, REGISTERED_MODEL, Tracker
 from storage import run_reads, run_rows
+from storage.database import Database
 from storage.datasets import dataset_info, drivers_named, latest_dataset_id
 
 log = logging.getLogger(__name__)
@@ -81,18 +82,42 @@ def execute(
             _end(ctx, "failed", failure_reason(exc, ctx.current_step))
         else:
             trained = "train" in opts.steps
+            kept = _kept_serving(db, run_id) if trained else None
+            promote = trained and kept is None
             if run_rows.finish(
-                db, run_id, "succeeded", promote=trained, step_seconds=ctx.step_seconds
+                db, run_id, "succeeded", promote=promote, step_seconds=ctx.step_seconds
             ):
                 run_log.info(
-                    "run %d succeeded%s", run_id, "; it now serves forecasts" if trained else ""
+                    "run %d succeeded%s", run_id, "; it now serves forecasts" if promote else ""
                 )
-                if version is not None:
+                if kept is not None:
+                    run_log.warning(
+                        "run %d does not serve: it validated no model (no series is long "
+                        "enough for the horizon), and run %d, which did, keeps serving. "
+                        "Promote it (Models page, POST /api/runs/%d/promote) to serve it anyway",
+                        run_id, kept, run_id,
+                    )  # fmt: skip
+                if version is not None and promote:
                     _set_alias(version, run_log)
             else:
                 shutil.rmtree(ctx.artifacts.path(run_id), ignore_errors=True)
                 run_log.warning("run %d had already been ended; its result is not kept", run_id)
     return run_reads.get_run(db, run_id)
+
+
+def _kept_serving(db: Database, run_id: int) -> int | None:
+    """The serving run that keeps serving although ``run_id`` trained: a run that
+    validated no model (a four-week file stored by Replace data, served its series'
+    levels) does not replace one that did (a stranger's did, and its MASE of the levels
+    on 27 held-out days read better than the real model's)."""
+    serving = run_reads.production_run_id(db)
+    if serving is None:
+        return None
+    metrics = (run_reads.get_run(db, run_id) or {}).get("metrics") or {}
+    if metrics.get("validated", True):
+        return None
+    before = (run_reads.get_run(db, serving) or {}).get("metrics") or {}
+    return serving if before.get("validated", True) else None
 
 
 def _steps(ctx: RunContext, opts: RunOptions) -> str | None:

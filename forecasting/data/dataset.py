@@ -122,7 +122,8 @@ class Dataset:
             notes.append(
                 f"{len(ended)} series end before the file's last date "
                 f"({self.cleaned.report.end}), e.g. {ended.index[0]} on "
-                f"{ended.iloc[0].date()}: their forecasts start after their own last record"
+                f"{ended.iloc[0].date()}: a backtest scores each on its own last periods; "
+                "what serves forecasts them zero from the file's end (ended)"
             )
         notes.append(self.describe_drivers())
         return notes

@@ -37,6 +37,9 @@ from forecasting.serving.requests import ForecastRequest, answer
 MARGIN = 0.02
 #: above this many validated series the weights' matrix is too large: bottom-up serves
 MAX_SERIES = 5_000
+#: the share of zero validation errors beyond which MinT is not tried (the library
+#: refuses its weights near there: "Insample residuals close to 0")
+ZERO_ERRORS = 0.9
 #: the totals' models see at most this many periods of history: a year of days (AutoETS
 #: with a weekly season learns it from the recent weeks; on Favorita two years cost
 #: twice as much for a validation MASE of 1.178 against 1.184), seven years of weeks
@@ -212,8 +215,13 @@ def _search(
 
 
 def reconcile(S: np.ndarray, base: np.ndarray, errors: np.ndarray) -> np.ndarray:
-    """MinT with a shrunk error covariance: every node's reconciled forecast."""
+    """MinT with a shrunk error covariance: every node's reconciled forecast. Where the
+    errors are almost all zero (series fitted exactly) MinT's weights are undefined and
+    ``hierarchicalforecast`` refuses them: the series' own forecasts, added up."""
     from hierarchicalforecast.methods import MinTrace
+
+    if np.isclose(errors, 0).mean() > ZERO_ERRORS:
+        return S @ base[-S.shape[1] :]  # the bottom rows are the series (``Hierarchy``)
 
     out = MinTrace(method=MINT).fit_predict(
         S=S, y_hat=base, y_insample=errors, y_hat_insample=np.zeros_like(errors)

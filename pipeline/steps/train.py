@@ -180,6 +180,9 @@ def train(
             **coverage,
             **by_step,
             "horizon": h,
+            #: False: every series too short, rules serve (a run then does not replace one
+            #: that validated models: ``pipeline.execution``)
+            "validated": bool(report.outcome.tuning),
             "headline": headline,
             #: seasonal naive's held-out scores, for the outcome line's warning
             "baseline": baseline or {},

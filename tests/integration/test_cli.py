@@ -221,26 +221,34 @@ def test_a_file_of_zeros_forecasts_zeros(tmp_path):
     assert (frame[["yhat", "lo80", "hi80", "lo95", "hi95"]] == 0).all().all()
 
 
-def test_a_run_on_short_series_only_serves_their_levels_and_says_why(tmp_path):
-    """Four weeks of 3 series stored with Replace data (a planner's slip): nothing can be
-    validated 28 days ahead; the run succeeds on the series' levels and says what a
-    file needs (it failed with "No objects to concatenate")."""
+def test_a_run_on_short_series_only_says_why_and_leaves_the_validated_model_serving(tmp_path):
+    """Four weeks of 3 series stored with Replace data (a planner's slip) after a run on
+    their history: nothing can be validated 28 days ahead. The run succeeds on the series'
+    levels (it failed with "No objects to concatenate"), says what a file needs, and the
+    run that validated models keeps serving (a stranger's levels replaced it)."""
     from tests.support.servers import cli
 
-    source, data_dir = tmp_path / "four_weeks.csv", tmp_path / "data"
-    days = pd.date_range("2024-12-02", periods=28)
+    history, weeks, data_dir = tmp_path / "history.csv", tmp_path / "weeks.csv", tmp_path / "d"
+    days = pd.date_range("2024-08-05", periods=147)
     rows = [(d.date(), item, 10 + 3 * k + (d.dayofweek == 5)) for d in days
             for k, item in enumerate(["tea", "coffee", "cocoa"])]  # fmt: skip
-    pd.DataFrame(rows, columns=["date", "item", "units"]).to_csv(source, index=False)
-    result = cli(data_dir, "run", "--csv", str(source), "--horizon", "28", "--no-tracking",
-                 "--quiet")  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["date", "item", "units"])
+    frame.to_csv(history, index=False)
+    frame[frame["date"] >= days[-28].date()].to_csv(weeks, index=False)
+    quick = ("--no-tracking", "--quiet", "--models", "naive,seasonal_naive")
+    first = cli(data_dir, "run", "--csv", str(history), "--horizon", "28", *quick)
+    assert first.returncode == 0, first.stdout + first.stderr
+    result = cli(data_dir, "run", "--csv", str(weeks), "--horizon", "28", *quick)
     assert result.returncode == 0, result.stdout + result.stderr
-    log = (data_dir / "logs" / "1.log").read_text()
+    log = (data_dir / "logs" / "2.log").read_text()
     assert "no series is long enough to validate a model for 28 periods ahead" in log
     assert "that needs 56 periods of history" in log
     assert "stored 1095 forecast rows" in log  # every series, a year ahead
+    assert "run 2 does not serve: it validated no model" in log
+    listed = json.loads(cli(data_dir, "runs", "--json").stdout)["runs"]
+    assert [r["id"] for r in listed if r["production"]] == [1]
     # a shorter horizon validates what the history allows (its scores failed the run)
-    again = cli(data_dir, "train", "--horizon", "14", "--no-tracking", "--quiet")
+    again = cli(data_dir, "train", "--horizon", "14", *quick)
     assert again.returncode == 0, again.stdout + again.stderr
-    log = (data_dir / "logs" / "2.log").read_text()
-    assert "validated 6 ahead instead" in log and "run 2 succeeded" in log
+    log = (data_dir / "logs" / "3.log").read_text()
+    assert "validated 6 ahead instead" in log and "run 3 succeeded; it now serves" in log

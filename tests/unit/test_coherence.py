@@ -156,3 +156,14 @@ def test_the_totals_search_on_workers_forks_nothing_and_matches_one_process():
         two.sort_values(["unique_id", "ds"], ignore_index=True),
         one.sort_values(["unique_id", "ds"], ignore_index=True),
     )
+
+
+def test_series_fitted_exactly_are_added_up_where_mint_has_no_weights():
+    """Validation errors all zero (a file without noise): hierarchicalforecast refuses
+    MinT's weights ("Insample residuals close to 0") and a stranger-like run failed."""
+    from forecasting.serving.reconciliation import reconcile
+
+    S = np.vstack([np.ones((1, 2)), np.eye(2)])  # the total, then the two series
+    base = np.array([[25.0, 26.0], [10.0, 11.0], [12.0, 12.0]])
+    out = reconcile(S, base, np.zeros((3, 20)))
+    np.testing.assert_allclose(out, [[22.0, 23.0], [10.0, 11.0], [12.0, 12.0]])
