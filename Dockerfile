@@ -26,6 +26,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
     DATA_DIR=/data \
+    MLFLOW_DISABLE_TELEMETRY=true \
     BIND=0.0.0.0:8050 \
     FORWARDED_ALLOW_IPS=*
 RUN groupadd --system --gid 10001 app \

@@ -61,6 +61,8 @@ start() {  # start NAME COMMAND...: run in the background, remember its pid
     echo "$!" > "$RUN_DIR/$name.pid"
 }
 
+# MLflow's server sends usage telemetry unless told not to (the app's processes are told)
+export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
 if [ "$dashboards" = 1 ]; then
     export MLFLOW_UI_URL="${MLFLOW_UI_URL:-http://$HOST:$MLFLOW_PORT}"
     export OPTUNA_DASHBOARD_URL="${OPTUNA_DASHBOARD_URL:-http://$HOST:$OPTUNA_DASHBOARD_PORT}"

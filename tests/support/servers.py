@@ -47,11 +47,14 @@ def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 QUICK_RUN = ["--models", "linear_trend,xgboost", "--trials", "2", "--horizon", "14", "--jobs", "1"]
 
 
-def cli(data_dir: Path, *args: str, timeout: float = 600, **env) -> subprocess.CompletedProcess:
-    """``python -m pipeline ...`` on a data directory, as an operator runs it."""
+def cli(
+    data_dir: Path, *args: str, timeout: float = 600, without: tuple[str, ...] = (), **env
+) -> subprocess.CompletedProcess:
+    """``python -m pipeline ...`` on a data directory, as an operator runs it (``without``:
+    variables of this environment the operator's would not have)."""
     # the data directory's own stores: mlflow.set_tracking_uri in an earlier test of this
     # worker also exports MLFLOW_TRACKING_URI, which a child would inherit
-    dropped = ("DATABASE_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    dropped = ("DATABASE_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", *without)
     environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update(DATA_DIR=str(data_dir), **env)
     return subprocess.run(
