@@ -160,6 +160,7 @@ class _Head:
 
     def chunks(self, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
         """The file's rows as text cells, ``chunk_rows`` at a time, labelled by data row."""
+        renamed = self.written.renamed
         reader = pd.read_csv(
             self.path,
             sep=self.written.delimiter,
@@ -168,11 +169,11 @@ class _Head:
             skipinitialspace=True,
             encoding=self.written.encoding,
             encoding_errors="replace",
-            usecols=lambda c: c.strip() in columns,
+            usecols=lambda c: renamed.get(c.strip(), c.strip()) in columns,
             chunksize=chunk_rows,
         )
         for chunk in reader:
-            chunk.columns = [str(c).strip() for c in chunk.columns]
+            chunk.columns = [renamed.get(c.strip(), c.strip()) for c in map(str, chunk.columns)]
             yield chunk.replace({"": None})
 
 

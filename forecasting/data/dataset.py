@@ -94,8 +94,11 @@ class Dataset:
             f"columns: date {mapping.date!r}, target {mapping.target!r}, series ids "
             f"{', '.join(mapping.ids) or 'none (one series)'}, possible drivers "
             f"{', '.join(mapping.drivers) or 'none'}"
-            + (
-                f", series attributes {', '.join(mapping.attributes)}" if mapping.attributes else ""
+            + (f", series attributes {', '.join(mapping.attributes)}" if mapping.attributes else "")
+            + "".join(
+                f"; the file's {old!r} is read as {new!r} ({old} is the product's own key "
+                "of a series)"
+                for old, new in mapping.renamed.items()
             ),
             f"dates: {self.loaded.dates.reason}",
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import charset_normalizer
@@ -86,6 +86,8 @@ class Written:
     delimiter: str
     decimal: str
     mapping: ColumnMapping
+    #: the file's columns read under another name (``reserved_renames``)
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def read_written(
@@ -101,8 +103,14 @@ def read_written(
     delimiter = _sniff_delimiter(text)
     table = _read_table(text, delimiter, limits)
     decimal = _decimal_mark(table, delimiter)
+    renamed = reserved_renames(list(table.columns))
+    if renamed:
+        table = table.rename(columns=renamed)
+        date, target = renamed.get(date, date), renamed.get(target, target)
+        ids = None if ids is None else [renamed.get(col, col) for col in ids]
     mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
-    return table, Written(encoding, delimiter, decimal, mapping)
+    mapping = replace(mapping, renamed=renamed)
+    return table, Written(encoding, delimiter, decimal, mapping, renamed)
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,23 @@ def _sniff_delimiter(text: str) -> str:
         counts = {d: header.count(d) for d in ",;\t|"}
         best = max(counts, key=counts.get)
         return best if counts[best] > 0 else ","
+
+
+#: the long frame's own column names that a file may also use for one of its columns
+#: (statsforecast's format is ``unique_id, ds, y``): its ``unique_id`` column is read under
+#: the first of these names it does not have, as a series id, since the frame's
+#: ``unique_id`` is the key built from every id column
+RESERVED = {"unique_id": ("series", "series_id", "series_key")}
+
+
+def reserved_renames(columns: list[str]) -> dict[str, str]:
+    """The file's columns with a reserved name, to the names they are read as."""
+    out = {}
+    for name in columns:
+        free = [c for c in RESERVED.get(name, ()) if c not in columns]
+        if free:
+            out[name] = free[0]
+    return out
 
 
 def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:

@@ -116,6 +116,9 @@ class ColumnMapping:
     #: other numeric columns that could be the sales when none is named like sales: the
     #: reading guessed, and the page asks
     target_candidates: list[str] = field(default_factory=list)
+    #: the file's columns read under another name: its ``unique_id`` is a series id here,
+    #: as the long frame's ``unique_id`` is the key (``forecasting.data.loading.RESERVED``)
+    renamed: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -128,6 +131,7 @@ class ColumnMapping:
             "columns": self.columns,
             "ignored": self.ignored,
             "target_candidates": self.target_candidates,
+            **({"renamed": self.renamed} if self.renamed else {}),
         }
 
 

@@ -31,6 +31,21 @@ def test_multi_series_sample_combines_id_columns(store_item_csv):
     assert "store=north/item=coffee" in set(data.frame["unique_id"])
 
 
+def test_statsforecasts_own_format_reads_its_unique_id_as_a_series_id():
+    """``unique_id, ds, y`` (a notebook's export) failed: the file's ``unique_id`` and the
+    frame's key were two columns of one name ("The column label 'unique_id' is not
+    unique"). The file's column is read as ``series``, named or detected."""
+    text = "unique_id,ds,y\nA,2024-01-01,3\nA,2024-01-02,4\nB,2024-01-01,5\nB,2024-01-02,6\n"
+    for ids in (None, ["unique_id"]):
+        data = load_csv(text.encode(), ids=ids)
+        assert data.mapping.ids == ["series"]
+        assert data.mapping.renamed == {"unique_id": "series"}
+        assert list(data.frame.columns) == ["unique_id", "ds", "y", "series"]
+        assert data.frame["unique_id"].unique().tolist() == ["series=A", "series=B"]
+    taken = "unique_id,series,ds,y\nA,x,2024-01-01,3\nA,x,2024-01-02,4\n"
+    assert load_csv(taken.encode()).mapping.renamed == {"unique_id": "series_id"}
+
+
 def test_semicolon_and_decimal_comma():
     text = "Datum;Filiale;Umsatz;Preis\n2024-01-01;A;1.234,5;2,5\n2024-01-02;A;987,25;2,75\n"
     data = load_csv(text.encode())
