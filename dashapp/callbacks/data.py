@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dash_table, html
 
@@ -30,12 +31,17 @@ def update_history(selector):
         f"History of {quantity}: {scope.label} (red: outliers; open grey: periods the "
         "file had no value for, filled by the gap rule)"
     )
-    table = history.assign(date=history["ds"].dt.date.astype(str))[
-        ["date", "y", "outliers", "filled"]
-    ]
-    table = table.rename(columns={"y": quantity}).iloc[::-1]
+    table = history_table(history, quantity)
     columns = [{"name": c, "id": c} for c in table.columns]
     return fig, title, table.to_dict("records"), columns
+
+
+def history_table(history: pd.DataFrame, quantity: str) -> pd.DataFrame:
+    """The history's rows, newest first, as the Data page's table shows them: a group's sum
+    of decimals carries float noise (a stranger read 36.769999999999996 for 36.77)."""
+    table = history.assign(date=history["ds"].dt.date.astype(str), y=history["y"].round(4))
+    table = table[["date", "y", "outliers", "filled"]].rename(columns={"y": quantity})
+    return table.iloc[::-1]
 
 
 @callback(

@@ -339,3 +339,21 @@ def test_the_model_ticks_say_which_candidates_train_whether_ticked_or_not():
     assert candidate_label("croston") == "croston (always)"
     assert candidate_label("recent_mean") == "recent_mean"  # a tick the browser tests find
     assert PAST_PLAN_NOTE.startswith("recent_mean is trained too wherever drivers are used")
+
+
+def test_the_data_page_table_shows_a_group_s_sum_without_float_noise():
+    from dashapp.callbacks.data import history_table
+
+    history = pd.DataFrame(
+        {
+            "ds": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+            "y": [12.29 + 24.48, 3.0],
+            "outliers": [0, 1],
+            "filled": [0, 0],
+        }
+    )
+    assert history["y"].iloc[0] != 36.77  # what a sum of two decimals gives
+    table = history_table(history, "Quantité")
+    assert table.columns.tolist() == ["date", "Quantité", "outliers", "filled"]
+    assert table["date"].tolist() == ["2024-01-02", "2024-01-01"]  # newest first
+    assert table["Quantité"].tolist() == [3.0, 36.77]
