@@ -7,26 +7,23 @@ selection and interval calibration; the scores on it are the run's metrics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 from forecasting import progress
 from forecasting.data.frequency import default_horizon, stored_horizon
 from forecasting.data.ladder import min_train
-from forecasting.evaluation.backtest import fold_scales, split, validation_metrics
+from forecasting.evaluation.backtest import split
 from forecasting.evaluation.costs import Shape
-from forecasting.evaluation.metrics import METRIC_NAMES
 from forecasting.evaluation.why import why_served
 from forecasting.models import BASELINE, MODELS
 from forecasting.progress import Pacing
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
 from forecasting.workflow import SERVED_WITHOUT_PLAN, TrainOptions, backtest, production_model
-from pipeline import plots
 from pipeline.context import RunContext
 from pipeline.engines import fits_on
 from pipeline.formatting import behind_baseline, describe_holdout
+from pipeline.model_records import metrics_of, model_rows, track
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
@@ -34,7 +31,7 @@ from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
 from pipeline.trained import Trained, log_diverged, mark_diverged
 from storage import run_rows
-from storage.datasets import drivers_named, plain
+from storage.datasets import drivers_named
 from storage.results import save_model_results
 
 
@@ -131,13 +128,13 @@ def train(
         },
     )
     _log_effects(ctx, effects, df, serving.spec)
-    served = _metrics(report.summary.loc[SERVED])
+    served = metrics_of(report.summary.loc[SERVED])
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
     held_out = report.holdout()  # counts the series a plan moves: worked out once
     headline = _headline(held_out, stored.plan)
     steps = report.coverage_by_step
     if headline == "without_plan":  # the file plans no driver: that is what serves
-        served = _metrics(report.summary.loc[SERVED_WITHOUT_PLAN])
+        served = metrics_of(report.summary.loc[SERVED_WITHOUT_PLAN])
         coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage_without_plan.items()}
         steps = report.coverage_by_step_without_plan
     by_step = {f"coverage{k}_by_step": [round(v, 4) for v in steps[k]] for k in steps.columns}
@@ -153,7 +150,9 @@ def train(
         coverage,
         " (without a plan: the file plans no driver)" if headline == "without_plan" else "",
     )
-    baseline = _metrics(report.summary.loc[BASELINE]) if BASELINE in report.summary.index else None
+    baseline = (
+        metrics_of(report.summary.loc[BASELINE]) if BASELINE in report.summary.index else None
+    )
     if baseline:
         warning = behind_baseline(served, baseline)
         if warning:
@@ -162,12 +161,12 @@ def train(
     if holdout:
         ctx.log.info("%s", holdout)
     trained = Trained(stored.id, df, spec, h, serving, report, split(df, h, h)[0])
-    rows = _model_rows(trained, options)
+    rows = model_rows(trained, options)
     pacing.finish("saving")
     if tracker is not None:
         mlflow_part = pacing.part("MLflow")
         mlflow_part.report(0.0, "logging to MLflow")
-        trained.registered_version = _track(
+        trained.registered_version = track(
             tracker, trained, rows, served, coverage, mlflow_part.report
         )
     save_model_results(ctx.db, ctx.run_id, rows)
@@ -238,102 +237,3 @@ def _log_series(ctx: RunContext, series: pd.DataFrame) -> None:
     steps = series["ladder_step"].value_counts().to_dict()
     classes = series["demand_class"].value_counts().to_dict()
     ctx.log.info("every series forecast; ladder steps %s; demand classes %s", steps, classes)
-
-
-def _metrics(row: pd.Series) -> dict:
-    return {m: round(float(row[m]), 4) for m in METRIC_NAMES if m in row and pd.notna(row[m])}
-
-
-def _model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
-    outcome = trained.report.outcome
-    # the folds' scales at the horizon validation used: shorter where no series was long
-    # enough for the asked one (scales at the asked horizon were empty, and the run failed)
-    h_val = outcome.serving.horizon if outcome.serving is not None else trained.horizon
-    scales = fold_scales(trained.train, h_val, options.n_windows, trained.spec.season_length)
-    served = set(trained.serving.served_models())
-    diverged = outcome.diverged()
-    rows = []
-    for name, result in outcome.tuning.items():
-        rows.append(
-            {
-                "model": name,
-                "params": {k: plain(v) for k, v in result.params.items()},
-                "validation_score": round(result.score, 6),
-                "validation": {
-                    k: round(v, 6) for k, v in validation_metrics(result.cv, scales).items()
-                },
-                "test": _metrics(trained.report.summary.loc[name]),
-                "trials": result.trials,
-                "pruned": result.pruned,
-                "seconds": round(outcome.seconds.get(name, result.seconds), 2),
-                "study_name": result.study_name,
-                "selected": name in served,
-                "diverged": diverged.get(name, {}),
-                "true_drivers": _scored_with(trained.serving.fitted.get(name)),
-            }
-        )
-    return rows
-
-
-def _scored_with(model) -> list[str]:
-    """The drivers whose true held-out values a model's test score used: a forecast has
-    them only where a plan gives them (a stranger's Models page ranked linear_trend's
-    0.665 with the true prices beside driver-free scores, while 1.028 served)."""
-    spec = getattr(model, "spec_", None)
-    return list(spec.exog) if spec is not None and model.uses_exog else []
-
-
-def _track(
-    tracker: Tracker,
-    trained: Trained,
-    rows: list[dict],
-    served: dict,
-    coverage: dict,
-    say: Callable[[float, str], None],
-) -> str:
-    """A nested MLflow run per model (parameters, metrics, the held-out forecast as data,
-    a figure of it where the model serves); one pyfunc on the parent, registered, that
-    answers for every fitted model (``model=`` in the request): a copy per model cost
-    0.3 s each, a third of a one-series run, and answered nothing more. A figure for every
-    candidate cost 0.25-0.4 s each, a quarter of a one-series run."""
-    report, train = trained.report, trained.train
-    attributes = [c for c in trained.spec.attributes if c in trained.frame]
-    keys = trained.frame[["unique_id", *attributes]].drop_duplicates("unique_id")
-    # the nested runs are about half the seconds, the model and its registration the rest
-    for k, row in enumerate(rows):
-        name = row["model"]
-        say(0.5 * k / len(rows), f"logging {name} to MLflow ({k + 1} of {len(rows)})")
-        with tracker.model_run(name) as mlflow_id:
-            tracker.log_values(
-                mlflow_id,
-                row["params"],
-                {
-                    "validation": row["validation"],
-                    "test": row["test"],
-                    "tuning": {"trials": row["trials"], "pruned": row["pruned"]},
-                },
-            )
-            tracker.log_dict(plots.heldout_totals(report.actuals, name), "heldout.json")
-            if row["selected"]:
-                title = f"{name}: held-out forecast"
-                fig = plots.forecast_plot(train, report.actuals, name, title)
-                tracker.log_figure(fig, "forecast.png")
-                plots.close(fig)
-            importance = report.outcome.fitted[name].feature_importance()
-            if importance is not None:
-                tracker.log_dict(importance.round(6).to_dict(), "feature_importance.json")
-                fig = plots.importance_plot(importance, f"{name}: feature importance")
-                tracker.log_figure(fig, "feature_importance.png")
-                plots.close(fig)
-            row["mlflow_run_id"] = mlflow_id
-    tracker.log_metrics(served, "test")
-    tracker.log_metrics(coverage, "test")
-    fig = plots.forecast_plot(train, report.actuals, SERVED, "served forecast, held out")
-    tracker.log_figure(fig, "forecast.png")
-    plots.close(fig)
-    say(0.5, "saving the serving model in MLflow")
-    uri = tracker.log_model(trained.serving, keys)
-    say(0.9, "registering the model in MLflow")
-    for row in rows:
-        row["artifact_uri"] = uri  # the run's model; ask it with model=<name>
-    return tracker.register(uri)
