@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import optuna
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, html
 
@@ -15,6 +16,7 @@ from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from forecasting.errors import DataError
 from forecasting.serving.model import SERVED
+from pipeline.formatting import counted
 from pipeline.serving import queries, reports
 
 
@@ -30,7 +32,7 @@ def backtest_chart(selector, compare):
     prod = reads.serving_run()
     backtest = reports.run_artifact(reads, "backtest")
     chosen = queries.members(scope, prod.keys)
-    rows = backtest.loc[backtest["unique_id"].isin(chosen)]
+    rows, early = aligned_holdout(backtest.loc[backtest["unique_id"].isin(chosen)])
     trained = [m["model"] for m in reports.model_table(reads, prod.run["id"])]
     shown = [c for c in (compare or []) if c in trained and c in rows.columns]
     summed = rows.groupby("ds")[["y", SERVED, *shown]].sum().reset_index()
@@ -53,7 +55,22 @@ def backtest_chart(selector, compare):
     fig.update_layout(hovermode="x unified")
     quantity, _freq = reports.quantity(reads)
     title = f"Backtest of {quantity} on the held-out window: {scope.label}"
+    if early:
+        title += (
+            f" ({counted(early, 'series', 'series')} end before the file's last period; "
+            "each is scored on its own last periods and left out of this sum)"
+        )
     return figures.responsive(fig, figures.DATE_AXIS, quantity), title
+
+
+def aligned_holdout(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The held-out rows of the series whose window ends where the file ends, and how many
+    series were left out: a series that ends early is held out on its own last periods,
+    and adding it to a sum drew the total low where its window stopped (a stranger's
+    delisted article; Tourism's 41 early endings)."""
+    last = rows.groupby("unique_id")["ds"].max()
+    aligned = last.index[last == last.max()]
+    return rows.loc[rows["unique_id"].isin(aligned)], len(last) - len(aligned)
 
 
 @callback(Output("models-tuning", "children"), Input("models-study", "value"))

@@ -357,3 +357,23 @@ def test_the_data_page_table_shows_a_group_s_sum_without_float_noise():
     assert table.columns.tolist() == ["date", "Quantité", "outliers", "filled"]
     assert table["date"].tolist() == ["2024-01-02", "2024-01-01"]  # newest first
     assert table["Quantité"].tolist() == [3.0, 36.77]
+
+
+def test_the_backtest_chart_of_a_sum_leaves_out_series_held_out_earlier():
+    """A delisted item is held out on its own last periods: added to the total, it drew
+    the held-out actuals low where its window stopped."""
+    from dashapp.callbacks.models import aligned_holdout
+
+    days = pd.date_range("2024-11-01", periods=6, freq="D")
+    rows = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "a", "ds": days[3:], "y": 5.0}),
+            pd.DataFrame({"unique_id": "b", "ds": days[3:], "y": 7.0}),
+            pd.DataFrame({"unique_id": "ended", "ds": days[:3], "y": 9.0}),
+        ]
+    )
+    kept, early = aligned_holdout(rows)
+    assert early == 1
+    assert sorted(kept["unique_id"].unique()) == ["a", "b"]
+    assert kept.groupby("ds")["y"].sum().tolist() == [12.0, 12.0, 12.0]
+    assert aligned_holdout(rows.loc[rows["unique_id"] == "ended"])[1] == 0  # one series: shown
