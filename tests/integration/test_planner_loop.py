@@ -100,6 +100,23 @@ def test_appended_actuals_score_the_stored_forecast(loop, monthly):
     assert "'units'" in section and "Umsatz" not in section
 
 
+def test_realised_accuracy_keeps_its_scale_when_a_later_version_holds_less_history(loop, monthly):
+    """The scales come from the history the run was trained on: a stranger's forecast
+    read MASE 3.731, then 2.356, as versions were added, its WAPE 32.0% both times."""
+    client, _ = loop
+    new = _csv(monthly[monthly["month"] >= CUT])
+    assert _upload(client, new, "new.csv", mode="append").status_code == 201
+    appended = client.get("/api/accuracy?run_id=2").get_json()
+    # next month's file alone, stored with Replace data: the same actuals, no history
+    assert _upload(client, new, "only-new.csv").status_code == 201
+    replaced = client.get("/api/accuracy?run_id=2").get_json()
+    assert replaced["points"] == appended["points"] == 72
+    assert replaced["wape"] == pytest.approx(appended["wape"], rel=1e-9)
+    assert appended["mase"] is not None
+    assert replaced["mase"] == pytest.approx(appended["mase"], rel=1e-9)
+    assert replaced["rmsse"] == pytest.approx(appended["rmsse"], rel=1e-9)
+
+
 def test_an_append_with_a_revision_lists_it_and_the_new_value_wins(loop, monthly):
     client, data_dir = loop
     new = monthly[monthly["month"] >= "2023-12-01"].copy()  # December 2023 is stored already
