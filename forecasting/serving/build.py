@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from forecasting.data.closures import find_closures
 from forecasting.data.spec import DataSpec
 from forecasting.evaluation.group_bands import validation_errors
 from forecasting.evaluation.intervals import (
@@ -105,6 +106,7 @@ def build_serving(
         plan=plan,
         unplanned=beyond.choice if beyond is not None else None,
         driver_range=price_range(df, spec),
+        closures=find_closures(df, spec),
     )
     if totals is None:
         return serving

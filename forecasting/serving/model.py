@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasting.data.closures import closed_rows
 from forecasting.data.ladder import series_table, upgrade_names
 from forecasting.data.spec import DataSpec
 from forecasting.errors import DataError
@@ -28,6 +29,8 @@ from forecasting.models.base import forecast_grid
 from forecasting.serving.coherence import Coherence
 
 SERVED = "selected"
+#: the columns of a forecast that a closure sets to zero
+BAND_COLUMNS = ("yhat", "lo80", "hi80", "lo95", "hi95")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +75,9 @@ class ServingModel:
     #: how the sums are made coherent (``forecasting.serving.reconciliation``): bottom-up, or MinT
     #: with each validated series' adjustment of the served forecast under the file's plan
     coherence: Coherence | None = None
+    #: ``unique_id, holiday``: the holidays a series is closed on, forecast zero
+    #: (``forecasting.data.closures``); None for a model trained before
+    closures: pd.DataFrame | None = None
 
     def __setstate__(self, state: dict) -> None:
         """Load a model pickled before the glossary: ``rungs`` became ``rule_levels``."""
@@ -268,10 +274,21 @@ class ServingModel:
             parts.append(apply_intervals(rows, self.quantiles[cand], self.scale, self.nonnegative))
         served = pd.concat(parts).sort_index()
         served["extrapolated"] = served.groupby("unique_id", sort=False).cumcount() >= self.horizon
+        self._close(served, wide)
         if grid_planned is not None:
             served["planned"] = planned
         wide.attrs = {"diverged": diverged}
         return served, wide
+
+    def _close(self, served: pd.DataFrame, wide: pd.DataFrame) -> None:
+        """Zero, band and all, on the holidays a series is closed on, for every model: a
+        store's closure is the store's, whatever forecasts it."""
+        closed = closed_rows(served, self.closures, self.spec)
+        if not closed.any():
+            return
+        served.loc[closed, [c for c in BAND_COLUMNS if c in served]] = 0.0
+        models = [c for c in wide.columns if c not in ("unique_id", "ds")]
+        wide.loc[closed_rows(wide, self.closures, self.spec), models] = 0.0
 
     def _beyond_choice(self, model: str | None, choice: pd.Series) -> pd.Series | None:
         """What serves the periods no plan covers: the driver-free choice (None: no

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from forecasting import progress
+from forecasting.data.closures import describe_closures
 from forecasting.data.frequency import default_horizon, stored_horizon
 from forecasting.data.ladder import min_train
 from forecasting.evaluation.backtest import split
@@ -104,6 +105,9 @@ def train(
             df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon
         )
     ctx.log.info("%s", serving.coherence.describe())
+    closures = describe_closures(serving.closures)
+    if closures:
+        ctx.log.info("%s", closures)
     if not report.outcome.tuning and (serving.profile["ladder_step"] == "short").any():
         needs = h + min_train(h, spec.season_length)
         ctx.log.warning(

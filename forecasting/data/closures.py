@@ -1,0 +1,118 @@
+"""Holidays a series sells (next to) nothing on, year after year: closures.
+
+A store closed on Christmas Day records nothing that day, every year (M5's Walmart
+stores, Favorita's), yet the served ETS, Theta, CES and ARIMA read no calendar and
+forecast an ordinary day. A daily series' holiday (by name, from the ``holidays``
+calendar of the data set's country, so a moving feast counts too) is a closure when
+it was quiet (sales at most ``AT_MOST`` of the series' mean over the month around it) at every
+occurrence, or at all but one of four or more, the last one included, and chance
+would explain that less than once in a hundred (quiet ordinary days as common as in
+the series, and every holiday of the calendar tried: a slow mover's many quiet days
+explain a quiet holiday, and one of ten holidays is quiet by chance more often than
+one holiday). Its forecast for
+that holiday is zero, with a zero band, whatever model serves.
+
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+
+from forecasting.data.calendar import holiday_table
+from forecasting.data.spec import DataSpec
+
+#: occurrences of a holiday in a series' history before its quiet is a closure
+MIN_YEARS = 2
+#: a day is quiet when it sells at most this share of the series' mean on other days
+AT_MOST = 0.1
+#: days around a day whose mean sales are its level
+LEVEL_DAYS = 29
+#: a quiet holiday is a closure when quiet ordinary days explain it less often than this
+CHANCE = 0.01
+COLUMNS = ["unique_id", "holiday"]
+
+
+def _named_days(spec: DataSpec, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """``ds, holiday`` for the days of the data set's calendar from ``start`` to ``end``
+    (empty where closures do not apply: no country, or periods longer than a day)."""
+    if not spec.country or spec.freq.alias != "D" or pd.isna(start) or start > end:
+        return pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "holiday": []})
+    table = holiday_table(spec.country, start, end)
+    # a day with two holidays' names is one closure key
+    table = table.groupby("ds", as_index=False)["holiday"].agg("; ".join)
+    return table.loc[(table["ds"] >= start) & (table["ds"] <= end)].reset_index(drop=True)
+
+
+def find_closures(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
+    """``unique_id, holiday``: the holidays each series of ``df`` is closed on: its own
+    (a store closed on its region's holidays), and those the whole panel is closed on (a
+    chain closed on Christmas Day: its slow movers' own quiet days cannot tell)."""
+    if df.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    days = _named_days(spec, df["ds"].min(), df["ds"].max())
+    if days.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    tested = max(days["holiday"].nunique(), 1)
+    own = _closed(df[["unique_id", "ds", "y"]], days, tested)
+    total = df.groupby("ds", as_index=False)["y"].sum().assign(unique_id="")
+    whole = _closed(total, days, tested)["holiday"]
+    if whole.empty:
+        return own
+    selling = df.groupby("unique_id", sort=False)["y"].max()
+    every = pd.MultiIndex.from_product([selling.index[selling > 0], whole], names=COLUMNS).to_frame(
+        index=False
+    )
+    return pd.concat([own, every]).drop_duplicates(ignore_index=True)
+
+
+def _closed(rows: pd.DataFrame, days: pd.DataFrame, tested: int) -> pd.DataFrame:
+    """The closures of each series of ``rows`` (``unique_id, ds, y``, every day)."""
+    rows = rows.sort_values(["unique_id", "ds"], kind="stable").merge(days, on="ds", how="left")
+    # a day's level: the series' mean over the month around it (a launch, a trend)
+    level = rows.groupby("unique_id", sort=False)["y"].transform(
+        lambda y: y.rolling(LEVEL_DAYS, center=True, min_periods=7).mean()
+    )
+    rows["quiet"] = (rows["y"] <= AT_MOST * level) & (level > 0)
+    ordinary = rows["holiday"].isna() & (level > 0)
+    chance_quiet = rows.loc[ordinary].groupby("unique_id", sort=False)["quiet"].mean()
+    held = rows.loc[rows["holiday"].notna() & (level > 0)]
+    table = (
+        held.groupby(["unique_id", "holiday"], sort=False)["quiet"]
+        .agg(times="size", quiet="sum", last="last")
+        .reset_index()
+    )
+    n, k = table["times"].to_numpy(), table["quiet"].to_numpy()
+    q = table["unique_id"].map(chance_quiet).fillna(1.0).to_numpy(float)
+    mostly = (k == n) | ((n >= 4) & (k >= n - 1))
+    # P(at least k quiet of n) on ordinary days, for each of the calendar's holidays tried
+    by_chance = binom.sf(k - 1, n, q) * tested
+    closed = (n >= MIN_YEARS) & mostly & table["last"].to_numpy(bool) & (by_chance < CHANCE)
+    return table.loc[closed, COLUMNS].reset_index(drop=True)
+
+
+def closed_rows(frame: pd.DataFrame, closures: pd.DataFrame | None, spec: DataSpec) -> np.ndarray:
+    """Which rows of ``frame`` (``unique_id, ds``) fall on a holiday their series is
+    closed on."""
+    if closures is None or closures.empty or frame.empty:
+        return np.zeros(len(frame), bool)
+    days = _named_days(spec, frame["ds"].min(), frame["ds"].max())
+    if days.empty:
+        return np.zeros(len(frame), bool)
+    named = frame[["unique_id", "ds"]].merge(days, on="ds", how="left")
+    keys = pd.MultiIndex.from_frame(closures[COLUMNS])
+    return pd.MultiIndex.from_frame(named[COLUMNS]).isin(keys)
+
+
+def describe_closures(closures: pd.DataFrame | None) -> str | None:
+    """ "closures: Christmas Day (56 series), Thanksgiving Day (2 series): forecast zero";
+    None when there is none."""
+    if closures is None or closures.empty:
+        return None
+    counts = closures["holiday"].value_counts()
+    said = ", ".join(f"{name} ({n} series)" for name, n in counts.items())
+    return (
+        f"closures: {said}: sold nothing there year after year, so forecast zero on "
+        "those days by every model"
+    )
