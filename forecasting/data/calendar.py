@@ -41,6 +41,12 @@ def _holiday_dates(country: str, first_year: int, last_year: int) -> np.ndarray:
     return np.array(sorted(pd.Timestamp(d) for d in calendar), dtype="datetime64[ns]")
 
 
+def holiday_days(country: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """The calendar's holidays from ``start`` to ``end``."""
+    days = pd.DatetimeIndex(_holiday_dates(country, start.year, end.year))
+    return days[(days >= start) & (days <= end)]
+
+
 def holiday_table(country: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Holiday dates and names for Prophet-style models."""
     calendar = holidays.country_holidays(country, years=range(start.year, end.year + 1))

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecasting.data.calendar import holiday_days
 from forecasting.data.frequency import Frequency, infer_frequency
 from forecasting.data.gaps import (
     DEFAULT_GAP_POLICY,
@@ -96,11 +97,13 @@ def clean(
     outlier_threshold: float = 6.0,
     drivers: tuple[str, ...] | list[str] = (),
     end: pd.Timestamp | None = None,
+    country: str | None = None,
 ) -> CleanData:
     """Deduplicate, regularise, trim and flag; then validate the contract.
 
     ``end``: the data set's last date, where ``frame`` is a part of it (a partition of a
-    catalogue); by default ``frame``'s own last date."""
+    catalogue); by default ``frame``'s own last date. ``country``: the holiday calendar,
+    whose days every series misses at once are closures."""
     check_gap_policy(gap_policy)
     limits = limits or Limits()
     rows_in = len(frame)
@@ -113,7 +116,7 @@ def clean(
     freq = freq or infer_frequency(frame)
     frame, exact, summed = _deduplicate(frame)
     frame = frame.sort_values(["unique_id", "ds"], kind="stable")
-    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy, end)
+    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy, end, country)
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
     filled = frame.loc[frame.pop("_filled").astype(bool), ["unique_id", "ds"]]
@@ -176,7 +179,11 @@ def _deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
 
 
 def _fill_gaps(
-    frame: pd.DataFrame, freq: Frequency, policy: str, end: pd.Timestamp | None = None
+    frame: pd.DataFrame,
+    freq: Frequency,
+    policy: str,
+    end: pd.Timestamp | None = None,
+    country: str | None = None,
 ) -> tuple[pd.DataFrame, int, int, GapFill]:
     """Reindex each series to every period from its first date to the data set's last,
     then fill. Periods after a series' own last record are filled only when its file
@@ -199,7 +206,11 @@ def _fill_gaps(
             f"{off_grid} row(s) have dates off the {freq.name} grid ({freq.alias}), e.g. a weekly "
             "series with a date on another weekday. Re-date them to one weekday per week."
         )
-    fill = fill_target(full, policy, beyond, freq.season_length)
+    holidays = None
+    if country and freq.alias == "D" and len(full):  # a day closed, not a week
+        days = holiday_days(country, full["ds"].min(), full["ds"].max())
+        holidays = full["ds"].isin(days).to_numpy()
+    fill = fill_target(full, policy, beyond, freq.season_length, holidays)
     gaps = within - len(frame) + int(np.count_nonzero(fill.keep & beyond))
     if fill.invented() > len(frame):
         raise DataError(_too_many_gaps(full, fill, len(frame), freq))

@@ -87,6 +87,9 @@ class GapFill:
     #: the same for the gaps read as lost records (interpolated or carried forward)
     lost_series: int = 0
     lost_examples: dict[str, int] = field(default_factory=dict)
+    #: holidays every series misses at once, read as closed (zero sales): rows, and dates
+    closed_rows: int = 0
+    closed_days: list[str] = field(default_factory=list)
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
@@ -94,32 +97,42 @@ class GapFill:
 
 
 def fill_target(
-    full: pd.DataFrame, policy: str, beyond: np.ndarray | None = None, season_length: int = 1
+    full: pd.DataFrame,
+    policy: str,
+    beyond: np.ndarray | None = None,
+    season_length: int = 1,
+    holidays: np.ndarray | None = None,
 ) -> GapFill:
     """Fill the NaN targets of ``full`` (every period of each series' span, sorted).
 
     ``beyond`` marks periods after a series' own last record: filled as zero sales when
     the series' file leaves out its periods without a sale (``_omits_zeros``), otherwise
-    left out (the series ended) and not counted.
+    left out (the series ended) and not counted. ``holidays`` marks the rows on a
+    holiday of the data set's calendar: one every series misses at once is a closure,
+    zero sales (``forecasting.data.closures`` then forecasts the next one zero).
     """
     y = full["y"]
     beyond = np.zeros(len(full), bool) if beyond is None else beyond
     hole = y.isna().to_numpy()
     series_rule = np.zeros(len(full), bool)
     period_rule = np.zeros(len(full), bool)
+    closed = np.zeros(len(full), bool)
     if policy == "auto":
         series_rule = _far_from_zero_series(full)
         period_rule[~beyond] = _missing_everywhere(full.loc[~beyond])  # within each span
         run_rule = np.zeros(len(full), bool)
         run_rule[~beyond] = _implausible_zero_runs(full.loc[~beyond])
         series_rule |= run_rule
-        missing = hole & (series_rule | period_rule)
+        if holidays is not None:
+            closed = hole & holidays & (period_rule | _mostly_missing(full))
+            period_rule &= ~closed
+        missing = hole & (series_rule | period_rule) & ~closed
     elif policy == "zero":
         missing = np.zeros(len(full), bool)
     else:
         missing = hole
     if policy == "auto":  # past its last record a series sold nothing only if its file
-        missing |= beyond & ~_omits_zeros(full, hole & ~beyond & ~missing)  # omits zeros
+        missing |= beyond & ~_omits_zeros(full, hole & ~beyond & ~missing & ~closed)
     ended = beyond & missing  # lost records after the last one: the series ended there
     filled = y.mask(hole & ~missing, 0.0)
     if policy == "ffill":
@@ -133,7 +146,7 @@ def fill_target(
     zero = hole & ~missing
     if policy != "auto":
         zero |= edge
-    zeros = full.loc[zero, "unique_id"].value_counts()
+    zeros = full.loc[zero & ~closed, "unique_id"].value_counts()
     lost = full.loc[missing & ~edge & ~ended, "unique_id"].value_counts()
     return GapFill(
         y=filled,
@@ -143,6 +156,8 @@ def fill_target(
         left_out=int(edge.sum()) if policy == "auto" else 0,
         series_missing=int(full.loc[inside & series_rule, "unique_id"].nunique()),
         periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
+        closed_rows=int(closed.sum()),
+        closed_days=sorted(str(d.date()) for d in full.loc[closed, "ds"].unique()),
         filled=hole & keep,
         zero_series=len(zeros),
         zero_examples=top_examples(zeros),
@@ -202,6 +217,10 @@ def _interpolate_inside(y: pd.Series, series: pd.Series, season_length: int = 1)
         seasonal = _seasonal_fill(y.to_numpy(float)[rows], season_length)
         if seasonal is not None:
             gap = holes[rows]
+            # a series that never sells below zero is not filled below it (a season's
+            # low day drawn below a low neighbour gave a store -22 transactions)
+            if np.nanmin(y.to_numpy(float)[rows]) >= 0:
+                seasonal = np.maximum(seasonal, 0.0)
             out[rows[gap]] = seasonal[gap]
     return pd.Series(out, index=y.index)
 
@@ -300,6 +319,18 @@ def _implausible_zero_runs(full: pd.DataFrame) -> np.ndarray:
     return (hole & (log_chances < np.log(CHANCE))).fillna(False).to_numpy(bool)
 
 
+#: a holiday this share of the series miss at once (a chain whose stores close on New
+#: Year's Day, a few open) is a closure for the ones that miss it
+MOSTLY_CLOSED = 0.8
+
+
+def _mostly_missing(full: pd.DataFrame) -> np.ndarray:
+    """Rows of periods that at least ``MOSTLY_CLOSED`` of two or more spanning series miss."""
+    by_period = full["y"].isna().groupby(full["ds"], sort=False).agg(["mean", "size"])
+    mostly = (by_period["mean"] >= MOSTLY_CLOSED) & (by_period["size"] >= 2)
+    return full["ds"].map(mostly).fillna(False).to_numpy(bool)
+
+
 def _missing_everywhere(full: pd.DataFrame) -> np.ndarray:
     """Rows of periods that every spanning series misses, too often together for chance."""
     hole = full["y"].isna()
@@ -358,9 +389,18 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         )
     if fill.left_out:
         parts.append(f"{fill.left_out} blank targets at a series' start or end left out")
-    if fill.as_zero:
+    if fill.closed_days:
+        days = fill.closed_days
         parts.append(
-            f"{fill.as_zero} filled with zero{_where(fill.zero_series, fill.zero_examples)}: "
+            f"{len(days)} {'holiday' if len(days) == 1 else 'holidays'} missing from "
+            f"{MOSTLY_CLOSED:.0%} or more of the series at once "
+            f"({', '.join(days[:3])}{', ...' if len(days) > 3 else ''}) read as closed: "
+            "zero sales"
+        )
+    if fill.as_zero > fill.closed_rows:
+        zero = fill.as_zero - fill.closed_rows
+        parts.append(
+            f"{zero} filled with zero{_where(fill.zero_series, fill.zero_examples)}: "
             "series that record zeros, "
             "or sell so little that a period without a sale is ordinary"
         )
