@@ -328,9 +328,12 @@ def from_loaded(
                     "rows). Fill it in or leave it out of --exog."
                 )
             left_out[col] = f"blank in {int(holes.sum())} rows, e.g. series {uid}"
-    if not named:  # what can never be a driver is not tried, and the report says why
+    if not named:  # what can never be a driver is not tried, and the report says why:
+        # before "not known ahead", which a plan could mend (a stranger's Fiscal Week and
+        # Gross Margin $ were offered as plain ticks, for the want of future values only)
         for col in exog:
-            why = why_not_a_driver(cleaned.frame, col, freq) if col not in left_out else None
+            blank = cleaned.frame[col].isna().all()
+            why = None if blank else why_not_a_driver(cleaned.frame, col, freq)
             if why or col in outcomes:
                 left_out[col] = why or outcomes[col]
     exog = [c for c in exog if c not in left_out]

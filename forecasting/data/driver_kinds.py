@@ -36,8 +36,10 @@ MIN_REPEATS = 2
 #: a counter steps at least this often: once per this many seasons of its series
 COUNTER_SEASONS = 2
 #: a column zero exactly where the sales are and this correlated with them within series
-#: is an outcome of them (their revenue or cost), known only once they are made
-OUTCOME_CORRELATION = 0.9
+#: is an outcome of them (their revenue, cost or margin), known only once they are made:
+#: a margin's promotion weeks (more units, less a unit) leave it at 0.79 where a price
+#: moves against the sales and a promotion flag is no steady amount per unit
+OUTCOME_CORRELATION = 0.75
 #: the share of the days that sold nothing on which the column is zero too, and of the
 #: other days on which it is not
 OUTCOME_ZEROS_TOGETHER = 0.98
@@ -66,7 +68,33 @@ def why_not_a_driver(frame: pd.DataFrame, column: str, freq: Frequency) -> str |
     cycle = _cycle_it_follows(frame.loc[known, ["ds", column]], column, freq)
     if cycle:
         return f"a calendar key: a function of the {cycle}"
+    if not named and _period_number(frame.loc[known, ["ds", column]], column):
+        return "a calendar key: it numbers the periods, one more each period and back to the start"
     return None
+
+
+#: periods a column must number before it is read as a period number
+MIN_NUMBERED = 8
+
+
+def _period_number(frame: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` numbers the periods: one value per date for (almost) every
+    series, one more from each period to the next, and back to its start when its cycle ends. A
+    fiscal week drifts against the calendar's weeks (52 weeks of 7 days), so no place in
+    a calendar cycle holds a single value of it."""
+    by_date = frame.groupby("ds", sort=True)[column]
+    common = by_date.agg(lambda v: v.mode().iloc[0])
+    # a filled gap carries the week before's number: most rows, not all, agree
+    agree = frame[column].to_numpy(float) == frame["ds"].map(common).to_numpy(float)
+    values = common.to_numpy(float)
+    if len(values) < MIN_NUMBERED or agree.mean() < 0.95:
+        return False
+    if not np.allclose(values, np.round(values)):
+        return False
+    steps = np.diff(values)
+    up = steps == 1
+    back = (steps < 0) & (values[1:] <= values.min() + 1)
+    return bool(up.mean() >= 0.8 and (up | back).mean() >= 0.95)
 
 
 def outcome_of_sales(frame: pd.DataFrame, column: str) -> str | None:

@@ -285,6 +285,34 @@ def test_a_revenue_is_an_outcome_where_every_day_sold_too():
     assert outcome_of_sales(frame, "promo") is None
 
 
+def test_a_weekly_erp_export_s_margin_and_fiscal_week_are_never_tried_even_unplanned():
+    """A stranger's ERP export had no rows past its last week: its Gross Margin $ (an
+    outcome) and Fiscal Week (a calendar key drifting against the calendar's weeks) were
+    offered as plain ticks, said only to be "not known ahead", as was the price."""
+    from forecasting.data.dataset import prepare
+    from forecasting.data.reading_options import ReadingOptions
+
+    rng = np.random.default_rng(6)
+    weeks = pd.date_range("2020-12-12", periods=260, freq="W-SAT")  # five years: it drifts
+    fiscal = ((weeks - pd.Timestamp("2022-01-30")).days // 7) % 52 + 1  # 364-day years
+    rows = []
+    for sku, price in (("a", 4.8), ("b", 15.0), ("c", 9.5)):
+        promo = rng.random(len(weeks)) < 0.12
+        net = price * np.where(promo, 0.85, 1.0)
+        season = 1 + 0.3 * np.sin(2 * np.pi * np.arange(len(weeks)) / 52)
+        units = rng.poisson(900 * season * np.where(promo, 1.6, 1.0)).astype(float)
+        rows.append(pd.DataFrame({
+            "Week Ending": weeks.strftime("%m/%d/%Y"), "SKU": sku, "Units Shipped": units,
+            "Net Price": net, "Gross Margin $": units * (net - 0.3 * price),
+            "Fiscal Week": fiscal, "Promo Flag": np.where(promo, "Y", "N"),
+        }))  # fmt: skip
+    csv = pd.concat(rows).to_csv(index=False).encode()
+    why = prepare(csv, ReadingOptions(), horizon=4).drivers_left_out
+    assert why["Fiscal Week"].startswith("a calendar key: it numbers the periods")
+    assert "an outcome of them" in why["Gross Margin $"]
+    assert "not known ahead" in why["Net Price"]  # a plan would make it a candidate
+
+
 def test_an_outcome_does_not_explain_the_sales_away_when_outliers_are_flagged():
     """With revenue among the drivers the outliers are judged on, the sales' own priced
     copy explains them so well that ordinary days stand out (a stranger's upload flagged
