@@ -45,7 +45,8 @@ class Coherence:
         chosen = "reconciled (MinT)" if self.method == MINT else "bottom-up"
         alone = self.validation.get(AGGREGATE, {}).get("mean")
         besides = f" (each total's own model {alone:.3f}, not adding up)" if alone else ""
+        reconciled = f"{c:.3f}" if c == c else "not computed"  # NaN: MinT had no weights
         return (
             f"totals: {chosen} serves; validation MASE over the levels "
-            f"({', '.join(self.levels)}): bottom-up {a:.3f}, reconciled {c:.3f}{besides}"
+            f"({', '.join(self.levels)}): bottom-up {a:.3f}, reconciled {reconciled}{besides}"
         )

@@ -140,6 +140,7 @@ def test_forecast_for_a_series_a_group_a_model_and_a_level(client):
         ({"horizon": 5, "model": "prophet"}, 422, "Unknown model 'prophet'"),
         ({"horizon": 5, "level": 50}, 422, "Must be one of"),
         ({"horizon": 5, "drivers": {"shelf_temp": 1}}, 422, "not a driver"),
+        ({"horizon": 5, "series": "total", "group": "store=north"}, 422, "not both"),
     ],
 )
 def test_bad_forecast_requests_get_a_json_error(client, body, status, says):
@@ -200,6 +201,8 @@ def test_history_series_metrics_models_importance_and_eda(client):
     reversed_dates = client.get("/api/historical?start=2024-12-31&end=2024-12-01")
     assert reversed_dates.status_code == 422, reversed_dates.get_json()
     assert "is after end 2024-12-01: swap them" in json.dumps(reversed_dates.get_json())
+    both = client.get(f"/api/historical?series={SERIES}&group=store=north")
+    assert both.status_code == 422 and "not both" in both.get_json()["detail"]
     series = client.get("/api/series").get_json()
     assert len(series["series"]) == 9 and "store=north" in series["groups"]
     metrics = client.get("/api/metrics").get_json()

@@ -167,3 +167,13 @@ def test_series_fitted_exactly_are_added_up_where_mint_has_no_weights():
     base = np.array([[25.0, 26.0], [10.0, 11.0], [12.0, 12.0]])
     out = reconcile(S, base, np.zeros((3, 20)))
     np.testing.assert_allclose(out, [[22.0, 23.0], [10.0, 11.0], [12.0, 12.0]])
+
+
+def test_a_reconciliation_that_could_not_be_computed_is_said_so_not_nan():
+    """A stranger's run log read "reconciled nan"."""
+    from forecasting.serving.coherence import Coherence
+
+    scores = {"bottom_up": {"mean": 0.812}, "mint_shrink": {"mean": float("nan")}}
+    said = Coherence("bottom_up", scores, ["total", "store"]).describe()
+    assert said.endswith("bottom-up 0.812, reconciled not computed")
+    assert "nan" not in said

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from storage.database import MAX_ID as MAX_ID  # the schemas' bound on ids is the database's
 
@@ -34,9 +34,22 @@ class ErrorSchema(Schema):
     )
 
 
+def one_scope(data: dict) -> None:
+    """A series or a group, not both: a stranger's request named both and was answered
+    for the series alone, without a word of the group."""
+    if data.get("series") is not None and data.get("group") is not None:
+        raise ValidationError(
+            "Give series or group, not both: the answer is for one of them.", "group"
+        )
+
+
 class SelectionArgs(Schema):
     series = fields.String(metadata={"description": "a series id (unique_id), or 'total'"})
     group = fields.String(metadata={"description": "series sharing a value, e.g. store=north"})
+
+    @validates_schema
+    def _one_scope(self, data: dict, **_) -> None:
+        one_scope(data)
 
 
 class StrictBoolean(fields.Boolean):

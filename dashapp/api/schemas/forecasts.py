@@ -10,6 +10,7 @@ from dashapp.api.schemas.common import (
     SelectionArgs,
     SeriesField,
     StrictBoolean,
+    one_scope,
     whole_number,
 )
 from forecasting.models import MODELS
@@ -64,6 +65,10 @@ class ForecastRequest(Schema):
             "(null: no plan for that driver; every driver null: the driver-free forecast)"
         },
     )
+
+    @validates_schema
+    def _one_scope(self, data: dict, **_) -> None:
+        one_scope(data)
 
 
 class Point(Schema):
