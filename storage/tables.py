@@ -45,6 +45,8 @@ class DatasetVersion(Base):
     """One uploaded file after loading and cleaning; observations hang off it."""
 
     __tablename__ = "dataset_versions"
+    #: an id is never given twice (SQLite reuses the highest once its row is gone)
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_name: Mapped[str] = mapped_column(String(255))

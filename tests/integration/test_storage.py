@@ -18,7 +18,7 @@ from sqlalchemy import inspect, select, text
 from storage import run_reads, run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
-from storage.datasets import load_dataset, save_dataset, series_keys
+from storage.datasets import delete_dataset, load_dataset, save_dataset, series_keys
 from storage.results import production, save_forecasts, stored_forecasts
 from storage.tables import Base, Run
 from tests.support.frames import make_frame
@@ -219,6 +219,24 @@ def test_a_dataset_version_comes_back_as_it_went_in(db):
     assert (
         keys["total"].round(6).to_dict() == want.groupby("unique_id")["y"].sum().round(6).to_dict()
     )
+
+
+def test_a_removed_version_s_id_is_never_given_again(db):
+    """A cancelled run's version 3 was removed, a killed run's version 3 too, and the next
+    upload became version 3 again: three files under one number in the runs' logs."""
+    frame = make_frame(n_series=1, periods=30)
+    info = {
+        "source_name": "x.csv", "sha256": "0" * 64, "mapping": {}, "freq": "D",
+        "country": None, "cleaning": {},
+    }  # fmt: skip
+
+    def store() -> int:
+        return save_dataset(db, frame=frame, info=info, key_columns=[], exog=[])
+
+    first, second = store(), store()
+    delete_dataset(db, second)
+    third = store()
+    assert first < second < third
 
 
 def test_forecasts_round_trip(db):

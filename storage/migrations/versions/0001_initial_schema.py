@@ -33,6 +33,9 @@ def upgrade() -> None:
         sa.Column("cleaning", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        # SQLite reuses the highest id once its row is gone: a version a cancelled run
+        # stored and removed came back as another file's (PostgreSQL's sequence never)
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dataset_versions_sha256"), ["sha256"], unique=False)
