@@ -94,3 +94,23 @@ def test_without_validation_errors_the_bands_are_summed():
     rows = _forecast_rows(3, half80=2.0, half95=3.0)
     out = sum_with_bands(rows, None, _scale(3), _nonnegative(3))
     assert np.allclose(out["hi80"] - out["yhat"], 6.0)
+
+
+def test_a_level_too_few_summed_errors_can_reach_widens_as_the_members_bands_do():
+    """Twelve summed errors (four weeks, three folds) cover at most 12/13 of what comes
+    next: their 95% quantile was their largest, and a stranger's category read 80% +-89,
+    95% +-101. The 95% band is the 80% one widened as the members' own bands widen."""
+    n = 9
+    rng = np.random.default_rng(2)
+    errors = validation_errors(_validation(rng.normal(0, 1, (n, 3, 4))), {"model"})
+    rows = _forecast_rows(n, half80=1.28, half95=2.56)  # members' tails: twice as wide
+    out = sum_with_bands(rows, errors, _scale(n), _nonnegative(n))
+    half80 = (out["hi80"] - out["yhat"]).to_numpy()
+    half95 = (out["hi95"] - out["yhat"]).to_numpy()
+    assert half80[0] < 0.5 * 1.28 * n  # the 80% band is still the sum's own
+    assert np.allclose(half95[:4], 2 * half80[:4])
+    # with errors enough for 95% (eight periods, six folds), both are the sum's own
+    many = validation_errors(_validation(rng.normal(0, 1, (n, FOLDS, H))), {"model"})
+    both = sum_with_bands(_forecast_rows(n, 1.28, 2.56), many, _scale(n), _nonnegative(n))
+    ratio = (both["hi95"] - both["yhat"]) / (both["hi80"] - both["yhat"])
+    assert not np.allclose(ratio, 2.0)
