@@ -98,12 +98,14 @@ def clean(
     drivers: tuple[str, ...] | list[str] = (),
     end: pd.Timestamp | None = None,
     country: str | None = None,
+    groups: tuple[str, ...] | list[str] = (),
 ) -> CleanData:
     """Deduplicate, regularise, trim and flag; then validate the contract.
 
     ``end``: the data set's last date, where ``frame`` is a part of it (a partition of a
     catalogue); by default ``frame``'s own last date. ``country``: the holiday calendar,
-    whose days every series misses at once are closures."""
+    whose days every series misses at once are closures. ``groups``: id columns whose
+    values (a store) can lose a period's records together."""
     check_gap_policy(gap_policy)
     limits = limits or Limits()
     rows_in = len(frame)
@@ -116,7 +118,7 @@ def clean(
     freq = freq or infer_frequency(frame)
     frame, exact, summed = _deduplicate(frame)
     frame = frame.sort_values(["unique_id", "ds"], kind="stable")
-    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy, end, country)
+    frame, missing, gaps, fill = _fill_gaps(frame, freq, gap_policy, end, country, groups)
     frame, trimmed = _trim_leading_zeros(frame)
     frame, dropped = _drop_short(frame, min_length)
     filled = frame.loc[frame.pop("_filled").astype(bool), ["unique_id", "ds"]]
@@ -184,6 +186,7 @@ def _fill_gaps(
     policy: str,
     end: pd.Timestamp | None = None,
     country: str | None = None,
+    groups: tuple[str, ...] | list[str] = (),
 ) -> tuple[pd.DataFrame, int, int, GapFill]:
     """Reindex each series to every period from its first date to the data set's last,
     then fill. Periods after a series' own last record are filled only when its file
@@ -210,7 +213,9 @@ def _fill_gaps(
     if country and freq.alias == "D" and len(full):  # a day closed, not a week
         days = holiday_days(country, full["ds"].min(), full["ds"].max())
         holidays = full["ds"].isin(days).to_numpy()
-    fill = fill_target(full, policy, beyond, freq.season_length, holidays)
+    # an id column that groups series (a store's items); the only id is one series each
+    groups = [c for c in groups if c in full and full[c].nunique() < full["unique_id"].nunique()]
+    fill = fill_target(full, policy, beyond, freq.season_length, holidays, groups)
     gaps = within - len(frame) + int(np.count_nonzero(fill.keep & beyond))
     if fill.invented() > len(frame):
         raise DataError(_too_many_gaps(full, fill, len(frame), freq))

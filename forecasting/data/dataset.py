@@ -305,7 +305,7 @@ def from_loaded(
     cleaned = clean(
         frame, freq=freq, gap_policy=reading.gap_policy, limits=limits,
         drivers=[c for c in exog if c not in outcomes], end=panel.end,
-        country=reading.calendar,
+        country=reading.calendar, groups=loaded.mapping.ids,
     )  # fmt: skip
     fill_driver_holes(cleaned.frame, price_cols, promo_cols)
     left_out = {}

@@ -90,6 +90,8 @@ class GapFill:
     #: holidays every series misses at once, read as closed (zero sales): rows, and dates
     closed_rows: int = 0
     closed_days: list[str] = field(default_factory=list)
+    #: id columns one of whose values' series all missed a period the others had
+    lost_in: list[str] = field(default_factory=list)
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
@@ -102,6 +104,7 @@ def fill_target(
     beyond: np.ndarray | None = None,
     season_length: int = 1,
     holidays: np.ndarray | None = None,
+    groups: tuple[str, ...] | list[str] = (),
 ) -> GapFill:
     """Fill the NaN targets of ``full`` (every period of each series' span, sorted).
 
@@ -110,6 +113,8 @@ def fill_target(
     left out (the series ended) and not counted. ``holidays`` marks the rows on a
     holiday of the data set's calendar: one every series misses at once is a closure,
     zero sales (``forecasting.data.closures`` then forecasts the next one zero).
+    ``groups``: id columns of ``full`` whose values' series, missing a period together,
+    lost its records (a store's lost week).
     """
     y = full["y"]
     beyond = np.zeros(len(full), bool) if beyond is None else beyond
@@ -117,9 +122,15 @@ def fill_target(
     series_rule = np.zeros(len(full), bool)
     period_rule = np.zeros(len(full), bool)
     closed = np.zeros(len(full), bool)
+    lost_in: list[str] = []
     if policy == "auto":
         series_rule = _far_from_zero_series(full)
         period_rule[~beyond] = _missing_everywhere(full.loc[~beyond])  # within each span
+        for col in groups:  # and within each store (region, ...) of the file
+            together = _missing_everywhere(full.loc[~beyond], col)
+            if (together & ~period_rule[~beyond]).any():
+                lost_in.append(col)
+            period_rule[~beyond] |= together
         run_rule = np.zeros(len(full), bool)
         run_rule[~beyond] = _implausible_zero_runs(full.loc[~beyond])
         series_rule |= run_rule
@@ -157,6 +168,7 @@ def fill_target(
         series_missing=int(full.loc[inside & series_rule, "unique_id"].nunique()),
         periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
         closed_rows=int(closed.sum()),
+        lost_in=lost_in,
         closed_days=sorted(str(d.date()) for d in full.loc[closed, "ds"].unique()),
         filled=hole & keep,
         zero_series=len(zeros),
@@ -331,13 +343,19 @@ def _mostly_missing(full: pd.DataFrame) -> np.ndarray:
     return full["ds"].map(mostly).fillna(False).to_numpy(bool)
 
 
-def _missing_everywhere(full: pd.DataFrame) -> np.ndarray:
-    """Rows of periods that every spanning series misses, too often together for chance."""
+def _missing_everywhere(full: pd.DataFrame, by: str | None = None) -> np.ndarray:
+    """Rows of periods that every spanning series misses, too often together for chance:
+    of the whole file, or with ``by`` (an id column) of each of its values: a store's
+    lost week, every item of the store missing it (two strangers' stores' lost weeks were
+    read as zero sales, the rule asked of the whole file only)."""
     hole = full["y"].isna()
     share = hole.groupby(full["unique_id"], sort=False).mean().clip(1e-12, 1.0)
     log_share = full["unique_id"].map(np.log(share))
-    by_period = pd.DataFrame({"ds": full["ds"], "hole": hole, "log_share": log_share})
-    per_period = by_period.groupby("ds", sort=False).agg(
+    keys = ["ds"] if by is None else [by, "ds"]
+    by_period = pd.DataFrame({"hole": hole, "log_share": log_share})
+    for key in keys:
+        by_period[key] = full[key].to_numpy()
+    per_period = by_period.groupby(keys, sort=False, dropna=False).agg(
         all_missing=("hole", "all"), spanning=("hole", "size"), log_chance=("log_share", "sum")
     )
     lost = (
@@ -345,7 +363,8 @@ def _missing_everywhere(full: pd.DataFrame) -> np.ndarray:
         & (per_period["spanning"] >= 2)
         & (per_period["log_chance"] < np.log(CHANCE))
     )
-    return full["ds"].map(lost).fillna(False).to_numpy(bool)
+    index = pd.MultiIndex.from_frame(by_period[keys]) if by else by_period["ds"]
+    return lost.reindex(index).fillna(False).to_numpy(bool)
 
 
 def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
@@ -370,10 +389,14 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
             "or miss too many periods in a row to have sold nothing"
         )
     if fill.periods_missing_everywhere:
+        of_one = "".join(f" or of one {col}" for col in fill.lost_in)
         reasons.append(
-            f"{fill.periods_missing_everywhere} {unit[:-1]} is missing from every series at once"
-            if fill.periods_missing_everywhere == 1
-            else f"{fill.periods_missing_everywhere} {unit} are missing from every series at once"
+            (
+                f"{fill.periods_missing_everywhere} {unit[:-1]} is missing"
+                if fill.periods_missing_everywhere == 1
+                else f"{fill.periods_missing_everywhere} {unit} are missing"
+            )
+            + f" from every series{' of the file' if of_one else ''}{of_one} at once"
         )
     parts = []
     if fill.as_missing:

@@ -82,6 +82,26 @@ def test_a_holiday_most_stores_miss_is_a_closure_and_a_workday_they_miss_is_lost
     assert _filled(without, "s3", "2022-12-25") > 200
 
 
+def test_a_store_s_lost_weeks_are_lost_records_for_each_of_its_items():
+    """Two strangers' stores lost a week (or two) of rows for every item; the rule asked
+    of the whole file only, and items selling 5 to 40 a week got zero sales there."""
+    rng = np.random.default_rng(5)
+    rows = {}
+    for store in ("a", "b"):
+        for item in range(3):
+            values = list(rng.poisson(12 + 8 * item, 80).clip(3).astype(float))
+            if store == "a":
+                values[40] = values[41] = None  # the store's export lost two weeks
+            rows[f"store={store}/item={item}"] = values
+    frame = _frame(rows, start="2023-01-07")
+    frame["store"] = frame["unique_id"].str.slice(6, 7)
+    lost = clean(frame, groups=["store"])
+    day = str((pd.Timestamp("2023-01-07") + pd.Timedelta(days=40)).date())
+    assert _filled(lost, "store=a/item=1", day) > 5
+    assert "of one store at once" in lost.report.gap_rule
+    assert _filled(clean(frame), "store=a/item=1", day) == 0.0  # the whole file's rule alone
+
+
 def test_a_season_drawn_into_a_gap_never_goes_below_zero():
     """Along a season with a zero day, a lost day next to a falling week was drawn at
     -10.75 (Favorita's store 1 read -22 transactions on a New Year's Day)."""
