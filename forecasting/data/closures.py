@@ -68,28 +68,63 @@ def find_closures(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
 
 
 def _closed(rows: pd.DataFrame, days: pd.DataFrame, tested: int) -> pd.DataFrame:
-    """The closures of each series of ``rows`` (``unique_id, ds, y``, every day)."""
-    rows = rows.sort_values(["unique_id", "ds"], kind="stable").merge(days, on="ds", how="left")
-    # a day's level: the series' mean over the month around it (a launch, a trend)
-    level = rows.groupby("unique_id", sort=False)["y"].transform(
-        lambda y: y.rolling(LEVEL_DAYS, center=True, min_periods=7).mean()
+    """The closures of each series of ``rows`` (``unique_id, ds, y``, every day), with
+    arrays over the rows, not copies of them (a catalogue's tens of millions)."""
+    rows = rows.sort_values(["unique_id", "ds"], kind="stable")
+    codes, uids = pd.factorize(rows["unique_id"], sort=False)
+    y = rows["y"].to_numpy(float)
+    level = _local_level(codes, y)
+    quiet = (y <= AT_MOST * level) & (level > 0)
+    named = rows["ds"].map(days.set_index("ds")["holiday"])
+    on_holiday = named.notna().to_numpy()
+    ordinary = ~on_holiday & (level > 0)
+    counts = np.bincount(codes[ordinary], minlength=len(uids))
+    chance_quiet = np.bincount(codes[ordinary], quiet[ordinary], minlength=len(uids)) / np.maximum(
+        counts, 1
     )
-    rows["quiet"] = (rows["y"] <= AT_MOST * level) & (level > 0)
-    ordinary = rows["holiday"].isna() & (level > 0)
-    chance_quiet = rows.loc[ordinary].groupby("unique_id", sort=False)["quiet"].mean()
-    held = rows.loc[rows["holiday"].notna() & (level > 0)]
+    held = on_holiday & (level > 0)
     table = (
-        held.groupby(["unique_id", "holiday"], sort=False)["quiet"]
-        .agg(times="size", quiet="sum", last="last")
+        pd.DataFrame(
+            {
+                "unique_id": uids[codes[held]],
+                "holiday": named.to_numpy()[held],
+                "quiet": quiet[held],
+                "q": np.where(counts > 0, chance_quiet, 1.0)[codes[held]],
+            }
+        )
+        .groupby(["unique_id", "holiday"], sort=False)
+        .agg(
+            times=("quiet", "size"),
+            quiet=("quiet", "sum"),
+            last=("quiet", "last"),
+            q=("q", "first"),
+        )
         .reset_index()
     )
     n, k = table["times"].to_numpy(), table["quiet"].to_numpy()
-    q = table["unique_id"].map(chance_quiet).fillna(1.0).to_numpy(float)
     mostly = (k == n) | ((n >= 4) & (k >= n - 1))
     # P(at least k quiet of n) on ordinary days, for each of the calendar's holidays tried
-    by_chance = binom.sf(k - 1, n, q) * tested
+    by_chance = binom.sf(k - 1, n, table["q"].to_numpy(float)) * tested
     closed = (n >= MIN_YEARS) & mostly & table["last"].to_numpy(bool) & (by_chance < CHANCE)
     return table.loc[closed, COLUMNS].reset_index(drop=True)
+
+
+def _local_level(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's mean over the ``LEVEL_DAYS`` rows centred on it within its series (NaN
+    with fewer than 7): a launch's or a trend's level where the day is, from one
+    cumulative sum of rows grouped by series."""
+    n = len(y)
+    position = np.arange(n)
+    starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    ends = np.r_[starts[1:], n]
+    series = np.repeat(np.arange(len(starts)), ends - starts)
+    half = LEVEL_DAYS // 2
+    low = np.maximum(position - half, starts[series])
+    high = np.minimum(position + half + 1, ends[series])
+    total = np.r_[0.0, np.cumsum(np.nan_to_num(y))]
+    width = high - low
+    level = (total[high] - total[low]) / width
+    return np.where(width >= 7, level, np.nan)
 
 
 def closed_rows(frame: pd.DataFrame, closures: pd.DataFrame | None, spec: DataSpec) -> np.ndarray:
