@@ -19,6 +19,9 @@ FIRST_YEARS = "2024-01"
 
 #: the Retraining page's messages about a start: the judge's and the background job's
 SAID = ("message", "submit-message")
+#: ms an upload's report may take to show: a file is read in a background job, which a
+#: busy CI machine (two test workers and a browser each) once held past Playwright's 5 s
+READ_MS = 30_000
 
 
 def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months_export(
@@ -39,7 +42,7 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
         upload = page.locator("#retraining-upload input[type=file]")
         upload.set_input_files(str(first))
         card = page.locator("#retraining-accepted")
-        expect(card).to_contain_text("Validation report")
+        expect(card).to_contain_text("Validation report", timeout=READ_MS)
         question = page.locator("#retraining-which-target")
         expect(question).to_contain_text("Which column is the sales?")
         expect(question).to_contain_text("'Scripts' could be it too")
@@ -91,7 +94,7 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
 
         page.get_by_label("Add new actuals").check()
         upload.set_input_files(str(next_month))
-        expect(card).to_contain_text("New actuals for data set version 1")
+        expect(card).to_contain_text("New actuals for data set version 1", timeout=READ_MS)
         expect(card).to_contain_text("12 new periods (2024-01-01 to 2024-12-01)")
         expect(card).to_contain_text("With the stored history: ")  # not the new rows alone
         expect(card).to_contain_text("Cleaning of the whole history: ")
@@ -103,11 +106,14 @@ def test_the_page_asks_for_the_sales_column_reads_it_right_and_takes_next_months
 
         page.get_by_label("Replace data").check()
         upload.set_input_files(str(broken))
-        expect(page.locator("#retraining-rejected")).to_contain_text("not accepted")
+        rejected = page.locator("#retraining-rejected")
+        expect(rejected).to_contain_text("not accepted", timeout=READ_MS)
         expect(start).to_be_disabled()
         expect(start).to_have_text("Start training")
         upload.set_input_files(str(next_month))  # a slip: a month's file as the whole data
-        expect(card).to_contain_text("holidays of DE, as data set version 2 was read")
+        expect(card).to_contain_text(
+            "holidays of DE, as data set version 2 was read", timeout=READ_MS
+        )
         expect(page.locator("#retraining-replaces")).to_contain_text(
             "This file replaces data set version 2"
         )
