@@ -92,6 +92,11 @@ def sum_with_bands(
         below = (yhat - summed[f"lo{inner}"].to_numpy(float)) * ratio
         above = (summed[f"hi{inner}"].to_numpy(float) - yhat) * ratio
         summed[f"lo{outer}"], summed[f"hi{outer}"] = band_bounds(yhat, below, above, floor)
+    # a period every member is sure of (a closure: zero, band and all) is sure in the sum
+    sure = _member_widths(rows, summed["ds"], max(levels)) == 0
+    for level in levels:
+        summed.loc[sure, f"lo{level}"] = summed.loc[sure, "yhat"]
+        summed.loc[sure, f"hi{level}"] = summed.loc[sure, "yhat"]
     return summed
 
 

@@ -114,3 +114,19 @@ def test_a_level_too_few_summed_errors_can_reach_widens_as_the_members_bands_do(
     both = sum_with_bands(_forecast_rows(n, 1.28, 2.56), many, _scale(n), _nonnegative(n))
     ratio = (both["hi95"] - both["yhat"]) / (both["hi80"] - both["yhat"])
     assert not np.allclose(ratio, 2.0)
+
+
+def test_a_period_every_member_is_sure_of_is_sure_in_the_sum():
+    """Closed on Christmas Day: each store's forecast 0 with a 0-0 band, yet the total's
+    band read 0-70 at 80% and 0-120 at 95% (a stranger's chain)."""
+    n = 9
+    rng = np.random.default_rng(3)
+    errors = validation_errors(_validation(rng.normal(0, 1, (n, FOLDS, H))), {"model"})
+    rows = _forecast_rows(n, half80=1.28, half95=1.96)
+    closed = rows["ds"] == rows["ds"].iloc[2]
+    rows.loc[closed, ["yhat", "lo80", "hi80", "lo95", "hi95"]] = 0.0
+    out = sum_with_bands(rows, errors, _scale(n), _nonnegative(n)).set_index("ds")
+    day = rows["ds"].iloc[2]
+    assert out.loc[day, ["yhat", "lo80", "hi80", "lo95", "hi95"]].tolist() == [0.0] * 5
+    other = out.drop(index=day)
+    assert (other["hi80"] > other["yhat"]).all()
