@@ -313,6 +313,27 @@ def test_a_weekly_erp_export_s_margin_and_fiscal_week_are_never_tried_even_unpla
     assert "not known ahead" in why["Net Price"]  # a plan would make it a candidate
 
 
+def test_a_margin_whose_promotion_weeks_sell_more_at_less_a_unit_is_an_outcome():
+    """A stranger's Gross Margin $ moved with the units at 0.55 within series: promotion
+    weeks sell 60% more at 15% off. Its amount per unit is steady all the same."""
+    from forecasting.data.driver_kinds import _median_correlation, outcome_of_sales
+
+    rng = np.random.default_rng(8)
+    rows = []
+    for uid, price in (("a", 4.8), ("b", 15.0), ("c", 9.5)):
+        promo = rng.random(150) < 0.12
+        net = price * np.where(promo, 0.85, 1.0)
+        season = 1 + 0.1 * np.sin(np.arange(150) * 2 * np.pi / 52)
+        units = rng.poisson(900 * season * np.where(promo, 1.6, 1.0)).astype(float)
+        rows.append(pd.DataFrame({"unique_id": uid, "y": units, "net": net,
+                                  "margin": units * (net - 0.55 * price)}))  # fmt: skip
+    frame = pd.concat(rows, ignore_index=True)
+    r = _median_correlation(frame["margin"], frame["y"], frame["unique_id"])
+    assert 0.5 < r < 0.75  # what a threshold of 0.75 (0.9 before) let through
+    assert "an outcome of them" in outcome_of_sales(frame, "margin")
+    assert outcome_of_sales(frame, "net") is None
+
+
 def test_an_outcome_does_not_explain_the_sales_away_when_outliers_are_flagged():
     """With revenue among the drivers the outliers are judged on, the sales' own priced
     copy explains them so well that ordinary days stand out (a stranger's upload flagged
