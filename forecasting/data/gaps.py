@@ -92,6 +92,8 @@ class GapFill:
     closed_days: list[str] = field(default_factory=list)
     #: id columns one of whose values' series all missed a period the others had
     lost_in: list[str] = field(default_factory=list)
+    #: the id columns asked whether their values' series missed periods together
+    groups: list[str] = field(default_factory=list)
 
     def invented(self) -> int:
         """Values made up rather than implied: interpolated or carried forward."""
@@ -169,6 +171,7 @@ def fill_target(
         periods_missing_everywhere=int(full.loc[inside & period_rule, "ds"].nunique()),
         closed_rows=int(closed.sum()),
         lost_in=lost_in,
+        groups=list(groups),
         closed_days=sorted(str(d.date()) for d in full.loc[closed, "ds"].unique()),
         filled=hole & keep,
         zero_series=len(zeros),
@@ -416,7 +419,9 @@ def describe(fill: GapFill, policy: str, freq: Frequency) -> str:
         days = fill.closed_days
         parts.append(
             f"{len(days)} {'holiday' if len(days) == 1 else 'holidays'} missing from "
-            f"{MOSTLY_CLOSED:.0%} or more of the series at once "
+            f"{MOSTLY_CLOSED:.0%} or more of the series"
+            + "".join(f", or from every series of one {col}," for col in fill.groups)
+            + " at once "
             f"({', '.join(days[:3])}{', ...' if len(days) > 3 else ''}) read as closed: "
             "zero sales"
         )

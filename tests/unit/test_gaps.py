@@ -95,7 +95,7 @@ def test_a_store_s_lost_weeks_are_lost_records_for_each_of_its_items():
             rows[f"store={store}/item={item}"] = values
     frame = _frame(rows, start="2023-01-07")
     frame["store"] = frame["unique_id"].str.slice(6, 7)
-    lost = clean(frame, groups=["store"])
+    lost = clean(frame, groups=["store"], country="US")
     day = str((pd.Timestamp("2023-01-07") + pd.Timedelta(days=40)).date())
     assert _filled(lost, "store=a/item=1", day) > 5
     assert "of one store at once" in lost.report.gap_rule
