@@ -110,8 +110,13 @@ def drivers_left_out(run: dict) -> str:
         for name, row in report.items()
         if not row.get("used") and "with" in row
     ]
-    if not tried:
-        return "The file has no driver column (price, promotion, spend), so no what-if."
+    if not tried:  # no candidate at all, or columns the reading left out (no future
+        # values, a calendar key, an outcome): a stranger's file had a price and a flag
+        return (
+            "No driver was tried, so no what-if: the file has no column a plan can give "
+            "(price, promotion, spend) with values past the last sale. The upload's report "
+            "says why each numeric column was not tried."
+        )
     return (
         "Drivers tried and left out, because validation did not say they help: "
         + "; ".join(tried)

@@ -102,7 +102,8 @@ def test_the_forecast_page_says_which_drivers_were_tried_and_left_out():
     left_out = drivers_left_out(run)
     assert "Price (validation score 0.921 with it, 0.896 without)" in left_out
     assert "promo" not in left_out
-    assert "no driver column" in drivers_left_out({"metrics": {"drivers": {}}})
+    none = drivers_left_out({"metrics": {"drivers": {}}})
+    assert none.startswith("No driver was tried, so no what-if") and "says why" in none
 
 
 def test_two_identical_starts_get_background_jobs_of_their_own(tmp_path):
