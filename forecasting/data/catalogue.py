@@ -160,7 +160,7 @@ class _Head:
 
     def chunks(self, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
         """The file's rows as text cells, ``chunk_rows`` at a time, labelled by data row."""
-        renamed = self.written.renamed
+        renamed = self.written.mapping.renamed
         reader = pd.read_csv(
             self.path,
             sep=self.written.delimiter,

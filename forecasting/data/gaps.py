@@ -127,9 +127,11 @@ def fill_target(
     lost_in: list[str] = []
     if policy == "auto":
         series_rule = _far_from_zero_series(full)
-        period_rule[~beyond] = _missing_everywhere(full.loc[~beyond])  # within each span
+        spanned = full.loc[~beyond]
+        log_share = _log_missing_share(spanned)  # once, for the file and each store
+        period_rule[~beyond] = _missing_everywhere(spanned, log_share=log_share)
         for col in groups:  # and within each store (region, ...) of the file
-            together = _missing_everywhere(full.loc[~beyond], col)
+            together = _missing_everywhere(spanned, col, log_share)
             if (together & ~period_rule[~beyond]).any():
                 lost_in.append(col)
             period_rule[~beyond] |= together
@@ -334,6 +336,12 @@ def _implausible_zero_runs(full: pd.DataFrame) -> np.ndarray:
     return (hole & (log_chances < np.log(CHANCE))).fillna(False).to_numpy(bool)
 
 
+def _log_missing_share(full: pd.DataFrame) -> pd.Series:
+    """Per row, the log of the share of its series' periods that have no value."""
+    share = full["y"].isna().groupby(full["unique_id"], sort=False).mean().clip(1e-12, 1.0)
+    return full["unique_id"].map(np.log(share))
+
+
 #: a holiday this share of the series miss at once (a chain whose stores close on New
 #: Year's Day, a few open) is a closure for the ones that miss it
 MOSTLY_CLOSED = 0.8
@@ -346,14 +354,16 @@ def _mostly_missing(full: pd.DataFrame) -> np.ndarray:
     return full["ds"].map(mostly).fillna(False).to_numpy(bool)
 
 
-def _missing_everywhere(full: pd.DataFrame, by: str | None = None) -> np.ndarray:
+def _missing_everywhere(
+    full: pd.DataFrame, by: str | None = None, log_share: pd.Series | None = None
+) -> np.ndarray:
     """Rows of periods that every spanning series misses, too often together for chance:
     of the whole file, or with ``by`` (an id column) of each of its values: a store's
     lost week, every item of the store missing it (two strangers' stores' lost weeks were
     read as zero sales, the rule asked of the whole file only)."""
     hole = full["y"].isna()
-    share = hole.groupby(full["unique_id"], sort=False).mean().clip(1e-12, 1.0)
-    log_share = full["unique_id"].map(np.log(share))
+    if log_share is None:
+        log_share = _log_missing_share(full)
     keys = ["ds"] if by is None else [by, "ds"]
     by_period = pd.DataFrame({"hole": hole, "log_share": log_share})
     for key in keys:

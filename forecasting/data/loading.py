@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import charset_normalizer
@@ -86,8 +86,6 @@ class Written:
     delimiter: str
     decimal: str
     mapping: ColumnMapping
-    #: the file's columns read under another name (``reserved_renames``)
-    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def read_written(
@@ -110,7 +108,7 @@ def read_written(
         ids = None if ids is None else [renamed.get(col, col) for col in ids]
     mapping = detect_columns(table, date=date, target=target, ids=ids, decimal=decimal)
     mapping = replace(mapping, renamed=renamed)
-    return table, Written(encoding, delimiter, decimal, mapping, renamed)
+    return table, Written(encoding, delimiter, decimal, mapping)
 
 
 @dataclass(frozen=True)
