@@ -23,6 +23,7 @@ Every series-by-series model gives the same forecasts as the whole-panel backtes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -44,6 +45,8 @@ from forecasting.evaluation.screening import Screen
 from forecasting.evaluation.selection import KEYS, Selection, fold_table, folds_of, select
 from forecasting.evaluation.tuning import TuningResult
 from forecasting.evaluation.validation import select_served, validate_models
+from forecasting.models.base import Forecaster
+from forecasting.models.by_partition import ByPartition
 from forecasting.progress import Pacing, Reporter
 from forecasting.serving.build import band_quantiles, build_serving, series_scales
 from forecasting.workflow import (
@@ -146,16 +149,23 @@ def partitioned_backtest(
     options: TrainOptions | None = None,
     reporter: Reporter | None = None,
     work: Path | None = None,
+    keep: Path | None = None,
 ) -> BacktestReport:
     """The backtest of ``forecasting.workflow.backtest`` over ``parts``, one partition in
     memory at a time; the last fold's fits wait in ``work`` (a temporary folder by
-    default) between the two maps."""
+    default) between the two maps.
+
+    With ``keep`` (a folder the caller owns and removes), the fits happen there and each
+    partition's held-out fits stay as ``heldout-<i>.pkl`` for a run's final fits
+    (``FinalFits``); the choice keeps its validation table and each model its folds,
+    which a run's serving model (the bands of sums, the totals) and records read."""
     started = time.perf_counter()
     options = options or TrainOptions()
     reporter = reporter or Reporter()
     if not options.constraints:
         spec = replace(spec, constrained=False)
-    with tempfile.TemporaryDirectory(dir=work) as folder:
+    owned = contextlib.nullcontext(keep) if keep else tempfile.TemporaryDirectory(dir=work)
+    with owned as folder:
         fits = Path(folder)
         trained = (parts.lengths - (parts.lengths - 1).clip(upper=h)).astype(int)
         h_val = horizon_for(int(trained.max()), h, spec.season_length)
@@ -178,12 +188,15 @@ def partitioned_backtest(
         quantiles = band_quantiles(
             selection, set(tuning), pd.concat(validated.series_scales), h_val, bool(spec.exog)
         )
-        selection = _set_aside(selection, [p.index for p in validated.profiles], fits)
-        tuning = {name: replace(result, cv=pd.DataFrame()) for name, result in tuning.items()}
+        kept = _set_aside(selection, [p.index for p in validated.profiles], fits)
+        if keep is None:
+            selection = kept
+            tuning = {name: replace(result, cv=pd.DataFrame()) for name, result in tuning.items()}
         forecasting = reporter.sub(VALIDATION_SHARE, 1.0)
         held, outcome = _forecast_all(
-            parts, spec, h, h_val, tuning, selection, quantiles, profile, forecasting, fits
-        )
+            parts, spec, h, h_val, tuning, selection, quantiles, profile, forecasting, fits,
+            keep is not None,
+        )  # fmt: skip
     screens = [Screen.sat_out(m, why, 1) for m, why in sat_out.items()] + validated.screens
     outcome = replace(
         outcome,
@@ -273,9 +286,11 @@ def _forecast_all(
     profile: pd.DataFrame,
     reporter: Reporter,
     fits: Path,
+    keep: bool = False,
 ) -> tuple[HeldOut, ForecastOutcome]:
     """The forecasting map: each partition's fits moved forward (the served models
-    refitted), its forecasts with the pooled bands, and its held-out scores."""
+    refitted), its forecasts with the pooled bands, and its held-out scores; with
+    ``keep``, each partition's held-out fits stay in ``fits``."""
     held: list[HeldOut] = []
     forecasts, per_model, unplanned = [], [], []
     replaced: dict[str, dict[str, str]] = {}
@@ -293,6 +308,8 @@ def _forecast_all(
         if len(modelled):
             last = {name: previous.get(name) for name in tuning}
             fitted = fit_models(modelled, spec, tuning, part_reporter, last, served)
+        if keep:
+            joblib.dump(fitted, fits / f"heldout-{i}.pkl")
         own_selection = joblib.load(fits / f"selection-{i}.pkl")
         model = build_serving(fitted, own_selection, train, spec, h_val, own, quantiles=quantiles)
         future = known_future(train, test, h, spec) if spec.exog else None
@@ -318,3 +335,42 @@ def _forecast_all(
         unplanned=pd.concat(unplanned, ignore_index=True) if unplanned else None,
     )
     return HeldOut.joined(held), outcome
+
+
+@dataclass(frozen=True)
+class FinalFits:
+    """A catalogue run's final fits on all history, a partition at a time, from the
+    held-out fits its backtest kept in ``folder`` (``partitioned_backtest(keep=...)``):
+    what ``forecasting.workflow.production_model`` fits with in place of one fit of the
+    whole panel. Each model's parts serve as one (``ByPartition``)."""
+
+    parts: Partitions
+    folder: Path
+
+    def __call__(
+        self,
+        profile: pd.DataFrame,
+        spec: DataSpec,
+        tuning: dict[str, TuningResult],
+        served: set[str],
+        reporter: Reporter | None = None,
+    ) -> dict[str, Forecaster]:
+        reporter = reporter or Reporter()
+        per_model: dict[str, list[Forecaster]] = {}
+        for i in range(len(self.parts)):
+            part_reporter = reporter.sub(i / len(self.parts), (i + 1) / len(self.parts))
+            modelled = fitted_rows(self.parts.read(i), profile)
+            if modelled.empty:
+                continue
+            log.info(
+                "partition %d of %d: final fits of %d series",
+                i + 1, len(self.parts), modelled["unique_id"].nunique(),
+            )  # fmt: skip
+            previous = joblib.load(self.folder / f"heldout-{i}.pkl")
+            fitted = fit_models(
+                modelled, spec, tuning, part_reporter, previous, served, "final fit on all history:"
+            )
+            for name, model in fitted.items():
+                per_model.setdefault(name, []).append(model)
+            del modelled, previous, fitted
+        return {name: ByPartition.of(models) for name, models in per_model.items()}

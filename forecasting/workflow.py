@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -188,12 +189,15 @@ def production_model(
     reporter: Reporter | None = None,
     plan: pd.DataFrame | None = None,
     stored_horizon: int | None = None,
+    final_fits: Callable[..., dict[str, Forecaster]] | None = None,
 ) -> ServingModel:
     """Serve a backtest's validated choice on all history, extended by the ladder to every
     series as it stands now: the served models are fitted afresh on all of it, the others
     (which the Forecast page may still be asked for) moved forward to it. The model
     forecasts with the data set's ``plan``; with ``stored_horizon`` (the periods a run
-    stores) its totals are made as the backtest's validation folds say."""
+    stores) its totals are made as the backtest's validation folds say. ``final_fits``
+    makes those fits in place of one fit of the whole frame (a catalogue's, a partition
+    at a time: ``forecasting.partitioned.FinalFits``)."""
     h_val = outcome.serving.horizon if outcome.serving is not None else h
     profile = mark_ended(profile_series(df, h_val, spec.season_length), df)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
@@ -202,8 +206,10 @@ def production_model(
     modelled = fitted_rows(df, profile)
     spec = outcome.spec or spec
     fitted = {}
-    if len(modelled):
-        served = selection.served_models()
+    served = selection.served_models()
+    if final_fits is not None:
+        fitted = final_fits(profile, spec, outcome.tuning, served, reporter)
+    elif len(modelled):
         fitted = fit_models(
             modelled,
             spec,

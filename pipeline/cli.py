@@ -47,10 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="tune, validate, select and refit; the result serves")
     p.add_argument("--dataset", type=int, help="data set version (default the latest)")
     _train_options(p, horizon_required=False)
+    _partition_option(p)
     _run_flags(p, output=False)
     p = sub.add_parser("run", help="all steps: ingest -> eda -> train -> forecast")
     _data_options(p, required=True)
     _train_options(p, horizon_required=False)
+    _partition_option(p)
     _run_flags(p, output=False)
 
     p = sub.add_parser(
@@ -73,13 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--forecasts", type=Path, help="write the served forecasts of the test window to this CSV"
     )
-    p.add_argument(
-        "--partition-rows",
-        type=_positive,
-        default=PARTITION_ROWS,
-        help="a panel of more rows is backtested a partition of whole series at a time, "
-        f"each of at most this many rows (default {PARTITION_ROWS:,})",
-    )
+    _partition_option(p)
 
     p = sub.add_parser("runs", help="list runs: status, step, progress, selected model, metrics")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -162,6 +158,16 @@ def _data_options(p: argparse.ArgumentParser, required: bool) -> None:
         choices=GAP_POLICIES,
         help="how missing periods are filled (default auto: lost records interpolated, "
         "periods without a sale zero; see the cleaning report)",
+    )
+
+
+def _partition_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--partition-rows",
+        type=_positive,
+        default=PARTITION_ROWS,
+        help="a panel of more rows is trained a partition of whole series at a time, "
+        f"each of at most this many rows (default {PARTITION_ROWS:,})",
     )
 
 

@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 
+from forecasting.data.partitions import PARTITION_ROWS
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE
 from pipeline import runs
@@ -69,6 +70,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         jobs=getattr(args, "jobs", -1),
         engine=getattr(args, "engine", "auto"),
         track=not args.no_tracking,
+        partition_rows=getattr(args, "partition_rows", PARTITION_ROWS),
     )
 
 

@@ -77,6 +77,8 @@ def track(
     report, train = trained.report, trained.train
     attributes = [c for c in trained.spec.attributes if c in trained.frame]
     keys = trained.frame[["unique_id", *attributes]].drop_duplicates("unique_id")
+    # the held-out fits; a catalogue's are not kept past each partition: its final ones
+    fitted = report.outcome.fitted or trained.serving.fitted
     # the nested runs are about half the seconds, the model and its registration the rest
     for k, row in enumerate(rows):
         name = row["model"]
@@ -97,7 +99,7 @@ def track(
                 fig = plots.forecast_plot(train, report.actuals, name, title)
                 tracker.log_figure(fig, "forecast.png")
                 plots.close(fig)
-            importance = report.outcome.fitted[name].feature_importance()
+            importance = fitted[name].feature_importance()
             if importance is not None:
                 tracker.log_dict(importance.round(6).to_dict(), "feature_importance.json")
                 fig = plots.importance_plot(importance, f"{name}: feature importance")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from forecasting.data.frequency import check_horizon
 from forecasting.data.gaps import DEFAULT_GAP_POLICY
 from forecasting.data.limits import Limits
+from forecasting.data.partitions import PARTITION_ROWS
 from forecasting.data.reading_options import ReadingOptions
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE, MODES
@@ -49,6 +50,9 @@ class RunOptions:
     #: where the per-series fits run (``pipeline.engines``): auto, local or dask
     engine: str = "auto"
     track: bool = True
+    #: a data set of more rows is trained a partition of whole series at a time
+    #: (``forecasting.partitioned``), each of at most this many rows
+    partition_rows: int = PARTITION_ROWS
 
     def __post_init__(self) -> None:
         if self.kind not in STEPS:
@@ -65,6 +69,8 @@ class RunOptions:
         if self.windows < 1:
             raise DataError(f"--windows must be at least 1, got {self.windows}.")
         check_engine(self.engine)
+        if self.partition_rows < 1:
+            raise DataError(f"--partition-rows must be at least 1, got {self.partition_rows}.")
 
     @property
     def steps(self) -> tuple[str, ...]:

@@ -13,20 +13,29 @@ from forecasting import progress
 from forecasting.data.closures import describe_closures
 from forecasting.data.frequency import default_horizon, stored_horizon
 from forecasting.data.ladder import min_train
+from forecasting.data.partitions import Partitions
 from forecasting.evaluation.backtest import split
 from forecasting.evaluation.costs import Shape
 from forecasting.evaluation.why import why_served
 from forecasting.models import BASELINE, MODELS
+from forecasting.partitioned import FinalFits, partitioned_backtest
 from forecasting.progress import Pacing
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
-from forecasting.workflow import SERVED_WITHOUT_PLAN, TrainOptions, backtest, production_model
+from forecasting.workflow import (
+    SERVED_WITHOUT_PLAN,
+    BacktestReport,
+    TrainOptions,
+    backtest,
+    production_model,
+)
 from pipeline.context import RunContext
 from pipeline.engines import fits_on
 from pipeline.formatting import behind_baseline, describe_holdout
 from pipeline.model_records import metrics_of, model_rows, track
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
+from pipeline.scratch import scratch_folder
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
@@ -34,6 +43,10 @@ from pipeline.trained import Trained, log_diverged, mark_diverged
 from storage import run_rows
 from storage.datasets import drivers_named
 from storage.results import save_model_results
+
+#: a catalogue run's partitions and fits, removed when the serving model is built (or,
+#: after a killed run, by the next one: ``pipeline.scratch``)
+SCRATCH = "train-"
 
 
 def train_options(
@@ -96,14 +109,17 @@ def train(
     parts = train_parts(shape, options, tracker is not None, h, screened_drivers)
     pacing = Pacing(ctx.reporter(), parts)
     scheduler = ctx.settings.dask_scheduler_address
+    # every reader forecasts with the file's plan; the totals as validation says
+    horizon = stored_horizon(spec.freq, h)
     with progress.active(ctx.reporter()), fits_on(opts.engine, opts.jobs, scheduler) as where:
         ctx.log.info("fitting the series on %s", where)
-        report = backtest(df, spec, h, options, pacing.part("backtest"))
-        # every reader forecasts with the file's plan; the totals as validation says
-        horizon = stored_horizon(spec.freq, h)
-        serving = production_model(
-            df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon
-        )
+        if len(df) > opts.partition_rows:
+            report, serving = _by_partition(ctx, df, spec, h, options, pacing, stored, opts)
+        else:
+            report = backtest(df, spec, h, options, pacing.part("backtest"))
+            serving = production_model(
+                df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon
+            )
     ctx.log.info("%s", serving.coherence.describe())
     closures = describe_closures(serving.closures)
     if closures:
@@ -200,6 +216,32 @@ def train(
         artifact_path=str(path),
     )
     return trained
+
+
+def _by_partition(
+    ctx: RunContext,
+    df: pd.DataFrame,
+    spec,
+    h: int,
+    options: TrainOptions,
+    pacing: Pacing,
+    stored,
+    opts: RunOptions,
+) -> tuple[BacktestReport, ServingModel]:
+    """A catalogue: the backtest and the final fits a partition of whole series at a time
+    (``forecasting.partitioned``), so that no process holds every series' fitting at
+    once; the partitions and their fits live in a scratch folder until the serving model
+    is built."""
+    with scratch_folder(SCRATCH) as folder:
+        parts = Partitions.cut(df, folder / "partitions", opts.partition_rows)
+        ctx.log.info("a catalogue: %s", parts.describe(opts.partition_rows))
+        report = partitioned_backtest(parts, spec, h, options, pacing.part("backtest"), keep=folder)
+        final = FinalFits(parts, folder)
+        horizon = stored_horizon(spec.freq, h)
+        serving = production_model(
+            df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon, final
+        )
+    return report, serving
 
 
 def _headline(holdout: dict | None, plan: pd.DataFrame | None) -> str:

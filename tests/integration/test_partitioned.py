@@ -143,3 +143,35 @@ def test_a_panel_of_new_and_unsold_series_is_served_by_the_rules_in_partitions(t
     assert set(choice) == {"level", "zero"}  # nothing to validate: the ladder's rules
     pd.testing.assert_series_equal(choice.sort_index(), whole.outcome.selection.choice.sort_index())
     np.testing.assert_allclose(_sorted(partitioned.actuals)[SERVED], _sorted(whole.actuals)[SERVED])
+
+
+def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_path):
+    """A data set of more rows than a partition is trained a partition at a time, its
+    final fits too; what serves forecasts as the whole-panel run's does, bands and all,
+    and the scratch folder of partitions and fits is gone once the run ends."""
+    csv = tmp_path / "panel.csv"
+    _panel().rename(columns={"unique_id": "item", "ds": "week", "y": "units"}).to_csv(
+        csv, index=False
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    forecasts, logs = {}, {}
+    for name, rows in (("whole", []), ("parts", ["--partition-rows", "300"])):
+        data = tmp_path / name
+        ran = cli(
+            data, "run", "--csv", str(csv), "--horizon", str(H), "--models", ",".join(MODELS),
+            "--jobs", "1", "--quiet", "--no-tracking", *rows, TMPDIR=str(scratch),
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        logs[name] = (data / "logs" / "1.log").read_text()
+        out = data / "forecast.csv"
+        asked = cli(data, "forecast", "--horizon", str(H), "--out", str(out))
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        forecasts[name] = pd.read_csv(out).sort_values(["item", "ds"], ignore_index=True)
+    assert "a catalogue: " in logs["parts"] and "partitions of whole series" in logs["parts"]
+    assert "a catalogue: " not in logs["whole"]
+    assert "partition 5 of" in logs["parts"] and "final fits of" in logs["parts"]
+    parts, whole = forecasts["parts"], forecasts["whole"]
+    assert len(parts) == 14 * H and parts["item"].nunique() == 14
+    pd.testing.assert_frame_equal(parts, whole, check_exact=False, rtol=1e-9)
+    assert list(scratch.iterdir()) == []
