@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from pandas.api.types import union_categoricals
 from sqlalchemy import delete, func, insert, select
 
 from storage.database import MAX_ID, Database
 from storage.tables import DatasetVersion, DriverValue, Observation, Series
 
 CHUNK = 50_000
+#: observations read from the database at a time
+READ_ROWS = 500_000
 
 
 @dataclass
@@ -131,18 +134,7 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
             raise KeyError(dataset_id)
         info = dataset_dict(version)
         conn = s.connection()
-        obs = pd.read_sql(
-            select(
-                Observation.unique_id,
-                Observation.ds,
-                Observation.y,
-                Observation.is_outlier,
-                Observation.is_filled,
-            )
-            .where(Observation.dataset_id == dataset_id)
-            .order_by(Observation.unique_id, Observation.ds),
-            conn,
-        )
+        obs = _observations(conn, dataset_id)
         keys = s.execute(
             select(Series.unique_id, Series.keys).where(Series.dataset_id == dataset_id)
         ).all()
@@ -152,9 +144,6 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
             ).where(DriverValue.dataset_id == dataset_id),
             conn,
         )
-    obs["ds"] = pd.to_datetime(obs["ds"])
-    obs["is_outlier"] = obs["is_outlier"].astype(bool)
-    obs["is_filled"] = obs["is_filled"].astype(bool)
     if keys and info["attributes"]:
         lookup = pd.DataFrame([{"unique_id": uid, **k} for uid, k in keys])
         obs = obs.merge(lookup, on="unique_id", how="left")
@@ -170,6 +159,40 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
         ahead = wide["ds"] > wide["unique_id"].map(last)
         plan = wide.loc[ahead].reset_index(drop=True) if ahead.any() else None
     return StoredDataset(dataset_id, info, obs, plan)
+
+
+def _observations(conn, dataset_id: int) -> pd.DataFrame:
+    """A version's observations, read ``READ_ROWS`` at a time: each chunk's rows become
+    compact columns before the next is read (a whole read held every row as Python
+    objects at once: 2.7 GB for 4.9 million rows, where the frame holds 1.6 GB), and a
+    series' id is one string shared by all its rows."""
+    query = (
+        select(
+            Observation.unique_id,
+            Observation.ds,
+            Observation.y,
+            Observation.is_outlier,
+            Observation.is_filled,
+        )
+        .where(Observation.dataset_id == dataset_id)
+        .order_by(Observation.unique_id, Observation.ds)
+    )
+    chunks = []
+    for chunk in pd.read_sql(query, conn, chunksize=READ_ROWS):
+        chunk["unique_id"] = chunk["unique_id"].astype("category")
+        chunk["ds"] = pd.to_datetime(chunk["ds"])
+        chunk["is_outlier"] = chunk["is_outlier"].astype(bool)
+        chunk["is_filled"] = chunk["is_filled"].astype(bool)
+        chunks.append(chunk)
+    if not chunks:
+        empty = pd.DataFrame(columns=["unique_id", "ds", "y", "is_outlier", "is_filled"])
+        return empty.astype(
+            {"ds": "datetime64[ns]", "y": float, "is_outlier": bool, "is_filled": bool}
+        )
+    ids = union_categoricals([c.pop("unique_id") for c in chunks])
+    obs = pd.concat(chunks, ignore_index=True)
+    obs.insert(0, "unique_id", ids.astype(object))
+    return obs
 
 
 def series_keys(db: Database, dataset_id: int) -> pd.DataFrame:
