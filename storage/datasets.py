@@ -7,7 +7,9 @@ number of driver columns fits one schema.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 from pandas.api.types import union_categoricals
@@ -34,7 +36,7 @@ class StoredDataset:
 def save_dataset(
     db: Database,
     *,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Iterable[pd.DataFrame],
     info: dict,
     key_columns: list[str],
     exog: list[str],
@@ -44,64 +46,87 @@ def save_dataset(
 ) -> int:
     """Store one version in a single transaction (all of it or nothing).
 
-    ``plan`` (drivers past the last sale) is stored with the drivers, after the history;
-    ``outliers`` and ``filled`` (``unique_id, ds``) mark their observations.
+    ``frame`` is the version's rows, or its partitions of whole series one after the
+    other (a catalogue's, read one at a time: only one is held). ``plan`` (drivers past
+    the last sale) is stored with the drivers, after the history; ``outliers`` and
+    ``filled`` (``unique_id, ds``) mark their observations.
     """
+    frames = [frame] if isinstance(frame, pd.DataFrame) else frame
+    with db.session() as s:
+        version = DatasetVersion(
+            series_count=0, row_count=0, start=datetime.max, end=datetime.min,
+            exog=list(exog), attributes=list(key_columns), **info,
+        )  # fmt: skip
+        s.add(version)
+        s.flush()
+        for part in frames:
+            _save_rows(s, version, part, key_columns, exog, outliers, filled)
+        if plan is not None:
+            _save_drivers(s, version.id, plan, exog)
+        s.flush()
+        return version.id
+
+
+def _save_rows(
+    s,
+    version: DatasetVersion,
+    frame: pd.DataFrame,
+    key_columns: list[str],
+    exog: list[str],
+    outliers: pd.DataFrame | None,
+    filled: pd.DataFrame | None,
+) -> None:
+    """One partition's series, observations and drivers; the version's counts grow."""
+    if frame.empty:
+        return
     frame = frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
     flags = _marked(frame, outliers)
     gaps = _marked(frame, filled)
     series = frame.groupby("unique_id", sort=True).agg(
         total=("y", "sum"), **{c: (c, "first") for c in key_columns}
     )
-    with db.session() as s:
-        version = DatasetVersion(
-            series_count=int(frame["unique_id"].nunique()),
-            row_count=len(frame),
-            start=frame["ds"].min().to_pydatetime(),
-            end=frame["ds"].max().to_pydatetime(),
-            exog=list(exog),
-            attributes=list(key_columns),
-            **info,
-        )
-        s.add(version)
-        s.flush()
-        vid = version.id
-        s.execute(
-            insert(Series),
-            [
-                {
-                    "dataset_id": vid,
-                    "unique_id": uid,
-                    "keys": {c: plain(row[c]) for c in key_columns},
-                    "total": float(row["total"]),
-                }
-                for uid, row in series.iterrows()
-            ],
-        )
-        obs = pd.DataFrame(
+    version.series_count += len(series)
+    version.row_count += len(frame)
+    version.start = min(version.start, frame["ds"].min().to_pydatetime())
+    version.end = max(version.end, frame["ds"].max().to_pydatetime())
+    s.execute(
+        insert(Series),
+        [
             {
-                "dataset_id": vid,
-                "unique_id": frame["unique_id"],
-                "ds": frame["ds"],
-                "y": frame["y"].astype(float),
-                "is_outlier": flags.to_numpy(),
-                "is_filled": gaps.to_numpy(),
+                "dataset_id": version.id,
+                "unique_id": uid,
+                "keys": {c: plain(row[c]) for c in key_columns},
+                "total": float(row["total"]),
             }
-        )
-        _bulk(s, Observation, obs)
-        for rows in (frame, plan if plan is not None else frame.iloc[:0]):
-            for col in exog:
-                drivers = pd.DataFrame(
-                    {
-                        "dataset_id": vid,
-                        "unique_id": rows["unique_id"],
-                        "ds": rows["ds"],
-                        "name": col,
-                        "value": rows[col].astype(float),
-                    }
-                ).dropna(subset=["value"])
-                _bulk(s, DriverValue, drivers)
-    return vid
+            for uid, row in series.iterrows()
+        ],
+    )
+    obs = pd.DataFrame(
+        {
+            "dataset_id": version.id,
+            "unique_id": frame["unique_id"],
+            "ds": frame["ds"],
+            "y": frame["y"].astype(float),
+            "is_outlier": flags.to_numpy(),
+            "is_filled": gaps.to_numpy(),
+        }
+    )
+    _bulk(s, Observation, obs)
+    _save_drivers(s, version.id, frame, exog)
+
+
+def _save_drivers(s, version_id: int, rows: pd.DataFrame, exog: list[str]) -> None:
+    for col in exog:
+        drivers = pd.DataFrame(
+            {
+                "dataset_id": version_id,
+                "unique_id": rows["unique_id"],
+                "ds": rows["ds"],
+                "name": col,
+                "value": rows[col].astype(float),
+            }
+        ).dropna(subset=["value"])
+        _bulk(s, DriverValue, drivers)
 
 
 def _marked(frame: pd.DataFrame, marks: pd.DataFrame | None) -> pd.Series:

@@ -311,7 +311,10 @@ def _clean_partitions(
         zeros += int((part.frame["y"] == 0).sum())
         steps.append(part.ladder_steps())
         ended.append(part.ended_early(end))
-        rowless = replace(part.cleaned, frame=without_rows(part.frame), filled=None)
+        # the periods the gap rule filled, as keys only: what a stored version marks
+        filled = part.cleaned.filled
+        keys = filled[["unique_id", "ds"]] if filled is not None else None
+        rowless = replace(part.cleaned, frame=without_rows(part.frame), filled=keys)
         parts.append(replace(part, cleaned=rowless))
         del part, rowless
         gc.collect()
@@ -377,5 +380,12 @@ def _summed(parts: list[Dataset], loaded: LoadedData, zeros: int) -> Dataset:
     plan = None
     if plans and exog:
         plan = pd.concat(plans, ignore_index=True)[["unique_id", "ds", *exog]]
-    cleaned = replace(parts[0].cleaned, report=report, outliers=pd.DataFrame())
+    outliers = [p.cleaned.outliers for p in parts if len(p.cleaned.outliers)]
+    filled = [p.cleaned.filled for p in parts if p.cleaned.filled is not None]
+    cleaned = replace(
+        parts[0].cleaned,
+        report=report,
+        outliers=pd.concat(outliers, ignore_index=True) if outliers else pd.DataFrame(),
+        filled=pd.concat(filled, ignore_index=True) if filled else None,
+    )
     return Dataset(loaded, cleaned, spec, parts[0].drivers_named, plan, left_out, outcomes)

@@ -15,28 +15,44 @@ import hashlib
 from pathlib import Path
 
 from forecasting.data.appending import Appended
+from forecasting.data.catalogue import estimated_rows, read_catalogue
 from forecasting.data.dataset import Dataset
+from forecasting.data.frequency import check_horizon
+from forecasting.data.partitions import Partitions
 from forecasting.errors import DataError
 from pipeline.context import RunContext
 from pipeline.formatting import counted
-from pipeline.options import RunOptions
+from pipeline.options import RunOptions, limits_from
+from pipeline.scratch import scratch_folder
 from pipeline.uploads import check, checked_path, load_checked
 from storage import run_rows
 from storage.database import Database
 from storage.datasets import save_dataset
 
+#: a catalogue's cleaned partitions, removed once stored (``pipeline.scratch``)
+SCRATCH = "ingest-"
+
 
 def store_dataset(
-    db: Database, data: Dataset, raw: bytes, source_name: str, appended: Appended | None = None
+    db: Database,
+    data: Dataset,
+    raw: bytes | str,
+    source_name: str,
+    appended: Appended | None = None,
+    parts: Partitions | None = None,
 ) -> int:
-    """One transaction: the version row, its series, observations and drivers."""
+    """One transaction: the version row, its series, observations and drivers. ``raw``:
+    the file's bytes, or their SHA-256; ``parts``: a catalogue's rows, stored a
+    partition at a time (``data`` then has none)."""
     report = data.validation_report()
+    digest = raw if isinstance(raw, str) else hashlib.sha256(raw).hexdigest()
+    frames = (parts.read(i) for i in range(len(parts))) if parts is not None else data.frame
     return save_dataset(
         db,
-        frame=data.frame,
+        frame=frames,
         info={
             "source_name": Path(source_name).name[:255],  # a name only, never a path
-            "sha256": hashlib.sha256(raw).hexdigest(),
+            "sha256": digest,
             "mapping": report["detected"],
             "freq": data.spec.freq.alias,
             "country": data.spec.country,
@@ -56,9 +72,11 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     path = Path(opts.csv)
     if not path.is_file():
         raise DataError(f"The file {path.name} does not exist or is not a file.")
-    raw = path.read_bytes()
     source = opts.source_name or path.name
     uploaded = path.resolve().parent == ctx.settings.uploads_dir.resolve()
+    if not uploaded and not opts.append and estimated_rows(path) > opts.partition_rows:
+        return _ingest_catalogue(ctx, opts, path, source)
+    raw = path.read_bytes()
     checked = load_checked(path, ctx.settings, opts) if uploaded else None
     if checked is None:
         ctx.report(0.1, f"read {len(raw):,} bytes from {source}")
@@ -69,9 +87,52 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     data = appended.dataset if appended else checked
     if appended:
         ctx.log.info("%s", appended.describe())
+    _log_reading(ctx, data, data.notes())
+    ctx.check_cancelled()
+    ctx.report(0.5, "storing the cleaned data")
+    dataset_id = store_dataset(ctx.db, data, raw, source, appended)
+    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
+    if uploaded:
+        checked_path(path, ctx.settings, opts).unlink(missing_ok=True)
+    ctx.log.info("stored as data set version %d", dataset_id)
+    return dataset_id
+
+
+def _ingest_catalogue(ctx: RunContext, opts: RunOptions, path: Path, source: str) -> int:
+    """A file of more rows than a partition: read into cleaned partitions of whole
+    series without ever holding it whole (``forecasting.data.catalogue``), and stored a
+    partition at a time in one transaction. Its reading and its stored rows are a whole
+    reading's; the limits that guard a whole reading in memory (bytes, rows) do not
+    apply, the number of series does."""
+    reading = opts.reading.with_default_calendar(ctx.settings.holiday_country)
+    with scratch_folder(SCRATCH) as folder:
+        catalogue = read_catalogue(
+            path, reading, folder / "partitions", rows=opts.partition_rows,
+            limits=limits_from(ctx.settings), reporter=ctx.reporter().sub(0.0, 0.5),
+        )  # fmt: skip
+        data = catalogue.data
+        if opts.horizon is not None:
+            check_horizon(opts.horizon, data.spec.freq)
+        ctx.log.info(
+            "a catalogue of %s rows, read a partition of whole series at a time: %s",
+            f"{data.cleaned.report.rows_out:,}", catalogue.partitions.describe(opts.partition_rows),
+        )  # fmt: skip
+        _log_reading(ctx, data, catalogue.notes())
+        ctx.check_cancelled()
+        ctx.report(0.5, "storing the cleaned data, a partition at a time")
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        dataset_id = store_dataset(ctx.db, data, digest, source, parts=catalogue.partitions)
+    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
+    ctx.log.info("stored as data set version %d", dataset_id)
+    return dataset_id
+
+
+def _log_reading(ctx: RunContext, data: Dataset, notes: list[str]) -> None:
+    """What was read how, and what cleaning did, in the run's log."""
     r = data.cleaned.report
     ctx.log.info("detected columns: %s", data.loaded.mapping.to_dict())
-    for note in data.notes():
+    for note in notes:
         ctx.log.info("%s", note)
     ctx.log.info(
         "%d series, %d rows, %s, %s to %s; %s without a value filled, %s summed, "
@@ -86,11 +147,3 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
         counted(r.outliers_flagged, "outlier"),
         counted(len(r.dropped_series), "series", "series"),
     )
-    ctx.check_cancelled()
-    ctx.report(0.5, "storing the cleaned data")
-    dataset_id = store_dataset(ctx.db, data, raw, source, appended)
-    run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
-    if uploaded:
-        checked_path(path, ctx.settings, opts).unlink(missing_ok=True)
-    ctx.log.info("stored as data set version %d", dataset_id)
-    return dataset_id

@@ -3,6 +3,8 @@ forecasts: the choices pooled over every partition, the bands pooled too."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,8 @@ from forecasting.evaluation.options import TrainOptions
 from forecasting.partitioned import partitioned_backtest
 from forecasting.serving.model import SERVED
 from forecasting.workflow import backtest
+from storage.database import Database
+from storage.datasets import load_dataset
 from tests.support.frames import spec_for
 from tests.support.servers import cli
 
@@ -146,13 +150,16 @@ def test_a_panel_of_new_and_unsold_series_is_served_by_the_rules_in_partitions(t
 
 
 def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_path):
-    """A data set of more rows than a partition is trained a partition at a time, its
-    final fits too; what serves forecasts as the whole-panel run's does, bands and all,
-    and the scratch folder of partitions and fits is gone once the run ends."""
+    """A file of more rows than a partition is read and stored a partition at a time,
+    and trained a partition at a time, its final fits too: the stored rows (a lost week
+    filled, an outlier flagged) are a whole reading's, what serves forecasts as the
+    whole-panel run's does, bands and all, and the scratch folders of partitions and
+    fits are gone once the run ends."""
     csv = tmp_path / "panel.csv"
-    _panel().rename(columns={"unique_id": "item", "ds": "week", "y": "units"}).to_csv(
-        csv, index=False
-    )
+    panel = _panel()
+    panel.loc[(panel["unique_id"] == "s03") & (panel["ds"] == "2022-06-06"), "y"] = 900.0
+    panel = panel.drop(panel.index[(panel["unique_id"] == "s04") & (panel["ds"] == "2023-03-06")])
+    panel.rename(columns={"unique_id": "item", "ds": "week", "y": "units"}).to_csv(csv, index=False)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     forecasts, logs = {}, {}
@@ -169,9 +176,27 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
         assert asked.returncode == 0, asked.stdout + asked.stderr
         forecasts[name] = pd.read_csv(out).sort_values(["item", "ds"], ignore_index=True)
     assert "a catalogue: " in logs["parts"] and "partitions of whole series" in logs["parts"]
-    assert "a catalogue: " not in logs["whole"]
+    read = f"a catalogue of {len(panel) + 1:,} rows, read a partition of whole series at a time"
+    assert read in logs["parts"]  # the lost week filled
+    assert "a catalogue" not in logs["whole"]
+    stored = {name: _stored(tmp_path / name) for name in forecasts}
+    pd.testing.assert_frame_equal(stored["parts"][0], stored["whole"][0])
+    rows = stored["parts"][0].set_index(["unique_id", "ds"])
+    assert rows.loc[("item=s03", pd.Timestamp("2022-06-06")), "is_outlier"]  # the spike
+    assert rows.loc[("item=s04", pd.Timestamp("2023-03-06")), "is_filled"]  # the lost week
+    assert rows["is_filled"].sum() == 1
+    assert stored["parts"][1] == stored["whole"][1]
     assert "partition 5 of" in logs["parts"] and "final fits of" in logs["parts"]
     parts, whole = forecasts["parts"], forecasts["whole"]
     assert len(parts) == 14 * H and parts["item"].nunique() == 14
     pd.testing.assert_frame_equal(parts, whole, check_exact=False, rtol=1e-9)
     assert list(scratch.iterdir()) == []
+
+
+def _stored(data: Path) -> tuple[pd.DataFrame, dict]:
+    """A data directory's stored version 1: its rows in order, and what its row says."""
+    db = Database(f"sqlite:///{data / 'app.sqlite'}")
+    version = load_dataset(db, 1)
+    info = {k: version.info[k] for k in ("series", "rows", "start", "end", "sha256", "mapping")}
+    frame = version.frame.sort_values(["unique_id", "ds"], ignore_index=True)
+    return frame, {**info, "cleaning": version.info["cleaning"]}
