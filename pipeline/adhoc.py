@@ -38,14 +38,11 @@ from pipeline import json_output
 from pipeline.engines import fits_on
 from pipeline.formatting import counted, describe_plan, scores
 from pipeline.options import limits_from, reading_from_args
-from pipeline.scratch import scratch_folder
+from pipeline.scratch import BACKTEST, scratch_folder
 from pipeline.terminal import terminal_progress, write_forecast_csv
 from storage.settings import load_settings
 
 log = logging.getLogger("pipeline")
-#: a catalogue's partitions and fits, removed after the backtest (or by the next one,
-#: if this one was killed)
-SCRATCH = "backtest-"
 
 
 def run_adhoc(args: argparse.Namespace) -> int:
@@ -82,7 +79,7 @@ def _backtest_catalogue(args, reading, options: TrainOptions, limits) -> int:
     """A file of more rows than a partition: read into cleaned partitions without ever
     holding it whole (``forecasting.data.catalogue``), then backtested partition by
     partition."""
-    with scratch_folder(SCRATCH) as folder:
+    with scratch_folder(BACKTEST) as folder:
         with terminal_progress(args.quiet) as bar:  # minutes for tens of millions of rows
             catalogue = read_catalogue(
                 args.csv, reading, Path(folder) / "partitions", rows=args.partition_rows,
@@ -131,7 +128,7 @@ def _backtest(args, data: Dataset, options: TrainOptions, reporter: Reporter) ->
     if len(data.frame) <= args.partition_rows:
         report = backtest(data.frame, data.spec, args.horizon, options, reporter)
         return _print_backtest(args, data, lookup, report)
-    with scratch_folder(SCRATCH) as folder:
+    with scratch_folder(BACKTEST) as folder:
         parts = Partitions.cut(data.frame, Path(folder) / "partitions", args.partition_rows)
         print(parts.describe(args.partition_rows))
         data.cleaned.frame = without_rows(data.frame)  # one partition in memory at a time

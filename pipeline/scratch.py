@@ -1,12 +1,12 @@
 """Scratch folders a killed process does not leave behind.
 
-A catalogue's backtest writes its partitions and each partition's fitted models to a
-scratch folder (hundreds of megabytes at M5's size). ``TemporaryDirectory``
-removes it when the backtest ends, but not when the process is killed (``kill -9``,
-the machine running out of memory). Each folder is named after the process that
-owns it, and the next one to make a folder removes those of processes no longer
-alive. A folder whose process id was taken since by another process stays until that
-one ends: nothing a live process may own is removed.
+A catalogue's backtest, and a run's ingest and training, write partitions and each
+partition's fitted models to a scratch folder (gigabytes at M5's size).
+``TemporaryDirectory`` removes it when the work ends, but not when the process is
+killed (``kill -9``, the machine running out of memory). Each folder is named after
+its kind and the process that owns it, and the next folder made, of any kind, removes
+those of processes no longer alive. A folder whose process id was taken since by
+another process stays until that one ends: nothing a live process may own is removed.
 """
 
 from __future__ import annotations
@@ -22,12 +22,21 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+#: the kinds of scratch folder, their names' prefixes: a backtest's, a run's ingest's
+#: and a run's training's
+BACKTEST, INGEST, TRAIN = "backtest-", "ingest-", "train-"
+KINDS = (BACKTEST, INGEST, TRAIN)
+
+
 @contextmanager
 def scratch_folder(prefix: str, parent: Path | None = None) -> Iterator[Path]:
     """A folder ``<parent>/<prefix><pid>-...`` for this process, removed on leaving; the
-    folders of dead processes with the same prefix are removed first."""
+    folders of dead processes, of every kind, are removed first."""
+    if prefix not in KINDS:
+        raise ValueError(f"Unknown scratch folder kind {prefix!r}; one of {', '.join(KINDS)}.")
     parent = Path(parent or tempfile.gettempdir())
-    remove_abandoned(prefix, parent)
+    for kind in KINDS:
+        remove_abandoned(kind, parent)
     folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
     try:
         yield folder

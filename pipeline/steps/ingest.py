@@ -23,14 +23,11 @@ from forecasting.errors import DataError
 from pipeline.context import RunContext
 from pipeline.formatting import counted
 from pipeline.options import RunOptions, limits_from
-from pipeline.scratch import scratch_folder
+from pipeline.scratch import INGEST, scratch_folder
 from pipeline.uploads import check, checked_path, load_checked
 from storage import run_rows
 from storage.database import Database
 from storage.datasets import save_dataset
-
-#: a catalogue's cleaned partitions, removed once stored (``pipeline.scratch``)
-SCRATCH = "ingest-"
 
 
 def store_dataset(
@@ -105,7 +102,7 @@ def _ingest_catalogue(ctx: RunContext, opts: RunOptions, path: Path, source: str
     reading's; the limits that guard a whole reading in memory (bytes, rows) do not
     apply, the number of series does."""
     reading = opts.reading.with_default_calendar(ctx.settings.holiday_country)
-    with scratch_folder(SCRATCH) as folder:
+    with scratch_folder(INGEST) as folder:
         catalogue = read_catalogue(
             path, reading, folder / "partitions", rows=opts.partition_rows,
             limits=limits_from(ctx.settings), reporter=ctx.reporter().sub(0.0, 0.5),

@@ -35,7 +35,7 @@ from pipeline.formatting import behind_baseline, describe_holdout
 from pipeline.model_records import metrics_of, model_rows, track
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
-from pipeline.scratch import scratch_folder
+from pipeline.scratch import TRAIN, scratch_folder
 from pipeline.stored import resolve_dataset, spec_from_info, training_frame
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
@@ -43,10 +43,6 @@ from pipeline.trained import Trained, log_diverged, mark_diverged
 from storage import run_rows
 from storage.datasets import drivers_named
 from storage.results import save_model_results
-
-#: a catalogue run's partitions and fits, removed when the serving model is built (or,
-#: after a killed run, by the next one: ``pipeline.scratch``)
-SCRATCH = "train-"
 
 
 def train_options(
@@ -232,7 +228,7 @@ def _by_partition(
     (``forecasting.partitioned``), so that no process holds every series' fitting at
     once; the partitions and their fits live in a scratch folder until the serving model
     is built."""
-    with scratch_folder(SCRATCH) as folder:
+    with scratch_folder(TRAIN) as folder:
         parts = Partitions.cut(df, folder / "partitions", opts.partition_rows)
         ctx.log.info("a catalogue: %s", parts.describe(opts.partition_rows))
         report = partitioned_backtest(parts, spec, h, options, pacing.part("backtest"), keep=folder)
