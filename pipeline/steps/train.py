@@ -14,6 +14,7 @@ from forecasting.data.closures import describe_closures
 from forecasting.data.frequency import default_horizon, stored_horizon
 from forecasting.data.ladder import min_train
 from forecasting.data.partitions import Partitions
+from forecasting.data.spec import DataSpec
 from forecasting.evaluation.backtest import split
 from forecasting.evaluation.costs import Shape
 from forecasting.evaluation.why import why_served
@@ -110,7 +111,9 @@ def train(
     with progress.active(ctx.reporter()), fits_on(opts.engine, opts.jobs, scheduler) as where:
         ctx.log.info("fitting the series on %s", where)
         if len(df) > opts.partition_rows:
-            report, serving = _by_partition(ctx, df, spec, h, options, pacing, stored, opts)
+            report, serving = _by_partition(
+                ctx, df, spec, h, options, pacing, stored.plan, horizon, opts.partition_rows
+            )
         else:
             report = backtest(df, spec, h, options, pacing.part("backtest"))
             serving = production_model(
@@ -217,25 +220,25 @@ def train(
 def _by_partition(
     ctx: RunContext,
     df: pd.DataFrame,
-    spec,
+    spec: DataSpec,
     h: int,
     options: TrainOptions,
     pacing: Pacing,
-    stored,
-    opts: RunOptions,
+    plan: pd.DataFrame | None,
+    horizon: int,
+    rows: int,
 ) -> tuple[BacktestReport, ServingModel]:
-    """A catalogue: the backtest and the final fits a partition of whole series at a time
-    (``forecasting.partitioned``), so that no process holds every series' fitting at
-    once; the partitions and their fits live in a scratch folder until the serving model
-    is built."""
+    """A catalogue: the backtest and the final fits a partition of whole series (at most
+    ``rows`` rows) at a time (``forecasting.partitioned``), so that no process holds
+    every series' fitting at once; the partitions and their fits live in a scratch
+    folder until the serving model is built."""
     with scratch_folder(TRAIN) as folder:
-        parts = Partitions.cut(df, folder / "partitions", opts.partition_rows)
-        ctx.log.info("a catalogue: %s", parts.describe(opts.partition_rows))
+        parts = Partitions.cut(df, folder / "partitions", rows)
+        ctx.log.info("a catalogue: %s", parts.describe(rows))
         report = partitioned_backtest(parts, spec, h, options, pacing.part("backtest"), keep=folder)
         final = FinalFits(parts, folder)
-        horizon = stored_horizon(spec.freq, h)
         serving = production_model(
-            df, spec, h, report.outcome, pacing.part("production"), stored.plan, horizon, final
+            df, spec, h, report.outcome, pacing.part("production"), plan, horizon, final
         )
     return report, serving
 
