@@ -8,11 +8,13 @@ no rows before its launch). For each size, in one run on the same file: the plai
 statsforecast AutoETS script (``bench/autoets_script.py``) and the product's default
 backtest, whole processes, peak memory of the whole process tree. ``--whole`` also
 runs the backtest on the whole panel at once (the partitions above the size of the
-panel), to compare memory and forecasts. Prints a table and the log-log exponents of
-time and memory on series.
+panel), to compare memory and forecasts. ``--run`` also times the default *run*
+(``python -m pipeline run``: ingest, EDA, training, the stored forecast, with SQLite
+and MLflow) on a fresh data directory, with its peak per step. Prints a table and the
+log-log exponents of time and memory on series.
 
     python bench/catalogue.py --data ../shared/data --sizes 1000,3000,10000 \\
-        [--days 1941] [--partition-rows 2000000] [--whole] [--json out.json]
+        [--days 1941] [--partition-rows 2000000] [--whole] [--run] [--json out.json]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -113,6 +116,34 @@ def backtest(csv: Path, work: Path, name: str, partition_rows: int) -> dict:
     return succeeded(cmd, log, env=env, label=phase_of(log))
 
 
+def run_step(data: Path):
+    """A function naming the step the run on ``data`` is in (its log's last step line)."""
+    log = data / "logs" / "1.log"
+
+    def step() -> str:
+        try:
+            lines = log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "starting"
+        for line in reversed(lines):
+            if " step " in line and line.endswith(" started"):
+                return line.split(" step ", 1)[1].split()[0]
+        return "starting"
+
+    return step
+
+
+def default_run(csv: Path, work: Path, name: str, partition_rows: int) -> dict:
+    """``python -m pipeline run`` on a fresh data directory, its peak memory per step."""
+    data = work / f"{name}-data"
+    shutil.rmtree(data, ignore_errors=True)
+    cmd = [sys.executable, "-m", "pipeline", "run", "--csv", str(csv), "--date", "date",
+           "--target", "units", "--id", "store", "--id", "item", "--horizon", "28", "--quiet",
+           "--partition-rows", str(partition_rows)]  # fmt: skip
+    env = {**os.environ, "DATA_DIR": str(data)}
+    return succeeded(cmd, work / f"{name}.log", env=env, label=run_step(data))
+
+
 def autoets(csv: Path, work: Path, name: str) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "autoets_script.py"), "--csv", str(csv),
            "--date", "date", "--target", "units", "--id", "store", "--id", "item",
@@ -127,6 +158,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=M5_DAYS)
     parser.add_argument("--partition-rows", type=int, default=2_000_000)
     parser.add_argument("--whole", action="store_true", help="also the unpartitioned backtest")
+    parser.add_argument("--run", action="store_true", help="also the default run, per step")
     parser.add_argument(
         "--without-peer", action="store_true", help="ours alone (no ratio): memory only"
     )
@@ -165,14 +197,17 @@ def main() -> None:
                     np.abs(a[numbers].to_numpy() - b[numbers].to_numpy()).max()
                 ),
             }
+        if args.run:
+            run = default_run(csv, work, f"run-{n}", args.partition_rows)
+            row |= {"run s": round(run["seconds"], 1), "run peak MB": round(run["peak_mb"])}
+            row |= {f"run {k} MB": round(v) for k, v in run["peaks"].items()}
         rows.append(row)
         print(json.dumps(row), flush=True)
     print_table(rows)
     if len(rows) > 1:
         sizes = [r["series"] for r in rows]
-        for key in [
-            k for k in ("ours s", "AutoETS s", "ours peak MB", "AutoETS peak MB") if k in rows[0]
-        ]:
+        keys = ("ours s", "AutoETS s", "ours peak MB", "AutoETS peak MB", "run s", "run peak MB")
+        for key in [k for k in keys if k in rows[0]]:
             slope = exponent(sizes, [r[key] for r in rows])
             print(f"log-log exponent of {key} on series: {slope:.2f}")
     if args.json:
