@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate, clean and store a CSV as a new data set version")
     _data_options(p, required=True)
+    _reading_option(p)
     p.add_argument(
         "--append",
         action="store_true",
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(p, required=True)
     _train_options(p, horizon_required=False)
     _partition_option(p)
+    _reading_option(p)
     _run_flags(p, output=False)
 
     p = sub.add_parser(
@@ -168,6 +170,17 @@ def _partition_option(p: argparse.ArgumentParser) -> None:
         default=PARTITION_ROWS,
         help="a panel of more rows is trained a partition of whole series at a time, "
         f"each of at most this many rows (default {PARTITION_ROWS:,})",
+    )
+
+
+def _reading_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reading-rows",
+        type=_positive,
+        default=PARTITION_ROWS,
+        help="a file of more rows is read and stored a partition of whole series at a time, "
+        f"each of at most this many rows (default {PARTITION_ROWS:,}); the gap rules that "
+        "compare series are judged within a partition, so keep hundreds of series in each",
     )
 
 

@@ -71,6 +71,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         engine=getattr(args, "engine", "auto"),
         track=not args.no_tracking,
         partition_rows=getattr(args, "partition_rows", PARTITION_ROWS),
+        reading_rows=getattr(args, "reading_rows", PARTITION_ROWS),
     )
 
 

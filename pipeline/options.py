@@ -53,6 +53,9 @@ class RunOptions:
     #: a data set of more rows is trained a partition of whole series at a time
     #: (``forecasting.partitioned``), each of at most this many rows
     partition_rows: int = PARTITION_ROWS
+    #: a file of more rows is read and stored a partition of whole series at a time, each
+    #: of at most this many rows (``pipeline.steps.ingest``)
+    reading_rows: int = PARTITION_ROWS
 
     def __post_init__(self) -> None:
         if self.kind not in STEPS:
@@ -69,8 +72,9 @@ class RunOptions:
         if self.windows < 1:
             raise DataError(f"--windows must be at least 1, got {self.windows}.")
         check_engine(self.engine)
-        if self.partition_rows < 1:
-            raise DataError(f"--partition-rows must be at least 1, got {self.partition_rows}.")
+        for flag, rows in (("partition", self.partition_rows), ("reading", self.reading_rows)):
+            if rows < 1:
+                raise DataError(f"--{flag}-rows must be at least 1, got {rows}.")
 
     @property
     def steps(self) -> tuple[str, ...]:

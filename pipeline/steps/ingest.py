@@ -71,8 +71,8 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
         raise DataError(f"The file {path.name} does not exist or is not a file.")
     source = opts.source_name or path.name
     uploaded = path.resolve().parent == ctx.settings.uploads_dir.resolve()
-    if not uploaded and not opts.append and estimated_rows(path) > opts.partition_rows:
-        return _ingest_catalogue(ctx, opts, path, source)
+    if not uploaded and not opts.append and estimated_rows(path) > opts.reading_rows:
+        return _ingest_catalogue(ctx, opts, path, source, opts.reading_rows)
     raw = path.read_bytes()
     checked = load_checked(path, ctx.settings, opts) if uploaded else None
     if checked is None:
@@ -95,16 +95,21 @@ def ingest(ctx: RunContext, opts: RunOptions) -> int:
     return dataset_id
 
 
-def _ingest_catalogue(ctx: RunContext, opts: RunOptions, path: Path, source: str) -> int:
-    """A file of more rows than a partition: read into cleaned partitions of whole
-    series without ever holding it whole (``forecasting.data.catalogue``), and stored a
-    partition at a time in one transaction. Its reading and its stored rows are a whole
-    reading's; the limits that guard a whole reading in memory (bytes, rows) do not
-    apply, the number of series does."""
+def _ingest_catalogue(ctx: RunContext, opts: RunOptions, path: Path, source: str, rows: int) -> int:
+    """A file of more than ``rows`` rows: read into cleaned partitions of whole series of
+    at most ``rows`` rows without ever holding it whole (``forecasting.data.catalogue``),
+    and stored a partition at a time in one transaction. The limits that guard a whole
+    reading in memory (bytes, rows) do not apply, the number of series does.
+
+    The gap rules that compare series (a holiday most series miss is a closure; a
+    period every series of a store misses is a lost record) are judged within each
+    partition, so ``rows`` (``--reading-rows``) is its own setting, not the training
+    partitions': a stranger's partitions of one to twenty series read Christmas as lost
+    sales, and a store's outage as zeros."""
     reading = opts.reading.with_default_calendar(ctx.settings.holiday_country)
     with scratch_folder(INGEST) as folder:
         catalogue = read_catalogue(
-            path, reading, folder / "partitions", rows=opts.partition_rows,
+            path, reading, folder / "partitions", rows=rows,
             limits=limits_from(ctx.settings), reporter=ctx.reporter().sub(0.0, 0.5),
         )  # fmt: skip
         data = catalogue.data
@@ -112,7 +117,7 @@ def _ingest_catalogue(ctx: RunContext, opts: RunOptions, path: Path, source: str
             check_horizon(opts.horizon, data.spec.freq)
         ctx.log.info(
             "a catalogue of %s rows, read a partition of whole series at a time: %s",
-            f"{data.cleaned.report.rows_out:,}", catalogue.partitions.describe(opts.partition_rows),
+            f"{data.cleaned.report.rows_out:,}", catalogue.partitions.describe(rows),
         )  # fmt: skip
         _log_reading(ctx, data, catalogue.notes())
         ctx.check_cancelled()

@@ -163,7 +163,8 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     forecasts, logs = {}, {}
-    for name, rows in (("whole", []), ("parts", ["--partition-rows", "300"])):
+    by_partition = ["--partition-rows", "300", "--reading-rows", "300"]
+    for name, rows in (("whole", []), ("parts", by_partition)):
         data = tmp_path / name
         ran = cli(
             data, "run", "--csv", str(csv), "--horizon", str(H), "--models", ",".join(MODELS),
