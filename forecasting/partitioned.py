@@ -181,9 +181,7 @@ def partitioned_backtest(
             selection = select_served(tuning, scales, options, profile, bool(spec.exog))
         else:  # nothing has sold yet, or only new products: the rules serve
             selection = select({}, pd.DataFrame(), options.selection, profile=profile)
-        for line in selection.describe_departures():
-            log.info("choice: %s", line)
-        counts = selection.choice.value_counts().to_dict()
+        counts = selection.choice.value_counts().to_dict()  # select_served logged the choice
         log.info("selected over %d partitions: %s", len(parts), counts)
         quantiles = band_quantiles(
             selection, set(tuning), pd.concat(validated.series_scales), h_val, bool(spec.exog)
