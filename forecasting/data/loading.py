@@ -273,8 +273,11 @@ def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
         )
     if len(table) > limits.max_rows:
         raise DataError(
-            f"The file has more than {limits.max_rows:,} rows, the configured limit. "
-            "Upload fewer series or aggregate to a coarser period."
+            f"The file has more than {limits.max_rows:,} rows, the configured limit "
+            "(MAX_ROWS) of a file read whole. Upload fewer series or aggregate to a coarser "
+            "period, or run it from the command line (python -m pipeline run --csv FILE): "
+            "a file of more rows than its --reading-rows (2,000,000 unless set) is read a "
+            "partition of series at a time, without this limit."
         )
     if table.empty:
         raise DataError(
