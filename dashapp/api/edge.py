@@ -27,7 +27,7 @@ class JsonErrorApi(Api):
         invalid ``fields`` (per place: json, query, multipart), the ``running_run_id``."""
         data = getattr(error, "data", None) or {}
         body = {"error": error.name}
-        fields = data.get("messages")  # webargs: per place, per field, the messages
+        fields = _keyed(data.get("messages"))  # webargs: per place, per field, the messages
         if isinstance(fields, dict) and fields and error.code == 422:
             body["detail"] = "Invalid " + "; ".join(_said(fields)) + "."
             body["fields"] = fields
@@ -43,6 +43,19 @@ class JsonErrorApi(Api):
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         headers.update(data.get("headers") or {})
         return body, error.code, headers
+
+
+#: the name given to a multipart part whose name could not be read
+UNNAMED = "(a part without a readable name)"
+
+
+def _keyed(messages):
+    """``messages`` with every key a string: a multipart part named with a lone carriage
+    return reaches webargs as the key None, which JSON cannot sort (a fuzzed upload
+    answered 500)."""
+    if not isinstance(messages, dict):
+        return messages
+    return {(k if isinstance(k, str) else UNNAMED): _keyed(v) for k, v in messages.items()}
 
 
 #: marshmallow's key for what is wrong with the whole body rather than one field

@@ -66,6 +66,13 @@ def test_upload_stores_a_valid_file_and_nothing_of_a_bad_one(client, tmp_path):
     said = missing.get_json()
     assert missing.status_code == 422 and "file" in said["fields"]["multipart"]
     assert said["detail"].startswith("Invalid multipart file: ")  # a sentence, always
+    # a part named with a lone carriage return reaches the form without a name (was a 500)
+    unnamed = b'--B\r\nContent-Disposition: form-data; name="\r"\r\n\r\nnull\r\n--B--\r\n'
+    odd = client.post("/api/upload", data=unnamed, content_type="multipart/form-data; boundary=B")
+    assert odd.status_code == 422
+    assert odd.get_json()["fields"]["multipart"]["(a part without a readable name)"] == [
+        "Unknown field."
+    ]
     assert client.get("/api/eda?dataset_id=2").get_json()["overview"]["series"] == 1
     missing = client.get("/api/eda?dataset_id=3")
     assert missing.status_code == 404 and "does not exist" in missing.get_json()["detail"]
