@@ -203,22 +203,23 @@ def production_model(
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
     seasonal = {name for name in outcome.tuning if MODELS[name].needs_whole_season}
     selection = outcome.selection.for_profile(profile, short_ok, seasonal)
-    modelled = fitted_rows(df, profile)
     spec = outcome.spec or spec
-    fitted = {}
     served = selection.served_models()
-    if final_fits is not None:
+    if final_fits is not None:  # a catalogue's: its partitions hold the rows
         fitted = final_fits(profile, spec, outcome.tuning, served, reporter)
-    elif len(modelled):
-        fitted = fit_models(
-            modelled,
-            spec,
-            outcome.tuning,
-            reporter,
-            outcome.fitted,
-            served,
-            "final fit on all history:",
-        )
+    else:
+        modelled = fitted_rows(df, profile)
+        fitted = {}
+        if len(modelled):
+            fitted = fit_models(
+                modelled,
+                spec,
+                outcome.tuning,
+                reporter,
+                outcome.fitted,
+                served,
+                "final fit on all history:",
+            )
     totals = Totals(outcome.selection, stored_horizon) if stored_horizon else None
     return build_serving(fitted, selection, df, spec, h_val, profile, plan, totals)
 

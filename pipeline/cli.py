@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate, clean and store a CSV as a new data set version")
     _data_options(p, required=True)
-    _reading_option(p)
+    _rows_option(p, "reading")
     p.add_argument(
         "--append",
         action="store_true",
@@ -48,13 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="tune, validate, select and refit; the result serves")
     p.add_argument("--dataset", type=int, help="data set version (default the latest)")
     _train_options(p, horizon_required=False)
-    _partition_option(p)
+    _rows_option(p, "partition")
     _run_flags(p, output=False)
     p = sub.add_parser("run", help="all steps: ingest -> eda -> train -> forecast")
     _data_options(p, required=True)
     _train_options(p, horizon_required=False)
-    _partition_option(p)
-    _reading_option(p)
+    _rows_option(p, "partition")
+    _rows_option(p, "reading")
     _run_flags(p, output=False)
 
     p = sub.add_parser(
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--forecasts", type=Path, help="write the served forecasts of the test window to this CSV"
     )
-    _partition_option(p)
+    _rows_option(p, "partition")
 
     p = sub.add_parser("runs", help="list runs: status, step, progress, selected model, metrics")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -163,24 +163,24 @@ def _data_options(p: argparse.ArgumentParser, required: bool) -> None:
     )
 
 
-def _partition_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--partition-rows",
-        type=_positive,
-        default=PARTITION_ROWS,
-        help="a panel of more rows is trained a partition of whole series at a time, "
-        f"each of at most this many rows (default {PARTITION_ROWS:,})",
-    )
+#: the partition sizes a command takes: its flag, and what is done a partition at a time
+PARTITIONED = {
+    "partition": "a panel of more rows is trained",
+    "reading": "a file of more rows is read and stored",
+}
+#: why a reading partition should hold many series
+READING_NOTE = "; the gap rules that compare series are judged within a partition, so keep \
+hundreds of series in each"
 
 
-def _reading_option(p: argparse.ArgumentParser) -> None:
+def _rows_option(p: argparse.ArgumentParser, kind: str) -> None:
+    """``--partition-rows`` or ``--reading-rows``: the rows of a partition of whole series."""
     p.add_argument(
-        "--reading-rows",
+        f"--{kind}-rows",
         type=_positive,
         default=PARTITION_ROWS,
-        help="a file of more rows is read and stored a partition of whole series at a time, "
-        f"each of at most this many rows (default {PARTITION_ROWS:,}); the gap rules that "
-        "compare series are judged within a partition, so keep hundreds of series in each",
+        help=f"{PARTITIONED[kind]} a partition of whole series at a time, each of at most this "
+        f"many rows (default {PARTITION_ROWS:,})" + (READING_NOTE if kind == "reading" else ""),
     )
 
 
