@@ -133,7 +133,7 @@ def _steps(ctx: RunContext, opts: RunOptions) -> str | None:
                     state["dataset_id"] = ingest(ctx, opts)
                     ctx.plan(expected_seconds(ctx, opts, state["dataset_id"]))
                 elif name == "eda":
-                    eda(ctx, state["dataset_id"], tracker)
+                    eda(ctx, state["dataset_id"], tracker, opts.reading_rows)
                 elif name == "train":
                     state["trained"] = train(ctx, opts, state["dataset_id"], tracker)
                 elif name == "forecast":

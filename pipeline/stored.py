@@ -7,7 +7,7 @@ import pandas as pd
 from forecasting.data.frequency import frequency_from_alias
 from forecasting.data.spec import DataSpec
 from storage.database import Database
-from storage.datasets import StoredDataset, latest_dataset_id, load_dataset
+from storage.datasets import StoredDataset, dataset_info, latest_dataset_id, load_dataset
 
 
 def spec_from_info(info: dict) -> DataSpec:
@@ -23,6 +23,11 @@ def spec_from_info(info: dict) -> DataSpec:
 
 def resolve_dataset(db: Database, dataset_id: int | None) -> StoredDataset:
     """The given version, or the latest; a clear error when there is none."""
+    return load_dataset(db, resolve_dataset_id(db, dataset_id))
+
+
+def resolve_dataset_id(db: Database, dataset_id: int | None) -> int:
+    """The given version's id, or the latest's; a clear error when there is none."""
     from forecasting.errors import DataError
 
     dataset_id = dataset_id or latest_dataset_id(db)
@@ -30,16 +35,12 @@ def resolve_dataset(db: Database, dataset_id: int | None) -> StoredDataset:
         raise DataError(
             "No data set is stored yet: ingest a CSV first (python -m pipeline ingest)."
         )
-    try:
-        return load_dataset(db, dataset_id)
-    except KeyError:
-        raise DataError(f"Data set version {dataset_id} does not exist.") from None
+    if dataset_info(db, dataset_id) is None:
+        raise DataError(f"Data set version {dataset_id} does not exist.")
+    return dataset_id
 
 
-def training_frame(stored: StoredDataset) -> pd.DataFrame:
-    return stored.frame.drop(columns=["is_outlier", "is_filled"], errors="ignore")
-
-
-def outlier_rows(stored: StoredDataset) -> pd.DataFrame:
-    frame = stored.frame
-    return frame.loc[frame["is_outlier"], ["unique_id", "ds", "y"]].reset_index(drop=True)
+def training_frame(stored: StoredDataset | pd.DataFrame) -> pd.DataFrame:
+    """The rows the models read: without the outlier and filled marks."""
+    frame = stored if isinstance(stored, pd.DataFrame) else stored.frame
+    return frame.drop(columns=["is_outlier", "is_filled"], errors="ignore")

@@ -7,13 +7,13 @@ number of driver columns fits one schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 from pandas.api.types import union_categoricals
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, true
 
 from storage.database import MAX_ID, Database
 from storage.tables import DatasetVersion, DriverValue, Observation, Series
@@ -161,17 +161,67 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
         if version is None:
             raise KeyError(dataset_id)
         info = dataset_dict(version)
-        conn = s.connection()
-        obs = _observations(conn, dataset_id)
-        keys = s.execute(
-            select(Series.unique_id, Series.keys).where(Series.dataset_id == dataset_id)
+        frame, plan = _assembled(s, dataset_id, info, None)
+    return StoredDataset(dataset_id, info, frame, plan)
+
+
+def dataset_parts(db: Database, dataset_id: int, rows: int) -> Iterator[pd.DataFrame]:
+    """A version's rows as ``load_dataset``'s frame, a partition of whole series of at
+    most ``rows`` rows (or one series) at a time, in the database's order of the series:
+    what reads a catalogue's stored version without holding all of it (issue 30)."""
+    with db.session() as s:
+        if s.get(DatasetVersion, dataset_id) is None:
+            raise KeyError(dataset_id)
+        sizes = s.execute(
+            select(Observation.unique_id, func.count())
+            .where(Observation.dataset_id == dataset_id)
+            .group_by(Observation.unique_id)
+            .order_by(Observation.unique_id)
         ).all()
-        drivers = pd.read_sql(
-            select(
-                DriverValue.unique_id, DriverValue.ds, DriverValue.name, DriverValue.value
-            ).where(DriverValue.dataset_id == dataset_id),
-            conn,
+    for first, last in _ranges(sizes, rows):
+        with db.session() as s:
+            info = dataset_dict(s.get(DatasetVersion, dataset_id))
+            frame, _ = _assembled(s, dataset_id, info, (first, last))
+        yield frame
+
+
+def _ranges(sizes: list[tuple[str, int]], rows: int) -> Iterator[tuple[str, str]]:
+    """First and last id of consecutive series adding up to at most ``rows`` rows."""
+    first = last = None
+    count = 0
+    for uid, n in sizes:
+        if first is not None and count + n > rows:
+            yield first, last
+            first, count = None, 0
+        if first is None:
+            first = uid
+        last, count = uid, count + n
+    if first is not None:
+        yield first, last
+
+
+def _assembled(
+    s, dataset_id: int, info: dict, between: tuple[str, str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The frame (observations, attributes, drivers) and the plan of the series with ids
+    ``between`` two (all where None)."""
+    conn = s.connection()
+
+    def within(column):
+        return column.between(*between) if between else true()
+
+    obs = _observations(conn, dataset_id, within(Observation.unique_id))
+    keys = s.execute(
+        select(Series.unique_id, Series.keys).where(
+            Series.dataset_id == dataset_id, within(Series.unique_id)
         )
+    ).all()
+    drivers = pd.read_sql(
+        select(DriverValue.unique_id, DriverValue.ds, DriverValue.name, DriverValue.value).where(
+            DriverValue.dataset_id == dataset_id, within(DriverValue.unique_id)
+        ),
+        conn,
+    )
     if keys and info["attributes"]:
         lookup = pd.DataFrame([{"unique_id": uid, **k} for uid, k in keys])
         obs = obs.merge(lookup, on="unique_id", how="left")
@@ -186,14 +236,14 @@ def load_dataset(db: Database, dataset_id: int) -> StoredDataset:
         last = obs.groupby("unique_id")["ds"].max()
         ahead = wide["ds"] > wide["unique_id"].map(last)
         plan = wide.loc[ahead].reset_index(drop=True) if ahead.any() else None
-    return StoredDataset(dataset_id, info, obs, plan)
+    return obs, plan
 
 
-def _observations(conn, dataset_id: int) -> pd.DataFrame:
-    """A version's observations, read ``READ_ROWS`` at a time: each chunk's rows become
-    compact columns before the next is read (a whole read held every row as Python
-    objects at once: 2.7 GB for 4.9 million rows, where the frame holds 1.6 GB), and a
-    series' id is one string shared by all its rows."""
+def _observations(conn, dataset_id: int, where=None) -> pd.DataFrame:
+    """A version's observations (those ``where`` says), read ``READ_ROWS`` at a time:
+    each chunk's rows become compact columns before the next is read (a whole read held
+    every row as Python objects at once: 2.7 GB for 4.9 million rows, where the frame
+    holds 1.6 GB), and a series' id is one string shared by all its rows."""
     query = (
         select(
             Observation.unique_id,
@@ -202,7 +252,7 @@ def _observations(conn, dataset_id: int) -> pd.DataFrame:
             Observation.is_outlier,
             Observation.is_filled,
         )
-        .where(Observation.dataset_id == dataset_id)
+        .where(Observation.dataset_id == dataset_id, true() if where is None else where)
         .order_by(Observation.unique_id, Observation.ds)
     )
     chunks = []
@@ -221,6 +271,19 @@ def _observations(conn, dataset_id: int) -> pd.DataFrame:
     obs = pd.concat(chunks, ignore_index=True)
     obs.insert(0, "unique_id", ids.astype(object))
     return obs
+
+
+def outlier_observations(db: Database, dataset_id: int) -> pd.DataFrame:
+    """``unique_id, ds, y`` of a version's observations marked as outliers."""
+    query = (
+        select(Observation.unique_id, Observation.ds, Observation.y)
+        .where(Observation.dataset_id == dataset_id, Observation.is_outlier)
+        .order_by(Observation.unique_id, Observation.ds)
+    )
+    with db.session() as s:
+        rows = pd.read_sql(query, s.connection())
+    rows["ds"] = pd.to_datetime(rows["ds"])
+    return rows
 
 
 def series_keys(db: Database, dataset_id: int) -> pd.DataFrame:

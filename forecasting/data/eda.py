@@ -8,6 +8,7 @@ the few largest series, which is where an analyst looks first.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,10 @@ class EdaReport:
     outliers: pd.DataFrame
 
 
+#: driver and sales pairs kept for the correlations: past this, every other one is dropped
+CORRELATION_ROWS = 2_000_000
+
+
 def analyse(
     frame: pd.DataFrame,
     spec: DataSpec,
@@ -57,13 +62,76 @@ def analyse(
     top: int = 5,
     cleaning: dict | None = None,
 ) -> EdaReport:
-    frame = frame.sort_values(["unique_id", "ds"])
+    return analyse_parts([frame], spec, outliers, top, cleaning)
+
+
+def analyse_parts(
+    parts: Iterable[pd.DataFrame],
+    spec: DataSpec,
+    outliers: pd.DataFrame | None = None,
+    top: int = 5,
+    cleaning: dict | None = None,
+) -> EdaReport:
+    """``analyse`` of the frame that ``parts`` (partitions of whole series) make together,
+    holding one part at a time: every figure is a sum, an extreme or a per-series row
+    over the parts, the largest series are kept as they pass, and the driver
+    correlations are read from at most ``CORRELATION_ROWS`` to twice that many rows,
+    evenly thinned (a catalogue's stored version is read this way, issue 30)."""
     m = spec.season_length
-    total = frame.groupby("ds")["y"].sum()
-    sizes = frame.groupby("unique_id")["y"].sum().sort_values(ascending=False)
-    largest = list(sizes.index[:top]) if len(sizes) > 1 else []
-    per_series = frame.groupby("unique_id", sort=False)
-    table = pd.DataFrame(
+    summary = _Summary(spec.exog)
+    tables, demands = [], []
+    largest = pd.DataFrame(columns=["unique_id", "ds", "y"])
+    for part in parts:
+        part = part.sort_values(["unique_id", "ds"])
+        summary.add(part)
+        tables.append(_series_table(part))
+        demands.append(profile_series(part, default_horizon(spec.freq), m))
+        largest = _largest([largest, part[["unique_id", "ds", "y"]]], top)
+        if outliers is None:  # none were found: an empty table of the frame's columns
+            outliers = without_rows(part)[OUTLIER_COLUMNS]
+    table = pd.concat(tables)
+    demand = pd.concat(demands)
+    table["share_of_total"] = table["total"] / max(float(table["total"].sum()), 1e-12)
+    table = table.join(demand[["adi", "cv2", "demand_class", "ladder_step"]])
+    table["adi"] = table["adi"].replace(np.inf, np.nan)
+    table = table.sort_values("total", ascending=False).reset_index()
+    per_series = dict(iter(largest.groupby("unique_id", sort=False)))
+    ids = table["unique_id"]
+    top_ids = list(ids[ids.isin(per_series)].head(top)) if len(table) > 1 else []
+    overview = summary.overview() | {
+        "series": len(table),
+        "freq": spec.freq.alias,
+        "freq_name": spec.freq.name,
+        "season_length": m,
+        "outliers": len(outliers),
+        "gaps_filled": (cleaning or {}).get("gaps_filled", 0),
+        "gap_policy": (cleaning or {}).get("gap_policy"),
+        "gap_rule": (cleaning or {}).get("gap_rule", ""),
+        "top_series_share": float(table["share_of_total"].head(top).sum()),
+        "demand_classes": demand["demand_class"].value_counts().to_dict(),
+        "ladder": demand["ladder_step"].value_counts().to_dict(),
+    }
+    return EdaReport(
+        overview=overview,
+        aggregate=profile(summary.total.sort_index(), spec),
+        top={uid: profile(per_series[uid].set_index("ds")["y"], spec) for uid in top_ids},
+        series_table=table,
+        drivers=driver_correlations(summary.pairs(), spec.exog),
+        outliers=outliers,
+    )
+
+
+def _largest(frames: list[pd.DataFrame], top: int) -> pd.DataFrame:
+    """The rows of the ``top`` series with the most sales in ``frames`` (whole series)."""
+    rows = pd.concat([f for f in frames if len(f)])
+    totals = rows.groupby("unique_id", sort=False)["y"].sum().sort_values(ascending=False)
+    return rows.loc[rows["unique_id"].isin(totals.index[:top])]
+
+
+def _series_table(part: pd.DataFrame) -> pd.DataFrame:
+    """Per series of ``part``: periods, total, mean, spread, zero share, first and last day."""
+    per_series = part.groupby("unique_id", sort=False)
+    return pd.DataFrame(
         {
             "periods": per_series.size(),
             "total": per_series["y"].sum(),
@@ -74,38 +142,57 @@ def analyse(
             "end": per_series["ds"].max().dt.date.astype(str),
         }
     )
-    table["share_of_total"] = table["total"] / max(float(table["total"].sum()), 1e-12)
-    demand = profile_series(frame, default_horizon(spec.freq), m)
-    table = table.join(demand[["adi", "cv2", "demand_class", "ladder_step"]])
-    table["adi"] = table["adi"].replace(np.inf, np.nan)
-    table = table.sort_values("total", ascending=False).reset_index()
-    overview = {
-        "series": int(frame["unique_id"].nunique()),
-        "rows": len(frame),
-        "freq": spec.freq.alias,
-        "freq_name": spec.freq.name,
-        "season_length": m,
-        "start": frame["ds"].min().date().isoformat(),
-        "end": frame["ds"].max().date().isoformat(),
-        "total": float(frame["y"].sum()),
-        "zero_share": float((frame["y"] == 0).mean()),
-        "negative_values": int((frame["y"] < 0).sum()),
-        "outliers": 0 if outliers is None else len(outliers),
-        "gaps_filled": (cleaning or {}).get("gaps_filled", 0),
-        "gap_policy": (cleaning or {}).get("gap_policy"),
-        "gap_rule": (cleaning or {}).get("gap_rule", ""),
-        "top_series_share": float(table["share_of_total"].head(top).sum()),
-        "demand_classes": demand["demand_class"].value_counts().to_dict(),
-        "ladder": demand["ladder_step"].value_counts().to_dict(),
-    }
-    return EdaReport(
-        overview=overview,
-        aggregate=profile(total, spec),
-        top={uid: profile(per_series.get_group(uid).set_index("ds")["y"], spec) for uid in largest},
-        series_table=table,
-        drivers=driver_correlations(frame, spec.exog),
-        outliers=without_rows(frame)[OUTLIER_COLUMNS] if outliers is None else outliers,
-    )
+
+
+class _Summary:
+    """What the overview, the total's history and the driver correlations need, summed
+    over the parts as they pass."""
+
+    def __init__(self, exog: tuple[str, ...]) -> None:
+        self.exog = list(exog)
+        self.total = pd.Series(dtype=float)
+        self.rows = self.zeros = self.negatives = 0
+        self.sales = 0.0
+        self.start = self.end = None
+        self.kept: list[pd.DataFrame] = []
+        self.step = 1  # every ``step``-th row of a part is kept for the correlations
+        self.kept_rows = 0
+
+    def add(self, part: pd.DataFrame) -> None:
+        by_day = part.groupby("ds")["y"].sum()
+        self.total = by_day if self.total.empty else self.total.add(by_day, fill_value=0.0)
+        y = part["y"]
+        self.rows += len(part)
+        self.zeros += int((y == 0).sum())
+        self.negatives += int((y < 0).sum())
+        self.sales += float(y.sum())
+        if len(part):
+            first, last = part["ds"].min(), part["ds"].max()
+            self.start = first if self.start is None else min(self.start, first)
+            self.end = last if self.end is None else max(self.end, last)
+        if self.exog:
+            self._keep(part[[*self.exog, "y"]].iloc[:: self.step])
+
+    def _keep(self, pairs: pd.DataFrame) -> None:
+        self.kept.append(pairs)
+        self.kept_rows += len(pairs)
+        while self.kept_rows > 2 * CORRELATION_ROWS:  # thin what is kept, and what comes
+            self.kept = [k.iloc[::2] for k in self.kept]
+            self.kept_rows = sum(len(k) for k in self.kept)
+            self.step *= 2
+
+    def pairs(self) -> pd.DataFrame:
+        return pd.concat(self.kept) if self.kept else pd.DataFrame(columns=[*self.exog, "y"])
+
+    def overview(self) -> dict:
+        return {
+            "rows": self.rows,
+            "start": self.start.date().isoformat(),
+            "end": self.end.date().isoformat(),
+            "total": self.sales,
+            "zero_share": self.zeros / max(self.rows, 1),
+            "negative_values": self.negatives,
+        }
 
 
 #: the years of history a yearly seasonal strength is measured from

@@ -3,6 +3,7 @@ forecasts: the choices pooled over every partition, the bands pooled too."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -187,11 +188,18 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     assert rows.loc[("item=s04", pd.Timestamp("2023-03-06")), "is_filled"]  # the lost week
     assert rows["is_filled"].sum() == 1
     assert stored["parts"][1] == stored["whole"][1]
+    eda = {name: _eda(tmp_path / name) for name in forecasts}  # analysed a part at a time
+    assert eda["parts"]["overview"] == eda["whole"]["overview"]
+    assert eda["parts"]["series"] == eda["whole"]["series"]
     assert "partition 5 of" in logs["parts"] and "final fits of" in logs["parts"]
     parts, whole = forecasts["parts"], forecasts["whole"]
     assert len(parts) == 14 * H and parts["item"].nunique() == 14
     pd.testing.assert_frame_equal(parts, whole, check_exact=False, rtol=1e-9)
     assert list(scratch.iterdir()) == []
+
+
+def _eda(data: Path) -> dict:
+    return json.loads((data / "reports" / "eda" / "1" / "report.json").read_text())
 
 
 def _stored(data: Path) -> tuple[pd.DataFrame, dict]:

@@ -18,7 +18,13 @@ from sqlalchemy import inspect, select, text
 from storage import run_reads, run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
-from storage.datasets import delete_dataset, load_dataset, save_dataset, series_keys
+from storage.datasets import (
+    dataset_parts,
+    delete_dataset,
+    load_dataset,
+    save_dataset,
+    series_keys,
+)
 from storage.results import production, save_forecasts, stored_forecasts
 from storage.tables import Base, Run
 from tests.support.frames import make_frame
@@ -216,6 +222,11 @@ def test_a_dataset_version_comes_back_as_it_went_in(db):
     assert got["is_outlier"].sum() == 2
     keys = series_keys(db, dataset_id).set_index("unique_id")
     assert keys.loc["s1", "store"] == 2
+    # read a partition of whole series at a time (60 rows each), it is the same frame
+    for rows, sizes in ((130, [2, 1]), (60, [1, 1, 1]), (10, [1, 1, 1]), (10**6, [3])):
+        parts = list(dataset_parts(db, dataset_id, rows))
+        assert [p["unique_id"].nunique() for p in parts] == sizes
+        pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), stored.frame)
     assert (
         keys["total"].round(6).to_dict() == want.groupby("unique_id")["y"].sum().round(6).to_dict()
     )

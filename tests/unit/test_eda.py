@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
+from forecasting.data import eda
 from forecasting.data.dataset import prepare
-from forecasting.data.eda import analyse, profile, stationarity
+from forecasting.data.eda import analyse, analyse_parts, profile, stationarity
 from forecasting.data.reading_options import ReadingOptions
 from pipeline.eda_report import decomposition_figure, write_report
 from tests.support.frames import spec_for
@@ -75,3 +76,29 @@ def test_report_on_the_sample_is_saved_for_the_app(tmp_path, store_item_csv):
         assert figure.layout.title.text, f"{name} has no heading"
         assert len(figure.data) >= 1
     assert not list(target.glob("*.tmp"))
+
+
+def test_a_report_read_a_partition_at_a_time_is_the_whole_frame_s(store_item_csv, monkeypatch):
+    """A catalogue's stored version is analysed a partition of whole series at a time:
+    the overview, the per-series table, the total's history and the largest series are
+    the whole frame's; past ``CORRELATION_ROWS`` the correlations read evenly thinned
+    rows, and still say what the whole says."""
+    data = prepare(store_item_csv, ReadingOptions(exog=["price", "promo"]), horizon=28)
+    frame = data.frame.sample(frac=1.0, random_state=0)  # parts in no particular order
+    ids = sorted(frame["unique_id"].unique())
+    parts = [frame.loc[frame["unique_id"].isin(ids[i : i + 2])] for i in range(0, 9, 2)]
+    whole = analyse(frame, data.spec, data.cleaned.outliers, top=3)
+    monkeypatch.setattr(eda, "CORRELATION_ROWS", len(frame) // 7)
+    split = analyse_parts(parts, data.spec, data.cleaned.outliers, top=3)
+    assert split.overview == whole.overview
+    pd.testing.assert_frame_equal(split.series_table, whole.series_table)
+    assert list(split.top) == list(whole.top)
+    for uid in whole.top:
+        assert split.top[uid].stats == whole.top[uid].stats
+    pd.testing.assert_frame_equal(
+        split.aggregate.decomposition, whole.aggregate.decomposition, rtol=1e-9
+    )
+    for driver, pair in whole.drivers.items():
+        for method, value in pair.items():
+            assert abs(split.drivers[driver][method] - value) < 0.1, (driver, method)
+    assert split.drivers != whole.drivers  # they were read from a thinned sample
