@@ -45,6 +45,7 @@ from forecasting.evaluation.screening import Screen
 from forecasting.evaluation.selection import KEYS, Selection, fold_table, folds_of, select
 from forecasting.evaluation.tuning import TuningResult
 from forecasting.evaluation.validation import select_served, validate_models
+from forecasting.memory import release_memory
 from forecasting.models.base import Forecaster
 from forecasting.models.by_partition import ByPartition
 from forecasting.progress import Pacing, Reporter
@@ -270,6 +271,7 @@ def _validate_all(
         validated.scales.append(scales)
         joblib.dump({name: r.model for name, r in tuning.items()}, fits / f"fits-{i}.pkl")
         del tuning, modelled, train
+        release_memory()
     return spec, drivers, validated, options
 
 
@@ -322,6 +324,7 @@ def _forecast_all(
         for name, series in members.attrs.get("diverged", {}).items():
             replaced.setdefault(name, {}).update(series)
         del df, train, test, modelled, previous, fitted, model, own_selection
+        release_memory()
     outcome = ForecastOutcome(
         pd.concat(forecasts, ignore_index=True),
         pd.concat(per_model, ignore_index=True),
@@ -371,4 +374,5 @@ class FinalFits:
             for name, model in fitted.items():
                 per_model.setdefault(name, []).append(model)
             del modelled, previous, fitted
+            release_memory()
         return {name: ByPartition.of(models) for name, models in per_model.items()}

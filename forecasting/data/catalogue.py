@@ -21,7 +21,6 @@ series does.
 
 from __future__ import annotations
 
-import gc
 import logging
 import shutil
 from collections.abc import Iterator
@@ -48,6 +47,7 @@ from forecasting.data.partitions import PARTITION_ROWS, Partitions, partition_nu
 from forecasting.data.reading_options import ReadingOptions
 from forecasting.data.schema import without_rows
 from forecasting.errors import DataError
+from forecasting.memory import release_memory
 from forecasting.progress import Reporter
 
 log = logging.getLogger(__name__)
@@ -317,7 +317,7 @@ def _clean_partitions(
         rowless = replace(part.cleaned, frame=without_rows(part.frame), filled=keys)
         parts.append(replace(part, cleaned=rowless))
         del part, rowless
-        gc.collect()
+        release_memory()
         said = f"reading: partition {k + 1} of {len(parts_found)} cleaned"
         log.info("%s (%s rows)", said, f"{int(lengths[-1].sum()):,}")
         reporter.report((k + 1) / len(parts_found), said)
