@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.data import closures
 from forecasting.data.closures import closed_rows, describe_closures, find_closures
 from forecasting.evaluation.options import TrainOptions
 from forecasting.workflow import train_and_forecast
@@ -67,6 +68,26 @@ def test_one_store_s_closures_are_its_own():
     df = pd.concat([_shop("closed", closed=holidays), _shop("open", seed=3)])
     found = find_closures(df, spec_for("D"))
     assert list(found.itertuples(index=False, name=None)) == [("closed", "Independence Day")]
+
+
+def test_series_judged_a_few_at_a_time_find_what_all_at_once_do(monkeypatch):
+    """A catalogue's series are judged in chunks of whole series: the same closures, the
+    chain's included, whether one series or all are judged at a time."""
+    closed = _christmases(2020, 2021, 2022)
+    stores = [_shop(f"s{i}", closed=closed, seed=i) for i in range(3)]
+    july = ["2020-07-04", "2021-07-04", "2022-07-04", "2023-07-04"]
+    df = pd.concat([_shop("slow", level=0.4, closed=closed, seed=9), *stores])
+    df = pd.concat([df, _shop("july", closed=[*july, *closed], seed=5)])
+    df = df.sample(frac=1.0, random_state=1)
+    at_once = find_closures(df, spec_for("D"))
+    monkeypatch.setattr(closures, "CHUNK_ROWS", 1)  # one series at a time
+    one_by_one = find_closures(df, spec_for("D"))
+    assert set(one_by_one.itertuples(index=False, name=None)) == set(
+        at_once.itertuples(index=False, name=None)
+    )
+    assert {("slow", CHRISTMAS), ("july", "Independence Day")} <= set(
+        one_by_one.itertuples(index=False, name=None)
+    )
 
 
 def test_no_country_or_no_days_no_closures():
