@@ -80,10 +80,11 @@ def _whole_series(df: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
     catalogue's 16 million rows, issue 30); each series is judged alone."""
     codes, uids = pd.factorize(df["unique_id"], sort=False)
     per_chunk = max(1, int(rows * len(uids) / max(len(df), 1)))
-    chunk = codes // per_chunk
-    columns = ["unique_id", "ds", "y"]
+    chunk = np.floor_divide(codes, per_chunk, out=codes)  # in place: 8 bytes a row less
+    columns = {name: df[name].to_numpy() for name in ("unique_id", "ds", "y")}
     for k in range(int(chunk.max()) + 1):
-        yield df.loc[chunk == k, columns]
+        rows = np.flatnonzero(chunk == k)  # the chunk's rows only: no copy of every row
+        yield pd.DataFrame({name: values[rows] for name, values in columns.items()})
 
 
 def _closed(rows: pd.DataFrame, days: pd.DataFrame, tested: int) -> pd.DataFrame:
