@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecasting.data.spec import DataSpec
+from forecasting.evaluation.backtest import split
 from forecasting.serving.model import ServingModel
 from forecasting.workflow import BacktestReport
 
@@ -60,6 +61,11 @@ class Trained:
     horizon: int
     serving: ServingModel
     report: BacktestReport
-    #: the rows before the held-out window (what validation and the backtest saw)
-    train: pd.DataFrame
     registered_version: str | None = None
+
+    @property
+    def train(self) -> pd.DataFrame:
+        """The rows before the held-out window (what validation and the backtest saw),
+        made when asked: a copy of nearly every row, not held through the forecast step
+        (0.6 GB at 16 million rows)."""
+        return split(self.frame, self.horizon, self.horizon)[0]

@@ -243,7 +243,7 @@ def test_a_run_names_what_its_stored_year_replaced_in_the_series_table(monkeypat
     db.migrate()
     ctx = RunContext(db, Settings(data_dir=tmp_path), run_rows.create_run(db, "run", {}), log)
     ctx.artifacts.save(ctx.run_id, {"series": serving_series(outcome.serving, {})})
-    trained = Trained(1, df, spec, H, outcome.serving, None, df)
+    trained = Trained(1, df, spec, H, outcome.serving, None)
     stored = forecast(ctx, trained)
     table = ctx.artifacts.load(ctx.run_id, "series")
     assert table.set_index("unique_id")["diverged"].to_dict() == {"s0": "trend", "s1": "trend"}
