@@ -15,6 +15,13 @@ from tests.support.files import monthly_store_items
 from tests.support.loop import CUT, expected_accuracy
 from tests.support.servers import gunicorn, run_ended, wait_for_run
 
+REDRAWS_IN_3_SECONDS = """() => new Promise(done => {
+    let redraws = 0;
+    document.querySelectorAll('.js-plotly-plot')
+        .forEach(g => g.on('plotly_afterplot', () => redraws++));
+    setTimeout(() => done(redraws), 3000);
+})"""
+
 
 def _start_and_wait(page, url: str, run_id: int) -> dict:
     page.click("#retraining-start")
@@ -71,6 +78,13 @@ def test_add_new_actuals_read_how_the_forecast_did_and_roll_back(page, tmp_path)
         newer = page.locator("#overview-newer")  # the cards still show version 1: it says so
         expect(newer).to_contain_text("show data set version 1, which the serving model")
         expect(newer).to_contain_text("Version 2 holds the actuals stored since")
+        # at Bootstrap's xxl breakpoint a stranger's Overview lost and regained its
+        # scrollbar with each redraw of its charts, and the browser froze: it settles
+        page.set_viewport_size({"width": 1400, "height": 900})
+        time.sleep(2)
+        assert page.evaluate(REDRAWS_IN_3_SECONDS) < 4
+        gutter = "getComputedStyle(document.documentElement).scrollbarGutter"
+        assert page.evaluate(gutter) == "stable"
 
         page.goto(url + "/retraining")  # a fresh form: Start trains the latest version
         page.get_by_label("I understand").check()
