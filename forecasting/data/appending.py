@@ -226,7 +226,11 @@ def append_actuals(
             f"version {previous.id} is {previous.freq_alias}: the new dates must fall on the "
             "same periods (same weekday for weekly data, same day of the month for monthly)."
         )
-    data = _with_stored_fills(data, previous, new_actuals.index)
+    # leading zeros the stored version trimmed that a whole re-export holds again: this
+    # reading trimmed and counted them (a stranger's 19 were counted twice)
+    starts = incoming["unique_id"].map(history.groupby("unique_id")["ds"].min())
+    again = int(((incoming["ds"] < starts) & (incoming["y"] == 0)).sum())
+    data = _with_stored_fills(data, previous, new_actuals.index, again)
     overlapping = len(both)
     return Appended(
         data,
@@ -242,12 +246,15 @@ def append_actuals(
 DERIVED = ("unique_id", "ds", "y")
 
 
-def _with_stored_fills(data: Dataset, previous: Previous, replaced: pd.Index) -> Dataset:
+def _with_stored_fills(
+    data: Dataset, previous: Previous, replaced: pd.Index, trimmed_again: int = 0
+) -> Dataset:
     """The new version keeps the stored version's record of what cleaning filled and
     trimmed: its filled values are in the history now, so cleaning the whole again finds
     no hole there (a stranger's version 2 said 0 periods filled of the 92 version 1
     filled, and its interpolated days lost their marks). A filled period the new file
-    gives a value for is no longer filled."""
+    gives a value for is no longer filled. ``trimmed_again``: the stored version's leading
+    zeros that the new file holds again, which this reading has counted already."""
     stored = previous.frame
     if "is_filled" not in stored:
         return data
@@ -264,7 +271,7 @@ def _with_stored_fills(data: Dataset, previous: Previous, replaced: pd.Index) ->
     outliers = cleaned.outliers  # a filled value is never an outlier (``_recorded_only``)
     outliers = outliers.loc[~outliers.set_index(["unique_id", "ds"]).index.isin(keys)]
     r = cleaned.report
-    trimmed = int(was.get("leading_zeros_trimmed", 0))
+    trimmed = max(int(was.get("leading_zeros_trimmed", 0)) - trimmed_again, 0)
     report = replace(
         r,
         # the rows the files held: the stored history's filled rows were never read

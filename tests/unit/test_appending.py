@@ -3,6 +3,8 @@ revised, what stays planned, and what is refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -150,3 +152,26 @@ def test_what_the_stored_version_filled_stays_marked_and_counted(monthly):
     assert r.rows_in == len(first) - 1 + (monthly["month"] >= CUT).sum()
     assert r.rows_out == r.rows_in + r.values_filled - r.leading_zeros_trimmed
     assert "1 period filled when data set version 1 was stored" in r.gap_rule
+
+
+def test_a_whole_re_export_counts_a_slow_starter_s_leading_zeros_once(monthly):
+    """Next month's export repeats the history: the leading zeros the stored version
+    trimmed are in it again, trimmed again, and counted once (a stranger's report said
+    38 for 19), and the rows read are the file's."""
+    history = monthly[monthly["month"] < CUT].copy()
+    first = history["store"].eq("north") & history["item"].eq("tea")
+    history.loc[first & (history["month"] < "2021-04-01"), "units"] = 0.0  # a slow start
+    stored = _stored(history)
+    # as storage hands it back: with each row's filled mark
+    previous = replace(stored, frame=stored.frame.assign(is_filled=False))
+    zeros = int(previous.cleaning["leading_zeros_trimmed"])
+    assert zeros > 0
+    export = pd.concat([history, monthly[monthly["month"] >= CUT]])
+    appended = append_actuals(previous, _csv(export))
+    r = appended.dataset.cleaned.report
+    assert r.leading_zeros_trimmed == zeros
+    assert r.rows_in == len(export)
+    assert r.rows_out == len(export) - zeros
+    # new periods alone: the stored version's trimmed zeros still count, as before
+    alone = append_actuals(previous, _csv(monthly[monthly["month"] >= CUT]))
+    assert alone.dataset.cleaned.report.leading_zeros_trimmed == zeros
