@@ -355,7 +355,7 @@ class BacktestReport:
             "series": self.outcome.series_report(),
             "diverged": self.outcome.diverged(),
             "drivers": self.outcome.drivers.report if self.outcome.drivers else {},
-            "choice_tests": [d.to_dict() for d in self.outcome.selection.departures],
+            "choice_tests": [d.to_dict() for d in self.outcome.selection.tests()],
             "failed": self.outcome.failed,
             "screened": [screen.to_dict() for screen in self.outcome.screens],
             "seconds": round(self.seconds, 1),

@@ -128,8 +128,17 @@ class Selection:
         beyond = self.beyond_plan.without_table() if self.beyond_plan else None
         return replace(self, table=None, beyond_plan=beyond)
 
+    def tests(self) -> tuple[Departure, ...]:
+        """Every test the choice made: its own, then those of the choice for the periods
+        no plan covers, named so (a stranger's run served arima there, and the log and
+        the Models page said nothing of why)."""
+        beyond = self.beyond_plan.departures if self.beyond_plan else ()
+        return self.departures + tuple(
+            replace(test, pool=f"{test.pool}, periods no plan covers") for test in beyond
+        )
+
     def describe_departures(self) -> list[str]:
-        return [d.describe() for d in self.departures]
+        return [d.describe() for d in self.tests()]
 
 
 def ensemble_name(models: list[str]) -> str:

@@ -176,16 +176,17 @@ def select_served(
     ``drivers`` serve, also what serves the periods no plan covers."""
     cvs = {name: result.cv for name, result in tuning.items()}
     selection = _select(cvs, scales, options, profile)
-    for line in selection.describe_departures():
-        log.info("choice: %s", line)
-    counts = selection.choice.value_counts().to_dict()
-    log.info("selected on the history before the held-out window: %s", counts)
     if drivers:
         free = {name: cv for name, cv in cvs.items() if not MODELS[name].uses_exog}
         if free:
             selection.beyond_plan = _select(free, scales, options, profile)
-            counts = selection.beyond_plan.choice.value_counts().to_dict()
-            log.info("selected for the periods no plan covers (no drivers): %s", counts)
+    for line in selection.describe_departures():
+        log.info("choice: %s", line)
+    counts = selection.choice.value_counts().to_dict()
+    log.info("selected on the history before the held-out window: %s", counts)
+    if selection.beyond_plan is not None:
+        counts = selection.beyond_plan.choice.value_counts().to_dict()
+        log.info("selected for the periods no plan covers (no drivers): %s", counts)
     return selection
 
 

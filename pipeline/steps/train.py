@@ -208,7 +208,7 @@ def train(
             "drivers": drivers.report if drivers else {},
             "holdout": held_out,
             "screened": [screen.to_dict() for screen in report.outcome.screens],
-            "choice_tests": [test.to_dict() for test in report.outcome.selection.departures],
+            "choice_tests": [test.to_dict() for test in report.outcome.selection.tests()],
             "failed": report.outcome.failed,
             "why": _why(report.outcome),
             "coherence": serving.coherence.report(),

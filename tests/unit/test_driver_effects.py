@@ -166,6 +166,12 @@ def test_the_held_out_scores_with_and_without_the_plan_are_both_reported(panel):
         [scores.loc[uid, c] for uid, c in beyond.choice.items() if uid in scores.index]
     )
     assert served <= scores[["naive", "seasonal_naive"]].mean().min() + 1e-9
+    # how it was chosen is said beside how the choice with a plan was: a test per pool
+    tests = report.outcome.selection.tests()
+    beyond_tests = [t for t in tests if t.pool.endswith(", periods no plan covers")]
+    assert len(beyond_tests) == len(beyond.departures) >= 1
+    assert tests[: len(tests) - len(beyond_tests)] == report.outcome.selection.departures
+    assert [t.challenger for t in beyond_tests] == [t.challenger for t in beyond.departures]
 
 
 def test_the_served_elasticity_and_lift_are_near_the_truth():
