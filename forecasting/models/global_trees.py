@@ -130,7 +130,11 @@ class GlobalTreeForecaster(Forecaster):
             for name, levels in self.levels_.items()
         }
         self.last_drivers_ = {
-            name: pd.DataFrame(panel[name].astype(float)).ffill(axis=1).iloc[:, -1].to_numpy()
+            name: pd.DataFrame(panel[name].astype(float))
+            .ffill(axis=1)
+            .iloc[:, -1]
+            .to_numpy()
+            .copy()
             for name in self.spec_.exog
         }
         self.usual_price_ = {}
@@ -142,7 +146,7 @@ class GlobalTreeForecaster(Forecaster):
         scaled = values / self.scale_[:, None]
         width, reach = values.shape[1], self.cfg_.reach
         self.tail_ = (
-            scaled[:, -reach:]
+            scaled[:, -reach:].copy()  # not a view: it would hold the whole panel
             if width >= reach
             else np.hstack([np.full((len(self.order_), reach - width), np.nan), scaled])
         )
