@@ -23,11 +23,11 @@ def spec_from_info(info: dict) -> DataSpec:
 
 def resolve_dataset(db: Database, dataset_id: int | None) -> StoredDataset:
     """The given version, or the latest; a clear error when there is none."""
-    return load_dataset(db, resolve_dataset_id(db, dataset_id))
+    return load_dataset(db, resolve_dataset_info(db, dataset_id)[0])
 
 
-def resolve_dataset_id(db: Database, dataset_id: int | None) -> int:
-    """The given version's id, or the latest's; a clear error when there is none."""
+def resolve_dataset_info(db: Database, dataset_id: int | None) -> tuple[int, dict]:
+    """The given version's id and row, or the latest's; a clear error when there is none."""
     from forecasting.errors import DataError
 
     dataset_id = dataset_id or latest_dataset_id(db)
@@ -35,9 +35,10 @@ def resolve_dataset_id(db: Database, dataset_id: int | None) -> int:
         raise DataError(
             "No data set is stored yet: ingest a CSV first (python -m pipeline ingest)."
         )
-    if dataset_info(db, dataset_id) is None:
+    info = dataset_info(db, dataset_id)
+    if info is None:
         raise DataError(f"Data set version {dataset_id} does not exist.")
-    return dataset_id
+    return dataset_id, info
 
 
 def training_frame(stored: StoredDataset | pd.DataFrame) -> pd.DataFrame:

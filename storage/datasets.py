@@ -170,8 +170,10 @@ def dataset_parts(db: Database, dataset_id: int, rows: int) -> Iterator[pd.DataF
     most ``rows`` rows (or one series) at a time, in the database's order of the series:
     what reads a catalogue's stored version without holding all of it (issue 30)."""
     with db.session() as s:
-        if s.get(DatasetVersion, dataset_id) is None:
+        version = s.get(DatasetVersion, dataset_id)
+        if version is None:
             raise KeyError(dataset_id)
+        info = dataset_dict(version)
         sizes = s.execute(
             select(Observation.unique_id, func.count())
             .where(Observation.dataset_id == dataset_id)
@@ -180,13 +182,13 @@ def dataset_parts(db: Database, dataset_id: int, rows: int) -> Iterator[pd.DataF
         ).all()
     for first, last in _ranges(sizes, rows):
         with db.session() as s:
-            info = dataset_dict(s.get(DatasetVersion, dataset_id))
             frame, _ = _assembled(s, dataset_id, info, (first, last))
         yield frame
 
 
 def _ranges(sizes: list[tuple[str, int]], rows: int) -> Iterator[tuple[str, str]]:
-    """First and last id of consecutive series adding up to at most ``rows`` rows."""
+    """First and last id of consecutive series adding up to at most ``rows`` rows (the
+    rule of ``forecasting.data.partitions``, which storage does not import)."""
     first = last = None
     count = 0
     for uid, n in sizes:

@@ -12,9 +12,9 @@ from forecasting.data.partitions import PARTITION_ROWS
 from forecasting.data.spec import DataSpec
 from pipeline.context import RunContext
 from pipeline.eda_report import report_dir, report_json, write_report
-from pipeline.stored import resolve_dataset_id, spec_from_info, training_frame
+from pipeline.stored import resolve_dataset_info, spec_from_info, training_frame
 from pipeline.tracking import Tracker
-from storage.datasets import dataset_info, dataset_parts, outlier_observations
+from storage.datasets import dataset_parts, outlier_observations
 
 
 def analyse_and_save(
@@ -44,8 +44,7 @@ def eda(
 ) -> Path:
     """Analyse the stored version a partition of whole series (at most ``rows`` rows) at
     a time, so that a catalogue's is never held whole."""
-    dataset_id = resolve_dataset_id(ctx.db, dataset_id)
-    info = dataset_info(ctx.db, dataset_id)
+    dataset_id, info = resolve_dataset_info(ctx.db, dataset_id)
     ctx.report(0.2, f"analysing data set version {dataset_id}")
     report, target = analyse_and_save(
         ctx.settings.reports_dir,
