@@ -46,10 +46,9 @@ from forecasting.evaluation.selection import KEYS, Selection, fold_table, folds_
 from forecasting.evaluation.tuning import TuningResult
 from forecasting.evaluation.validation import select_served, validate_models
 from forecasting.memory import release_memory
-from forecasting.models.base import Forecaster
-from forecasting.models.by_partition import ByPartition
 from forecasting.progress import Pacing, Reporter
-from forecasting.serving.build import band_quantiles, build_serving, series_scales
+from forecasting.serving.build import band_quantiles, build_serving
+from forecasting.serving.series_facts import series_scales
 from forecasting.workflow import (
     BacktestReport,
     ForecastOutcome,
@@ -59,6 +58,7 @@ from forecasting.workflow import (
     fitted_rows,
     horizon_for,
     known_future,
+    plan_moves,
 )
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,9 @@ def partitioned_backtest(
 
     With ``keep`` (a folder the caller owns and removes), the fits happen there and each
     partition's held-out fits stay as ``heldout-<i>.pkl`` for a run's final fits
-    (``FinalFits``); the choice keeps its validation table and each model its folds,
-    which a run's serving model (the bands of sums, the totals) and records read."""
+    (``forecasting.partitioned_serving.Catalogue``); the choice keeps its validation
+    table and each model its folds, which a run's serving model (the bands of sums, the
+    totals) and records read."""
     started = time.perf_counter()
     options = options or TrainOptions()
     reporter = reporter or Reporter()
@@ -293,6 +294,7 @@ def _forecast_all(
     ``keep``, each partition's held-out fits stay in ``fits``."""
     held: list[HeldOut] = []
     forecasts, per_model, unplanned = [], [], []
+    moves = 0
     replaced: dict[str, dict[str, str]] = {}
     served = selection.served_models()
     for i in range(len(parts)):
@@ -321,6 +323,7 @@ def _forecast_all(
         per_model.append(members)
         if without is not None:
             unplanned.append(without)
+            moves += plan_moves(model)
         for name, series in members.attrs.get("diverged", {}).items():
             replaced.setdefault(name, {}).update(series)
         del df, train, test, modelled, previous, fitted, model, own_selection
@@ -334,45 +337,6 @@ def _forecast_all(
         {name: result.seconds for name, result in tuning.items()},
         replaced=replaced,
         unplanned=pd.concat(unplanned, ignore_index=True) if unplanned else None,
+        plan_moves=moves,
     )
     return HeldOut.joined(held), outcome
-
-
-@dataclass(frozen=True)
-class FinalFits:
-    """A catalogue run's final fits on all history, a partition at a time, from the
-    held-out fits its backtest kept in ``folder`` (``partitioned_backtest(keep=...)``):
-    what ``forecasting.workflow.production_model`` fits with in place of one fit of the
-    whole panel. Each model's parts serve as one (``ByPartition``)."""
-
-    parts: Partitions
-    folder: Path
-
-    def __call__(
-        self,
-        profile: pd.DataFrame,
-        spec: DataSpec,
-        tuning: dict[str, TuningResult],
-        served: set[str],
-        reporter: Reporter | None = None,
-    ) -> dict[str, Forecaster]:
-        reporter = reporter or Reporter()
-        per_model: dict[str, list[Forecaster]] = {}
-        for i in range(len(self.parts)):
-            part_reporter = reporter.sub(i / len(self.parts), (i + 1) / len(self.parts))
-            modelled = fitted_rows(self.parts.read(i), profile)
-            if modelled.empty:
-                continue
-            log.info(
-                "partition %d of %d: final fits of %d series",
-                i + 1, len(self.parts), modelled["unique_id"].nunique(),
-            )  # fmt: skip
-            previous = joblib.load(self.folder / f"heldout-{i}.pkl")
-            fitted = fit_models(
-                modelled, spec, tuning, part_reporter, previous, served, "final fit on all history:"
-            )
-            for name, model in fitted.items():
-                per_model.setdefault(name, []).append(model)
-            del modelled, previous, fitted
-            release_memory()
-        return {name: ByPartition.of(models) for name, models in per_model.items()}

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import pandas as pd
 
@@ -35,6 +35,7 @@ from forecasting.progress import Pacing, Reporter
 from forecasting.serving.build import Totals, build_serving
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
+from forecasting.serving.series_facts import SeriesFacts, ruled_series
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ class ForecastOutcome:
     #: the data spec the models were fitted with, where no one serving model holds it
     #: (a backtest over partitions: ``forecasting.partitioned``)
     fitted_spec: DataSpec | None = None
+    #: the series whose held-out forecast a plan moves, where no one serving model holds
+    #: them (a backtest over partitions counts each partition's)
+    plan_moves: int | None = None
 
     @property
     def spec(self) -> DataSpec | None:
@@ -181,32 +185,58 @@ def choose_drivers(
     return replace(spec, exog=choice.used), choice
 
 
+class Catalogue(Protocol):
+    """What ``production_model`` reads of a history it is not given as one frame: a
+    catalogue's, a partition at a time (``forecasting.partitioned_serving.Catalogue``)."""
+
+    def profile(self, h: int, season_length: int) -> pd.DataFrame: ...
+
+    def final_fits(
+        self,
+        profile: pd.DataFrame,
+        spec: DataSpec,
+        tuning: dict[str, TuningResult],
+        served: set[str],
+        reporter: Reporter | None = None,
+    ) -> dict[str, Forecaster]: ...
+
+    def facts(self, spec: DataSpec, profile: pd.DataFrame, on_rule: pd.Index) -> SeriesFacts: ...
+
+    def totals_rows(self, selection: Selection, facts: SeriesFacts) -> pd.DataFrame: ...
+
+
 def production_model(
-    df: pd.DataFrame,
+    df: pd.DataFrame | None,
     spec: DataSpec,
     h: int,
     outcome: ForecastOutcome,
     reporter: Reporter | None = None,
     plan: pd.DataFrame | None = None,
     stored_horizon: int | None = None,
-    final_fits: Callable[..., dict[str, Forecaster]] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> ServingModel:
     """Serve a backtest's validated choice on all history, extended by the ladder to every
     series as it stands now: the served models are fitted afresh on all of it, the others
     (which the Forecast page may still be asked for) moved forward to it. The model
     forecasts with the data set's ``plan``; with ``stored_horizon`` (the periods a run
-    stores) its totals are made as the backtest's validation folds say. ``final_fits``
-    makes those fits in place of one fit of the whole frame (a catalogue's, a partition
-    at a time: ``forecasting.partitioned.FinalFits``)."""
+    stores) its totals are made as the backtest's validation folds say. ``catalogue``
+    reads the history in place of ``df`` (a catalogue's, a partition at a time:
+    ``forecasting.partitioned_serving.Catalogue``)."""
     h_val = outcome.serving.horizon if outcome.serving is not None else h
-    profile = mark_ended(profile_series(df, h_val, spec.season_length), df)
+    if catalogue is not None:
+        profile = catalogue.profile(h_val, spec.season_length)
+    else:
+        profile = mark_ended(profile_series(df, h_val, spec.season_length), df)
     short_ok = {name for name in outcome.tuning if MODELS[name].short_ok}
     seasonal = {name for name in outcome.tuning if MODELS[name].needs_whole_season}
     selection = outcome.selection.for_profile(profile, short_ok, seasonal)
     spec = outcome.spec or spec
     served = selection.served_models()
-    if final_fits is not None:  # a catalogue's: its partitions hold the rows
-        fitted = final_fits(profile, spec, outcome.tuning, served, reporter)
+    facts = None
+    if catalogue is not None:  # its partitions hold the rows
+        fitted = catalogue.final_fits(profile, spec, outcome.tuning, served, reporter)
+        facts = catalogue.facts(spec, profile, ruled_series(profile, selection.choice))
+        df = catalogue.totals_rows(outcome.selection, facts)
     else:
         modelled = fitted_rows(df, profile)
         fitted = {}
@@ -221,7 +251,13 @@ def production_model(
                 "final fit on all history:",
             )
     totals = Totals(outcome.selection, stored_horizon) if stored_horizon else None
-    return build_serving(fitted, selection, df, spec, h_val, profile, plan, totals)
+    return build_serving(fitted, selection, df, spec, h_val, profile, plan, totals, facts=facts)
+
+
+def plan_moves(serving: ServingModel) -> int:
+    """How many of ``serving``'s series a plan moves (their forecast reads the drivers)."""
+    series = list(serving.choice.index)
+    return len(series) - len(serving.driver_free(series))
 
 
 def validation_horizon(df: pd.DataFrame, h: int, season_length: int) -> int:
@@ -321,12 +357,12 @@ class BacktestReport:
             return out | {f"coverage{k}": round(v, 4) for k, v in cov.items()}
 
         serving = self.outcome.serving
-        series = list(serving.choice.index)
+        moves = self.outcome.plan_moves if serving is None else plan_moves(serving)
         return {
             "with_plan": scores(SERVED, self.coverage),
             "without_plan": scores(SERVED_WITHOUT_PLAN, self.coverage_without_plan),
             # where none, the two are one forecast: no "perfect plan" to speak of
-            "series_a_plan_moves": len(series) - len(serving.driver_free(series)),
+            "series_a_plan_moves": moves,
         }
 
     def to_json(self, dataset: dict, h: int) -> dict:

@@ -7,9 +7,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from forecasting.evaluation.backtest import fold_scales, validation_metrics
+from forecasting.evaluation.backtest import validation_metrics
 from forecasting.evaluation.metrics import METRIC_NAMES
-from forecasting.evaluation.options import TrainOptions
 from forecasting.serving.model import SERVED
 from pipeline import plots
 from pipeline.tracking import Tracker
@@ -22,12 +21,11 @@ def metrics_of(row: pd.Series) -> dict:
     return {m: round(float(row[m]), 4) for m in METRIC_NAMES if m in row and pd.notna(row[m])}
 
 
-def model_rows(trained: Trained, options: TrainOptions) -> list[dict]:
+def model_rows(trained: Trained) -> list[dict]:
     outcome = trained.report.outcome
-    # the folds' scales at the horizon validation used: shorter where no series was long
-    # enough for the asked one (scales at the asked horizon were empty, and the run failed)
-    h_val = outcome.serving.horizon if outcome.serving is not None else trained.horizon
-    scales = fold_scales(trained.train, h_val, options.n_windows, trained.spec.season_length)
+    # the folds' scales at the horizon validation used (``TrainedOn``): shorter where no
+    # series was long enough for the asked one (at the asked horizon none, the run failed)
+    scales = trained.trained_on.scales
     served = set(trained.serving.served_models())
     diverged = outcome.diverged()
     rows = []
@@ -75,12 +73,9 @@ def track(
     0.3 s each, a third of a one-series run, and answered nothing more. A figure for every
     candidate cost 0.25-0.4 s each, a quarter of a one-series run."""
     report = trained.report
-    # the figures draw the total: the rows before the held-out window summed per period,
-    # not held (a copy of nearly every row; +2 GB at 16 million rows while the models
-    # were logged)
-    train = trained.train.groupby("ds", as_index=False)["y"].sum()
-    attributes = [c for c in trained.spec.attributes if c in trained.frame]
-    keys = trained.frame[["unique_id", *attributes]].drop_duplicates("unique_id")
+    # the figures draw the total: the rows before the held-out window summed per period
+    # (a copy of the rows held +2 GB at 16 million rows while the models were logged)
+    train, keys = trained.trained_on.total, trained.trained_on.keys
     # the held-out fits; a catalogue's are not kept past each partition: its final ones
     fitted = report.outcome.fitted or trained.serving.fitted
     # the nested runs are about half the seconds, the model and its registration the rest

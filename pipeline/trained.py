@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecasting.data.spec import DataSpec
-from forecasting.evaluation.backtest import split
 from forecasting.serving.model import ServingModel
 from forecasting.workflow import BacktestReport
+from pipeline.training_data import TrainedOn
 
 
 def mark_diverged(table: pd.DataFrame, diverged: dict[str, dict[str, str]]) -> pd.DataFrame:
@@ -56,16 +56,10 @@ def log_diverged(
 @dataclass
 class Trained:
     dataset_id: int
-    frame: pd.DataFrame
     spec: DataSpec
     horizon: int
     serving: ServingModel
     report: BacktestReport
+    #: what the records read of the rows, not the rows: a catalogue's are never whole
+    trained_on: TrainedOn
     registered_version: str | None = None
-
-    @property
-    def train(self) -> pd.DataFrame:
-        """The rows before the held-out window (what validation and the backtest saw),
-        made when asked: a copy of nearly every row, not held through the forecast step
-        (0.6 GB at 16 million rows)."""
-        return split(self.frame, self.horizon, self.horizon)[0]

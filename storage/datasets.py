@@ -169,6 +169,13 @@ def dataset_parts(db: Database, dataset_id: int, rows: int) -> Iterator[pd.DataF
     """A version's rows as ``load_dataset``'s frame, a partition of whole series of at
     most ``rows`` rows (or one series) at a time, in the database's order of the series:
     what reads a catalogue's stored version without holding all of it (issue 30)."""
+    return (frame for frame, _plan in dataset_parts_with_plan(db, dataset_id, rows))
+
+
+def dataset_parts_with_plan(
+    db: Database, dataset_id: int, rows: int
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """``dataset_parts``, each with its series' plan (the drivers past their last sale)."""
     with db.session() as s:
         version = s.get(DatasetVersion, dataset_id)
         if version is None:
@@ -182,8 +189,7 @@ def dataset_parts(db: Database, dataset_id: int, rows: int) -> Iterator[pd.DataF
         ).all()
     for first, last in _ranges(sizes, rows):
         with db.session() as s:
-            frame, _ = _assembled(s, dataset_id, info, (first, last))
-        yield frame
+            yield _assembled(s, dataset_id, info, (first, last))
 
 
 def _ranges(sizes: list[tuple[str, int]], rows: int) -> Iterator[tuple[str, str]]:

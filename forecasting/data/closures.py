@@ -55,22 +55,46 @@ def find_closures(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
     chain closed on Christmas Day: its slow movers' own quiet days cannot tell)."""
     if df.empty:
         return pd.DataFrame(columns=COLUMNS)
-    days = _named_days(spec, df["ds"].min(), df["ds"].max())
-    if days.empty:
+    span = (df["ds"].min(), df["ds"].max())
+    own = series_closures(df, spec, span)
+    total = df.groupby("ds", as_index=False)["y"].sum()
+    selling = df.groupby("unique_id", sort=False)["y"].max()
+    return with_panel_closures(own, total, selling.index[selling > 0], spec, span)
+
+
+def series_closures(
+    df: pd.DataFrame, spec: DataSpec, span: tuple[pd.Timestamp, pd.Timestamp]
+) -> pd.DataFrame:
+    """The closures of each series of ``df`` by its own sales, on the calendar of the
+    panel's ``span`` (first and last day): a part of a catalogue is judged as it would
+    be in the whole panel."""
+    days = _named_days(spec, *span)
+    if df.empty or days.empty:
         return pd.DataFrame(columns=COLUMNS)
     tested = max(days["holiday"].nunique(), 1)
-    own = pd.concat(
+    return pd.concat(
         [_closed(rows, days, tested) for rows in _whole_series(df, CHUNK_ROWS)],
         ignore_index=True,
     )
-    total = df.groupby("ds", as_index=False)["y"].sum().assign(unique_id="")
-    whole = _closed(total, days, tested)["holiday"]
+
+
+def with_panel_closures(
+    own: pd.DataFrame,
+    total: pd.DataFrame,
+    selling: pd.Index,
+    spec: DataSpec,
+    span: tuple[pd.Timestamp, pd.Timestamp],
+) -> pd.DataFrame:
+    """``own`` closures and, for every series in ``selling``, the holidays the panel's
+    ``total`` (``ds, y``: every series summed per day) is closed on."""
+    days = _named_days(spec, *span)
+    if days.empty or total.empty:
+        return own
+    tested = max(days["holiday"].nunique(), 1)
+    whole = _closed(total.assign(unique_id=""), days, tested)["holiday"]
     if whole.empty:
         return own
-    selling = df.groupby("unique_id", sort=False)["y"].max()
-    every = pd.MultiIndex.from_product([selling.index[selling > 0], whole], names=COLUMNS).to_frame(
-        index=False
-    )
+    every = pd.MultiIndex.from_product([selling, whole], names=COLUMNS).to_frame(index=False)
     return pd.concat([own, every]).drop_duplicates(ignore_index=True)
 
 

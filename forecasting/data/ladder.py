@@ -116,7 +116,12 @@ def mark_ended(profile: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     on the ``ended`` step, and ``trailing``: the file's periods after each series' last
     record. For what serves only (see the module docstring)."""
     last = df.groupby("unique_id", sort=False)["ds"].max()
-    dates = np.sort(df["ds"].unique())
+    return marked_ended(profile, last, np.sort(df["ds"].unique()))
+
+
+def marked_ended(profile: pd.DataFrame, last: pd.Series, dates: np.ndarray) -> pd.DataFrame:
+    """``mark_ended`` from each series' ``last`` record and the file's sorted ``dates``:
+    what a catalogue read a partition at a time gives (issue 30)."""
     after = len(dates) - np.searchsorted(dates, last.to_numpy(), side="right")
     out = profile.copy()
     out["trailing"] = pd.Series(after, index=last.index).reindex(out.index).fillna(0).astype(int)

@@ -8,6 +8,7 @@ features), and the series keep the order they had in the panel.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,11 +49,25 @@ class Partitions:
             files.append(path)
         return cls(tuple(files), lengths)
 
+    @classmethod
+    def written(cls, parts: Iterable[pd.DataFrame], folder: Path) -> Partitions:
+        """Write ``parts`` (each of whole series, cut by the same rule: a catalogue read
+        from the database a partition at a time) as they come, without holding them."""
+        folder.mkdir(parents=True, exist_ok=True)
+        files, lengths = [], []
+        for k, part in enumerate(parts):
+            path = folder / f"part-{k:05d}.parquet"
+            part.reset_index(drop=True).to_parquet(path, index=False)
+            files.append(path)
+            lengths.append(part.groupby("unique_id", sort=False).size())
+        every = pd.concat(lengths) if lengths else pd.Series(dtype=int)
+        return cls(tuple(files), every)
+
     def __len__(self) -> int:
         return len(self.files)
 
-    def read(self, i: int) -> pd.DataFrame:
-        return pd.read_parquet(self.files[i])
+    def read(self, i: int, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.files[i], columns=columns)
 
     def series(self) -> int:
         return len(self.lengths)

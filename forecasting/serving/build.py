@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
-from forecasting.data.closures import find_closures
 from forecasting.data.spec import DataSpec
 from forecasting.evaluation.group_bands import validation_errors
 from forecasting.evaluation.intervals import (
@@ -23,11 +21,11 @@ from forecasting.evaluation.intervals import (
     random_walk_quantiles,
     zero_quantiles,
 )
-from forecasting.evaluation.metrics import naive_scale
 from forecasting.evaluation.selection import RULES, Selection
 from forecasting.models import Forecaster
 from forecasting.serving.model import ServingModel
 from forecasting.serving.reconciliation import coherent
+from forecasting.serving.series_facts import SeriesFacts, ruled_series
 
 #: the band quantiles of the ``level`` rule are those of this validated model
 LEVEL_BANDS_FROM = "naive"
@@ -53,6 +51,7 @@ def build_serving(
     plan: pd.DataFrame | None = None,
     totals: Totals | None = None,
     quantiles: dict[str, pd.DataFrame] | None = None,
+    facts: SeriesFacts | None = None,
 ) -> ServingModel:
     """Bundle refitted models with intervals calibrated on the validation folds only.
 
@@ -62,27 +61,19 @@ def build_serving(
     every reader forecasts with. With ``totals``, the sums are made bottom-up or
     reconciled, as the validation folds say. ``quantiles`` (``band_quantiles``) are the
     bands of a larger panel that ``df`` is a part of; by default ``df``'s own.
+
+    ``facts``: what the model keeps of each series, made a partition at a time where
+    ``df`` is a catalogue's (``forecasting.partitioned_serving``); ``df`` is then only
+    what the totals read (``coherent``: the keys, or the rows of the series it
+    reconciles).
     """
-    grouped = df.groupby("unique_id", sort=False)["y"]
-    scale = series_scales(df, spec)
-    nonnegative = grouped.min() >= 0
+    if facts is None:
+        span = (df["ds"].min(), df["ds"].max())
+        on_rule = ruled_series(profile, selection.choice) if profile is not None else None
+        facts = SeriesFacts.of(df, spec, span, profile, on_rule)
+    span = facts.span()
     if quantiles is None:
-        quantiles = band_quantiles(selection, set(fitted), scale, horizon, bool(spec.exog))
-    rule_levels = None
-    if profile is not None:
-        # the rules' steps, and any series a rule serves (a file of short series only,
-        # where nothing could be validated, is served its levels)
-        ruled = selection.choice.reindex(profile.index).isin(set(RULES.values()))
-        on_rule = profile.index[profile["ladder_step"].isin(RULES) | ruled.to_numpy()]
-        rows = df.loc[df["unique_id"].isin(on_rule)].groupby("unique_id", sort=False)
-        rule_levels = pd.DataFrame({"level": rows["y"].mean(), "last_ds": rows["ds"].max()})
-        step = profile.loc[rule_levels.index, "ladder_step"]
-        rule_levels.loc[step.isin(["zero", "ended"]), "level"] = 0.0
-        # an ended series is forecast from the file's end, where every series' forecast starts
-        rule_levels.loc[step == "ended", "last_ds"] = df["ds"].max()
-        # a new series' own naive scale rests on a few points: never narrower than its level
-        new = rule_levels.index[rule_levels["level"] != 0]
-        scale[new] = np.maximum(scale[new], rows["y"].apply(lambda y: y.abs().mean())[new])
+        quantiles = band_quantiles(selection, set(fitted), facts.scale, horizon, bool(spec.exog))
     members = {c: m for c, m in selection.members.items() if set(m) <= set(fitted)}
     errors = validation_errors(selection.table, set(selection.choice) | set(fitted))
     beyond = selection.beyond_plan if spec.exog else None
@@ -95,28 +86,22 @@ def build_serving(
         members,
         selection.choice,
         quantiles,
-        scale,
-        nonnegative,
+        facts.scale,
+        facts.nonnegative,
         spec,
         horizon,
         profile=profile,
-        rule_levels=rule_levels,
-        driver_tail=driver_tail(df, spec),
+        rule_levels=facts.rule_levels,
+        driver_tail=facts.driver_tail,
         errors=errors,
         plan=plan,
         unplanned=beyond.choice if beyond is not None else None,
-        driver_range=price_range(df, spec),
-        closures=find_closures(df, spec),
+        driver_range=facts.driver_range,
+        closures=facts.closures(spec, span),
     )
     if totals is None:
         return serving
     return replace(serving, coherence=coherent(serving, totals.selection, df, spec, totals.horizon))
-
-
-def series_scales(df: pd.DataFrame, spec: DataSpec) -> pd.Series:
-    """Per series, the seasonal naive scale that the bands' quantiles are in units of."""
-    grouped = df.groupby("unique_id", sort=False)["y"]
-    return grouped.apply(lambda y: naive_scale(y.to_numpy(float), spec.season_length, 1))
 
 
 def band_quantiles(
@@ -133,30 +118,12 @@ def band_quantiles(
     return quantiles
 
 
-def price_range(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
-    """Per series, each price's lowest and highest value in the history."""
-    prices = [name for name in spec.prices if name in df.columns]
-    if not prices:
-        return None
-    by = df.groupby("unique_id", sort=False)[prices]
-    low, high = by.min().add_suffix("_min"), by.max().add_suffix("_max")
-    return pd.concat([low, high], axis=1)
-
-
 def _with_errors(errors: pd.DataFrame | None, more: pd.DataFrame | None) -> pd.DataFrame | None:
     """Validation errors of more candidates, joined on the fold's rows."""
     if more is None or errors is None:
         return errors if more is None else more
     more = more[[c for c in more.columns if c not in errors.columns or c in ERROR_KEYS]]
     return errors.merge(more, on=list(ERROR_KEYS), how="outer")
-
-
-def driver_tail(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame | None:
-    """Each series' last season of drivers (``unique_id, ds`` and the drivers)."""
-    if not spec.exog or not set(spec.exog) <= set(df.columns):
-        return None
-    tail = df.groupby("unique_id", sort=False).tail(spec.season_length)
-    return tail[["unique_id", "ds", *spec.exog]].reset_index(drop=True)
 
 
 def _band_quantiles(

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from forecasting.data.frequency import frequency_from_alias
-from forecasting.serving.build import driver_tail
 from forecasting.serving.model import ServingModel
 from forecasting.serving.requests import StoredForecast
+from forecasting.serving.series_facts import driver_tail
 from pipeline.serving.errors import NoDataSet, NothingServes
 from pipeline.stored import resolve_dataset
 from pipeline.system import System

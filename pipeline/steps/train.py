@@ -7,6 +7,8 @@ selection and interval calibration; the scores on it are the run's metrics.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from forecasting import progress
@@ -15,10 +17,10 @@ from forecasting.data.frequency import default_horizon, stored_horizon
 from forecasting.data.ladder import min_train
 from forecasting.data.partitions import Partitions
 from forecasting.data.spec import DataSpec
-from forecasting.evaluation.costs import Shape
 from forecasting.evaluation.why import why_served
 from forecasting.models import BASELINE, MODELS
-from forecasting.partitioned import FinalFits, partitioned_backtest
+from forecasting.partitioned import partitioned_backtest
+from forecasting.partitioned_serving import Catalogue
 from forecasting.progress import Pacing
 from forecasting.serving.effects import driver_effects, group_effects
 from forecasting.serving.model import SERVED, ServingModel
@@ -36,10 +38,11 @@ from pipeline.model_records import metrics_of, model_rows, track
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
 from pipeline.scratch import TRAIN, scratch_folder
-from pipeline.stored import resolve_dataset, spec_from_info, training_frame
+from pipeline.stored import resolve_dataset_info, spec_from_info
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
 from pipeline.trained import Trained, log_diverged, mark_diverged
+from pipeline.training_data import TrainedOn, TrainingData
 from storage import run_rows
 from storage.datasets import drivers_named
 from storage.results import save_model_results
@@ -67,12 +70,24 @@ def train_options(
 def train(
     ctx: RunContext, opts: RunOptions, dataset_id: int | None, tracker: Tracker | None
 ) -> Trained:
-    stored = resolve_dataset(ctx.db, dataset_id)
-    dataset_id, info, plan = stored.id, stored.info, stored.plan
+    dataset_id, info = resolve_dataset_info(ctx.db, dataset_id)
     run_rows.update_run(ctx.db, ctx.run_id, dataset_id=dataset_id)
+    with scratch_folder(TRAIN) as folder:
+        data = TrainingData.read(ctx.db, dataset_id, info, opts.partition_rows, folder)
+        return _trained(ctx, opts, dataset_id, info, data, tracker, folder)
+
+
+def _trained(
+    ctx: RunContext,
+    opts: RunOptions,
+    dataset_id: int,
+    info: dict,
+    data: TrainingData,
+    tracker: Tracker | None,
+    folder: Path,
+) -> Trained:
     spec = spec_from_info(info)
-    df = training_frame(stored)
-    del stored  # its frame, with the outlier and filled marks: 0.7 GB at 16 million rows
+    plan = data.plan
     h = opts.horizon or default_horizon(spec.freq)
     options = train_options(
         opts,
@@ -81,12 +96,12 @@ def train(
         named=drivers_named(info),
     )
     # what the backtest will fit: one series leaves out the models that learn across series
-    options, _ = options.for_panel(df["unique_id"].nunique(), bool(spec.exog))
+    options, _ = options.for_panel(data.series(), bool(spec.exog))
     ctx.log.info(
         "training on data set version %d: %d series, horizon %d, models %s, %d trials each; "
         "holidays of %s; drivers %s",
         dataset_id,
-        df["unique_id"].nunique(),
+        data.series(),
         h,
         ",".join(options.model_names()),
         opts.trials,
@@ -103,7 +118,7 @@ def train(
             ", ".join(added),
         )
     screened_drivers = len(spec.exog) if options.drivers == "auto" else 0
-    shape = Shape.of(df, spec.season_length)
+    shape = data.shape(spec.season_length)
     parts = train_parts(shape, options, tracker is not None, h, screened_drivers)
     pacing = Pacing(ctx.reporter(), parts)
     scheduler = ctx.settings.dask_scheduler_address
@@ -111,11 +126,13 @@ def train(
     horizon = stored_horizon(spec.freq, h)
     with progress.active(ctx.reporter()), fits_on(opts.engine, opts.jobs, scheduler) as where:
         ctx.log.info("fitting the series on %s", where)
-        if len(df) > opts.partition_rows:
+        if data.parts is not None:
             report, serving = _by_partition(
-                ctx, df, spec, h, options, pacing, plan, horizon, opts.partition_rows
-            )
+                ctx, data.parts, spec, h, options, pacing, plan, horizon, opts.partition_rows,
+                folder,
+            )  # fmt: skip
         else:
+            df = data.frame
             report = backtest(df, spec, h, options, pacing.part("backtest"))
             serving = production_model(
                 df, spec, h, report.outcome, pacing.part("production"), plan, horizon
@@ -147,7 +164,9 @@ def train(
             "effects": effects,
         },
     )
-    _log_effects(ctx, effects, df, serving.spec)
+    h_val = report.outcome.serving.horizon if report.outcome.serving is not None else h
+    trained_on = TrainedOn.of(data, spec, h, h_val, options.n_windows)
+    _log_effects(ctx, effects, trained_on.keys, serving.spec)
     served = metrics_of(report.summary.loc[SERVED])
     coverage = {f"coverage{k}": round(v, 4) for k, v in report.coverage.items()}
     held_out = report.holdout()  # counts the series a plan moves: worked out once
@@ -180,8 +199,8 @@ def train(
     holdout = describe_holdout({"holdout": held_out})
     if holdout:
         ctx.log.info("%s", holdout)
-    trained = Trained(dataset_id, df, spec, h, serving, report)
-    rows = model_rows(trained, options)
+    trained = Trained(dataset_id, spec, h, serving, report, trained_on)
+    rows = model_rows(trained)
     pacing.finish("saving")
     if tracker is not None:
         mlflow_part = pacing.part("MLflow")
@@ -220,7 +239,7 @@ def train(
 
 def _by_partition(
     ctx: RunContext,
-    df: pd.DataFrame,
+    parts: Partitions,
     spec: DataSpec,
     h: int,
     options: TrainOptions,
@@ -228,19 +247,19 @@ def _by_partition(
     plan: pd.DataFrame | None,
     horizon: int,
     rows: int,
+    folder: Path,
 ) -> tuple[BacktestReport, ServingModel]:
-    """A catalogue: the backtest and the final fits a partition of whole series (at most
-    ``rows`` rows) at a time (``forecasting.partitioned``), so that no process holds
-    every series' fitting at once; the partitions and their fits live in a scratch
-    folder until the serving model is built."""
-    with scratch_folder(TRAIN) as folder:
-        parts = Partitions.cut(df, folder / "partitions", rows)
-        ctx.log.info("a catalogue: %s", parts.describe(rows))
-        report = partitioned_backtest(parts, spec, h, options, pacing.part("backtest"), keep=folder)
-        final = FinalFits(parts, folder)
-        serving = production_model(
-            df, spec, h, report.outcome, pacing.part("production"), plan, horizon, final
-        )
+    """A catalogue: the backtest, the final fits and the serving model's build a
+    partition of whole series (at most ``rows`` rows) at a time (``forecasting.
+    partitioned``, ``forecasting.partitioned_serving``), so that no process holds every
+    series' rows or fits at once; the partitions and their fits live in the run's
+    scratch ``folder`` until the serving model is built."""
+    ctx.log.info("a catalogue: %s", parts.describe(rows))
+    report = partitioned_backtest(parts, spec, h, options, pacing.part("backtest"), keep=folder)
+    catalogue = Catalogue(parts, folder)
+    serving = production_model(
+        None, spec, h, report.outcome, pacing.part("production"), plan, horizon, catalogue
+    )
     return report, serving
 
 
@@ -265,9 +284,9 @@ def serving_series(serving: ServingModel, diverged: dict[str, dict[str, str]]) -
     return mark_diverged(serving.series_table(), diverged)
 
 
-def _log_effects(ctx: RunContext, effects: pd.DataFrame, df: pd.DataFrame, spec) -> None:
+def _log_effects(ctx: RunContext, effects: pd.DataFrame, keys: pd.DataFrame, spec) -> None:
     """The served model's price elasticities and promotion lifts, over all series."""
-    attributes = df[["unique_id", *spec.attributes]].drop_duplicates("unique_id")
+    attributes = keys[["unique_id", *[c for c in spec.attributes if c in keys.columns]]]
     for row in group_effects(effects, attributes).query("group == 'total'").itertuples():
         what = "price elasticity" if row.role == "price" else "promotion lift x"
         if row.effect is None or row.effect != row.effect:

@@ -17,6 +17,7 @@ from forecasting.serving.model import SERVED
 from forecasting.workflow import backtest
 from storage.database import Database
 from storage.datasets import load_dataset
+from storage.run_reads import get_run
 from tests.support.frames import spec_for
 from tests.support.servers import cli
 
@@ -160,6 +161,16 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     panel = _panel()
     panel.loc[(panel["unique_id"] == "s03") & (panel["ds"] == "2022-06-06"), "y"] = 900.0
     panel = panel.drop(panel.index[(panel["unique_id"] == "s04") & (panel["ds"] == "2023-03-06")])
+    sold = len(panel)
+    # a price with a plan of the next weeks under the sales (read from every partition)
+    price = 2.0 + 0.5 * np.sin(np.arange(len(panel)) / 3.0)
+    panel = panel.assign(price=price.round(2))
+    last = panel.groupby("unique_id")["ds"].transform("max")
+    ahead = panel.loc[last == panel["ds"].max()].drop_duplicates("unique_id")
+    plan = pd.concat(
+        [ahead.assign(ds=ahead["ds"] + pd.Timedelta(weeks=k), y=np.nan, price=2.2) for k in (1, 2)]
+    )
+    panel = pd.concat([panel, plan], ignore_index=True)
     panel.rename(columns={"unique_id": "item", "ds": "week", "y": "units"}).to_csv(csv, index=False)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -168,7 +179,8 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     for name, rows in (("whole", []), ("parts", by_partition)):
         data = tmp_path / name
         ran = cli(
-            data, "run", "--csv", str(csv), "--horizon", str(H), "--models", ",".join(MODELS),
+            data, "run", "--csv", str(csv), "--horizon", str(H), "--exog", "price",
+            "--models", ",".join([*MODELS, "linear_trend"]),
             "--jobs", "1", "--quiet", "--no-tracking", *rows, TMPDIR=str(scratch),
         )  # fmt: skip
         assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -178,7 +190,7 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
         assert asked.returncode == 0, asked.stdout + asked.stderr
         forecasts[name] = pd.read_csv(out).sort_values(["item", "ds"], ignore_index=True)
     assert "a catalogue: " in logs["parts"] and "partitions of whole series" in logs["parts"]
-    read = f"a catalogue of {len(panel) + 1:,} rows, read a partition of whole series at a time"
+    read = f"a catalogue of {sold + 1:,} rows, read a partition of whole series at a time"
     assert read in logs["parts"]  # the lost week filled
     assert "a catalogue" not in logs["whole"]
     stored = {name: _stored(tmp_path / name) for name in forecasts}
@@ -196,6 +208,15 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     assert len(parts) == 14 * H and parts["item"].nunique() == 14
     pd.testing.assert_frame_equal(parts, whole, check_exact=False, rtol=1e-9)
     assert list(scratch.iterdir()) == []
+    # the held-out scores with and without the plan, and the series a plan moves, counted
+    # a partition at a time (a catalogue with drivers failed here: issue 30)
+    held = {name: _metrics(tmp_path / name)["holdout"] for name in forecasts}
+    assert held["parts"]["series_a_plan_moves"] > 0
+    assert held["parts"] == held["whole"]
+
+
+def _metrics(data: Path) -> dict:
+    return get_run(Database(f"sqlite:///{data / 'app.sqlite'}"), 1)["metrics"]
 
 
 def _eda(data: Path) -> dict:

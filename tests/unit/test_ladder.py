@@ -20,6 +20,7 @@ from pipeline.context import RunContext
 from pipeline.steps.forecast import forecast
 from pipeline.steps.train import serving_series
 from pipeline.trained import Trained
+from pipeline.training_data import TrainedOn, TrainingData
 from storage import run_rows
 from storage.database import Database
 from storage.settings import Settings
@@ -243,7 +244,8 @@ def test_a_run_names_what_its_stored_year_replaced_in_the_series_table(monkeypat
     db.migrate()
     ctx = RunContext(db, Settings(data_dir=tmp_path), run_rows.create_run(db, "run", {}), log)
     ctx.artifacts.save(ctx.run_id, {"series": serving_series(outcome.serving, {})})
-    trained = Trained(1, df, spec, H, outcome.serving, None)
+    trained_on = TrainedOn.of(TrainingData(df, None, None), spec, H, H, 2)
+    trained = Trained(1, spec, H, outcome.serving, None, trained_on)
     stored = forecast(ctx, trained)
     table = ctx.artifacts.load(ctx.run_id, "series")
     assert table.set_index("unique_id")["diverged"].to_dict() == {"s0": "trend", "s1": "trend"}
