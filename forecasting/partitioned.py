@@ -48,7 +48,7 @@ from forecasting.evaluation.validation import select_served, validate_models
 from forecasting.memory import release_memory
 from forecasting.progress import Pacing, Reporter
 from forecasting.serving.build import band_quantiles, build_serving
-from forecasting.serving.series_facts import series_scales
+from forecasting.serving.series_facts import SeriesFacts, ruled_series, series_scales
 from forecasting.workflow import (
     BacktestReport,
     ForecastOutcome,
@@ -78,6 +78,9 @@ class _Validated:
     scales: list[pd.DataFrame] = field(default_factory=list)
     profiles: list[pd.DataFrame] = field(default_factory=list)
     series_scales: list[pd.Series] = field(default_factory=list)
+    #: per partition, ``ds, y``: its training rows summed per period (the panel's total,
+    #: which the closures every series shares are judged on)
+    totals: list[pd.DataFrame] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     screens: list[Screen] = field(default_factory=list)
     #: per model, the series validated so far (what its mean score is over)
@@ -193,9 +196,10 @@ def partitioned_backtest(
             selection = kept
             tuning = {name: replace(result, cv=pd.DataFrame()) for name, result in tuning.items()}
         forecasting = reporter.sub(VALIDATION_SHARE, 1.0)
+        total = pd.concat(validated.totals).groupby("ds", as_index=False)["y"].sum()
         held, outcome = _forecast_all(
-            parts, spec, h, h_val, tuning, selection, quantiles, profile, forecasting, fits,
-            keep is not None,
+            parts, spec, h, h_val, tuning, selection, quantiles, profile, total, forecasting,
+            fits, keep is not None,
         )  # fmt: skip
     screens = [Screen.sat_out(m, why, 1) for m, why in sat_out.items()] + validated.screens
     outcome = replace(
@@ -241,6 +245,7 @@ def _validate_all(
         modelled = fitted_rows(train, profile)
         validated.profiles.append(profile)
         validated.series_scales.append(series_scales(train, spec))
+        validated.totals.append(train.groupby("ds", as_index=False)["y"].sum())
         if modelled.empty:
             joblib.dump({}, fits / f"fits-{i}.pkl")
             continue
@@ -285,13 +290,16 @@ def _forecast_all(
     selection: Selection,
     quantiles: dict[str, pd.DataFrame],
     profile: pd.DataFrame,
+    total: pd.DataFrame,
     reporter: Reporter,
     fits: Path,
     keep: bool = False,
 ) -> tuple[HeldOut, ForecastOutcome]:
     """The forecasting map: each partition's fits moved forward (the served models
-    refitted), its forecasts with the pooled bands, and its held-out scores; with
+    refitted), its forecasts with the pooled bands and the closures of the panel's
+    ``total`` (``ds, y`` before the held-out window), and its held-out scores; with
     ``keep``, each partition's held-out fits stay in ``fits``."""
+    span = (total["ds"].min(), total["ds"].max())
     held: list[HeldOut] = []
     forecasts, per_model, unplanned = [], [], []
     moves = 0
@@ -313,7 +321,11 @@ def _forecast_all(
         if keep:
             joblib.dump(fitted, fits / f"heldout-{i}.pkl")
         own_selection = joblib.load(fits / f"selection-{i}.pkl")
-        model = build_serving(fitted, own_selection, train, spec, h_val, own, quantiles=quantiles)
+        on_rule = ruled_series(own, own_selection.choice)
+        facts = SeriesFacts.of(train, spec, span, own, on_rule).in_panel(total)
+        model = build_serving(
+            fitted, own_selection, train, spec, h_val, own, quantiles=quantiles, facts=facts
+        )
         future = known_future(train, test, h, spec) if spec.exog else None
         served_rows, members = model.forecast_with_members(h, future, every_model=True)
         without = model.forecast(h) if spec.exog and future is not None else None

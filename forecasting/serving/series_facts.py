@@ -10,7 +10,7 @@ whole run's without any process holding every row (issue 30).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,11 @@ class SeriesFacts:
             selling=pd.Index(np.concatenate([p.selling.to_numpy() for p in parts])),
             keys=pd.concat([p.keys for p in parts], ignore_index=True),
         )
+
+    def in_panel(self, total: pd.DataFrame) -> SeriesFacts:
+        """These facts as those of a part of a panel whose total is ``total``: its shared
+        closures are the panel's, as in a backtest of the whole panel."""
+        return replace(self, total=total)
 
     def span(self) -> Span:
         """The panel's first and last period."""

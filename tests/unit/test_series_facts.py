@@ -18,6 +18,7 @@ from forecasting.evaluation.options import TrainOptions
 from forecasting.partitioned import partitioned_backtest
 from forecasting.partitioned_serving import Catalogue
 from forecasting.serving import reconciliation
+from forecasting.serving.model import SERVED
 from forecasting.serving.series_facts import SeriesFacts, ruled_series
 from forecasting.workflow import backtest, production_model
 
@@ -153,3 +154,22 @@ def test_a_catalogue_reads_its_totals_rows_only_where_it_reconciles(tmp_path, mo
     monkeypatch.setattr(reconciliation, "MAX_SERIES", 3)
     read = catalogue.totals_rows(chosen, facts)
     assert list(read.columns) == ["unique_id", "store"] and len(read) == 9
+
+
+def test_a_backtest_in_partitions_closes_the_panels_holidays_on_every_series(tmp_path):
+    """A partition of one slow mover cannot show the chain's Christmas: the held-out
+    forecast of a backtest in partitions reads the closures of the panel's total, as the
+    whole backtest does (it read its own partition's total, and forecast a sale)."""
+    df = _panel()
+    spec = DataSpec(frequency_from_alias("D"), country="US")
+    options = TrainOptions(models=("seasonal_naive", "ets"), n_windows=1, always=())
+    whole = backtest(df, spec, H, options)
+    parts = Partitions.cut(df, tmp_path / "partitions", rows=1_461)  # a series each
+    assert len(parts) == df["unique_id"].nunique()
+    split = partitioned_backtest(parts, spec, H, options, work=tmp_path)
+    key = ["unique_id", "ds"]
+    a = split.actuals.sort_values(key, ignore_index=True)
+    b = whole.actuals.sort_values(key, ignore_index=True)
+    christmas = a.loc[(a["ds"] == "2023-12-25") & (a["unique_id"].isin(["s2", "s5"]))]
+    assert len(christmas) == 2 and (christmas[SERVED] == 0).all()
+    np.testing.assert_allclose(a[SERVED], b[SERVED], rtol=1e-9)
