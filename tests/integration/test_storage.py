@@ -26,7 +26,7 @@ from storage.datasets import (
     series_keys,
 )
 from storage.results import production, save_forecasts, stored_forecasts
-from storage.tables import Base, Run
+from storage.tables import Base, ForecastPoint, Run
 from tests.support.frames import make_frame
 
 
@@ -323,3 +323,38 @@ def test_four_processes_migrating_a_fresh_database_at_once_all_succeed(database_
     errors = [w.communicate(timeout=120)[1].decode()[-500:] for w in workers]
     assert [w.returncode for w in workers] == [0, 0, 0, 0], errors
     assert Database(database_url).ping()
+
+
+def test_rows_stored_in_bulk_are_stored_as_sqlalchemy_stores_them(db):
+    """The bulk path (COPY on PostgreSQL, the driver's executemany on SQLite) binds each
+    value as SQLAlchemy does: the same text for a date on SQLite, NULL for a missing band
+    or model, and a query on the dates finds the rows."""
+    run_id = run_rows.create_run(db, "train", {})
+    when = pd.Timestamp("2025-03-01 13:45:30.250000")
+    frame = pd.DataFrame(
+        {
+            "unique_id": ["bulk"], "ds": [when], "yhat": [1.5], "lo80": [np.nan],
+            "hi80": [2.0], "lo95": [0.5], "hi95": [3.0],
+        }
+    )  # fmt: skip
+    save_forecasts(db, run_id, frame)
+    with db.session() as s:
+        s.add(
+            ForecastPoint(
+                run_id=run_id, unique_id="orm", ds=when.to_pydatetime(), yhat=1.5, lo80=None,
+                hi80=2.0, lo95=0.5, hi95=3.0, model=None,
+            )
+        )  # fmt: skip
+    with db.session() as s:
+        raw = s.execute(
+            text("SELECT unique_id, ds, yhat, lo80, hi80, model FROM forecasts ORDER BY unique_id")
+        ).all()
+        found = s.execute(
+            select(ForecastPoint.unique_id).where(
+                ForecastPoint.ds.between(when - pd.Timedelta(seconds=1), when)
+            )
+        ).scalars()
+        assert sorted(found) == ["bulk", "orm"]
+    (bulk, orm) = raw
+    assert tuple(bulk)[1:] == tuple(orm)[1:]
+    assert bulk[3] is None and bulk[5] is None  # NULL, not NaN or the text "None"
