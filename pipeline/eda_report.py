@@ -36,7 +36,8 @@ def write_report(report: EdaReport, target: Path, quantity: str = "sales") -> Pa
         "top_series": top_series_figure(report, quantity),
     }
     if report.drivers:
-        figures["drivers"] = drivers_figure(report.drivers, quantity)
+        read = report.overview.get("correlation_rows")
+        figures["drivers"] = drivers_figure(report.drivers, quantity, read, report.overview["rows"])
     for name, fig in figures.items():
         _write_atomic(target / f"{name}.json", fig.to_json())
     payload = report_json(report)
@@ -160,8 +161,15 @@ def top_series_figure(report: EdaReport, quantity: str = "sales") -> go.Figure:
     return fig
 
 
-def drivers_figure(drivers: dict, quantity: str = "sales") -> go.Figure:
+def drivers_figure(
+    drivers: dict, quantity: str = "sales", read: int | None = None, rows: int | None = None
+) -> go.Figure:
+    """Each driver's correlations; the title says when they were ``read`` from fewer than
+    all ``rows`` (a catalogue's, evenly thinned: ``forecasting.data.eda``)."""
     frame = pd.DataFrame(drivers).T
+    sampled = (
+        f" (from {read:,} of {rows:,} rows, evenly spread)" if read and rows and read < rows else ""
+    )
     fig = go.Figure(
         [
             go.Bar(x=frame.index, y=frame["pearson"], name="Pearson"),
@@ -169,7 +177,7 @@ def drivers_figure(drivers: dict, quantity: str = "sales") -> go.Figure:
         ]
     )
     fig.update_layout(
-        title=f"Correlation of each driver with {quantity} (-1 to 1)",
+        title=f"Correlation of each driver with {quantity} (-1 to 1){sampled}",
         height=400,
         barmode="group",
         xaxis_title="driver",

@@ -111,12 +111,15 @@ def analyse_parts(
         "demand_classes": demand["demand_class"].value_counts().to_dict(),
         "ladder": demand["ladder_step"].value_counts().to_dict(),
     }
+    pairs = summary.pairs()
+    if spec.exog:  # fewer than ``rows`` past ``CORRELATION_ROWS``: the page says so
+        overview["correlation_rows"] = len(pairs)
     return EdaReport(
         overview=overview,
         aggregate=profile(summary.total.sort_index(), spec),
         top={uid: profile(per_series[uid].set_index("ds")["y"], spec) for uid in top_ids},
         series_table=table,
-        drivers=driver_correlations(summary.pairs(), spec.exog),
+        drivers=driver_correlations(pairs, spec.exog),
         outliers=outliers,
     )
 

@@ -12,7 +12,7 @@ from forecasting.data import eda
 from forecasting.data.dataset import prepare
 from forecasting.data.eda import analyse, analyse_parts, profile, stationarity
 from forecasting.data.reading_options import ReadingOptions
-from pipeline.eda_report import decomposition_figure, write_report
+from pipeline.eda_report import decomposition_figure, drivers_figure, write_report
 from tests.support.frames import spec_for
 
 
@@ -90,7 +90,12 @@ def test_a_report_read_a_partition_at_a_time_is_the_whole_frame_s(store_item_csv
     whole = analyse(frame, data.spec, data.cleaned.outliers, top=3)
     monkeypatch.setattr(eda, "CORRELATION_ROWS", len(frame) // 7)
     split = analyse_parts(parts, data.spec, data.cleaned.outliers, top=3)
+    read = split.overview.pop("correlation_rows")
+    assert whole.overview.pop("correlation_rows") == whole.overview["rows"]
     assert split.overview == whole.overview
+    assert whole.overview["rows"] / 8 < read < whole.overview["rows"] / 2
+    title = drivers_figure(split.drivers, "units", read, whole.overview["rows"]).layout.title.text
+    assert title.endswith(f"(from {read:,} of {whole.overview['rows']:,} rows, evenly spread)")
     pd.testing.assert_frame_equal(split.series_table, whole.series_table)
     assert list(split.top) == list(whole.top)
     for uid in whole.top:
