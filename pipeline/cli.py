@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from pipeline.processes import die_with, no_bare_forks, own_helpers
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3
+#: what a shell reports for a process a closed pipe stopped (128 + SIGPIPE)
+EXIT_PIPE_CLOSED = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,23 +268,33 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:  # run logs go to their file at INFO regardless
         handler.setLevel(level)
     try:
-        if args.command == "worker":
-            from pipeline.workers import serve
-            from storage.settings import load_settings
-
-            serve(load_settings())
-            return 0
-        if args.command == "backtest" or (args.command == "forecast" and args.csv):
-            from pipeline.adhoc import run_adhoc  # nothing stored: no database to import
-
-            return run_adhoc(args)
-        return _stored(args)
+        code = _command(args)
+        sys.stdout.flush()  # a reader that closed the pipe shows here, not at exit
+        return code
     except DataError as exc:
         print(f"error: {phrased(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # ``python -m pipeline runs | head``: the reader has enough
+        # what is still buffered goes nowhere, not into a second error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
     finally:
         # Stop joblib's worker pool before exit so it cleans up its shared memory.
         get_reusable_executor().shutdown(wait=True)
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "worker":
+        from pipeline.workers import serve
+        from storage.settings import load_settings
+
+        serve(load_settings())
+        return 0
+    if args.command == "backtest" or (args.command == "forecast" and args.csv):
+        from pipeline.adhoc import run_adhoc  # nothing stored: no database to import
+
+        return run_adhoc(args)
+    return _stored(args)
 
 
 def _stored(args: argparse.Namespace) -> int:

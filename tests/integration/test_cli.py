@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -252,3 +253,20 @@ def test_a_run_on_short_series_only_says_why_and_leaves_the_validated_model_serv
     assert again.returncode == 0, again.stdout + again.stderr
     log = (data_dir / "logs" / "3.log").read_text()
     assert "validated 6 ahead instead" in log and "run 3 succeeded; it now serves" in log
+
+
+def test_a_listing_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    """``python -m pipeline runs | head``: once the reader has closed the pipe, the command
+    stops as a shell's commands do (141), without a traceback."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "runs"],
+        cwd=ROOT,
+        env={**env, "DATA_DIR": str(tmp_path / "data")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    listing.stdout.close()  # long before the command has imported what it needs
+    said = listing.stderr.read().decode()
+    assert listing.wait(timeout=300) == 141, said
+    assert "Traceback" not in said and "BrokenPipeError" not in said
