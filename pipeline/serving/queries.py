@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from forecasting.data.cleaning import flag_outliers
+from forecasting.data.closures import closed_rows
 from forecasting.data.ladder import describe_step, upgrade_names
 from forecasting.evaluation.selection import RULES
 from forecasting.serving.model import SERVED
@@ -40,17 +42,37 @@ def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None 
     chosen = members(scope, rows.keys)
     picked = rows.frame.loc[rows.frame["unique_id"].isin(chosen)]
     filled = picked["is_filled"] if "is_filled" in picked else pd.Series(False, picked.index)
+    closed = _closed(cache, picked)
     out = (
-        picked.assign(filled=filled.astype(int))
+        picked.assign(filled=filled.astype(int), closed=closed.astype(int))
         .groupby("ds", sort=True)
-        .agg(y=("y", "sum"), outliers=("is_outlier", "sum"), filled=("filled", "sum"))
+        .agg(
+            y=("y", "sum"),
+            outliers=("is_outlier", "sum"),
+            filled=("filled", "sum"),
+            closed=("closed", "sum"),
+            members=("y", "size"),
+        )
         .reset_index()
     )
     if len(chosen) > 1:  # the sum's own outliers
         summed = out[["ds", "y"]].assign(unique_id="sum")
         marked = flag_outliers(summed, rows.season_length)["ds"]
         out["outliers"] = out["ds"].isin(marked).astype(int)
-    return out
+    # a closure (a holiday sold nothing on year after year) is what the serving model
+    # expects there, not an outlier: a stranger read their Christmas marked as one
+    shut = out["closed"] == (out["members"] if len(chosen) > 1 else 1)
+    out.loc[shut & (out["closed"] > 0), "outliers"] = 0
+    return out.drop(columns=["closed", "members"])
+
+
+def _closed(cache: ServingCache, picked: pd.DataFrame) -> np.ndarray:
+    """Which rows fall on a holiday their series is closed on, as the serving model knows
+    (none while nothing serves)."""
+    if not cache.serves():
+        return np.zeros(len(picked), bool)
+    serving = cache.serving_run().serving
+    return closed_rows(picked[["unique_id", "ds"]], serving.closures, serving.spec)
 
 
 def series_details(cache: ServingCache) -> pd.DataFrame | None:

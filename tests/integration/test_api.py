@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -407,3 +408,36 @@ def test_the_forecast_page_says_when_what_serves_reads_no_driver(driver_client):
         "2 of the 5 series are served by croston, ensemble(ets+theta), which read no "
         "driver: a plan does not move their forecasts."
     )
+
+
+@pytest.fixture(scope="module")
+def closed_client(tmp_path_factory):
+    """Four shops closed on Christmas Day three years running, and one spike."""
+    data_dir = tmp_path_factory.mktemp("closed") / "data"
+    days = pd.date_range("2021-01-01", "2023-12-31", freq="D")
+    rng = np.random.default_rng(5)
+    frames = []
+    for shop in range(4):
+        units = rng.poisson(40 * (1 + 0.3 * (days.dayofweek >= 5))).astype(float)
+        units[(days.month == 12) & (days.day == 25)] = 0.0
+        if shop == 0:
+            units[days == "2023-06-15"] = 900.0
+        frames.append(pd.DataFrame({"date": days, "shop": f"s{shop}", "units": units}))
+    source = data_dir.parent / "sales.csv"
+    pd.concat(frames).to_csv(source, index=False)
+    quick = ["--models", "seasonal_naive", "--trials", "0", "--horizon", "14", "--jobs", "1"]
+    ran = cli(data_dir, "run", "--csv", str(source), "--country", "US", *quick, "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    assert "closures: Christmas Day (4 series)" in (data_dir / "logs" / "1.log").read_text()
+    return create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
+
+
+def test_a_closure_is_not_marked_an_outlier_in_the_history(closed_client):
+    """A stranger's Christmas, a closure the run knew, was marked an outlier on every
+    history chart; a real spike still is."""
+    for query in ("?series=shop=s0", ""):  # a series, and the total
+        rows = closed_client.get(f"/api/historical{query}").get_json()["data"]
+        flagged = {r["date"][:10] for r in rows if r["outliers"]}
+        assert not any(day.endswith("-12-25") for day in flagged), (query, flagged)
+    one = closed_client.get("/api/historical?series=shop=s0").get_json()["data"]
+    assert "2023-06-15" in {r["date"][:10] for r in one if r["outliers"]}
