@@ -44,6 +44,12 @@ LADDER_TEXT = {
     "(if it still sells, its rows are missing from the file)",
 }
 
+#: a series' last periods without a sale are a likely stop when its own share of zero
+#: periods would give as long a run at the end less often than this
+QUIET_CHANCE = 1e-3
+#: and the run is at least this long
+QUIET_PERIODS = 7
+
 
 def min_train(h: int, season_length: int) -> int:
     """Periods a series needs before a forecast origin: a season and a horizon's worth."""
@@ -74,7 +80,32 @@ def profile_series(df: pd.DataFrame, h: int, season_length: int) -> pd.DataFrame
     out["demand_class"] = demand_class(out["adi"], out["cv2"], out["nonzero"])
     out["ladder_step"] = ladder_step(out["periods"], out["nonzero"], h, season_length)
     out["whole_season"] = out["periods"] >= season_length
+    out["quiet_tail"] = _quiet_tail(grouped, by, out["periods"])
     return out.drop(columns=["mean_size", "var_size"])
+
+
+def _quiet_tail(rows: pd.DataFrame, by, periods: pd.Series) -> pd.Series:
+    """Per series, the periods without a sale at its end (all of them if it never sold)."""
+    position = by.cumcount()
+    last_sale = position.where(rows["sold"]).groupby(rows["unique_id"], sort=False).max()
+    return (periods - 1 - last_sale.reindex(periods.index)).fillna(periods).astype(int)
+
+
+def quiet_stops(profile: pd.DataFrame) -> pd.Series:
+    """The trailing periods without a sale of each series whose own history makes so long a
+    run unlikely (less than ``QUIET_CHANCE``, at least ``QUIET_PERIODS``): a delisting or a
+    stockout the file wrote as zeros. A stranger's tea, selling 20 a day until it sold
+    nothing for 30 days, was forecast at 21 a day without a word. Models read it as any
+    history, so the planner is told; a missing row instead marks a series ``ended``."""
+    if "quiet_tail" not in profile:
+        return pd.Series(dtype=int)
+    quiet = profile["quiet_tail"]
+    before = (profile["periods"] - quiet).clip(lower=1)
+    zero_share = (1 - profile["nonzero"] / before).clip(0, 1)
+    with np.errstate(divide="ignore"):
+        unlikely = np.log(zero_share) * quiet < np.log(QUIET_CHANCE)
+    steps = profile["ladder_step"].isin(["short", "long"])
+    return quiet[unlikely & (quiet >= QUIET_PERIODS) & steps]
 
 
 def demand_class(adi: pd.Series, cv2: pd.Series, nonzero: pd.Series) -> pd.Series:
@@ -141,6 +172,13 @@ def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") 
         describe_step(t, p, freq_name, int(a))
         for t, p, a in zip(table["ladder_step"], table["periods"], trailing, strict=True)
     ]
+    unit = UNITS.get(freq_name, "periods")
+    for uid, quiet in quiet_stops(profile).items():
+        table.loc[uid, "ladder_note"] += (
+            f"; sold nothing in its last {quiet} {unit}, which its history makes unlikely: "
+            "delisted or out of stock? It is forecast to sell again (drop its rows after "
+            "the last sale if it stopped)"
+        )
     return table.rename_axis("unique_id").reset_index()
 
 

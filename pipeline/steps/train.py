@@ -13,8 +13,8 @@ import pandas as pd
 
 from forecasting import progress
 from forecasting.data.closures import describe_closures
-from forecasting.data.frequency import default_horizon, stored_horizon
-from forecasting.data.ladder import min_train
+from forecasting.data.frequency import UNITS, default_horizon, stored_horizon
+from forecasting.data.ladder import min_train, quiet_stops
 from forecasting.data.partitions import Partitions
 from forecasting.data.spec import DataSpec
 from forecasting.evaluation.why import why_served
@@ -178,6 +178,7 @@ def _trained(
         steps = report.coverage_by_step_without_plan
     by_step = {f"coverage{k}_by_step": [round(v, 4) for v in steps[k]] for k in steps.columns}
     _log_series(ctx, series)
+    _log_quiet_stops(ctx, serving)
     log_diverged(ctx.log, serving, diverged, "")
     drivers = report.outcome.drivers  # their verdicts were logged when they were made
     ctx.log.info(
@@ -295,6 +296,19 @@ def _log_effects(ctx: RunContext, effects: pd.DataFrame, keys: pd.DataFrame, spe
         ctx.log.info(
             "driver %s: %s %.2f (median of the %d of %d series served using it)",
             row.driver, what, row.effect, row.series, row.of,
+        )  # fmt: skip
+
+
+def _log_quiet_stops(ctx: RunContext, serving: ServingModel) -> None:
+    """The series that stopped selling at the end of the file, by their own history."""
+    stops = quiet_stops(serving.profile) if serving.profile is not None else []
+    if len(stops):
+        unit = UNITS.get(serving.spec.freq.name, "periods")
+        ctx.log.warning(
+            "%d series sold nothing in their last periods, which their own history makes "
+            "unlikely (e.g. %s: %d %s): delisted or out of stock? They are forecast to "
+            "sell again; drop their rows after the last sale if they stopped",
+            len(stops), stops.index[0], stops.iloc[0], unit,
         )  # fmt: skip
 
 

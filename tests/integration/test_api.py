@@ -412,7 +412,8 @@ def test_the_forecast_page_says_when_what_serves_reads_no_driver(driver_client):
 
 @pytest.fixture(scope="module")
 def closed_client(tmp_path_factory):
-    """Four shops closed on Christmas Day three years running, and one spike."""
+    """Four shops closed on Christmas Day three years running, one spike, and a shop that
+    sold nothing in its last 20 days."""
     data_dir = tmp_path_factory.mktemp("closed") / "data"
     days = pd.date_range("2021-01-01", "2023-12-31", freq="D")
     rng = np.random.default_rng(5)
@@ -422,13 +423,18 @@ def closed_client(tmp_path_factory):
         units[(days.month == 12) & (days.day == 25)] = 0.0
         if shop == 0:
             units[days == "2023-06-15"] = 900.0
+        if shop == 3:  # delisted, its zeros written: the run says so
+            units[-20:] = 0.0
         frames.append(pd.DataFrame({"date": days, "shop": f"s{shop}", "units": units}))
     source = data_dir.parent / "sales.csv"
     pd.concat(frames).to_csv(source, index=False)
     quick = ["--models", "seasonal_naive", "--trials", "0", "--horizon", "14", "--jobs", "1"]
     ran = cli(data_dir, "run", "--csv", str(source), "--country", "US", *quick, "--quiet")
     assert ran.returncode == 0, ran.stderr
-    assert "closures: Christmas Day (4 series)" in (data_dir / "logs" / "1.log").read_text()
+    log = (data_dir / "logs" / "1.log").read_text()
+    assert "closures: Christmas Day (4 series)" in log
+    assert "1 series sold nothing in their last periods, which their own history" in log
+    assert "(e.g. shop=s3: 20 days): delisted or out of stock?" in log
     return create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from forecasting.data.dataset import prepare
-from forecasting.data.ladder import profile_series
+from forecasting.data.ladder import profile_series, quiet_stops, series_table
 from forecasting.evaluation.intervals import LEVELS, apply_intervals, conformal_quantiles
 from forecasting.models import MODELS
 from forecasting.models.base import DIVERGENCE_FACTOR
@@ -410,3 +410,33 @@ def test_a_series_that_ended_early_is_forecast_zero_from_the_files_end():
     assert table.at["s2", "ladder_step"] == "ended"
     assert table.at["s2", "ladder_note"].startswith("ended: no record in the file's last 20 days")
     assert table.at["s0", "ladder_step"] == "long"
+
+
+def test_a_series_that_stopped_selling_in_written_zeros_is_named_as_a_likely_stop():
+    """A stranger's tea sold about 20 a day, then nothing for its last 30 days (written as
+    zeros, so not ``ended``): its note asks whether it was delisted or out of stock. A slow
+    mover's run of zeros as long is its ordinary history, and is not named."""
+    days = pd.date_range("2024-01-01", periods=400, freq="D")
+    rng = np.random.default_rng(0)
+    tea = rng.poisson(20, 400).astype(float)
+    tea[-30:] = 0
+    slow = (rng.random(400) < 0.1) * 3.0
+    slow[-30:] = 0
+    short_quiet = rng.poisson(20, 400).astype(float)
+    short_quiet[-5:] = 0  # under a week: too short to say
+    df = pd.concat(
+        pd.DataFrame({"unique_id": uid, "ds": days, "y": y})
+        for uid, y in (("tea", tea), ("slow", slow), ("week", short_quiet))
+    )
+    profile = profile_series(df, 28, 7)
+    assert profile.loc[["tea", "week"], "quiet_tail"].tolist() == [30, 5]
+    assert profile.loc["slow", "quiet_tail"] >= 30
+    assert quiet_stops(profile).to_dict() == {"tea": 30}
+    notes = series_table(profile, pd.Series("ets", index=profile.index), "daily")
+    notes = notes.set_index("unique_id")["ladder_note"]
+    assert notes["tea"].endswith(
+        "; sold nothing in its last 30 days, which its history makes unlikely: delisted or "
+        "out of stock? It is forecast to sell again (drop its rows after the last sale if "
+        "it stopped)"
+    )
+    assert "sold nothing" not in notes["slow"] and "sold nothing" not in notes["week"]
