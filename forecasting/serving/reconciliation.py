@@ -269,6 +269,8 @@ def validation_scores(
     Besides the two coherent ways (bottom-up, MinT) the table keeps the totals' own
     AutoETS models (``AGGREGATE``: each aggregate forecast alone, the series as served),
     which do not add up and are reported, never served."""
+    if table["cutoff"].nunique() < 2:  # before the totals' models are fitted on each fold
+        return None
     folds = tree.folds(table, served, df, season_length, freq)
     if len(folds) < 2:
         return None

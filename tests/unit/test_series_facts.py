@@ -146,7 +146,8 @@ def test_a_catalogue_reads_its_totals_rows_only_where_it_reconciles(tmp_path, mo
     parts = Partitions.cut(df, tmp_path, rows=rows)
     catalogue = Catalogue(parts, tmp_path)
     facts = SeriesFacts.of(df, spec, (df["ds"].min(), df["ds"].max()))
-    table = df.assign(cutoff=df["ds"].max())[["unique_id", "cutoff", "ds", "y"]]
+    cutoffs = np.where(df["ds"] < "2023-01-01", df["ds"].min(), df["ds"].max())
+    table = df.assign(cutoff=cutoffs)[["unique_id", "cutoff", "ds", "y"]]
 
     chosen = SimpleNamespace(table=table)  # all ``totals_rows`` reads of a selection
     read = catalogue.totals_rows(chosen, facts)
@@ -154,6 +155,9 @@ def test_a_catalogue_reads_its_totals_rows_only_where_it_reconciles(tmp_path, mo
     monkeypatch.setattr(reconciliation, "MAX_SERIES", 3)
     read = catalogue.totals_rows(chosen, facts)
     assert list(read.columns) == ["unique_id", "store"] and len(read) == 9
+    monkeypatch.undo()  # few enough series, but one validation fold: no weights to learn
+    one_fold = SimpleNamespace(table=table.assign(cutoff=df["ds"].max()))
+    assert list(catalogue.totals_rows(one_fold, facts).columns) == ["unique_id", "store"]
 
 
 def test_a_backtest_in_partitions_closes_the_panels_holidays_on_every_series(tmp_path):
