@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dash
 import diskcache
+import PIL.Image  # noqa: F401  see below
 from dash import CeleryManager, Dash, DiskcacheManager
 from flask import jsonify
 
@@ -26,6 +27,11 @@ from pipeline.system import open_system
 from pipeline.workers import QueueUnavailable, check_reachable
 from storage.run_reads import production_run_id
 from storage.settings import Settings, load_settings
+
+# Plotly's JSON encoder looks PIL.Image up in sys.modules without importing it. A page's
+# first Optuna chart imports matplotlib, and so PIL, in one request thread; a figure
+# encoded meanwhile in another thread met the half-made module and answered 500.
+# Imported here, before any thread, it is whole whenever the encoder looks.
 
 #: the package folder: its CSS and scripts are package data, shipped by any install
 PACKAGE = Path(__file__).resolve().parent

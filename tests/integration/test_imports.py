@@ -20,3 +20,15 @@ def test_each_entry_point_imports_first_in_a_fresh_interpreter(entry):
     command = [sys.executable, "-c", f"import {entry}"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_web_app_has_every_module_plotly_encodes_with_before_a_request():
+    """Plotly's encoder reads PIL.Image from sys.modules without importing it; imported
+    first by a request thread (Optuna's charts pull in matplotlib), another thread's
+    figure met a half-made module and answered 500 (a page's console showed it)."""
+    probe = "import sys, dashapp; print('PIL.Image' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
