@@ -17,7 +17,8 @@ from pandas.api.types import union_categoricals
 from sqlalchemy import delete, func, insert, select, true
 
 from storage.database import MAX_ID, Database
-from storage.tables import DatasetVersion, DriverValue, Observation, Series
+from storage.period_sums import PeriodSums
+from storage.tables import DatasetVersion, DriverValue, Observation, PeriodSum, Series
 
 CHUNK = 50_000
 #: observations read from the database at a time
@@ -60,8 +61,11 @@ def save_dataset(
         )  # fmt: skip
         s.add(version)
         s.flush()
+        sums = PeriodSums(key_columns)
         for part in frames:
             _save_rows(s, version, part, key_columns, exog, outliers, filled)
+            sums.add(part, _marked(part, filled))
+        _bulk(s, PeriodSum, sums.rows(version.id))
         if plan is not None:
             _save_drivers(s, version.id, plan, exog)
         s.flush()
@@ -381,7 +385,7 @@ def list_datasets(db: Database) -> list[dict]:
 
 def delete_dataset(db: Database, dataset_id: int) -> None:
     with db.session() as s:
-        for table in (DriverValue, Observation, Series):
+        for table in (DriverValue, Observation, PeriodSum, Series):
             s.execute(delete(table).where(table.dataset_id == dataset_id))
         s.execute(delete(DatasetVersion).where(DatasetVersion.id == dataset_id))
 

@@ -97,6 +97,25 @@ class Observation(Base):
     is_filled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class PeriodSum(Base):
+    """A data set version's sales summed per period over the total (``scope`` "") and
+    over each group (``column=value``), written as it is stored: what the pages draw for
+    a group, read without reading its rows (a web worker held every row, issue 30)."""
+
+    __tablename__ = "period_sums"
+    __table_args__ = (Index("ix_period_sums_dataset_scope_ds", "dataset_id", "scope", "ds"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(512))
+    ds: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    y: Mapped[float] = mapped_column(Float)
+    #: members whose value here the gap rule made up
+    filled: Mapped[int] = mapped_column(Integer)
+    #: members with a row here
+    members: Mapped[int] = mapped_column(Integer)
+
+
 class DriverValue(Base):
     """Known-in-advance drivers (price, promo, ...) in long form, one row per value."""
 

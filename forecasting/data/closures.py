@@ -38,7 +38,7 @@ COLUMNS = ["unique_id", "holiday"]
 CHUNK_ROWS = 1_000_000
 
 
-def _named_days(spec: DataSpec, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def named_days(spec: DataSpec, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """``ds, holiday`` for the days of the data set's calendar from ``start`` to ``end``
     (empty where closures do not apply: no country, or periods longer than a day)."""
     if not spec.country or spec.freq.alias != "D" or pd.isna(start) or start > end:
@@ -68,7 +68,7 @@ def series_closures(
     """The closures of each series of ``df`` by its own sales, on the calendar of the
     panel's ``span`` (first and last day): a part of a catalogue is judged as it would
     be in the whole panel."""
-    days = _named_days(spec, *span)
+    days = named_days(spec, *span)
     if df.empty or days.empty:
         return pd.DataFrame(columns=COLUMNS)
     tested = max(days["holiday"].nunique(), 1)
@@ -87,7 +87,7 @@ def with_panel_closures(
 ) -> pd.DataFrame:
     """``own`` closures and, for every series in ``selling``, the holidays the panel's
     ``total`` (``ds, y``: every series summed per day) is closed on."""
-    days = _named_days(spec, *span)
+    days = named_days(spec, *span)
     if days.empty or total.empty:
         return own
     tested = max(days["holiday"].nunique(), 1)
@@ -176,7 +176,7 @@ def closed_rows(frame: pd.DataFrame, closures: pd.DataFrame | None, spec: DataSp
     closed on."""
     if closures is None or closures.empty or frame.empty:
         return np.zeros(len(frame), bool)
-    days = _named_days(spec, frame["ds"].min(), frame["ds"].max())
+    days = named_days(spec, frame["ds"].min(), frame["ds"].max())
     if days.empty:
         return np.zeros(len(frame), bool)
     named = frame[["unique_id", "ds"]].merge(days, on="ds", how="left")

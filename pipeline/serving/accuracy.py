@@ -27,6 +27,7 @@ from pipeline.json_output import json_safe
 from pipeline.serving.errors import NoDataSet, NoForecast, OtherSales
 from pipeline.serving.production import ServingCache
 from pipeline.serving.queries import Scope, history, members
+from pipeline.stored import resolve_dataset
 from storage import run_reads
 from storage.datasets import dataset_info, latest_dataset_id, sales_column
 from storage.results import stored_forecasts
@@ -71,13 +72,15 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
     except OtherSales as refused:
         _keep(key, refused)
         raise
-    rows = cache.dataset(latest).frame
+    # read for this answer alone (it is kept, the rows are not)
+    rows = resolve_dataset(db, latest).frame
     forecast = stored_forecasts(db, run_id, until=pd.Timestamp(info["end"]))
     first = forecast.groupby("unique_id")["ds"].min()
     # the scales come from the history the run was trained on: a later version may hold
     # less of it (a Replace with a recent export), and the same forecast's MASE moved
     # from 3.731 to 2.356 as versions were added, its WAPE 32.0% both times
-    seen = cache.dataset(run["dataset_id"]).frame if trained_on else rows
+    again = trained_on and run["dataset_id"] != latest
+    seen = resolve_dataset(db, run["dataset_id"]).frame if again else rows
     before = seen.loc[seen["ds"] < seen["unique_id"].map(first).fillna(seen["ds"].max())]
     season = frequency_from_alias(info["freq"]).season_length
     result = realised_accuracy(forecast, rows, before[["unique_id", "ds", "y"]], season), run

@@ -18,7 +18,7 @@ from forecasting.serving.model import ServingModel
 from forecasting.serving.requests import StoredForecast
 from forecasting.serving.series_facts import driver_tail
 from pipeline.serving.errors import NoDataSet, NothingServes
-from pipeline.stored import resolve_dataset
+from pipeline.stored import resolve_dataset, resolve_dataset_info
 from pipeline.system import System
 from storage import run_reads
 from storage.datasets import latest_dataset_id, series_keys
@@ -39,12 +39,13 @@ class ServingRun:
 
 
 @dataclass(frozen=True)
-class DatasetRows:
-    """A data set version as the pages read it: rows (with outlier flags), keys, plan."""
+class DatasetShown:
+    """A data set version as the pages know it: its series and season. Its rows are read
+    per scope when drawn (``storage.period_sums``), never kept: a web worker held every
+    row, 641 MB at 10,000 daily series."""
 
-    frame: pd.DataFrame
+    dataset_id: int
     keys: pd.DataFrame
-    plan: pd.DataFrame | None
     #: periods of the data set's season (its outliers are judged after it)
     season_length: int = 1
 
@@ -58,7 +59,7 @@ class ServingCache:
         self._serving_run: ServingRun | None = None
         #: (database version, serving run id) last seen
         self._seen: tuple[int | None, int | None] = (None, None)
-        self._dataset: dict[int, DatasetRows] = {}
+        self._dataset: dict[int, DatasetShown] = {}
 
     def run_id(self) -> int | None:
         """The serving run; remembered until the database changes (SQLite)."""
@@ -119,19 +120,19 @@ class ServingCache:
             return prod.dataset_id
         return run_reads.get_run(self.system.db, run_id)["dataset_id"]
 
-    def dataset(self, dataset_id: int | None = None) -> DatasetRows:
-        """A data set version's rows, keys and plan, read once and kept."""
+    def dataset(self, dataset_id: int | None = None) -> DatasetShown:
+        """A data set version's series and season, read once and kept."""
         dataset_id = dataset_id or self.dataset_id()
         if dataset_id is None:
             raise NoDataSet("No data set is stored yet: upload a CSV first.")
         with self._lock:
             if dataset_id not in self._dataset:
-                stored = resolve_dataset(self.system.db, dataset_id)
+                dataset_id, info = resolve_dataset_info(self.system.db, dataset_id)
                 keys = series_keys(self.system.db, dataset_id)
                 # two kept: the serving run's and the newest (the actuals since)
                 kept = {k: v for k, v in self._dataset.items() if k == self.dataset_id()}
-                season = frequency_from_alias(stored.info["freq"]).season_length
-                kept[dataset_id] = DatasetRows(stored.frame, keys, stored.plan, season)
+                season = frequency_from_alias(info["freq"]).season_length
+                kept[dataset_id] = DatasetShown(dataset_id, keys, season)
                 self._dataset = kept
             return self._dataset[dataset_id]
 

@@ -6,14 +6,22 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data.cleaning import flag_outliers
-from forecasting.data.closures import closed_rows
+from forecasting.data.closures import closed_rows, named_days
 from forecasting.data.ladder import describe_step, upgrade_names
 from forecasting.evaluation.selection import RULES
 from forecasting.serving.model import SERVED
 from forecasting.serving.scopes import Scope, members
 from pipeline.serving import reports
 from pipeline.serving.errors import MissingReport
-from pipeline.serving.production import ServingCache
+from pipeline.serving.production import DatasetShown, ServingCache
+from storage.period_sums import (
+    TOTAL,
+    group_scope,
+    rows_on,
+    series_rows,
+    stored_sums,
+    summed_in_database,
+)
 
 #: what the ladder serves without a model: a never-sold series' zeros, a new one's level
 RULE_CANDIDATES = tuple(RULES.values())
@@ -37,42 +45,81 @@ def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None 
     """``ds, y, outliers, filled`` summed over the scope: ``outliers`` 1 where the scope's
     own sum is an outlier (a series' flags for one series; a total is judged as the total,
     not marked wherever any member is), ``filled`` the series whose value there the gap
-    rule made up (the file had none)."""
-    rows = cache.dataset(dataset_id)
-    chosen = members(scope, rows.keys)
-    picked = rows.frame.loc[rows.frame["unique_id"].isin(chosen)]
-    filled = picked["is_filled"] if "is_filled" in picked else pd.Series(False, picked.index)
-    closed = _closed(cache, picked)
-    out = (
-        picked.assign(filled=filled.astype(int), closed=closed.astype(int))
-        .groupby("ds", sort=True)
-        .agg(
-            y=("y", "sum"),
-            outliers=("is_outlier", "sum"),
-            filled=("filled", "sum"),
-            closed=("closed", "sum"),
-            members=("y", "size"),
+    rule made up (the file had none). A closure the serving model knows (a holiday sold
+    nothing on year after year) is what it expects there, not an outlier: a stranger
+    read their Christmas marked as one."""
+    shown = cache.dataset(dataset_id)
+    chosen = members(scope, shown.keys)
+    db = cache.system.db
+    if len(chosen) == 1:
+        rows = series_rows(db, shown.dataset_id, chosen[0])
+        out = pd.DataFrame(
+            {
+                "ds": rows["ds"],
+                "y": rows["y"],
+                "outliers": (rows["is_outlier"] & ~_closed(cache, rows)).astype(int),
+                "filled": rows["is_filled"].astype(int),
+            }
         )
-        .reset_index()
-    )
-    if len(chosen) > 1:  # the sum's own outliers
-        summed = out[["ds", "y"]].assign(unique_id="sum")
-        marked = flag_outliers(summed, rows.season_length)["ds"]
-        out["outliers"] = out["ds"].isin(marked).astype(int)
-    # a closure (a holiday sold nothing on year after year) is what the serving model
-    # expects there, not an outlier: a stranger read their Christmas marked as one
-    shut = out["closed"] == (out["members"] if len(chosen) > 1 else 1)
-    out.loc[shut & (out["closed"] > 0), "outliers"] = 0
-    return out.drop(columns=["closed", "members"])
+        return out
+    out = _summed(db, shown, scope, chosen)
+    marked = flag_outliers(out[["ds", "y"]].assign(unique_id="sum"), shown.season_length)["ds"]
+    out["outliers"] = out["ds"].isin(marked).astype(int)
+    out.loc[out["ds"].isin(_shut(cache, shown, chosen, out)), "outliers"] = 0
+    return out[["ds", "y", "outliers", "filled"]]
 
 
-def _closed(cache: ServingCache, picked: pd.DataFrame) -> np.ndarray:
-    """Which rows fall on a holiday their series is closed on, as the serving model knows
-    (none while nothing serves)."""
+def _summed(db, shown: DatasetShown, scope: Scope, chosen: list[str]) -> pd.DataFrame:
+    """``ds, y, filled, members`` over the scope: as written with the version, else
+    summed by the database (a version stored before the sums were written)."""
+    everything = len(chosen) == len(shown.keys)
+    name = TOTAL if everything else _group_name(scope, shown.keys, chosen)
+    stored = None if name is None else stored_sums(db, shown.dataset_id, name)
+    if stored is not None:
+        return stored
+    return summed_in_database(db, shown.dataset_id, None if everything else chosen)
+
+
+def _group_name(scope: Scope, keys: pd.DataFrame, chosen: list[str]) -> str | None:
+    """The group's name in the stored sums: its column and value as the file wrote them
+    (a planner may type them in another case)."""
+    if not scope.group:
+        return None
+    asked = scope.group.partition("=")[0].strip().lower()
+    column = next(c for c in keys.columns if str(c).lower() == asked)
+    value = keys.loc[keys["unique_id"] == chosen[0], column].iloc[0]
+    return group_scope(column, value)
+
+
+def _closed(cache: ServingCache, rows: pd.DataFrame) -> np.ndarray:
+    """Which rows (``unique_id, ds``) fall on a holiday their series is closed on, as the
+    serving model knows (none while nothing serves)."""
     if not cache.serves():
-        return np.zeros(len(picked), bool)
+        return np.zeros(len(rows), bool)
     serving = cache.serving_run().serving
-    return closed_rows(picked[["unique_id", "ds"]], serving.closures, serving.spec)
+    return closed_rows(rows[["unique_id", "ds"]], serving.closures, serving.spec)
+
+
+def _shut(
+    cache: ServingCache, shown: DatasetShown, chosen: list[str], summed: pd.DataFrame
+) -> list[pd.Timestamp]:
+    """The periods on which every member with a row is closed, as the serving model knows:
+    counted on those holidays' dates alone."""
+    if not cache.serves() or summed.empty:
+        return []
+    serving = cache.serving_run().serving
+    closures = serving.closures
+    if closures is None or closures.empty:
+        return []
+    days = named_days(serving.spec, summed["ds"].min(), summed["ds"].max())
+    closures = closures.loc[closures["unique_id"].isin(set(chosen))]
+    present = summed.set_index("ds")["members"]
+    shut = []
+    for holiday, ids in closures.groupby("holiday")["unique_id"]:
+        dates = days.loc[days["holiday"] == holiday, "ds"]
+        closed = rows_on(cache.system.db, shown.dataset_id, dates.tolist(), ids)
+        shut += [ds for ds, n in closed.items() if n > 0 and n == present.get(ds, -1)]
+    return shut
 
 
 def series_details(cache: ServingCache) -> pd.DataFrame | None:

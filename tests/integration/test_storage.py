@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from storage import results, run_reads, run_rows
+from storage import period_sums, results, run_reads, run_rows
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.datasets import (
@@ -25,6 +25,7 @@ from storage.datasets import (
     save_dataset,
     series_keys,
 )
+from storage.period_sums import series_rows, stored_sums, summed_in_database
 from storage.results import production, save_forecasts, stored_forecasts
 from storage.tables import Base, ForecastPoint, Run
 from tests.support.frames import make_frame
@@ -230,6 +231,49 @@ def test_a_dataset_version_comes_back_as_it_went_in(db):
     assert (
         keys["total"].round(6).to_dict() == want.groupby("unique_id")["y"].sum().round(6).to_dict()
     )
+
+
+def test_a_version_is_stored_with_its_sums_per_period_for_the_total_and_large_groups(
+    db, monkeypatch
+):
+    """A page draws a large group's sums from these, not from every row (issue 30); the
+    database's own sums, for a small group or a version stored before them, agree."""
+    monkeypatch.setattr(period_sums, "MIN_MEMBERS", 2)
+    frame = make_frame(n_series=4, periods=30)
+    frame["store"] = frame["unique_id"].map({"s0": 1, "s1": 2, "s2": 2, "s3": 3})
+    frame = frame.loc[~((frame["unique_id"] == "s3") & (frame.index % 30 < 10))]  # a launch
+    filled = frame.loc[frame["unique_id"] == "s1"].iloc[[3, 4]][["unique_id", "ds"]]
+    parts = [frame.loc[frame["unique_id"].isin(ids)] for ids in (["s0", "s1"], ["s2", "s3"])]
+    dataset_id = save_dataset(
+        db,
+        frame=iter(parts),  # stored a partition at a time, as a catalogue is
+        info={
+            "source_name": "x.csv",
+            "sha256": "1" * 64,
+            "mapping": {},
+            "freq": "D",
+            "cleaning": {},
+        },
+        key_columns=["store"],
+        exog=[],
+        filled=filled,
+    )
+    for scope, ids in (("", ["s0", "s1", "s2", "s3"]), ("store=2", ["s1", "s2"])):
+        rows = frame.loc[frame["unique_id"].isin(ids)]
+        want = rows.groupby("ds")["y"].agg(["sum", "size"])
+        got = stored_sums(db, dataset_id, scope).set_index("ds")
+        assert np.allclose(got["y"], want["sum"]) and (got["members"] == want["size"]).all()
+        assert got["filled"].sum() == 2 and got["filled"].max() == 1
+        asked = None if scope == "" else ids
+        summed = summed_in_database(db, dataset_id, asked).set_index("ds")
+        pd.testing.assert_frame_equal(summed, got, check_dtype=False)
+    assert stored_sums(db, dataset_id, "store=3") is None  # one series: summed when asked
+    three = summed_in_database(db, dataset_id, ["s3"])
+    assert three["members"].tolist() == [1] * 20 and three["ds"].min() == pd.Timestamp("2022-01-17")
+    one = series_rows(db, dataset_id, "s1")
+    assert len(one) == 30 and one["is_filled"].sum() == 2 and one["ds"].is_monotonic_increasing
+    delete_dataset(db, dataset_id)
+    assert stored_sums(db, dataset_id, "") is None
 
 
 def test_a_removed_version_s_id_is_never_given_again(db):
