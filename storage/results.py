@@ -57,12 +57,17 @@ def save_forecasts(db: Database, run_id: int, frame: pd.DataFrame) -> int:
             "ds": pd.to_datetime(frame["ds"]).astype(object),
             "yhat": frame["yhat"].astype(float),
             **{b: frame[b].astype(float) if b in frame else None for b in BANDS},
-            "model": frame["model"].astype(str) if "model" in frame else None,
+            # a missing model stays missing (astype(str) stored the text "None")
+            "model": _texts(frame["model"]) if "model" in frame else None,
         }
     )
     with db.session() as s:
         _bulk(s, ForecastPoint, rows)
     return len(rows)
+
+
+def _texts(column: pd.Series) -> pd.Series:
+    return pd.Series([None if pd.isna(v) else str(v) for v in column], column.index, object)
 
 
 def delete_forecasts(db: Database, run_id: int) -> int:

@@ -322,6 +322,9 @@ def test_forecasts_round_trip(db, monkeypatch):
     assert len({id(uid) for uid in every["unique_id"]}) == 3
     assert every["model"].tolist() == ["m", "m", "m", None, None, None]
     assert str(every["ds"].dtype).startswith("datetime64")
+    # one row's model missing is stored missing, not as the text "None"
+    save_forecasts(db, run_id, frame.assign(unique_id="d", model=["m", None, np.nan]))
+    assert stored_forecasts(db, run_id, series=["d"])["model"].tolist() == ["m", None, None]
 
 
 def test_artifacts_appear_whole_or_not_at_all(tmp_path):
