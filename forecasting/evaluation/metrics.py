@@ -92,19 +92,23 @@ METRIC_NAMES = tuple(METRICS)
 
 def evaluate(
     forecasts: pd.DataFrame,
-    history: pd.DataFrame,
+    history: pd.DataFrame | None,
     models: Iterable[str],
     season_length: int,
     metrics: dict[str, Metric] | None = None,
+    scales: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-series metrics: one row per (unique_id, model) with a column per metric.
 
     ``forecasts`` holds ``unique_id, ds, y`` and one column per model; ``history``
-    the training rows before the evaluated window (``unique_id, ds, y``).
+    the training rows before the evaluated window (``unique_id, ds, y``), or, for the
+    default metrics, ``scales`` (``naive_scales`` of it, read a partition at a time).
     """
     models = list(models)
     if metrics is None or metrics is METRICS:
-        return _evaluate_default(forecasts, history, models, season_length)
+        if scales is None:
+            scales = naive_scales(history, season_length)
+        return _evaluate_default(forecasts, scales, models)
     insample = {uid: g.to_numpy() for uid, g in history.groupby("unique_id", sort=False)["y"]}
     rows = []
     for uid, window in forecasts.groupby("unique_id", sort=False):
@@ -118,17 +122,27 @@ def evaluate(
     return pd.DataFrame(rows)
 
 
+def naive_scales(history: pd.DataFrame, season_length: int) -> pd.DataFrame:
+    """Per series (the index) what MASE and RMSSE divide by: ``abs``, the in-sample
+    seasonal naive's mean absolute error, and ``sq``, the naive's mean squared error."""
+    scales = {
+        uid: (naive_scale(v, season_length, 1), naive_scale(v, 1, 2))
+        for uid, g in history.groupby("unique_id", sort=False)["y"]
+        for v in (g.to_numpy(float),)
+    }
+    return pd.DataFrame.from_dict(scales, orient="index", columns=["abs", "sq"], dtype=float)
+
+
 def _evaluate_default(
-    forecasts: pd.DataFrame, history: pd.DataFrame, models: list[str], season_length: int
+    forecasts: pd.DataFrame, scales: pd.DataFrame, models: list[str]
 ) -> pd.DataFrame:
     """``METRICS`` for every series and model in grouped array passes: the same numbers as
     the functions one series at a time (``tests/unit/test_metrics.py``), a hundred times faster on
     thousands of series."""
     ids = pd.Index(forecasts["unique_id"].unique())
-    scales = {uid: g.to_numpy(float) for uid, g in history.groupby("unique_id", sort=False)["y"]}
-    empty = np.array([])
-    abs_scale = np.array([naive_scale(scales.get(u, empty), season_length, 1) for u in ids])
-    sq_scale = np.array([naive_scale(scales.get(u, empty), 1, 2) for u in ids])
+    # a series without history divides by 1, as naive_scale of nothing does
+    abs_scale = scales["abs"].reindex(ids).fillna(1.0).to_numpy()
+    sq_scale = scales["sq"].reindex(ids).fillna(1.0).to_numpy()
     key = pd.Categorical(forecasts["unique_id"], categories=ids)
     y = forecasts["y"].to_numpy(float)
     nonzero = y != 0

@@ -53,11 +53,15 @@ class Realised:
 
 
 def realised_accuracy(
-    forecast: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame, season_length: int
+    forecast: pd.DataFrame,
+    actuals: pd.DataFrame,
+    history: pd.DataFrame | None,
+    season_length: int,
+    scales: pd.DataFrame | None = None,
 ) -> Realised:
     """Score ``forecast`` (``unique_id, ds, yhat``, ``lo80``..``hi95``) on ``actuals``
-    (``unique_id, ds, y``); ``history`` (the periods before each series' forecast) scales
-    MASE and RMSSE as the backtest does."""
+    (``unique_id, ds, y``); ``history`` (the periods before each series' forecast), or
+    its ``naive_scales``, scales MASE and RMSSE as the backtest does."""
     forecast = forecast.sort_values(["unique_id", "ds"]).copy()
     forecast["step"] = forecast.groupby("unique_id", sort=False).cumcount() + 1
     rows = forecast.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
@@ -66,7 +70,7 @@ def realised_accuracy(
         empty = pd.DataFrame(columns=["unique_id", "points"])
         return Realised(0, 0, _nothing(), empty, pd.DataFrame(columns=["step"]), rows)
     scored = rows.rename(columns={"yhat": "forecast"})
-    per_series = evaluate(scored, history, ["forecast"], season_length)
+    per_series = evaluate(scored, history, ["forecast"], season_length, scales=scales)
     overall = summarize(per_series, scored).loc["forecast"]
     inside = {lv: _inside(rows, lv) for lv in LEVELS}
     series = per_series.drop(columns="model").set_index("unique_id")

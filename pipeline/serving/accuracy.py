@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecasting.data.frequency import frequency_from_alias
+from forecasting.data.partitions import PARTITION_ROWS
+from forecasting.evaluation.metrics import naive_scales
 from forecasting.evaluation.realised import (
     MIN_PERIODS,
     Drift,
@@ -27,9 +29,8 @@ from pipeline.json_output import json_safe
 from pipeline.serving.errors import NoDataSet, NoForecast, OtherSales
 from pipeline.serving.production import ServingCache
 from pipeline.serving.queries import Scope, history, members
-from pipeline.stored import resolve_dataset
 from storage import run_reads
-from storage.datasets import dataset_info, latest_dataset_id, sales_column
+from storage.datasets import dataset_info, dataset_parts, latest_dataset_id, sales_column
 from storage.results import stored_forecasts
 
 #: per (database, run, newest version): a process may read more than one database
@@ -72,20 +73,35 @@ def realised(cache: ServingCache, run_id: int | None = None) -> tuple[Realised, 
     except OtherSales as refused:
         _keep(key, refused)
         raise
-    # read for this answer alone (it is kept, the rows are not)
-    rows = resolve_dataset(db, latest).frame
     forecast = stored_forecasts(db, run_id, until=pd.Timestamp(info["end"]))
     first = forecast.groupby("unique_id")["ds"].min()
     # the scales come from the history the run was trained on: a later version may hold
     # less of it (a Replace with a recent export), and the same forecast's MASE moved
     # from 3.731 to 2.356 as versions were added, its WAPE 32.0% both times
-    again = trained_on and run["dataset_id"] != latest
-    seen = resolve_dataset(db, run["dataset_id"]).frame if again else rows
-    before = seen.loc[seen["ds"] < seen["unique_id"].map(first).fillna(seen["ds"].max())]
+    again = trained_on is not None and run["dataset_id"] != latest
     season = frequency_from_alias(info["freq"]).season_length
-    result = realised_accuracy(forecast, rows, before[["unique_id", "ds", "y"]], season), run
+    actuals, scales = [], []
+    # nothing to read before the stored forecast's first period has an actual
+    for part in dataset_parts(db, latest, PARTITION_ROWS) if len(forecast) else ():
+        starts = part["unique_id"].map(first)
+        actuals.append(part.loc[part["ds"] >= starts, ["unique_id", "ds", "y"]])
+        if not again:
+            scales.append(naive_scales(part.loc[part["ds"] < starts], season))
+    if again and len(forecast):
+        for part in dataset_parts(db, run["dataset_id"], PARTITION_ROWS):
+            before = part.loc[part["ds"] < part["unique_id"].map(first)]
+            scales.append(naive_scales(before, season))
+    actuals = pd.concat(actuals) if actuals else _NO_ACTUALS
+    scales = pd.concat(scales) if scales else pd.DataFrame(columns=["abs", "sq"], dtype=float)
+    scored = realised_accuracy(forecast, actuals, None, season, scales)
+    result = scored, run
     _keep(key, result)
     return result
+
+
+_NO_ACTUALS = pd.DataFrame(
+    {"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"), "y": 0.0}
+)
 
 
 def _keep(key: tuple[str, int, int], answer: tuple[Realised, dict] | OtherSales) -> None:

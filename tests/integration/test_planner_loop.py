@@ -117,6 +117,24 @@ def test_realised_accuracy_keeps_its_scale_when_a_later_version_holds_less_histo
     assert replaced["rmsse"] == pytest.approx(appended["rmsse"], rel=1e-9)
 
 
+def test_realised_accuracy_read_a_series_at_a_time_is_the_same(loop, monthly, monkeypatch):
+    """A web worker reads the versions it scores a partition at a time (it read them
+    whole: a catalogue's two versions at once); the answer is the same."""
+    from pipeline.serving import accuracy
+
+    client, _ = loop
+    new = _csv(monthly[monthly["month"] >= CUT])
+    for name, mode in (("new.csv", "append"), ("only-new.csv", "replace")):
+        form = {"mode": mode} if mode == "append" else {}
+        assert _upload(client, new, name, **form).status_code == 201
+        whole = client.get("/api/accuracy?run_id=2").get_json()
+        with monkeypatch.context() as patch:
+            patch.setattr(accuracy, "PARTITION_ROWS", 10)  # one series a partition
+            accuracy._kept.clear()
+            parts = client.get("/api/accuracy?run_id=2").get_json()
+        assert parts == whole and whole["points"] == 72, mode
+
+
 def test_an_append_with_a_revision_lists_it_and_the_new_value_wins(loop, monthly):
     client, data_dir = loop
     new = monthly[monthly["month"] >= "2023-12-01"].copy()  # December 2023 is stored already
