@@ -194,16 +194,27 @@ def fill_plan(selector, horizon, _reset, upload, current):
         return dash.no_update, dash.no_update, ui.error_notice(str(exc))
     if dash.ctx.triggered_id == "forecast-plan-upload" and upload:
         try:
-            return _uploaded_plan(upload, on_file), on_file, None
+            reads, scope = app_state().reads, ui.parse_selector(selector)
+            shown = queries.members(scope, reads.keys())
+            plan = _uploaded_plan(upload, on_file, _series_columns(reads), shown, scope.label)
+            return plan, on_file, None
         except DataError as exc:
             return dash.no_update, dash.no_update, ui.error_notice(str(exc))
     return on_file, on_file, None
 
 
-def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
+def _uploaded_plan(
+    contents: str,
+    on_file: list[dict],
+    ids: list[str] | None = None,
+    shown: list[str] | None = None,
+    label: str = "the series shown",
+) -> list[dict]:
     """A plan CSV (a date column and a column per driver, read as any plan file is:
     ``read_plan_csv``) on the table's periods; a period or a driver the file leaves out
-    stays blank."""
+    stays blank. A file with the data set's series columns ``ids`` gives the rows of the
+    series ``shown`` (a group's table: their mean); without them it is the plan of what
+    is shown."""
     import base64
 
     names = [k for k in on_file[0] if k != "date"] if on_file else []
@@ -211,9 +222,10 @@ def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
         raw = base64.b64decode(contents.split(",", 1)[1])
     except (ValueError, IndexError):
         raise DataError("The plan file could not be read as a file.") from None
-    frame = read_plan_csv(raw, names)
+    frame = read_plan_csv(raw, names, ids=list(ids or []))
+    frame = _shown_rows(frame, shown, label)
     known = [name for name in names if name in frame.columns]
-    by_date = frame.groupby(frame["ds"].dt.date.astype(str), sort=False)[known].last()
+    by_date = frame.groupby(frame["ds"].dt.date.astype(str), sort=False)[known].mean()
     rows = []
     for row in on_file:
         values = by_date.loc[row["date"]] if row["date"] in by_date.index else None
@@ -226,6 +238,29 @@ def _uploaded_plan(contents: str, on_file: list[dict]) -> list[dict]:
             }
         )  # fmt: skip
     return rows
+
+
+def _series_columns(reads) -> list[str]:
+    """The columns that name the shown data set's series (``store``, ``item``)."""
+    info = reports.dataset(reads) or {}
+    return list(info.get("mapping", {}).get("mapping", {}).get("ids", []))
+
+
+def _shown_rows(frame: pd.DataFrame, shown: list[str] | None, label: str) -> pd.DataFrame:
+    """The plan file's rows of the series shown: a stranger's plan for 36 SKUs gave every
+    period the last SKU's price, whichever was shown. A file of dates and drivers only
+    is the plan of what is shown."""
+    if shown is None or not frame.attrs.get("ids"):
+        return frame
+    mine = frame.loc[frame["unique_id"].isin(shown)]
+    if mine.empty:
+        some = ", ".join(frame["unique_id"].drop_duplicates().head(2))
+        raise DataError(
+            f"The plan file has rows for {frame['unique_id'].nunique()} series ({some}, ...) "
+            f"but none for {label}: upload the rows of the series shown, or a file of "
+            "dates and drivers only."
+        )
+    return mine
 
 
 def _check_horizon(horizon) -> int:

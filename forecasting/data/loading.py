@@ -442,7 +442,9 @@ def read_plan_csv(
     """Planned driver values for the forecast periods, read like any sales CSV (dates and
     numbers in the file's own writing): ``unique_id, ds`` and the drivers the file has.
     The one reader of plan files: the command line's ``--future`` and the Forecast page's
-    plan upload. A file with none of the drivers is refused, naming them."""
+    plan upload. A file with none of the drivers is refused, naming them. ``ids``: the
+    data set's series columns; those the file has name each row's series (none: one
+    plan for whatever is forecast); None detects them."""
     raw = _read_bytes(source, Limits())
     text, _ = _decode(raw)
     header = next(csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text)), [])
@@ -452,5 +454,9 @@ def read_plan_csv(
             "A plan file needs a date column and at least one driver column of "
             f"{', '.join(exog)}; this one has {', '.join(header) or 'no header'}."
         )
-    loaded = load_csv(raw, date=date, target=present[0], ids=ids or None)
-    return loaded.frame.rename(columns={"y": present[0]})
+    if ids is not None:
+        ids = [name for name in ids if name in {c.strip() for c in header}]
+    loaded = load_csv(raw, date=date, target=present[0], ids=ids)
+    plan = loaded.frame.rename(columns={"y": present[0]})
+    plan.attrs["ids"] = list(loaded.mapping.ids)  # the columns that named its series
+    return plan

@@ -184,6 +184,34 @@ def test_a_plan_file_without_a_driver_says_which_it_needs():
         _uploaded_plan(_as_upload("date,units\n2026-03-02,4\n"), on_file)
 
 
+def test_a_plan_file_of_every_series_gives_the_table_the_rows_of_those_shown():
+    """A stranger's plan for 36 SKUs, uploaded with one SKU shown, gave every period the
+    last SKU's price (13.62 where its own were 18.15 and 22.69): the forecast doubled."""
+    from dashapp.callbacks.forecast import _uploaded_plan
+    from forecasting.errors import DataError
+
+    on_file = [{"date": d, "Unit price": None} for d in ("2026-03-02", "2026-03-09")]
+    text = (
+        "Week;Region;SKU;Units;Unit price\n"
+        "02.03.2026;North;SKU-105;;18,15\n09.03.2026;North;SKU-105;;22,69\n"
+        "02.03.2026;North;SKU-106;;10,00\n09.03.2026;North;SKU-106;;11,00\n"
+        "02.03.2026;West;SKU-112;;13,62\n09.03.2026;West;SKU-112;;13,62\n"
+    )
+    ids = ["Region", "SKU"]
+    one = _uploaded_plan(_as_upload(text), on_file, ids, ["Region=North/SKU=SKU-105"])
+    assert [r["Unit price"] for r in one] == [18.15, 22.69]
+    north = ["Region=North/SKU=SKU-105", "Region=North/SKU=SKU-106"]
+    group = _uploaded_plan(_as_upload(text), on_file, ids, north)  # their mean, as shown
+    assert [r["Unit price"] for r in group] == pytest.approx([14.075, 16.845])
+    with pytest.raises(DataError, match=r"rows for 3 series .* but none for Region=South"):
+        _uploaded_plan(_as_upload(text), on_file, ids, ["Region=South/SKU=SKU-101"],
+                       "Region=South")  # fmt: skip
+    # dates and drivers only: the plan of whatever is shown
+    plain = "Week;Unit price\n02.03.2026;9,99\n"
+    alone = _uploaded_plan(_as_upload(plain), on_file, ids, ["Region=North/SKU=SKU-105"])
+    assert [r["Unit price"] for r in alone] == [9.99, None]
+
+
 @pytest.mark.parametrize(
     ("reach", "sentence"),
     [
