@@ -28,7 +28,7 @@ IDS_PER_QUERY = 10_000
 MIN_MEMBERS = 250
 #: a column of more values names items, not groups worth keeping: its groups are small
 MAX_GROUPS = 200
-SUMMED = ["ds", "y", "filled", "members"]
+SUMMED = ["ds", "y", "filled", "filled_y", "members"]
 
 
 def group_scope(column: str, value: object) -> str:
@@ -48,8 +48,14 @@ class PeriodSums:
     def add(self, frame: pd.DataFrame, filled: pd.Series) -> None:
         """Sum a partition (``unique_id, ds, y`` and its key columns); ``filled`` marks
         the rows the gap rule made up."""
+        y = frame["y"].astype(float)
         rows = pd.DataFrame(
-            {"ds": frame["ds"], "y": frame["y"].astype(float), "filled": filled.astype(int)}
+            {
+                "ds": frame["ds"],
+                "y": y,
+                "filled": filled.astype(int),
+                "filled_y": y.where(filled, 0),
+            }
         )
         for column in [c for c in self._columns if c == TOTAL or c in frame]:
             values = (
@@ -65,7 +71,12 @@ class PeriodSums:
             summed = (
                 rows.assign(value=values)
                 .groupby(["value", "ds"], observed=True)
-                .agg(y=("y", "sum"), filled=("filled", "sum"), members=("y", "size"))
+                .agg(
+                    y=("y", "sum"),
+                    filled=("filled", "sum"),
+                    filled_y=("filled_y", "sum"),
+                    members=("y", "size"),
+                )
             )
             before = self._sums.get(column)
             self._sums[column] = summed if before is None else summed.add(before, fill_value=0)
@@ -93,10 +104,10 @@ class PeriodSums:
 
 
 def stored_sums(db: Database, dataset_id: int, scope: str) -> pd.DataFrame | None:
-    """``ds, y, filled, members`` of a scope as written with the version; None where
-    none were written (a version stored before them)."""
+    """``ds, y, filled, filled_y, members`` of a scope as written with the version; None
+    where none were written (a version stored before them)."""
     query = (
-        select(PeriodSum.ds, PeriodSum.y, PeriodSum.filled, PeriodSum.members)
+        select(PeriodSum.ds, PeriodSum.y, PeriodSum.filled, PeriodSum.filled_y, PeriodSum.members)
         .where(PeriodSum.dataset_id == dataset_id, PeriodSum.scope == scope)
         .order_by(PeriodSum.ds)
     )
@@ -108,13 +119,15 @@ def stored_sums(db: Database, dataset_id: int, scope: str) -> pd.DataFrame | Non
 
 
 def summed_in_database(db: Database, dataset_id: int, ids: Sequence[str] | None) -> pd.DataFrame:
-    """``ds, y, filled, members`` over the series ``ids`` (all where None), summed by
-    the database ``IDS_PER_QUERY`` ids at a time."""
+    """``ds, y, filled, filled_y, members`` over the series ``ids`` (all where None),
+    summed by the database ``IDS_PER_QUERY`` ids at a time."""
     filled = func.sum(case((Observation.is_filled, 1), else_=0))
+    filled_y = func.sum(case((Observation.is_filled, Observation.y), else_=0.0))
     base = select(
         Observation.ds,
         func.sum(Observation.y).label("y"),
         filled.label("filled"),
+        filled_y.label("filled_y"),
         func.count().label("members"),
     ).where(Observation.dataset_id == dataset_id)
     queries = (
@@ -124,7 +137,7 @@ def summed_in_database(db: Database, dataset_id: int, ids: Sequence[str] | None)
     )
     with db.session() as s:
         parts = [pd.read_sql(q.group_by(Observation.ds), s.connection()) for q in queries]
-    joined = pd.concat(parts, ignore_index=True).astype({"y": float})
+    joined = pd.concat(parts, ignore_index=True).astype({"y": float, "filled_y": float})
     joined["ds"] = pd.to_datetime(joined["ds"])
     return joined.groupby("ds", sort=True)[SUMMED[1:]].sum().reset_index()
 

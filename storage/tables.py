@@ -110,8 +110,9 @@ class PeriodSum(Base):
     scope: Mapped[str] = mapped_column(String(512))
     ds: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     y: Mapped[float] = mapped_column(Float)
-    #: members whose value here the gap rule made up
+    #: members whose value here the gap rule made up, and what it made up
     filled: Mapped[int] = mapped_column(Integer)
+    filled_y: Mapped[float] = mapped_column(Float)
     #: members with a row here
     members: Mapped[int] = mapped_column(Integer)
 

@@ -34,7 +34,12 @@ def update(selector):
     unit = period_unit(freq)
     forecast, kpis = None, []
     total = history["y"].sum()
-    kpis.append(ui.kpi_card(f"Total {quantity}", f"{total:,.0f}", f"{len(history)} {unit}"))
+    filled = history["filled_y"].sum()
+    # a stranger's total was 4,572 above their file's: the interpolated weeks, unsaid
+    made_up = f"; {filled:,.0f} of it filled in where the file had no value" if filled else ""
+    kpis.append(
+        ui.kpi_card(f"Total {quantity}", f"{total:,.0f}", f"{len(history)} {unit}{made_up}")
+    )
     kpis.append(ui.kpi_card(f"Average per {unit.rstrip('s')}", f"{history['y'].mean():,.1f}"))
     kpis.append(ui.growth_card(history["y"], freq))
     models, why, loop = [], [], []

@@ -42,12 +42,12 @@ def series_options(cache: ServingCache, dataset_id: int | None = None) -> dict[s
 
 
 def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None = None):
-    """``ds, y, outliers, filled`` summed over the scope: ``outliers`` 1 where the scope's
-    own sum is an outlier (a series' flags for one series; a total is judged as the total,
-    not marked wherever any member is), ``filled`` the series whose value there the gap
-    rule made up (the file had none). A closure the serving model knows (a holiday sold
-    nothing on year after year) is what it expects there, not an outlier: a stranger
-    read their Christmas marked as one."""
+    """``ds, y, outliers, filled, filled_y`` summed over the scope: ``outliers`` 1 where
+    the scope's own sum is an outlier (a series' flags for one series; a total is judged
+    as the total, not marked wherever any member is), ``filled`` the series whose value
+    there the gap rule made up (the file had none), ``filled_y`` what it made up. A
+    closure the serving model knows (a holiday sold nothing on year after year) is what
+    it expects there, not an outlier: a stranger read their Christmas marked as one."""
     shown = cache.dataset(dataset_id)
     chosen = members(scope, shown.keys)
     db = cache.system.db
@@ -59,6 +59,7 @@ def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None 
                 "y": rows["y"],
                 "outliers": (rows["is_outlier"] & ~_closed(cache, rows)).astype(int),
                 "filled": rows["is_filled"].astype(int),
+                "filled_y": rows["y"].where(rows["is_filled"], 0.0),
             }
         )
         return out
@@ -66,11 +67,11 @@ def history(cache: ServingCache, scope: Scope = Scope(), dataset_id: int | None 
     marked = flag_outliers(out[["ds", "y"]].assign(unique_id="sum"), shown.season_length)["ds"]
     out["outliers"] = out["ds"].isin(marked).astype(int)
     out.loc[out["ds"].isin(_shut(cache, shown, chosen, out)), "outliers"] = 0
-    return out[["ds", "y", "outliers", "filled"]]
+    return out[["ds", "y", "outliers", "filled", "filled_y"]]
 
 
 def _summed(db, shown: DatasetShown, scope: Scope, chosen: list[str]) -> pd.DataFrame:
-    """``ds, y, filled, members`` over the scope: as written with the version, else
+    """``ds, y, filled, filled_y, members`` over the scope: as written with the version, else
     summed by the database (a version stored before the sums were written)."""
     everything = len(chosen) == len(shown.keys)
     name = TOTAL if everything else _group_name(scope, shown.keys, chosen)

@@ -63,3 +63,13 @@ def test_the_upload_api_states_the_rule_per_data_set(empty_client):
     uid = loaded["unique_id"].iloc[0]
     one = empty_client.get(f"/api/historical?series={uid}").get_json()["data"]
     assert all(p["filled"] == ((uid, p["date"]) not in stored) for p in one)
+    # the Overview's total says how much of it the file did not have (a stranger's total
+    # was 4,572 above their file's sum, unsaid)
+    from dashapp.callbacks.overview import update
+
+    with empty_client.application.app_context():
+        total_card = str(update("__total__")[0][0])
+    made_up = sum(p["value"] for p in total) - loaded["y"].sum()
+    assert made_up > 0 and f"{made_up:,.0f} of it filled in where the file had no value" in (
+        total_card
+    )

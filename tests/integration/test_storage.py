@@ -264,6 +264,8 @@ def test_a_version_is_stored_with_its_sums_per_period_for_the_total_and_large_gr
         got = stored_sums(db, dataset_id, scope).set_index("ds")
         assert np.allclose(got["y"], want["sum"]) and (got["members"] == want["size"]).all()
         assert got["filled"].sum() == 2 and got["filled"].max() == 1
+        made_up = frame.loc[filled.index, "y"].sum()  # what the gap rule wrote there
+        assert got["filled_y"].sum() == pytest.approx(made_up)
         asked = None if scope == "" else ids
         summed = summed_in_database(db, dataset_id, asked).set_index("ds")
         pd.testing.assert_frame_equal(summed, got, check_dtype=False)

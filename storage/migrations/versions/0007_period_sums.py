@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("ds", sa.DateTime(), nullable=False),
         sa.Column("y", sa.Float(), nullable=False),
         sa.Column("filled", sa.Integer(), nullable=False),
+        sa.Column("filled_y", sa.Float(), nullable=False),
         sa.Column("members", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["dataset_id"], ["dataset_versions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
