@@ -107,3 +107,23 @@ def test_a_report_read_a_partition_at_a_time_is_the_whole_frame_s(store_item_csv
         for method, value in pair.items():
             assert abs(split.drivers[driver][method] - value) < 0.1, (driver, method)
     assert split.drivers != whole.drivers  # they were read from a thinned sample
+
+
+def test_the_total_s_chart_marks_its_own_outliers_not_every_series_one():
+    """A stranger's EDA chart marked 25 weeks of the total, wherever some series had an
+    outlier, where the History chart of the same total marked 2."""
+    from forecasting.data.cleaning import flag_outliers
+    from pipeline.eda_report import history_figure
+    from tests.support.frames import make_frame
+
+    frame = make_frame(n_series=3, periods=120)
+    day = frame["ds"].unique()
+    frame.loc[(frame["unique_id"] == "s1") & (frame["ds"] == day[40]), "y"] += 80
+    frame.loc[(frame["unique_id"] == "s2") & (frame["ds"] == day[40]), "y"] -= 80
+    frame.loc[frame["ds"] == day[80], "y"] += 80  # every series: the total's too
+    spec = spec_for("D")
+    outliers = flag_outliers(frame, spec.season_length)
+    assert {day[40], day[80]} <= set(outliers["ds"])  # both days have series outliers
+    marks = history_figure(analyse(frame, spec, outliers, top=1)).data[1]
+    assert marks.name == "outlier of the total"
+    assert list(pd.to_datetime(marks.x)) == [pd.Timestamp(day[80])]
