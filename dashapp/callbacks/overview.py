@@ -9,10 +9,18 @@ from dashapp import figures, loop_views
 from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from forecasting.data.frequency import period_unit
+from forecasting.data.ladder import QUIET_STOP
 from forecasting.errors import DataError
 from forecasting.serving.requests import ForecastRequest
 from pipeline import serving
-from pipeline.formatting import behind_baseline, label, percent, served_in_scope, without_plan
+from pipeline.formatting import (
+    behind_baseline,
+    counted,
+    label,
+    percent,
+    served_in_scope,
+    without_plan,
+)
 from pipeline.serving import queries, reports
 from storage.datasets import latest_dataset_id
 
@@ -75,6 +83,9 @@ def update(selector):
         warning = behind_baseline(metrics, baseline)
         if warning:
             why.insert(0, html.P(warning, className="small text-danger", id="overview-behind"))
+        stopped = _quiet_stops(reads, queries.members(scope, prod.keys))
+        if stopped:
+            why.insert(0, html.P(stopped, className="small text-warning", id="overview-stopped"))
         newer = _newer_actuals(reads)
         if newer:
             why.insert(0, html.P(newer, className="small", id="overview-newer"))
@@ -86,6 +97,24 @@ def update(selector):
         figures.model_comparison(models) if models else figures.empty("No trained models yet")
     )
     return kpis, chart, f"{quantity} and forecast: {scope.label}", comparison, why, loop
+
+
+def _quiet_stops(reads, shown: list[str]) -> str | None:
+    """Where series shown look delisted, said on the group's view too: a stranger's region
+    was forecast above its 95% band by a delisted SKU whose warning was on the SKU alone."""
+    details = queries.series_details(reads)
+    if details is None or len(shown) < 2:
+        return None
+    notes = details.set_index("unique_id")["ladder_note"].reindex(shown).dropna()
+    quiet = notes.index[notes.str.contains(QUIET_STOP, regex=False)]
+    if quiet.empty:
+        return None
+    return (
+        f"{counted(len(quiet), 'series', 'series')} here sold nothing in their last periods, which "
+        f"their history makes unlikely (e.g. {quiet[0]}): {QUIET_STOP} They are forecast "
+        "to sell again and lift this forecast; drop their rows after the last sale if "
+        "they stopped."
+    )
 
 
 def _newer_actuals(reads) -> str | None:

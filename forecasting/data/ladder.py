@@ -176,10 +176,14 @@ def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") 
     for uid, quiet in quiet_stops(profile).items():
         table.loc[uid, "ladder_note"] += (
             f"; sold nothing in its last {quiet} {unit}, which its history makes unlikely: "
-            "delisted or out of stock? It is forecast to sell again (drop its rows after "
-            "the last sale if it stopped)"
+            f"{QUIET_STOP} It is forecast to sell again (drop its rows after the last sale "
+            "if it stopped)"
         )
     return table.rename_axis("unique_id").reset_index()
+
+
+#: what a series' note asks where its written zeros look like a stop (``quiet_stops``)
+QUIET_STOP = "delisted or out of stock?"
 
 
 #: the column names of tables stored before the glossary (a profile's ``tier``, the

@@ -466,3 +466,16 @@ def test_a_closure_is_not_marked_an_outlier_in_the_history(closed_client):
         assert not any(day.endswith("-12-25") for day in flagged), (query, flagged)
     one = closed_client.get("/api/historical?series=shop=s0").get_json()["data"]
     assert "2023-06-15" in {r["date"][:10] for r in one if r["outliers"]}
+
+
+def test_the_total_s_overview_says_a_series_in_it_looks_delisted(closed_client):
+    """A stranger's region was forecast above its 95% band by a delisted SKU whose
+    warning was on the SKU's own view alone."""
+    from dashapp.callbacks.overview import update
+
+    with closed_client.application.app_context():
+        said = str(update("__total__")[4])
+        alone = str(update("series:shop=s3")[4])
+    assert "1 series here sold nothing in their last periods" in said
+    assert "e.g. shop=s3" in said and "delisted or out of stock?" in said
+    assert "sold nothing in their last periods" not in alone  # its own note says it
