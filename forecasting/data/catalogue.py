@@ -171,6 +171,7 @@ class _Head:
             encoding_errors="replace",
             usecols=lambda c: renamed.get(c.strip(), c.strip()) in columns,
             chunksize=chunk_rows,
+            index_col=False,  # as the whole file is read (``loading._read_table``)
         )
         for chunk in reader:
             chunk.columns = [renamed.get(c.strip(), c.strip()) for c in map(str, chunk.columns)]

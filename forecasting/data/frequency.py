@@ -56,7 +56,12 @@ def infer_frequency(df: pd.DataFrame, id_col: str = "unique_id", time_col: str =
     step means the timestamps fit no regular frequency and the data is rejected.
     """
     frame = df[[id_col, time_col]].drop_duplicates().sort_values([id_col, time_col])
-    steps = frame.groupby(id_col, sort=False)[time_col].diff().dropna().dt.days
+    try:
+        steps = frame.groupby(id_col, sort=False)[time_col].diff().dropna().dt.days
+    except OverflowError:  # a fuzzed file's dates 1677 and 2262 are too far apart to subtract
+        raise DataError(
+            "The dates span more than 584 years; check the date column (a number read as a date?)."
+        ) from None
     steps = steps[steps > 0]
     if steps.empty:
         raise DataError(

@@ -257,6 +257,9 @@ def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
             keep_default_na=False,
             skipinitialspace=True,
             nrows=limits.max_rows + 1,
+            # a row with one field more than the header made pandas take the first column
+            # for the index (a fuzzed file: a date in it read as the row's label)
+            index_col=False,
         )
     except pd.errors.EmptyDataError as exc:
         raise DataError("The file is empty. Upload a CSV with a header row and data rows.") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,3 +77,21 @@ def test_mostly_regular_sales_with_junk(n, alias, sales, junk, keep, stores):
     assert frame["y"].notna().all()
     assert frame.groupby("unique_id")["ds"].apply(lambda d: d.is_monotonic_increasing).all()
     assert data.cleaned.report.series == frame["unique_id"].nunique()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a row with a field more than the header: pandas took the first column for labels
+        "date,sales\n2024-01-01,1,5\n2024-01-02,x\n2024-01-03,3\n",
+        # dates too far apart to subtract in nanoseconds
+        "date,sales\n1677-09-22,1\n2262-04-10,2\n1677-09-23,3\n",
+    ],
+)
+def test_what_the_fuzzer_found_is_read_or_refused_clearly(text):
+    try:
+        data = prepare(text.encode(), horizon=2)
+    except DataError as refused:
+        assert str(refused)
+        return
+    assert data.frame["y"].notna().all()
