@@ -307,6 +307,13 @@ def _observations(conn, dataset_id: int, where=None) -> pd.DataFrame:
     return obs.astype({"y": float, "is_outlier": bool, "is_filled": bool}, copy=False)
 
 
+def series_rows(db: Database, dataset_id: int, unique_id: str) -> pd.DataFrame:
+    """``unique_id, ds, y, is_outlier, is_filled`` of one series, in date order, read
+    through the observations' index (a page's chart of one series of a catalogue)."""
+    with db.session() as s:
+        return _observations(s.connection(), dataset_id, Observation.unique_id == unique_id)
+
+
 def compact_read(
     query, conn, text: tuple[str, ...], dates: tuple[str, ...], rows: int | None = None
 ) -> pd.DataFrame:

@@ -142,25 +142,6 @@ def summed_in_database(db: Database, dataset_id: int, ids: Sequence[str] | None)
     return joined.groupby("ds", sort=True)[SUMMED[1:]].sum().reset_index()
 
 
-def series_rows(db: Database, dataset_id: int, unique_id: str) -> pd.DataFrame:
-    """``unique_id, ds, y, is_outlier, is_filled`` of one series, in date order."""
-    query = (
-        select(
-            Observation.unique_id,
-            Observation.ds,
-            Observation.y,
-            Observation.is_outlier,
-            Observation.is_filled,
-        )
-        .where(Observation.dataset_id == dataset_id, Observation.unique_id == unique_id)
-        .order_by(Observation.ds)
-    )
-    with db.session() as s:
-        frame = pd.read_sql(query, s.connection())
-    frame["ds"] = pd.to_datetime(frame["ds"])
-    return frame.astype({"y": float, "is_outlier": bool, "is_filled": bool})
-
-
 def rows_on(
     db: Database, dataset_id: int, days: Iterable[datetime], ids: Sequence[str]
 ) -> pd.Series:

@@ -57,18 +57,29 @@ def members(scope: Scope, keys: pd.DataFrame) -> list[str]:
 def group_members(group: str, keys: pd.DataFrame) -> list[str]:
     """The series of ``column=value``; the column's and the value's case do not matter
     (a planner types ``store=berlin`` for the file's ``Store``/``Berlin``)."""
-    asked_col, sep, value = group.partition("=")
-    columns = {c.lower(): c for c in keys.columns.drop(["unique_id", "total"], errors="ignore")}
-    col = columns.get(asked_col.strip().lower())
-    if not sep or col is None:
-        raise UnknownGroup(group, list(columns.values()))
+    col = group_column(group, keys)
+    value = group.partition("=")[2]
     values = keys[col].astype(str)
     exact = values == value
     chosen = keys.loc[exact if exact.any() else values.str.lower() == value.lower(), "unique_id"]
     if chosen.empty:
         suggestions = did_you_mean(value, sorted(values.unique()))
-        raise UnknownGroup(group, list(columns.values()), suggestions)
+        raise UnknownGroup(group, _group_columns(keys), suggestions)
     return chosen.tolist()
+
+
+def group_column(group: str, keys: pd.DataFrame) -> str:
+    """The column ``column=value`` names, as the file spells it."""
+    asked_col, sep, _ = group.partition("=")
+    columns = {c.lower(): c for c in _group_columns(keys)}
+    col = columns.get(asked_col.strip().lower())
+    if not sep or col is None:
+        raise UnknownGroup(group, list(columns.values()))
+    return col
+
+
+def _group_columns(keys: pd.DataFrame) -> list[str]:
+    return list(keys.columns.drop(["unique_id", "total"], errors="ignore"))
 
 
 def did_you_mean(asked: str, known: list[str]) -> list[str]:

@@ -10,15 +10,15 @@ from forecasting.data.closures import closed_rows, named_days
 from forecasting.data.ladder import describe_step, upgrade_names
 from forecasting.evaluation.selection import RULES
 from forecasting.serving.model import SERVED
-from forecasting.serving.scopes import Scope, members
+from forecasting.serving.scopes import Scope, group_column, members
 from pipeline.serving import reports
 from pipeline.serving.errors import MissingReport
 from pipeline.serving.production import DatasetShown, ServingCache
+from storage.datasets import series_rows
 from storage.period_sums import (
     TOTAL,
     group_scope,
     rows_on,
-    series_rows,
     stored_sums,
     summed_in_database,
 )
@@ -86,8 +86,7 @@ def _group_name(scope: Scope, keys: pd.DataFrame, chosen: list[str]) -> str | No
     (a planner may type them in another case)."""
     if not scope.group:
         return None
-    asked = scope.group.partition("=")[0].strip().lower()
-    column = next(c for c in keys.columns if str(c).lower() == asked)
+    column = group_column(scope.group, keys)
     value = keys.loc[keys["unique_id"] == chosen[0], column].iloc[0]
     return group_scope(column, value)
 

@@ -24,8 +24,9 @@ from storage.datasets import (
     load_dataset,
     save_dataset,
     series_keys,
+    series_rows,
 )
-from storage.period_sums import series_rows, stored_sums, summed_in_database
+from storage.period_sums import stored_sums, summed_in_database
 from storage.results import production, save_forecasts, stored_forecasts
 from storage.tables import Base, ForecastPoint, Run
 from tests.support.frames import make_frame
