@@ -23,6 +23,7 @@ forecast failed); ``diagnostics(pred)`` reads them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -116,6 +117,12 @@ class Forecaster(Parameters):
             if periods > (1 + self.refit_growth) * getattr(self, "periods_", 0):
                 return clone(self).fit(df, self.spec_)
         return self.forward(df)
+
+    def for_series(self, series: Collection[str]) -> Forecaster:
+        """What forecasts ``series`` (this model forecasts every series it was fitted on,
+        and the caller keeps the ones it asked for); a model fitted by partition keeps
+        only the parts that hold them."""
+        return self
 
     def _setup(self, df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
         """Check the frame and keep what every model needs to forecast and to fall back."""

@@ -11,6 +11,8 @@ of its own partition only.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 
 from forecasting.models.base import Forecaster
@@ -57,6 +59,13 @@ class ByPartition(Forecaster):
             for key in ("diverged", "fallbacks")
         }
         return out
+
+    def for_series(self, series: Collection[str]) -> Forecaster:
+        """The parts that hold any of ``series``: a few series of a catalogue are forecast
+        by their own partitions' fits, not by every part."""
+        keep = set(series)
+        held = [p for p in self.parts if p.last_ds_.index.isin(keep).any()]
+        return ByPartition.of(held or self.parts[-1:])
 
     def forward(self, df: pd.DataFrame) -> ByPartition:
         """Each part moved to its own series' rows of ``df`` (a series no part has seen

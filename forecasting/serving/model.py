@@ -12,7 +12,8 @@ past the validated horizon keep widening and are flagged ``extrapolated``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from forecasting.evaluation.intervals import add_step, apply_intervals
 from forecasting.evaluation.selection import RULES, Selection, combine
 from forecasting.models import Forecaster
 from forecasting.models.base import forecast_grid
+from forecasting.models.by_partition import ByPartition
 from forecasting.serving.coherence import Coherence
 
 SERVED = "selected"
@@ -102,7 +104,58 @@ class ServingModel:
         parts = [next(iter(self.fitted.values())).last_ds_] if self.fitted else []
         if self.rule_levels is not None and not self.rule_levels.empty:
             parts.append(self.rule_levels["last_ds"])
-        return pd.concat(parts)
+        last = pd.concat(parts)
+        if len(last) > len(self.choice):  # narrowed: its parts hold other series too
+            last = last.loc[last.index.isin(self.choice.index)]
+        return last
+
+    def narrowed(self, series: Collection[str]) -> ServingModel:
+        """The same model for ``series`` alone, row for row the whole model's numbers: a
+        model fitted by partition keeps the parts that hold them. A what-if for one SKU
+        of 10,000 forecast all 10,000 with every model it combines (issue 30)."""
+        keep = set(series)
+
+        def only(table):
+            if table is None:
+                return None
+            if isinstance(table, pd.DataFrame) and "unique_id" in table.columns:
+                return table.loc[table["unique_id"].isin(keep)]
+            return table.loc[table.index.isin(keep)]
+
+        def fits(models: dict[str, Forecaster] | None) -> dict[str, Forecaster] | None:
+            return None if models is None else {n: m.for_series(keep) for n, m in models.items()}
+
+        coherence = self.coherence
+        if coherence is not None and coherence.delta is not None:
+            coherence = replace(coherence, delta=only(coherence.delta))
+        return replace(
+            self,
+            fitted=fits(self.fitted),
+            plain=fits(self.plain),
+            choice=only(self.choice),
+            unplanned=only(self.unplanned),
+            scale=only(self.scale),
+            nonnegative=only(self.nonnegative),
+            profile=only(self.profile),
+            rule_levels=only(self.rule_levels),
+            driver_tail=only(self.driver_tail),
+            plan=only(self.plan),
+            driver_range=only(self.driver_range),
+            closures=only(self.closures),
+            coherence=coherence,
+        )
+
+    def series_parts(self) -> list[list[str]]:
+        """The series in the groups their models were fitted in: a catalogue's partitions
+        (``ByPartition``), then the series a rule serves; one group for a model fitted
+        whole. Forecast a group at a time, each forecasts only its own part."""
+        split = next((m for m in self.fitted.values() if isinstance(m, ByPartition)), None)
+        if split is None:
+            return [self.series]
+        parts = [p.last_ds_.index.tolist() for p in split.parts]
+        seen = {uid for part in parts for uid in part}
+        rest = [uid for uid in self.series if uid not in seen]
+        return parts + ([rest] if rest else [])
 
     def served_models(self) -> set[str]:
         """Every model a served forecast combines: with a plan and, where drivers serve,
@@ -235,11 +288,14 @@ class ServingModel:
             needed = [m for m in needed if not self._needs_plan(m)]
         wide = None
         diverged: dict[str, dict[str, str]] = {}
+        asked = set(series or self.choice.index)
         for name in needed:
             forecaster, drivers = self._model_for(name, future, h, beyond is not None)
-            pred = forecaster.predict(h, drivers).rename(columns={"yhat": name})
-            if pred.attrs.get("diverged"):
-                diverged[name] = pred.attrs["diverged"]
+            pred = forecaster.predict(h, self._padded(forecaster, drivers, h))
+            pred = pred.rename(columns={"yhat": name})
+            replaced = {u: why for u, why in pred.attrs.get("diverged", {}).items() if u in asked}
+            if replaced:
+                diverged[name] = replaced
             wide = pred if wide is None else wide.merge(pred, on=["unique_id", "ds"])
         rule_rows = self._rule_forecast(h, needed)
         if rule_rows is not None:
@@ -289,6 +345,19 @@ class ServingModel:
         served.loc[closed, [c for c in BAND_COLUMNS if c in served]] = 0.0
         models = [c for c in wide.columns if c not in ("unique_id", "ds")]
         wide.loc[closed_rows(wide, self.closures, self.spec), models] = 0.0
+
+    def _padded(
+        self, model: Forecaster, drivers: pd.DataFrame | None, h: int
+    ) -> pd.DataFrame | None:
+        """The drivers, and any value for the series a narrowed model's parts hold beside
+        its own (a part forecasts all its series; theirs are dropped)."""
+        if drivers is None or not model.uses_exog or not self.spec.exog:
+            return drivers
+        others = model.last_ds_.loc[~model.last_ds_.index.isin(self.choice.index)]
+        if others.empty:
+            return drivers
+        filler = forecast_grid(others, h, self.spec).assign(**dict.fromkeys(self.spec.exog, 0.0))
+        return pd.concat([drivers, filler], ignore_index=True)
 
     def _beyond_choice(self, model: str | None, choice: pd.Series) -> pd.Series | None:
         """What serves the periods no plan covers: the driver-free choice (None: no

@@ -50,6 +50,27 @@ class PlanUse:
         """Per series, how many forecast periods are planned."""
         return self.rows.groupby("unique_id", sort=False)["planned"].sum().astype(int)
 
+    def summary(self) -> PlanUse:
+        """What a log says of this use: which periods were planned, the holes, the
+        clamps (the drivers' values left out)."""
+        return PlanUse(self.rows[["unique_id", "planned"]], self.holes, self.outside)
+
+    @classmethod
+    def joined(cls, uses: list[PlanUse]) -> PlanUse | None:
+        """The uses of disjoint series as one (None for none)."""
+        if not uses:
+            return None
+
+        def stacked(tables: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+            tables = [t for t in tables if t is not None]
+            return pd.concat(tables, ignore_index=True) if tables else None
+
+        return cls(
+            stacked([u.rows for u in uses]),
+            stacked([u.holes for u in uses]),
+            stacked([u.outside for u in uses]),
+        )
+
     def without(self, series) -> PlanUse:
         """The same use without ``series`` (those no plan can move: their reach, holes
         and clamps say nothing of their forecast)."""

@@ -152,11 +152,9 @@ def answer(
     unknown_drivers = sorted(set(request.drivers or {}) - set(serving.spec.exog))
     if unknown_drivers:
         raise UnknownDriver(unknown_drivers, serving.spec.exog)
-    plan = request.plan if request.plan is not None else serving.plan
     model = None if request.served else request.model
-    if request.drivers:
-        plan = what_if_plan(serving, plan, request.drivers, h, series)
-    elif request.plan is None and request.served and stored is not None and stored.horizon >= h:
+    plain = not request.drivers and request.plan is None and request.served
+    if plain and stored is not None and stored.horizon >= h:
         rows = stored.rows
         rows = rows if series is None else rows.loc[rows["unique_id"].isin(series)]
         rows = rows.groupby("unique_id", sort=False).head(h).reset_index(drop=True)
@@ -165,6 +163,11 @@ def answer(
             use = _first_periods(use, h, series)
             rows = rows.merge(use.rows, on=["unique_id", "ds"], how="left")
         return ForecastAnswer(_flag(rows, serving), use, "stored")
+    if series:  # a catalogue's few series: their partitions' fits, not every series'
+        serving = serving.narrowed(series)
+    plan = request.plan if request.plan is not None else serving.plan
+    if request.drivers:
+        plan = what_if_plan(serving, plan, request.drivers, h, series)
     rows, use = forecast_with_plan(serving, h, plan, model, series)
     diverged = rows.attrs.get("diverged", {})
     if request.served:  # a plan's effect is the drivers', not the loss of the adjustment

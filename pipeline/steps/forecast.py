@@ -9,38 +9,54 @@ panel and ``--future`` give other plans.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from forecasting.data.frequency import stored_horizon
+from forecasting.serving.plans import PlanUse
 from forecasting.serving.requests import ForecastRequest, answer
 from pipeline.context import RunContext
 from pipeline.formatting import describe_plan
 from pipeline.trained import Trained, log_diverged, mark_diverged
-from storage.results import save_forecasts
+from storage.results import delete_forecasts, save_forecasts
 
 
-def forecast(ctx: RunContext, trained: Trained) -> pd.DataFrame:
-    """Store the served forecast a year ahead, so any horizon a user asks is a lookup."""
+def forecast(ctx: RunContext, trained: Trained) -> int:
+    """Store the served forecast a year ahead, so any horizon a user asks is a lookup.
+
+    A catalogue's is made and stored a partition at a time: every model's year ahead for
+    every series at once rose 1.6 GB above the loaded model at 10,000 daily series, and
+    was the run's peak (issue 30). Each series' rows are the same either way. A step
+    that fails stores nothing."""
+    serving = trained.serving
     h = stored_horizon(trained.spec.freq, trained.horizon)
-    ctx.check_cancelled()
-    result = answer(trained.serving, ForecastRequest(h))
-    served = result.rows
-    drivers = trained.serving.spec.exog
-    if drivers:
-        ctx.log.info("%s", describe_plan(drivers, result.plan, h))
-    if result.diverged:
-        _record_diverged(ctx, trained, result.diverged)
-    count = save_forecasts(ctx.db, ctx.run_id, served)
+    parts = serving.series_parts()
+    count, uses, diverged, dates = 0, [], {}, []
+    try:
+        for part in parts:
+            ctx.check_cancelled()
+            asked = tuple(part) if len(parts) > 1 else None
+            result = answer(serving, ForecastRequest(h, series=asked))
+            if result.plan is not None:
+                uses.append(result.plan.summary())
+            for model, replaced in result.diverged.items():
+                diverged.setdefault(model, {}).update(replaced)
+            count += save_forecasts(ctx.db, ctx.run_id, result.rows)
+            dates += [result.rows["ds"].min(), result.rows["ds"].max()]
+    except BaseException:
+        delete_forecasts(ctx.db, ctx.run_id)
+        raise
+    if serving.spec.exog:
+        ctx.log.info("%s", describe_plan(serving.spec.exog, PlanUse.joined(uses), h))
+    if diverged:
+        _record_diverged(ctx, trained, diverged)
     ctx.log.info(
         "stored %d forecast rows (%d series x %d periods, %s to %s; validated for %d)",
         count,
-        served["unique_id"].nunique(),
+        len(serving.series),
         h,
-        served["ds"].min().date(),
-        served["ds"].max().date(),
+        min(dates).date(),
+        max(dates).date(),
         trained.horizon,
     )
-    return served
+    return count
 
 
 def _record_diverged(

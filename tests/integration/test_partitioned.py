@@ -4,6 +4,7 @@ forecasts: the choices pooled over every partition, the bands pooled too."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,12 @@ import pytest
 
 from forecasting.data.partitions import Partitions
 from forecasting.evaluation.options import TrainOptions
+from forecasting.models.by_partition import ByPartition
 from forecasting.partitioned import partitioned_backtest
 from forecasting.serving.model import SERVED
+from forecasting.serving.requests import ForecastRequest, answer
 from forecasting.workflow import backtest
+from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.datasets import load_dataset
 from storage.run_reads import get_run
@@ -213,6 +217,18 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     held = {name: _metrics(tmp_path / name)["holdout"] for name in forecasts}
     assert held["parts"]["series_a_plan_moves"] > 0
     assert held["parts"] == held["whole"]
+    # a what-if of one series forecasts its own partition only, as the whole model does
+    models = {name: ArtifactStore(tmp_path / name / "models").load(1, "serving") for name in logs}
+    split = models["parts"].fitted["ets"]
+    assert isinstance(split, ByPartition)
+    assert len(split.for_series(["item=s03"]).last_ds_) < len(split.last_ds_)
+    asked = ForecastRequest(H, series=("item=s03", "item=s05"), drivers={"price": [2.1] * H})
+    one = {name: answer(model, asked).rows for name, model in models.items()}
+    assert len(one["parts"]) == 2 * H and set(one["parts"]["unique_id"]) == set(asked.series)
+    pd.testing.assert_frame_equal(one["parts"], one["whole"], check_exact=False, rtol=1e-9)
+    every = answer(models["parts"], replace(asked, series=None)).rows
+    every = every.loc[every["unique_id"].isin(asked.series)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one["parts"], every)
 
 
 def _metrics(data: Path) -> dict:

@@ -23,6 +23,7 @@ from pipeline.trained import Trained
 from pipeline.training_data import TrainedOn, TrainingData
 from storage import run_rows
 from storage.database import Database
+from storage.results import stored_forecasts
 from storage.settings import Settings
 from tests.support.files import launch_and_never_sold
 from tests.support.frames import make_frame, spec_for
@@ -246,7 +247,9 @@ def test_a_run_names_what_its_stored_year_replaced_in_the_series_table(monkeypat
     ctx.artifacts.save(ctx.run_id, {"series": serving_series(outcome.serving, {})})
     trained_on = TrainedOn.of(TrainingData(df, None, None), spec, H, H, 2)
     trained = Trained(1, spec, H, outcome.serving, None, trained_on)
-    stored = forecast(ctx, trained)
+    count = forecast(ctx, trained)
+    stored = stored_forecasts(db, ctx.run_id)
+    assert count == len(stored) > 0
     table = ctx.artifacts.load(ctx.run_id, "series")
     assert table.set_index("unique_id")["diverged"].to_dict() == {"s0": "trend", "s1": "trend"}
     week = outcome.serving.forecast(H)  # what a page asks for: the stored year's first week
