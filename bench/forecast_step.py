@@ -23,13 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ONE = """
 import json, os, sys, time, threading, psutil
-os.environ["DATA_DIR"] = sys.argv[1]
 from forecasting.data.frequency import stored_horizon
 from forecasting.memory import release_memory
 from forecasting.serving.requests import ForecastRequest, answer
-from pipeline.system import open_system
-system = open_system()
-serving = system.artifacts.load(int(sys.argv[2]), "serving")
+from pathlib import Path
+from storage.artifacts import ArtifactStore  # not the database: any code's schema
+serving = ArtifactStore(Path(sys.argv[1]) / "models").load(int(sys.argv[2]), "serving")
 way = sys.argv[3]
 me = psutil.Process(); release_memory(); base = me.memory_info().rss
 peak = [base]; done = threading.Event()
@@ -71,9 +70,11 @@ def main() -> None:
     for way in args.ways.split(","):
         out = subprocess.run(
             [sys.executable, "-c", ONE, str(args.data_dir), str(args.run), way],
-            capture_output=True, text=True, check=True, cwd=args.code,
+            capture_output=True, text=True, cwd=args.code,
             env={**os.environ, "PYTHONPATH": str(args.code)},
         )  # fmt: skip
+        if out.returncode:
+            raise SystemExit(out.stderr[-2000:])
         got = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"| {way} | {got['model_mb']:,.0f} | {got['above_mb']:,.0f} | "
