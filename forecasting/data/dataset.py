@@ -16,7 +16,7 @@ from forecasting.data.frequency import (
     infer_frequency,
     period_unit,
 )
-from forecasting.data.ladder import NEW_PERIODS, profile_series
+from forecasting.data.ladder import NEW_PERIODS, QUIET_STOP, profile_series, quiet_stops
 from forecasting.data.limits import Limits
 from forecasting.data.loading import LoadedData, load_csv
 from forecasting.data.reading_options import ReadingOptions
@@ -24,6 +24,9 @@ from forecasting.data.schema import without_rows
 from forecasting.data.spec import DataSpec, driver_roles
 from forecasting.data.wide import describe_wide
 from forecasting.errors import DataError
+
+#: the step ``ladder_steps`` gives a series whose zeros at its end look like a stop
+QUIET = "quiet"
 
 
 @dataclass(frozen=True)
@@ -158,23 +161,34 @@ class Dataset:
         return f"rows: {r.rows_in:,} read{planned}, {r.rows_out:,} after cleaning{how}"
 
     def ladder_steps(self) -> pd.Series:
-        """The ladder's step of each series on its lowest steps (never sold, new)."""
+        """The ladder's step of each series on its lowest steps (never sold, new), and
+        ``quiet`` for a series whose zeros at its end look like a stop (``quiet_stops``)."""
         spec = self.spec
-        steps = profile_series(self.frame, default_horizon(spec.freq), spec.season_length)
-        steps = steps["ladder_step"]
-        return steps[steps.isin(["zero", "new"])]
+        profile = profile_series(self.frame, default_horizon(spec.freq), spec.season_length)
+        steps = profile["ladder_step"].copy()
+        steps[quiet_stops(profile).index] = QUIET
+        return steps[steps.isin(["zero", "new", QUIET])]
 
     def describe_history(self, steps: pd.Series | None = None) -> str | None:
-        """The series that stand on the ladder's lowest steps, named before training."""
+        """The series that stand on the ladder's lowest steps, and those that look
+        delisted, named before training (a stranger's delisted SKU with planned prices
+        was forecast to sell 210-306 a week; the upload said nothing)."""
         steps = self.ladder_steps() if steps is None else steps
         unit = period_unit(self.spec.freq)
         parts = []
-        for step, what in (("zero", "never sold: zero forecast"), ("new", "new")):
+        for step, what in (
+            ("zero", "never sold: zero forecast"),
+            ("new", f"new, under {NEW_PERIODS} {unit} of history: level forecast"),
+            (QUIET, f"sold nothing in their last {unit}, which their history makes unlikely"),
+        ):
             ids = steps.index[steps == step]
-            if len(ids) and step == "new":
-                what = f"new, under {NEW_PERIODS} {unit} of history: level forecast"
             if len(ids):
                 parts.append(f"{len(ids)} {what} (e.g. {ids[0]})")
+        if QUIET in set(steps):
+            parts[-1] += (
+                f": {QUIET_STOP} They are forecast to sell again, and a plan of their drivers "
+                "moves them; drop their rows after the last sale if they stopped"
+            )
         return f"history: {'; '.join(parts)}" if parts else None
 
     def ended_early(self, end: pd.Timestamp | None = None) -> pd.Series:

@@ -443,3 +443,31 @@ def test_a_series_that_stopped_selling_in_written_zeros_is_named_as_a_likely_sto
         "it stopped)"
     )
     assert "sold nothing" not in notes["slow"] and "sold nothing" not in notes["week"]
+
+
+def test_the_upload_report_names_a_series_that_looks_delisted_before_training():
+    """A stranger's export had a SKU that sold every week, then wrote zeros for its last
+    ten, with planned prices past them: it was forecast to sell 210-306 a week and the
+    upload said nothing. The report now names it; a slow mover's zeros are its ordinary
+    history and are not named."""
+    weeks = pd.date_range("2023-01-02", periods=104, freq="W-MON")
+    rng = np.random.default_rng(3)
+    steady = rng.poisson(250, 104).astype(float)
+    delisted = rng.poisson(240, 104).astype(float)
+    delisted[-10:] = 0
+    slow = (rng.random(104) < 0.15) * 2.0
+    slow[-10:] = 0
+    rows = pd.concat(
+        pd.DataFrame({"week": weeks, "sku": sku, "units": y, "price": 3.5})
+        for sku, y in (("steady", steady), ("gone", delisted), ("slow", slow))
+    )
+    plan = pd.DataFrame(
+        {"week": [weeks[-1] + pd.Timedelta(weeks=k) for k in (1, 2)] * 3,
+         "sku": ["steady"] * 2 + ["gone"] * 2 + ["slow"] * 2, "units": np.nan, "price": 3.2}
+    )  # fmt: skip
+    data = prepare(pd.concat([rows, plan]).to_csv(index=False).encode(), horizon=8)
+    history = next(n for n in data.notes() if n.startswith("history: "))
+    assert "1 sold nothing in their last weeks, which their history makes unlikely" in history
+    assert "(e.g. sku=gone)" in history and "delisted or out of stock?" in history
+    assert "a plan of their drivers moves them" in history
+    assert "slow" not in history and "steady" not in history
