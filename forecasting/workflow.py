@@ -34,14 +34,10 @@ from forecasting.models.base import forecast_grid
 from forecasting.progress import Pacing, Reporter
 from forecasting.serving.build import Totals, build_serving
 from forecasting.serving.effects import driver_effects, group_effects
-from forecasting.serving.model import SERVED, ServingModel
+from forecasting.serving.model import SERVED, SERVED_WITHOUT_PLAN, ServingModel
 from forecasting.serving.series_facts import SeriesFacts, ruled_series
 
 log = logging.getLogger(__name__)
-
-#: the held-out score of the served forecast made without the drivers' plan
-SERVED_WITHOUT_PLAN = "served_without_plan"
-
 
 @dataclass
 class ForecastOutcome:

@@ -68,9 +68,7 @@ def update(selector):
                 "Production model",
                 shown,
                 f"{served}run {prod.run['id']}: "
-                f"held-out WAPE {percent(metrics.get('wape'))} vs seasonal naive "
-                f"{percent(baseline.get('wape'))}; MASE {label(metrics.get('mase'))} vs "
-                f"{label(baseline.get('mase'))}"
+                + _held_out(reports.scope_scores(reads, chosen), metrics, baseline)
                 + (f". {without_plan(metrics)}" if without_plan(metrics) else ""),
                 id_="overview-production",
             )
@@ -97,6 +95,25 @@ def update(selector):
         figures.model_comparison(models) if models else figures.empty("No trained models yet")
     )
     return kpis, chart, f"{quantity} and forecast: {scope.label}", comparison, why, loop
+
+
+def _held_out(scoped: dict | None, metrics: dict, baseline: dict) -> str:
+    """The held-out scores of the series shown against seasonal naive's, and the run's
+    over every series beside them (the run's alone read as the series')."""
+
+    def versus(ours: dict, naive: dict) -> str:
+        return (
+            f"WAPE {percent(ours.get('wape'))} vs seasonal naive {percent(naive.get('wape'))}; "
+            f"MASE {label(ours.get('mase'))} vs {label(naive.get('mase'))}"
+        )
+
+    run = versus(metrics, baseline)
+    if not scoped or "served" not in scoped:
+        return f"held-out {run}"
+    n = scoped["series"]
+    here = "this series" if n == 1 else f"these {n:,} series"
+    shown = versus(scoped["served"], scoped.get("baseline", {}))
+    return f"held-out on {here}: {shown} (all series: {run})"
 
 
 def _quiet_stops(reads, shown: list[str]) -> str | None:

@@ -31,6 +31,8 @@ from forecasting.models.by_partition import ByPartition
 from forecasting.serving.coherence import Coherence
 
 SERVED = "selected"
+#: the held-out score of the served forecast made without the drivers' plan
+SERVED_WITHOUT_PLAN = "served_without_plan"
 #: the columns of a forecast that a closure sets to zero
 BAND_COLUMNS = ("yhat", "lo80", "hi80", "lo95", "hi95")
 

@@ -7,6 +7,7 @@ import json
 from forecasting.data.frequency import Frequency, frequency_from_alias
 from forecasting.models import BASELINE
 from forecasting.serving import effects
+from forecasting.serving.model import SERVED, SERVED_WITHOUT_PLAN
 from pipeline.eda_report import report_dir
 from pipeline.serving.errors import MissingReport, NoDataSet, NothingServes
 from pipeline.serving.production import ServingCache
@@ -23,6 +24,37 @@ def model_table(cache: ServingCache, run_id: int | None = None) -> list[dict]:
     """Every model's scores in a run (the serving run by default)."""
     run_id = run_id or cache.run_id()
     return [] if run_id is None else model_results(cache.system.db, run_id)
+
+
+def scope_scores(cache: ServingCache, chosen: list[str]) -> dict[str, dict] | None:
+    """The held-out scores of some of the serving run's series (``chosen``), for what
+    serves and for the seasonal-naive baseline: MASE the mean over those series, WAPE
+    pooled over them, as the run's own are over all. None when ``chosen`` is every series
+    or none of them was held out (a launch too new). A stranger read one series'
+    Overview and took the whole run's scores for that series'."""
+    prod = cache.serving_run()
+    if len(chosen) >= len(prod.keys):
+        return None
+    try:
+        held = run_artifact(cache, "backtest", prod.run["id"])
+        per_series = run_artifact(cache, "per_series", prod.run["id"])
+    except FileNotFoundError:  # a run from before its held-out forecasts were kept
+        return None
+    wanted = set(chosen)
+    rows = held.loc[held["unique_id"].isin(wanted)]
+    if rows.empty:
+        return None
+    scored = per_series.loc[per_series["unique_id"].isin(wanted)]
+    headline = (prod.run.get("metrics") or {}).get("headline")
+    served = SERVED_WITHOUT_PLAN if headline == "without_plan" else SERVED
+    volume = rows["y"].abs().sum()
+    out = {"series": int(rows["unique_id"].nunique())}
+    for key, model in (("served", served), ("baseline", BASELINE)):
+        if model in rows:
+            error = (rows[model] - rows["y"]).abs().sum()
+            mase = scored.loc[scored["model"] == model, "mase"].mean()
+            out[key] = {"wape": error / volume * 100 if volume else None, "mase": mase}
+    return out
 
 
 def run_artifact(cache: ServingCache, name: str, run_id: int | None = None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -479,3 +480,27 @@ def test_the_total_s_overview_says_a_series_in_it_looks_delisted(closed_client):
     assert "1 series here sold nothing in their last periods" in said
     assert "e.g. shop=s3" in said and "delisted or out of stock?" in said
     assert "sold nothing in their last periods" not in alone  # its own note says it
+
+
+def test_a_series_overview_gives_its_own_held_out_scores_beside_the_runs(closed_client):
+    """A stranger read one series' Overview and took the run's scores over every series
+    for that series'. A series' and a group's card give their own, from the run's held-out
+    forecasts, with the run's beside them; the total's gives the run's alone."""
+    from dashapp.callbacks.overview import update
+    from pipeline.formatting import label, percent
+    from storage.artifacts import ArtifactStore
+
+    data_dir = closed_client.application.config["DATA_DIR"]
+    store = ArtifactStore(Path(data_dir) / "models")
+    held, per_series = store.load(1, "backtest"), store.load(1, "per_series")
+    with closed_client.application.app_context():
+        cards = {scope: str(update(scope)[0][-1]) for scope in ("series:shop=s1", "__total__")}
+    rows = held.loc[held["unique_id"] == "shop=s1"]
+    wape = (rows["selected"] - rows["y"]).abs().sum() / rows["y"].abs().sum() * 100
+    mase = per_series.loc[
+        (per_series["unique_id"] == "shop=s1") & (per_series["model"] == "selected"), "mase"
+    ].iloc[0]
+    one = cards["series:shop=s1"]
+    assert f"held-out on this series: WAPE {percent(wape)}" in one
+    assert f"MASE {label(mase)}" in one and "(all series: WAPE" in one
+    assert "held-out WAPE" in cards["__total__"] and "this series" not in cards["__total__"]
