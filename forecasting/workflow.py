@@ -39,6 +39,7 @@ from forecasting.serving.series_facts import SeriesFacts, ruled_series
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class ForecastOutcome:
     """Everything a run produces: the served forecast, each model's, and how it was chosen."""

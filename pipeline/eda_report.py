@@ -174,14 +174,24 @@ def drivers_figure(
     sampled = (
         f" (from {read:,} of {rows:,} rows, evenly spread)" if read and rows and read < rows else ""
     )
-    fig = go.Figure(
-        [
-            go.Bar(x=frame.index, y=frame["pearson"], name="Pearson"),
-            go.Bar(x=frame.index, y=frame["spearman"], name="Spearman (rank)"),
-        ]
-    )
+    bars = [
+        go.Bar(x=frame.index, y=frame["pearson"], name="Pearson, all rows"),
+        go.Bar(x=frame.index, y=frame["spearman"], name="Spearman (rank), all rows"),
+    ]
+    within = frame.get("within_series")
+    if within is not None and within.notna().any():  # a report from before had none
+        bars.append(go.Bar(x=frame.index, y=within, name="Pearson within each series"))
+    fig = go.Figure(bars)
     fig.update_layout(
-        title=f"Correlation of each driver with {quantity} (-1 to 1){sampled}",
+        title=(
+            f"Correlation of each driver with {quantity} (-1 to 1){sampled}"
+            + (
+                "<br><sub>within each series: a price's own effect; all rows mix dear and "
+                "cheap items</sub>"
+                if len(bars) > 2
+                else ""
+            )
+        ),
         height=400,
         barmode="group",
         xaxis_title="driver",

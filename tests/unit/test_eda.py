@@ -10,7 +10,13 @@ import plotly.io as pio
 
 from forecasting.data import eda
 from forecasting.data.dataset import prepare
-from forecasting.data.eda import analyse, analyse_parts, profile, stationarity
+from forecasting.data.eda import (
+    analyse,
+    analyse_parts,
+    driver_correlations,
+    profile,
+    stationarity,
+)
 from forecasting.data.reading_options import ReadingOptions
 from pipeline.eda_report import decomposition_figure, drivers_figure, write_report
 from tests.support.frames import spec_for
@@ -95,7 +101,7 @@ def test_a_report_read_a_partition_at_a_time_is_the_whole_frame_s(store_item_csv
     assert split.overview == whole.overview
     assert whole.overview["rows"] / 8 < read < whole.overview["rows"] / 2
     title = drivers_figure(split.drivers, "units", read, whole.overview["rows"]).layout.title.text
-    assert title.endswith(f"(from {read:,} of {whole.overview['rows']:,} rows, evenly spread)")
+    assert f"(from {read:,} of {whole.overview['rows']:,} rows, evenly spread)" in title
     pd.testing.assert_frame_equal(split.series_table, whole.series_table)
     assert list(split.top) == list(whole.top)
     for uid in whole.top:
@@ -127,3 +133,20 @@ def test_the_total_s_chart_marks_its_own_outliers_not_every_series_one():
     marks = history_figure(analyse(frame, spec, outliers, top=1)).data[1]
     assert marks.name == "outlier of the total"
     assert list(pd.to_datetime(marks.x)) == [pd.Timestamp(day[80])]
+
+
+def test_a_price_that_cuts_each_series_sales_reads_negative_within_series():
+    """A stranger's price read +0.18 pooled over SKUs (dear SKUs sold more), while each
+    SKU sold less whenever its own price rose: the correlation within each series says so."""
+    rng = np.random.default_rng(2)
+    frames = []
+    for k, base in enumerate([2.0, 5.0, 9.0]):  # the dearer SKU sells more
+        price = base * (1 + rng.uniform(-0.2, 0.2, 200))
+        units = 40 * (k + 1) * (price / base) ** -2.0 * rng.lognormal(0, 0.05, 200)
+        frames.append(pd.DataFrame({"unique_id": f"sku{k}", "price": price, "y": units}))
+    got = driver_correlations(pd.concat(frames, ignore_index=True), ("price",))["price"]
+    assert got["pearson"] > 0.5  # pooled: the dear SKUs' volume
+    assert got["within_series"] < -0.8  # each SKU's own price effect
+    figure = drivers_figure({"price": got})
+    assert [bar.name for bar in figure.data][-1] == "Pearson within each series"
+    assert "within each series" in figure.layout.title.text
