@@ -120,17 +120,26 @@ def launch_and_never_sold() -> bytes:
 
 
 def priced_promoted_weekly(
-    n_series: int = 12, weeks: int = 156, elasticity: float = -2.0, lift: float = 1.5, seed: int = 7
+    n_series: int = 12,
+    weeks: int = 156,
+    elasticity: float = -2.0,
+    lift: float = 1.5,
+    seed: int = 7,
+    steps: tuple[float, ...] = (0.8, 0.9, 1.0, 1.0, 1.1, 1.2),
+    regular_last: bool = False,
 ) -> pd.DataFrame:
     """Weekly store x item sales driven by a known price elasticity and promotion lift:
-    the price moves on its own (shelf changes, discounts) and an in-store display flag
-    runs in about one week in six, independently of the price."""
+    the price moves on its own among ``steps`` of a base price (shelf changes, discounts)
+    and an in-store display flag runs in about one week in six, independently of the
+    price. ``regular_last``: the last week sells at the base price."""
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2021-01-06", periods=weeks, freq="W-WED")
     frames = []
     for i in range(n_series):
         base = rng.uniform(2.0, 6.0)
-        price = base * rng.choice([0.8, 0.9, 1.0, 1.0, 1.1, 1.2], weeks)
+        price = base * rng.choice(steps, weeks)
+        if regular_last:
+            price[-1] = base
         display = (rng.random(weeks) < 0.17).astype(float)
         season = 1 + 0.2 * np.sin(2 * np.pi * np.arange(weeks) / 52)
         mean = rng.uniform(40, 200) * (price / base) ** elasticity * lift**display * season

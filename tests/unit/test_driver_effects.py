@@ -183,6 +183,20 @@ def test_the_served_elasticity_and_lift_are_near_the_truth():
     assert 1.2 < table.loc["display", "effect"] < 1.8  # a lift of 1.5
 
 
+def test_the_elasticity_of_a_series_at_its_regular_price_is_not_halved():
+    """A stranger's SKUs sold at a regular price with discounts below it, and each last
+    week at the regular price, the highest ever: a price 10% above it is held at it in the
+    forecast, so the reported elasticity read half the true one. It is measured over the
+    prices the forecast takes."""
+    panel = priced_promoted_weekly(30, seed=1, steps=(0.7, 0.85, 1.0, 1.0), regular_last=True)
+    data = prepare(panel.to_csv(index=False).encode(), ReadingOptions(exog=["price"]), horizon=H)
+    serving = train_and_forecast(data.frame, data.spec, H, QUICK).serving
+    tail = serving.driver_tail.groupby("unique_id")["price"].last()
+    assert (tail >= serving.driver_range["price_max"].reindex(tail.index) - 1e-9).all()
+    table = group_effects(driver_effects(serving), None).set_index("driver")
+    assert abs(table.loc["price", "effect"] / -2.0 - 1) < 0.25
+
+
 def test_a_promotion_week_is_not_an_outlier_a_week_nothing_explains_is():
     from forecasting.data.cleaning import flag_outliers
 
