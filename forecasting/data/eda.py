@@ -221,7 +221,10 @@ def profile(y: pd.Series, spec: DataSpec) -> SeriesProfile:
     }
     decomposition = pd.DataFrame({"ds": y.index, "y": values})
     if len(values) >= 2 * m and np.std(values) > 0:  # STL needs two full seasons
-        fit = STL(values, period=m, robust=True).fit()
+        # a locally constant season (R's ``stl`` default, s.degree = 0): a local line
+        # through each period's few years fitted the first and last years whole, and a
+        # stranger read a straight trend and no remainder there on three years of weeks
+        fit = STL(values, period=m, robust=True, seasonal_deg=0).fit()
         decomposition["trend"] = fit.trend
         decomposition["seasonal"] = fit.seasonal
         decomposition["resid"] = fit.resid

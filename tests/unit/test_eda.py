@@ -150,3 +150,16 @@ def test_a_price_that_cuts_each_series_sales_reads_negative_within_series():
     figure = drivers_figure({"price": got})
     assert [bar.name for bar in figure.data][-1] == "Pearson within each series"
     assert "within each series" in figure.layout.title.text
+
+
+def test_the_decomposition_leaves_a_remainder_in_the_first_and_last_years_too():
+    """On three years of weeks a stranger's decomposition showed a straight trend and no
+    remainder in the first and last years: the season took the noise there."""
+    rng = np.random.default_rng(0)
+    weeks = pd.date_range("2022-01-03", periods=156, freq="W-MON")
+    t = np.arange(156)
+    y = pd.Series(100 + 0.2 * t + 20 * np.sin(2 * np.pi * t / 52) + rng.normal(0, 8, 156), weeks)
+    resid = profile(y, spec_for("W-MON")).decomposition["resid"].to_numpy()
+    by_year = [resid[k * 52 : (k + 1) * 52].std() for k in range(3)]
+    assert min(by_year) > 0.6 * max(by_year), by_year
+    assert all(4 < sd < 12 for sd in by_year), by_year  # the noise's 8, not the season's
