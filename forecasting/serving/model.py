@@ -33,6 +33,12 @@ from forecasting.serving.coherence import Coherence
 SERVED = "selected"
 #: the held-out score of the served forecast made without the drivers' plan
 SERVED_WITHOUT_PLAN = "served_without_plan"
+#: a serving model's tables of one row (or rows) per series, by its id (the index or a
+#: ``unique_id`` column); ``errors`` is read by the series asked, and stays whole
+PER_SERIES = (
+    "choice", "unplanned", "scale", "nonnegative", "profile", "rule_levels",
+    "driver_tail", "plan", "driver_range", "closures",
+)  # fmt: skip
 #: the columns of a forecast that a closure sets to zero
 BAND_COLUMNS = ("yhat", "lo80", "hi80", "lo95", "hi95")
 
@@ -134,17 +140,8 @@ class ServingModel:
             self,
             fitted=fits(self.fitted),
             plain=fits(self.plain),
-            choice=only(self.choice),
-            unplanned=only(self.unplanned),
-            scale=only(self.scale),
-            nonnegative=only(self.nonnegative),
-            profile=only(self.profile),
-            rule_levels=only(self.rule_levels),
-            driver_tail=only(self.driver_tail),
-            plan=only(self.plan),
-            driver_range=only(self.driver_range),
-            closures=only(self.closures),
             coherence=coherence,
+            **{name: only(getattr(self, name)) for name in PER_SERIES},
         )
 
     def series_parts(self) -> list[list[str]]:
