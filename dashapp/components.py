@@ -19,8 +19,9 @@ TABLE_STYLE = {
     "style_cell": {"fontFamily": "inherit", "fontSize": 14},
 }
 INTERVAL_NOTE = (
-    "The shaded bands are prediction intervals: in held-out tests, about 80% (darker) and "
-    "95% (lighter) of actual values fell inside bands built this way. A wider band means "
+    "The shaded bands are prediction intervals, built to hold 80% (darker) and 95% "
+    "(lighter) of actual values; how much they held in the run's held-out tests is on the "
+    "Overview's production card. A wider band means "
     "less certainty, not a worse model. Past the horizon the models were validated for, "
     "the bands are extrapolated (they keep widening, at least like a random walk) and that "
     "part of the chart is shaded grey."

@@ -180,14 +180,14 @@ def drivers_figure(
     ]
     within = frame.get("within_series")
     if within is not None and within.notna().any():  # a report from before had none
-        bars.append(go.Bar(x=frame.index, y=within, name="Pearson within each series"))
+        bars.append(go.Bar(x=frame.index, y=within, name="Pearson within a series (median)"))
     fig = go.Figure(bars)
     fig.update_layout(
         title=(
             f"Correlation of each driver with {quantity} (-1 to 1){sampled}"
             + (
-                "<br><sub>within each series: a price's own effect; all rows mix dear and "
-                "cheap items</sub>"
+                "<br><sub>within a series: the median series' own correlation, a price's "
+                "own effect; all rows mix dear and cheap items</sub>"
                 if len(bars) > 2
                 else ""
             )

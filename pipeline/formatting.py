@@ -253,15 +253,19 @@ def unplanned_drivers(metrics: dict | None) -> str | None:
     )
 
 
-def without_plan(metrics: dict | None) -> str | None:
+def without_plan(metrics: dict | None, scoped: dict | None = None) -> str | None:
     """Where drivers serve, the held-out scores without a plan; the headline scores are
-    already those with the drivers' true values (None without drivers)."""
+    already those with the drivers' true values (None without drivers). ``scoped``: the
+    series shown's own ``with_plan`` and ``without_plan`` scores, in place of the run's
+    (a stranger read the run's beside one SKU's)."""
     holdout = (metrics or {}).get("holdout")
     if not holdout:
         return None
-    scores = holdout["without_plan"]
     if holdout.get("series_a_plan_moves") == 0:
         return NO_PLAN_MOVES
+    if scoped and {"with_plan", "without_plan"} <= set(scoped):
+        holdout = {**holdout, **scoped}
+    scores = holdout["without_plan"]
     if (metrics or {}).get("headline") == "without_plan":
         perfect = holdout["with_plan"]
         return (

@@ -179,15 +179,20 @@ class Dataset:
         for step, what in (
             ("zero", "never sold: zero forecast"),
             ("new", f"new, under {NEW_PERIODS} {unit} of history: level forecast"),
-            (QUIET, f"sold nothing in their last {unit}, which their history makes unlikely"),
         ):
             ids = steps.index[steps == step]
             if len(ids):
                 parts.append(f"{len(ids)} {what} (e.g. {ids[0]})")
-        if QUIET in set(steps):
-            parts[-1] += (
-                f": {QUIET_STOP} They are forecast to sell again, and a plan of their drivers "
-                "moves them; drop their rows after the last sale if they stopped"
+        quiet = steps.index[steps == QUIET]
+        if len(quiet):
+            one = len(quiet) == 1
+            its = "its" if one else "their"
+            parts.append(
+                f"{len(quiet)} series sold nothing in {its} last {unit}, which {its} history "
+                f"makes unlikely ({'' if one else 'e.g. '}{quiet[0]}): {QUIET_STOP} The "
+                "forecast may show sales again, above all where a plan of drivers is given "
+                "(a stockout's item does sell again); drop the rows after the last sale of "
+                "a series that stopped"
             )
         return f"history: {'; '.join(parts)}" if parts else None
 

@@ -176,7 +176,7 @@ def series_table(profile: pd.DataFrame, choice: pd.Series, freq_name: str = "") 
     for uid, quiet in quiet_stops(profile).items():
         table.loc[uid, "ladder_note"] += (
             f"; sold nothing in its last {quiet} {unit}, which its history makes unlikely: "
-            f"{QUIET_STOP} It is forecast to sell again (drop its rows after the last sale "
+            f"{QUIET_STOP} Its forecast may show sales again (drop its rows after the last sale "
             "if it stopped)"
         )
     return table.rename_axis("unique_id").reset_index()

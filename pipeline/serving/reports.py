@@ -28,7 +28,8 @@ def model_table(cache: ServingCache, run_id: int | None = None) -> list[dict]:
 
 def scope_scores(cache: ServingCache, chosen: list[str]) -> dict[str, dict] | None:
     """The held-out scores of some of the serving run's series (``chosen``), for what
-    serves and for the seasonal-naive baseline: MASE the mean over those series, WAPE
+    serves, for the seasonal-naive baseline and, where drivers serve, for the served
+    forecast with and without a plan: MASE the mean over those series, WAPE
     pooled over them, as the run's own are over all. None when ``chosen`` is every series
     or none of them was held out (a launch too new). A stranger read one series'
     Overview and took the whole run's scores for that series'."""
@@ -49,7 +50,13 @@ def scope_scores(cache: ServingCache, chosen: list[str]) -> dict[str, dict] | No
     served = SERVED_WITHOUT_PLAN if headline == "without_plan" else SERVED
     volume = rows["y"].abs().sum()
     out = {"series": int(rows["unique_id"].nunique())}
-    for key, model in (("served", served), ("baseline", BASELINE)):
+    named = (
+        ("served", served),
+        ("baseline", BASELINE),
+        ("with_plan", SERVED),
+        ("without_plan", SERVED_WITHOUT_PLAN),
+    )
+    for key, model in named:
         if model in rows:
             error = (rows[model] - rows["y"]).abs().sum()
             mase = scored.loc[scored["model"] == model, "mase"].mean()

@@ -504,3 +504,6 @@ def test_a_series_overview_gives_its_own_held_out_scores_beside_the_runs(closed_
     assert f"held-out on this series: WAPE {percent(wape)}" in one
     assert f"MASE {label(mase)}" in one and "(all series: WAPE" in one
     assert "held-out WAPE" in cards["__total__"] and "this series" not in cards["__total__"]
+    served = closed_client.get("/api/metrics").get_json()["served"]
+    held = [served[f"coverage{k}"] for k in (80, 95)]
+    assert f"bands held {held[0]:.1%} and {held[1]:.1%} of the held-out values" in one

@@ -439,7 +439,7 @@ def test_a_series_that_stopped_selling_in_written_zeros_is_named_as_a_likely_sto
     notes = notes.set_index("unique_id")["ladder_note"]
     assert notes["tea"].endswith(
         "; sold nothing in its last 30 days, which its history makes unlikely: delisted or "
-        "out of stock? It is forecast to sell again (drop its rows after the last sale if "
+        "out of stock? Its forecast may show sales again (drop its rows after the last sale if "
         "it stopped)"
     )
     assert "sold nothing" not in notes["slow"] and "sold nothing" not in notes["week"]
@@ -467,7 +467,7 @@ def test_the_upload_report_names_a_series_that_looks_delisted_before_training():
     )  # fmt: skip
     data = prepare(pd.concat([rows, plan]).to_csv(index=False).encode(), horizon=8)
     history = next(n for n in data.notes() if n.startswith("history: "))
-    assert "1 sold nothing in their last weeks, which their history makes unlikely" in history
-    assert "(e.g. sku=gone)" in history and "delisted or out of stock?" in history
-    assert "a plan of their drivers moves them" in history
+    assert "1 series sold nothing in its last weeks, which its history makes unlikely" in history
+    assert "(sku=gone): delisted or out of stock?" in history
+    assert "above all where a plan of drivers is given" in history
     assert "slow" not in history and "steady" not in history

@@ -291,6 +291,23 @@ def test_the_overview_says_the_held_out_scores_without_a_plan_once():
     assert "perfect plan" not in describe_holdout(metrics)
 
 
+def test_one_series_overview_says_its_own_scores_without_a_plan():
+    """A stranger read the run's scores without a plan beside one SKU's with a plan."""
+    from pipeline.formatting import without_plan
+
+    metrics = {"mase": 0.512, "wape": 8.3,
+               "holdout": {"with_plan": {"mase": 0.512, "wape": 8.3},
+                           "without_plan": {"mase": 0.983, "wape": 26.9}}}  # fmt: skip
+    scoped = {"series": 1, "with_plan": {"mase": 0.588, "wape": 16.1},
+              "without_plan": {"mase": 0.864, "wape": 23.7}}  # fmt: skip
+    said = without_plan(metrics, scoped)
+    assert "MASE 0.864, WAPE 23.7%" in said and "0.983" not in said
+    metrics["headline"] = "without_plan"  # the file plans nothing: the other way round
+    said = without_plan(metrics, scoped)
+    assert "With the drivers' true values (a perfect plan): MASE 0.588, WAPE 16.1%." in said
+    assert without_plan(metrics, {"series": 1}) == without_plan(metrics)  # none of its own
+
+
 def test_the_overview_card_names_what_serves_the_series_shown_briefly():
     import pandas as pd
 
