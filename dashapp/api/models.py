@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dashapp.api.common import json_errors, resource
+from dashapp.api.common import json_errors, resource, scope_of
 from dashapp.api.schemas.catalogue import DriversResponse, MetricsResponse, ModelsResponse
+from dashapp.api.schemas.common import SelectionArgs
 from dashapp.state import app_state
+from forecasting.serving.scopes import members
 from pipeline import runs
 from pipeline.serving import reports
 
@@ -16,21 +18,28 @@ blp = resource("models", "The serving run's models, scores and driver effects")
 
 @blp.route("/metrics")
 class Metrics(MethodView):
+    @blp.arguments(SelectionArgs, location="query")
     @blp.response(200, MetricsResponse)
-    def get(self):
-        """Held-out accuracy of the served forecast and of every model, with the baseline."""
+    @json_errors()
+    def get(self, args):
+        """Held-out accuracy of the served forecast and of every model, with the baseline;
+        with ``series`` or ``group``, that scope's own beside them (``scope``)."""
         reads = app_state().reads
         run_id = runs.production_run_id(reads.system)
         if run_id is None:
             return {"run_id": None, "selected_model": None, "served": None, "models": []}
         run = runs.status(reads.system, run_id)
         models = reports.model_table(reads, run_id)
+        scope, scoped = scope_of(args), None
+        if scope.series or scope.group:  # the keys of the serving run's data set
+            scoped = reports.scope_scores(reads, members(scope, reads.keys()))
         return {
             "run_id": run_id,
             "selected_model": run["selected_model"],
             "served": run["metrics"],
             "baseline": reports.baseline_metrics(models),
             "models": models,
+            "scope": None if scoped is None else {"label": scope.label, **scoped},
         }
 
 

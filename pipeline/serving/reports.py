@@ -13,6 +13,7 @@ from pipeline.serving.errors import MissingReport, NoDataSet, NothingServes
 from pipeline.serving.production import ServingCache
 from storage.datasets import dataset_info, list_datasets, sales_column
 from storage.results import model_results
+from storage.run_reads import get_run
 
 
 def baseline_metrics(models: list[dict]) -> dict | None:
@@ -33,12 +34,12 @@ def scope_scores(cache: ServingCache, chosen: list[str]) -> dict[str, dict] | No
     pooled over them, as the run's own are over all. None when ``chosen`` is every series
     or none of them was held out (a launch too new). A stranger read one series'
     Overview and took the whole run's scores for that series'."""
-    prod = cache.serving_run()
-    if len(chosen) >= len(prod.keys):
+    run_id = cache.run_id()
+    if run_id is None or len(chosen) >= len(cache.keys()):
         return None
-    try:
-        held = run_artifact(cache, "backtest", prod.run["id"])
-        per_series = run_artifact(cache, "per_series", prod.run["id"])
+    try:  # the run's own frames: the serving model is not read
+        held = run_artifact(cache, "backtest", run_id)
+        per_series = run_artifact(cache, "per_series", run_id)
     except FileNotFoundError:  # a run from before its held-out forecasts were kept
         return None
     wanted = set(chosen)
@@ -46,7 +47,7 @@ def scope_scores(cache: ServingCache, chosen: list[str]) -> dict[str, dict] | No
     if rows.empty:
         return None
     scored = per_series.loc[per_series["unique_id"].isin(wanted)]
-    headline = (prod.run.get("metrics") or {}).get("headline")
+    headline = (get_run(cache.system.db, run_id).get("metrics") or {}).get("headline")
     served = SERVED_WITHOUT_PLAN if headline == "without_plan" else SERVED
     volume = rows["y"].abs().sum()
     out = {"series": int(rows["unique_id"].nunique())}

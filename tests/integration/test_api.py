@@ -507,3 +507,23 @@ def test_a_series_overview_gives_its_own_held_out_scores_beside_the_runs(closed_
     served = closed_client.get("/api/metrics").get_json()["served"]
     held = [served[f"coverage{k}"] for k in (80, 95)]
     assert f"bands held {held[0]:.1%} and {held[1]:.1%} of the held-out values" in one
+
+
+def test_the_metrics_route_gives_one_series_or_group_its_own_scores(closed_client):
+    """A stranger asked /api/metrics?series=... and got the run's scores, the argument
+    silently ignored: a program now gets the scope's own, and a clear 422 for a typo."""
+    from storage.artifacts import ArtifactStore
+
+    data_dir = closed_client.application.config["DATA_DIR"]
+    held = ArtifactStore(Path(data_dir) / "models").load(1, "backtest")
+    rows = held.loc[held["unique_id"] == "shop=s1"]
+    wape = (rows["selected"] - rows["y"]).abs().sum() / rows["y"].abs().sum() * 100
+    one = closed_client.get("/api/metrics?series=shop=s1").get_json()
+    assert one["scope"]["label"] == "shop=s1" and one["scope"]["series"] == 1
+    assert one["scope"]["served"]["wape"] == pytest.approx(wape)
+    assert one["served"]["wape"] != pytest.approx(wape)  # the run's, beside it
+    assert closed_client.get("/api/metrics").get_json()["scope"] is None
+    assert closed_client.get("/api/metrics?series=total").get_json()["scope"] is None
+    typo = closed_client.get("/api/metrics?series=shop=s9")
+    assert typo.status_code == 422, typo.get_json()
+    assert "Unknown series shop=s9" in json.dumps(typo.get_json())

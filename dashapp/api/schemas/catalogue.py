@@ -87,6 +87,15 @@ class MetricsResponse(Schema):
     served = fields.Dict(allow_none=True, metadata={"description": SCORE_UNITS})
     baseline = fields.Dict(allow_none=True, metadata={"description": SCORE_UNITS})
     models = fields.List(fields.Nested(ModelRow))
+    scope = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "with series or group: that scope's held-out scores (label, "
+            "series held out, and served, baseline and, where drivers serve, with_plan and "
+            "without_plan, each mase (mean over its series) and wape (pooled, percent)); "
+            "null for the total"
+        },
+    )
 
 
 class DriverEffect(Schema):
