@@ -167,8 +167,9 @@ def _mark_extrapolated(fig: go.Figure, forecast: pd.DataFrame) -> None:
 
 def comparison_title(metric: str = "mase") -> str:
     return (
-        f"Held-out {metric.upper()} by model (lower is better; green: served for some or "
-        "all series, grey: the seasonal-naive baseline when it serves none)"
+        f"Held-out {metric.upper()} by model over all series (lower is better; green: "
+        "served for some or all series, grey: the seasonal-naive baseline when it serves "
+        "none)"
     )
 
 
