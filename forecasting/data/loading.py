@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -238,6 +239,21 @@ def _sniff_delimiter(text: str) -> str:
 RESERVED = {"unique_id": ("series", "series_id", "series_key")}
 
 
+def _longer_row(text: str, delimiter: str) -> str | None:
+    """Which line has a value beyond the header's fields, in words a planner can act on
+    (None where the extra fields are empty: a delimiter ending every data row)."""
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = len(next(rows, []))
+    for line, row in enumerate(rows, start=2):
+        if any(cell.strip() for cell in row[header:]):
+            return (
+                f"Line {line} has {len(row)} fields where the header has {header}: a "
+                f"{delimiter!r} inside a value, or a stray one? Quote the value or remove the "
+                "extra field; nothing was read."
+            )
+    return None
+
+
 def reserved_renames(columns: list[str]) -> dict[str, str]:
     """The file's columns with a reserved name, to the names they are read as."""
     out = {}
@@ -250,17 +266,21 @@ def reserved_renames(columns: list[str]) -> dict[str, str]:
 
 def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
     try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            nrows=limits.max_rows + 1,
-            # a row with one field more than the header made pandas take the first column
-            # for the index (a fuzzed file: a date in it read as the row's label)
-            index_col=False,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            # a first row with more fields than the header: pandas dropped what did not
+            # fit, with a warning only (a value lost without a word)
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            table = pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                nrows=limits.max_rows + 1,
+                # a row with one field more than the header made pandas take the first
+                # column for the index (a fuzzed file: a date in it read as the row's label)
+                index_col=False,
+            )
     except pd.errors.EmptyDataError as exc:
         raise DataError("The file is empty. Upload a CSV with a header row and data rows.") from exc
     except pd.errors.ParserError as exc:
@@ -268,6 +288,9 @@ def _read_table(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
             f"The file could not be read as CSV ({str(exc).strip()}). Check that every row has "
             "the same number of fields and that quotes are closed."
         ) from exc
+    lost = any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+    if lost and (longer := _longer_row(text, delimiter)):
+        raise DataError(longer)
     table.columns = [str(c).strip() for c in table.columns]
     if len(table.columns) > limits.max_columns:
         raise DataError(

@@ -95,3 +95,21 @@ def test_what_the_fuzzer_found_is_read_or_refused_clearly(text):
         assert str(refused)
         return
     assert data.frame["y"].notna().all()
+
+
+def test_a_row_with_a_field_more_than_the_header_is_refused_by_line():
+    """In the first data row pandas dropped the extra field with a warning only (a later
+    row is refused by its parser): a value, here sales written with a decimal comma in a
+    comma-separated file, lost without a word."""
+    text = "date,sales\n2024-01-01,12,5\n2024-01-02,10\n2024-01-03,11\n2024-01-04,13\n"
+    with pytest.raises(DataError, match=r"Line 2 has 3 fields where the header has 2") as got:
+        prepare(text.encode(), horizon=2)
+    assert "nothing was read" in str(got.value)
+
+
+def test_a_delimiter_ending_every_data_row_still_reads():
+    """Some exports end each data row with the delimiter and the header without it: the
+    empty field loses nothing, and the file reads as before."""
+    text = "date,sales\n" + "".join(f"2024-01-{d:02d},{10 + d},\n" for d in range(1, 9))
+    data = prepare(text.encode(), horizon=2)
+    assert data.frame["y"].tolist() == [float(10 + d) for d in range(1, 9)]
