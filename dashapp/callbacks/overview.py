@@ -84,7 +84,7 @@ def update(selector):
         warning = behind_baseline(metrics, baseline)
         if warning:
             why.insert(0, html.P(warning, className="small text-danger", id="overview-behind"))
-        stopped = _quiet_stops(reads, queries.members(scope, prod.keys))
+        stopped = _quiet_stops(reads, chosen)
         if stopped:
             why.insert(0, html.P(stopped, className="small text-warning", id="overview-stopped"))
         newer = _newer_actuals(reads)

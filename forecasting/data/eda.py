@@ -323,10 +323,14 @@ def _median_own_correlation(frame: pd.DataFrame, col: str) -> float | None:
     series where both vary (None without ids, or where none does)."""
     if "unique_id" not in frame:
         return None
-    pairs = frame[["unique_id", col, "y"]].astype({col: float, "y": float})
-    own = pairs.groupby("unique_id", sort=False).apply(
-        lambda g: g[col].corr(g["y"]) if g[col].std() > 0 and g["y"].std() > 0 else np.nan,
-        include_groups=False,
-    )
-    own = own.dropna()
+    both = frame[["unique_id", col, "y"]].astype({col: float, "y": float}).dropna()
+    x, y, by = both[col], both["y"], both["unique_id"]
+    # each series' Pearson from its sums, in one grouped pass (not a call per series)
+    sums = pd.DataFrame({"x": x, "y": y, "xy": x * y, "xx": x * x, "yy": y * y})
+    mean = sums.groupby(by, sort=False).mean()
+    cov = mean["xy"] - mean["x"] * mean["y"]
+    var_x, var_y = mean["xx"] - mean["x"] ** 2, mean["yy"] - mean["y"] ** 2
+    scale = np.sqrt(var_x * var_y)
+    varies = (var_x > 1e-12 * (mean["xx"] + 1)) & (var_y > 1e-12 * (mean["yy"] + 1))
+    own = (cov / scale).where(varies & (scale > 0)).dropna()
     return float(own.median()) if len(own) else None
