@@ -20,6 +20,8 @@ travel as artifacts written by this product, never as anything a user uploaded.
 
 from __future__ import annotations
 
+import pickle
+
 import joblib
 import mlflow.models
 import mlflow.pyfunc
@@ -34,7 +36,12 @@ REQUEST_COLUMNS = ("horizon", "series", "unique_id", "group", "level", "model")
 
 class ForecastModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        self.serving = joblib.load(context.artifacts["serving"])
+        path = context.artifacts["serving"]
+        if path.endswith(".joblib"):  # a model logged before pickles
+            self.serving = joblib.load(path)
+        else:
+            with open(path, "rb") as handle:
+                self.serving = pickle.load(handle)
         keys = context.artifacts.get("keys")
         self.keys = pd.read_csv(keys, dtype=str) if keys else None
 

@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import os
+import pickle
 import tempfile
 import time
 import warnings
@@ -19,7 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import joblib
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
@@ -145,8 +145,9 @@ class Tracker:
         """Log a forecasting pyfunc model in the active run; returns its model URI.
         ``keys`` (``unique_id`` and the attribute columns) lets it answer groups."""
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "serving.joblib"
-            joblib.dump(serving, path)
+            path = Path(tmp) / "serving.pkl"
+            with open(path, "wb") as handle:
+                pickle.dump(serving, handle, protocol=5)
             artifacts = {"serving": str(path)}
             if keys is not None:
                 artifacts["keys"] = str(Path(tmp) / "keys.csv")

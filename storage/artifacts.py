@@ -5,11 +5,17 @@ into place when complete, so a reader never sees half a model and a killed
 run leaves only a temporary directory (or, mid-replace, a temporary file in its run's
 directory) that ``remove_partial`` sweeps away.
 Only files this store wrote are ever loaded (never anything a user uploaded).
+
+Objects are written as pickles (protocol 5, ``name.pkl``): joblib's format is read by a
+pure-Python unpickler, which took 1.2 s for a partition's tree model that pickle reads
+in 0.01 s, and 15 s for a 10,000-series serving model. Files of runs stored before
+(``name.joblib``) are still read with joblib.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Collection
@@ -19,6 +25,8 @@ from typing import Any
 import joblib
 
 TEMP_PREFIX = ".partial-"
+#: what this store writes; ``.joblib`` is what it wrote before, still read
+SUFFIX, OLD_SUFFIX = ".pkl", ".joblib"
 
 
 class ArtifactStore:
@@ -29,7 +37,7 @@ class ArtifactStore:
         return self.root / str(int(run_id))
 
     def save(self, run_id: int, objects: dict[str, Any]) -> Path:
-        """Write ``name.joblib`` for each object, then publish the directory atomically."""
+        """Write ``name.pkl`` for each object, then publish the directory atomically."""
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.path(run_id)
         if final.exists():
@@ -37,10 +45,7 @@ class ArtifactStore:
         temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{run_id}-", dir=self.root))
         try:
             for name, obj in objects.items():
-                target = temp / f"{_safe(name)}.joblib"
-                joblib.dump(obj, target)
-                with open(target, "rb") as handle:
-                    os.fsync(handle.fileno())
+                _write(obj, temp / f"{_safe(name)}{SUFFIX}")
             os.rename(temp, final)
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
@@ -49,26 +54,32 @@ class ArtifactStore:
 
     def replace(self, run_id: int, name: str, obj: Any) -> None:
         """Write one object of a published run again (a later step learned more about it):
-        the new file is renamed over the old one, so a reader sees one or the other."""
-        final = self.path(run_id) / f"{_safe(name)}.joblib"
-        if not final.is_file():
-            raise FileNotFoundError(f"Run {run_id} has no stored {name!r} to replace at {final}.")
+        the new file is renamed over the old one, in its format, so a reader sees one or
+        the other."""
+        final = self._file(run_id, name)
         handle, temp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{run_id}-", dir=final.parent)
         os.close(handle)
         try:
-            joblib.dump(obj, temp)
-            with open(temp, "rb") as written:
-                os.fsync(written.fileno())
+            _write(obj, Path(temp), old=final.suffix == OLD_SUFFIX)
             os.replace(temp, final)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
 
     def load(self, run_id: int, name: str) -> Any:
-        target = self.path(run_id) / f"{_safe(name)}.joblib"
-        if not target.is_file():
-            raise FileNotFoundError(f"Run {run_id} has no stored {name!r} model at {target}.")
-        return joblib.load(target)
+        target = self._file(run_id, name)
+        if target.suffix == OLD_SUFFIX:
+            return joblib.load(target)
+        with open(target, "rb") as handle:
+            return pickle.load(handle)
+
+    def _file(self, run_id: int, name: str) -> Path:
+        """The stored file of ``name``, in either format; a clear error when there is none."""
+        stem = self.path(run_id) / _safe(name)
+        for suffix in (SUFFIX, OLD_SUFFIX):
+            if stem.with_name(stem.name + suffix).is_file():
+                return stem.with_name(stem.name + suffix)
+        raise FileNotFoundError(f"Run {run_id} has no stored {name!r} model at {stem}{SUFFIX}.")
 
     def remove_partial(self, writing: Collection[int] = ()) -> list[Path]:
         """Delete what runs that died mid-write left: temporary directories of a save and
@@ -88,6 +99,17 @@ class ArtifactStore:
             else:
                 path.unlink(missing_ok=True)
         return leftovers
+
+
+def _write(obj: Any, target: Path, old: bool = False) -> None:
+    """``obj`` to ``target``, on disk before it returns (as joblib did, with ``old``)."""
+    if old:
+        joblib.dump(obj, target)
+    else:
+        with open(target, "wb") as handle:
+            pickle.dump(obj, handle, protocol=5)
+    with open(target, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _run_of(temp_name: str) -> int | None:

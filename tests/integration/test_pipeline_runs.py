@@ -117,7 +117,7 @@ def test_a_full_run_is_recorded_and_serves(stack):
     assert log.splitlines()[0].startswith(time.strftime("%Y-"))
     assert "step train finished" in log and "run 1 succeeded" in log
     # model artifacts and the EDA report are where the app will look
-    assert (stack.data_dir / "models" / "1" / "serving.joblib").is_file()
+    assert (stack.data_dir / "models" / "1" / "serving.pkl").is_file()
     report = json.loads((stack.data_dir / "reports/eda/1/report.json").read_text())
     assert report["overview"]["series"] == 9
 

@@ -7,6 +7,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+import joblib
 import numpy as np
 import pandas as pd
 import psutil
@@ -351,11 +352,29 @@ def test_artifacts_appear_whole_or_not_at_all(tmp_path):
     (store.path(7) / ".partial-7-xyz").write_bytes(b"half")  # killed mid-replace
     assert len(store.remove_partial(writing=(10,))) == 2
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [".partial-10-def", "7"]
-    assert [p.name for p in store.path(7).iterdir()] == ["serving.joblib"]
+    assert [p.name for p in store.path(7).iterdir()] == ["serving.pkl"]
     store.remove_partial()  # run 10 ended without publishing: its directory goes too
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["7"]
     with pytest.raises(FileNotFoundError, match="no stored"):
         store.load(9, "serving")
+
+
+def test_artifacts_stored_with_joblib_before_are_read_and_replaced_in_their_format(tmp_path):
+    """Runs stored before the store wrote pickles keep loading, and a step that writes one
+    of their objects again keeps its format (no second file beside it)."""
+    store = ArtifactStore(tmp_path / "models")
+    store.path(3).mkdir(parents=True)
+    joblib.dump({"series": np.arange(4)}, store.path(3) / "series.joblib")
+    assert store.load(3, "series")["series"].tolist() == [0, 1, 2, 3]
+    store.replace(3, "series", {"series": np.arange(2)})
+    assert [p.name for p in store.path(3).iterdir()] == ["series.joblib"]
+    assert store.load(3, "series")["series"].tolist() == [0, 1]
+    store.save(4, {"series": np.arange(3)})
+    store.replace(4, "series", np.arange(5))
+    assert [p.name for p in store.path(4).iterdir()] == ["series.pkl"]
+    assert store.load(4, "series").tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(FileNotFoundError, match="no stored 'effects'"):
+        store.replace(4, "effects", {})
 
 
 def test_run_rows_hold_what_runs_json_shows(db):
