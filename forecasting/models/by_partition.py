@@ -7,21 +7,59 @@ is that model, the partitions' fits side by side. Each series is in exactly one
 part, so a forecast is each part's forecast of its own series, stacked; nothing is
 refitted or pooled. A global tree model fitted this way has learnt across the series
 of its own partition only.
+
+A stored model keeps its parts apart (``ByPartition.apart``): each is read only while
+it forecasts, so a web worker holds the model's per-series facts, not every fit of a
+catalogue (issue 30).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import copy
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 import pandas as pd
 
 from forecasting.models.base import Forecaster
 
+#: reads a part stored apart, by its name
+PartReader = Callable[[str], Forecaster]
+
+
+@dataclass(eq=False)
+class StoredPart:
+    """A part kept in a file of its own: its series, and how to read it. The reader is
+    given when the model is loaded (``ByPartition.reading_with``), never stored."""
+
+    name: str
+    series: pd.Index
+    read: PartReader | None = None
+
+    def __getstate__(self) -> dict:
+        return {"name": self.name, "series": self.series, "read": None}
+
+    def load(self) -> Forecaster:
+        if self.read is None:
+            raise RuntimeError(
+                f"The fitted part {self.name!r} is stored apart and no reader was given: "
+                "load the model through its run's artifacts."
+            )
+        return self.read(self.name)
+
+
+def _opened(part: Forecaster | StoredPart) -> Forecaster:
+    return part.load() if isinstance(part, StoredPart) else part
+
+
+def _series(part: Forecaster | StoredPart) -> pd.Index:
+    return part.series if isinstance(part, StoredPart) else part.last_ds_.index
+
 
 class ByPartition(Forecaster):
     """The fits of one model on disjoint partitions of series."""
 
-    def __init__(self, parts: list[Forecaster] | None = None) -> None:
+    def __init__(self, parts: list[Forecaster | StoredPart] | None = None) -> None:
         self.parts = list(parts or [])
 
     @classmethod
@@ -52,7 +90,7 @@ class ByPartition(Forecaster):
     def predict(self, h: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Each part's forecast of its own series (its own guard applied), in the parts'
         order; what each replaced, together."""
-        outs = [part.predict(h, future) for part in self.parts]
+        outs = [_opened(part).predict(h, future) for part in self.parts]
         out = pd.concat(outs, ignore_index=True)
         out.attrs = {
             key: {uid: why for o in outs for uid, why in o.attrs.get(key, {}).items()}
@@ -64,15 +102,44 @@ class ByPartition(Forecaster):
         """The parts that hold any of ``series``: a few series of a catalogue are forecast
         by their own partitions' fits, not by every part."""
         keep = set(series)
-        held = [p for p in self.parts if p.last_ds_.index.isin(keep).any()]
-        return ByPartition.of(held or self.parts[-1:])
+        held = [p for p in self.parts if _series(p).isin(keep).any()] or self.parts[-1:]
+        if len(held) == 1 and not isinstance(held[0], StoredPart):
+            return held[0]
+        # the joined facts of the parts held, which stay unread until they forecast
+        ids = _series(held[0]).append([_series(p) for p in held[1:]])
+        narrowed = copy.copy(self)
+        narrowed.parts = held
+        narrowed.last_ds_ = self.last_ds_.loc[ids]
+        narrowed.nonnegative_ = self.nonnegative_.loc[ids]
+        narrowed.bounds_ = self.bounds_.loc[ids]
+        narrowed.tails_ = {uid: self.tails_[uid] for uid in ids}
+        narrowed.fallbacks_ = {uid: why for uid, why in self.fallbacks_.items() if uid in ids}
+        return narrowed
+
+    def part_series(self) -> list[pd.Index]:
+        """The series of each part, in order (no part is read)."""
+        return [_series(p) for p in self.parts]
+
+    def apart(self, prefix: str) -> tuple[ByPartition, dict[str, Forecaster]]:
+        """This model with its parts stored apart, and the parts by name (``prefix-i``)
+        to store beside it; ``reading_with`` gives it back its parts when loaded."""
+        named = {f"{prefix}-{i}": _opened(p) for i, p in enumerate(self.parts)}
+        light = copy.copy(self)
+        light.parts = [StoredPart(n, _series(p)) for n, p in zip(named, self.parts, strict=True)]
+        return light, named
+
+    def reading_with(self, read: PartReader) -> None:
+        """Read the parts stored apart with ``read`` (set once, as the model is loaded)."""
+        for part in self.parts:
+            if isinstance(part, StoredPart):
+                part.read = read
 
     def forward(self, df: pd.DataFrame) -> ByPartition:
         """Each part moved to its own series' rows of ``df`` (a series no part has seen
         goes to the last part, which fits it)."""
-        owner = pd.concat([pd.Series(i, index=p.last_ds_.index) for i, p in enumerate(self.parts)])
+        owner = pd.concat([pd.Series(i, index=s) for i, s in enumerate(self.part_series())])
         which = df["unique_id"].map(owner).fillna(len(self.parts) - 1).astype(int)
-        moved = [part.forward(df.loc[which == i]) for i, part in enumerate(self.parts)]
+        moved = [_opened(part).forward(df.loc[which == i]) for i, part in enumerate(self.parts)]
         return ByPartition.of(moved)
 
     def _fit(self, df: pd.DataFrame) -> None:
@@ -80,7 +147,7 @@ class ByPartition(Forecaster):
 
     def feature_importance(self) -> pd.Series | None:
         """The parts' importances averaged, each weighed by its series."""
-        weighed = [(part.feature_importance(), len(part.last_ds_)) for part in self.parts]
+        weighed = [(_opened(p).feature_importance(), len(_series(p))) for p in self.parts]
         weighed = [(imp, n) for imp, n in weighed if imp is not None]
         if not weighed:
             return None

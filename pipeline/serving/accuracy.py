@@ -29,6 +29,7 @@ from pipeline.json_output import json_safe
 from pipeline.serving.errors import NoDataSet, NoForecast, OtherSales
 from pipeline.serving.production import ServingCache
 from pipeline.serving.queries import Scope, history, members
+from pipeline.serving_store import load_serving
 from storage import run_reads
 from storage.datasets import dataset_info, dataset_parts, latest_dataset_id, sales_column
 from storage.results import stored_forecasts
@@ -269,6 +270,6 @@ def against_actuals(cache: ServingCache, scope: Scope) -> Comparison | None:
         if cache.run_id() == run["id"]:
             model = cache.serving_run().serving
         else:
-            model = cache.system.artifacts.load(run["id"], "serving")
+            model = load_serving(cache.system.artifacts, run["id"])
         summed = model.sum_forecast(rows.drop(columns="y").assign(extrapolated=False))
     return Comparison(run, result, summed, history(cache, scope, latest))

@@ -18,6 +18,7 @@ from forecasting.serving.model import ServingModel
 from forecasting.serving.requests import StoredForecast
 from forecasting.serving.series_facts import driver_tail
 from pipeline.serving.errors import NoDataSet, NothingServes
+from pipeline.serving_store import load_serving
 from pipeline.stored import resolve_dataset, resolve_dataset_info
 from pipeline.system import System
 from storage import run_reads
@@ -85,7 +86,7 @@ class ServingCache:
 
     def _read(self, run_id: int) -> ServingRun:
         run = run_reads.get_run(self.system.db, run_id)
-        serving = self.system.artifacts.load(run_id, "serving")
+        serving = load_serving(self.system.artifacts, run_id)
         dataset_id = run["dataset_id"]
         if serving.spec.exog and (serving.plan is None or serving.driver_tail is None):
             # a model saved before it kept its plan and drivers: take them from its data set

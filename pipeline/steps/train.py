@@ -38,6 +38,7 @@ from pipeline.model_records import metrics_of, model_rows, track
 from pipeline.options import RunOptions
 from pipeline.pacing import train_parts
 from pipeline.scratch import TRAIN, scratch_folder
+from pipeline.serving_store import serving_artifacts
 from pipeline.stored import resolve_dataset_info, spec_from_info
 from pipeline.system import optuna_storage
 from pipeline.tracking import Tracker
@@ -157,7 +158,7 @@ def _trained(
     path = ctx.artifacts.save(
         ctx.run_id,
         {
-            "serving": serving,
+            **serving_artifacts(serving),
             "per_series": report.per_series,
             "backtest": report.actuals,
             "series": series,

@@ -13,11 +13,12 @@ import pytest
 
 from forecasting.data.partitions import Partitions
 from forecasting.evaluation.options import TrainOptions
-from forecasting.models.by_partition import ByPartition
+from forecasting.models.by_partition import ByPartition, StoredPart
 from forecasting.partitioned import partitioned_backtest
 from forecasting.serving.model import SERVED
 from forecasting.serving.requests import ForecastRequest, answer
 from forecasting.workflow import backtest
+from pipeline.serving_store import load_serving
 from storage.artifacts import ArtifactStore
 from storage.database import Database
 from storage.datasets import load_dataset
@@ -217,13 +218,27 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     held = {name: _metrics(tmp_path / name)["holdout"] for name in forecasts}
     assert held["parts"]["series_a_plan_moves"] > 0
     assert held["parts"] == held["whole"]
-    # a what-if of one series forecasts its own partition only, as the whole model does
-    models = {name: ArtifactStore(tmp_path / name / "models").load(1, "serving") for name in logs}
+    # the fits by partition are stored apart, each read only while it forecasts: a what-if
+    # of two series reads their own partitions' fits and answers as the whole model does
+    store, read = ArtifactStore(tmp_path / "parts" / "models"), []
+
+    def reading(name: str):
+        read.append(name)
+        return store.load(1, name)
+
+    models = {
+        "whole": load_serving(ArtifactStore(tmp_path / "whole" / "models"), 1),
+        "parts": store.load(1, "serving").reading_parts(reading),
+    }
     split = models["parts"].fitted["ets"]
     assert isinstance(split, ByPartition)
+    assert all(isinstance(part, StoredPart) for part in split.parts) and not read
     assert len(split.for_series(["item=s03"]).last_ds_) < len(split.last_ds_)
     asked = ForecastRequest(H, series=("item=s03", "item=s05"), drivers={"price": [2.1] * H})
+    holding = {f"{i}" for i, ids in enumerate(split.part_series()) if ids.isin(asked.series).any()}
     one = {name: answer(model, asked).rows for name, model in models.items()}
+    assert read and {name.rsplit("-", 1)[1] for name in read} == holding
+    assert len(read) < len(models["parts"].fitted) * len(split.parts) / 2
     assert len(one["parts"]) == 2 * H and set(one["parts"]["unique_id"]) == set(asked.series)
     pd.testing.assert_frame_equal(one["parts"], one["whole"], check_exact=False, rtol=1e-9)
     every = answer(models["parts"], replace(asked, series=None)).rows
