@@ -28,7 +28,12 @@ from forecasting.memory import release_memory
 from forecasting.serving.requests import ForecastRequest, answer
 from pathlib import Path
 from storage.artifacts import ArtifactStore  # not the database: any code's schema
-serving = ArtifactStore(Path(sys.argv[1]) / "models").load(int(sys.argv[2]), "serving")
+store = ArtifactStore(Path(sys.argv[1]) / "models")
+try:  # a model whose fits are stored apart reads them as it forecasts
+    from pipeline.serving_store import load_serving
+    serving = load_serving(store, int(sys.argv[2]))
+except ImportError:  # code from before
+    serving = store.load(int(sys.argv[2]), "serving")
 way = sys.argv[3]
 me = psutil.Process(); release_memory(); base = me.memory_info().rss
 peak = [base]; done = threading.Event()

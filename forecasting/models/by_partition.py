@@ -19,6 +19,7 @@ import copy
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from forecasting.models.base import Forecaster
@@ -46,6 +47,35 @@ class StoredPart:
                 "load the model through its run's artifacts."
             )
         return self.read(self.name)
+
+
+#: what every fit keeps of each series, the same for every model fitted on the same rows
+SERIES_FACTS = ("last_ds_", "nonnegative_", "bounds_", "tails_")
+
+
+def share_series_facts(models: list[Forecaster]) -> None:
+    """One copy of each series' facts for every model that holds equal ones: 14 models
+    held 14 copies of each series' last two seasons and range. Pickled together, shared
+    objects are stored and loaded once."""
+    seen: dict[str, list] = {name: [] for name in SERIES_FACTS}
+    for model in models:
+        for name in SERIES_FACTS:
+            value = getattr(model, name)
+            same = next((v for v in seen[name] if _equal(v, value)), None)
+            if same is None:
+                seen[name].append(value)
+            else:
+                setattr(model, name, same)
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(np.array_equal(a[k], b[k]) for k in a)
+        )
+    return type(a) is type(b) and a.equals(b)
 
 
 def _opened(part: Forecaster | StoredPart) -> Forecaster:

@@ -27,7 +27,7 @@ from forecasting.evaluation.intervals import add_step, apply_intervals
 from forecasting.evaluation.selection import RULES, Selection, combine
 from forecasting.models import Forecaster
 from forecasting.models.base import forecast_grid
-from forecasting.models.by_partition import ByPartition, PartReader
+from forecasting.models.by_partition import ByPartition, PartReader, share_series_facts
 from forecasting.serving.coherence import Coherence
 
 SERVED = "selected"
@@ -151,9 +151,10 @@ class ServingModel:
         fitted, parts = {}, {}
         for name, model in self.fitted.items():
             if isinstance(model, ByPartition):
-                model, named = model.apart(f"part-{name}")
+                model, named = model.apart(f"part-{name}")  # a copy: facts can be shared
                 parts.update(named)
             fitted[name] = model
+        share_series_facts([m for m in fitted.values() if isinstance(m, ByPartition)])
         return replace(self, fitted=fitted), parts
 
     def reading_parts(self, read: PartReader) -> ServingModel:

@@ -233,6 +233,8 @@ def test_a_catalogue_run_trains_in_partitions_and_serves_the_same_forecasts(tmp_
     split = models["parts"].fitted["ets"]
     assert isinstance(split, ByPartition)
     assert all(isinstance(part, StoredPart) for part in split.parts) and not read
+    # each series' facts are stored once for every model, not once a model
+    assert split.tails_ is models["parts"].fitted["linear_trend"].tails_
     assert len(split.for_series(["item=s03"]).last_ds_) < len(split.last_ds_)
     asked = ForecastRequest(H, series=("item=s03", "item=s05"), drivers={"price": [2.1] * H})
     holding = {f"{i}" for i, ids in enumerate(split.part_series()) if ids.isin(asked.series).any()}
