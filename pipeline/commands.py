@@ -11,6 +11,9 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Sequence
+
+import pandas as pd
 
 from forecasting.data.partitions import PARTITION_ROWS
 from forecasting.errors import DataError
@@ -19,6 +22,7 @@ from pipeline import runs
 from pipeline.options import RunOptions, reading_from_args
 from pipeline.system import System, open_system
 from pipeline.terminal import terminal_progress, write_forecast_csv
+from storage.datasets import dataset_info
 from storage.results import production
 
 RUN_COMMANDS = ("ingest", "eda", "train", "run")
@@ -142,9 +146,17 @@ def _forecast(system: System, args: argparse.Namespace) -> int:
     cache = serving.ServingCache(system)
     prod = cache.serving_run()
     plan = None
-    if args.future is not None and prod.serving.spec.exog:
-        plan = read_plan_csv(args.future, prod.serving.spec.exog)
     series = tuple(args.series) if args.series else None
+    if args.future is not None:
+        exog = prod.serving.spec.exog
+        if not exog:
+            raise DataError(
+                f"--future plans drivers, and the serving run {prod.run['id']} was trained "
+                "without any: forecast without it, or train with --exog."
+            )
+        ids = dataset_info(system.db, prod.dataset_id)["mapping"]["mapping"]["ids"]
+        plan = read_plan_csv(args.future, exog, ids=ids)
+        plan = _plan_of(plan, series or prod.serving.series, ids)
     request = ForecastRequest(args.horizon, series, args.model, plan=plan)
     frame = serving.forecast(cache, request).rows
     keys = prod.keys.drop(columns="total")
@@ -152,6 +164,27 @@ def _forecast(system: System, args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {len(frame)} rows to {args.out}")
     return 0
+
+
+def _plan_of(plan: pd.DataFrame, series: Sequence[str], ids: list[str]) -> pd.DataFrame:
+    """A ``--future`` file's rows for the series forecast: a file of dates and drivers
+    only is every one's plan, a file with the data set's series columns gives each its
+    own. A file with none of them is refused (a stranger's plan for one series was read
+    under another name, and the forecast went on without it, silently)."""
+    if not plan.attrs.get("ids"):
+        rows = plan.drop(columns="unique_id", errors="ignore")
+        return pd.concat([rows.assign(unique_id=uid) for uid in series], ignore_index=True)
+    mine = plan.loc[plan["unique_id"].isin(series)]
+    if mine.empty:
+        some = ", ".join(plan["unique_id"].drop_duplicates().head(2))
+        asked = ", ".join(list(series)[:2])
+        raise DataError(
+            f"The --future file has rows for {plan['unique_id'].nunique()} series ({some}, "
+            f"...) and none for the series forecast ({asked}, ...): name each row's series "
+            f"with the data set's columns ({', '.join(ids)}), or leave them "
+            "out for one plan of every series forecast."
+        )
+    return mine
 
 
 def _runs(system: System, args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ both held-out scores, the drivers' effects and many series in one call."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from dashapp import create_app
@@ -22,13 +24,21 @@ def _run_naming_drivers(data_dir, path, models: str, *extra: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def planned_client(tmp_path_factory):
+def planned_run(tmp_path_factory):
+    """A data directory whose serving run was trained on the planned file; its series
+    that lacks a planned week, and that week."""
     root = tmp_path_factory.mktemp("planned")
     path, data_dir = root / "planned.csv", root / "data"
     uid, when = planned_weekly_file(path)
     # the drivers are named: on twelve series a display one week in six is too rare to
     # pass the screen beyond noise, and these tests are about the plan, not the screen
     _run_naming_drivers(data_dir, path, "linear_trend,xgboost")
+    return data_dir, uid, when
+
+
+@pytest.fixture(scope="module")
+def planned_client(planned_run):
+    data_dir, uid, when = planned_run
     client = create_app({"DATA_DIR": str(data_dir), "TESTING": True}).server.test_client()
     return client, uid, when
 
@@ -190,3 +200,48 @@ def test_without_a_plan_on_file_the_run_heads_the_scores_of_what_serves(tmp_path
     with client.application.app_context():
         stored = app_state().reads.serving_run().serving.stored_choice()
     assert all(stored[d["unique_id"]] == d["served_by"] for d in details)
+
+
+def test_the_command_line_forecasts_a_stored_run_with_the_plan_file_it_is_given(
+    planned_run, planned_client, tmp_path
+):
+    """``pipeline forecast --future`` on the serving run: a plan for one series, in the
+    file's own column order, is that series' plan; a file of dates and drivers only is
+    every forecast series' plan; a file for other series is refused with why. A
+    stranger's one-series plan was read under another name and silently dropped."""
+    data_dir, uid, _ = planned_run
+    client = planned_client[0]
+    store, item = (part.split("=")[1] for part in uid.split("/"))
+    weeks = pd.date_range(_first_week(client, uid), periods=H, freq="7D")
+    drivers = {"price": 2.0, "display": 1.0}
+    api = client.post(
+        "/api/forecast", json={"horizon": H, "series": uid, "drivers": drivers}
+    ).get_json()["predictions"]
+    files = {
+        "one series": pd.DataFrame({"item": item, "store": store, "week": weeks, **drivers}),
+        "drivers only": pd.DataFrame({"week": weeks, **drivers}),
+    }
+    for name, frame in files.items():
+        plan, out = tmp_path / f"{name}.csv", tmp_path / f"{name} forecast.csv"
+        frame.to_csv(plan, index=False)
+        done = cli(data_dir, "forecast", "--series", uid, "--horizon", str(H),
+                   "--future", str(plan), "--out", str(out))  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        got = pd.read_csv(out)
+        # the price is held within the series' history, as the API holds it
+        assert got["planned"].all(), name
+        assert got["price"].tolist() == [p["drivers"]["price"] for p in api], name
+        assert got["display"].eq(1.0).all(), name
+        assert np.allclose(got["yhat"], [p["value"] for p in api], rtol=1e-6), name
+    other = tmp_path / "other.csv"
+    files["one series"].assign(store="st9").to_csv(other, index=False)
+    refused = cli(data_dir, "forecast", "--series", uid, "--horizon", str(H),
+                  "--future", str(other))  # fmt: skip
+    assert refused.returncode != 0
+    assert "none for the series forecast (store=st0/item=it0" in refused.stderr + refused.stdout
+    assert "(store, item)" in refused.stderr + refused.stdout
+
+
+def _first_week(client, uid: str) -> str:
+    body = client.post("/api/forecast", json={"horizon": 1, "series": uid}).get_json()
+    return body["predictions"][0]["date"]
