@@ -69,10 +69,11 @@ def update(selector):
             ui.kpi_card(
                 "Production model",
                 shown,
-                f"{served}run {prod.run['id']}: "
-                + _held_out(scoped, metrics, baseline)
-                + (f". {past_plan}" if past_plan else "")
-                + _coverage(metrics),
+                _sentences(
+                    f"{served}run {prod.run['id']}: " + _held_out(scoped, metrics, baseline),
+                    past_plan,
+                    _coverage(metrics),
+                ),
                 id_="overview-production",
             )
         )
@@ -126,9 +127,14 @@ def _coverage(metrics: dict) -> str:
     if any(v is None for v in inside):
         return ""
     return (
-        f". Its 80% and 95% bands held {inside[0]:.1%} and {inside[1]:.1%} of the held-out "
+        f"Its 80% and 95% bands held {inside[0]:.1%} and {inside[1]:.1%} of the held-out "
         "values (all series)"
     )
+
+
+def _sentences(*said: str | None) -> str:
+    """The card's sentences, each ended once (a stranger read "WAPE 16.4%.. Its")."""
+    return ". ".join(s.rstrip(".") for s in said if s) + "."
 
 
 def _quiet_stops(reads, shown: list[str]) -> str | None:

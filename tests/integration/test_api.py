@@ -507,6 +507,7 @@ def test_a_series_overview_gives_its_own_held_out_scores_beside_the_runs(closed_
     served = closed_client.get("/api/metrics").get_json()["served"]
     held = [served[f"coverage{k}"] for k in (80, 95)]
     assert f"bands held {held[0]:.1%} and {held[1]:.1%} of the held-out values" in one
+    assert ".." not in one and ".. " not in cards["__total__"]  # each sentence ended once
 
 
 def test_the_metrics_route_gives_one_series_or_group_its_own_scores(closed_client):

@@ -423,3 +423,17 @@ def test_the_backtest_chart_of_a_sum_leaves_out_series_held_out_earlier():
     assert sorted(kept["unique_id"].unique()) == ["a", "b"]
     assert kept.groupby("ds")["y"].sum().tolist() == [12.0, 12.0, 12.0]
     assert aligned_holdout(rows.loc[rows["unique_id"] == "ended"])[1] == 0  # one series: shown
+
+
+def test_the_production_card_ends_each_sentence_once():
+    """A stranger read "WAPE 16.4%.. Its 80% and 95% bands ..." on a planned run's card."""
+    from dashapp.callbacks.overview import _coverage, _sentences
+
+    said = _sentences(
+        "run 1: held-out WAPE 12.0%",
+        "Those use the drivers' true values; without a plan: MASE 0.700, WAPE 16.4%.",
+        _coverage({"coverage80": 0.8, "coverage95": 0.95}),
+        None,
+    )
+    assert "WAPE 16.4%. Its 80% and 95% bands held 80.0% and 95.0%" in said
+    assert ".." not in said and said.endswith("(all series).")
