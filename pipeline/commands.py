@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from forecasting.data.loading import plan_rows_of
 from forecasting.data.partitions import PARTITION_ROWS
 from forecasting.errors import DataError
 from forecasting.evaluation.selection import DEFAULT_MODE
@@ -167,24 +168,18 @@ def _forecast(system: System, args: argparse.Namespace) -> int:
 
 
 def _plan_of(plan: pd.DataFrame, series: Sequence[str], ids: list[str]) -> pd.DataFrame:
-    """A ``--future`` file's rows for the series forecast: a file of dates and drivers
-    only is every one's plan, a file with the data set's series columns gives each its
-    own. A file with none of them is refused (a stranger's plan for one series was read
-    under another name, and the forecast went on without it, silently)."""
-    if not plan.attrs.get("ids"):
-        rows = plan.drop(columns="unique_id", errors="ignore")
-        return pd.concat([rows.assign(unique_id=uid) for uid in series], ignore_index=True)
-    mine = plan.loc[plan["unique_id"].isin(series)]
-    if mine.empty:
-        some = ", ".join(plan["unique_id"].drop_duplicates().head(2))
-        asked = ", ".join(list(series)[:2])
-        raise DataError(
-            f"The --future file has rows for {plan['unique_id'].nunique()} series ({some}, "
-            f"...) and none for the series forecast ({asked}, ...): name each row's series "
-            f"with the data set's columns ({', '.join(ids)}), or leave them "
-            "out for one plan of every series forecast."
-        )
-    return mine
+    """A ``--future`` file's rows for the series forecast; a file of dates and drivers
+    only is every one's plan."""
+    label = f"the series forecast ({', '.join(list(series)[:2])}, ...)"
+    advice = (
+        f"name each row's series with the data set's columns ({', '.join(ids)}), or leave "
+        "them out for one plan of every series forecast"
+    )
+    rows = plan_rows_of(plan, series, label, advice)
+    if rows.attrs.get("ids"):
+        return rows
+    rows = rows.drop(columns="unique_id", errors="ignore")
+    return pd.concat([rows.assign(unique_id=uid) for uid in series], ignore_index=True)
 
 
 def _runs(system: System, args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from dashapp import figures
 from dashapp.callbacks.registry import callback
 from dashapp.state import app_state
 from forecasting.data.frequency import check_horizon
-from forecasting.data.loading import read_plan_csv
+from forecasting.data.loading import plan_rows_of, read_plan_csv
 from forecasting.errors import DataError
 from forecasting.serving.model import SERVED
 from forecasting.serving.requests import ForecastRequest
@@ -223,7 +223,9 @@ def _uploaded_plan(
     except (ValueError, IndexError):
         raise DataError("The plan file could not be read as a file.") from None
     frame = read_plan_csv(raw, names, ids=list(ids or []))
-    frame = _shown_rows(frame, shown, label)
+    if shown is not None:
+        advice = "upload the rows of the series shown, or a file of dates and drivers only"
+        frame = plan_rows_of(frame, shown, label, advice)
     known = [name for name in names if name in frame.columns]
     by_date = frame.groupby(frame["ds"].dt.date.astype(str), sort=False)[known].mean()
     rows = []
@@ -244,23 +246,6 @@ def _series_columns(reads) -> list[str]:
     """The columns that name the shown data set's series (``store``, ``item``)."""
     info = reports.dataset(reads) or {}
     return list(info.get("mapping", {}).get("mapping", {}).get("ids", []))
-
-
-def _shown_rows(frame: pd.DataFrame, shown: list[str] | None, label: str) -> pd.DataFrame:
-    """The plan file's rows of the series shown: a stranger's plan for 36 SKUs gave every
-    period the last SKU's price, whichever was shown. A file of dates and drivers only
-    is the plan of what is shown."""
-    if shown is None or not frame.attrs.get("ids"):
-        return frame
-    mine = frame.loc[frame["unique_id"].isin(shown)]
-    if mine.empty:
-        some = ", ".join(frame["unique_id"].drop_duplicates().head(2))
-        raise DataError(
-            f"The plan file has rows for {frame['unique_id'].nunique()} series ({some}, ...) "
-            f"but none for {label}: upload the rows of the series shown, or a file of "
-            "dates and drivers only."
-        )
-    return mine
 
 
 def _check_horizon(horizon) -> int:

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -486,3 +487,22 @@ def read_plan_csv(
     plan = loaded.frame.rename(columns={"y": present[0]})
     plan.attrs["ids"] = list(loaded.mapping.ids)  # the columns that named its series
     return plan
+
+
+def plan_rows_of(
+    plan: pd.DataFrame, series: Collection[str], label: str, advice: str
+) -> pd.DataFrame:
+    """A plan file's rows of ``series`` (``label`` names them to a reader). A file of
+    dates and drivers only names no series and is returned whole; one whose rows name
+    none of them is refused with ``advice``: a stranger's plan for 36 SKUs gave every
+    period the last SKU's price, and another's plan for one series was dropped silently."""
+    if not plan.attrs.get("ids"):
+        return plan
+    mine = plan.loc[plan["unique_id"].isin(series)]
+    if mine.empty:
+        some = ", ".join(plan["unique_id"].drop_duplicates().head(2))
+        raise DataError(
+            f"The plan file has rows for {plan['unique_id'].nunique()} series ({some}, ...) "
+            f"but none for {label}: {advice}."
+        )
+    return mine
